@@ -1,0 +1,20 @@
+//! The shared vocabulary of Loket.
+//!
+//! Architecture invariant: this crate does no I/O (no network, no files, no database) and
+//! knows nothing of HTTP frameworks or storage. Everything here is a value that parses once
+//! and can then be trusted (parse, don't validate).
+
+pub mod bsn;
+pub mod clock;
+pub mod ids;
+pub mod oin;
+pub mod problem;
+pub mod secret;
+pub mod trace;
+
+pub use bsn::Bsn;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use oin::Oin;
+pub use problem::{InvalidParam, Problem};
+pub use secret::Secret;
+pub use trace::{SpanId, TraceContext, TraceId};

@@ -1,0 +1,108 @@
+//! A JSON body extractor whose every failure is a clear problem+json.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use loket_core::{InvalidParam, Problem};
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// The largest request body any Loket API accepts: 1 MiB.
+pub const JSON_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Like `axum::Json`, but rejections are problem+json: 415 for a wrong content type, 413
+/// for a body over [`JSON_BODY_LIMIT`], 400 for malformed JSON, and 400 with
+/// `invalidParams` naming the field when the JSON does not fit the expected shape.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(Problem::unsupported_media_type("application/json").into());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem::payload_too_large(JSON_BODY_LIMIT)
+                } else {
+                    Problem::bad_request("De body kon niet worden gelezen.")
+                }
+            })?;
+        parse_json(&bytes).map(ApiJson).map_err(ApiError)
+    }
+}
+
+fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(mime) = value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+    else {
+        return false;
+    };
+    mime.type_() == mime::APPLICATION
+        && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+}
+
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_data() {
+            let name = if path == "." { "body".to_owned() } else { path };
+            Problem::validation(vec![InvalidParam::new(name, "invalid", inner.to_string())])
+        } else {
+            Problem::bad_request(format!("De body is geen geldige JSON: {inner}."))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| Problem::bad_request("Na het JSON-document staat nog meer tekst."))?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Person {
+        naam: String,
+        leeftijd: u8,
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let problem = parse_json::<Person>(br#"{"naam": "Jan", "leeftijd": "oud"}"#).unwrap_err();
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.code, "paramsValidation");
+        assert_eq!(problem.invalid_params[0].name, "leeftijd");
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        let problem = parse_json::<Person>(br#"{"naam": "#).unwrap_err();
+        assert_eq!(problem.code, "badRequest");
+        let trailing = parse_json::<Person>(br#"{"naam": "Jan", "leeftijd": 3} {}"#).unwrap_err();
+        assert_eq!(trailing.code, "badRequest");
+    }
+
+    #[test]
+    fn content_types() {
+        let ok =
+            |v: &'static str| is_json_content_type(Some(&axum::http::HeaderValue::from_static(v)));
+        assert!(ok("application/json"));
+        assert!(ok("application/json; charset=utf-8"));
+        assert!(ok("application/merge-patch+json"));
+        assert!(!ok("text/plain"));
+        assert!(!ok("application/x-www-form-urlencoded"));
+        assert!(!is_json_content_type(None));
+    }
+}

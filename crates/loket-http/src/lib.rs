@@ -1,0 +1,32 @@
+//! The HTTP edge that every Loket service shares.
+//!
+//! A service hands its routes to [`HttpService`] and gets back a router with the same
+//! behaviour as every other service: `/healthz`, `/readyz`, `/metrics`, W3C trace context,
+//! a request timeout, a body size limit, security headers, and errors as RFC 9457
+//! problem+json (or the service's own friendly HTML page when a browser asks).
+//!
+//! Architecture invariant: this crate knows no domain. It never names a register, a case
+//! or a resident; it only knows requests, responses and problems.
+
+mod client;
+mod error;
+mod health;
+mod json;
+mod metrics;
+mod negotiate;
+mod security;
+mod serve;
+mod service;
+mod trace;
+
+pub use client::OutgoingClient;
+pub use error::ApiError;
+pub use health::ReadinessCheck;
+pub use json::{ApiJson, JSON_BODY_LIMIT};
+pub use metrics::Metrics;
+pub use negotiate::ErrorPages;
+pub use serve::serve;
+pub use service::{HttpService, REQUEST_TIMEOUT};
+pub use trace::RequestTrace;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";

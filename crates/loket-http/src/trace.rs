@@ -1,0 +1,53 @@
+//! W3C trace context on every incoming request.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use loket_core::TraceContext;
+use tracing::Instrument;
+
+/// The trace context of the request being handled: the caller's trace (or a new one) and
+/// a span of our own. Pass it to [`crate::OutgoingClient`] to continue the trace.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTrace(pub TraceContext);
+
+pub(crate) async fn accept_traceparent(mut request: Request, next: Next) -> Response {
+    let incoming = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| TraceContext::parse_traceparent(v).ok());
+    let ours = match incoming {
+        Some(parent) => TraceContext::child_of(&parent),
+        None => TraceContext::new_root(),
+    };
+    request.extensions_mut().insert(RequestTrace(ours));
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        trace_id = %ours.trace_id,
+        span_id = %ours.span_id,
+    );
+    async move {
+        let response = next.run(request).await;
+        tracing::info!(status = response.status().as_u16(), "handled");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Present on every route behind HttpService; a fresh root keeps handlers total.
+        Ok(parts
+            .extensions
+            .get::<RequestTrace>()
+            .copied()
+            .unwrap_or_else(|| RequestTrace(TraceContext::new_root())))
+    }
+}

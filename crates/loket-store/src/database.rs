@@ -1,0 +1,101 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Executor};
+
+use crate::migrate::{self, Schema};
+use crate::{StorageUrl, StoreError};
+
+/// One component's own database: a SQLite file, or a schema in PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    /// Open (creating if needed) the database of `schema.component` and bring it up to date.
+    pub async fn open(url: &StorageUrl, schema: &Schema) -> Result<Self, StoreError> {
+        let component = schema.component_name()?;
+        let database = match url {
+            StorageUrl::SqliteDir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                Self::Sqlite(open_sqlite(&dir.join(format!("{component}.db"))).await?)
+            }
+            StorageUrl::Postgres(url) => {
+                Self::Postgres(open_postgres(url.expose(), component).await?)
+            }
+        };
+        migrate::apply(&database, schema).await?;
+        Ok(database)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Readiness: the database answers and every migration of this build is applied.
+    pub async fn check_ready(&self, schema: &Schema) -> Result<(), StoreError> {
+        migrate::check(self, schema).await
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+async fn open_sqlite(path: &std::path::Path) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        // WAL lets readers go on while one writer writes; FULL makes every commit that
+        // reports success survive a power cut (NORMAL could lose the last ones in WAL mode).
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        .pragma("temp_store", "memory")
+        .log_statements(tracing::log::LevelFilter::Trace);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+async fn open_postgres(url: &str, schema: &str) -> Result<PgPool, StoreError> {
+    let base = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
+    // Create the component's schema once, then pin every pooled connection to it, so a
+    // component's queries cannot wander into another component's tables by accident.
+    let mut admin = base.connect().await?;
+    let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
+    admin.execute(create.as_str()).await?;
+    admin.close().await?;
+    let options = base.options([("search_path", schema)]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}

@@ -1,0 +1,26 @@
+//! Where each component keeps its data.
+//!
+//! One storage URL names the backend: `sqlite:DIR` gives every component its own SQLite
+//! file in `DIR`; `postgres://…` gives every component its own schema in that database
+//! (or point components at different databases). Each store crate defines a trait, a
+//! SQLite and a Postgres implementation, and migrations per backend; this crate opens the
+//! pool, applies the migrations and answers readiness.
+//!
+//! Architecture invariant: this crate knows no component's tables. It never reads or
+//! writes anything but its own `loket_migrations` bookkeeping.
+
+mod database;
+mod error;
+mod migrate;
+mod url;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use database::{Backend, Database};
+pub use error::StoreError;
+pub use migrate::{Migration, Schema};
+pub use url::{StorageUrl, StorageUrlError};
+
+/// Re-exported so store crates use the same sqlx as the pools they are handed.
+pub use sqlx;

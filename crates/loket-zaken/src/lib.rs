@@ -1,0 +1,26 @@
+//! The process layer.
+//!
+//! Architecture invariant: this crate never opens a register's store and never talks to a
+//! register directly; register data reaches it only through the exchange (issue 4). Its
+//! own data lives in its own database (component `zaken`).
+
+pub mod idempotency;
+
+pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore, SavedResponse};
+
+use loket_store::{Migration, Schema};
+
+/// The process layer's database and its migrations for each backend.
+pub const SCHEMA: Schema = Schema {
+    component: "zaken",
+    sqlite: &[Migration {
+        version: 1,
+        description: "idempotency keys",
+        sql: include_str!("../migrations/sqlite/0001_idempotency.sql"),
+    }],
+    postgres: &[Migration {
+        version: 1,
+        description: "idempotency keys",
+        sql: include_str!("../migrations/postgres/0001_idempotency.sql"),
+    }],
+};
