@@ -1,12 +1,15 @@
-//! Browsers get a friendly page; programs get problem+json. Same problem, two renderings.
+//! Every problem leaves the same way: with `instance` set to the request path, as
+//! problem+json for programs, or as the service's friendly HTML page for browsers.
 
 use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use loket_core::Problem;
+
+use crate::error::problem_response;
 
 /// Renders a problem as a full HTML page in the service's own look.
 pub trait ErrorPages: Send + Sync {
@@ -14,32 +17,54 @@ pub trait ErrorPages: Send + Sync {
     fn render(&self, problem: &Problem, accept_language: Option<&str>) -> String;
 }
 
-pub(crate) async fn html_for_browsers(
-    pages: Arc<dyn ErrorPages>,
+pub(crate) async fn finish_problems(
+    pages: Option<Arc<dyn ErrorPages>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let wants_html = prefers_html(request.headers());
+    let path = request.uri().path().to_owned();
+    let wants_html = pages.is_some() && prefers_html(request.headers());
     let language = request
         .headers()
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let response = next.run(request).await;
-    if !wants_html {
-        return response;
-    }
-    let Some(problem) = response.extensions().get::<Problem>().cloned() else {
+    let Some(problem) = response.extensions().get::<Problem>() else {
         return response;
     };
+    let needs_instance = problem.instance.is_none();
+    if !wants_html && !needs_instance {
+        return response;
+    }
+    let mut problem = problem.clone();
+    if needs_instance {
+        problem.instance = Some(path);
+    }
     let (mut parts, _) = response.into_parts();
-    let html = pages.render(&problem, language.as_deref());
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    let mut rebuilt = match pages.filter(|_| wants_html) {
+        Some(pages) => {
+            let html = pages.render(&problem, language.as_deref());
+            let mut page = Response::new(axum::body::Body::from(html));
+            page.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            page
+        }
+        None => problem_response(problem),
+    };
+    // Keep the status and any headers the handler set (Allow, Retry-After, …).
+    *rebuilt.status_mut() = parts.status;
     parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(html)).into_response()
+    parts.headers.remove(header::CONTENT_TYPE);
+    for (name, value) in &parts.headers {
+        rebuilt
+            .headers_mut()
+            .entry(name)
+            .or_insert_with(|| value.clone());
+    }
+    rebuilt
 }
 
 /// True when the client lists `text/html` and does not ask for JSON: a browser

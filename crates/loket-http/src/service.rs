@@ -15,7 +15,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::problem_response;
 use crate::health::{healthz, readyz};
 use crate::metrics::{exposition, record};
-use crate::negotiate::html_for_browsers;
+use crate::negotiate::finish_problems;
 use crate::security::add_security_headers;
 use crate::trace::accept_traceparent;
 use crate::{ApiError, ErrorPages, JSON_BODY_LIMIT, Metrics, ReadinessCheck};
@@ -72,12 +72,20 @@ impl HttpService {
         self
     }
 
+    /// The finished router. Layers, from the outside in: panic guard, trace context,
+    /// security headers, metrics, problem finishing (instance, HTML), body size check,
+    /// timeout, then the routes.
     pub fn into_router(self, metrics: Metrics) -> Router {
-        let checks = Arc::new(self.checks);
+        let Self {
+            name,
+            routes,
+            checks,
+            error_pages,
+            timeout,
+        } = self;
+        let checks = Arc::new(checks);
         let scrape = metrics.clone();
-        let timeout = self.timeout;
-        let mut router = self
-            .routes
+        routes
             .route("/healthz", get(healthz))
             .route("/readyz", get(move || readyz(checks.clone())))
             .route(
@@ -90,14 +98,10 @@ impl HttpService {
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 enforce_timeout(timeout, request, next)
             }))
-            .layer(middleware::from_fn(refuse_oversized_bodies));
-        if let Some(pages) = self.error_pages {
-            router = router.layer(middleware::from_fn(move |request: Request, next: Next| {
-                html_for_browsers(pages.clone(), request, next)
-            }));
-        }
-        let name = self.name;
-        router
+            .layer(middleware::from_fn(refuse_oversized_bodies))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                finish_problems(error_pages.clone(), request, next)
+            }))
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 record(metrics.clone(), name.clone(), request, next)
             }))

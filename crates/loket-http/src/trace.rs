@@ -23,16 +23,24 @@ pub(crate) async fn accept_traceparent(mut request: Request, next: Next) -> Resp
         None => TraceContext::new_root(),
     };
     request.extensions_mut().insert(RequestTrace(ours));
+    let path = request.uri().path().to_owned();
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         trace_id = %ours.trace_id,
         span_id = %ours.span_id,
     );
     async move {
+        let probe = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
         let response = next.run(request).await;
-        tracing::info!(status = response.status().as_u16(), "handled");
+        let status = response.status().as_u16();
+        // Orchestrators poll the probes every few seconds; keep them out of the info log.
+        if probe {
+            tracing::debug!(status, "handled");
+        } else {
+            tracing::info!(status, "handled");
+        }
         response
     }
     .instrument(span)

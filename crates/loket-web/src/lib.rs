@@ -1,1 +1,21 @@
+//! The interaction layer: the resident portal, server-rendered.
+//!
+//! Architecture invariants:
+//! - never opens a database of a register or of the exchange; what it shows comes from
+//!   the process layer (`loket-zaken`) and, for the processing log, from its read API;
+//! - every page works without JavaScript; scripts may only enhance;
+//! - nothing is loaded from another origin (no fonts, scripts or trackers from elsewhere).
 
+mod i18n;
+mod pages;
+
+pub use i18n::Lang;
+pub use pages::{PortalErrorPages, portal_routes};
+
+/// What the portal needs to know about where it runs.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    pub municipality: String,
+    /// Demo mode shows the test-environment banner on every page.
+    pub demo: bool,
+}

@@ -1,1 +1,94 @@
-fn main() {}
+//! `loket`: one binary for the demo, production, health checks and benchmarks.
+
+// A binary has no public API; `pub` here only means "used by a sibling module".
+#![allow(unreachable_pub)]
+
+mod bench;
+mod config;
+mod demo;
+mod healthcheck;
+mod logging;
+mod platform;
+mod readiness;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loket",
+    version,
+    about = "Loket: the digital front door of a municipality"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole platform in one process on embedded SQLite, with a synthetic municipality.
+    Demo {
+        /// Where the portal listens. Port 0 picks a free port (see endpoints.json).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the demo keeps its data; created on first start.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+    },
+    /// Run in production, configured by a TOML file and LOKET_* environment variables.
+    Serve {
+        #[arg(long, env = "LOKET_CONFIG")]
+        config: PathBuf,
+    },
+    /// Exit 0 when the service at URL answers healthy (checks /readyz when URL has no path).
+    Healthcheck {
+        #[arg(long)]
+        url: String,
+        /// Seconds to wait for an answer.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
+    /// Measure: start-up time of the demo, or requests per second against a URL.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("loket: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Demo { listen, data } => demo::run(listen, data).await,
+            Command::Serve { config } => {
+                let config = config::load(&config)?;
+                logging::init(config.log_format);
+                platform::Platform::start(config.platform)
+                    .await?
+                    .run_until_signal()
+                    .await
+            }
+            Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
+            Command::Bench(command) => bench::run(command).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("loket: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

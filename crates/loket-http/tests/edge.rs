@@ -1,0 +1,467 @@
+//! The shared HTTP edge, exercised over a real socket: every bad input becomes a
+//! problem+json with the right status, never a 500 or a hang.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use loket_core::{Problem, TraceContext};
+use loket_http::{
+    ApiError, ApiJson, ErrorPages, HttpService, JSON_BODY_LIMIT, Metrics, OutgoingClient,
+    ReadinessCheck, RequestTrace,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Deserialize)]
+struct Verzoek {
+    naam: String,
+    aantal: u32,
+}
+
+async fn echo(ApiJson(body): ApiJson<Verzoek>) -> axum::Json<Value> {
+    axum::Json(json!({ "naam": body.naam, "aantal": body.aantal }))
+}
+
+async fn conflict() -> Result<(), ApiError> {
+    Err(Problem::new(409, "conflict", "Bestaat al.").into())
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    "too late"
+}
+
+async fn explode() -> &'static str {
+    panic!("a bug");
+}
+
+struct Flaky(bool);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for Flaky {
+    fn name(&self) -> &str {
+        "store"
+    }
+    async fn check(&self) -> Result<(), String> {
+        if self.0 {
+            Ok(())
+        } else {
+            Err("database unreachable".into())
+        }
+    }
+}
+
+struct Pages;
+
+impl ErrorPages for Pages {
+    fn render(&self, problem: &Problem, _: Option<&str>) -> String {
+        format!("<!doctype html><h1>Fout {}</h1>", problem.status)
+    }
+}
+
+async fn start(service: HttpService) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = service.into_router(Metrics::new());
+    tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    format!("http://{address}")
+}
+
+async fn test_service(ready: bool) -> String {
+    let routes = Router::new()
+        .route("/echo", post(echo))
+        .route("/conflict", get(conflict))
+        .route("/slow", get(slow))
+        .route("/explode", get(explode));
+    start(
+        HttpService::new("test", routes)
+            .readiness(Arc::new(Flaky(ready)))
+            .error_pages(Arc::new(Pages))
+            .timeout(Duration::from_millis(300)),
+    )
+    .await
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    for member in ["type", "title", "code", "instance"] {
+        assert!(body[member].is_string(), "problem lacks {member}: {body}");
+    }
+    body
+}
+
+#[tokio::test]
+async fn good_json_is_accepted() {
+    let base = test_service(true).await;
+    let response = client()
+        .post(format!("{base}/echo"))
+        .json(&json!({"naam": "Jan", "aantal": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"naam": "Jan", "aantal": 2})
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let base = test_service(true).await;
+    let response = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body("{\"naam\": \"Jan\",")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 400).await;
+    assert_eq!(body["code"], "badRequest");
+    assert_eq!(body["instance"], "/echo");
+}
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_names_the_field() {
+    let base = test_service(true).await;
+    let response = client()
+        .post(format!("{base}/echo"))
+        .json(&json!({"naam": "Jan", "aantal": -1}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 400).await;
+    assert_eq!(body["code"], "paramsValidation");
+    assert_eq!(body["invalidParams"][0]["name"], "aantal");
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415() {
+    let base = test_service(true).await;
+    let response = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "text/plain")
+        .body("{\"naam\": \"Jan\", \"aantal\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(response, 415).await["code"], "unsupportedMediaType");
+    let missing = client()
+        .post(format!("{base}/echo"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    problem(missing, 415).await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_whether_announced_or_streamed() {
+    let base = test_service(true).await;
+    let big = format!(
+        "{{\"naam\": \"{}\", \"aantal\": 1}}",
+        "x".repeat(JSON_BODY_LIMIT)
+    );
+    let announced = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(announced, 413).await["code"], "payloadTooLarge");
+
+    // Chunked: no Content-Length, so the limit must hold while reading.
+    let chunks = futures::stream::iter(
+        big.into_bytes()
+            .chunks(64 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let streamed = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    problem(streamed, 413).await;
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let base = test_service(true).await;
+    let missing = client()
+        .get(format!("{base}/bestaat-niet"))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(missing, 404).await;
+    assert_eq!(body["instance"], "/bestaat-niet");
+    let wrong = client()
+        .delete(format!("{base}/echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.headers().get("allow").map(|v| v.to_str().unwrap()),
+        Some("POST")
+    );
+    problem(wrong, 405).await;
+}
+
+#[tokio::test]
+async fn handler_problems_keep_their_status_and_code() {
+    let base = test_service(true).await;
+    let response = client()
+        .get(format!("{base}/conflict"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(response, 409).await["code"], "conflict");
+}
+
+#[tokio::test]
+async fn browsers_get_the_html_page_with_the_same_status() {
+    let base = test_service(true).await;
+    let response = client()
+        .get(format!("{base}/bestaat-niet"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(response.text().await.unwrap().contains("Fout 404"));
+}
+
+#[tokio::test]
+async fn slow_handlers_time_out_with_a_problem() {
+    let base = test_service(true).await;
+    let response = client().get(format!("{base}/slow")).send().await.unwrap();
+    assert_eq!(problem(response, 503).await["code"], "timeout");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_500_problem_and_the_server_lives_on() {
+    let base = test_service(true).await;
+    let response = client()
+        .get(format!("{base}/explode"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        client()
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn readiness_reports_failing_checks() {
+    let ready = test_service(true).await;
+    let body: Value = client()
+        .get(format!("{ready}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body, json!({"status": "ready", "checks": {"store": "ok"}}));
+
+    let unready = test_service(false).await;
+    assert_eq!(
+        client()
+            .get(format!("{unready}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let body = problem(
+        client()
+            .get(format!("{unready}/readyz"))
+            .send()
+            .await
+            .unwrap(),
+        503,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("store: database unreachable")
+    );
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let base = test_service(true).await;
+    for path in ["/healthz", "/bestaat-niet"] {
+        let response = client().get(format!("{base}{path}")).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let base = test_service(true).await;
+    client()
+        .get(format!("{base}/conflict"))
+        .send()
+        .await
+        .unwrap();
+    client()
+        .get(format!("{base}/nergens/123"))
+        .send()
+        .await
+        .unwrap();
+    let response = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains(r#"loket_http_requests_total{service="test",method="GET",route="/conflict",status="409"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/nergens/123"),
+        "raw paths must not become labels"
+    );
+}
+
+/// A caller's trace continues through our service into the next one.
+#[tokio::test]
+async fn traceparent_is_accepted_and_propagated() {
+    // Downstream echoes the traceparent it received.
+    let downstream = start(HttpService::new(
+        "downstream",
+        Router::new().route(
+            "/echo-trace",
+            get(|headers: axum::http::HeaderMap| async move {
+                headers
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned()
+            }),
+        ),
+    ))
+    .await;
+    // Upstream calls downstream with the outgoing client, and reports both spans.
+    let client_for_upstream = OutgoingClient::new(Duration::from_secs(5)).unwrap();
+    let target = format!("{downstream}/echo-trace");
+    let upstream = start(HttpService::new(
+        "upstream",
+        Router::new().route(
+            "/call",
+            get(move |RequestTrace(ours): RequestTrace| {
+                let client = client_for_upstream.clone();
+                let target = target.clone();
+                async move {
+                    let (request, outgoing) = client.get(&target, &ours);
+                    let received = request.send().await.unwrap().text().await.unwrap();
+                    axum::Json(json!({
+                        "ours": ours.span_id.to_string(),
+                        "trace": ours.trace_id.to_string(),
+                        "outgoing": outgoing.to_traceparent(),
+                        "received": received,
+                    }))
+                }
+            }),
+        ),
+    ))
+    .await;
+
+    let caller =
+        TraceContext::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            .unwrap();
+    let body: Value = client()
+        .get(format!("{upstream}/call"))
+        .header("traceparent", caller.to_traceparent())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["trace"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "the caller's trace continues"
+    );
+    assert_ne!(
+        body["ours"], "00f067aa0ba902b7",
+        "we work in a span of our own"
+    );
+    assert_eq!(
+        body["received"], body["outgoing"],
+        "downstream got exactly what we sent"
+    );
+    let received = TraceContext::parse_traceparent(body["received"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        received.trace_id.to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_ne!(
+        received.span_id.to_string(),
+        body["ours"].as_str().unwrap(),
+        "the outgoing call is a child span"
+    );
+
+    // Garbage in the header starts a fresh trace instead of failing the request.
+    let fresh = client()
+        .get(format!("{upstream}/call"))
+        .header("traceparent", "nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 200);
+}

@@ -1,0 +1,238 @@
+//! `loket bench`: the measurements behind BENCHMARKS.md, reproducible with one command.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time `loket demo` from process start to a ready `/readyz`, on a new and on an existing data directory.
+    Startup {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Keep N connections busy with GET requests to URL and report throughput and latency.
+    Http {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds of measurement (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Startup { runs } => {
+            let (cold, warm) = startup(runs).await?;
+            println!("cold start (new data dir) to ready: {}", summary_ms(&cold));
+            println!("warm start (existing data) to ready: {}", summary_ms(&warm));
+        }
+        BenchCommand::Http {
+            url,
+            connections,
+            duration,
+        } => {
+            let report = http_load(&url, connections, Duration::from_secs(duration)).await?;
+            println!(
+                "{} requests in {:.1} s over {connections} connections: {:.0} req/s, {} errors",
+                report.latencies_us.len(),
+                report.elapsed.as_secs_f64(),
+                report.latencies_us.len() as f64 / report.elapsed.as_secs_f64(),
+                report.errors
+            );
+            let mut sorted = report.latencies_us;
+            sorted.sort_unstable();
+            println!(
+                "latency: p50 {} µs, p99 {} µs, max {} µs",
+                percentile(&sorted, 0.50),
+                percentile(&sorted, 0.99),
+                sorted.last().copied().unwrap_or(0)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn summary_ms(samples: &[Duration]) -> String {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
+    format!(
+        "median {median:.0} ms (min {:.0}, max {:.0}, n={})",
+        ms.first().copied().unwrap_or(0.0),
+        ms.last().copied().unwrap_or(0.0),
+        ms.len()
+    )
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted.get(index).copied().unwrap_or(0)
+}
+
+async fn startup(runs: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let exe = std::env::current_exe()?;
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for _ in 0..runs {
+        let dir = std::env::temp_dir().join(format!(
+            "loket-bench-{}",
+            loket_core::ids::new_id().simple()
+        ));
+        cold.push(time_to_ready(&exe, &dir).await?);
+        warm.push(time_to_ready(&exe, &dir).await?);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok((cold, warm))
+}
+
+/// Start the demo and poll until endpoints.json exists and the portal is ready.
+async fn time_to_ready(exe: &Path, data: &PathBuf) -> anyhow::Result<Duration> {
+    let _ = std::fs::remove_file(data.join("endpoints.json"));
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(exe)
+        .args(["demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start loket demo")?;
+    let deadline = started + Duration::from_secs(60);
+    let ready = loop {
+        if Instant::now() > deadline {
+            bail!("demo did not become ready within 60 s");
+        }
+        if let Some(portal) = read_portal(data) {
+            if get_status(&format!("{portal}/readyz")).await == Some(200) {
+                break started.elapsed();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    child.kill().await.ok();
+    child.wait().await.ok();
+    Ok(ready)
+}
+
+fn read_portal(data: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data.join("endpoints.json")).ok()?;
+    let endpoints: serde_json::Value = serde_json::from_str(&text).ok()?;
+    endpoints.get("portal")?.as_str().map(str::to_owned)
+}
+
+async fn get_status(url: &str) -> Option<u16> {
+    let (authority, path) = split_url(url).ok()?;
+    let mut sender = connect(&authority).await.ok()?;
+    let request = build_request(&authority, &path).ok()?;
+    let response = sender.send_request(request).await.ok()?;
+    Some(response.status().as_u16())
+}
+
+fn split_url(url: &str) -> anyhow::Result<(String, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("only http:// URLs can be benchmarked")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    Ok((authority.to_owned(), path))
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+async fn connect(authority: &str) -> anyhow::Result<Sender> {
+    let stream = TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+fn build_request(authority: &str, path: &str) -> anyhow::Result<hyper::Request<Empty<Bytes>>> {
+    Ok(hyper::Request::get(path)
+        .header(hyper::header::HOST, authority)
+        .body(Empty::new())?)
+}
+
+struct LoadReport {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    elapsed: Duration,
+}
+
+/// One keep-alive connection per worker, each sending its next request as soon as the
+/// previous answer is read: a closed-loop load like wrk's.
+async fn http_load(
+    url: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<LoadReport> {
+    let (authority, path) = split_url(url)?;
+    let warmup = Duration::from_secs(1);
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let authority = authority.clone();
+        let path = path.clone();
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut sender = connect(&authority).await?;
+            while Instant::now() < end {
+                let request = build_request(&authority, &path)?;
+                let sent = Instant::now();
+                let outcome = async {
+                    let response = sender.send_request(request).await?;
+                    let status = response.status();
+                    response.into_body().collect().await?;
+                    anyhow::Ok(status)
+                }
+                .await;
+                let done = Instant::now();
+                if sent < measure_from || done > end {
+                    continue;
+                }
+                match outcome {
+                    Ok(status) if status.is_success() => {
+                        latencies
+                            .push(u32::try_from((done - sent).as_micros()).unwrap_or(u32::MAX));
+                    }
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        sender = connect(&authority).await?;
+                    }
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        });
+    }
+    let mut report = LoadReport {
+        latencies_us: Vec::new(),
+        errors: 0,
+        elapsed: duration,
+    };
+    while let Some(joined) = workers.join_next().await {
+        let (latencies, errors) = joined??;
+        report.latencies_us.extend(latencies);
+        report.errors += errors;
+    }
+    Ok(report)
+}

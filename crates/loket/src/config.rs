@@ -1,0 +1,165 @@
+//! Production configuration: a TOML file, overridden by `LOKET_*` environment variables
+//! (`LOKET_STORAGE__URL`, `LOKET_PORTAL__LISTEN`, …). Any key may instead be given as a
+//! file with the `_file` suffix (`storage.url_file`, `LOKET_STORAGE__URL_FILE`), for
+//! secrets mounted by an orchestrator.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use loket_core::Secret;
+use loket_store::StorageUrl;
+use serde::Deserialize;
+
+use crate::logging::LogFormat;
+use crate::platform::PlatformSettings;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    municipality: String,
+    storage: RawStorage,
+    portal: RawPortal,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    /// `sqlite:DIR` or `postgres://…`; may hold a password, hence secret.
+    url: Secret<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    #[serde(default)]
+    format: LogFormat,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub platform: PlatformSettings,
+    pub log_format: LogFormat,
+}
+
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    if !path.is_file() {
+        bail!("configuration file {} does not exist", path.display());
+    }
+    let merged = Figment::from(Toml::file(path))
+        .merge(Env::prefixed("LOKET_").split("__").ignore(&["config"]));
+    let mut tree: Dict = merged
+        .extract()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    resolve_files(&mut tree, "")?;
+    let raw: RawConfig = Figment::from(Serialized::defaults(tree))
+        .extract()
+        .with_context(|| {
+            format!(
+                "invalid configuration in {} or LOKET_* variables",
+                path.display()
+            )
+        })?;
+    let storage: StorageUrl = raw.storage.url.expose().parse().context("storage.url")?;
+    Ok(Config {
+        platform: PlatformSettings {
+            storage,
+            portal_listen: raw.portal.listen,
+            municipality: raw.municipality,
+            demo: false,
+        },
+        log_format: raw.log.format,
+    })
+}
+
+/// Replace every `name_file = "/path"` by `name = <contents of /path>`.
+fn resolve_files(dict: &mut Dict, prefix: &str) -> anyhow::Result<()> {
+    let file_keys: Vec<String> = dict
+        .keys()
+        .filter(|k| k.ends_with("_file"))
+        .cloned()
+        .collect();
+    for file_key in file_keys {
+        let name = file_key.trim_end_matches("_file").to_owned();
+        if dict.contains_key(&name) {
+            bail!("both {prefix}{name} and {prefix}{file_key} are set; use one");
+        }
+        let Some(Value::String(_, path)) = dict.remove(&file_key) else {
+            bail!("{prefix}{file_key} must be a file path");
+        };
+        let contents = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {prefix}{file_key} ({path})"))?;
+        // Secret files usually end in a newline that is not part of the secret.
+        let value = contents.trim_end_matches(['\n', '\r']).to_owned();
+        dict.insert(name, Value::from(value));
+    }
+    for (key, value) in dict.iter_mut() {
+        if let Value::Dict(_, child) = value {
+            resolve_files(child, &format!("{prefix}{key}."))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, contents: &str) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    #[test]
+    fn reads_toml_and_secret_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = write(dir.path(), "db-url", "postgres://loket:hunter2@db/loket\n");
+        let config = write(
+            dir.path(),
+            "loket.toml",
+            &format!(
+                "municipality = \"Gemeente Test\"\n[storage]\nurl_file = \"{}\"\n[portal]\nlisten = \"0.0.0.0:8080\"\n",
+                secret.display()
+            ),
+        );
+        let loaded = load(&config).unwrap();
+        assert!(
+            matches!(&loaded.platform.storage, StorageUrl::Postgres(url) if url.expose() == "postgres://loket:hunter2@db/loket")
+        );
+        assert_eq!(loaded.platform.portal_listen.port(), 8080);
+        assert_eq!(loaded.log_format, LogFormat::Json);
+        assert!(
+            !format!("{loaded:?}").contains("hunter2"),
+            "secrets must not show in Debug"
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_double_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = write(
+            dir.path(),
+            "typo.toml",
+            "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n",
+        );
+        assert!(format!("{:#}", load(&typo).unwrap_err()).contains("listne"));
+        let both = write(
+            dir.path(),
+            "both.toml",
+            "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\nurl_file = \"/nope\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+        );
+        assert!(format!("{:#}", load(&both).unwrap_err()).contains("use one"));
+    }
+}
