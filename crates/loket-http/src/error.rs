@@ -9,17 +9,29 @@ use crate::PROBLEM_JSON;
 /// Any handler error. Convert domain errors into a [`Problem`] (with `From`) and return
 /// this; the response is problem+json, and browsers get the service's HTML error page.
 #[derive(Debug, Clone)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
+        Self(Box::new(problem))
+    }
+}
+
+impl From<Box<Problem>> for ApiError {
+    fn from(problem: Box<Problem>) -> Self {
         Self(problem)
+    }
+}
+
+impl ApiError {
+    pub fn problem(&self) -> &Problem {
+        &self.0
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(self.0)
+        problem_response(*self.0)
     }
 }
 

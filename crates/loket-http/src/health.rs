@@ -51,6 +51,6 @@ pub(crate) async fn readyz(checks: Arc<Vec<Arc<dyn ReadinessCheck>>>) -> Respons
     if failures.is_empty() {
         Json(json!({ "status": "ready", "checks": report })).into_response()
     } else {
-        ApiError(Problem::unavailable(failures.join("; "))).into_response()
+        ApiError::from(Problem::unavailable(failures.join("; "))).into_response()
     }
 }

@@ -33,7 +33,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     Problem::bad_request("De body kon niet worden gelezen.")
                 }
             })?;
-        parse_json(&bytes).map(ApiJson).map_err(ApiError)
+        parse_json(&bytes).map(ApiJson).map_err(ApiError::from)
     }
 }
 
@@ -48,16 +48,22 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
         && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
 }
 
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_data() {
             let name = if path == "." { "body".to_owned() } else { path };
-            Problem::validation(vec![InvalidParam::new(name, "invalid", inner.to_string())])
+            Box::new(Problem::validation(vec![InvalidParam::new(
+                name,
+                "invalid",
+                inner.to_string(),
+            )]))
         } else {
-            Problem::bad_request(format!("De body is geen geldige JSON: {inner}."))
+            Box::new(Problem::bad_request(format!(
+                "De body is geen geldige JSON: {inner}."
+            )))
         }
     })?;
     deserializer

@@ -126,7 +126,8 @@ async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Respo
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(seconds = limit.as_secs(), "request timed out");
-            ApiError(Problem::new(503, "timeout", "Het verzoek duurde te lang.")).into_response()
+            ApiError::from(Problem::new(503, "timeout", "Het verzoek duurde te lang."))
+                .into_response()
         }
     }
 }
@@ -139,7 +140,7 @@ async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|length| length > JSON_BODY_LIMIT as u64) {
-        return ApiError(Problem::payload_too_large(JSON_BODY_LIMIT)).into_response();
+        return ApiError::from(Problem::payload_too_large(JSON_BODY_LIMIT)).into_response();
     }
     next.run(request).await
 }

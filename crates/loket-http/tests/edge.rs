@@ -1,6 +1,9 @@
 //! The shared HTTP edge, exercised over a real socket: every bad input becomes a
 //! problem+json with the right status, never a 500 or a hang.
 
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,5 +1,8 @@
 //! The migration runner's contract, on SQLite and PostgreSQL alike.
 
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use loket_store::sqlx;
 use loket_store::{Database, Migration, Schema, StorageUrl, StoreError};
 

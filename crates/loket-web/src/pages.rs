@@ -97,7 +97,7 @@ fn layout<'a>(settings: &'a PortalSettings, lang: Lang, path: &'a str) -> Layout
 fn render<T: Template>(page: &T) -> Result<Html<String>, ApiError> {
     page.render().map(Html).map_err(|error| {
         tracing::error!(%error, "template failed");
-        ApiError(Problem::internal())
+        ApiError::from(Problem::internal())
     })
 }
 

@@ -1,5 +1,8 @@
 //! The idempotency store's contract, run against SQLite and PostgreSQL alike.
 
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use loket_store::{Database, StorageUrl};

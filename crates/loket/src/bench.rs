@@ -117,10 +117,10 @@ async fn time_to_ready(exe: &Path, data: &PathBuf) -> anyhow::Result<Duration> {
         if Instant::now() > deadline {
             bail!("demo did not become ready within 60 s");
         }
-        if let Some(portal) = read_portal(data) {
-            if get_status(&format!("{portal}/readyz")).await == Some(200) {
-                break started.elapsed();
-            }
+        if let Some(portal) = read_portal(data)
+            && get_status(&format!("{portal}/readyz")).await == Some(200)
+        {
+            break started.elapsed();
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };

@@ -57,13 +57,23 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     if !path.is_file() {
         bail!("configuration file {} does not exist", path.display());
     }
-    let merged = Figment::from(Toml::file(path))
-        .merge(Env::prefixed("LOKET_").split("__").ignore(&["config"]));
-    let mut tree: Dict = merged
+    // `_file` keys are resolved per source, so that an environment variable (either form)
+    // overrides the file's value (either form), and one source naming both is an error.
+    let mut from_file: Dict = Figment::from(Toml::file(path))
         .extract()
         .with_context(|| format!("cannot read {}", path.display()))?;
-    resolve_files(&mut tree, "")?;
-    let raw: RawConfig = Figment::from(Serialized::defaults(tree))
+    resolve_files(&mut from_file, "")?;
+    // Only nested keys (LOKET_STORAGE__URL) and known top-level ones, so that unrelated
+    // LOKET_* variables (LOKET_CONFIG, LOKET_TEST_POSTGRES_URL) are not taken for settings.
+    let env = Env::prefixed("LOKET_")
+        .filter(|key| key.as_str().contains("__") || key == "municipality")
+        .split("__");
+    let mut from_env: Dict = Figment::from(env)
+        .extract()
+        .context("cannot read LOKET_* environment variables")?;
+    resolve_files(&mut from_env, "LOKET_")?;
+    let raw: RawConfig = Figment::from(Serialized::defaults(from_file))
+        .merge(Serialized::defaults(from_env))
         .extract()
         .with_context(|| {
             format!(

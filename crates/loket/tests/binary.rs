@@ -1,0 +1,360 @@
+//! Tests that start the real `loket` binary and wait on its own healthcheck.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const LOKET: &str = env!("CARGO_BIN_EXE_loket");
+
+/// A running `loket` process, killed when dropped.
+struct Running {
+    child: Child,
+    dir: tempfile::TempDir,
+    portal: String,
+}
+
+impl Running {
+    fn demo(data: &Path) -> Self {
+        Self::start(
+            &[
+                "demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            &[],
+            data,
+        )
+    }
+
+    fn start(args: &[&str], env: &[(&str, &str)], data: &Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(LOKET)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "debug")
+            .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
+            .spawn()
+            .unwrap();
+        let mut running = Self {
+            child,
+            dir,
+            portal: String::new(),
+        };
+        running.portal = running.wait_until_ready(data);
+        running
+    }
+
+    fn wait_until_ready(&mut self, data: &Path) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "loket exited with {status} before it was ready:\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "loket was not ready in 30 s:\n{}",
+                self.stderr()
+            );
+            if let Some(portal) =
+                read_endpoints(data).and_then(|e| e["portal"].as_str().map(str::to_owned))
+                && healthcheck(&portal).success()
+            {
+                return portal;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stdout")).unwrap_or_default()
+    }
+
+    /// SIGTERM, as an orchestrator would send; returns whether it exited cleanly.
+    fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "loket did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_endpoints(data: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(data.join("endpoints.json")).ok()?).ok()
+}
+
+fn healthcheck(url: &str) -> std::process::ExitStatus {
+    Command::new(LOKET)
+        .args(["healthcheck", "--url", url, "--timeout", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+}
+
+fn get(url: &str, accept: &str) -> (u16, String, String) {
+    let response = reqwest::blocking::Client::new()
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, response.text().unwrap(), content_type)
+}
+
+fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    (dir, data)
+}
+
+#[test]
+fn the_demo_starts_and_serves_the_portal() {
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+
+    let endpoints = read_endpoints(&data).unwrap();
+    assert!(
+        endpoints["portal"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        data.join("zaken.db").exists(),
+        "the process layer has its own SQLite file"
+    );
+    assert!(
+        demo.stdout().contains(&demo.portal),
+        "the demo says where to go"
+    );
+
+    let (status, body, _) = get(&format!("{}/healthz", demo.portal), "*/*");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+
+    let (status, page, content_type) = get(&format!("{}/", demo.portal), "text/html");
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(page.contains(r#"<html lang="nl">"#));
+    assert!(
+        page.contains("Testomgeving"),
+        "demo pages carry the test banner"
+    );
+    assert!(page.contains(r##"href="#inhoud""##), "skip link");
+
+    let (_, english, _) = get(&format!("{}/?lang=en", demo.portal), "text/html");
+    assert!(english.contains(r#"<html lang="en">"#) && english.contains("Test environment"));
+
+    let (status, css, content_type) = get(&format!("{}/static/loket.css", demo.portal), "text/css");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/css; charset=utf-8")
+    );
+    assert!(css.contains(":focus-visible"));
+
+    let (status, metrics, _) = get(&format!("{}/metrics", demo.portal), "*/*");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("loket_build_info"));
+    assert!(metrics.contains(r#"route="/",status="200""#));
+}
+
+#[test]
+fn unknown_pages_get_a_friendly_page_or_a_problem() {
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    let (status, page, content_type) = get(
+        &format!("{}/bestaat-niet", demo.portal),
+        "text/html,*/*;q=0.8",
+    );
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "text/html; charset=utf-8")
+    );
+    assert!(page.contains("Deze pagina bestaat niet"), "{page}");
+    let (status, body, content_type) =
+        get(&format!("{}/bestaat-niet", demo.portal), "application/json");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "application/problem+json")
+    );
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["code"], "notFound");
+    assert_eq!(problem["instance"], "/bestaat-niet");
+}
+
+#[test]
+fn the_demo_stops_cleanly_and_starts_again_on_its_data() {
+    let (_dir, data) = data_dir();
+    let first = Running::demo(&data);
+    assert!(first.stdout().contains("(created)"));
+    assert!(first.terminate(), "SIGTERM is a clean exit");
+    std::fs::remove_file(data.join("endpoints.json")).unwrap();
+    let second = Running::demo(&data);
+    assert!(second.stdout().contains("(reused)"));
+}
+
+#[test]
+fn healthcheck_fails_when_nobody_answers() {
+    assert!(!healthcheck("http://127.0.0.1:9").success());
+}
+
+#[test]
+fn serve_without_a_config_file_says_so() {
+    let output = Command::new(LOKET)
+        .args(["serve", "--config", "/nonexistent/loket.toml"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/loket.toml"));
+}
+
+fn write_config(dir: &Path, storage_line: &str) -> PathBuf {
+    let path = dir.join("loket.toml");
+    let toml = format!(
+        "municipality = \"Gemeente Testdorp\"\n\n[storage]\n{storage_line}\n\n[portal]\nlisten = \"127.0.0.1:0\"\n"
+    );
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+/// `serve` does not write endpoints.json (production has fixed addresses), so the test
+/// gives it a fixed free port through the environment, which overrides the file.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve_and_wait(config: &Path, env: &[(&str, &str)]) -> (Running, String) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut all_env = env.to_vec();
+    all_env.push(("LOKET_PORTAL__LISTEN", &listen));
+    let endpoints_dir = tempfile::tempdir().unwrap();
+    // Make the waiting helper find the address the way it finds the demo's.
+    std::fs::write(
+        endpoints_dir.path().join("endpoints.json"),
+        format!("{{\"portal\": \"http://{listen}\"}}"),
+    )
+    .unwrap();
+    let running = Running::start(
+        &["serve", "--config", config.to_str().unwrap()],
+        &all_env,
+        endpoints_dir.path(),
+    );
+    (running, format!("http://{listen}"))
+}
+
+#[test]
+fn serve_runs_on_sqlite_from_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let config = write_config(dir.path(), &format!("url = \"sqlite:{}\"", store.display()));
+    let (running, portal) = serve_and_wait(&config, &[]);
+    assert!(store.join("zaken.db").exists());
+    let (status, page, _) = get(&format!("{portal}/"), "text/html");
+    assert_eq!(status, 200);
+    assert!(page.contains("Gemeente Testdorp"));
+    assert!(
+        !page.contains("Testomgeving"),
+        "production shows no test banner"
+    );
+    // Production logs are JSON lines.
+    let first_line = running
+        .stderr()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        serde_json::from_str::<Value>(&first_line).is_ok(),
+        "not JSON: {first_line}"
+    );
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(loket_postgres),
+    ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
+)]
+async fn serve_runs_on_postgres_with_the_url_from_a_secret_file() {
+    let storage = loket_store::testing::TestStorage::postgres().await.unwrap();
+    let loket_store::StorageUrl::Postgres(url) = &storage.url else {
+        unreachable!()
+    };
+    // Trust authentication ignores the password, so it can stand in for a real secret.
+    let with_password = url.expose().replacen(
+        "postgres://postgres@",
+        "postgres://postgres:geheim-wachtwoord@",
+        1,
+    );
+    assert!(
+        with_password.contains("geheim-wachtwoord"),
+        "test URL should name user postgres: {}",
+        url.expose()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("database-url");
+    std::fs::write(&secret, format!("{with_password}\n")).unwrap();
+    let config = write_config(dir.path(), "url = \"sqlite:/wrong/place\"");
+    let secret_env = secret.to_str().unwrap().to_owned();
+
+    let running = tokio::task::spawn_blocking(move || {
+        // The environment replaces the file's storage.url by the secret file's contents.
+        let (running, portal) =
+            serve_and_wait(&config, &[("LOKET_STORAGE__URL_FILE", &secret_env)]);
+        let (status, body, _) = get(&format!("{portal}/readyz"), "application/json");
+        assert_eq!(status, 200, "{body}");
+        running
+    })
+    .await
+    .unwrap();
+    assert!(
+        !running.stderr().contains("geheim-wachtwoord"),
+        "the database password must never be logged"
+    );
+    drop(running);
+    storage.teardown().await;
+}
