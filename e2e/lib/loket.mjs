@@ -1,0 +1,42 @@
+// Start the real `loket demo` on a free port with a fresh data directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const binary = process.env.LOKET_BIN;
+
+export async function startDemo() {
+  if (!binary || !existsSync(binary)) {
+    throw new Error(`LOKET_BIN must point at a built loket binary (got ${binary})`);
+  }
+  const data = mkdtempSync(join(tmpdir(), 'loket-e2e-'));
+  const child = spawn(binary, ['demo', '--listen', '127.0.0.1:0', '--data', data], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`loket demo exited early:\n${stderr}`);
+    try {
+      const { portal } = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
+      const ready = await fetch(`${portal}/readyz`);
+      if (ready.ok) {
+        return {
+          portal,
+          async stop() {
+            child.kill('SIGTERM');
+            await new Promise((resolve) => child.once('exit', resolve));
+            rmSync(data, { recursive: true, force: true });
+          },
+        };
+      }
+    } catch {
+      // not there yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`loket demo was not ready within 30 s:\n${stderr}`);
+}
