@@ -100,6 +100,21 @@ mod tests {
         assert_eq!(trailing.code, "badRequest");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_give_a_value_or_a_400_problem(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..256)) {
+            if let Err(problem) = parse_json::<Person>(&bytes) {
+                proptest::prop_assert_eq!(problem.status, 400);
+            }
+        }
+
+        #[test]
+        fn json_like_text_never_panics(text in r#"[{}\[\]":,0-9a-z \\-]{0,64}"#) {
+            let _ = parse_json::<Person>(text.as_bytes());
+            let _ = parse_json::<serde_json::Value>(text.as_bytes());
+        }
+    }
+
     #[test]
     fn content_types() {
         let ok =

@@ -55,4 +55,11 @@ mod tests {
         assert!("mysql://x".parse::<StorageUrl>().is_err());
         assert!("sqlite:".parse::<StorageUrl>().is_err());
     }
+
+    #[test]
+    fn parse_never_panics() {
+        for input in ["", ":", "sqlite", "sqlite://", "postgres:/", "postgres://", "sqlite:\u{0}", "🦀://x"] {
+            let _ = input.parse::<StorageUrl>();
+        }
+    }
 }

@@ -113,4 +113,13 @@ mod tests {
         assert!(IdempotencyKey::parse("has space in it").is_err());
         assert!(IdempotencyKey::parse("quote'; DROP TABLE").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics_and_accepted_keys_round_trip(input in "\\PC{0,80}") {
+            if let Ok(key) = IdempotencyKey::parse(&input) {
+                proptest::prop_assert_eq!(key.as_str(), input.as_str());
+            }
+        }
+    }
 }
