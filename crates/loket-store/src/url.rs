@@ -58,7 +58,16 @@ mod tests {
 
     #[test]
     fn parse_never_panics() {
-        for input in ["", ":", "sqlite", "sqlite://", "postgres:/", "postgres://", "sqlite:\u{0}", "🦀://x"] {
+        for input in [
+            "",
+            ":",
+            "sqlite",
+            "sqlite://",
+            "postgres:/",
+            "postgres://",
+            "sqlite:\u{0}",
+            "🦀://x",
+        ] {
             let _ = input.parse::<StorageUrl>();
         }
     }

@@ -17,21 +17,43 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("loket-zaken", &["loket-core", "loket-store"]),
     ("loket-web", &["loket-core", "loket-http", "loket-zaken"]),
     // Only the binary knows every crate.
-    ("loket", &["loket-core", "loket-store", "loket-http", "loket-zaken", "loket-web"]),
+    (
+        "loket",
+        &[
+            "loket-core",
+            "loket-store",
+            "loket-http",
+            "loket-zaken",
+            "loket-web",
+        ],
+    ),
 ];
 
 #[test]
 fn crates_depend_only_downward() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
     let packages = metadata["packages"].as_array().unwrap();
-    let members: BTreeSet<&str> = packages.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let members: BTreeSet<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
 
     for package in packages {
@@ -43,7 +65,10 @@ fn crates_depend_only_downward() {
             let target = dependency["name"].as_str().unwrap();
             let is_dev = dependency["kind"].as_str() == Some("dev");
             if members.contains(target) && !is_dev && target != name {
-                assert!(permitted.contains(&target), "{name} may not depend on {target} (see ARCHITECTURE.md)");
+                assert!(
+                    permitted.contains(&target),
+                    "{name} may not depend on {target} (see ARCHITECTURE.md)"
+                );
             }
         }
     }
