@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the whole platform in one process on embedded SQLite, with a synthetic municipality.
+    /// Run the whole platform in one process on embedded SQLite, no configuration needed.
     Demo {
         /// Where the portal listens. Port 0 picks a free port (see endpoints.json).
         #[arg(long, default_value = "127.0.0.1:8080")]
