@@ -14,6 +14,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("loket-core", &[]),
     ("loket-store", &["loket-core"]),
     ("loket-http", &["loket-core"]),
+    (
+        "loket-registers",
+        &["loket-core", "loket-store", "loket-http"],
+    ),
     ("loket-zaken", &["loket-core", "loket-store"]),
     ("loket-web", &["loket-core", "loket-http", "loket-zaken"]),
     // Only the binary knows every crate.

@@ -1,0 +1,35 @@
+//! BRP Personen: the population register, with a subset of the Haal Centraal BRP
+//! Personen API (`POST /haalcentraal/api/brp/personen`).
+
+mod api;
+mod fields;
+mod postgres;
+mod query;
+mod record;
+mod render;
+mod sqlite;
+mod store;
+
+pub use api::{API_VERSION, PERSONEN_PATH, service};
+pub use query::{PersonFilter, PersonenQuery, QueryKind, TextMatch};
+pub use record::{
+    AdellijkeTitel, Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, Relative,
+    Waarde,
+};
+pub use store::{PersonStore, person_store};
+
+use loket_store::{Migration, Schema};
+
+pub const SCHEMA: Schema = Schema {
+    component: "brp",
+    sqlite: &[Migration {
+        version: 1,
+        description: "personen",
+        sql: include_str!("../../migrations/brp/sqlite/0001_personen.sql"),
+    }],
+    postgres: &[Migration {
+        version: 1,
+        description: "personen",
+        sql: include_str!("../../migrations/brp/postgres/0001_personen.sql"),
+    }],
+};

@@ -1,0 +1,122 @@
+use loket_store::StoreError;
+use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
+
+use super::query::PersonFilter;
+use super::record::PersonRecord;
+use super::store::{NameCondition, PersonStore, Row, decode, has_indexed_key, in_requested_order};
+
+#[derive(Debug, Clone)]
+pub(super) struct SqlitePersonStore {
+    pool: SqlitePool,
+}
+
+impl SqlitePersonStore {
+    pub(super) fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Rows per INSERT statement: 8 columns × 500 rows stays under SQLite's 32766 variables.
+const ROWS_PER_STATEMENT: usize = 500;
+
+#[async_trait::async_trait]
+impl PersonStore for SqlitePersonStore {
+    async fn insert(&self, persons: &[PersonRecord]) -> Result<(), StoreError> {
+        let rows = persons.iter().map(Row::of).collect::<Result<Vec<_>, _>>()?;
+        let mut tx = self.pool.begin().await?;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO personen (bsn, geslachtsnaam, geboortedatum, postcode, huisnummer, gemeentecode, overleden, document) ",
+            );
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.bsn)
+                    .push_bind(&row.geslachtsnaam)
+                    .push_bind(&row.geboortedatum)
+                    .push_bind(row.postcode)
+                    .push_bind(row.huisnummer)
+                    .push_bind(row.gemeentecode)
+                    .push_bind(row.overleden)
+                    .push_bind(&row.document);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError> {
+        if bsns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut select: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT document FROM personen WHERE bsn IN (");
+        let mut list = select.separated(", ");
+        for bsn in bsns {
+            list.push_bind(bsn);
+        }
+        select.push(")");
+        let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
+        let found = documents
+            .iter()
+            .map(|d| decode(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(in_requested_order(bsns, found))
+    }
+
+    async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError> {
+        if !has_indexed_key(filter) {
+            return Ok(Vec::new());
+        }
+        let mut select: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT document FROM personen WHERE 1 = 1");
+        match filter.geslachtsnaam.as_ref().map(NameCondition::of) {
+            Some(NameCondition::Equals(name)) => {
+                select.push(" AND geslachtsnaam = ").push_bind(name);
+            }
+            Some(NameCondition::StartsWith(like)) => {
+                // A byte range on the lowercase column, so the index serves the prefix
+                // (SQLite's LIKE would not use a BINARY index).
+                let prefix = like.trim_end_matches('%').to_owned();
+                let upper = format!("{prefix}\u{10FFFF}");
+                select.push(" AND geslachtsnaam >= ").push_bind(prefix);
+                select.push(" AND geslachtsnaam < ").push_bind(upper);
+            }
+            None => {}
+        }
+        if let Some(datum) = filter.geboortedatum {
+            select.push(" AND geboortedatum = ").push_bind(datum.iso());
+        }
+        if let (Some(postcode), Some(huisnummer)) = (&filter.postcode, filter.huisnummer) {
+            select.push(" AND postcode = ").push_bind(postcode.clone());
+            select
+                .push(" AND huisnummer = ")
+                .push_bind(i64::from(huisnummer));
+        }
+        if let Some(gemeente) = &filter.gemeente_van_inschrijving {
+            select
+                .push(" AND gemeentecode = ")
+                .push_bind(gemeente.clone());
+        }
+        if !filter.inclusief_overleden {
+            select.push(" AND overleden = 0");
+        }
+        select.push(" ORDER BY bsn");
+        let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
+        let mut found = Vec::new();
+        for document in &documents {
+            let person = decode(document)?;
+            if filter.matches(&person) {
+                found.push(person);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM personen")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}

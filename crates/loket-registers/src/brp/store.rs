@@ -1,0 +1,105 @@
+use std::fmt;
+use std::sync::Arc;
+
+use loket_store::{Database, StoreError};
+
+use super::postgres::PostgresPersonStore;
+use super::query::{PersonFilter, TextMatch};
+use super::record::PersonRecord;
+use super::sqlite::SqlitePersonStore;
+
+/// The BRP's own store of persons.
+#[async_trait::async_trait]
+pub trait PersonStore: Send + Sync + fmt::Debug {
+    /// Add persons (a whole batch in one transaction). A BSN that exists already is an error.
+    async fn insert(&self, persons: &[PersonRecord]) -> Result<(), StoreError>;
+    /// The persons with these BSNs, in the order asked, each once.
+    async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError>;
+    /// Everyone `filter` matches, ordered by BSN.
+    async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError>;
+    async fn count(&self) -> Result<u64, StoreError>;
+}
+
+pub fn person_store(database: &Database) -> Arc<dyn PersonStore> {
+    match database {
+        Database::Sqlite(pool) => Arc::new(SqlitePersonStore::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(PostgresPersonStore::new(pool.clone())),
+    }
+}
+
+/// The indexed columns of a person row.
+pub(super) struct Row<'a> {
+    pub bsn: &'a str,
+    pub geslachtsnaam: String,
+    pub geboortedatum: String,
+    pub postcode: Option<&'a str>,
+    pub huisnummer: Option<i64>,
+    pub gemeentecode: &'a str,
+    pub overleden: bool,
+    pub document: String,
+}
+
+impl Row<'_> {
+    /// Postgres keeps the date as a DATE.
+    pub(super) fn geboortedatum_value(&self) -> Option<time::Date> {
+        super::record::Datum::parse(&self.geboortedatum).map(|d| d.0)
+    }
+}
+
+impl<'a> Row<'a> {
+    pub(super) fn of(person: &'a PersonRecord) -> Result<Self, StoreError> {
+        Ok(Self {
+            bsn: &person.burgerservicenummer,
+            geslachtsnaam: person.naam.geslachtsnaam.to_lowercase(),
+            geboortedatum: person.geboorte.datum.iso(),
+            postcode: person.verblijfplaats.as_ref().map(|a| a.postcode.as_str()),
+            huisnummer: person
+                .verblijfplaats
+                .as_ref()
+                .map(|a| i64::from(a.huisnummer)),
+            gemeentecode: &person.gemeente_van_inschrijving.code,
+            overleden: person.overlijden.is_some(),
+            document: serde_json::to_string(person)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+}
+
+pub(super) fn decode(document: &str) -> Result<PersonRecord, StoreError> {
+    serde_json::from_str(document).map_err(|e| StoreError::Corrupt(format!("person document: {e}")))
+}
+
+/// Persons in the order their BSNs were asked, each once.
+pub(super) fn in_requested_order(
+    bsns: &[String],
+    mut found: Vec<PersonRecord>,
+) -> Vec<PersonRecord> {
+    let mut ordered = Vec::with_capacity(found.len());
+    for bsn in bsns {
+        if let Some(index) = found.iter().position(|p| &p.burgerservicenummer == bsn) {
+            ordered.push(found.swap_remove(index));
+        }
+    }
+    ordered
+}
+
+/// The SQL condition for a name, on the lowercased column: equality, or a prefix.
+pub(super) enum NameCondition {
+    Equals(String),
+    StartsWith(String),
+}
+
+impl NameCondition {
+    pub(super) fn of(text: &TextMatch) -> Self {
+        match text {
+            TextMatch::Exact(name) => Self::Equals(name.clone()),
+            // Names cannot contain LIKE wildcards (the pattern allows neither % nor _).
+            TextMatch::Prefix(prefix) => Self::StartsWith(format!("{prefix}%")),
+        }
+    }
+}
+
+/// Searches need at least one indexed key, which every valid query type provides.
+pub(super) fn has_indexed_key(filter: &PersonFilter) -> bool {
+    filter.geslachtsnaam.is_some() || (filter.postcode.is_some() && filter.huisnummer.is_some())
+}

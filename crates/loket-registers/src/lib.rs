@@ -1,0 +1,11 @@
+//! The registers: the sources of truth that the rest of Loket asks, never copies.
+//!
+//! Each register is a module with its own store (its own database: component name =
+//! module name), its own HTTP API following the national standard where one exists, and
+//! an `HttpService` that runs standalone (`loket register NAME`) or inside the demo.
+//!
+//! Architecture invariant: a register knows nothing of the rest of Loket: not the
+//! exchange, not the process layer, not the portal. It answers whoever reaches it; the
+//! exchange in front of it decides who may.
+
+pub mod brp;
