@@ -198,6 +198,6 @@ mod tests {
     fn empty_optional_members_are_left_out() {
         let value = serde_json::to_value(Problem::not_found()).unwrap();
         let members: Vec<&String> = value.as_object().unwrap().keys().collect();
-        assert_eq!(members, ["code", "status", "title", "type"]);
+        assert_eq!(members, ["type", "title", "status", "code"]);
     }
 }

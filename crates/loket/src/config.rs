@@ -23,6 +23,9 @@ struct RawConfig {
     municipality: String,
     storage: RawStorage,
     portal: RawPortal,
+    /// Run the BRP register in-process (for test environments; production asks RvIG's).
+    #[serde(default)]
+    brp: Option<RawRegister>,
     #[serde(default)]
     log: RawLog,
 }
@@ -37,6 +40,12 @@ struct RawStorage {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPortal {
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegister {
     listen: SocketAddr,
 }
 
@@ -86,6 +95,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         platform: PlatformSettings {
             storage,
             portal_listen: raw.portal.listen,
+            brp_listen: raw.brp.map(|brp| brp.listen),
             municipality: raw.municipality,
             demo: false,
         },

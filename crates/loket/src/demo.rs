@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use loket_registers::brp::PersonStore;
 use loket_store::StorageUrl;
 
 use crate::logging::{self, LogFormat};
@@ -16,16 +17,36 @@ pub async fn run(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
     let first_start = !data.join("zaken.db").exists();
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let storage = StorageUrl::SqliteDir(data.clone());
+    let mut platform = Platform::new();
+    let brp = platform.add_brp(&storage, loopback_any_port()).await?;
+    seed(brp.as_ref()).await?;
     let settings = PlatformSettings {
-        storage: StorageUrl::SqliteDir(data.clone()),
+        storage,
         portal_listen: listen,
+        brp_listen: None,
         municipality: DEMO_MUNICIPALITY.to_owned(),
         demo: true,
     };
-    let platform = Platform::start(settings).await?;
+    platform.add_platform(settings).await?;
     write_endpoints(&data, &platform).await?;
     print_welcome(&platform, &data, first_start);
     platform.run_until_signal().await
+}
+
+/// Registers listen on loopback only, on a free port; endpoints.json says which.
+fn loopback_any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Fill an empty BRP with the personas (the generated population follows in #3).
+async fn seed(brp: &dyn PersonStore) -> anyhow::Result<()> {
+    if brp.count().await? == 0 {
+        let (_, records) = loket_population::personas(time::OffsetDateTime::now_utc().date());
+        brp.insert(&records).await.context("cannot seed the BRP")?;
+        tracing::info!(persons = records.len(), "seeded the BRP with the personas");
+    }
+    Ok(())
 }
 
 /// `DIR/endpoints.json` names every service and its base URL, for tools and newcomers.
@@ -54,6 +75,26 @@ fn print_welcome(platform: &Platform, data: &Path, first_start: bool) {
     println!("  Health:     {portal}/healthz   Ready: {portal}/readyz   Metrics: {portal}/metrics");
     println!("  Data:       {} ({store})", data.display());
     println!("  Endpoints:  {}", data.join("endpoints.json").display());
+    println!();
+    for (name, url) in &platform.endpoints {
+        if *name != "portal" {
+            println!("  {name:<11} {url}");
+        }
+    }
+    println!();
+    println!("  Personas (synthetic residents) to try: `loket personas`; for example");
+    println!(
+        "    curl -s {} -H 'content-type: application/json' \\",
+        platform
+            .endpoints
+            .get("brp")
+            .map_or("", String::as_str)
+            .to_owned()
+            + loket_registers::brp::PERSONEN_PATH
+    );
+    println!(
+        "      -d '{{\"type\":\"RaadpleegMetBurgerservicenummer\",\"burgerservicenummer\":[\"999990007\"],\"fields\":[\"naam\",\"verblijfplaats\"]}}'"
+    );
     println!();
     println!("  Logging in with the simulated DigiD arrives with the portal (issue 6).");
     println!("  Stop with Ctrl-C.");

@@ -10,6 +10,7 @@ mod healthcheck;
 mod logging;
 mod platform;
 mod readiness;
+mod register;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +53,24 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         timeout: u64,
     },
+    /// Run one register on its own, with its own store.
+    Register {
+        #[arg(value_enum)]
+        name: register::RegisterName,
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// Directory for its SQLite database (ignored when --storage is given).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// A postgres:// URL (or sqlite:DIR) instead of --data.
+        #[arg(long, env = "LOKET_REGISTER_STORAGE")]
+        storage: Option<String>,
+    },
+    /// List the named personas of the synthetic population (name, BSN, what they are for).
+    Personas {
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure: start-up time of the demo, or requests per second against a URL.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -80,6 +99,13 @@ fn main() -> ExitCode {
                     .run_until_signal()
                     .await
             }
+            Command::Register {
+                name,
+                listen,
+                data,
+                storage,
+            } => register::run(name, listen, data, storage).await,
+            Command::Personas { json } => register::print_personas(json),
             Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
             Command::Bench(command) => bench::run(command).await,
         }

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use loket_core::SystemClock;
 use loket_http::{HttpService, Metrics};
+use loket_registers::brp;
 use loket_store::{Database, StorageUrl};
 use loket_web::{PortalErrorPages, PortalSettings};
 use tokio::net::TcpListener;
@@ -19,6 +21,8 @@ use crate::readiness::StoreReadiness;
 pub struct PlatformSettings {
     pub storage: StorageUrl,
     pub portal_listen: SocketAddr,
+    /// Run the BRP register in this process too (the demo does; production asks RvIG's).
+    pub brp_listen: Option<SocketAddr>,
     pub municipality: String,
     pub demo: bool,
 }
@@ -27,13 +31,34 @@ pub struct PlatformSettings {
 #[derive(Debug)]
 pub struct Platform {
     pub endpoints: BTreeMap<&'static str, String>,
+    metrics: Metrics,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
 }
 
 impl Platform {
+    pub fn new() -> Self {
+        let (shutdown, _) = watch::channel(false);
+        Self {
+            endpoints: BTreeMap::new(),
+            metrics: Metrics::new(),
+            shutdown,
+            tasks: JoinSet::new(),
+        }
+    }
+
     pub async fn start(settings: PlatformSettings) -> anyhow::Result<Self> {
-        let metrics = Metrics::new();
+        let mut platform = Self::new();
+        platform.add_platform(settings).await?;
+        Ok(platform)
+    }
+
+    /// The components every deployment runs: the process layer and the portal (and the BRP
+    /// when configured to run in-process).
+    pub async fn add_platform(&mut self, settings: PlatformSettings) -> anyhow::Result<()> {
+        if let Some(listen) = settings.brp_listen {
+            self.add_brp(&settings.storage, listen).await?;
+        }
         let zaken = Database::open(&settings.storage, &loket_zaken::SCHEMA)
             .await
             .context("cannot open the process layer's database (zaken)")?;
@@ -49,16 +74,28 @@ impl Platform {
             }))
             .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
 
-        let (shutdown, _) = watch::channel(false);
-        let mut platform = Self {
-            endpoints: BTreeMap::new(),
-            shutdown,
-            tasks: JoinSet::new(),
-        };
-        platform
-            .spawn("portal", settings.portal_listen, portal, &metrics)
-            .await?;
-        Ok(platform)
+        self.spawn("portal", settings.portal_listen, portal).await
+    }
+
+    /// The BRP register on its own address, with its own database. Returns its store, so
+    /// that the demo can seed it.
+    pub async fn add_brp(
+        &mut self,
+        storage: &StorageUrl,
+        listen: SocketAddr,
+    ) -> anyhow::Result<Arc<dyn brp::PersonStore>> {
+        let database = Database::open(storage, &brp::SCHEMA)
+            .await
+            .context("cannot open the BRP database")?;
+        let store = brp::person_store(&database);
+        let service = brp::service(store.clone(), Arc::new(SystemClock)).readiness(Arc::new(
+            StoreReadiness {
+                database,
+                schema: brp::SCHEMA,
+            },
+        ));
+        self.spawn("brp", listen, service).await?;
+        Ok(store)
     }
 
     async fn spawn(
@@ -66,14 +103,13 @@ impl Platform {
         name: &'static str,
         address: SocketAddr,
         service: HttpService,
-        metrics: &Metrics,
     ) -> anyhow::Result<()> {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address} for {name}"))?;
         let bound = listener.local_addr()?;
         let mut stop = self.shutdown.subscribe();
-        let router = service.into_router(metrics.clone());
+        let router = service.into_router(self.metrics.clone());
         self.tasks.spawn(async move {
             loket_http::serve(listener, router, async move {
                 let _ = stop.wait_for(|stop| *stop).await;

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "loket-registers",
         &["loket-core", "loket-store", "loket-http"],
     ),
+    ("loket-population", &["loket-registers"]),
     ("loket-zaken", &["loket-core", "loket-store"]),
     ("loket-web", &["loket-core", "loket-http", "loket-zaken"]),
     // Only the binary knows every crate.
@@ -29,6 +30,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "loket-http",
             "loket-zaken",
             "loket-web",
+            "loket-registers",
+            "loket-population",
         ],
     ),
 ];

@@ -358,3 +358,96 @@ async fn serve_runs_on_postgres_with_the_url_from_a_secret_file() {
     drop(running);
     storage.teardown().await;
 }
+
+fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::blocking::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.json().unwrap())
+}
+
+#[test]
+fn the_demo_runs_a_seeded_brp_on_its_own_port() {
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    assert!(
+        data.join("brp.db").exists(),
+        "the BRP has its own database file"
+    );
+    let brp = read_endpoints(&data).unwrap()["brp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(brp, demo.portal, "the register has its own port");
+    assert!(healthcheck(&brp).success());
+    let query = serde_json::json!({
+        "type": "RaadpleegMetBurgerservicenummer",
+        "burgerservicenummer": ["999990007"],
+        "fields": ["naam.volledigeNaam", "gemeenteVanInschrijving.code"]
+    });
+    let (status, answer) = post_json(&format!("{brp}/haalcentraal/api/brp/personen"), &query);
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer,
+        serde_json::json!({"type": "RaadpleegMetBurgerservicenummer", "personen": [
+            {"naam": {"volledigeNaam": "Sanne de Vries"}, "gemeenteVanInschrijving": {"code": "9999"}}
+        ]})
+    );
+}
+
+#[test]
+fn a_register_runs_standalone() {
+    let (_dir, data) = data_dir();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let endpoints = tempfile::tempdir().unwrap();
+    std::fs::write(
+        endpoints.path().join("endpoints.json"),
+        format!("{{\"portal\": \"http://{listen}\"}}"),
+    )
+    .unwrap();
+    let register = Running::start(
+        &[
+            "register",
+            "brp",
+            "--listen",
+            &listen,
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[],
+        endpoints.path(),
+    );
+    assert!(data.join("brp.db").exists());
+    let query = serde_json::json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": ["999990007"], "fields": ["naam"]});
+    let (status, answer) = post_json(
+        &format!("{}/haalcentraal/api/brp/personen", register.portal),
+        &query,
+    );
+    assert_eq!(
+        (status, answer["personen"].as_array().unwrap().len()),
+        (200, 0),
+        "a standalone register starts empty"
+    );
+}
+
+#[test]
+fn personas_are_listed_with_valid_bsns() {
+    let output = Command::new(LOKET)
+        .args(["personas", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let personas: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(personas.len() >= 7);
+    for persona in &personas {
+        let bsn = persona["bsn"].as_str().unwrap();
+        assert!(
+            loket_core::Bsn::parse(bsn).is_ok() && bsn.starts_with("9999"),
+            "{bsn}"
+        );
+        assert!(!persona["purpose_en"].as_str().unwrap().is_empty());
+    }
+}

@@ -76,19 +76,20 @@ impl FieldSet {
         }
         match value {
             Value::Object(object) => {
+                // In the object's own order, so the answer reads like the full person.
                 let mut kept = Map::new();
-                for (key, child) in &self.children {
-                    if let Some(selected) = object.get(key).and_then(|v| child.select(v)) {
+                let mut selected_any = false;
+                for (key, value) in object {
+                    if let Some(selected) =
+                        self.children.get(key).and_then(|child| child.select(value))
+                    {
                         kept.insert(key.clone(), selected);
+                        selected_any = true;
+                    } else if key == "type" {
+                        kept.insert(key.clone(), value.clone());
                     }
                 }
-                if kept.is_empty() {
-                    return None;
-                }
-                if let Some(kind) = object.get("type") {
-                    kept.entry("type").or_insert_with(|| kind.clone());
-                }
-                Some(Value::Object(kept))
+                selected_any.then_some(Value::Object(kept))
             }
             Value::Array(items) => {
                 let kept: Vec<Value> = items.iter().filter_map(|item| self.select(item)).collect();

@@ -467,3 +467,107 @@ fn read_parameter(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[0-9]{9}".prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            prop::sample::select(vec![
+                "naam",
+                "leeftijd",
+                "verblijfplaats",
+                "1234AB",
+                "Vries*",
+                "1985-03-14"
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "type",
+                        "fields",
+                        "burgerservicenummer",
+                        "geslachtsnaam",
+                        "geboortedatum",
+                        "postcode",
+                        "huisnummer",
+                        "voornamen",
+                        "gemeenteVanInschrijving",
+                        "inclusiefOverledenPersonen",
+                        "x",
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn query_type() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "RaadpleegMetBurgerservicenummer",
+            "ZoekMetGeslachtsnaamEnGeboortedatum",
+            "ZoekMetPostcodeEnHuisnummer",
+            "ZoekMetNaamEnGemeenteVanInschrijving",
+        ])
+    }
+
+    proptest! {
+        /// Whatever arrives, the answer is a query or a 400 that names at least one parameter.
+        #[test]
+        fn any_body_is_a_query_or_a_named_400(body in json_value(), kind in query_type(), with_type: bool) {
+            let mut body = body;
+            if with_type && let Value::Object(object) = &mut body {
+                object.insert("type".into(), json!(kind));
+            }
+            if let Err(problem) = parse(&body) {
+                prop_assert_eq!(problem.status, 400);
+                prop_assert!(!problem.invalid_params.is_empty());
+                let detail = problem.detail.unwrap_or_default();
+                for param in &problem.invalid_params {
+                    prop_assert!(detail.contains(&param.name));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        for pattern in [
+            &BSN,
+            &GEMEENTE,
+            &FIELD,
+            &GESLACHTSNAAM,
+            &VOORNAMEN_VERPLICHT,
+            &VOORNAMEN_OPTIONEEL,
+            &VOORVOEGSEL,
+            &GESLACHT,
+            &POSTCODE,
+            &HUISLETTER,
+            &TOEVOEGING,
+        ] {
+            assert!(pattern.regex.is_some(), "{}", pattern.shown);
+        }
+        assert!(GESLACHTSNAAM.is_match("’t Hooft".replace('’', "'").as_str()));
+        assert!(GESLACHTSNAAM.is_match("Çelik"));
+        assert!(
+            !GESLACHTSNAAM.is_match("Vr*"),
+            "a wildcard needs three letters"
+        );
+        assert!(POSTCODE.is_match("1234 ab") && !POSTCODE.is_match("0123AB"));
+    }
+}

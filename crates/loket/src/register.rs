@@ -1,0 +1,55 @@
+//! `loket register NAME` and `loket personas`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use loket_store::StorageUrl;
+
+use crate::logging::{self, LogFormat};
+use crate::platform::Platform;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RegisterName {
+    /// BRP Personen (Haal Centraal)
+    Brp,
+}
+
+pub async fn run(
+    name: RegisterName,
+    listen: SocketAddr,
+    data: PathBuf,
+    storage: Option<String>,
+) -> anyhow::Result<()> {
+    logging::init(LogFormat::Text);
+    let storage: StorageUrl = match storage {
+        Some(url) => url.parse().context("--storage")?,
+        None => StorageUrl::SqliteDir(data),
+    };
+    let mut platform = Platform::new();
+    match name {
+        RegisterName::Brp => {
+            let store = platform.add_brp(&storage, listen).await?;
+            let count = store.count().await?;
+            tracing::info!(persons = count, "BRP register ready");
+        }
+    }
+    platform.run_until_signal().await
+}
+
+#[allow(clippy::print_stdout)]
+pub fn print_personas(json: bool) -> anyhow::Result<()> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let (personas, _) = loket_population::personas(today);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&personas)?);
+    } else {
+        for persona in personas {
+            println!(
+                "{}  {:<20} {}",
+                persona.bsn, persona.name, persona.purpose_nl
+            );
+        }
+    }
+    Ok(())
+}
