@@ -3,6 +3,9 @@
 //! Architecture invariant: everything here is synthetic. BSNs of personas lie in the
 //! 9999xxxxx test range and pass the 11-proef; no real person's data is ever used.
 
+mod generator;
+mod names;
 mod personas;
 
+pub use generator::{BsnSequence, Generator, Municipality};
 pub use personas::{DEMO_GEMEENTE, Persona, personas};

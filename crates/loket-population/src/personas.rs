@@ -7,6 +7,8 @@ use loket_registers::brp::{
 use serde::Serialize;
 use time::{Date, Duration, Month};
 
+use crate::Municipality;
+
 /// The fictional municipality of the demo. 9999 is not a real CBS municipality code.
 pub const DEMO_GEMEENTE: (&str, &str) = ("9999", "Voorbeeldstad");
 
@@ -93,7 +95,7 @@ fn relative_of(person: &PersonRecord) -> Relative {
     }
 }
 
-fn marry(a: &mut PersonRecord, b: &mut PersonRecord, since: Datum) {
+pub(crate) fn marry(a: &mut PersonRecord, b: &mut PersonRecord, since: Datum) {
     let mut to_b = relative_of(b);
     to_b.datum_aangaan = Some(since);
     to_b.soort_verbintenis = Some("H".to_owned());
@@ -104,7 +106,7 @@ fn marry(a: &mut PersonRecord, b: &mut PersonRecord, since: Datum) {
     b.partners.push(to_a);
 }
 
-fn parent_child(parent: &mut PersonRecord, child: &mut PersonRecord, aanduiding: &str) {
+pub(crate) fn parent_child(parent: &mut PersonRecord, child: &mut PersonRecord, aanduiding: &str) {
     parent.kinderen.push(Relative {
         geslacht: None,
         ..relative_of(child)
@@ -116,13 +118,18 @@ fn parent_child(parent: &mut PersonRecord, child: &mut PersonRecord, aanduiding:
 }
 
 /// The personas and the BRP records of everyone in their households.
-pub fn personas(today: Date) -> (Vec<Persona>, Vec<PersonRecord>) {
+pub fn personas(today: Date, municipality: &Municipality) -> (Vec<Persona>, Vec<PersonRecord>) {
     use Geslacht::{Man, Vrouw};
     use Month::{
         April, August, February, January, July, June, March, May, November, October, September,
     };
     let b = Builder { today };
-    let here = DEMO_GEMEENTE;
+    let here = (municipality.code.as_str(), municipality.name.as_str());
+    let elsewhere = if municipality.code == "0363" {
+        ("0599", "Rotterdam")
+    } else {
+        ("0363", "Amsterdam")
+    };
 
     let mut sanne = b.person(
         "999990007",
@@ -208,7 +215,7 @@ pub fn personas(today: Date) -> (Vec<Persona>, Vec<PersonRecord>) {
         ("Ingrid", None, "Bakker"),
         b.years_ago(51, June, 5),
         ("Prinsengracht", 263, "1016GV"),
-        ("0363", "Amsterdam"),
+        elsewhere,
         b.date(2001, January, 15),
     );
     let kees = b.person(
@@ -282,7 +289,10 @@ mod tests {
 
     #[test]
     fn personas_have_valid_unique_test_range_bsns_and_records() {
-        let (personas, records) = personas(date!(2026 - 11 - 23));
+        let (personas, records) = personas(
+            date!(2026 - 11 - 23),
+            &Municipality::from_code(DEMO_GEMEENTE.0),
+        );
         let bsns: HashSet<&str> = records
             .iter()
             .map(|r| r.burgerservicenummer.as_str())
@@ -308,7 +318,7 @@ mod tests {
     #[test]
     fn dates_follow_today() {
         let today = date!(2026 - 11 - 23);
-        let (_, records) = personas(today);
+        let (_, records) = personas(today, &Municipality::from_code(DEMO_GEMEENTE.0));
         let bram = records
             .iter()
             .find(|r| r.burgerservicenummer == "999990068")

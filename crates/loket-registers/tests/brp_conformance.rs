@@ -616,3 +616,42 @@ loket_store::contract_suite! {
         the_store_refuses_a_duplicate_bsn_and_keeps_the_batch_out,
     ];
 }
+
+/// Bulk loading into an empty register: indexes go and come back, searches still work.
+mod bulk {
+    use super::*;
+
+    async fn open_empty(storage: &StorageUrl) -> Arc<dyn PersonStore> {
+        let database = Database::open(storage, &brp::SCHEMA).await.unwrap();
+        brp::person_store(&database)
+    }
+
+    async fn a_bulk_load_rebuilds_the_search_indexes(store: Arc<dyn PersonStore>) {
+        store.begin_bulk_load().await.unwrap();
+        store.insert(&population()).await.unwrap();
+        assert!(
+            store.begin_bulk_load().await.is_err(),
+            "only an empty register may be bulk loaded"
+        );
+        store.finish_bulk_load().await.unwrap();
+        store.finish_bulk_load().await.unwrap();
+        let filter = brp::PersonFilter {
+            geslachtsnaam: Some(brp::TextMatch::Prefix("vries".into())),
+            geboortedatum: Some(datum("1985-03-14")),
+            ..Default::default()
+        };
+        let found: Vec<String> = store
+            .search(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.burgerservicenummer)
+            .collect();
+        assert_eq!(found, vec![JAN, PIET, ELDERS]);
+    }
+
+    loket_store::contract_suite! {
+        open = open_empty;
+        tests = [a_bulk_load_rebuilds_the_search_indexes];
+    }
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -27,6 +27,9 @@ pub enum BenchCommand {
         /// Seconds of measurement (after one second of warm-up).
         #[arg(long, default_value_t = 10)]
         duration: u64,
+        /// POST this JSON body (as application/json) instead of sending GET.
+        #[arg(long)]
+        body: Option<String>,
     },
 }
 
@@ -42,8 +45,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             url,
             connections,
             duration,
+            body,
         } => {
-            let report = http_load(&url, connections, Duration::from_secs(duration)).await?;
+            let body = body.map(Bytes::from);
+            let report = http_load(&url, connections, Duration::from_secs(duration), body).await?;
             println!(
                 "{} requests in {:.1} s over {connections} connections: {:.0} req/s, {} errors",
                 report.latencies_us.len(),
@@ -138,7 +143,7 @@ fn read_portal(data: &Path) -> Option<String> {
 async fn get_status(url: &str) -> Option<u16> {
     let (authority, path) = split_url(url).ok()?;
     let mut sender = connect(&authority).await.ok()?;
-    let request = build_request(&authority, &path).ok()?;
+    let request = build_request(&authority, &path, None).ok()?;
     let response = sender.send_request(request).await.ok()?;
     Some(response.status().as_u16())
 }
@@ -153,7 +158,7 @@ fn split_url(url: &str) -> anyhow::Result<(String, String)> {
     Ok((authority.to_owned(), path))
 }
 
-type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 async fn connect(authority: &str) -> anyhow::Result<Sender> {
     let stream = TcpStream::connect(authority).await?;
@@ -163,10 +168,23 @@ async fn connect(authority: &str) -> anyhow::Result<Sender> {
     Ok(sender)
 }
 
-fn build_request(authority: &str, path: &str) -> anyhow::Result<hyper::Request<Empty<Bytes>>> {
-    Ok(hyper::Request::get(path)
-        .header(hyper::header::HOST, authority)
-        .body(Empty::new())?)
+fn build_request(
+    authority: &str,
+    path: &str,
+    body: Option<&Bytes>,
+) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
+    let request = hyper::Request::builder()
+        .uri(path)
+        .header(hyper::header::HOST, authority);
+    Ok(match body {
+        Some(body) => request
+            .method(hyper::Method::POST)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))?,
+        None => request
+            .method(hyper::Method::GET)
+            .body(Full::new(Bytes::new()))?,
+    })
 }
 
 struct LoadReport {
@@ -181,6 +199,7 @@ async fn http_load(
     url: &str,
     connections: usize,
     duration: Duration,
+    body: Option<Bytes>,
 ) -> anyhow::Result<LoadReport> {
     let (authority, path) = split_url(url)?;
     let warmup = Duration::from_secs(1);
@@ -191,12 +210,13 @@ async fn http_load(
     for _ in 0..connections {
         let authority = authority.clone();
         let path = path.clone();
+        let body = body.clone();
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut sender = connect(&authority).await?;
             while Instant::now() < end {
-                let request = build_request(&authority, &path)?;
+                let request = build_request(&authority, &path, body.as_ref())?;
                 let sent = Instant::now();
                 let outcome = async {
                     let response = sender.send_request(request).await?;

@@ -39,12 +39,23 @@ fn loopback_any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Fill an empty BRP with the personas (the generated population follows in #3).
+/// Residents the demo generates on first start, besides the personas.
+const DEMO_RESIDENTS: u64 = 20_000;
+
+/// Fill an empty BRP with the personas and a generated municipality.
 async fn seed(brp: &dyn PersonStore) -> anyhow::Result<()> {
     if brp.count().await? == 0 {
-        let (_, records) = loket_population::personas(time::OffsetDateTime::now_utc().date());
-        brp.insert(&records).await.context("cannot seed the BRP")?;
-        tracing::info!(persons = records.len(), "seeded the BRP with the personas");
+        let started = std::time::Instant::now();
+        let municipality =
+            loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0);
+        let today = time::OffsetDateTime::now_utc().date();
+        let loaded =
+            crate::seed::load(brp, DEMO_RESIDENTS, 1, &municipality, today, |_| {}).await?;
+        tracing::info!(
+            persons = loaded,
+            seconds = started.elapsed().as_secs_f64(),
+            "seeded the BRP"
+        );
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod logging;
 mod platform;
 mod readiness;
 mod register;
+mod seed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,6 +67,24 @@ enum Command {
         #[arg(long, env = "LOKET_REGISTER_STORAGE")]
         storage: Option<String>,
     },
+    /// Generate a fictional municipality (personas included) and load it into the registers.
+    Seed {
+        /// Directory of the SQLite databases (ignored when --storage is given).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// How many residents to generate, besides the personas.
+        #[arg(long, default_value_t = 20_000)]
+        persons: u64,
+        /// The same seed gives the same people.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Four-digit municipality code (CBS); 9999 is the fictional Voorbeeldstad.
+        #[arg(long, default_value = "9999")]
+        municipality: String,
+        /// A postgres:// URL instead of --data.
+        #[arg(long, env = "LOKET_SEED_STORAGE")]
+        storage: Option<String>,
+    },
     /// List the named personas of the synthetic population (name, BSN, what they are for).
     Personas {
         #[arg(long)]
@@ -105,6 +124,13 @@ fn main() -> ExitCode {
                 data,
                 storage,
             } => register::run(name, listen, data, storage).await,
+            Command::Seed {
+                data,
+                persons,
+                seed,
+                municipality,
+                storage,
+            } => seed::run(data, persons, seed, municipality, storage).await,
             Command::Personas { json } => register::print_personas(json),
             Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
             Command::Bench(command) => bench::run(command).await,

@@ -40,7 +40,10 @@ pub async fn run(
 #[allow(clippy::print_stdout)]
 pub fn print_personas(json: bool) -> anyhow::Result<()> {
     let today = time::OffsetDateTime::now_utc().date();
-    let (personas, _) = loket_population::personas(today);
+    let (personas, _) = loket_population::personas(
+        today,
+        &loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0),
+    );
     if json {
         println!("{}", serde_json::to_string_pretty(&personas)?);
     } else {

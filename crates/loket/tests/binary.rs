@@ -451,3 +451,73 @@ fn personas_are_listed_with_valid_bsns() {
         assert!(!persona["purpose_en"].as_str().unwrap().is_empty());
     }
 }
+
+#[test]
+fn seed_fills_an_empty_brp_and_refuses_a_full_one() {
+    let (_dir, data) = data_dir();
+    let seed = |persons: &str| {
+        Command::new(LOKET)
+            .args([
+                "seed",
+                "--data",
+                data.to_str().unwrap(),
+                "--persons",
+                persons,
+                "--seed",
+                "7",
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = seed("500");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let personas = 10; // the persona households: seven personas and their family members
+    assert!(
+        String::from_utf8_lossy(&first.stdout)
+            .contains(&format!("Loaded {} persons", 500 + personas))
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("(100%)"),
+        "plain progress lines when not on a terminal"
+    );
+
+    let again = seed("10");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds 510 persons"));
+
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let endpoints = tempfile::tempdir().unwrap();
+    std::fs::write(
+        endpoints.path().join("endpoints.json"),
+        format!("{{\"portal\": \"http://{listen}\"}}"),
+    )
+    .unwrap();
+    let register = Running::start(
+        &[
+            "register",
+            "brp",
+            "--listen",
+            &listen,
+            "--data",
+            data.to_str().unwrap(),
+        ],
+        &[],
+        endpoints.path(),
+    );
+    let query = serde_json::json!({"type": "ZoekMetPostcodeEnHuisnummer", "postcode": "9904GH", "huisnummer": 7, "fields": ["naam.voornamen"]});
+    let (status, answer) = post_json(
+        &format!("{}/haalcentraal/api/brp/personen", register.portal),
+        &query,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        answer["personen"].as_array().unwrap().len(),
+        3,
+        "Priya and her two children: {answer}"
+    );
+}

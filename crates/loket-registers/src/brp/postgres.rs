@@ -3,7 +3,9 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
 use super::query::PersonFilter;
 use super::record::PersonRecord;
-use super::store::{NameCondition, PersonStore, Row, decode, has_indexed_key, in_requested_order};
+use super::store::{
+    NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, has_indexed_key, in_requested_order,
+};
 
 #[derive(Debug, Clone)]
 pub(super) struct PostgresPersonStore {
@@ -114,5 +116,28 @@ impl PersonStore for PostgresPersonStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn begin_bulk_load(&self) -> Result<(), StoreError> {
+        if self.count().await? > 0 {
+            return Err(StoreError::Corrupt(
+                "a bulk load needs an empty register".into(),
+            ));
+        }
+        for (name, _) in POSTGRES_INDEXES {
+            let drop = format!("DROP INDEX IF EXISTS {name}");
+            sqlx::query(&drop).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_bulk_load(&self) -> Result<(), StoreError> {
+        for (name, definition) in POSTGRES_INDEXES {
+            let create = format!("CREATE INDEX IF NOT EXISTS {name} ON {definition}");
+            sqlx::query(&create).execute(&self.pool).await?;
+        }
+        // Fresh statistics, or the planner guesses about a table that just grew from nothing.
+        sqlx::query("ANALYZE personen").execute(&self.pool).await?;
+        Ok(())
     }
 }

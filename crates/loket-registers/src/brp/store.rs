@@ -18,7 +18,36 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// Everyone `filter` matches, ordered by BSN.
     async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError>;
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Before loading many persons into an empty register: drop the search indexes, so that
+    /// rows are appended instead of scattered over index pages. Refused when not empty.
+    async fn begin_bulk_load(&self) -> Result<(), StoreError>;
+    /// After a bulk load: build the search indexes again (also safe to call twice).
+    async fn finish_bulk_load(&self) -> Result<(), StoreError>;
 }
+
+/// The search indexes, as the first migration creates them, per backend.
+pub(super) const SQLITE_INDEXES: [(&str, &str); 3] = [
+    (
+        "personen_naam_geboorte",
+        "personen (geslachtsnaam, geboortedatum)",
+    ),
+    ("personen_adres", "personen (postcode, huisnummer)"),
+    (
+        "personen_gemeente_naam",
+        "personen (gemeentecode, geslachtsnaam)",
+    ),
+];
+pub(super) const POSTGRES_INDEXES: [(&str, &str); 3] = [
+    (
+        "personen_naam_geboorte",
+        "personen (geslachtsnaam text_pattern_ops, geboortedatum)",
+    ),
+    ("personen_adres", "personen (postcode, huisnummer)"),
+    (
+        "personen_gemeente_naam",
+        "personen (gemeentecode, geslachtsnaam text_pattern_ops)",
+    ),
+];
 
 pub fn person_store(database: &Database) -> Arc<dyn PersonStore> {
     match database {
