@@ -17,6 +17,15 @@ struct Running {
     portal: String,
 }
 
+/// How to find a starting process's base URL.
+#[derive(Clone, Copy)]
+enum Where<'a> {
+    /// In `DIR/endpoints.json` (the demo writes it once it listens).
+    Endpoints(&'a Path),
+    /// Known in advance.
+    Url(&'a str),
+}
+
 impl Running {
     fn demo(data: &Path) -> Self {
         Self::start(
@@ -28,11 +37,16 @@ impl Running {
                 data.to_str().unwrap(),
             ],
             &[],
-            data,
+            Where::Endpoints(data),
         )
     }
 
-    fn start(args: &[&str], env: &[(&str, &str)], data: &Path) -> Self {
+    /// `loket serve` or `loket register`: listens on a port we chose.
+    fn on_port(args: &[&str], env: &[(&str, &str)], base_url: &str) -> Self {
+        Self::start(args, env, Where::Url(base_url))
+    }
+
+    fn start(args: &[&str], env: &[(&str, &str)], wait: Where<'_>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(LOKET)
             .args(args)
@@ -47,11 +61,12 @@ impl Running {
             dir,
             portal: String::new(),
         };
-        running.portal = running.wait_until_ready(data);
+        running.portal = running.wait_until_ready(wait);
         running
     }
 
-    fn wait_until_ready(&mut self, data: &Path) -> String {
+    fn wait_until_ready(&mut self, wait: Where<'_>) -> String {
+        // The base URL of the service: the portal for the demo, the one service otherwise.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -65,11 +80,16 @@ impl Running {
                 "loket was not ready in 30 s:\n{}",
                 self.stderr()
             );
-            if let Some(portal) =
-                read_endpoints(data).and_then(|e| e["portal"].as_str().map(str::to_owned))
-                && healthcheck(&portal).success()
+            let base = match wait {
+                Where::Endpoints(data) => {
+                    read_endpoints(data).and_then(|e| e["portal"].as_str().map(str::to_owned))
+                }
+                Where::Url(url) => Some(url.to_owned()),
+            };
+            if let Some(base) = base
+                && healthcheck(&base).success()
             {
-                return portal;
+                return base;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -268,23 +288,30 @@ fn free_port() -> u16 {
 }
 
 fn serve_and_wait(config: &Path, env: &[(&str, &str)]) -> (Running, String) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{}", free_port());
     let mut all_env = env.to_vec();
     all_env.push(("LOKET_PORTAL__LISTEN", &listen));
-    let endpoints_dir = tempfile::tempdir().unwrap();
-    // Make the waiting helper find the address the way it finds the demo's.
-    std::fs::write(
-        endpoints_dir.path().join("endpoints.json"),
-        format!("{{\"portal\": \"http://{listen}\"}}"),
-    )
-    .unwrap();
-    let running = Running::start(
+    let base = format!("http://{listen}");
+    let running = Running::on_port(
         &["serve", "--config", config.to_str().unwrap()],
         &all_env,
-        endpoints_dir.path(),
+        &base,
     );
-    (running, format!("http://{listen}"))
+    (running, base)
+}
+
+/// `loket register brp` on a free port, with its SQLite database in `data`.
+fn register_on_free_port(data: &Path) -> Running {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "register",
+        "brp",
+        "--listen",
+        &listen,
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    Running::on_port(&args, &[], &format!("http://{listen}"))
 }
 
 #[test]
@@ -400,26 +427,7 @@ fn the_demo_runs_a_seeded_brp_on_its_own_port() {
 #[test]
 fn a_register_runs_standalone() {
     let (_dir, data) = data_dir();
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let endpoints = tempfile::tempdir().unwrap();
-    std::fs::write(
-        endpoints.path().join("endpoints.json"),
-        format!("{{\"portal\": \"http://{listen}\"}}"),
-    )
-    .unwrap();
-    let register = Running::start(
-        &[
-            "register",
-            "brp",
-            "--listen",
-            &listen,
-            "--data",
-            data.to_str().unwrap(),
-        ],
-        &[],
-        endpoints.path(),
-    );
+    let register = register_on_free_port(&data);
     assert!(data.join("brp.db").exists());
     let query = serde_json::json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": ["999990007"], "fields": ["naam"]});
     let (status, answer) = post_json(
@@ -489,26 +497,7 @@ fn seed_fills_an_empty_brp_and_refuses_a_full_one() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already holds 510 persons"));
 
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let endpoints = tempfile::tempdir().unwrap();
-    std::fs::write(
-        endpoints.path().join("endpoints.json"),
-        format!("{{\"portal\": \"http://{listen}\"}}"),
-    )
-    .unwrap();
-    let register = Running::start(
-        &[
-            "register",
-            "brp",
-            "--listen",
-            &listen,
-            "--data",
-            data.to_str().unwrap(),
-        ],
-        &[],
-        endpoints.path(),
-    );
+    let register = register_on_free_port(&data);
     let query = serde_json::json!({"type": "ZoekMetPostcodeEnHuisnummer", "postcode": "9904GH", "huisnummer": 7, "fields": ["naam.voornamen"]});
     let (status, answer) = post_json(
         &format!("{}/haalcentraal/api/brp/personen", register.portal),

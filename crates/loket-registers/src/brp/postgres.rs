@@ -4,7 +4,8 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, has_indexed_key, in_requested_order,
+    NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, decode_matching, has_indexed_key,
+    in_requested_order,
 };
 
 #[derive(Debug, Clone)]
@@ -101,14 +102,7 @@ impl PersonStore for PostgresPersonStore {
         }
         select.push(" ORDER BY bsn");
         let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
-        let mut found = Vec::new();
-        for document in &documents {
-            let person = decode(document)?;
-            if filter.matches(&person) {
-                found.push(person);
-            }
-        }
-        Ok(found)
+        decode_matching(&documents, filter)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

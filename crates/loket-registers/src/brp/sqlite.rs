@@ -4,7 +4,8 @@ use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, PersonStore, Row, SQLITE_INDEXES, decode, has_indexed_key, in_requested_order,
+    NameCondition, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching, has_indexed_key,
+    in_requested_order,
 };
 
 #[derive(Debug, Clone)]
@@ -105,14 +106,7 @@ impl PersonStore for SqlitePersonStore {
         }
         select.push(" ORDER BY bsn");
         let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
-        let mut found = Vec::new();
-        for document in &documents {
-            let person = decode(document)?;
-            if filter.matches(&person) {
-                found.push(person);
-            }
-        }
-        Ok(found)
+        decode_matching(&documents, filter)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

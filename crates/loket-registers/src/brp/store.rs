@@ -98,6 +98,22 @@ pub(super) fn decode(document: &str) -> Result<PersonRecord, StoreError> {
     serde_json::from_str(document).map_err(|e| StoreError::Corrupt(format!("person document: {e}")))
 }
 
+/// The stored documents the SQL narrowed down to, decoded, keeping those `filter` matches
+/// (the SQL uses only the indexed keys; this applies every condition).
+pub(super) fn decode_matching(
+    documents: &[String],
+    filter: &PersonFilter,
+) -> Result<Vec<PersonRecord>, StoreError> {
+    let mut found = Vec::new();
+    for document in documents {
+        let person = decode(document)?;
+        if filter.matches(&person) {
+            found.push(person);
+        }
+    }
+    Ok(found)
+}
+
 /// Persons in the order their BSNs were asked, each once.
 pub(super) fn in_requested_order(
     bsns: &[String],
