@@ -1,6 +1,7 @@
 //! The seeded generator of a whole municipality, household by household, as a stream:
 //! memory stays flat however many residents are asked for.
 
+use loket_registers::NewMutatie;
 use loket_registers::brp::{
     Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, Waarde,
 };
@@ -10,6 +11,8 @@ use time::{Date, Duration};
 
 use crate::names::{AGE_BANDS, FIRST_NAMES, STREET_KINDS, STREET_STEMS, SURNAMES};
 use crate::personas::{marry, parent_child};
+use crate::records::Records;
+use crate::registers::{FEED_WINDOW_DAYS, Keys, household_records};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Municipality {
@@ -52,6 +55,7 @@ pub struct Generator {
     today: Date,
     remaining: u64,
     bsns: BsnSequence,
+    keys: Keys,
     next_address: u64,
 }
 
@@ -63,6 +67,7 @@ impl Generator {
             today,
             remaining: persons,
             bsns: BsnSequence::new(seed),
+            keys: Keys::new(seed),
             next_address: 0,
         }
     }
@@ -237,7 +242,7 @@ impl Generator {
         }
     }
 
-    fn household(&mut self) -> Vec<PersonRecord> {
+    fn household(&mut self) -> Records {
         // single 38%, couple 28%, couple with children 27%, single parent 7%
         let roll = self.rng.random_range(0..100);
         let (adults, children) = match roll {
@@ -323,12 +328,54 @@ impl Generator {
             });
         }
         self.remaining -= members.len() as u64;
-        members
+        let mut records = Records::default();
+        self.brp_history(&members, &mut records);
+        household_records(
+            &mut self.rng,
+            &mut self.keys,
+            self.today,
+            &members,
+            &mut records,
+        );
+        records.personen = members;
+        records
+    }
+
+    /// Recent births, arrivals and deaths, for the BRP's change feed.
+    fn brp_history(&mut self, members: &[PersonRecord], records: &mut Records) {
+        let recent = |date: Datum| (self.today - date.0).whole_days() < FEED_WINDOW_DAYS;
+        let mut events = Vec::new();
+        for member in members {
+            let registered = member.datum_inschrijving_in_gemeente;
+            if recent(registered) {
+                let soort = if registered == member.geboorte.datum {
+                    "geboren"
+                } else {
+                    "ingeschreven"
+                };
+                events.push((registered, soort, member.burgerservicenummer.clone()));
+            }
+            if let Some(overlijden) = member.overlijden.as_ref().filter(|o| recent(o.datum)) {
+                events.push((
+                    overlijden.datum,
+                    "overleden",
+                    member.burgerservicenummer.clone(),
+                ));
+            }
+        }
+        for (date, soort, bsn) in events {
+            let minutes = self.rng.random_range(8 * 60..18 * 60);
+            let tijdstip = date.0.midnight().assume_utc() + Duration::minutes(minutes);
+            records
+                .mutaties
+                .brp
+                .push(NewMutatie::new(tijdstip, soort, &bsn, Some(&bsn)));
+        }
     }
 }
 
 impl Iterator for Generator {
-    type Item = Vec<PersonRecord>;
+    type Item = Records;
 
     fn next(&mut self) -> Option<Self::Item> {
         (self.remaining > 0).then(|| self.household())
@@ -385,10 +432,16 @@ mod tests {
 
     const TODAY: Date = date!(2026 - 11 - 23);
 
+    fn generate_all(seed: u64, persons: u64) -> Records {
+        let mut all = Records::default();
+        for mut household in Generator::new(seed, persons, Municipality::from_code("9999"), TODAY) {
+            all.append(&mut household);
+        }
+        all
+    }
+
     fn generate(seed: u64, persons: u64) -> Vec<PersonRecord> {
-        Generator::new(seed, persons, Municipality::from_code("9999"), TODAY)
-            .flatten()
-            .collect()
+        generate_all(seed, persons).personen
     }
 
     #[test]
@@ -463,7 +516,7 @@ mod tests {
 
         #[test]
         fn same_seed_same_people(seed in any::<u64>(), persons in 0u64..300) {
-            prop_assert_eq!(generate(seed, persons), generate(seed, persons));
+            prop_assert_eq!(generate_all(seed, persons), generate_all(seed, persons));
         }
 
         #[test]

@@ -6,6 +6,10 @@
 mod generator;
 mod names;
 mod personas;
+mod records;
+mod registers;
 
 pub use generator::{BsnSequence, Generator, Municipality};
 pub use personas::{DEMO_GEMEENTE, Persona, personas};
+pub use records::{Mutaties, Records};
+pub use registers::FEED_WINDOW_DAYS;

@@ -248,3 +248,72 @@ pub(crate) const AGE_BANDS: &[(u32, u32)] = &[
     (80, 45),
     (90, 10),
 ];
+
+/// Makes and models often seen on Dutch roads; `true` for fully electric models.
+pub(crate) const CARS: &[(&str, &[(&str, bool)])] = &[
+    (
+        "VOLKSWAGEN",
+        &[
+            ("POLO", false),
+            ("GOLF", false),
+            ("UP!", false),
+            ("ID.3", true),
+        ],
+    ),
+    ("KIA", &[("PICANTO", false), ("NIRO", false), ("EV6", true)]),
+    (
+        "TOYOTA",
+        &[("YARIS", false), ("AYGO X", false), ("COROLLA", false)],
+    ),
+    (
+        "PEUGEOT",
+        &[("208", false), ("2008", false), ("E-208", true)],
+    ),
+    (
+        "RENAULT",
+        &[("CLIO", false), ("MEGANE", false), ("ZOE", true)],
+    ),
+    ("OPEL", &[("CORSA", false), ("ASTRA", false)]),
+    (
+        "SKODA",
+        &[("FABIA", false), ("OCTAVIA", false), ("ENYAQ", true)],
+    ),
+    (
+        "FORD",
+        &[("FIESTA", false), ("FOCUS", false), ("KUGA", false)],
+    ),
+    ("TESLA", &[("MODEL 3", true), ("MODEL Y", true)]),
+    ("VOLVO", &[("V60", false), ("XC40", false)]),
+    ("HYUNDAI", &[("I10", false), ("KONA", false)]),
+    ("CITROEN", &[("C1", false), ("C3", false)]),
+];
+
+use loket_registers::duo::Niveau;
+
+/// Fictional schools and institutions with BRIN-like codes.
+pub(crate) const INSTELLINGEN: &[(&str, &str, Niveau)] = &[
+    ("14XA", "Stedelijk Gymnasium", Niveau::Vo),
+    ("17QB", "Het Voorbeeld Lyceum", Niveau::Vo),
+    ("19KC", "Scholengemeenschap De Horizon", Niveau::Vo),
+    ("25LZ", "ROC Midden", Niveau::Mbo),
+    ("25MX", "Vakcollege Noord", Niveau::Mbo),
+    ("21PB", "Hogeschool Noord", Niveau::Hbo),
+    ("22OJ", "Hogeschool voor Techniek en Zorg", Niveau::Hbo),
+    ("21PD", "Universiteit van Voorbeeldstad", Niveau::Wo),
+];
+
+/// Programmes with CREBO/CROHO-like codes.
+pub(crate) const OPLEIDINGEN: &[(&str, &str, Niveau)] = &[
+    ("VWO", "vwo", Niveau::Vo),
+    ("HAVO", "havo", Niveau::Vo),
+    ("VMBO", "vmbo", Niveau::Vo),
+    ("25180", "Verzorgende IG", Niveau::Mbo),
+    ("25604", "Software developer", Niveau::Mbo),
+    ("25655", "Mbo-Verpleegkundige", Niveau::Mbo),
+    ("34607", "Verpleegkunde", Niveau::Hbo),
+    ("34035", "Commerciële Economie", Niveau::Hbo),
+    ("30020", "HBO-ICT", Niveau::Hbo),
+    ("56827", "Rechtsgeleerdheid", Niveau::Wo),
+    ("50206", "Psychologie", Niveau::Wo),
+    ("56604", "Geneeskunde", Niveau::Wo),
+];

@@ -1,13 +1,19 @@
 //! Named personas with fixed BSNs, each there for a story the platform must handle.
 //! Dates are relative to `today`, so "moved in last week" stays true whenever you seed.
 
+use loket_registers::NewMutatie;
 use loket_registers::brp::{
     Adres, Datum, Geboorte, Geslacht, Naam, PersonRecord, Relative, Waarde,
 };
+use loket_registers::duo::{Code, Inschrijving, Niveau};
+use loket_registers::inkomen::{Inkomensklasse, Inkomenssituatie, SoortUitkering, Uitkering};
+use loket_registers::rdw::{Brandstof, Tenaamstelling, Voertuig};
+use loket_registers::reisdocumenten::{Aanduiding, InhoudingOfVermissing, Reisdocument, Soort};
 use serde::Serialize;
 use time::{Date, Duration, Month};
 
 use crate::Municipality;
+use crate::records::Records;
 
 /// The fictional municipality of the demo. 9999 is not a real CBS municipality code.
 pub const DEMO_GEMEENTE: (&str, &str) = ("9999", "Voorbeeldstad");
@@ -117,8 +123,10 @@ pub(crate) fn parent_child(parent: &mut PersonRecord, child: &mut PersonRecord, 
     });
 }
 
-/// The personas and the BRP records of everyone in their households.
-pub fn personas(today: Date, municipality: &Municipality) -> (Vec<Persona>, Vec<PersonRecord>) {
+/// The personas, and the records of every register about everyone in their households.
+/// Their document numbers (`PP…`, `PI…`) and plates (digits first) are shaped so the
+/// generator never produces them.
+pub fn personas(today: Date, municipality: &Municipality) -> (Vec<Persona>, Records) {
     use Geslacht::{Man, Vrouw};
     use Month::{
         April, August, February, January, July, June, March, May, November, October, September,
@@ -272,12 +280,220 @@ pub fn personas(today: Date, municipality: &Municipality) -> (Vec<Persona>, Vec<
             purpose_en: "His wallet with his identity card was stolen.",
         },
     ];
-    (
-        personas,
-        vec![
-            sanne, tom, mohammed, lotte, priya, anil, maya, bram, ingrid, kees,
-        ],
-    )
+    let mut records = register_records(&b);
+    records.mutaties.brp.push(NewMutatie::new(
+        b.moment(bram.datum_inschrijving_in_gemeente),
+        "ingeschreven",
+        &bram.burgerservicenummer,
+        Some(&bram.burgerservicenummer),
+    ));
+    records.personen = vec![
+        sanne, tom, mohammed, lotte, priya, anil, maya, bram, ingrid, kees,
+    ];
+    (personas, records)
+}
+
+impl Builder {
+    fn moment(&self, date: Datum) -> time::OffsetDateTime {
+        date.0.midnight().assume_utc() + Duration::hours(10)
+    }
+
+    fn document(
+        &self,
+        number: &str,
+        soort: Soort,
+        bsn: &str,
+        issued: Datum,
+        years: i64,
+    ) -> Reisdocument {
+        Reisdocument {
+            reisdocumentnummer: number.to_owned(),
+            soort,
+            burgerservicenummer: bsn.to_owned(),
+            datum_uitgifte: issued,
+            datum_einde_geldigheid: Datum(issued.0 + Duration::days(years * 365 + years / 4)),
+            inhouding_of_vermissing: None,
+        }
+    }
+
+    fn car(
+        &self,
+        kenteken: &str,
+        (merk, model): (&str, &str),
+        brandstof: Brandstof,
+        bsn: &str,
+        since: Datum,
+    ) -> Voertuig {
+        Voertuig {
+            kenteken: kenteken.to_owned(),
+            merk: merk.to_owned(),
+            handelsbenaming: model.to_owned(),
+            voertuigsoort: "Personenauto".to_owned(),
+            brandstof,
+            datum_eerste_toelating: since,
+            tenaamstelling: Tenaamstelling {
+                burgerservicenummer: bsn.to_owned(),
+                datum: since,
+            },
+        }
+    }
+}
+
+/// The personas' stories in the other registers.
+fn register_records(b: &Builder) -> Records {
+    use Month::{August, September};
+    let mut records = Records::default();
+
+    // Sanne and Tom have a car each; Sanne's is the one for the parking permit.
+    records.voertuigen.push(b.car(
+        "34GBV7",
+        ("VOLKSWAGEN", "GOLF"),
+        Brandstof::Benzine,
+        "999990007",
+        b.days_ago(900),
+    ));
+    records.voertuigen.push(b.car(
+        "52HTN9",
+        ("TOYOTA", "YARIS"),
+        Brandstof::Benzine,
+        "999990111",
+        b.days_ago(2_000),
+    ));
+    records.reisdocumenten.push(b.document(
+        "PP0000007",
+        Soort::Paspoort,
+        "999990007",
+        b.days_ago(1_200),
+        10,
+    ));
+    records.reisdocumenten.push(b.document(
+        "PI0000111",
+        Soort::Identiteitskaart,
+        "999990111",
+        b.days_ago(400),
+        10,
+    ));
+
+    // Mohammed's passport runs out in seven weeks; his identity card expired last year.
+    let mut passport = b.document(
+        "PP0000019",
+        Soort::Paspoort,
+        "999990019",
+        b.days_ago(10 * 365 + 2 - 49),
+        10,
+    );
+    passport.datum_einde_geldigheid = Datum(b.today + Duration::days(49));
+    records.reisdocumenten.push(passport);
+    let mut card = b.document(
+        "PI0000019",
+        Soort::Identiteitskaart,
+        "999990019",
+        b.days_ago(3_900),
+        10,
+    );
+    card.datum_einde_geldigheid = b.days_ago(300);
+    records.reisdocumenten.push(card);
+    records.voertuigen.push(b.car(
+        "88KRL1",
+        ("SKODA", "OCTAVIA"),
+        Brandstof::Diesel,
+        "999990019",
+        b.days_ago(3_000),
+    ));
+
+    // Lotte's hbo study ends at the end of this month.
+    let next_month = b.today.month().next();
+    let year = if next_month == Month::January {
+        b.today.year() + 1
+    } else {
+        b.today.year()
+    };
+    let last_of_month = Date::from_calendar_date(year, next_month, 1)
+        .map(|d| d - Duration::days(1))
+        .unwrap_or(b.today);
+    records.inschrijvingen.push(Inschrijving {
+        inschrijvingsnummer: "99999002001".to_owned(),
+        burgerservicenummer: "999990020".to_owned(),
+        instelling: Code::new("21PB", "Hogeschool Noord"),
+        opleiding: Code::new("34607", "Verpleegkunde"),
+        niveau: Niveau::Hbo,
+        datum_aanvang: b.years_ago(4, September, 1),
+        datum_einde_verwacht: Datum(last_of_month),
+        datum_einde: None,
+    });
+    records.reisdocumenten.push(b.document(
+        "PI0000020",
+        Soort::Identiteitskaart,
+        "999990020",
+        b.years_ago(4, August, 2),
+        10,
+    ));
+
+    // Priya lives on bijstand and is in the lowest income class; her children go to school.
+    records.inkomenssituaties.push(Inkomenssituatie {
+        burgerservicenummer: "999990032".to_owned(),
+        inkomensklasse: Inkomensklasse::TotHonderdTien,
+        peildatum: b.days_ago(40),
+        uitkeringen: vec![Uitkering {
+            uitkeringsnummer: "PW999990032".to_owned(),
+            soort: SoortUitkering::Participatiewet,
+            bedrag_per_maand: 140_032,
+            datum_aanvang: b.years_ago(2, Month::March, 1),
+            datum_einde: None,
+            betaaldag: 25,
+        }],
+    });
+    records.reisdocumenten.push(b.document(
+        "PP0000032",
+        Soort::Paspoort,
+        "999990032",
+        b.days_ago(2_500),
+        10,
+    ));
+
+    records.reisdocumenten.push(b.document(
+        "PI0000068",
+        Soort::Identiteitskaart,
+        "999990068",
+        b.days_ago(700),
+        10,
+    ));
+    records.reisdocumenten.push(b.document(
+        "PP0000081",
+        Soort::Paspoort,
+        "999990081",
+        b.days_ago(1_500),
+        10,
+    ));
+
+    // Kees's identity card was in the wallet that was stolen three days ago.
+    let mut stolen = b.document(
+        "PI0000093",
+        Soort::Identiteitskaart,
+        "999990093",
+        b.days_ago(1_100),
+        10,
+    );
+    let reported = b.days_ago(3);
+    stolen.inhouding_of_vermissing = Some(InhoudingOfVermissing {
+        datum: reported,
+        aanduiding: Aanduiding::Vermist,
+    });
+    records.mutaties.reisdocumenten.push(NewMutatie::new(
+        b.moment(reported),
+        "vermissingGemeld",
+        &stolen.reisdocumentnummer,
+        Some("999990093"),
+    ));
+    records.reisdocumenten.push(stolen);
+    records.reisdocumenten.push(b.document(
+        "PP0000093",
+        Soort::Paspoort,
+        "999990093",
+        b.days_ago(3_000),
+        10,
+    ));
+    records
 }
 
 #[cfg(test)]
@@ -289,16 +505,17 @@ mod tests {
 
     #[test]
     fn personas_have_valid_unique_test_range_bsns_and_records() {
-        let (personas, records) = personas(
+        let (personas, all) = personas(
             date!(2026 - 11 - 23),
             &Municipality::from_code(DEMO_GEMEENTE.0),
         );
+        let records = &all.personen;
         let bsns: HashSet<&str> = records
             .iter()
             .map(|r| r.burgerservicenummer.as_str())
             .collect();
         assert_eq!(bsns.len(), records.len(), "no duplicate BSNs");
-        for record in &records {
+        for record in records {
             assert!(record.burgerservicenummer.starts_with("9999"));
             assert!(
                 Bsn::parse(&record.burgerservicenummer).is_ok(),
@@ -318,7 +535,8 @@ mod tests {
     #[test]
     fn dates_follow_today() {
         let today = date!(2026 - 11 - 23);
-        let (_, records) = personas(today, &Municipality::from_code(DEMO_GEMEENTE.0));
+        let (_, all) = personas(today, &Municipality::from_code(DEMO_GEMEENTE.0));
+        let records = &all.personen;
         let bram = records
             .iter()
             .find(|r| r.burgerservicenummer == "999990068")

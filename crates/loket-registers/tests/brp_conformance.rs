@@ -129,7 +129,8 @@ async fn start(storage: &StorageUrl) -> Brp {
     let store = brp::person_store(&database);
     store.insert(&population()).await.unwrap();
     let clock = Arc::new(FixedClock::at(datetime!(2026-11-23 10:00 UTC)));
-    let router = brp::service(store.clone(), clock).into_router(Metrics::new());
+    let feed = loket_registers::Feed::new(&database);
+    let router = brp::service(store.clone(), feed, clock).into_router(Metrics::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}{}",

@@ -15,7 +15,7 @@ use loket_store::StorageUrl;
 use serde::Deserialize;
 
 use crate::logging::LogFormat;
-use crate::platform::PlatformSettings;
+use crate::platform::{PlatformSettings, RegisterName};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,9 +23,17 @@ struct RawConfig {
     municipality: String,
     storage: RawStorage,
     portal: RawPortal,
-    /// Run the BRP register in-process (for test environments; production asks RvIG's).
+    /// Run registers in-process (for test environments; production asks RvIG's, RDW's, …).
     #[serde(default)]
     brp: Option<RawRegister>,
+    #[serde(default)]
+    reisdocumenten: Option<RawRegister>,
+    #[serde(default)]
+    rdw: Option<RawRegister>,
+    #[serde(default)]
+    duo: Option<RawRegister>,
+    #[serde(default)]
+    inkomen: Option<RawRegister>,
     #[serde(default)]
     log: RawLog,
 }
@@ -95,7 +103,16 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         platform: PlatformSettings {
             storage,
             portal_listen: raw.portal.listen,
-            brp_listen: raw.brp.map(|brp| brp.listen),
+            registers: [
+                (RegisterName::Brp, raw.brp),
+                (RegisterName::Reisdocumenten, raw.reisdocumenten),
+                (RegisterName::Rdw, raw.rdw),
+                (RegisterName::Duo, raw.duo),
+                (RegisterName::Inkomen, raw.inkomen),
+            ]
+            .into_iter()
+            .filter_map(|(name, register)| register.map(|r| (name, r.listen)))
+            .collect(),
             municipality: raw.municipality,
             demo: false,
         },

@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use loket_registers::brp::PersonStore;
 use loket_store::StorageUrl;
 
 use crate::logging::{self, LogFormat};
-use crate::platform::{Platform, PlatformSettings};
+use crate::platform::{Platform, PlatformSettings, RegisterName};
+use crate::seed::Targets;
 
 pub const DEMO_MUNICIPALITY: &str = "Gemeente Voorbeeldstad";
 
@@ -19,12 +19,19 @@ pub async fn run(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let storage = StorageUrl::SqliteDir(data.clone());
     let mut platform = Platform::new();
-    let brp = platform.add_brp(&storage, loopback_any_port()).await?;
-    seed(brp.as_ref()).await?;
+    let mut handles = Vec::new();
+    for name in RegisterName::ALL {
+        handles.push(
+            platform
+                .add_register(name, &storage, loopback_any_port())
+                .await?,
+        );
+    }
+    seed(&Targets::from_handles(&handles)?).await?;
     let settings = PlatformSettings {
         storage,
         portal_listen: listen,
-        brp_listen: None,
+        registers: Vec::new(),
         municipality: DEMO_MUNICIPALITY.to_owned(),
         demo: true,
     };
@@ -42,19 +49,23 @@ fn loopback_any_port() -> SocketAddr {
 /// Residents the demo generates on first start, besides the personas.
 const DEMO_RESIDENTS: u64 = 20_000;
 
-/// Fill an empty BRP with the personas and a generated municipality.
-async fn seed(brp: &dyn PersonStore) -> anyhow::Result<()> {
-    if brp.count().await? == 0 {
+/// Fill empty registers with the personas and a generated municipality.
+async fn seed(targets: &Targets) -> anyhow::Result<()> {
+    if targets.brp.0.count().await? == 0 {
         let started = std::time::Instant::now();
         let municipality =
             loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0);
         let today = time::OffsetDateTime::now_utc().date();
         let loaded =
-            crate::seed::load(brp, DEMO_RESIDENTS, 1, &municipality, today, |_| {}).await?;
+            crate::seed::load(targets, DEMO_RESIDENTS, 1, &municipality, today, |_| {}).await?;
         tracing::info!(
-            persons = loaded,
+            persons = loaded.personen,
+            reisdocumenten = loaded.reisdocumenten,
+            voertuigen = loaded.voertuigen,
+            inschrijvingen = loaded.inschrijvingen,
+            inkomenssituaties = loaded.inkomenssituaties,
             seconds = started.elapsed().as_secs_f64(),
-            "seeded the BRP"
+            "seeded the registers"
         );
     }
     Ok(())

@@ -63,7 +63,7 @@ enum Command {
     /// Run one register on its own, with its own store.
     Register {
         #[arg(value_enum)]
-        name: register::RegisterName,
+        name: platform::RegisterName,
         #[arg(long, default_value = "127.0.0.1:8081")]
         listen: SocketAddr,
         /// Directory for its SQLite database (ignored when --storage is given).

@@ -8,7 +8,8 @@ use anyhow::Context;
 use loket_core::SystemClock;
 use loket_http::{HttpService, Metrics};
 use loket_registers::brp;
-use loket_store::{Database, StorageUrl};
+use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
+use loket_store::{Database, Schema, StorageUrl};
 use loket_web::{PortalErrorPages, PortalSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -21,8 +22,9 @@ use crate::readiness::StoreReadiness;
 pub struct PlatformSettings {
     pub storage: StorageUrl,
     pub portal_listen: SocketAddr,
-    /// Run the BRP register in this process too (the demo does; production asks RvIG's).
-    pub brp_listen: Option<SocketAddr>,
+    /// Registers to run in this process too, each on its own address (the demo runs all;
+    /// production asks RvIG's, RDW's and DUO's).
+    pub registers: Vec<(RegisterName, SocketAddr)>,
     pub municipality: String,
     pub demo: bool,
 }
@@ -56,8 +58,8 @@ impl Platform {
     /// The components every deployment runs: the process layer and the portal (and the BRP
     /// when configured to run in-process).
     pub async fn add_platform(&mut self, settings: PlatformSettings) -> anyhow::Result<()> {
-        if let Some(listen) = settings.brp_listen {
-            self.add_brp(&settings.storage, listen).await?;
+        for (name, listen) in &settings.registers {
+            self.add_register(*name, &settings.storage, *listen).await?;
         }
         let zaken = Database::open(&settings.storage, &loket_zaken::SCHEMA)
             .await
@@ -77,25 +79,64 @@ impl Platform {
         self.spawn("portal", settings.portal_listen, portal).await
     }
 
-    /// The BRP register on its own address, with its own database. Returns its store, so
-    /// that the demo can seed it.
-    pub async fn add_brp(
+    /// One register on its own address, with its own database.
+    pub async fn add_register(
         &mut self,
+        name: RegisterName,
         storage: &StorageUrl,
         listen: SocketAddr,
-    ) -> anyhow::Result<Arc<dyn brp::PersonStore>> {
-        let database = Database::open(storage, &brp::SCHEMA)
-            .await
-            .context("cannot open the BRP database")?;
-        let store = brp::person_store(&database);
-        let service = brp::service(store.clone(), Arc::new(SystemClock)).readiness(Arc::new(
-            StoreReadiness {
-                database,
-                schema: brp::SCHEMA,
-            },
-        ));
-        self.spawn("brp", listen, service).await?;
-        Ok(store)
+    ) -> anyhow::Result<RegisterHandle> {
+        let clock = Arc::new(SystemClock);
+        let handle = match name {
+            RegisterName::Brp => {
+                let database = open(storage, &brp::SCHEMA).await?;
+                let store = brp::person_store(&database);
+                let feed = Feed::new(&database);
+                let service = brp::service(store.clone(), feed.clone(), clock)
+                    .readiness(readiness(&database, brp::SCHEMA));
+                self.spawn("brp", listen, service).await?;
+                RegisterHandle::Brp(store, feed)
+            }
+            RegisterName::Reisdocumenten => RegisterHandle::Reisdocumenten(
+                self.add_records(
+                    &reisdocumenten::API,
+                    &reisdocumenten::SCHEMA,
+                    storage,
+                    listen,
+                )
+                .await?,
+            ),
+            RegisterName::Rdw => RegisterHandle::Rdw(
+                self.add_records(&rdw::API, &rdw::SCHEMA, storage, listen)
+                    .await?,
+            ),
+            RegisterName::Duo => RegisterHandle::Duo(
+                self.add_records(&duo::API, &duo::SCHEMA, storage, listen)
+                    .await?,
+            ),
+            RegisterName::Inkomen => RegisterHandle::Inkomen(
+                self.add_records(&inkomen::API, &inkomen::SCHEMA, storage, listen)
+                    .await?,
+            ),
+        };
+        Ok(handle)
+    }
+
+    async fn add_records<R: Record>(
+        &mut self,
+        api: &'static RegisterApi<R>,
+        schema: &Schema,
+        storage: &StorageUrl,
+        listen: SocketAddr,
+    ) -> anyhow::Result<(Arc<dyn RecordStore<R>>, Feed)> {
+        let database = open(storage, schema).await?;
+        let store = loket_registers::record_store::<R>(&database);
+        let feed = Feed::new(&database);
+        let service = api
+            .service(store.clone(), feed.clone(), Arc::new(SystemClock))
+            .readiness(readiness(&database, *schema));
+        self.spawn(schema.component, listen, service).await?;
+        Ok((store, feed))
     }
 
     async fn spawn(
@@ -139,6 +180,67 @@ impl Platform {
                 .context("a service failed while stopping")?;
         }
         Ok(())
+    }
+}
+
+async fn open(storage: &StorageUrl, schema: &Schema) -> anyhow::Result<Database> {
+    Database::open(storage, schema)
+        .await
+        .with_context(|| format!("cannot open the {} database", schema.component))
+}
+
+fn readiness(database: &Database, schema: Schema) -> Arc<StoreReadiness> {
+    Arc::new(StoreReadiness {
+        database: database.clone(),
+        schema,
+    })
+}
+
+/// The registers Loket can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterName {
+    /// BRP Personen (Haal Centraal)
+    Brp,
+    /// Reisdocumenten (Haal Centraal)
+    Reisdocumenten,
+    /// RDW voertuigen
+    Rdw,
+    /// DUO onderwijsinschrijvingen
+    Duo,
+    /// Inkomen: benefits and income class
+    Inkomen,
+}
+
+impl RegisterName {
+    pub const ALL: [Self; 5] = [
+        Self::Brp,
+        Self::Reisdocumenten,
+        Self::Rdw,
+        Self::Duo,
+        Self::Inkomen,
+    ];
+}
+
+/// A started register's store and feed, for seeding and counting.
+#[derive(Debug, Clone)]
+pub enum RegisterHandle {
+    Brp(Arc<dyn brp::PersonStore>, Feed),
+    Reisdocumenten((Arc<dyn RecordStore<reisdocumenten::Reisdocument>>, Feed)),
+    Rdw((Arc<dyn RecordStore<rdw::Voertuig>>, Feed)),
+    Duo((Arc<dyn RecordStore<duo::Inschrijving>>, Feed)),
+    Inkomen((Arc<dyn RecordStore<inkomen::Inkomenssituatie>>, Feed)),
+}
+
+impl RegisterHandle {
+    pub async fn count(&self) -> anyhow::Result<u64> {
+        Ok(match self {
+            Self::Brp(store, _) => store.count().await?,
+            Self::Reisdocumenten((store, _)) => store.count().await?,
+            Self::Rdw((store, _)) => store.count().await?,
+            Self::Duo((store, _)) => store.count().await?,
+            Self::Inkomen((store, _)) => store.count().await?,
+        })
     }
 }
 

@@ -7,13 +7,7 @@ use anyhow::Context;
 use loket_store::StorageUrl;
 
 use crate::logging::{self, LogFormat};
-use crate::platform::Platform;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum RegisterName {
-    /// BRP Personen (Haal Centraal)
-    Brp,
-}
+use crate::platform::{Platform, RegisterName};
 
 pub async fn run(
     name: RegisterName,
@@ -27,13 +21,9 @@ pub async fn run(
         None => StorageUrl::SqliteDir(data),
     };
     let mut platform = Platform::new();
-    match name {
-        RegisterName::Brp => {
-            let store = platform.add_brp(&storage, listen).await?;
-            let count = store.count().await?;
-            tracing::info!(persons = count, "BRP register ready");
-        }
-    }
+    let handle = platform.add_register(name, &storage, listen).await?;
+    let count = handle.count().await?;
+    tracing::info!(register = ?name, items = count, "register ready");
     platform.run_until_signal().await
 }
 

@@ -4,11 +4,20 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
-use loket_population::{Generator, Municipality};
-use loket_registers::brp::{self, PersonRecord, PersonStore};
-use loket_store::{Database, StorageUrl};
+use loket_population::{Generator, Municipality, Records};
+use loket_registers::brp::{self, PersonStore};
+use loket_registers::duo::{self, Inschrijving};
+use loket_registers::inkomen::{self, Inkomenssituatie};
+use loket_registers::rdw::{self, Voertuig};
+use loket_registers::reisdocumenten::{self, Reisdocument};
+use loket_registers::{Feed, RecordStore, record_store};
+use loket_store::{Database, Schema, StorageUrl};
 use time::Date;
+
+use crate::platform::RegisterHandle;
 
 use crate::logging::{self, LogFormat};
 
@@ -31,21 +40,12 @@ pub async fn run(
         Some(url) => url.parse().context("--storage")?,
         None => StorageUrl::SqliteDir(data.clone()),
     };
-    let database = Database::open(&storage, &brp::SCHEMA)
-        .await
-        .context("cannot open the BRP database")?;
-    let store = brp::person_store(&database);
-    let existing = store.count().await?;
-    if existing > 0 {
-        bail!(
-            "the BRP already holds {existing} persons; seed into an empty data directory or database"
-        );
-    }
+    let targets = Targets::open(&storage).await?;
     let municipality = Municipality::from_code(&municipality);
     let started = Instant::now();
     let mut progress = Progress::new(persons);
     let loaded = load(
-        store.as_ref(),
+        &targets,
         persons,
         seed,
         &municipality,
@@ -53,40 +53,181 @@ pub async fn run(
         |done| progress.show(done),
     )
     .await?;
-    progress.finish(loaded, started);
-    database.close().await;
+    progress.finish(&loaded, started);
+    targets.close().await;
     Ok(())
 }
 
-/// Load the personas and `persons` generated residents. Generation runs on its own thread
-/// and hands over batches through a small channel, so memory does not grow with `persons`.
+/// Every register's store and feed: what a seed fills.
+#[derive(Debug)]
+pub struct Targets {
+    pub brp: (Arc<dyn PersonStore>, Feed),
+    pub reisdocumenten: (Arc<dyn RecordStore<Reisdocument>>, Feed),
+    pub rdw: (Arc<dyn RecordStore<Voertuig>>, Feed),
+    pub duo: (Arc<dyn RecordStore<Inschrijving>>, Feed),
+    pub inkomen: (Arc<dyn RecordStore<Inkomenssituatie>>, Feed),
+    databases: Vec<Database>,
+}
+
+impl Targets {
+    /// Open every register's database (without serving it), for `loket seed`.
+    async fn open(storage: &StorageUrl) -> anyhow::Result<Self> {
+        async fn open(storage: &StorageUrl, schema: &Schema) -> anyhow::Result<Database> {
+            Database::open(storage, schema)
+                .await
+                .with_context(|| format!("cannot open the {} database", schema.component))
+        }
+        let brp_db = open(storage, &brp::SCHEMA).await?;
+        let reis_db = open(storage, &reisdocumenten::SCHEMA).await?;
+        let rdw_db = open(storage, &rdw::SCHEMA).await?;
+        let duo_db = open(storage, &duo::SCHEMA).await?;
+        let inkomen_db = open(storage, &inkomen::SCHEMA).await?;
+        Ok(Self {
+            brp: (brp::person_store(&brp_db), Feed::new(&brp_db)),
+            reisdocumenten: (record_store(&reis_db), Feed::new(&reis_db)),
+            rdw: (record_store(&rdw_db), Feed::new(&rdw_db)),
+            duo: (record_store(&duo_db), Feed::new(&duo_db)),
+            inkomen: (record_store(&inkomen_db), Feed::new(&inkomen_db)),
+            databases: vec![brp_db, reis_db, rdw_db, duo_db, inkomen_db],
+        })
+    }
+
+    /// From the registers a platform started (the demo).
+    pub fn from_handles(handles: &[RegisterHandle]) -> anyhow::Result<Self> {
+        let (mut brp, mut reis, mut rdw_, mut duo_, mut inkomen_) = (None, None, None, None, None);
+        for handle in handles {
+            match handle.clone() {
+                RegisterHandle::Brp(store, feed) => brp = Some((store, feed)),
+                RegisterHandle::Reisdocumenten(pair) => reis = Some(pair),
+                RegisterHandle::Rdw(pair) => rdw_ = Some(pair),
+                RegisterHandle::Duo(pair) => duo_ = Some(pair),
+                RegisterHandle::Inkomen(pair) => inkomen_ = Some(pair),
+            }
+        }
+        Ok(Self {
+            brp: brp.context("the BRP is not running")?,
+            reisdocumenten: reis.context("Reisdocumenten is not running")?,
+            rdw: rdw_.context("the RDW register is not running")?,
+            duo: duo_.context("the DUO register is not running")?,
+            inkomen: inkomen_.context("the Inkomen register is not running")?,
+            databases: Vec::new(),
+        })
+    }
+
+    async fn close(self) {
+        for database in self.databases {
+            database.close().await;
+        }
+    }
+
+    /// Items in each register, by name.
+    pub async fn counts(&self) -> anyhow::Result<Vec<(&'static str, u64)>> {
+        Ok(vec![
+            ("brp", self.brp.0.count().await?),
+            ("reisdocumenten", self.reisdocumenten.0.count().await?),
+            ("rdw", self.rdw.0.count().await?),
+            ("duo", self.duo.0.count().await?),
+            ("inkomen", self.inkomen.0.count().await?),
+        ])
+    }
+
+    async fn insert(&self, records: &Records) -> anyhow::Result<()> {
+        // Separate databases: the registers load side by side.
+        tokio::try_join!(
+            async { self.brp.0.insert(&records.personen).await.context("BRP") },
+            async {
+                self.reisdocumenten
+                    .0
+                    .insert(&records.reisdocumenten)
+                    .await
+                    .context("Reisdocumenten")
+            },
+            async { self.rdw.0.insert(&records.voertuigen).await.context("RDW") },
+            async {
+                self.duo
+                    .0
+                    .insert(&records.inschrijvingen)
+                    .await
+                    .context("DUO")
+            },
+            async {
+                self.inkomen
+                    .0
+                    .insert(&records.inkomenssituaties)
+                    .await
+                    .context("Inkomen")
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// How much a seed loaded, per register (personas included).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub personen: u64,
+    pub reisdocumenten: u64,
+    pub voertuigen: u64,
+    pub inschrijvingen: u64,
+    pub inkomenssituaties: u64,
+    pub mutaties: u64,
+}
+
+impl Loaded {
+    fn add(&mut self, records: &Records) {
+        self.personen += records.personen.len() as u64;
+        self.reisdocumenten += records.reisdocumenten.len() as u64;
+        self.voertuigen += records.voertuigen.len() as u64;
+        self.inschrijvingen += records.inschrijvingen.len() as u64;
+        self.inkomenssituaties += records.inkomenssituaties.len() as u64;
+    }
+}
+
+/// Load the personas and `persons` generated residents into every register, and the
+/// recent history into every change feed. Generation runs on its own thread and hands
+/// over batches through a small channel, so memory does not grow with `persons`; only
+/// the recent history (a few percent) is kept until the end, to be written in date order.
 pub async fn load(
-    store: &dyn PersonStore,
+    targets: &Targets,
     persons: u64,
     seed: u64,
     municipality: &Municipality,
     today: Date,
     mut report: impl FnMut(u64),
-) -> anyhow::Result<u64> {
-    let (_, personas) = loket_population::personas(today, municipality);
-    store
-        .begin_bulk_load()
-        .await
-        .context("cannot prepare the BRP for loading")?;
-    store
+) -> anyhow::Result<Loaded> {
+    for (name, count) in targets.counts().await? {
+        if count > 0 {
+            bail!(
+                "the {name} register already holds {count} items; seed into an empty data directory or database"
+            );
+        }
+    }
+    tokio::try_join!(
+        targets.brp.0.begin_bulk_load(),
+        targets.reisdocumenten.0.begin_bulk_load(),
+        targets.rdw.0.begin_bulk_load(),
+        targets.duo.0.begin_bulk_load(),
+        targets.inkomen.0.begin_bulk_load(),
+    )
+    .context("cannot prepare the registers for loading")?;
+
+    let (_, mut personas) = loket_population::personas(today, municipality);
+    targets
         .insert(&personas)
         .await
         .context("cannot load the personas")?;
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<PersonRecord>>(1);
+    let mut loaded = Loaded::default();
+    loaded.add(&personas);
+    let mut history = std::mem::take(&mut personas.mutaties);
+
+    let (sender, mut batches) = tokio::sync::mpsc::channel::<Records>(1);
     let generator = Generator::new(seed, persons, municipality.clone(), today);
     let producer = std::thread::spawn(move || {
-        let mut batch = Vec::with_capacity(BATCH + 8);
-        for household in generator {
-            batch.extend(household);
-            if batch.len() >= BATCH
-                && sender
-                    .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH + 8)))
-                    .is_err()
+        let mut batch = Records::default();
+        for mut household in generator {
+            batch.append(&mut household);
+            if batch.personen.len() >= BATCH
+                && sender.blocking_send(std::mem::take(&mut batch)).is_err()
             {
                 return;
             }
@@ -95,23 +236,42 @@ pub async fn load(
             let _ = sender.blocking_send(batch);
         }
     });
-    let mut loaded = 0u64;
-    while let Some(batch) = batches.recv().await {
-        store
+    while let Some(mut batch) = batches.recv().await {
+        targets
             .insert(&batch)
             .await
             .context("cannot load generated residents")?;
-        loaded += batch.len() as u64;
-        report(loaded);
+        loaded.add(&batch);
+        history.extend(std::mem::take(&mut batch.mutaties));
+        report(loaded.personen);
     }
     if producer.join().is_err() {
         bail!("the generator stopped unexpectedly");
     }
-    store
-        .finish_bulk_load()
-        .await
-        .context("cannot build the BRP's search indexes")?;
-    Ok(loaded + personas.len() as u64)
+
+    history.sort();
+    loaded.mutaties = (history.brp.len()
+        + history.reisdocumenten.len()
+        + history.rdw.len()
+        + history.duo.len()
+        + history.inkomen.len()) as u64;
+    tokio::try_join!(
+        targets.brp.1.append(&history.brp),
+        targets.reisdocumenten.1.append(&history.reisdocumenten),
+        targets.rdw.1.append(&history.rdw),
+        targets.duo.1.append(&history.duo),
+        targets.inkomen.1.append(&history.inkomen),
+    )
+    .context("cannot write the change feeds")?;
+    tokio::try_join!(
+        targets.brp.0.finish_bulk_load(),
+        targets.reisdocumenten.0.finish_bulk_load(),
+        targets.rdw.0.finish_bulk_load(),
+        targets.duo.0.finish_bulk_load(),
+        targets.inkomen.0.finish_bulk_load(),
+    )
+    .context("cannot build the registers' indexes")?;
+    Ok(loaded)
 }
 
 /// A progress bar on a terminal; a line per tenth otherwise (logs, CI).
@@ -156,14 +316,23 @@ impl Progress {
     }
 
     #[allow(clippy::print_stdout)]
-    fn finish(&self, loaded: u64, started: Instant) {
+    fn finish(&self, loaded: &Loaded, started: Instant) {
         if self.terminal {
             eprintln!();
         }
         let seconds = started.elapsed().as_secs_f64();
         println!(
-            "Loaded {loaded} persons (personas included) in {seconds:.1} s ({:.0} per second).",
-            loaded as f64 / seconds.max(0.001)
+            "Loaded {} persons (personas included) in {seconds:.1} s ({:.0} per second):",
+            loaded.personen,
+            loaded.personen as f64 / seconds.max(0.001)
+        );
+        println!(
+            "  {} travel documents, {} vehicles, {} enrolments, {} income records; {} recent mutations in the change feeds.",
+            loaded.reisdocumenten,
+            loaded.voertuigen,
+            loaded.inschrijvingen,
+            loaded.inkomenssituaties,
+            loaded.mutaties
         );
     }
 }

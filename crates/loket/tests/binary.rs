@@ -302,10 +302,14 @@ fn serve_and_wait(config: &Path, env: &[(&str, &str)]) -> (Running, String) {
 
 /// `loket register brp` on a free port, with its SQLite database in `data`.
 fn register_on_free_port(data: &Path) -> Running {
+    named_register_on_free_port("brp", data)
+}
+
+fn named_register_on_free_port(name: &str, data: &Path) -> Running {
     let listen = format!("127.0.0.1:{}", free_port());
     let args = [
         "register",
-        "brp",
+        name,
         "--listen",
         &listen,
         "--data",
@@ -495,7 +499,14 @@ fn seed_fills_an_empty_brp_and_refuses_a_full_one() {
 
     let again = seed("10");
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds 510 persons"));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("the brp register already holds 510 items"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    for file in ["reisdocumenten.db", "rdw.db", "duo.db", "inkomen.db"] {
+        assert!(data.join(file).exists(), "{file}: every register is seeded");
+    }
 
     let register = register_on_free_port(&data);
     let query = serde_json::json!({"type": "ZoekMetPostcodeEnHuisnummer", "postcode": "9904GH", "huisnummer": 7, "fields": ["naam.voornamen"]});
@@ -509,4 +520,165 @@ fn seed_fills_an_empty_brp_and_refuses_a_full_one() {
         3,
         "Priya and her two children: {answer}"
     );
+}
+
+/// Every mutation in a feed, page by page.
+fn read_feed(url: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut vanaf = 1;
+    loop {
+        let page = fetch_json(&format!("{url}?vanaf={vanaf}&aantal=1000"));
+        let mutaties = page["mutaties"].as_array().unwrap();
+        if mutaties.is_empty() {
+            return all;
+        }
+        all.extend(mutaties.iter().cloned());
+        vanaf = page["volgende"].as_u64().unwrap();
+    }
+}
+
+fn fetch_json(url: &str) -> Value {
+    let (status, body, _) = get(url, "application/json");
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Every register in the demo on its own port, with the personas' stories in it, its
+/// change feed and its OpenAPI document; the feed reads the same after a restart.
+#[test]
+fn the_demo_runs_every_register_with_the_personas_stories() {
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    let endpoints = read_endpoints(&data).unwrap();
+    let url = |name: &str| endpoints[name].as_str().unwrap().to_owned();
+    let mut ports = std::collections::HashSet::new();
+    for name in ["brp", "reisdocumenten", "rdw", "duo", "inkomen", "portal"] {
+        assert!(ports.insert(url(name)), "{name} has its own port");
+        assert!(healthcheck(&url(name)).success(), "{name} is ready");
+        assert!(data.join(format!("{name}.db")).exists() || name == "portal");
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let date = |value: &Value| {
+        time::Date::parse(
+            value.as_str().unwrap(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .unwrap()
+    };
+
+    // Mohammed's passport expires within two months.
+    let (_, answer) = post_json(
+        &format!(
+            "{}/haalcentraal/api/reisdocumenten/reisdocumenten",
+            url("reisdocumenten")
+        ),
+        &serde_json::json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "999990019", "fields": ["soort.code", "datumEindeGeldigheid.datum"]}),
+    );
+    let passport = answer["reisdocumenten"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["soort"]["code"] == "PN")
+        .unwrap();
+    let expires = date(&passport["datumEindeGeldigheid"]["datum"]);
+    assert!(
+        expires > today && (expires - today).whole_days() < 61,
+        "{expires}"
+    );
+
+    // Kees's identity card is reported missing, and the feed says so.
+    let (_, answer) = post_json(
+        &format!(
+            "{}/haalcentraal/api/reisdocumenten/v2/reisdocumenten",
+            url("reisdocumenten")
+        ),
+        &serde_json::json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "999990093", "fields": ["soort.code", "inhoudingOfVermissing.aanduiding.code"]}),
+    );
+    assert!(
+        answer["reisdocumenten"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["soort"]["code"] == "NI"
+                && d["inhoudingOfVermissing"]["aanduiding"]["code"] == "V"),
+        "{answer}"
+    );
+
+    // Sanne's car is registered to her.
+    let (_, answer) = post_json(
+        &format!("{}/rdw/api/v1/voertuigen", url("rdw")),
+        &serde_json::json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "999990007", "fields": ["kenteken", "merk"]}),
+    );
+    assert_eq!(
+        answer["voertuigen"],
+        serde_json::json!([{"kenteken": "34GBV7", "merk": "VOLKSWAGEN"}])
+    );
+
+    // Lotte's study ends this month.
+    let (_, answer) = post_json(
+        &format!("{}/duo/api/v1/inschrijvingen", url("duo")),
+        &serde_json::json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "999990020", "fields": ["datumEindeVerwacht.datum"]}),
+    );
+    let ends = date(&answer["inschrijvingen"][0]["datumEindeVerwacht"]["datum"]);
+    assert_eq!((ends.year(), ends.month()), (today.year(), today.month()));
+
+    // Priya is in the lowest income class and has coming payments.
+    let (_, answer) = post_json(
+        &format!("{}/inkomen/api/v1/inkomenssituaties", url("inkomen")),
+        &serde_json::json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": "999990032", "fields": ["inkomensklasse.code", "uitkeringen.betalingen"]}),
+    );
+    assert_eq!(
+        answer["inkomenssituaties"][0]["inkomensklasse"]["code"],
+        "T110"
+    );
+    assert_eq!(
+        answer["inkomenssituaties"][0]["uitkeringen"][0]["betalingen"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // The feeds hold the recent history, numbered from 1 without gaps.
+    let mutaties = read_feed(&format!("{}/haalcentraal/api/brp/v2/mutaties", url("brp")));
+    assert!(
+        mutaties
+            .iter()
+            .any(|m| m["sleutel"] == "999990068" && m["soort"] == "ingeschreven"),
+        "Bram moved in"
+    );
+    for (index, mutatie) in mutaties.iter().enumerate() {
+        assert_eq!(mutatie["volgnummer"].as_u64().unwrap(), index as u64 + 1);
+    }
+    let reis_feed = read_feed(&format!(
+        "{}/haalcentraal/api/reisdocumenten/v2/mutaties",
+        url("reisdocumenten")
+    ));
+    assert!(
+        reis_feed
+            .iter()
+            .any(|m| m["burgerservicenummer"] == "999990093" && m["soort"] == "vermissingGemeld")
+    );
+
+    for (name, path) in [
+        ("brp", "/personen"),
+        ("reisdocumenten", "/reisdocumenten"),
+        ("rdw", "/voertuigen"),
+        ("duo", "/inschrijvingen"),
+        ("inkomen", "/inkomenssituaties"),
+    ] {
+        let document = fetch_json(&format!("{}/openapi.json", url(name)));
+        assert!(document["paths"][path]["post"].is_object(), "{name}");
+    }
+
+    // After a restart the feed is the same: nothing re-seeded, nothing lost.
+    assert!(demo.terminate());
+    std::fs::remove_file(data.join("endpoints.json")).unwrap();
+    let _again = Running::demo(&data);
+    let endpoints = read_endpoints(&data).unwrap();
+    let reis_feed_url = format!(
+        "{}/haalcentraal/api/reisdocumenten/v2/mutaties",
+        endpoints["reisdocumenten"].as_str().unwrap()
+    );
+    assert_eq!(read_feed(&reis_feed_url), reis_feed);
 }

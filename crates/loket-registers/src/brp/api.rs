@@ -1,21 +1,26 @@
-//! `POST /haalcentraal/api/brp/personen`.
+//! `POST /haalcentraal/api/brp/personen` (and the same at `…/brp/v2/personen`), the change
+//! feed and the OpenAPI document.
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue};
+use axum::extract::{OriginalUri, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use loket_core::{Clock, Problem};
+use loket_core::Clock;
 use loket_http::{ApiError, ApiJson, HttpService};
 use serde_json::{Value, json};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::query::{self, QueryKind};
 use super::render;
 use super::store::PersonStore;
+use crate::common::api::{feed_route, openapi_route, unavailable, with_version};
+use crate::common::feed::Feed;
 
+/// The path Haal Centraal clients use.
 pub const PERSONEN_PATH: &str = "/haalcentraal/api/brp/personen";
+/// The same operation with the major version in the path, as the API Design Rules ask.
+pub const VERSIONED_PATH: &str = "/haalcentraal/api/brp/v2/personen";
+pub const MUTATIES_PATH: &str = "/haalcentraal/api/brp/v2/mutaties";
 /// The version of the Haal Centraal BRP Personen API this register implements a subset of.
 pub const API_VERSION: &str = "2.7.0";
 
@@ -26,37 +31,29 @@ struct BrpState {
 }
 
 /// The BRP register as an HTTP service.
-pub fn service(store: Arc<dyn PersonStore>, clock: Arc<dyn Clock>) -> HttpService {
+pub fn service(store: Arc<dyn PersonStore>, feed: Feed, clock: Arc<dyn Clock>) -> HttpService {
     let routes = Router::new()
         .route(PERSONEN_PATH, post(personen))
+        .route(VERSIONED_PATH, post(personen))
         .with_state(BrpState { store, clock })
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("api-version"),
-            HeaderValue::from_static(API_VERSION),
-        ));
-    HttpService::new("brp", routes)
+        .merge(feed_route(MUTATIES_PATH, feed))
+        .merge(openapi_route(super::openapi::document()));
+    HttpService::new("brp", with_version(routes, API_VERSION))
 }
 
 async fn personen(
     State(state): State<BrpState>,
+    OriginalUri(uri): OriginalUri,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let query = query::parse(&body)?;
+    let query = query::parse(&body, uri.path())?;
     let found = match query.kind {
         QueryKind::RaadpleegMetBurgerservicenummer => {
             state.store.by_bsn(&query.filter.burgerservicenummers).await
         }
         _ => state.store.search(&query.filter).await,
     }
-    .map_err(|error| {
-        tracing::error!(%error, "BRP store failed");
-        Problem::new(
-            503,
-            "notAvailable",
-            "Bronservice BRP is tijdelijk niet beschikbaar.",
-        )
-        .with_type("https://datatracker.ietf.org/doc/html/rfc7231#section-6.6.4")
-    })?;
+    .map_err(unavailable("BRP"))?;
     let today = state.clock.now().date();
     let target = query.kind.field_target();
     let personen: Vec<Value> = found

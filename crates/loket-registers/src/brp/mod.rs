@@ -3,6 +3,7 @@
 
 mod api;
 mod fields;
+mod openapi;
 mod postgres;
 mod query;
 mod record;
@@ -10,7 +11,7 @@ mod render;
 mod sqlite;
 mod store;
 
-pub use api::{API_VERSION, PERSONEN_PATH, service};
+pub use api::{API_VERSION, MUTATIES_PATH, PERSONEN_PATH, VERSIONED_PATH, service};
 pub use query::{PersonFilter, PersonenQuery, QueryKind, TextMatch};
 pub use record::{
     AdellijkeTitel, Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, Relative,
@@ -22,14 +23,28 @@ use loket_store::{Migration, Schema};
 
 pub const SCHEMA: Schema = Schema {
     component: "brp",
-    sqlite: &[Migration {
-        version: 1,
-        description: "personen",
-        sql: include_str!("../../migrations/brp/sqlite/0001_personen.sql"),
-    }],
-    postgres: &[Migration {
-        version: 1,
-        description: "personen",
-        sql: include_str!("../../migrations/brp/postgres/0001_personen.sql"),
-    }],
+    sqlite: &[
+        Migration {
+            version: 1,
+            description: "personen",
+            sql: include_str!("../../migrations/brp/sqlite/0001_personen.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "mutaties",
+            sql: include_str!("../../migrations/brp/sqlite/0002_mutaties.sql"),
+        },
+    ],
+    postgres: &[
+        Migration {
+            version: 1,
+            description: "personen",
+            sql: include_str!("../../migrations/brp/postgres/0001_personen.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "mutaties",
+            sql: include_str!("../../migrations/brp/postgres/0002_mutaties.sql"),
+        },
+    ],
 };

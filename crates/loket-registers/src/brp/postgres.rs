@@ -7,6 +7,7 @@ use super::store::{
     NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, decode_matching, has_indexed_key,
     in_requested_order,
 };
+use crate::common::feed::{self, NewMutatie};
 
 #[derive(Debug, Clone)]
 pub(super) struct PostgresPersonStore {
@@ -110,6 +111,31 @@ impl PersonStore for PostgresPersonStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn put(&self, person: &PersonRecord, mutatie: &NewMutatie) -> Result<(), StoreError> {
+        let row = Row::of(person)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO personen (bsn, geslachtsnaam, geboortedatum, postcode, huisnummer, gemeentecode, overleden, document) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bsn) DO UPDATE SET \
+             geslachtsnaam = excluded.geslachtsnaam, geboortedatum = excluded.geboortedatum, \
+             postcode = excluded.postcode, huisnummer = excluded.huisnummer, \
+             gemeentecode = excluded.gemeentecode, overleden = excluded.overleden, document = excluded.document",
+        )
+        .bind(row.bsn)
+        .bind(&row.geslachtsnaam)
+        .bind(row.geboortedatum_value())
+        .bind(row.postcode)
+        .bind(row.huisnummer)
+        .bind(row.gemeentecode)
+        .bind(row.overleden)
+        .bind(&row.document)
+        .execute(&mut *tx)
+        .await?;
+        feed::append_postgres(&mut tx, std::slice::from_ref(mutatie)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn begin_bulk_load(&self) -> Result<(), StoreError> {

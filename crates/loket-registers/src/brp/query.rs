@@ -1,15 +1,12 @@
 //! Parsing a `POST /personen` body into a query, with the errors exactly as Haal Centraal
 //! words them. Every problem in the body is reported, once, in `invalidParams`.
 
-use std::sync::LazyLock;
-
-use loket_core::{InvalidParam, Problem};
-use regex::Regex;
+use loket_core::Problem;
 use serde_json::Value;
 
-use super::PERSONEN_PATH;
 use super::fields::{FieldSet, FieldTarget};
 use super::record::{Datum, PersonRecord};
+use crate::common::params::{self, BSN, Errors, FIELD, REQUIRED, pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryKind {
@@ -20,6 +17,13 @@ pub enum QueryKind {
 }
 
 impl QueryKind {
+    pub(super) const ALL: [Self; 4] = [
+        Self::RaadpleegMetBurgerservicenummer,
+        Self::ZoekMetGeslachtsnaamEnGeboortedatum,
+        Self::ZoekMetPostcodeEnHuisnummer,
+        Self::ZoekMetNaamEnGemeenteVanInschrijving,
+    ];
+
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "RaadpleegMetBurgerservicenummer" => Some(Self::RaadpleegMetBurgerservicenummer),
@@ -45,7 +49,7 @@ impl QueryKind {
 
     /// The parameters this query type accepts besides `type` and `fields`, with whether
     /// each is required, in the order they are checked and reported.
-    fn parameters(self) -> &'static [(&'static str, bool)] {
+    pub(super) fn parameters(self) -> &'static [(&'static str, bool)] {
         match self {
             Self::RaadpleegMetBurgerservicenummer => &[
                 ("burgerservicenummer", true),
@@ -186,33 +190,7 @@ pub struct PersonenQuery {
     pub fields: FieldSet,
 }
 
-struct Pattern {
-    /// As the spec writes it; quoted in the error message.
-    shown: &'static str,
-    /// `None` only if the expression were broken; then nothing matches (and tests fail).
-    regex: LazyLock<Option<Regex>>,
-}
-
-impl Pattern {
-    fn is_match(&self, text: &str) -> bool {
-        self.regex
-            .as_ref()
-            .is_some_and(|regex| regex.is_match(text))
-    }
-}
-
-macro_rules! pattern {
-    ($name:ident, $shown:literal, $regex:literal) => {
-        static $name: Pattern = Pattern {
-            shown: $shown,
-            regex: LazyLock::new(|| Regex::new($regex).ok()),
-        };
-    };
-}
-
-pattern!(BSN, r"^[0-9]{9}$", r"^[0-9]{9}$");
 pattern!(GEMEENTE, r"^[0-9]{4}$", r"^[0-9]{4}$");
-pattern!(FIELD, r"^[a-zA-Z0-9\._]{1,200}$", r"^[a-zA-Z0-9._]{1,200}$");
 pattern!(
     GESLACHTSNAAM,
     r"^[a-zA-Z0-9À-ž \.\-\']{1,200}$|^[a-zA-Z0-9À-ž \.\-\']{3,199}\*{1}$",
@@ -242,84 +220,9 @@ pattern!(
     r"^[a-zA-Z0-9 \-]{1,4}$"
 );
 
-const REQUIRED: &str = "Parameter is verplicht.";
-
-/// Collects invalid parameters while the body is read, so all are reported at once.
-#[derive(Default)]
-struct Errors(Vec<InvalidParam>);
-
-impl Errors {
-    fn add(&mut self, name: impl Into<String>, code: &str, reason: impl Into<String>) {
-        self.0.push(InvalidParam::new(name, code, reason));
-    }
-
-    fn string<'a>(&mut self, name: &str, value: &'a Value, pattern: &Pattern) -> Option<&'a str> {
-        match value.as_str() {
-            None => {
-                self.add(name, "string", "Waarde is geen geldige string.");
-                None
-            }
-            Some(text) if !pattern.is_match(text) => {
-                self.add(
-                    name,
-                    "pattern",
-                    format!("Waarde voldoet niet aan patroon {}.", pattern.shown),
-                );
-                None
-            }
-            Some(text) => Some(text),
-        }
-    }
-
-    /// An array of strings with item bounds; bad items are reported by index.
-    fn string_array<'a>(
-        &mut self,
-        name: &str,
-        value: &'a Value,
-        max: usize,
-        pattern: &Pattern,
-    ) -> Option<Vec<&'a str>> {
-        let Some(items) = value.as_array() else {
-            self.add(name, "array", "Parameter is geen array.");
-            return None;
-        };
-        if items.is_empty() {
-            self.add(name, "minItems", "Array bevat minder dan 1 items.");
-            return None;
-        }
-        if items.len() > max {
-            self.add(
-                name,
-                "maxItems",
-                format!("Array bevat meer dan {max} items."),
-            );
-            return None;
-        }
-        let before = self.0.len();
-        let texts: Vec<&str> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(index, item)| self.string(&format!("{name}[{index}]"), item, pattern))
-            .collect();
-        (self.0.len() == before).then_some(texts)
-    }
-}
-
-fn validation_problem(params: Vec<InvalidParam>) -> Problem {
-    Problem::validation(params)
-        .with_type("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.1")
-        .with_instance(PERSONEN_PATH)
-}
-
 /// Read a request body into a query, or into the problem Haal Centraal would answer.
-pub(super) fn parse(body: &Value) -> Result<PersonenQuery, Problem> {
-    let Some(object) = body.as_object() else {
-        return Err(validation_problem(vec![InvalidParam::new(
-            "body",
-            "object",
-            "De body is geen JSON-object.",
-        )]));
-    };
+pub(super) fn parse(body: &Value, instance: &str) -> Result<PersonenQuery, Problem> {
+    let object = params::object(body, instance)?;
     let mut errors = Errors::default();
     let kind = match object.get("type") {
         None => {
@@ -339,7 +242,7 @@ pub(super) fn parse(body: &Value) -> Result<PersonenQuery, Problem> {
         }
     };
     let Some(kind) = kind else {
-        return Err(validation_problem(errors.0));
+        return Err(errors.into_problem(instance));
     };
 
     let fields = match object.get("fields") {
@@ -350,7 +253,7 @@ pub(super) fn parse(body: &Value) -> Result<PersonenQuery, Problem> {
         Some(value) => errors
             .string_array("fields", value, 130, &FIELD)
             .and_then(|paths| {
-                FieldSet::parse(&paths, kind.field_target())
+                FieldSet::parse(&paths, |p| kind.field_target().allows(p))
                     .map_err(|bad| {
                         for index in bad {
                             errors.add(
@@ -389,12 +292,12 @@ pub(super) fn parse(body: &Value) -> Result<PersonenQuery, Problem> {
     }
 
     match fields {
-        Some(fields) if errors.0.is_empty() => Ok(PersonenQuery {
+        Some(fields) if errors.is_empty() => Ok(PersonenQuery {
             kind,
             filter,
             fields,
         }),
-        _ => Err(validation_problem(errors.0)),
+        _ => Err(errors.into_problem(instance)),
     }
 }
 
@@ -534,7 +437,7 @@ mod tests {
             if with_type && let Value::Object(object) = &mut body {
                 object.insert("type".into(), json!(kind));
             }
-            if let Err(problem) = parse(&body) {
+            if let Err(problem) = parse(&body, "/personen") {
                 prop_assert_eq!(problem.status, 400);
                 prop_assert!(!problem.invalid_params.is_empty());
                 let detail = problem.detail.unwrap_or_default();

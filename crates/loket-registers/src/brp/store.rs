@@ -7,6 +7,7 @@ use super::postgres::PostgresPersonStore;
 use super::query::{PersonFilter, TextMatch};
 use super::record::PersonRecord;
 use super::sqlite::SqlitePersonStore;
+use crate::common::feed::NewMutatie;
 
 /// The BRP's own store of persons.
 #[async_trait::async_trait]
@@ -18,6 +19,8 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// Everyone `filter` matches, ordered by BSN.
     async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError>;
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Add or replace one person and record what happened in the feed, atomically.
+    async fn put(&self, person: &PersonRecord, mutatie: &NewMutatie) -> Result<(), StoreError>;
     /// Before loading many persons into an empty register: drop the search indexes, so that
     /// rows are appended instead of scattered over index pages. Refused when not empty.
     async fn begin_bulk_load(&self) -> Result<(), StoreError>;

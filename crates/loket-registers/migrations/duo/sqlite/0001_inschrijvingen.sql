@@ -1,0 +1,16 @@
+-- One JSON document per item, under the register's own key, findable by BSN.
+CREATE TABLE inschrijvingen (
+    sleutel TEXT PRIMARY KEY,
+    bsn TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX inschrijvingen_bsn ON inschrijvingen (bsn);
+
+-- The change feed: numbered without gaps (rowid = max + 1; nothing is ever deleted).
+CREATE TABLE mutaties (
+    volgnummer INTEGER PRIMARY KEY,
+    tijdstip TEXT NOT NULL,
+    soort TEXT NOT NULL,
+    sleutel TEXT NOT NULL,
+    bsn TEXT
+);

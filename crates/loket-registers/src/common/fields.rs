@@ -1,0 +1,142 @@
+//! The `fields` parameter: which dotted paths a client may ask for, and cutting a
+//! response down to exactly those.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+/// The requested paths as a tree: a node marked `whole` keeps everything beneath it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSet {
+    whole: bool,
+    children: BTreeMap<String, FieldSet>,
+}
+
+impl FieldSet {
+    /// Parse the requested paths; on failure, the indexes of the paths that do not exist.
+    pub fn parse(paths: &[&str], allows: impl Fn(&str) -> bool) -> Result<Self, Vec<usize>> {
+        let bad: Vec<usize> = paths
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !allows(p))
+            .map(|(i, _)| i)
+            .collect();
+        if !bad.is_empty() {
+            return Err(bad);
+        }
+        let mut root = Self::default();
+        for path in paths {
+            let mut node = &mut root;
+            for segment in path.split('.') {
+                node = node.children.entry(segment.to_owned()).or_default();
+            }
+            node.whole = true;
+        }
+        Ok(root)
+    }
+
+    /// Keep only what was asked for. Arrays are cut element by element; the `type` of a
+    /// polymorphic object (verblijfplaats, nationaliteit, datum) is kept with any part of it,
+    /// because without it the rest cannot be read.
+    pub fn select(&self, value: &Value) -> Option<Value> {
+        if self.whole {
+            return Some(value.clone());
+        }
+        match value {
+            Value::Object(object) => {
+                // In the object's own order, so the answer reads like the full person.
+                let mut kept = Map::new();
+                let mut selected_any = false;
+                for (key, value) in object {
+                    if let Some(selected) =
+                        self.children.get(key).and_then(|child| child.select(value))
+                    {
+                        kept.insert(key.clone(), selected);
+                        selected_any = true;
+                    } else if key == "type" {
+                        kept.insert(key.clone(), value.clone());
+                    }
+                }
+                selected_any.then_some(Value::Object(kept))
+            }
+            Value::Array(items) => {
+                let kept: Vec<Value> = items.iter().filter_map(|item| self.select(item)).collect();
+                (!kept.is_empty()).then_some(Value::Array(kept))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Every path a client may ask for: each object key, at every depth, through arrays.
+/// Derived from a complete example of the register's answer, so the list and the
+/// rendering cannot drift apart.
+#[derive(Debug, Clone, Default)]
+pub struct FieldPaths(BTreeSet<String>);
+
+impl FieldPaths {
+    pub fn from_example(example: &Value) -> Self {
+        fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+            match value {
+                Value::Object(object) => {
+                    for (key, child) in object {
+                        let path = if prefix.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{prefix}.{key}")
+                        };
+                        walk(child, &path, out);
+                        out.insert(path);
+                    }
+                }
+                Value::Array(items) => {
+                    for item in items {
+                        walk(item, prefix, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut paths = BTreeSet::new();
+        walk(example, "", &mut paths);
+        Self(paths)
+    }
+
+    pub fn allows(&self, path: &str) -> bool {
+        self.0.contains(path)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_from_an_example_include_groups_leaves_and_array_items() {
+        let paths = FieldPaths::from_example(&json!({
+            "kenteken": "AB123C",
+            "tenaamstelling": {"burgerservicenummer": "1", "datum": {"type": "Datum", "datum": "2020-01-01"}},
+            "betalingen": [{"bedrag": 1}]
+        }));
+        let all: Vec<&str> = paths.iter().collect();
+        assert_eq!(
+            all,
+            [
+                "betalingen",
+                "betalingen.bedrag",
+                "kenteken",
+                "tenaamstelling",
+                "tenaamstelling.burgerservicenummer",
+                "tenaamstelling.datum",
+                "tenaamstelling.datum.datum",
+                "tenaamstelling.datum.type",
+            ]
+        );
+        assert!(!paths.allows("tenaamstelling.bestaatniet"));
+    }
+}

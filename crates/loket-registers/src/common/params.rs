@@ -1,0 +1,138 @@
+//! Reading the parameters of a Haal Centraal–style query body, with the errors worded as
+//! Haal Centraal words them. Every problem is collected, so all are reported at once.
+
+use std::sync::LazyLock;
+
+use loket_core::{InvalidParam, Problem};
+use regex::Regex;
+use serde_json::Value;
+
+/// A pattern as the spec writes it (quoted in messages) and as the regex crate needs it.
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    pub(crate) shown: &'static str,
+    /// `None` only if the expression were broken; then nothing matches (and tests fail).
+    pub(crate) regex: LazyLock<Option<Regex>>,
+}
+
+impl Pattern {
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        self.regex
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(text))
+    }
+}
+
+macro_rules! pattern {
+    ($name:ident, $shown:literal, $regex:literal) => {
+        pub(crate) static $name: $crate::common::params::Pattern =
+            $crate::common::params::Pattern {
+                shown: $shown,
+                regex: ::std::sync::LazyLock::new(|| ::regex::Regex::new($regex).ok()),
+            };
+    };
+}
+pub(crate) use pattern;
+
+pattern!(BSN, r"^[0-9]{9}$", r"^[0-9]{9}$");
+pattern!(FIELD, r"^[a-zA-Z0-9\._]{1,200}$", r"^[a-zA-Z0-9._]{1,200}$");
+
+pub(crate) const REQUIRED: &str = "Parameter is verplicht.";
+
+/// Invalid parameters found so far.
+#[derive(Debug, Default)]
+pub(crate) struct Errors(pub(crate) Vec<InvalidParam>);
+
+impl Errors {
+    pub(crate) fn add(&mut self, name: impl Into<String>, code: &str, reason: impl Into<String>) {
+        self.0.push(InvalidParam::new(name, code, reason));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn string<'a>(
+        &mut self,
+        name: &str,
+        value: &'a Value,
+        pattern: &Pattern,
+    ) -> Option<&'a str> {
+        match value.as_str() {
+            None => {
+                self.add(name, "string", "Waarde is geen geldige string.");
+                None
+            }
+            Some(text) if !pattern.is_match(text) => {
+                self.add(
+                    name,
+                    "pattern",
+                    format!("Waarde voldoet niet aan patroon {}.", pattern.shown),
+                );
+                None
+            }
+            Some(text) => Some(text),
+        }
+    }
+
+    /// An array of strings with item bounds; bad items are reported by index.
+    pub(crate) fn string_array<'a>(
+        &mut self,
+        name: &str,
+        value: &'a Value,
+        max: usize,
+        pattern: &Pattern,
+    ) -> Option<Vec<&'a str>> {
+        let Some(items) = value.as_array() else {
+            self.add(name, "array", "Parameter is geen array.");
+            return None;
+        };
+        if items.is_empty() {
+            self.add(name, "minItems", "Array bevat minder dan 1 items.");
+            return None;
+        }
+        if items.len() > max {
+            self.add(
+                name,
+                "maxItems",
+                format!("Array bevat meer dan {max} items."),
+            );
+            return None;
+        }
+        let before = self.0.len();
+        let texts: Vec<&str> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| self.string(&format!("{name}[{index}]"), item, pattern))
+            .collect();
+        (self.0.len() == before).then_some(texts)
+    }
+
+    /// The 400 answer for everything collected, at `instance` (the path asked).
+    pub(crate) fn into_problem(self, instance: &str) -> Problem {
+        validation_problem(self.0, instance)
+    }
+}
+
+pub(crate) fn validation_problem(params: Vec<InvalidParam>, instance: &str) -> Problem {
+    Problem::validation(params)
+        .with_type("https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.1")
+        .with_instance(instance)
+}
+
+/// The body must be a JSON object; anything else is a 400 naming the body.
+pub(crate) fn object<'a>(
+    body: &'a Value,
+    instance: &str,
+) -> Result<&'a serde_json::Map<String, Value>, Problem> {
+    body.as_object().ok_or_else(|| {
+        validation_problem(
+            vec![InvalidParam::new(
+                "body",
+                "object",
+                "De body is geen JSON-object.",
+            )],
+            instance,
+        )
+    })
+}

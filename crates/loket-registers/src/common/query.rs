@@ -1,0 +1,234 @@
+//! The query body every register but the BRP takes, in the Haal Centraal style:
+//! `{"type": …, "fields": […], …parameters of that type}`.
+
+use loket_core::Problem;
+use serde_json::Value;
+
+use super::fields::{FieldPaths, FieldSet};
+use super::params::{self, BSN, Errors, FIELD, Pattern, REQUIRED};
+
+/// How a query type finds its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// By the register's own keys, given as an array parameter.
+    ByKey,
+    /// Everything about one person, given as a single BSN.
+    ByBsn,
+}
+
+#[derive(Debug)]
+pub(crate) struct QueryType {
+    pub(crate) name: &'static str,
+    /// The one parameter this type requires.
+    pub(crate) parameter: &'static str,
+    pub(crate) lookup: Lookup,
+    /// For `ByKey`: the pattern of each key and how many may be asked at once.
+    pub(crate) key_pattern: &'static Pattern,
+    pub(crate) max_keys: usize,
+}
+
+impl QueryType {
+    pub(crate) const fn by_bsn(name: &'static str) -> Self {
+        Self {
+            name,
+            parameter: "burgerservicenummer",
+            lookup: Lookup::ByBsn,
+            key_pattern: &BSN,
+            max_keys: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    pub(crate) kind: &'static QueryType,
+    /// The keys asked (`ByKey`) or the one BSN (`ByBsn`).
+    pub(crate) values: Vec<String>,
+    pub(crate) fields: FieldSet,
+}
+
+/// Read a body into one of `types`, or into the 400 Haal Centraal would answer.
+pub(crate) fn parse(
+    types: &'static [QueryType],
+    max_fields: usize,
+    paths: &FieldPaths,
+    body: &Value,
+    instance: &str,
+) -> Result<Query, Problem> {
+    let object = params::object(body, instance)?;
+    let mut errors = Errors::default();
+    let kind = match object.get("type") {
+        None => {
+            errors.add("type", "required", REQUIRED);
+            None
+        }
+        Some(value) => {
+            let kind = value
+                .as_str()
+                .and_then(|name| types.iter().find(|t| t.name == name));
+            if kind.is_none() {
+                errors.add(
+                    "type",
+                    "value",
+                    "Waarde heeft geen geldige waarde uit de enumeratie.",
+                );
+            }
+            kind
+        }
+    };
+    let Some(kind) = kind else {
+        return Err(errors.into_problem(instance));
+    };
+
+    let fields = match object.get("fields") {
+        None => {
+            errors.add("fields", "required", REQUIRED);
+            None
+        }
+        Some(value) => errors
+            .string_array("fields", value, max_fields, &FIELD)
+            .and_then(|asked| {
+                FieldSet::parse(&asked, |p| paths.allows(p))
+                    .map_err(|bad| {
+                        for index in bad {
+                            errors.add(
+                                format!("fields[{index}]"),
+                                "fields",
+                                "Parameter bevat een niet bestaande veldnaam.",
+                            );
+                        }
+                    })
+                    .ok()
+            }),
+    };
+
+    let values = match (object.get(kind.parameter), kind.lookup) {
+        (None, _) => {
+            errors.add(kind.parameter, "required", REQUIRED);
+            None
+        }
+        (Some(value), Lookup::ByBsn) => errors
+            .string(kind.parameter, value, &BSN)
+            .map(|bsn| vec![bsn.to_owned()]),
+        (Some(value), Lookup::ByKey) => errors
+            .string_array(kind.parameter, value, kind.max_keys, kind.key_pattern)
+            .map(|keys| keys.into_iter().map(str::to_owned).collect()),
+    };
+
+    for key in object.keys() {
+        if key != "type" && key != "fields" && key != kind.parameter {
+            errors.add(key.as_str(), "unknownParam", "Parameter is niet verwacht.");
+        }
+    }
+
+    match (fields, values) {
+        (Some(fields), Some(values)) if errors.is_empty() => Ok(Query {
+            kind,
+            values,
+            fields,
+        }),
+        _ => Err(errors.into_problem(instance)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::params::pattern;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    pattern!(KENTEKEN, r"^[A-Z0-9]{6}$", r"^[A-Z0-9]{6}$");
+
+    static TYPES: [QueryType; 2] = [
+        QueryType {
+            name: "RaadpleegMetKenteken",
+            parameter: "kenteken",
+            lookup: Lookup::ByKey,
+            key_pattern: &KENTEKEN,
+            max_keys: 2,
+        },
+        QueryType::by_bsn("ZoekMetBurgerservicenummer"),
+    ];
+
+    fn paths() -> FieldPaths {
+        FieldPaths::from_example(&json!({"kenteken": "AB12CD", "merk": "X"}))
+    }
+
+    fn names(problem: &Problem) -> Vec<(&str, &str)> {
+        problem
+            .invalid_params
+            .iter()
+            .map(|p| (p.name.as_str(), p.code.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_body_is_a_query() {
+        let query = parse(
+            &TYPES,
+            5,
+            &paths(),
+            &json!({"type": "RaadpleegMetKenteken", "kenteken": ["AB12CD"], "fields": ["merk"]}),
+            "/x",
+        )
+        .unwrap();
+        assert_eq!(query.kind.name, "RaadpleegMetKenteken");
+        assert_eq!(query.values, ["AB12CD"]);
+    }
+
+    #[test]
+    fn every_error_is_reported_once_with_its_name() {
+        let problem = parse(
+            &TYPES,
+            5,
+            &paths(),
+            &json!({"type": "RaadpleegMetKenteken", "kenteken": ["ab", "AB12CD", "x"], "fields": ["merk", "kleur"], "extra": 1}),
+            "/x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            names(&problem),
+            [
+                ("fields[1]", "fields"),
+                ("kenteken", "maxItems"),
+                ("extra", "unknownParam")
+            ]
+        );
+        assert_eq!(problem.instance.as_deref(), Some("/x"));
+        let problem = parse(
+            &TYPES,
+            5,
+            &paths(),
+            &json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": ["999990007"]}),
+            "/x",
+        )
+        .unwrap_err();
+        assert_eq!(
+            names(&problem),
+            [("fields", "required"), ("burgerservicenummer", "string")]
+        );
+        let problem = parse(&TYPES, 5, &paths(), &json!({"type": "Zoek"}), "/x").unwrap_err();
+        assert_eq!(names(&problem), [("type", "value")]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_is_a_query_or_a_named_400(
+            kind in prop::sample::select(vec!["RaadpleegMetKenteken", "ZoekMetBurgerservicenummer", "x"]),
+            key in prop_oneof![Just(json!("AB12CD")), Just(json!(["AB12CD"])), Just(json!([])), Just(json!(7)), "\\PC{0,10}".prop_map(|s| json!([s]))],
+            bsn in prop_oneof![Just(json!("999990007")), Just(json!(null)), "[0-9]{0,10}".prop_map(|s| json!(s))],
+            fields in prop_oneof![Just(json!(["merk"])), Just(json!("merk")), Just(json!([])), Just(json!(["bla"]))],
+        ) {
+            let body = json!({"type": kind, "kenteken": key, "burgerservicenummer": bsn, "fields": fields});
+            if let Err(problem) = parse(&TYPES, 5, &paths(), &body, "/x") {
+                prop_assert_eq!(problem.status, 400);
+                prop_assert!(!problem.invalid_params.is_empty());
+                let detail = problem.detail.unwrap_or_default();
+                for param in &problem.invalid_params {
+                    prop_assert!(detail.contains(&param.name));
+                }
+            }
+        }
+    }
+}
