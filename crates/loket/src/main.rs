@@ -96,6 +96,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a register's OpenAPI document (the same one it serves at /openapi.json).
+    Openapi {
+        #[arg(value_enum)]
+        name: platform::RegisterName,
+    },
     /// Measure: start-up time of the demo, or requests per second against a URL.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -138,6 +143,7 @@ fn main() -> ExitCode {
                 storage,
             } => seed::run(data, persons, seed, municipality, storage).await,
             Command::Personas { json } => register::print_personas(json),
+            Command::Openapi { name } => register::print_openapi(name),
             Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
             Command::Bench(command) => bench::run(command).await,
         }

@@ -46,3 +46,17 @@ pub fn print_personas(json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[allow(clippy::print_stdout)]
+pub fn print_openapi(name: RegisterName) -> anyhow::Result<()> {
+    use loket_registers::{brp, duo, inkomen, rdw, reisdocumenten};
+    let document = match name {
+        RegisterName::Brp => brp::openapi_document(),
+        RegisterName::Reisdocumenten => reisdocumenten::API.openapi_document(),
+        RegisterName::Rdw => rdw::API.openapi_document(),
+        RegisterName::Duo => duo::API.openapi_document(),
+        RegisterName::Inkomen => inkomen::API.openapi_document(),
+    };
+    println!("{}", serde_json::to_string_pretty(&document)?);
+    Ok(())
+}

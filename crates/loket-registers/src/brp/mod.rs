@@ -12,6 +12,7 @@ mod sqlite;
 mod store;
 
 pub use api::{API_VERSION, MUTATIES_PATH, PERSONEN_PATH, VERSIONED_PATH, service};
+pub use openapi::document as openapi_document;
 pub use query::{PersonFilter, PersonenQuery, QueryKind, TextMatch};
 pub use record::{
     AdellijkeTitel, Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, Relative,

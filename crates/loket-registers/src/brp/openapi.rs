@@ -30,7 +30,8 @@ fn parameter_schema(name: &str) -> Value {
     }
 }
 
-pub(super) fn document() -> Value {
+/// The BRP's OpenAPI document, as served at `/openapi.json`.
+pub fn document() -> Value {
     let requests = QueryKind::ALL
         .iter()
         .map(|kind| {

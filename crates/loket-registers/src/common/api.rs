@@ -134,6 +134,11 @@ struct ApiState<R: Record> {
 }
 
 impl<R: Record> RegisterApi<R> {
+    /// The register's OpenAPI document, as served at `/openapi.json`.
+    pub fn openapi_document(&self) -> Value {
+        (self.openapi)()
+    }
+
     /// The `fields` paths this register accepts.
     pub fn field_paths(&self) -> FieldPaths {
         FieldPaths::from_example(&(self.render)(&(self.example)(), Date::MIN))
