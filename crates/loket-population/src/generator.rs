@@ -492,6 +492,111 @@ mod tests {
     }
 
     #[test]
+    fn the_other_registers_tell_the_stories_the_platform_must_handle() {
+        let all = generate_all(11, 20_000);
+        let adults = all
+            .personen
+            .iter()
+            .filter(|p| p.geboorte.datum.years_until(TODAY) >= 18 && p.overlijden.is_none())
+            .count();
+        let owners: HashSet<&str> = all
+            .voertuigen
+            .iter()
+            .map(|v| v.tenaamstelling.burgerservicenummer.as_str())
+            .collect();
+        let share = owners.len() as f64 / adults as f64;
+        assert!(
+            (0.40..0.50).contains(&share),
+            "{share} of adults own a vehicle"
+        );
+
+        let plates: HashSet<&str> = all.voertuigen.iter().map(|v| v.kenteken.as_str()).collect();
+        assert_eq!(plates.len(), all.voertuigen.len(), "unique plates");
+        assert!(plates.iter().all(|k| {
+            k.len() == 6
+                && k.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }));
+        let numbers: HashSet<&str> = all
+            .reisdocumenten
+            .iter()
+            .map(|d| d.reisdocumentnummer.as_str())
+            .collect();
+        assert_eq!(
+            numbers.len(),
+            all.reisdocumenten.len(),
+            "unique document numbers"
+        );
+        assert!(numbers.iter().all(|n| {
+            n.len() == 9
+                && n.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        }));
+
+        let days_left = |d: &loket_registers::reisdocumenten::Reisdocument| {
+            (d.datum_einde_geldigheid.0 - TODAY).whole_days()
+        };
+        let expiring = all
+            .reisdocumenten
+            .iter()
+            .filter(|d| (0..92).contains(&days_left(d)))
+            .count();
+        let expired = all
+            .reisdocumenten
+            .iter()
+            .filter(|d| days_left(d) < 0)
+            .count();
+        let missing = all
+            .reisdocumenten
+            .iter()
+            .filter(|d| d.inhouding_of_vermissing.is_some())
+            .count();
+        assert!(
+            expiring > 100 && expired > 500 && missing > 20,
+            "{expiring} expiring, {expired} expired, {missing} missing"
+        );
+
+        let ending_soon = all
+            .inschrijvingen
+            .iter()
+            .filter(|i| (0..92).contains(&(i.datum_einde_verwacht.0 - TODAY).whole_days()))
+            .count();
+        assert!(
+            ending_soon > 50,
+            "{ending_soon} enrolments end within three months"
+        );
+        let on_benefit = all
+            .inkomenssituaties
+            .iter()
+            .filter(|s| !s.uitkeringen.is_empty())
+            .count();
+        let households = all.personen.iter().filter(|p| p.ouders.is_empty()).count();
+        let share = on_benefit as f64 / households as f64;
+        assert!(
+            (0.03..0.08).contains(&share),
+            "{share} of households on a benefit"
+        );
+
+        // The feeds start with recent history for every register, and only recent history.
+        for (name, list) in [
+            ("brp", &all.mutaties.brp),
+            ("reisdocumenten", &all.mutaties.reisdocumenten),
+            ("rdw", &all.mutaties.rdw),
+            ("duo", &all.mutaties.duo),
+            ("inkomen", &all.mutaties.inkomen),
+        ] {
+            assert!(!list.is_empty(), "{name} has history");
+            for mutatie in list {
+                let age = (TODAY - mutatie.tijdstip.date()).whole_days();
+                assert!(
+                    (0..FEED_WINDOW_DAYS).contains(&age),
+                    "{name}: {age} days ago"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn names_and_addresses_fit_the_brp_patterns() {
         for person in generate(3, 2_000) {
             let address = person.verblijfplaats.unwrap();

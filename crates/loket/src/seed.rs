@@ -263,14 +263,37 @@ pub async fn load(
         targets.inkomen.1.append(&history.inkomen),
     )
     .context("cannot write the change feeds")?;
-    tokio::try_join!(
-        targets.brp.0.finish_bulk_load(),
-        targets.reisdocumenten.0.finish_bulk_load(),
-        targets.rdw.0.finish_bulk_load(),
-        targets.duo.0.finish_bulk_load(),
-        targets.inkomen.0.finish_bulk_load(),
-    )
-    .context("cannot build the registers' indexes")?;
+    // One after another: each index build sorts every row of its table.
+    targets
+        .brp
+        .0
+        .finish_bulk_load()
+        .await
+        .context("cannot build the BRP's indexes")?;
+    targets
+        .reisdocumenten
+        .0
+        .finish_bulk_load()
+        .await
+        .context("cannot build the Reisdocumenten indexes")?;
+    targets
+        .rdw
+        .0
+        .finish_bulk_load()
+        .await
+        .context("cannot build the RDW indexes")?;
+    targets
+        .duo
+        .0
+        .finish_bulk_load()
+        .await
+        .context("cannot build the DUO indexes")?;
+    targets
+        .inkomen
+        .0
+        .finish_bulk_load()
+        .await
+        .context("cannot build the Inkomen indexes")?;
     Ok(loaded)
 }
 

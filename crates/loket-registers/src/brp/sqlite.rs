@@ -156,10 +156,10 @@ impl PersonStore for SqlitePersonStore {
     }
 
     async fn finish_bulk_load(&self) -> Result<(), StoreError> {
-        for (name, definition) in SQLITE_INDEXES {
-            let create = format!("CREATE INDEX IF NOT EXISTS {name} ON {definition}");
-            sqlx::query(&create).execute(&self.pool).await?;
-        }
-        Ok(())
+        let statements: Vec<String> = SQLITE_INDEXES
+            .iter()
+            .map(|(name, definition)| format!("CREATE INDEX IF NOT EXISTS {name} ON {definition}"))
+            .collect();
+        crate::common::records::sqlite_build_indexes(&self.pool, &statements).await
     }
 }

@@ -76,6 +76,30 @@ fn in_requested_order<R: Record>(keys: &[String], mut found: Vec<R>) -> Vec<R> {
     ordered
 }
 
+/// Build indexes after a bulk load. The sort spills to a temporary file instead of memory
+/// (connections otherwise keep temporary data in memory), so building an index over
+/// millions of rows does not need memory in proportion to them.
+pub(crate) async fn sqlite_build_indexes(
+    pool: &SqlitePool,
+    statements: &[String],
+) -> Result<(), StoreError> {
+    let mut connection = pool.acquire().await?;
+    sqlx::query("PRAGMA temp_store = FILE")
+        .execute(&mut *connection)
+        .await?;
+    let mut result = Ok(());
+    for statement in statements {
+        if let Err(error) = sqlx::query(statement).execute(&mut *connection).await {
+            result = Err(error.into());
+            break;
+        }
+    }
+    sqlx::query("PRAGMA temp_store = MEMORY")
+        .execute(&mut *connection)
+        .await?;
+    result
+}
+
 fn not_empty() -> StoreError {
     StoreError::Corrupt("a bulk load needs an empty register".into())
 }
@@ -184,13 +208,14 @@ impl<R: Record> RecordStore<R> for SqliteRecords<R> {
     }
 
     async fn finish_bulk_load(&self) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "CREATE INDEX IF NOT EXISTS {0}_bsn ON {0} (bsn)",
-            R::TABLE
-        ))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        sqlite_build_indexes(
+            &self.pool,
+            &[format!(
+                "CREATE INDEX IF NOT EXISTS {0}_bsn ON {0} (bsn)",
+                R::TABLE
+            )],
+        )
+        .await
     }
 }
 
