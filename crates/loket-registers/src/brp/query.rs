@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::fields::{FieldSet, FieldTarget};
 use super::record::{Datum, PersonRecord};
-use crate::common::params::{self, BSN, Errors, FIELD, REQUIRED, pattern};
+use crate::common::params::{self, BSN, Errors, REQUIRED, pattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryKind {
@@ -224,48 +224,10 @@ pattern!(
 pub(super) fn parse(body: &Value, instance: &str) -> Result<PersonenQuery, Problem> {
     let object = params::object(body, instance)?;
     let mut errors = Errors::default();
-    let kind = match object.get("type") {
-        None => {
-            errors.add("type", "required", REQUIRED);
-            None
-        }
-        Some(value) => {
-            let kind = value.as_str().and_then(QueryKind::from_name);
-            if kind.is_none() {
-                errors.add(
-                    "type",
-                    "value",
-                    "Waarde heeft geen geldige waarde uit de enumeratie.",
-                );
-            }
-            kind
-        }
-    };
-    let Some(kind) = kind else {
+    let Some(kind) = errors.query_type(object, QueryKind::from_name) else {
         return Err(errors.into_problem(instance));
     };
-
-    let fields = match object.get("fields") {
-        None => {
-            errors.add("fields", "required", REQUIRED);
-            None
-        }
-        Some(value) => errors
-            .string_array("fields", value, 130, &FIELD)
-            .and_then(|paths| {
-                FieldSet::parse(&paths, |p| kind.field_target().allows(p))
-                    .map_err(|bad| {
-                        for index in bad {
-                            errors.add(
-                                format!("fields[{index}]"),
-                                "fields",
-                                "Parameter bevat een niet bestaande veldnaam.",
-                            );
-                        }
-                    })
-                    .ok()
-            }),
-    };
+    let fields = errors.fields(object, 130, |p| kind.field_target().allows(p));
 
     let mut filter = PersonFilter::default();
     for (name, required) in kind.parameters() {
@@ -374,6 +336,7 @@ fn read_parameter(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::params::FIELD;
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 
 use loket_core::{InvalidParam, Problem};
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use super::fields::FieldSet;
 
 /// A pattern as the spec writes it (quoted in messages) and as the regex crate needs it.
 #[derive(Debug)]
@@ -108,6 +110,52 @@ impl Errors {
         (self.0.len() == before).then_some(texts)
     }
 
+    /// The `type` parameter, as one of the names `find` knows.
+    pub(crate) fn query_type<T>(
+        &mut self,
+        object: &Map<String, Value>,
+        find: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
+        let Some(value) = object.get("type") else {
+            self.add("type", "required", REQUIRED);
+            return None;
+        };
+        let kind = value.as_str().and_then(find);
+        if kind.is_none() {
+            self.add(
+                "type",
+                "value",
+                "Waarde heeft geen geldige waarde uit de enumeratie.",
+            );
+        }
+        kind
+    }
+
+    /// The `fields` parameter: at most `max` paths, each one that `allows` accepts.
+    pub(crate) fn fields(
+        &mut self,
+        object: &Map<String, Value>,
+        max: usize,
+        allows: impl Fn(&str) -> bool,
+    ) -> Option<FieldSet> {
+        let Some(value) = object.get("fields") else {
+            self.add("fields", "required", REQUIRED);
+            return None;
+        };
+        let paths = self.string_array("fields", value, max, &FIELD)?;
+        FieldSet::parse(&paths, allows)
+            .map_err(|bad| {
+                for index in bad {
+                    self.add(
+                        format!("fields[{index}]"),
+                        "fields",
+                        "Parameter bevat een niet bestaande veldnaam.",
+                    );
+                }
+            })
+            .ok()
+    }
+
     /// The 400 answer for everything collected, at `instance` (the path asked).
     pub(crate) fn into_problem(self, instance: &str) -> Problem {
         validation_problem(self.0, instance)
@@ -124,7 +172,7 @@ pub(crate) fn validation_problem(params: Vec<InvalidParam>, instance: &str) -> P
 pub(crate) fn object<'a>(
     body: &'a Value,
     instance: &str,
-) -> Result<&'a serde_json::Map<String, Value>, Problem> {
+) -> Result<&'a Map<String, Value>, Problem> {
     body.as_object().ok_or_else(|| {
         validation_problem(
             vec![InvalidParam::new(

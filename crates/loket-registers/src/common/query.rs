@@ -5,7 +5,7 @@ use loket_core::Problem;
 use serde_json::Value;
 
 use super::fields::{FieldPaths, FieldSet};
-use super::params::{self, BSN, Errors, FIELD, Pattern, REQUIRED};
+use super::params::{self, BSN, Errors, Pattern, REQUIRED};
 
 /// How a query type finds its items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,50 +57,10 @@ pub(crate) fn parse(
 ) -> Result<Query, Problem> {
     let object = params::object(body, instance)?;
     let mut errors = Errors::default();
-    let kind = match object.get("type") {
-        None => {
-            errors.add("type", "required", REQUIRED);
-            None
-        }
-        Some(value) => {
-            let kind = value
-                .as_str()
-                .and_then(|name| types.iter().find(|t| t.name == name));
-            if kind.is_none() {
-                errors.add(
-                    "type",
-                    "value",
-                    "Waarde heeft geen geldige waarde uit de enumeratie.",
-                );
-            }
-            kind
-        }
-    };
-    let Some(kind) = kind else {
+    let Some(kind) = errors.query_type(object, |name| types.iter().find(|t| t.name == name)) else {
         return Err(errors.into_problem(instance));
     };
-
-    let fields = match object.get("fields") {
-        None => {
-            errors.add("fields", "required", REQUIRED);
-            None
-        }
-        Some(value) => errors
-            .string_array("fields", value, max_fields, &FIELD)
-            .and_then(|asked| {
-                FieldSet::parse(&asked, |p| paths.allows(p))
-                    .map_err(|bad| {
-                        for index in bad {
-                            errors.add(
-                                format!("fields[{index}]"),
-                                "fields",
-                                "Parameter bevat een niet bestaande veldnaam.",
-                            );
-                        }
-                    })
-                    .ok()
-            }),
-    };
+    let fields = errors.fields(object, max_fields, |p| paths.allows(p));
 
     let values = match (object.get(kind.parameter), kind.lookup) {
         (None, _) => {
