@@ -99,6 +99,25 @@ fn recent(today: Date, date: Datum) -> bool {
     date.0 <= today && (today - date.0).whole_days() < FEED_WINDOW_DAYS
 }
 
+/// Put an event in a register's feed history when it happened within the feed window.
+fn remember(
+    history: &mut Vec<NewMutatie>,
+    rng: &mut ChaCha8Rng,
+    today: Date,
+    (date, soort): (Datum, &str),
+    sleutel: &str,
+    bsn: &str,
+) {
+    if recent(today, date) {
+        history.push(NewMutatie::new(
+            moment(rng, date),
+            soort,
+            sleutel,
+            Some(bsn),
+        ));
+    }
+}
+
 fn days_before(today: Date, days: i64) -> Datum {
     Datum(today - Duration::days(days))
 }
@@ -169,14 +188,14 @@ fn documents(
             datum_einde_geldigheid: einde,
             inhouding_of_vermissing: None,
         };
-        if recent(today, uitgifte) {
-            out.mutaties.reisdocumenten.push(NewMutatie::new(
-                moment(rng, uitgifte),
-                "uitgegeven",
-                &document.reisdocumentnummer,
-                Some(&person.burgerservicenummer),
-            ));
-        }
+        remember(
+            &mut out.mutaties.reisdocumenten,
+            rng,
+            today,
+            (uitgifte, "uitgegeven"),
+            &document.reisdocumentnummer,
+            &person.burgerservicenummer,
+        );
         // About one in two hundred documents is reported lost or stolen.
         if rng.random_bool(0.005) && issued_ago > 1 {
             let reported = days_before(today, rng.random_range(0..issued_ago.min(validity)));
@@ -184,14 +203,14 @@ fn documents(
                 datum: reported,
                 aanduiding: Aanduiding::Vermist,
             });
-            if recent(today, reported) {
-                out.mutaties.reisdocumenten.push(NewMutatie::new(
-                    moment(rng, reported),
-                    "vermissingGemeld",
-                    &document.reisdocumentnummer,
-                    Some(&person.burgerservicenummer),
-                ));
-            }
+            remember(
+                &mut out.mutaties.reisdocumenten,
+                rng,
+                today,
+                (reported, "vermissingGemeld"),
+                &document.reisdocumentnummer,
+                &person.burgerservicenummer,
+            );
         }
         out.reisdocumenten.push(document);
     }
@@ -233,14 +252,14 @@ fn vehicle(
             datum,
         },
     };
-    if recent(today, datum) {
-        out.mutaties.rdw.push(NewMutatie::new(
-            moment(rng, datum),
-            "tenaamgesteld",
-            &voertuig.kenteken,
-            Some(&person.burgerservicenummer),
-        ));
-    }
+    remember(
+        &mut out.mutaties.rdw,
+        rng,
+        today,
+        (datum, "tenaamgesteld"),
+        &voertuig.kenteken,
+        &person.burgerservicenummer,
+    );
     out.voertuigen.push(voertuig);
 }
 
@@ -309,21 +328,23 @@ fn enrolment(
         datum_einde_verwacht: einde_verwacht,
         datum_einde,
     };
-    if recent(today, aanvang) {
-        out.mutaties.duo.push(NewMutatie::new(
-            moment(rng, aanvang),
-            "ingeschreven",
+    remember(
+        &mut out.mutaties.duo,
+        rng,
+        today,
+        (aanvang, "ingeschreven"),
+        &inschrijving.inschrijvingsnummer,
+        &person.burgerservicenummer,
+    );
+    if let Some(einde) = datum_einde {
+        remember(
+            &mut out.mutaties.duo,
+            rng,
+            today,
+            (einde, "beeindigd"),
             &inschrijving.inschrijvingsnummer,
-            Some(&person.burgerservicenummer),
-        ));
-    }
-    if let Some(einde) = datum_einde.filter(|d| recent(today, *d)) {
-        out.mutaties.duo.push(NewMutatie::new(
-            moment(rng, einde),
-            "beeindigd",
-            &inschrijving.inschrijvingsnummer,
-            Some(&person.burgerservicenummer),
-        ));
+            &person.burgerservicenummer,
+        );
     }
     out.inschrijvingen.push(inschrijving);
 }
@@ -354,21 +375,23 @@ fn income_position(
         let datum_einde = rng
             .random_bool(0.1)
             .then(|| Datum(today + Duration::days(rng.random_range(-30..120))));
-        if recent(today, aanvang) {
-            out.mutaties.inkomen.push(NewMutatie::new(
-                moment(rng, aanvang),
-                "toegekend",
+        remember(
+            &mut out.mutaties.inkomen,
+            rng,
+            today,
+            (aanvang, "toegekend"),
+            bsn,
+            bsn,
+        );
+        if let Some(einde) = datum_einde {
+            remember(
+                &mut out.mutaties.inkomen,
+                rng,
+                today,
+                (einde, "beeindigd"),
                 bsn,
-                Some(bsn),
-            ));
-        }
-        if let Some(einde) = datum_einde.filter(|d| recent(today, *d)) {
-            out.mutaties.inkomen.push(NewMutatie::new(
-                moment(rng, einde),
-                "beeindigd",
                 bsn,
-                Some(bsn),
-            ));
+            );
         }
         Inkomenssituatie {
             burgerservicenummer: bsn.clone(),

@@ -225,38 +225,24 @@ fn responses(success: &str) -> Value {
 
 fn common_schemas() -> Map<String, Value> {
     let mut schemas = Map::new();
-    schemas.insert(
-        "Foutbericht".into(),
-        json!({
-            "type": "object",
-            "description": "Een fout, volgens RFC 9457 (problem details).",
-            "required": ["type", "title", "status"],
-            "properties": {
-                "type": {"type": "string", "format": "uri"},
-                "title": {"type": "string"},
-                "status": {"type": "integer", "minimum": 100, "maximum": 599},
-                "detail": {"type": "string"},
-                "instance": {"type": "string"},
-                "code": {"type": "string"},
-            }
-        }),
-    );
-    schemas.insert(
-        "BadRequestFoutbericht".into(),
-        json!({
-            "type": "object",
-            "required": ["type", "title", "status"],
-            "properties": {
-                "type": {"type": "string", "format": "uri"},
-                "title": {"type": "string"},
-                "status": {"type": "integer", "minimum": 100, "maximum": 599},
-                "detail": {"type": "string"},
-                "instance": {"type": "string"},
-                "code": {"type": "string"},
-                "invalidParams": {"type": "array", "items": reference("InvalidParams")},
-            }
-        }),
-    );
+    let foutbericht = json!({
+        "type": "object",
+        "description": "Een fout, volgens RFC 9457 (problem details).",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 100, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "code": {"type": "string"},
+        }
+    });
+    let mut bad_request = foutbericht.clone();
+    bad_request["properties"]["invalidParams"] =
+        json!({"type": "array", "items": reference("InvalidParams")});
+    schemas.insert("Foutbericht".into(), foutbericht);
+    schemas.insert("BadRequestFoutbericht".into(), bad_request);
     schemas.insert(
         "InvalidParams".into(),
         json!({
