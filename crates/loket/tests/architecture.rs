@@ -19,6 +19,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["loket-core", "loket-store", "loket-http"],
     ),
     ("loket-population", &["loket-registers"]),
+    // The integration layer: it never links a register; registers are reached over HTTP.
+    ("loket-logboek", &["loket-core", "loket-store", "loket-http"]),
+    (
+        "loket-exchange",
+        &["loket-core", "loket-store", "loket-http", "loket-logboek"],
+    ),
     ("loket-zaken", &["loket-core", "loket-store"]),
     ("loket-web", &["loket-core", "loket-http", "loket-zaken"]),
     // Only the binary knows every crate.
@@ -32,6 +38,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "loket-web",
             "loket-registers",
             "loket-population",
+            "loket-logboek",
+            "loket-exchange",
         ],
     ),
 ];

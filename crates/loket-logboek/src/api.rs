@@ -1,0 +1,391 @@
+//! The log's HTTP API: LDV's read API (`POST /processing-activities`, for the resident
+//! through the portal and for the privacy officer), and the public transparency
+//! endpoints (latest signed tree head, inclusion and consistency proofs).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use loket_core::{Bsn, InvalidParam, Problem, Secret};
+use loket_http::{ApiError, ApiJson, HttpService};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::log::{LogError, Logboek};
+use crate::record::Body;
+use crate::store::Filter;
+use crate::{Pseudonym, Verwerkingsactiviteit};
+
+/// Where the read API lives, as LDV's server URL has it.
+pub const BASE: &str = "/lezenapi/v1";
+pub const API_VERSION: &str = "1.1.0";
+const DEFAULT_LIMIT: u32 = 25;
+const MAX_LIMIT: u32 = 1000;
+
+/// Who may read the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The portal, acting for a logged-in resident: may only ask about one BSN per
+    /// request, the one it authenticated (the portal holds that invariant).
+    Resident,
+    /// The privacy officer (FG): may search by subject, trace or time.
+    PrivacyOfficer,
+}
+
+/// A client of the read API: a bearer token (kept only as its SHA-256) and its role.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub name: String,
+    token_digest: [u8; 32],
+    pub role: Role,
+}
+
+impl Reader {
+    pub fn new(name: &str, token: &Secret<String>, role: Role) -> Self {
+        Self {
+            name: name.to_owned(),
+            token_digest: Sha256::digest(token.expose().as_bytes()).into(),
+            role,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Api {
+    log: Logboek,
+    readers: Arc<[Reader]>,
+}
+
+/// The log as an HTTP service of its own.
+pub fn service(log: Logboek, readers: Vec<Reader>) -> HttpService {
+    let api = Api {
+        log,
+        readers: readers.into(),
+    };
+    let routes = Router::new()
+        .route(
+            &format!("{BASE}/processing-activities"),
+            post(processing_activities),
+        )
+        .route(&format!("{BASE}/tree-heads/latest"), get(latest_head))
+        .route(&format!("{BASE}/proofs/inclusion"), get(inclusion))
+        .route(&format!("{BASE}/proofs/consistency"), get(consistency))
+        .with_state(api)
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("api-version"),
+            HeaderValue::from_static(API_VERSION),
+        ));
+    HttpService::new("logboek", routes)
+}
+
+impl From<LogError> for ApiError {
+    fn from(error: LogError) -> Self {
+        tracing::error!(%error, "processing log request failed");
+        Problem::unavailable("Het logboek is nu niet beschikbaar.").into()
+    }
+}
+
+fn authorise(api: &Api, headers: &HeaderMap) -> Result<Role, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let unauthorised = || {
+        ApiError::from(
+            Problem::new(401, "unauthorized", "Niet geautoriseerd.")
+                .with_detail("Geef een geldig toegangstoken mee (Authorization: Bearer …)."),
+        )
+    };
+    let token = token.ok_or_else(unauthorised)?;
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    api.readers
+        .iter()
+        .find(|reader| same_digest(&reader.token_digest, &digest))
+        .map(|reader| reader.role)
+        .ok_or_else(unauthorised)
+}
+
+/// Compares without an early exit, so timing does not tell how much of a token matched.
+fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// LDV's request body, with the subject given as the BSN itself: only the log holds the
+/// pseudonym key, so it pseudonymises on the way in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(rename = "dpl.core.data_subject_id")]
+    data_subject_id: Option<String>,
+    #[serde(rename = "dpl.core.data_subject_id_type")]
+    data_subject_id_type: Option<String>,
+    #[serde(rename = "dpl.core.processing_activity_id")]
+    processing_activity_id: Option<String>,
+    #[serde(rename = "traceId")]
+    trace_id: Option<String>,
+    #[serde(rename = "startTime")]
+    start_time: Option<i64>,
+    #[serde(rename = "endTime")]
+    end_time: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Found {
+    #[serde(flatten)]
+    body: Body,
+    /// The record's place in the log, for an inclusion proof.
+    log_index: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verwerkingsactiviteit: Option<Verwerkingsactiviteit>,
+}
+
+async fn processing_activities(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+    ApiJson(request): ApiJson<Request>,
+) -> Result<Json<Value>, ApiError> {
+    let role = authorise(&api, &headers)?;
+    let filter = filter(&api.log, role, request, &page)?;
+    let entries = api.log.query(&filter).await?;
+    let next = (entries.len() == filter.limit as usize)
+        .then(|| entries.last().map(|e| e.index.to_string()))
+        .flatten();
+    let mut found = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Some(text) = entry.body else { continue };
+        let body: Body =
+            serde_json::from_str(&text).map_err(|_| ApiError::from(Problem::internal()))?;
+        let activity = body
+            .attributes
+            .processing_activity_id
+            .as_deref()
+            .and_then(|id| api.log.activities().get(id))
+            .cloned();
+        found.push(Found {
+            body,
+            log_index: entry.index,
+            verwerkingsactiviteit: activity,
+        });
+    }
+    Ok(Json(json!({
+        "processingActivities": found,
+        "pagination": { "nextCursor": next.unwrap_or_default() },
+    })))
+}
+
+/// Turn the request into a store filter, or into a 400 naming every bad parameter.
+fn filter(log: &Logboek, role: Role, request: Request, page: &Page) -> Result<Filter, ApiError> {
+    let mut invalid = Vec::new();
+    let subject = match (
+        &request.data_subject_id,
+        request.data_subject_id_type.as_deref(),
+    ) {
+        (None, None) => None,
+        (Some(id), Some("BSN")) => match Bsn::parse(id) {
+            Ok(bsn) => Some(log.pseudonyms().bsn(bsn.as_str())),
+            Err(_) => {
+                invalid.push(InvalidParam::new(
+                    "dpl.core.data_subject_id",
+                    "pattern",
+                    "Waarde is geen geldig burgerservicenummer.",
+                ));
+                None
+            }
+        },
+        (Some(_), Some(_)) => {
+            invalid.push(InvalidParam::new(
+                "dpl.core.data_subject_id_type",
+                "enum",
+                "Alleen BSN wordt ondersteund.",
+            ));
+            None
+        }
+        (Some(_), None) => {
+            invalid.push(InvalidParam::new(
+                "dpl.core.data_subject_id_type",
+                "required",
+                "Parameter is verplicht.",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            invalid.push(InvalidParam::new(
+                "dpl.core.data_subject_id",
+                "required",
+                "Parameter is verplicht.",
+            ));
+            None
+        }
+    };
+    let trace_id = match request.trace_id.as_deref().map(parse_trace_id) {
+        None => None,
+        Some(Some(trace)) => Some(trace),
+        Some(None) => {
+            invalid.push(InvalidParam::new(
+                "traceId",
+                "pattern",
+                "Waarde is geen trace-id (32 hexadecimale tekens of een UUID).",
+            ));
+            None
+        }
+    };
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        invalid.push(InvalidParam::new(
+            "limit",
+            "maximum",
+            format!("Waarde moet tussen 1 en {MAX_LIMIT} liggen."),
+        ));
+    }
+    let before = match page.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(cursor) => match cursor.parse::<u64>() {
+            Ok(before) => Some(before),
+            Err(_) => {
+                invalid.push(InvalidParam::new("cursor", "invalid", "Onbekende cursor."));
+                None
+            }
+        },
+    };
+    if !invalid.is_empty() {
+        return Err(Problem::validation(invalid).into());
+    }
+    if subject.is_none() && trace_id.is_none() && request.processing_activity_id.is_none() {
+        return Err(Problem::validation(vec![InvalidParam::new(
+            "dpl.core.data_subject_id",
+            "required",
+            "Geef minstens een betrokkene, een trace of een verwerkingsactiviteit.",
+        )])
+        .into());
+    }
+    // The portal acts for one resident: it may only ever ask about that resident.
+    if role == Role::Resident && subject.is_none() {
+        return Err(Problem::new(403, "forbidden", "Geen toegang.")
+            .with_detail("Namens een inwoner kan alleen op die inwoner zelf worden gezocht.")
+            .into());
+    }
+    Ok(Filter {
+        subject: subject.map(|p: Pseudonym| p.as_str().to_owned()),
+        trace_id,
+        activity: request.processing_activity_id,
+        start_from_ms: request.start_time,
+        start_until_ms: request.end_time,
+        before,
+        limit,
+    })
+}
+
+/// A trace id as 32 lowercase hex digits; LDV's API writes it as a UUID, so both forms
+/// are accepted.
+fn parse_trace_id(text: &str) -> Option<String> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    let valid = hex.len() == 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && (text.len() == 32 || text.len() == 36);
+    valid.then(|| hex.to_ascii_lowercase())
+}
+
+async fn latest_head(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
+    match api.log.latest_head().await? {
+        Some(head) => Ok(Json(json!(head.to_json()))),
+        None => Err(Problem::not_found()
+            .with_detail("Het logboek is nog leeg.")
+            .into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct InclusionQuery {
+    index: u64,
+    tree_size: u64,
+}
+
+async fn inclusion(
+    State(api): State<Api>,
+    Query(query): Query<InclusionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    signed_size(&api, query.tree_size).await?;
+    let proof = api
+        .log
+        .inclusion_proof(query.index, query.tree_size)
+        .await?
+        .ok_or_else(|| out_of_range("index"))?;
+    let leaf = api
+        .log
+        .store()
+        .nodes(&[(0, query.index)])
+        .await
+        .map_err(LogError::from)?
+        .remove(&(0, query.index))
+        .ok_or_else(|| out_of_range("index"))?;
+    Ok(Json(json!({
+        "leafIndex": query.index,
+        "treeSize": query.tree_size,
+        "leafHash": STANDARD.encode(leaf),
+        "auditPath": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyQuery {
+    first: u64,
+    second: u64,
+}
+
+async fn consistency(
+    State(api): State<Api>,
+    Query(query): Query<ConsistencyQuery>,
+) -> Result<Json<Value>, ApiError> {
+    signed_size(&api, query.first).await?;
+    signed_size(&api, query.second).await?;
+    let proof = api
+        .log
+        .consistency_proof(query.first, query.second)
+        .await?
+        .ok_or_else(|| out_of_range("first"))?;
+    Ok(Json(json!({
+        "first": query.first,
+        "second": query.second,
+        "consistency": proof.iter().map(|h| STANDARD.encode(h)).collect::<Vec<_>>(),
+    })))
+}
+
+/// Proofs are only given against sizes the log signed a head for.
+async fn signed_size(api: &Api, size: u64) -> Result<(), ApiError> {
+    match api.log.store().head(size).await.map_err(LogError::from)? {
+        Some(_) => Ok(()),
+        None => Err(Problem::validation(vec![InvalidParam::new(
+            "treeSize",
+            "invalid",
+            "Voor deze grootte is geen ondertekende boomkop.",
+        )])
+        .into()),
+    }
+}
+
+fn out_of_range(name: &str) -> ApiError {
+    Problem::validation(vec![InvalidParam::new(
+        name,
+        "maximum",
+        "Waarde valt buiten de boom.",
+    )])
+    .into()
+}

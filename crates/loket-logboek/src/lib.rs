@@ -1,0 +1,51 @@
+//! The processing log (Logboek Dataverwerkingen) of one organisation.
+//!
+//! Every use of personal data that passes the exchange becomes one LDV record per data
+//! subject. Records hold pseudonyms, never a plaintext BSN; they are appended to a Merkle
+//! tree (RFC 9162) with a signed tree head per commit, so `verify` detects any record
+//! that was modified, removed, inserted or reordered; and the read API answers a
+//! resident's (or the privacy officer's) question "who used my data, and why".
+//!
+//! Architecture invariant: the log knows no register, no exchange policy and no portal:
+//! it stores what it is given, proves it was not changed, and answers authorised reads.
+
+mod activities;
+pub mod api;
+mod keys;
+mod log;
+pub mod merkle;
+mod pseudonym;
+mod record;
+mod store;
+mod tree_head;
+mod verify;
+
+pub use activities::{Activities, ActivitiesError, Text, Verwerkingsactiviteit};
+pub use keys::{KeyError, LogKeys, VerifyingKey};
+pub use log::{LogError, Logboek};
+pub use pseudonym::{Pseudonym, PseudonymKey};
+pub use record::{Attributes, Body, Direction, Entry, Exchange, NewRecord, Status, leaf_input};
+pub use store::{Batch, Filter, LogStore, log_store};
+pub use tree_head::SignedTreeHead;
+pub use verify::{Report, Tampered, VerifyError, verify};
+
+/// The storage of a log named `component` (one per organisation, e.g. `logboek_gemeente`).
+pub const fn schema(component: &'static str) -> loket_store::Schema {
+    loket_store::Schema {
+        component,
+        sqlite: SQLITE,
+        postgres: POSTGRES,
+    }
+}
+
+const SQLITE: &[loket_store::Migration] = &[loket_store::Migration {
+    version: 1,
+    description: "0001_logboek.sql",
+    sql: include_str!("../migrations/sqlite/0001_logboek.sql"),
+}];
+
+const POSTGRES: &[loket_store::Migration] = &[loket_store::Migration {
+    version: 1,
+    description: "0001_logboek.sql",
+    sql: include_str!("../migrations/postgres/0001_logboek.sql"),
+}];

@@ -1,0 +1,122 @@
+//! Where a log keeps its records, tree nodes and tree heads: a trait with a SQLite and a
+//! Postgres implementation, tested with one contract suite on both.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use loket_store::{Database, StoreError};
+
+use crate::merkle::{Hash, NodeId};
+use crate::record::Entry;
+use crate::tree_head::SignedTreeHead;
+
+/// One group commit: records, the tree nodes they completed, and the new signed head.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub entries: Vec<Entry>,
+    pub nodes: Vec<(NodeId, Hash)>,
+    pub head: Option<SignedTreeHead>,
+}
+
+/// Which records an inzage asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub subject: Option<String>,
+    pub trace_id: Option<String>,
+    pub activity: Option<String>,
+    pub start_from_ms: Option<i64>,
+    pub start_until_ms: Option<i64>,
+    /// Only records with an index below this (the next page).
+    pub before: Option<u64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait LogStore: Send + Sync + std::fmt::Debug {
+    /// Write the whole batch in one transaction, or nothing.
+    async fn append(&self, batch: &Batch) -> Result<(), StoreError>;
+    async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
+    /// Tree heads with a size of at least `from_size`, smallest first.
+    async fn heads(&self, from_size: u64, limit: u32) -> Result<Vec<SignedTreeHead>, StoreError>;
+    /// The head of exactly this size, when one was signed.
+    async fn head(&self, size: u64) -> Result<Option<SignedTreeHead>, StoreError>;
+    /// Stored node hashes (level 0: leaf hashes); missing ids are left out.
+    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError>;
+    /// Records in index order from `from`, for verification.
+    async fn scan(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError>;
+    /// Records matching the filter, newest first.
+    async fn query(&self, filter: &Filter) -> Result<Vec<Entry>, StoreError>;
+    /// Drop the body, subject and trace of records that expired before `now` (unix s);
+    /// at most `limit` per call. Returns how many were pruned.
+    async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
+}
+
+pub fn log_store(database: &Database) -> Arc<dyn LogStore> {
+    match database {
+        Database::Sqlite(pool) => Arc::new(sqlite::SqliteLog::new(pool.clone())),
+        Database::Postgres(pool) => Arc::new(postgres::PostgresLog::new(pool.clone())),
+    }
+}
+
+pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".to_owned()))
+}
+
+pub(crate) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or_default()
+}
+
+/// idx, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash
+pub(crate) type EntryRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<String>,
+    Vec<u8>,
+    Vec<u8>,
+);
+
+pub(crate) const ENTRY_COLUMNS: &str =
+    "idx, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash";
+
+pub(crate) fn entry_from_row(row: EntryRow) -> Result<Entry, StoreError> {
+    let (idx, trace_id, subject, activity, start_ms, expires_at, body, digest, leaf) = row;
+    Ok(Entry {
+        index: to_u64(idx),
+        trace_id,
+        subject,
+        activity,
+        start_ms,
+        expires_at,
+        body,
+        body_digest: to_hash(&digest)?,
+        leaf_hash: to_hash(&leaf)?,
+    })
+}
+
+/// size, root, signed_at_ms, signature
+pub(crate) type HeadRow = (i64, Vec<u8>, i64, Vec<u8>);
+
+pub(crate) fn head_from_row(
+    (size, root, at, signature): HeadRow,
+) -> Result<SignedTreeHead, StoreError> {
+    Ok(SignedTreeHead {
+        size: to_u64(size),
+        root: to_hash(&root)?,
+        signed_at_ms: at,
+        signature,
+    })
+}

@@ -1,0 +1,531 @@
+//! The processing log on SQLite and PostgreSQL: appends, inzage, proofs, restarts, and
+//! every kind of tampering `verify` must catch.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use loket_core::{FixedClock, Secret, SpanId, TraceId};
+use loket_logboek::api::{self, Reader, Role};
+use loket_logboek::merkle::{self, Hash};
+use loket_logboek::{
+    Activities, Direction, Exchange, Filter, LogKeys, LogStore, Logboek, NewRecord, Status,
+    Tampered, VerifyError, leaf_input, log_store, schema, verify,
+};
+use loket_store::{Database, StorageUrl};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
+const KORT: &str = "https://voorbeeldstad.example/verwerkingen/kort";
+const SANNE: &str = "999990007";
+const TOM: &str = "999990019";
+
+const ACTIVITIES: &str = r#"
+[[verwerkingsactiviteit]]
+id = "https://voorbeeldstad.example/verwerkingen/parkeervergunning"
+bewaartermijnDagen = 730
+naam = { nl = "Parkeervergunning behandelen", en = "Handling a parking permit" }
+doel = { nl = "Beslissen op uw aanvraag", en = "Deciding on your application" }
+grondslag = { nl = "Parkeerverordening Voorbeeldstad", en = "Voorbeeldstad parking by-law" }
+
+[[verwerkingsactiviteit]]
+id = "https://voorbeeldstad.example/verwerkingen/kort"
+bewaartermijnDagen = 1
+naam = { nl = "Kort bewaard", en = "Kept briefly" }
+doel = { nl = "Test", en = "Test" }
+grondslag = { nl = "Test", en = "Test" }
+"#;
+
+struct Fixture {
+    url: StorageUrl,
+    database: Database,
+    store: Arc<dyn LogStore>,
+    log: Logboek,
+    keys: tempfile::TempDir,
+    clock: Arc<FixedClock>,
+}
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+async fn open(url: &StorageUrl) -> Fixture {
+    let keys = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::at(NOW));
+    let database = Database::open(url, &schema("logboek_test")).await.unwrap();
+    let store = log_store(&database);
+    let log = start(&store, &keys, &clock).await.unwrap();
+    Fixture {
+        url: url.clone(),
+        database,
+        store,
+        log,
+        keys,
+        clock,
+    }
+}
+
+async fn start(
+    store: &Arc<dyn LogStore>,
+    keys: &tempfile::TempDir,
+    clock: &Arc<FixedClock>,
+) -> Result<Logboek, loket_logboek::LogError> {
+    Logboek::start(
+        "test",
+        store.clone(),
+        LogKeys::load_or_create(keys.path(), "test").unwrap(),
+        Arc::new(Activities::parse(ACTIVITIES, "test").unwrap()),
+        clock.clone(),
+    )
+    .await
+}
+
+fn record(f: &Fixture, bsn: Option<&str>, activity: &str, at: OffsetDateTime) -> NewRecord {
+    NewRecord {
+        trace_id: TraceId::random(),
+        span_id: SpanId::random(),
+        parent_span_id: None,
+        name: "brp personen raadplegen".into(),
+        start: at,
+        end: at + Duration::milliseconds(3),
+        status: Status::Ok,
+        processing_activity_id: Some(activity.into()),
+        data_subject: bsn.map(|b| f.log.pseudonyms().bsn(b)),
+        exchange: Some(Exchange {
+            transaction_id: uuid::Uuid::now_v7().to_string(),
+            direction: Direction::Incoming,
+            grant_hash: Some("$1$3$abc".into()),
+            source_peer_id: "00000001001234567000".into(),
+            destination_peer_id: "00000001009876543000".into(),
+            service_name: "brp-personen".into(),
+            error_code: None,
+        }),
+    }
+}
+
+async fn fill(f: &Fixture, n: usize) {
+    for i in 0..n {
+        let bsn = if i % 2 == 0 { SANNE } else { TOM };
+        let at = NOW - Duration::minutes(i64::try_from(n - i).unwrap());
+        f.log
+            .append(vec![record(f, Some(bsn), PARKEREN, at)])
+            .await
+            .unwrap();
+    }
+}
+
+async fn verified(f: &Fixture) -> Result<loket_logboek::Report, VerifyError> {
+    verify(f.store.as_ref(), f.log.verifying_key(), f.clock.now_unix()).await
+}
+
+trait NowUnix {
+    fn now_unix(&self) -> i64;
+}
+impl NowUnix for FixedClock {
+    fn now_unix(&self) -> i64 {
+        loket_core::Clock::now(self).unix_timestamp()
+    }
+}
+
+/// Run SQL as an intruder with write access to the database would.
+async fn tamper(f: &Fixture, sql: &str) {
+    use loket_store::sqlx;
+    match &f.database {
+        Database::Sqlite(pool) => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        }
+        Database::Postgres(pool) => {
+            sqlx::query(sql).execute(pool).await.unwrap();
+        }
+    }
+}
+
+fn tampered(result: Result<loket_logboek::Report, VerifyError>) -> Tampered {
+    match result {
+        Err(VerifyError::Tampered(t)) => t,
+        other => panic!("expected tampering to be found, got {other:?}"),
+    }
+}
+
+async fn appends_are_numbered_and_found_by_subject_newest_first(f: Fixture) {
+    fill(&f, 7).await;
+    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
+    let page = f
+        .log
+        .query(&Filter {
+            subject: Some(sanne.clone()),
+            limit: 3,
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    let indexes: Vec<u64> = page.iter().map(|e| e.index).collect();
+    assert_eq!(indexes, [6, 4, 2]);
+    let next = f
+        .log
+        .query(&Filter {
+            subject: Some(sanne),
+            before: Some(2),
+            limit: 3,
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.iter().map(|e| e.index).collect::<Vec<_>>(), [0]);
+    // The BSN itself is nowhere in what is stored.
+    for entry in f.store.scan(0, 100).await.unwrap() {
+        assert!(!entry.body.unwrap().contains(SANNE));
+    }
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.tree_heads), (7, 7));
+}
+
+async fn concurrent_appends_share_commits_and_get_distinct_indexes(f: Fixture) {
+    let mut tasks = Vec::new();
+    for task in 0..40 {
+        let log = f.log.clone();
+        let records: Vec<NewRecord> = (0..25)
+            .map(|_| {
+                record(
+                    &f,
+                    Some(if task % 2 == 0 { SANNE } else { TOM }),
+                    PARKEREN,
+                    NOW,
+                )
+            })
+            .collect();
+        tasks.push(tokio::spawn(
+            async move { log.append(records).await.unwrap() },
+        ));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        let indexes = task.await.unwrap();
+        // One caller's records stay together, in order.
+        assert!(indexes.windows(2).all(|w| w[1] == w[0] + 1));
+        all.extend(indexes);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..1000).collect::<Vec<u64>>());
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.records, 1000);
+    assert!(
+        report.tree_heads < 40,
+        "group commit: {} heads",
+        report.tree_heads
+    );
+}
+
+async fn proofs_verify_against_the_signed_heads(f: Fixture) {
+    fill(&f, 5).await;
+    let small = f.log.latest_head().await.unwrap().unwrap();
+    fill(&f, 12).await;
+    let big = f.log.latest_head().await.unwrap().unwrap();
+    assert_eq!((small.size, big.size), (5, 17));
+    assert!(big.verify(f.log.verifying_key()));
+    let leaves = f.store.nodes(&[(0, 3)]).await.unwrap();
+    let path = f.log.inclusion_proof(3, big.size).await.unwrap().unwrap();
+    assert!(merkle::verify_inclusion(
+        &leaves[&(0, 3)],
+        3,
+        big.size,
+        &path,
+        &big.root
+    ));
+    let proof = f
+        .log
+        .consistency_proof(small.size, big.size)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(merkle::verify_consistency(
+        small.size,
+        big.size,
+        &small.root,
+        &big.root,
+        &proof
+    ));
+    assert_eq!(f.log.inclusion_proof(17, 17).await.unwrap(), None);
+}
+
+async fn a_restarted_log_continues_the_same_tree(f: Fixture) {
+    fill(&f, 9).await;
+    let again = start(&f.store, &f.keys, &f.clock).await.unwrap();
+    again
+        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    let reopened = Database::open(&f.url, &schema("logboek_test"))
+        .await
+        .unwrap();
+    assert_eq!(
+        log_store(&reopened)
+            .latest_head()
+            .await
+            .unwrap()
+            .unwrap()
+            .size,
+        10
+    );
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.records, 10);
+}
+
+async fn a_failing_store_fails_the_append(f: Fixture) {
+    fill(&f, 2).await;
+    f.database.close().await;
+    let result = f
+        .log
+        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await;
+    assert!(result.is_err(), "an append to a closed store must fail");
+}
+
+async fn a_modified_record_is_named(f: Fixture) {
+    fill(&f, 6).await;
+    tamper(
+        &f,
+        "UPDATE records SET body = replace(body, 'brp personen', 'rdw voertuigen') WHERE idx = 3",
+    )
+    .await;
+    assert_eq!(tampered(verified(&f).await), Tampered::BodyModified(3));
+}
+
+async fn a_record_rewritten_with_new_digests_breaks_the_signed_root(f: Fixture) {
+    fill(&f, 6).await;
+    // The intruder recomputes digest and leaf hash, but cannot sign a new tree head.
+    let entry = f.store.scan(2, 1).await.unwrap().remove(0);
+    let body = entry
+        .body
+        .unwrap()
+        .replace("brp personen", "rdw voertuigen");
+    let digest: Hash = sha2_digest(body.as_bytes());
+    let leaf = merkle::leaf_hash(&leaf_input(2, entry.expires_at, &digest));
+    let (d, l) = (hex(&digest), hex(&leaf));
+    let sql = match f.database {
+        Database::Sqlite(_) => format!(
+            "UPDATE records SET body = '{body}', body_digest = X'{d}', leaf_hash = X'{l}' WHERE idx = 2"
+        ),
+        Database::Postgres(_) => format!(
+            "UPDATE records SET body = '{body}', body_digest = '\\x{d}', leaf_hash = '\\x{l}' WHERE idx = 2"
+        ),
+    };
+    tamper(&f, &sql).await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::RootMismatch {
+            from: 2,
+            to: 2,
+            size: 3
+        }
+    );
+}
+
+async fn a_removed_record_is_named(f: Fixture) {
+    fill(&f, 6).await;
+    tamper(&f, "DELETE FROM records WHERE idx = 4").await;
+    assert_eq!(tampered(verified(&f).await), Tampered::Missing(4));
+}
+
+async fn swapped_records_are_named(f: Fixture) {
+    fill(&f, 6).await;
+    tamper(&f, "UPDATE records SET idx = -1 WHERE idx = 1").await;
+    tamper(&f, "UPDATE records SET idx = 1 WHERE idx = 2").await;
+    tamper(&f, "UPDATE records SET idx = 2 WHERE idx = -1").await;
+    assert_eq!(tampered(verified(&f).await), Tampered::LeafModified(1));
+}
+
+async fn an_inserted_record_is_named(f: Fixture) {
+    fill(&f, 4).await;
+    tamper(
+        &f,
+        "INSERT INTO records (idx, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash)
+         SELECT 4, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash FROM records WHERE idx = 3",
+    )
+    .await;
+    let found = tampered(verified(&f).await);
+    assert_eq!(found, Tampered::LeafModified(4));
+}
+
+async fn a_forged_tree_head_is_refused(f: Fixture) {
+    fill(&f, 4).await;
+    tamper(
+        &f,
+        "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE size = 2",
+    )
+    .await;
+    assert_eq!(tampered(verified(&f).await), Tampered::BadSignature(2));
+}
+
+async fn a_removed_tail_with_its_heads_left_is_named(f: Fixture) {
+    fill(&f, 5).await;
+    tamper(&f, "DELETE FROM records WHERE idx >= 3").await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::Truncated {
+            heads: 4,
+            records: 3
+        }
+    );
+}
+
+async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
+    f.log
+        .append(vec![record(&f, Some(SANNE), KORT, NOW - Duration::days(3))])
+        .await
+        .unwrap();
+    f.log
+        .append(vec![record(
+            &f,
+            Some(SANNE),
+            PARKEREN,
+            NOW - Duration::days(3),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(f.log.prune(f.clock.now_unix()).await.unwrap(), 1);
+    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
+    let left = f
+        .log
+        .query(&Filter {
+            subject: Some(sanne),
+            limit: 10,
+            ..Filter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.pruned), (2, 1));
+    // Removing a record whose time has not come is tampering.
+    tamper(&f, "UPDATE records SET body = NULL WHERE idx = 1").await;
+    assert_eq!(tampered(verified(&f).await), Tampered::PrunedEarly(1));
+}
+
+async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
+    fill(&f, 4).await;
+    let readers = vec![
+        Reader::new(
+            "portal",
+            &Secret::new("portal-token".into()),
+            Role::Resident,
+        ),
+        Reader::new("fg", &Secret::new("fg-token".into()), Role::PrivacyOfficer),
+    ];
+    let router = api::service(f.log.clone(), readers).into_router(loket_http::Metrics::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}{}", listener.local_addr().unwrap(), api::BASE);
+    tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    let client = reqwest::Client::new();
+    let post = |token: &str, body: Value| {
+        client
+            .post(format!("{base}/processing-activities?limit=1"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let sanne = json!({"dpl.core.data_subject_id": SANNE, "dpl.core.data_subject_id_type": "BSN"});
+
+    let response = post("portal-token", sanne.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["api-version"], api::API_VERSION);
+    let body: Value = response.json().await.unwrap();
+    let found = &body["processingActivities"][0];
+    assert_eq!(found["logIndex"], 2);
+    assert_eq!(
+        found["verwerkingsactiviteit"]["grondslag"]["nl"],
+        "Parkeerverordening Voorbeeldstad"
+    );
+    assert_eq!(found["attributes"]["dpl.core.data_subject_id_type"], "BSN");
+    assert_eq!(body["pagination"]["nextCursor"], "2");
+
+    let wrong = post("guess", sanne.clone()).await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(wrong.headers()["content-type"], "application/problem+json");
+
+    let trace = found["traceId"].as_str().unwrap().to_owned();
+    let by_trace = json!({"traceId": trace});
+    assert_eq!(
+        post("portal-token", by_trace.clone())
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let fg: Value = post("fg-token", by_trace)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fg["processingActivities"][0]["logIndex"], 2);
+
+    let bad = post(
+        "fg-token",
+        json!({"dpl.core.data_subject_id": "123", "dpl.core.data_subject_id_type": "BSN"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 400);
+    let problem: Value = bad.json().await.unwrap();
+    assert_eq!(
+        problem["invalidParams"][0]["name"],
+        "dpl.core.data_subject_id"
+    );
+    assert_eq!(
+        post("fg-token", json!({"foo": 1})).await.unwrap().status(),
+        400
+    );
+    assert_eq!(post("fg-token", json!({})).await.unwrap().status(), 400);
+
+    let head: Value = client
+        .get(format!("{base}/tree-heads/latest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(head["treeSize"], 4);
+    let proof = client
+        .get(format!("{base}/proofs/inclusion?index=2&treeSize=4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proof.status(), 200);
+    let unsigned = client
+        .get(format!("{base}/proofs/inclusion?index=2&treeSize=99"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 400);
+}
+
+fn sha2_digest(bytes: &[u8]) -> Hash {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+loket_store::contract_suite! {
+    open = open;
+    tests = [
+        appends_are_numbered_and_found_by_subject_newest_first,
+        concurrent_appends_share_commits_and_get_distinct_indexes,
+        proofs_verify_against_the_signed_heads,
+        a_restarted_log_continues_the_same_tree,
+        a_failing_store_fails_the_append,
+        a_modified_record_is_named,
+        a_record_rewritten_with_new_digests_breaks_the_signed_root,
+        a_removed_record_is_named,
+        swapped_records_are_named,
+        an_inserted_record_is_named,
+        a_forged_tree_head_is_refused,
+        a_removed_tail_with_its_heads_left_is_named,
+        expired_records_are_pruned_and_the_log_still_verifies,
+        the_read_api_answers_authorised_readers_only,
+    ];
+}
