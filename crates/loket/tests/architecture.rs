@@ -20,7 +20,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("loket-population", &["loket-registers"]),
     // The integration layer: it never links a register; registers are reached over HTTP.
-    ("loket-logboek", &["loket-core", "loket-store", "loket-http"]),
+    (
+        "loket-logboek",
+        &["loket-core", "loket-store", "loket-http"],
+    ),
     (
         "loket-exchange",
         &["loket-core", "loket-store", "loket-http", "loket-logboek"],

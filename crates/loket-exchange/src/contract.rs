@@ -1,0 +1,265 @@
+//! FSC contracts: content (grants and validity), its hash over RFC 8785 canonical JSON,
+//! and the JWS signatures by which each peer accepts or revokes it.
+//!
+//! Beyond FSC, a service connection grant lists, in its `properties`, the processing
+//! activities it may be used for and, optionally, the fields it may read.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, UnparsedPublicKey,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{NotCanonical, canonical};
+use crate::pki::{Identity, PeerCertificate};
+
+/// The only hash algorithm this FSC profile uses.
+pub const HASH_ALGORITHM: &str = "HASH_ALGORITHM_SHA256";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractContent {
+    /// A UUID, so two contracts with the same grants still differ.
+    pub iv: String,
+    pub group_id: String,
+    pub validity: Validity,
+    pub grants: Vec<Grant>,
+    pub hash_algorithm: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Validity {
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub data: GrantData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum GrantData {
+    #[serde(rename = "GRANT_TYPE_SERVICE_PUBLICATION")]
+    ServicePublication {
+        directory: PeerRef,
+        service: ServicePublication,
+    },
+    #[serde(rename = "GRANT_TYPE_SERVICE_CONNECTION")]
+    ServiceConnection {
+        outway: OutwayRef,
+        service: ServiceRef,
+        properties: ConnectionProperties,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerRef {
+    pub peer_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePublication {
+    pub peer_id: String,
+    pub name: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutwayRef {
+    pub peer_id: String,
+    pub public_key_thumbprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRef {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub peer_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionProperties {
+    /// Ids from the register of processing activities; a request must state one of them.
+    #[serde(rename = "loket.processing_activities")]
+    pub processing_activities: Vec<String>,
+    /// The `fields` paths (and everything under them) the consumer may ask for; absent
+    /// means every field.
+    #[serde(
+        rename = "loket.fields",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContractError {
+    #[error(transparent)]
+    NotCanonical(#[from] NotCanonical),
+    #[error("cannot encode: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("the signing key is not an ECDSA P-256 key")]
+    Key,
+    #[error("the signature is not a valid JWS")]
+    Malformed,
+    #[error("the signature does not verify with the peer's certificate")]
+    Signature,
+    #[error("the signature is for another contract")]
+    OtherContract,
+}
+
+fn hash(prefix: &str, value: &serde_json::Value) -> Result<String, ContractError> {
+    let digest = Sha256::digest(canonical(value)?.as_bytes());
+    Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(digest)))
+}
+
+impl ContractContent {
+    /// `$1$1$` + base64url(SHA-256(JCS(content))).
+    pub fn hash(&self) -> Result<String, ContractError> {
+        hash("$1$1$", &serde_json::to_value(self)?)
+    }
+
+    /// A grant's hash covers the contract's iv and group, so the same grant in two
+    /// contracts has two hashes (`$1$2$` publication, `$1$3$` connection).
+    pub fn grant_hash(&self, grant: &Grant) -> Result<String, ContractError> {
+        let prefix = match grant.data {
+            GrantData::ServicePublication { .. } => "$1$2$",
+            GrantData::ServiceConnection { .. } => "$1$3$",
+        };
+        hash(
+            prefix,
+            &json!({"iv": self.iv, "group_id": self.group_id, "grant": grant.data}),
+        )
+    }
+
+    /// Every peer that must accept: for each grant, both of its parties.
+    pub fn peers(&self) -> Vec<String> {
+        let mut peers: Vec<String> = self
+            .grants
+            .iter()
+            .flat_map(|grant| match &grant.data {
+                GrantData::ServicePublication { directory, service } => {
+                    [directory.peer_id.clone(), service.peer_id.clone()]
+                }
+                GrantData::ServiceConnection {
+                    outway, service, ..
+                } => [outway.peer_id.clone(), service.peer_id.clone()],
+            })
+            .collect();
+        peers.sort();
+        peers.dedup();
+        peers
+    }
+}
+
+/// What a signature says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureKind {
+    Accept,
+    Revoke,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(rename = "x5t#S256")]
+    thumbprint: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    content_hash: String,
+    #[serde(rename = "type")]
+    kind: SignatureKind,
+    signed_at: i64,
+}
+
+/// A compact JWS (ES256) by `identity` saying `kind` about the contract `content_hash`.
+pub fn sign(
+    identity: &Identity,
+    content_hash: &str,
+    kind: SignatureKind,
+    signed_at: i64,
+) -> Result<String, ContractError> {
+    let header = Header {
+        alg: "ES256".to_owned(),
+        thumbprint: identity.thumbprint.clone(),
+    };
+    let payload = Payload {
+        content_hash: content_hash.to_owned(),
+        kind,
+        signed_at,
+    };
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload)?)
+    );
+    let random = SystemRandom::new();
+    let key = EcdsaKeyPair::from_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        identity.key.secret_der(),
+        &random,
+    )
+    .map_err(|_| ContractError::Key)?;
+    let signature = key
+        .sign(&random, input.as_bytes())
+        .map_err(|_| ContractError::Key)?;
+    Ok(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.as_ref())
+    ))
+}
+
+/// Check a JWS against the signer's certificate; returns what it says.
+pub fn verify(
+    jws: &str,
+    signer: &PeerCertificate,
+    content_hash: &str,
+) -> Result<SignatureKind, ContractError> {
+    let mut parts = jws.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ContractError::Malformed);
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| ContractError::Malformed)
+    };
+    let parsed_header: Header =
+        serde_json::from_slice(&decode(header)?).map_err(|_| ContractError::Malformed)?;
+    if parsed_header.alg != "ES256" || parsed_header.thumbprint != signer.thumbprint {
+        return Err(ContractError::Signature);
+    }
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &signer.public_key)
+        .verify(
+            format!("{header}.{payload}").as_bytes(),
+            &decode(signature)?,
+        )
+        .map_err(|_| ContractError::Signature)?;
+    let parsed: Payload =
+        serde_json::from_slice(&decode(payload)?).map_err(|_| ContractError::Malformed)?;
+    if parsed.content_hash != content_hash {
+        return Err(ContractError::OtherContract);
+    }
+    Ok(parsed.kind)
+}

@@ -1,0 +1,107 @@
+//! Why the exchange refuses a request: an FSC-style error code, a status, and a
+//! problem+json body, all from one place.
+
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use loket_core::Problem;
+use loket_http::ApiError;
+
+pub const FSC_ERROR_CODE: HeaderName = HeaderName::from_static("fsc-error-code");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The connection carries no (valid) client certificate.
+    NoCertificate,
+    /// The peer is not in the directory.
+    UnknownPeer,
+    GrantHashMissing,
+    /// No active contract holds this grant (unknown, revoked or not yet accepted).
+    GrantNotFound,
+    GrantExpired,
+    /// The grant is for another organisation or another outway key.
+    WrongPeer,
+    WrongThumbprint,
+    /// The grant is for a service this inway does not offer, or the outway has none.
+    ServiceNotFound,
+    ProcessingActivityMissing,
+    ProcessingActivityNotGranted,
+    FieldNotGranted,
+    /// The request body cannot be checked against the grant's fields.
+    BodyUnreadable,
+    LogUnavailable,
+    ServiceUnreachable,
+}
+
+impl Denial {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NoCertificate => "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED",
+            Self::UnknownPeer => "ERROR_CODE_UNKNOWN_PEER",
+            Self::GrantHashMissing => "ERROR_CODE_GRANT_HASH_MISSING",
+            Self::GrantNotFound => "ERROR_CODE_GRANT_NOT_FOUND",
+            Self::GrantExpired => "ERROR_CODE_GRANT_EXPIRED",
+            Self::WrongPeer => "ERROR_CODE_WRONG_PEER",
+            Self::WrongThumbprint => "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT",
+            Self::ServiceNotFound => "ERROR_CODE_SERVICE_NOT_FOUND",
+            Self::ProcessingActivityMissing => "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
+            Self::ProcessingActivityNotGranted => "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+            Self::FieldNotGranted => "ERROR_CODE_FIELD_NOT_GRANTED",
+            Self::BodyUnreadable => "ERROR_CODE_BODY_UNREADABLE",
+            Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
+            Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
+        }
+    }
+
+    fn problem(self) -> Problem {
+        let (status, detail) = match self {
+            Self::NoCertificate => (401, "Een geldig clientcertificaat is verplicht."),
+            Self::UnknownPeer => (403, "Deze organisatie staat niet in de directory."),
+            Self::GrantHashMissing => (401, "De header Fsc-Grant-Hash ontbreekt."),
+            Self::GrantNotFound => (
+                403,
+                "Er is geen geldig contract met deze grant (onbekend, ingetrokken of nog niet geaccepteerd).",
+            ),
+            Self::GrantExpired => (403, "Het contract met deze grant is niet (meer) geldig."),
+            Self::WrongPeer => (403, "Deze grant is voor een andere organisatie."),
+            Self::WrongThumbprint => (403, "Deze grant is voor een ander certificaat."),
+            Self::ServiceNotFound => (
+                404,
+                "Deze dienst wordt hier niet aangeboden of is niet bekend.",
+            ),
+            Self::ProcessingActivityMissing => (
+                403,
+                "Noem de verwerkingsactiviteit in de header Fsc-Processing-Activity.",
+            ),
+            Self::ProcessingActivityNotGranted => (
+                403,
+                "De genoemde verwerkingsactiviteit staat niet in de grant.",
+            ),
+            Self::FieldNotGranted => (403, "Er worden velden gevraagd die de grant niet toestaat."),
+            Self::BodyUnreadable => (400, "De body is geen geldige JSON met een lijst fields."),
+            Self::LogUnavailable => (
+                503,
+                "Het verwerkingenlogboek kan niet schrijven; het verzoek is daarom niet uitgevoerd.",
+            ),
+            Self::ServiceUnreachable => (502, "De dienst is niet bereikbaar."),
+        };
+        let title = match status {
+            400 => "Het verzoek is niet correct.",
+            401 => "Niet geauthenticeerd.",
+            403 => "Geen toegang.",
+            404 => "Niet gevonden.",
+            502 => "De bronservice gaf geen antwoord.",
+            _ => "De dienst is tijdelijk niet beschikbaar.",
+        };
+        Problem::new(status, self.code(), title).with_detail(detail)
+    }
+}
+
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        let mut response = ApiError::from(self.problem()).into_response();
+        response
+            .headers_mut()
+            .insert(FSC_ERROR_CODE, HeaderValue::from_static(self.code()));
+        response
+    }
+}

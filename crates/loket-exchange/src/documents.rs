@@ -1,0 +1,103 @@
+//! The exchange's storage: JSON documents by kind and key, on SQLite or Postgres. The
+//! directory and the contracts are small and change rarely; the request path never
+//! reads them from here, it reads the in-memory policy built from them.
+
+use loket_store::sqlx;
+use loket_store::{Database, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Documents {
+    database: Database,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Peer,
+    Service,
+    Contract,
+    Signature,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Peer => "peer",
+            Self::Service => "service",
+            Self::Contract => "contract",
+            Self::Signature => "signature",
+        }
+    }
+}
+
+impl Documents {
+    pub(crate) fn new(database: &Database) -> Self {
+        Self {
+            database: database.clone(),
+        }
+    }
+
+    /// Insert or replace the document `kind`/`key`.
+    pub(crate) async fn put<T: Serialize>(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let body =
+            serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        const UPSERT: &str = "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
+        match &self.database {
+            Database::Sqlite(pool) => {
+                sqlx::query(&format!(
+                    "INSERT INTO documents (kind, key, body) VALUES (?, ?, ?) {UPSERT}"
+                ))
+                .bind(kind.as_str())
+                .bind(key)
+                .bind(body)
+                .execute(pool)
+                .await?;
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(&format!(
+                    "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) {UPSERT}"
+                ))
+                .bind(kind.as_str())
+                .bind(key)
+                .bind(body)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every document of a kind, by key.
+    pub(crate) async fn list<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let rows: Vec<(String, String)> = match &self.database {
+            Database::Sqlite(pool) => {
+                sqlx::query_as("SELECT key, body FROM documents WHERE kind = ? ORDER BY key")
+                    .bind(kind.as_str())
+                    .fetch_all(pool)
+                    .await?
+            }
+            Database::Postgres(pool) => {
+                sqlx::query_as("SELECT key, body FROM documents WHERE kind = $1 ORDER BY key")
+                    .bind(kind.as_str())
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter()
+            .map(|(key, body)| {
+                serde_json::from_str(&body)
+                    .map(|value| (key, value))
+                    .map_err(|error| StoreError::Corrupt(error.to_string()))
+            })
+            .collect()
+    }
+}

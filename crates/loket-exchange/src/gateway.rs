@@ -1,0 +1,158 @@
+//! What outway and inway share: the action being logged, the fields check, and moving a
+//! request body and an answer through.
+
+use std::collections::BTreeSet;
+
+use axum::http::HeaderMap;
+use loket_core::{Clock, TraceContext};
+use loket_logboek::{Direction, Exchange, Logboek, NewRecord, Status};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::denial::Denial;
+use crate::manager::Connection;
+
+pub const GRANT_HASH: &str = "fsc-grant-hash";
+pub const TRANSACTION_ID: &str = "fsc-transaction-id";
+pub const PROCESSING_ACTIVITY: &str = "fsc-processing-activity";
+
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// One request through one end of the exchange, as the log will describe it.
+#[derive(Debug, Clone)]
+pub(crate) struct Action {
+    pub trace: TraceContext,
+    pub start: OffsetDateTime,
+    pub direction: Direction,
+    pub transaction_id: String,
+    pub grant_hash: Option<String>,
+    pub source_peer: String,
+    pub destination_peer: String,
+    pub service: String,
+    pub activity: Option<String>,
+}
+
+impl Action {
+    fn record(
+        &self,
+        log: &Logboek,
+        end: OffsetDateTime,
+        name: &str,
+        status: Status,
+        subject: Option<&str>,
+        denial: Option<Denial>,
+    ) -> NewRecord {
+        NewRecord {
+            trace_id: self.trace.trace_id,
+            span_id: self.trace.span_id,
+            parent_span_id: self.trace.parent_span_id,
+            name: format!("{} {name}", self.service),
+            start: self.start,
+            end,
+            status,
+            processing_activity_id: self.activity.clone(),
+            data_subject: subject.map(|bsn| log.pseudonyms().bsn(bsn)),
+            exchange: Some(Exchange {
+                transaction_id: self.transaction_id.clone(),
+                direction: self.direction,
+                grant_hash: self.grant_hash.clone(),
+                source_peer_id: self.source_peer.clone(),
+                destination_peer_id: self.destination_peer.clone(),
+                service_name: self.service.clone(),
+                error_code: denial.map(|d| d.code().to_owned()),
+            }),
+        }
+    }
+
+    /// Log a refusal; if even that fails, the answer is that the log is unavailable.
+    pub(crate) async fn refuse(&self, log: &Logboek, clock: &dyn Clock, denial: Denial) -> Denial {
+        let record = self.record(
+            log,
+            clock.now(),
+            "geweigerd",
+            Status::Error,
+            None,
+            Some(denial),
+        );
+        match log.append(vec![record]).await {
+            Ok(_) => denial,
+            Err(error) => {
+                tracing::error!(%error, "cannot log a refused request");
+                Denial::LogUnavailable
+            }
+        }
+    }
+
+    /// Log, durably, that the request is about to be forwarded.
+    pub(crate) async fn before_forwarding(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+    ) -> Result<(), Denial> {
+        let record = self.record(log, clock.now(), "verzoek", Status::Unset, None, None);
+        log.append(vec![record]).await.map(|_| ()).map_err(|error| {
+            tracing::error!(%error, "cannot log before forwarding; refusing");
+            Denial::LogUnavailable
+        })
+    }
+
+    /// Log the answer: one record per data subject (one without a subject when the
+    /// answer is about nobody).
+    pub(crate) async fn answered(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        ok: bool,
+        subjects: &BTreeSet<String>,
+    ) -> Result<(), Denial> {
+        let end = clock.now();
+        let status = if ok { Status::Ok } else { Status::Error };
+        let records: Vec<NewRecord> = if subjects.is_empty() {
+            vec![self.record(log, end, "antwoord", status, None, None)]
+        } else {
+            subjects
+                .iter()
+                .map(|bsn| self.record(log, end, "antwoord", status, Some(bsn), None))
+                .collect()
+        };
+        log.append(records).await.map(|_| ()).map_err(|error| {
+            tracing::error!(%error, "cannot log an answer; withholding it");
+            Denial::LogUnavailable
+        })
+    }
+}
+
+/// The request body as JSON, when it is JSON.
+pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Option<Value> {
+    let json = header(headers, "content-type").is_some_and(|t| t.contains("json"));
+    if !json || body.is_empty() {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
+/// Does `connection` allow every field the request asks for? A grant limited to certain
+/// fields needs a JSON body with a `fields` list of strings.
+pub(crate) fn fields_allowed(connection: &Connection, body: Option<&Value>) -> Result<(), Denial> {
+    if connection.fields.is_none() {
+        return Ok(());
+    }
+    let Some(Value::Array(fields)) = body.and_then(|b| b.get("fields")) else {
+        return Err(Denial::BodyUnreadable);
+    };
+    for field in fields {
+        let Some(field) = field.as_str() else {
+            return Err(Denial::BodyUnreadable);
+        };
+        if !connection.allows_field(field) {
+            return Err(Denial::FieldNotGranted);
+        }
+    }
+    Ok(())
+}

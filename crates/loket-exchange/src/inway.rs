@@ -1,0 +1,248 @@
+//! The inway: a provider's front door. It accepts only mutual-TLS connections from
+//! certificates under the trust anchor, checks every request against the grants, logs
+//! before anything reaches the register, and logs whose data the register returned.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use loket_core::Clock;
+use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
+use loket_logboek::{Direction, Logboek};
+use serde_json::Value;
+
+use crate::denial::Denial;
+use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
+use crate::manager::{Connection, Manager, Policy};
+use crate::subjects;
+use crate::tls::Peer;
+
+/// One organisation's inway and the services behind it.
+#[derive(Debug, Clone)]
+pub struct Inway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    oin: String,
+    manager: Manager,
+    log: Logboek,
+    /// Service name → the register's base URL inside the provider's network.
+    upstreams: HashMap<String, String>,
+    client: reqwest::Client,
+    clock: Arc<dyn Clock>,
+}
+
+impl Inway {
+    pub fn new(
+        oin: &str,
+        manager: Manager,
+        log: Logboek,
+        upstreams: HashMap<String, String>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(25))
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                oin: oin.to_owned(),
+                manager,
+                log,
+                upstreams,
+                client,
+                clock,
+            }),
+        })
+    }
+
+    pub fn service(self) -> HttpService {
+        // Every path is passed through; the edge's own /healthz, /readyz and /metrics win
+        // over the wildcard because axum prefers static segments.
+        let routes = Router::new()
+            .route("/{*path}", any(handle))
+            .with_state(self);
+        HttpService::new("inway", routes)
+    }
+}
+
+/// The grant this request may use, or why not.
+fn check(
+    inway: &Inner,
+    policy: &Policy,
+    peer: &Peer,
+    grant_hash: Option<&str>,
+    activity: Option<&str>,
+) -> Result<Connection, Denial> {
+    let certificate = peer.certificate.as_ref().ok_or(Denial::NoCertificate)?;
+    if !policy.peers.contains_key(certificate.oin.as_str()) {
+        return Err(Denial::UnknownPeer);
+    }
+    let grant_hash = grant_hash.ok_or(Denial::GrantHashMissing)?;
+    let connection = policy
+        .connections
+        .get(grant_hash)
+        .ok_or(Denial::GrantNotFound)?;
+    if connection.consumer != certificate.oin.as_str() {
+        return Err(Denial::WrongPeer);
+    }
+    if connection.thumbprint != certificate.thumbprint {
+        return Err(Denial::WrongThumbprint);
+    }
+    if connection.provider != inway.oin || !inway.upstreams.contains_key(&connection.service) {
+        return Err(Denial::ServiceNotFound);
+    }
+    if !connection.valid_at(inway.clock.now()) {
+        return Err(Denial::GrantExpired);
+    }
+    let activity = activity.ok_or(Denial::ProcessingActivityMissing)?;
+    if !connection
+        .processing_activities
+        .iter()
+        .any(|a| a == activity)
+    {
+        return Err(Denial::ProcessingActivityNotGranted);
+    }
+    Ok(connection.clone())
+}
+
+async fn handle(
+    State(inway): State<Inway>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    RequestTrace(trace): RequestTrace,
+    request: Request,
+) -> Response {
+    let inner = &inway.inner;
+    let clock = inner.clock.as_ref();
+    let (parts, body) = request.into_parts();
+    let grant_hash = header(&parts.headers, GRANT_HASH);
+    let activity = header(&parts.headers, PROCESSING_ACTIVITY);
+    let policy = inner.manager.policy();
+    let connection = policy.connections.get(grant_hash.unwrap_or_default());
+    let mut action = Action {
+        trace,
+        start: clock.now(),
+        direction: Direction::Incoming,
+        transaction_id: header(&parts.headers, TRANSACTION_ID)
+            .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+            .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
+        grant_hash: grant_hash.map(str::to_owned),
+        source_peer: peer
+            .certificate
+            .as_ref()
+            .map_or_else(String::new, |c| c.oin.as_str().to_owned()),
+        destination_peer: inner.oin.clone(),
+        service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
+        activity: activity.map(str::to_owned),
+    };
+    let connection = match check(inner, &policy, &peer, grant_hash, activity) {
+        Ok(connection) => connection,
+        Err(denial) => {
+            return action
+                .refuse(&inner.log, clock, denial)
+                .await
+                .into_response();
+        }
+    };
+    action.service.clone_from(&connection.service);
+    let Ok(bytes) = axum::body::to_bytes(body, JSON_BODY_LIMIT).await else {
+        return action
+            .refuse(&inner.log, clock, Denial::BodyUnreadable)
+            .await
+            .into_response();
+    };
+    let mut json = gateway::json_body(&parts.headers, &bytes);
+    if let Err(denial) = gateway::fields_allowed(&connection, json.as_ref()) {
+        return action
+            .refuse(&inner.log, clock, denial)
+            .await
+            .into_response();
+    }
+    let subject_field = policy
+        .services
+        .get(&connection.service)
+        .and_then(|s| s.subject_field.clone());
+    let mut requested = json.as_ref().map(subjects::requested).unwrap_or_default();
+    // Ask the register for the subject too, so the log is exact; taken out again below.
+    let added = match (&mut json, &subject_field) {
+        (Some(body), Some(field)) => subjects::ask_for_subject(body, field),
+        _ => false,
+    };
+    if let Err(denial) = action.before_forwarding(&inner.log, clock).await {
+        return denial.into_response();
+    }
+    let upstream = inner
+        .upstreams
+        .get(&connection.service)
+        .cloned()
+        .unwrap_or_default();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forward = inner
+        .client
+        .request(parts.method.clone(), format!("{upstream}{path}"))
+        .header("traceparent", action.trace.to_traceparent());
+    for name in [header::CONTENT_TYPE, header::ACCEPT] {
+        if let Some(value) = parts.headers.get(&name) {
+            forward = forward.header(name, value);
+        }
+    }
+    let forward = match (&json, added) {
+        (Some(body), true) => forward.body(serde_json::to_vec(body).unwrap_or_default()),
+        _ => forward.body(bytes),
+    };
+    let answer = match forward.send().await {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(%error, service = %connection.service, "register unreachable");
+            let _ = action
+                .answered(&inner.log, clock, false, &BTreeSet::new())
+                .await;
+            return Denial::ServiceUnreachable.into_response();
+        }
+    };
+    let status = answer.status();
+    let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+    let api_version = answer.headers().get("api-version").cloned();
+    let Ok(mut body) = answer.bytes().await else {
+        let _ = action
+            .answered(&inner.log, clock, false, &BTreeSet::new())
+            .await;
+        return Denial::ServiceUnreachable.into_response();
+    };
+    if status.is_success()
+        && let (Some(field), Ok(mut value)) =
+            (&subject_field, serde_json::from_slice::<Value>(&body))
+    {
+        requested.extend(subjects::per_item(&mut value, field, added));
+        if added {
+            body = serde_json::to_vec(&value).unwrap_or_default().into();
+        }
+    }
+    if let Err(denial) = action
+        .answered(&inner.log, clock, status.is_success(), &requested)
+        .await
+    {
+        return denial.into_response();
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Some(value) = content_type {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Some(value) = api_version {
+        headers.insert("api-version", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&action.transaction_id) {
+        headers.insert(TRANSACTION_ID, value);
+    }
+    response
+}

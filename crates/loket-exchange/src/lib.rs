@@ -1,0 +1,66 @@
+//! The exchange (integration layer): organisations' certificates, the directory,
+//! FSC-style contracts whose connection grants are bound to processing activities and
+//! fields, and the outway and inway that enforce them over mutual TLS and log every
+//! request in the organisation's processing log before anything reaches a register.
+//!
+//! Architecture invariant: knows no register. Services are names, URLs and a subject
+//! field path from the directory; what a register answers is passed through untouched
+//! except for the subject field the inway itself asked for.
+//!
+//! Architecture invariant: fail closed. No request is forwarded before its record is
+//! durable, and no answer is handed back before its records are.
+
+mod canonical;
+pub mod contract;
+mod denial;
+mod documents;
+mod gateway;
+mod inway;
+pub mod manager;
+mod outway;
+pub mod pki;
+mod subjects;
+pub mod tls;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use canonical::{NotCanonical, canonical};
+pub use denial::{Denial, FSC_ERROR_CODE};
+pub use gateway::{GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID};
+pub use inway::Inway;
+pub use manager::{Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
+pub use outway::{Outway, OutwayError};
+
+pub const SCHEMA: loket_store::Schema = loket_store::Schema {
+    component: "exchange",
+    sqlite: &[loket_store::Migration {
+        version: 1,
+        description: "0001_exchange.sql",
+        sql: include_str!("../migrations/sqlite/0001_exchange.sql"),
+    }],
+    postgres: &[loket_store::Migration {
+        version: 1,
+        description: "0001_exchange.sql",
+        sql: include_str!("../migrations/postgres/0001_exchange.sql"),
+    }],
+};
+
+/// Serve an inway's router over mutual TLS until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tls::TlsListener::new(listener, config)?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<tls::Peer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,473 @@
+//! The manager: the directory (peers and their services), contracts and their
+//! signatures, and the policy the outways and inways enforce, rebuilt in memory after
+//! every change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use loket_store::{Database, StoreError};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::contract::{
+    self, ConnectionProperties, ContractContent, ContractError, Grant, GrantData, HASH_ALGORITHM,
+    OutwayRef, PeerRef, ServicePublication, ServiceRef, SignatureKind, Validity,
+};
+use crate::documents::{Documents, Kind};
+use crate::pki::{Identity, PeerCertificate};
+
+/// The FSC group this exchange belongs to.
+pub const GROUP_ID: &str = "loket.voorbeeldstad.example";
+
+/// An organisation in the directory, with the certificate its signatures are checked by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerEntry {
+    pub oin: String,
+    pub name: String,
+    pub certificate_pem: String,
+}
+
+/// A service as the directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEntry {
+    pub name: String,
+    pub peer_id: String,
+    /// Where outways reach it: the provider's inway (`https://host:port`).
+    pub inway: String,
+    /// The service's OpenAPI document, relative to the inway.
+    pub openapi: String,
+    /// The path, inside each answered item, of the data subject's BSN (e.g.
+    /// `burgerservicenummer`, `tenaamstelling.burgerservicenummer`): the inway reads it to
+    /// log whose data it returned, and asks for it when the consumer did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_field: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredSignature {
+    contract_hash: String,
+    peer_id: String,
+    kind: SignatureKind,
+    jws: String,
+}
+
+/// Where a contract stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContractState {
+    /// Not every party has accepted yet.
+    Proposed,
+    Active,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractView {
+    pub hash: String,
+    pub state: ContractState,
+    pub content: ContractContent,
+    pub accepted_by: Vec<String>,
+    pub revoked_by: Vec<String>,
+    pub grant_hashes: Vec<String>,
+}
+
+/// A connection grant in force (apart from its validity period, checked per request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub grant_hash: String,
+    pub contract_hash: String,
+    pub validity: Validity,
+    pub consumer: String,
+    pub thumbprint: String,
+    pub provider: String,
+    pub service: String,
+    pub processing_activities: Vec<String>,
+    pub fields: Option<Vec<String>>,
+}
+
+impl Connection {
+    pub fn valid_at(&self, now: OffsetDateTime) -> bool {
+        let now = now.unix_timestamp();
+        self.validity.not_before <= now && now < self.validity.not_after
+    }
+
+    /// May the consumer ask for `field`? Allowed are the granted paths and all below them.
+    pub fn allows_field(&self, field: &str) -> bool {
+        self.fields.as_ref().is_none_or(|granted| {
+            granted.iter().any(|g| {
+                field == g
+                    || field
+                        .strip_prefix(g.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+        })
+    }
+}
+
+/// What the outways and inways enforce: built from the documents, never from a request.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub peers: HashMap<String, PeerEntry>,
+    /// Services with an active publication contract, by name.
+    pub services: HashMap<String, ServiceEntry>,
+    /// Connection grants of accepted, unrevoked contracts (also expired ones, so the
+    /// refusal can say so), by grant hash.
+    pub connections: HashMap<String, Connection>,
+    pub contracts: Vec<ContractView>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Contract(#[from] ContractError),
+    #[error("unknown peer {0}")]
+    UnknownPeer(String),
+    #[error("unknown service {0}")]
+    UnknownService(String),
+    #[error("unknown contract {0}")]
+    UnknownContract(String),
+    #[error("peer {0} is not a party to this contract")]
+    NotAParty(String),
+    #[error("the certificate of peer {0} cannot be read")]
+    Certificate(String),
+    #[error("a connection grant needs at least one processing activity")]
+    NoActivity,
+}
+
+/// The exchange manager: documents in the database, policy in memory.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    documents: Documents,
+    policy: Arc<RwLock<Arc<Policy>>>,
+}
+
+impl Manager {
+    pub async fn open(database: &Database) -> Result<Self, ManagerError> {
+        let manager = Self {
+            documents: Documents::new(database),
+            policy: Arc::default(),
+        };
+        manager.reload().await?;
+        Ok(manager)
+    }
+
+    /// The policy in force now (a snapshot; cheap to take per request).
+    pub fn policy(&self) -> Arc<Policy> {
+        match self.policy.read() {
+            Ok(policy) => policy.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Rebuild the policy from the stored documents.
+    pub async fn reload(&self) -> Result<Arc<Policy>, ManagerError> {
+        let policy = Arc::new(self.build().await?);
+        match self.policy.write() {
+            Ok(mut current) => *current = policy.clone(),
+            Err(poisoned) => *poisoned.into_inner() = policy.clone(),
+        }
+        Ok(policy)
+    }
+
+    async fn build(&self) -> Result<Policy, ManagerError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let peers: HashMap<String, PeerEntry> = self
+            .documents
+            .list::<PeerEntry>(Kind::Peer)
+            .await?
+            .into_iter()
+            .collect();
+        let certificates: HashMap<&str, PeerCertificate> = peers
+            .values()
+            .filter_map(|peer| Some((peer.oin.as_str(), parse_pem(&peer.certificate_pem)?)))
+            .collect();
+        let listed: HashMap<String, ServiceEntry> = self
+            .documents
+            .list(Kind::Service)
+            .await?
+            .into_iter()
+            .collect();
+        let mut signatures: HashMap<String, Vec<StoredSignature>> = HashMap::new();
+        for (_, signature) in self
+            .documents
+            .list::<StoredSignature>(Kind::Signature)
+            .await?
+        {
+            signatures
+                .entry(signature.contract_hash.clone())
+                .or_default()
+                .push(signature);
+        }
+        let mut policy = Policy {
+            peers: peers.clone(),
+            ..Policy::default()
+        };
+        for (hash, content) in self
+            .documents
+            .list::<ContractContent>(Kind::Contract)
+            .await?
+        {
+            // A stored contract whose content no longer hashes to its key was altered.
+            if content.hash()? != hash {
+                tracing::warn!(contract = %hash, "stored contract does not match its hash; ignored");
+                continue;
+            }
+            let mut accepted_by = Vec::new();
+            let mut revoked_by = Vec::new();
+            let parties = content.peers();
+            for signature in signatures.get(&hash).map(Vec::as_slice).unwrap_or_default() {
+                let Some(certificate) = certificates.get(signature.peer_id.as_str()) else {
+                    continue;
+                };
+                // Only a party's valid signature counts.
+                if !parties.contains(&signature.peer_id) {
+                    continue;
+                }
+                match contract::verify(&signature.jws, certificate, &hash) {
+                    Ok(SignatureKind::Accept) if signature.kind == SignatureKind::Accept => {
+                        accepted_by.push(signature.peer_id.clone());
+                    }
+                    Ok(SignatureKind::Revoke) if signature.kind == SignatureKind::Revoke => {
+                        revoked_by.push(signature.peer_id.clone());
+                    }
+                    _ => {
+                        tracing::warn!(contract = %hash, peer = %signature.peer_id, "invalid signature ignored");
+                    }
+                }
+            }
+            accepted_by.sort();
+            accepted_by.dedup();
+            let state = if !revoked_by.is_empty() {
+                ContractState::Revoked
+            } else if accepted_by != parties {
+                ContractState::Proposed
+            } else if now >= content.validity.not_after {
+                ContractState::Expired
+            } else {
+                ContractState::Active
+            };
+            let mut grant_hashes = Vec::new();
+            for grant in &content.grants {
+                let grant_hash = content.grant_hash(grant)?;
+                grant_hashes.push(grant_hash.clone());
+                // Expired grants stay known, so a late request hears "expired", not "unknown".
+                if !matches!(state, ContractState::Active | ContractState::Expired) {
+                    continue;
+                }
+                match &grant.data {
+                    GrantData::ServicePublication { .. } if state == ContractState::Expired => {}
+                    GrantData::ServicePublication { service, .. } => {
+                        if let Some(entry) = listed
+                            .get(&service.name)
+                            .filter(|e| e.peer_id == service.peer_id)
+                        {
+                            policy.services.insert(service.name.clone(), entry.clone());
+                        }
+                    }
+                    GrantData::ServiceConnection {
+                        outway,
+                        service,
+                        properties,
+                    } => {
+                        policy.connections.insert(
+                            grant_hash.clone(),
+                            Connection {
+                                grant_hash,
+                                contract_hash: hash.clone(),
+                                validity: content.validity,
+                                consumer: outway.peer_id.clone(),
+                                thumbprint: outway.public_key_thumbprint.clone(),
+                                provider: service.peer_id.clone(),
+                                service: service.name.clone(),
+                                processing_activities: properties.processing_activities.clone(),
+                                fields: properties.fields.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            policy.contracts.push(ContractView {
+                hash,
+                state,
+                content,
+                accepted_by,
+                revoked_by,
+                grant_hashes,
+            });
+        }
+        Ok(policy)
+    }
+
+    /// Add (or update) an organisation in the directory.
+    pub async fn register_peer(
+        &self,
+        name: &str,
+        certificate_pem: &str,
+    ) -> Result<PeerEntry, ManagerError> {
+        let certificate =
+            parse_pem(certificate_pem).ok_or_else(|| ManagerError::Certificate(name.to_owned()))?;
+        let entry = PeerEntry {
+            oin: certificate.oin.as_str().to_owned(),
+            name: name.to_owned(),
+            certificate_pem: certificate_pem.to_owned(),
+        };
+        self.documents.put(Kind::Peer, &entry.oin, &entry).await?;
+        self.reload().await?;
+        Ok(entry)
+    }
+
+    /// Publish a service: list it and propose its publication contract, accepted by the
+    /// provider (`identity`); the directory peer accepts it to make it visible.
+    pub async fn publish(
+        &self,
+        identity: &Identity,
+        directory_peer: &str,
+        entry: ServiceEntry,
+        validity: Validity,
+    ) -> Result<String, ManagerError> {
+        self.documents
+            .put(Kind::Service, &entry.name, &entry)
+            .await?;
+        let grant = GrantData::ServicePublication {
+            directory: PeerRef {
+                peer_id: directory_peer.to_owned(),
+            },
+            service: ServicePublication {
+                peer_id: identity.oin.as_str().to_owned(),
+                name: entry.name.clone(),
+                protocol: "PROTOCOL_TCP_HTTP_1.1".to_owned(),
+            },
+        };
+        self.propose(identity, grant, validity).await
+    }
+
+    /// Ask for a connection to `service` for the given processing activities (and, when
+    /// given, only these fields). Returns the contract hash; the provider must approve.
+    pub async fn request_connection(
+        &self,
+        identity: &Identity,
+        service: &str,
+        processing_activities: Vec<String>,
+        fields: Option<Vec<String>>,
+        validity: Validity,
+    ) -> Result<String, ManagerError> {
+        if processing_activities.is_empty() {
+            return Err(ManagerError::NoActivity);
+        }
+        let documents: HashMap<String, ServiceEntry> = self
+            .documents
+            .list(Kind::Service)
+            .await?
+            .into_iter()
+            .collect();
+        let entry = documents
+            .get(service)
+            .ok_or_else(|| ManagerError::UnknownService(service.to_owned()))?;
+        let grant = GrantData::ServiceConnection {
+            outway: OutwayRef {
+                peer_id: identity.oin.as_str().to_owned(),
+                public_key_thumbprint: identity.thumbprint.clone(),
+            },
+            service: ServiceRef {
+                kind: "SERVICE_TYPE_SERVICE".to_owned(),
+                peer_id: entry.peer_id.clone(),
+                name: entry.name.clone(),
+            },
+            properties: ConnectionProperties {
+                processing_activities,
+                fields,
+            },
+        };
+        self.propose(identity, grant, validity).await
+    }
+
+    async fn propose(
+        &self,
+        identity: &Identity,
+        grant: GrantData,
+        validity: Validity,
+    ) -> Result<String, ManagerError> {
+        let content = ContractContent {
+            iv: uuid::Uuid::now_v7().to_string(),
+            group_id: GROUP_ID.to_owned(),
+            validity,
+            grants: vec![Grant { data: grant }],
+            hash_algorithm: HASH_ALGORITHM.to_owned(),
+            created_at: OffsetDateTime::now_utc().unix_timestamp(),
+        };
+        let hash = content.hash()?;
+        self.documents.put(Kind::Contract, &hash, &content).await?;
+        self.sign(identity, &hash, SignatureKind::Accept).await?;
+        Ok(hash)
+    }
+
+    /// Accept a contract as `identity` (the other party approving it).
+    pub async fn accept(&self, identity: &Identity, hash: &str) -> Result<(), ManagerError> {
+        self.sign(identity, hash, SignatureKind::Accept).await
+    }
+
+    /// Revoke a contract as one of its parties; its grants stop working at once.
+    pub async fn revoke(&self, identity: &Identity, hash: &str) -> Result<(), ManagerError> {
+        self.sign(identity, hash, SignatureKind::Revoke).await
+    }
+
+    async fn sign(
+        &self,
+        identity: &Identity,
+        hash: &str,
+        kind: SignatureKind,
+    ) -> Result<(), ManagerError> {
+        let contracts: HashMap<String, ContractContent> = self
+            .documents
+            .list(Kind::Contract)
+            .await?
+            .into_iter()
+            .collect();
+        let content = contracts
+            .get(hash)
+            .ok_or_else(|| ManagerError::UnknownContract(hash.to_owned()))?;
+        let peer = identity.oin.as_str().to_owned();
+        if !content.peers().contains(&peer) {
+            return Err(ManagerError::NotAParty(peer));
+        }
+        let jws = contract::sign(
+            identity,
+            hash,
+            kind,
+            OffsetDateTime::now_utc().unix_timestamp(),
+        )?;
+        let signature = StoredSignature {
+            contract_hash: hash.to_owned(),
+            peer_id: peer.clone(),
+            kind,
+            jws,
+        };
+        let key = format!(
+            "{hash}/{peer}/{}",
+            if kind == SignatureKind::Accept {
+                "accept"
+            } else {
+                "revoke"
+            }
+        );
+        self.documents
+            .put(Kind::Signature, &key, &signature)
+            .await?;
+        self.reload().await?;
+        Ok(())
+    }
+}
+
+fn parse_pem(pem: &str) -> Option<PeerCertificate> {
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    PeerCertificate::parse(&der).ok()
+}

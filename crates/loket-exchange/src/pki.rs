@@ -1,0 +1,209 @@
+//! Certificates: a demo CA and one certificate per organisation (`loket pki init`), and
+//! loading an organisation's identity from PEM files (the demo's, or production's from
+//! PKIoverheid). The organisation's OIN is in the subject's serialNumber, as PKIoverheid
+//! certificates carry it.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use loket_core::Oin;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("cannot create a certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} holds no usable PEM certificate or key")]
+    Pem(PathBuf),
+    #[error("the certificate in {0} has no valid OIN in its subject serialNumber")]
+    NoOin(PathBuf),
+    #[error("a certificate cannot be parsed")]
+    Certificate,
+}
+
+/// An organisation to issue a certificate for.
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    /// Short name, used for file names: `gemeente`, `rvig`, `rdw`.
+    pub name: String,
+    pub display_name: String,
+    pub oin: Oin,
+}
+
+pub const CA_FILE: &str = "ca.pem";
+
+/// Create `dir/ca.pem` and, per organisation, `dir/<name>.pem` and `dir/<name>.key`.
+/// Existing files are left alone, so running it twice changes nothing.
+pub fn init(dir: &Path, organisations: &[Organisation]) -> Result<bool, PkiError> {
+    let ca_path = dir.join(CA_FILE);
+    if ca_path.exists() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let mut ca_params = CertificateParams::default();
+    ca_params.distinguished_name = DistinguishedName::new();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Loket demo CA (not for production)");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.not_before = now - Duration::days(1);
+    ca_params.not_after = now + Duration::days(3 * 365);
+    let ca_key = KeyPair::generate()?;
+    let ca = ca_params.self_signed(&ca_key)?;
+
+    for organisation in organisations {
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, organisation.display_name.as_str());
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, organisation.display_name.as_str());
+        // 2.5.4.5 serialNumber: where PKIoverheid puts the OIN.
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![2, 5, 4, 5]),
+            organisation.oin.as_str(),
+        );
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(2 * 365);
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &ca, &ca_key)?;
+        write(
+            &dir.join(format!("{}.pem", organisation.name)),
+            &cert.pem(),
+            false,
+        )?;
+        write(
+            &dir.join(format!("{}.key", organisation.name)),
+            &key.serialize_pem(),
+            true,
+        )?;
+    }
+    // The CA key is not kept: the demo's set of organisations is fixed at init.
+    write(&ca_path, &ca.pem(), false)?;
+    Ok(true)
+}
+
+fn write(path: &Path, text: &str, private: bool) -> Result<(), PkiError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let io = |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// An organisation's certificate and key, ready for TLS and for signing contracts.
+#[derive(Debug)]
+pub struct Identity {
+    pub oin: Oin,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub thumbprint: String,
+}
+
+impl Identity {
+    /// Load `<cert>` (PEM chain, leaf first) and `<key>` (PEM PKCS#8).
+    pub fn load(cert: &Path, key: &Path) -> Result<Self, PkiError> {
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .map_err(|_| PkiError::Pem(cert.to_path_buf()))?
+            .collect::<Result<_, _>>()
+            .map_err(|_| PkiError::Pem(cert.to_path_buf()))?;
+        let key_der =
+            PrivateKeyDer::from_pem_file(key).map_err(|_| PkiError::Pem(key.to_path_buf()))?;
+        let leaf = chain
+            .first()
+            .ok_or_else(|| PkiError::Pem(cert.to_path_buf()))?;
+        let peer = PeerCertificate::parse(leaf).map_err(|_| PkiError::NoOin(cert.to_path_buf()))?;
+        Ok(Self {
+            oin: peer.oin,
+            thumbprint: peer.thumbprint,
+            chain,
+            key: key_der,
+        })
+    }
+
+    /// The demo's files for organisation `name` in `dir`.
+    pub fn load_named(dir: &Path, name: &str) -> Result<Self, PkiError> {
+        Self::load(
+            &dir.join(format!("{name}.pem")),
+            &dir.join(format!("{name}.key")),
+        )
+    }
+}
+
+/// Load the trust anchors from a PEM file.
+pub fn load_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+    CertificateDer::pem_file_iter(path)
+        .map_err(|_| PkiError::Pem(path.to_path_buf()))?
+        .collect::<Result<_, _>>()
+        .map_err(|_| PkiError::Pem(path.to_path_buf()))
+}
+
+/// What the exchange needs from a peer's certificate: who it is and which key it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCertificate {
+    pub oin: Oin,
+    /// base64url SHA-256 of the DER SubjectPublicKeyInfo (FSC's public key thumbprint).
+    pub thumbprint: String,
+    /// The raw public key (for checking contract signatures).
+    pub public_key: Vec<u8>,
+}
+
+impl PeerCertificate {
+    pub fn parse(der: &CertificateDer<'_>) -> Result<Self, PkiError> {
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(der.as_ref()).map_err(|_| PkiError::Certificate)?;
+        let serial = cert
+            .subject()
+            .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
+            .next()
+            .and_then(|attribute| attribute.as_str().ok())
+            .ok_or(PkiError::Certificate)?;
+        let oin = Oin::parse(serial).map_err(|_| PkiError::Certificate)?;
+        let spki = cert.public_key();
+        Ok(Self {
+            oin,
+            thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(spki.raw)),
+            public_key: spki.subject_public_key.data.to_vec(),
+        })
+    }
+}

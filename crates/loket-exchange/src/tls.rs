@@ -1,0 +1,151 @@
+//! Mutual TLS between outways and inways: TLS 1.3 only, both sides present a certificate
+//! that chains to the trust anchor, and the inway hands the verified peer certificate
+//! to its handlers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::CertificateDer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::pki::{Identity, PeerCertificate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("invalid TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    #[error("invalid trust anchor: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn roots(anchors: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for anchor in anchors {
+        roots.add(anchor.clone())?;
+    }
+    Ok(roots)
+}
+
+/// An inway's TLS: its own certificate, and a client certificate required from everyone.
+pub fn server_config(
+    identity: &Identity,
+    anchors: &[CertificateDer<'static>],
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider())
+            .build()?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    Ok(Arc::new(config))
+}
+
+/// An outway's TLS: trusts only the anchors and presents its organisation's certificate.
+pub fn client_config(
+    identity: &Identity,
+    anchors: &[CertificateDer<'static>],
+) -> Result<ClientConfig, TlsError> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots(anchors)?)
+        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
+}
+
+/// A handshake that takes longer than this is dropped, so slow clients cannot pile up.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A listener for `axum::serve` that completes TLS handshakes off the accept loop.
+#[derive(Debug)]
+pub struct TlsListener {
+    local: SocketAddr,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+}
+
+impl TlsListener {
+    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
+        let local = listener.local_addr()?;
+        let (sender, ready) = mpsc::channel(256);
+        let acceptor = TlsAcceptor::from(config);
+        tokio::spawn(async move {
+            loop {
+                let (stream, remote) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                if sender.is_closed() {
+                    return;
+                }
+                let acceptor = acceptor.clone();
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = sender.send((tls, remote)).await;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::info!(%remote, %error, "TLS handshake refused");
+                        }
+                        Err(_) => tracing::info!(%remote, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(Self { local, ready })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accept loop only ends when we are dropped; wait for shutdown.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// The verified client certificate of a connection, for handlers (`ConnectInfo<Peer>`).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub remote: SocketAddr,
+    pub certificate: Option<PeerCertificate>,
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        let (_, connection) = stream.io().get_ref();
+        let certificate = connection
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|leaf| PeerCertificate::parse(leaf).ok());
+        Self {
+            remote: *stream.remote_addr(),
+            certificate,
+        }
+    }
+}

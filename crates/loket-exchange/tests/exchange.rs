@@ -1,0 +1,624 @@
+//! The exchange end to end, on SQLite and PostgreSQL: a municipality's outway asks the
+//! real BRP register through RvIG's inway over mutual TLS. Nothing reaches the register
+//! without a valid grant for the stated purpose, and every request leaves records.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use loket_core::{Oin, SystemClock};
+use loket_exchange::contract::Validity;
+use loket_exchange::pki::{self, Identity, Organisation};
+use loket_exchange::{
+    FSC_ERROR_CODE, GRANT_HASH, Inway, Manager, Outway, PROCESSING_ACTIVITY, ServiceEntry,
+    TRANSACTION_ID, tls,
+};
+use loket_http::Metrics;
+use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
+use loket_registers::brp;
+use loket_store::{Database, StorageUrl};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+const GEMEENTE: &str = "00000001001234567000";
+const RVIG: &str = "00000001009876543000";
+const RDW: &str = "00000001005555555000";
+const ONBEKEND: &str = "00000001000000000666";
+const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
+const BELASTING: &str = "https://voorbeeldstad.example/verwerkingen/belastingen";
+const SANNE: &str = "999990007";
+const SERVICE: &str = "brp-personen";
+const PATH: &str = "/haalcentraal/api/brp/personen";
+
+const ACTIVITIES: &str = r#"
+[[verwerkingsactiviteit]]
+id = "https://voorbeeldstad.example/verwerkingen/parkeervergunning"
+bewaartermijnDagen = 730
+naam = { nl = "Parkeervergunning behandelen", en = "Handling a parking permit" }
+doel = { nl = "Beslissen op uw aanvraag", en = "Deciding on your application" }
+grondslag = { nl = "Parkeerverordening", en = "Parking by-law" }
+"#;
+
+struct World {
+    _pki: tempfile::TempDir,
+    _foreign: tempfile::TempDir,
+    pki: std::path::PathBuf,
+    foreign: std::path::PathBuf,
+    manager: Manager,
+    outway: String,
+    inway: String,
+    reached: Arc<AtomicUsize>,
+    gemeente_log: (Logboek, Database),
+    rvig_log: (Logboek, Database),
+    grant: String,
+}
+
+fn organisations(names: &[(&str, &str)]) -> Vec<Organisation> {
+    names
+        .iter()
+        .map(|(name, oin)| Organisation {
+            name: (*name).to_owned(),
+            display_name: format!("Organisatie {name}"),
+            oin: Oin::parse(oin).unwrap(),
+        })
+        .collect()
+}
+
+fn identity(dir: &Path, name: &str) -> Identity {
+    Identity::load_named(dir, name).unwrap()
+}
+
+fn validity(from_days: i64, until_days: i64) -> Validity {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Validity {
+        not_before: now + from_days * 86_400,
+        not_after: now + until_days * 86_400,
+    }
+}
+
+async fn log(url: &StorageUrl, component: &'static str, keys: &Path) -> (Logboek, Database) {
+    let database = Database::open(url, &loket_logboek::schema(component))
+        .await
+        .unwrap();
+    let log = Logboek::start(
+        component,
+        log_store(&database),
+        LogKeys::load_or_create(keys, component).unwrap(),
+        Arc::new(Activities::parse(ACTIVITIES, "test").unwrap()),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    (log, database)
+}
+
+async fn world(url: &StorageUrl) -> World {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let foreign_dir = tempfile::tempdir().unwrap();
+    let orgs = [
+        ("gemeente", GEMEENTE),
+        ("rvig", RVIG),
+        ("rdw", RDW),
+        ("onbekend", ONBEKEND),
+    ];
+    assert!(pki::init(pki_dir.path(), &organisations(&orgs)).unwrap());
+    assert!(
+        !pki::init(pki_dir.path(), &organisations(&orgs)).unwrap(),
+        "init twice changes nothing"
+    );
+    // Same OIN, other CA: what a forged certificate looks like.
+    pki::init(
+        foreign_dir.path(),
+        &organisations(&[("gemeente", GEMEENTE)]),
+    )
+    .unwrap();
+    let anchors = pki::load_roots(&pki_dir.path().join(pki::CA_FILE)).unwrap();
+
+    // The real BRP register, with a counter in front that tells whether anything got in.
+    let brp_db = Database::open(url, &brp::SCHEMA).await.unwrap();
+    let store = brp::person_store(&brp_db);
+    let today = OffsetDateTime::now_utc().date();
+    let (_, records) =
+        loket_population::personas(today, &loket_population::Municipality::from_code("9999"));
+    store.insert(&records.personen).await.unwrap();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let router = brp::service(
+        store,
+        loket_registers::Feed::new(&brp_db),
+        Arc::new(SystemClock),
+    )
+    .into_router(Metrics::new())
+    .layer(axum::middleware::from_fn(
+        move |request, next: axum::middleware::Next| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            next.run(request)
+        },
+    ));
+    let brp_url = serve_plain(router).await;
+
+    let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
+    let manager = Manager::open(&database).await.unwrap();
+    for name in ["gemeente", "rvig", "rdw"] {
+        let pem = std::fs::read_to_string(pki_dir.path().join(format!("{name}.pem"))).unwrap();
+        manager.register_peer(name, &pem).await.unwrap();
+    }
+    let (gemeente, rvig) = (
+        identity(pki_dir.path(), "gemeente"),
+        identity(pki_dir.path(), "rvig"),
+    );
+
+    let keys = pki_dir.path().join("keys");
+    let gemeente_log = log(url, "logboek_gemeente", &keys).await;
+    let rvig_log = log(url, "logboek_rvig", &keys).await;
+
+    let inway = Inway::new(
+        RVIG,
+        manager.clone(),
+        rvig_log.0.clone(),
+        HashMap::from([(SERVICE.to_owned(), brp_url)]),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inway_url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let config = tls::server_config(&rvig, &anchors).unwrap();
+    tokio::spawn(loket_exchange::serve_tls(
+        listener,
+        config,
+        inway.service().into_router(Metrics::new()),
+        std::future::pending(),
+    ));
+
+    let publication = manager
+        .publish(
+            &rvig,
+            GEMEENTE,
+            ServiceEntry {
+                name: SERVICE.into(),
+                peer_id: RVIG.into(),
+                inway: inway_url.clone(),
+                openapi: "/openapi.json".into(),
+                subject_field: Some("burgerservicenummer".into()),
+            },
+            validity(-1, 365),
+        )
+        .await
+        .unwrap();
+    assert!(
+        manager.policy().services.is_empty(),
+        "listed only once the directory accepts"
+    );
+    manager.accept(&gemeente, &publication).await.unwrap();
+    assert!(manager.policy().services.contains_key(SERVICE));
+
+    let contract = manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![PARKEREN.into()],
+            Some(vec!["naam".into(), "verblijfplaats".into()]),
+            validity(-1, 365),
+        )
+        .await
+        .unwrap();
+    assert!(
+        manager.policy().connections.is_empty(),
+        "not in force before RvIG approves"
+    );
+    manager.accept(&rvig, &contract).await.unwrap();
+    let grant = manager.policy().connections.keys().next().unwrap().clone();
+
+    let outway = Outway::new(
+        &gemeente,
+        &anchors,
+        manager.clone(),
+        gemeente_log.0.clone(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let outway_url = serve_plain(outway.service().into_router(Metrics::new())).await;
+    World {
+        pki: pki_dir.path().to_path_buf(),
+        foreign: foreign_dir.path().to_path_buf(),
+        _pki: pki_dir,
+        _foreign: foreign_dir,
+        manager,
+        outway: outway_url,
+        inway: inway_url,
+        reached,
+        gemeente_log,
+        rvig_log,
+        grant,
+    }
+}
+
+async fn serve_plain(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    url
+}
+
+fn lookup(fields: &[&str]) -> Value {
+    json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": [SANNE], "fields": fields})
+}
+
+impl World {
+    async fn via_outway(&self, activity: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/{SERVICE}{PATH}", self.outway))
+            .json(body);
+        if let Some(activity) = activity {
+            request = request.header(PROCESSING_ACTIVITY, activity);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Straight to the inway, as `name` from `dir` (skipping the outway's own checks).
+    async fn direct(
+        &self,
+        dir: &Path,
+        name: &str,
+        grant: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Result<reqwest::Response> {
+        let anchors = pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap();
+        let config = tls::client_config(&identity(dir, name), &anchors).unwrap();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .build()
+            .unwrap();
+        let mut request = client
+            .post(format!("{}{PATH}", self.inway))
+            .header(PROCESSING_ACTIVITY, PARKEREN)
+            .json(body);
+        if let Some(grant) = grant {
+            request = request.header(GRANT_HASH, grant);
+        }
+        request.send().await
+    }
+
+    fn reached(&self) -> usize {
+        self.reached.load(Ordering::SeqCst)
+    }
+
+    async fn records_about(&self, log: &Logboek, bsn: &str) -> Vec<Value> {
+        let filter = Filter {
+            subject: Some(log.pseudonyms().bsn(bsn).as_str().to_owned()),
+            limit: 100,
+            ..Filter::default()
+        };
+        log.query(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| serde_json::from_str(&e.body.unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn last_error_code(&self, log: &Logboek) -> String {
+        let entries = log
+            .query(&Filter {
+                activity: None,
+                limit: 1,
+                ..all()
+            })
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_str(entries[0].body.as_ref().unwrap()).unwrap();
+        body["attributes"]["loket.exchange"]["errorCode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// Every record (a filter that matches all: records are never before index u64::MAX).
+fn all() -> Filter {
+    Filter {
+        before: Some(u64::MAX >> 1),
+        limit: 100,
+        ..Filter::default()
+    }
+}
+
+async fn denied(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()[FSC_ERROR_CODE.as_str()], code);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], code, "{problem}");
+}
+
+async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: World) {
+    let response = w
+        .via_outway(
+            Some(PARKEREN),
+            &lookup(&["naam", "verblijfplaats.verblijfadres"]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key(TRANSACTION_ID));
+    let answer: Value = response.json().await.unwrap();
+    let persoon = &answer["personen"][0];
+    assert_eq!(persoon["naam"]["voornamen"], "Sanne");
+    // The inway asked the register for the BSN to log it, and took it out again.
+    assert!(persoon.get("burgerservicenummer").is_none(), "{persoon}");
+    assert_eq!(w.reached(), 1);
+
+    for (log, direction) in [
+        (&w.gemeente_log.0, "DIRECTION_OUTGOING"),
+        (&w.rvig_log.0, "DIRECTION_INCOMING"),
+    ] {
+        let records = w.records_about(log, SANNE).await;
+        assert_eq!(records.len(), 1, "one record about Sanne in {}", log.name());
+        let record = &records[0];
+        assert_eq!(
+            record["attributes"]["dpl.core.processing_activity_id"],
+            PARKEREN
+        );
+        assert_eq!(
+            record["attributes"]["loket.exchange"]["direction"],
+            direction
+        );
+        assert_eq!(
+            record["attributes"]["loket.exchange"]["grantHash"],
+            w.grant.as_str()
+        );
+        assert_eq!(record["status"], "Ok");
+    }
+    let outgoing = &w.records_about(&w.gemeente_log.0, SANNE).await[0];
+    let incoming = &w.records_about(&w.rvig_log.0, SANNE).await[0];
+    assert_eq!(
+        outgoing["traceId"], incoming["traceId"],
+        "one trace across both organisations"
+    );
+    assert_eq!(incoming["parentSpanId"], outgoing["spanId"]);
+    // Each organisation has its own pseudonym for Sanne.
+    assert_ne!(
+        w.gemeente_log.0.pseudonyms().bsn(SANNE),
+        w.rvig_log.0.pseudonyms().bsn(SANNE)
+    );
+}
+
+async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: World) {
+    denied(
+        w.via_outway(None, &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
+    )
+    .await;
+    denied(
+        w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam", "nationaliteiten"]))
+            .await,
+        403,
+        "ERROR_CODE_FIELD_NOT_GRANTED",
+    )
+    .await;
+    denied(
+        w.via_outway(
+            Some(PARKEREN),
+            &json!({"type": "RaadpleegMetBurgerservicenummer"}),
+        )
+        .await,
+        400,
+        "ERROR_CODE_BODY_UNREADABLE",
+    )
+    .await;
+    let unknown = reqwest::Client::new()
+        .post(format!("{}/rdw-voertuigen/x", w.outway))
+        .header(PROCESSING_ACTIVITY, PARKEREN)
+        .send()
+        .await
+        .unwrap();
+    denied(unknown, 404, "ERROR_CODE_SERVICE_NOT_FOUND").await;
+    let malformed = reqwest::Client::new()
+        .post(format!("{}/{SERVICE}{PATH}", w.outway))
+        .header(PROCESSING_ACTIVITY, PARKEREN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    denied(malformed, 400, "ERROR_CODE_BODY_UNREADABLE").await;
+    let huge = reqwest::Client::new()
+        .post(format!("{}/{SERVICE}{PATH}", w.outway))
+        .header(PROCESSING_ACTIVITY, PARKEREN)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    // Refused at the HTTP edge before the exchange reads it: a problem, not a log record.
+    assert_eq!(huge.status(), 413);
+    assert_eq!(huge.headers()["content-type"], "application/problem+json");
+    assert_eq!(w.reached(), 0, "nothing reached the register");
+    // Every refusal is in the municipality's log, with its reason.
+    let refused = w.gemeente_log.0.query(&all()).await.unwrap();
+    assert_eq!(refused.len(), 6, "one record per refused request");
+    assert_eq!(
+        w.last_error_code(&w.gemeente_log.0).await,
+        "ERROR_CODE_BODY_UNREADABLE"
+    );
+}
+
+async fn the_inway_checks_on_its_own(w: World) {
+    let body = lookup(&["naam"]);
+    // A certificate from another CA does not get through the handshake.
+    assert!(
+        w.direct(&w.foreign, "gemeente", Some(&w.grant), &body)
+            .await
+            .is_err()
+    );
+    // A certificate from the right CA for an organisation not in the directory.
+    denied(
+        w.direct(&w.pki, "onbekend", Some(&w.grant), &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_UNKNOWN_PEER",
+    )
+    .await;
+    // A known organisation using someone else's grant.
+    denied(
+        w.direct(&w.pki, "rdw", Some(&w.grant), &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_WRONG_PEER",
+    )
+    .await;
+    denied(
+        w.direct(&w.pki, "gemeente", None, &body).await.unwrap(),
+        401,
+        "ERROR_CODE_GRANT_HASH_MISSING",
+    )
+    .await;
+    denied(
+        w.direct(&w.pki, "gemeente", Some("$1$3$made-up"), &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    let nationaliteiten = lookup(&["nationaliteiten"]);
+    denied(
+        w.direct(&w.pki, "gemeente", Some(&w.grant), &nationaliteiten)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_FIELD_NOT_GRANTED",
+    )
+    .await;
+    assert_eq!(w.reached(), 0, "nothing reached the register");
+    assert_eq!(
+        w.rvig_log.0.query(&all()).await.unwrap().len(),
+        5,
+        "every refusal logged by RvIG"
+    );
+    assert_eq!(
+        w.last_error_code(&w.rvig_log.0).await,
+        "ERROR_CODE_FIELD_NOT_GRANTED"
+    );
+    // The same request with the right certificate and fields goes through.
+    let ok = w
+        .direct(&w.pki, "gemeente", Some(&w.grant), &body)
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(w.reached(), 1);
+}
+
+async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
+    let gemeente = identity(&w.pki, "gemeente");
+    let rvig = identity(&w.pki, "rvig");
+    let contract = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
+    w.manager.revoke(&rvig, &contract).await.unwrap();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    denied(
+        w.direct(&w.pki, "gemeente", Some(&w.grant), &lookup(&["naam"]))
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+
+    let expired = w
+        .manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![PARKEREN.into()],
+            None,
+            validity(-10, -1),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&rvig, &expired).await.unwrap();
+    let old_grant = w
+        .manager
+        .policy()
+        .connections
+        .values()
+        .find(|c| c.contract_hash == expired)
+        .unwrap()
+        .grant_hash
+        .clone();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    denied(
+        w.direct(&w.pki, "gemeente", Some(&old_grant), &lookup(&["naam"]))
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_GRANT_EXPIRED",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+    // A stranger cannot revoke or accept a contract it is not a party to.
+    let rdw = identity(&w.pki, "rdw");
+    assert!(w.manager.accept(&rdw, &expired).await.is_err());
+}
+
+async fn a_failing_log_makes_the_exchange_refuse(w: World) {
+    w.rvig_log.1.close().await;
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        503,
+        "ERROR_CODE_LOG_UNAVAILABLE",
+    )
+    .await;
+    assert_eq!(
+        w.reached(),
+        0,
+        "RvIG could not log, so the register was not called"
+    );
+    w.gemeente_log.1.close().await;
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        503,
+        "ERROR_CODE_LOG_UNAVAILABLE",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+}
+
+loket_store::contract_suite! {
+    open = world;
+    tests = [
+        an_allowed_request_reaches_the_register_and_is_logged_at_both_ends,
+        the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
+        the_inway_checks_on_its_own,
+        revoked_and_expired_grants_stop_working_at_once,
+        a_failing_log_makes_the_exchange_refuse,
+    ];
+}
