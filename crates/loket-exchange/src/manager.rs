@@ -325,6 +325,31 @@ impl Manager {
         Ok(entry)
     }
 
+    /// Update a service's directory entry (its inway moved, say); its publication
+    /// contract stays as it is.
+    pub async fn update_service(&self, entry: &ServiceEntry) -> Result<(), ManagerError> {
+        self.documents
+            .put(Kind::Service, &entry.name, entry)
+            .await?;
+        self.reload().await?;
+        Ok(())
+    }
+
+    /// Reload the policy every `period`, so changes made by another process (the
+    /// `loket exchange` commands) take effect without a restart.
+    pub fn reload_every(&self, period: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = manager.reload().await {
+                    tracing::warn!(%error, "cannot reload the exchange policy; keeping the last one");
+                }
+            }
+        })
+    }
+
     /// Publish a service: list it and propose its publication contract, accepted by the
     /// provider (`identity`); the directory peer accepts it to make it visible.
     pub async fn publish(

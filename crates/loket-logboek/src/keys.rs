@@ -64,6 +64,13 @@ impl LogKeys {
             write_private(&signing_path, pkcs8.as_ref())?;
             write_private(&hmac_path, &hmac)?;
         }
+        Self::load(dir, name)
+    }
+
+    /// Load existing keys; never creates any (for `verify`).
+    pub fn load(dir: &Path, name: &str) -> Result<Self, KeyError> {
+        let signing_path = dir.join(format!("{name}.signing.pk8"));
+        let hmac_path = dir.join(format!("{name}.pseudonym.key"));
         let pkcs8 = read(&signing_path)?;
         let signing = Ed25519KeyPair::from_pkcs8(&pkcs8)
             .map_err(|_| KeyError::Invalid(signing_path.clone()))?;

@@ -29,12 +29,13 @@ pub async fn run(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
     }
     seed(&Targets::from_handles(&handles)?).await?;
     let settings = PlatformSettings {
-        storage,
+        storage: storage.clone(),
         portal_listen: listen,
         registers: Vec::new(),
         municipality: DEMO_MUNICIPALITY.to_owned(),
         demo: true,
     };
+    crate::exchange::start(&mut platform, &data, &storage).await?;
     platform.add_platform(settings).await?;
     write_endpoints(&data, &platform).await?;
     print_welcome(&platform, &data, first_start);

@@ -3,9 +3,11 @@
 // A binary has no public API; `pub` here only means "used by a sibling module".
 #![allow(unreachable_pub)]
 
+mod admin;
 mod bench;
 mod config;
 mod demo;
+mod exchange;
 mod healthcheck;
 mod logging;
 mod platform;
@@ -101,9 +103,46 @@ enum Command {
         #[arg(value_enum)]
         name: platform::RegisterName,
     },
+    /// The demo's certificates: a CA and one certificate per organisation.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// The processing logs.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// The exchange: directory and contracts.
+    #[command(subcommand)]
+    Exchange(admin::ExchangeCommand),
     /// Measure: start-up time of the demo, or requests per second against a URL.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Create a demo CA and a certificate per organisation (`loket demo` does this itself).
+    Init {
+        #[arg(long, default_value = "./data/pki")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Check every record against the signed tree heads; exits non-zero naming the first
+    /// record that was modified, removed, inserted or reordered.
+    Verify {
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// A postgres:// URL instead of the SQLite files in --data.
+        #[arg(long, env = "LOKET_LOG_STORAGE")]
+        storage: Option<String>,
+        /// Where the logs' keys are (default: DATA/keys).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Only these organisations' logs (gemeente, rvig, rdw, duo, inkomen).
+        #[arg(long = "log")]
+        logs: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -146,6 +185,14 @@ fn main() -> ExitCode {
             Command::Openapi { name } => register::print_openapi(name),
             Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
             Command::Bench(command) => bench::run(command).await,
+            Command::Pki(PkiCommand::Init { dir }) => admin::pki_init(&dir),
+            Command::Log(LogCommand::Verify {
+                data,
+                storage,
+                keys,
+                logs,
+            }) => admin::log_verify(data, storage, keys, logs).await,
+            Command::Exchange(command) => admin::exchange(command).await,
         }
     });
     match outcome {

@@ -139,15 +139,23 @@ impl Platform {
         Ok((store, feed))
     }
 
-    async fn spawn(
+    pub async fn spawn(
         &mut self,
         name: &'static str,
         address: SocketAddr,
         service: HttpService,
     ) -> anyhow::Result<()> {
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("cannot listen on {address} for {name}"))?;
+        let listener = bind(name, address).await?;
+        self.spawn_on(name, listener, service)
+    }
+
+    /// Serve `service` on a listener the caller bound (to know its port beforehand).
+    pub fn spawn_on(
+        &mut self,
+        name: &'static str,
+        listener: TcpListener,
+        service: HttpService,
+    ) -> anyhow::Result<()> {
         let bound = listener.local_addr()?;
         let mut stop = self.shutdown.subscribe();
         let router = service.into_router(self.metrics.clone());
@@ -159,6 +167,28 @@ impl Platform {
         });
         tracing::info!(service = name, address = %bound, "listening");
         self.endpoints.insert(name, format!("http://{bound}"));
+        Ok(())
+    }
+
+    /// Serve `service` over mutual TLS (an inway).
+    pub fn spawn_tls_on(
+        &mut self,
+        name: &'static str,
+        listener: TcpListener,
+        service: HttpService,
+        config: Arc<rustls::ServerConfig>,
+    ) -> anyhow::Result<()> {
+        let bound = listener.local_addr()?;
+        let mut stop = self.shutdown.subscribe();
+        let router = service.into_router(self.metrics.clone());
+        self.tasks.spawn(async move {
+            loket_exchange::serve_tls(listener, config, router, async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await
+        });
+        tracing::info!(service = name, address = %bound, "listening (mutual TLS)");
+        self.endpoints.insert(name, format!("https://{bound}"));
         Ok(())
     }
 
@@ -183,7 +213,13 @@ impl Platform {
     }
 }
 
-async fn open(storage: &StorageUrl, schema: &Schema) -> anyhow::Result<Database> {
+pub async fn bind(name: &str, address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for {name}"))
+}
+
+pub async fn open(storage: &StorageUrl, schema: &Schema) -> anyhow::Result<Database> {
     Database::open(storage, schema)
         .await
         .with_context(|| format!("cannot open the {} database", schema.component))

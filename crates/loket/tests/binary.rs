@@ -682,3 +682,171 @@ fn the_demo_runs_every_register_with_the_personas_stories() {
     );
     assert_eq!(read_feed(&reis_feed_url), reis_feed);
 }
+
+const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
+
+/// The municipality asks the BRP and the RDW for Sanne through its outway and the
+/// providers' inways; the requests show up in Sanne's inzage with purpose and legal
+/// basis; a request outside the grant is refused; the logs verify after a restart.
+#[test]
+fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    let endpoints = read_endpoints(&data).unwrap();
+    let url = |name: &str| endpoints[name].as_str().unwrap().to_owned();
+    assert!(url("inway-rvig").starts_with("https://"));
+    let client = reqwest::blocking::Client::new();
+    let ask = |service_path: &str, activity: &str, body: Value| {
+        client
+            .post(format!("{}/{service_path}", url("outway")))
+            .header("fsc-processing-activity", activity)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    let sanne = serde_json::json!({
+        "type": "RaadpleegMetBurgerservicenummer",
+        "burgerservicenummer": ["999990007"],
+        "fields": ["naam.voornamen", "verblijfplaats.verblijfadres.postcode"]
+    });
+    let response = ask(
+        "brp-personen/haalcentraal/api/brp/personen",
+        PARKEREN,
+        sanne.clone(),
+    );
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["personen"][0]["naam"]["voornamen"], "Sanne");
+    assert!(answer["personen"][0].get("burgerservicenummer").is_none());
+
+    let cars = serde_json::json!({
+        "type": "ZoekMetBurgerservicenummer",
+        "burgerservicenummer": "999990007",
+        "fields": ["kenteken", "merk"]
+    });
+    let response = ask("rdw-voertuigen/rdw/api/v1/voertuigen", PARKEREN, cars);
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["voertuigen"][0]["kenteken"], "34GBV7", "{answer}");
+
+    let mut nationality = sanne;
+    nationality["fields"] = serde_json::json!(["nationaliteiten"]);
+    let refused = ask(
+        "brp-personen/haalcentraal/api/brp/personen",
+        PARKEREN,
+        nationality,
+    );
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["fsc-error-code"],
+        "ERROR_CODE_FIELD_NOT_GRANTED"
+    );
+
+    // Sanne's inzage (through the portal's token): who used her data, and why.
+    let tokens: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("keys/inzage-tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let inzage = |log: &str| -> Value {
+        client
+            .post(format!("{}/lezenapi/v1/processing-activities", url(log)))
+            .bearer_auth(tokens["portal"].as_str().unwrap())
+            .json(&serde_json::json!({"dpl.core.data_subject_id": "999990007", "dpl.core.data_subject_id_type": "BSN"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let gemeente = inzage("logboek-gemeente");
+    let records = gemeente["processingActivities"].as_array().unwrap();
+    let services: Vec<&str> = records
+        .iter()
+        .map(|r| {
+            r["attributes"]["loket.exchange"]["serviceName"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        services.contains(&"brp-personen") && services.contains(&"rdw-voertuigen"),
+        "{services:?}"
+    );
+    let brp = records
+        .iter()
+        .find(|r| r["attributes"]["loket.exchange"]["serviceName"] == "brp-personen")
+        .unwrap();
+    assert_eq!(
+        brp["verwerkingsactiviteit"]["naam"]["nl"],
+        "Aanvraag bewonersparkeervergunning behandelen"
+    );
+    assert!(
+        brp["verwerkingsactiviteit"]["grondslag"]["nl"]
+            .as_str()
+            .unwrap()
+            .contains("Parkeerverordening")
+    );
+    let rvig = inzage("logboek-rvig");
+    assert_eq!(
+        rvig["processingActivities"].as_array().unwrap().len(),
+        1,
+        "RvIG logged its answer about Sanne"
+    );
+
+    // The logs hold pseudonyms only, and verify after a restart.
+    assert!(demo.terminate());
+    for file in [
+        "logboek_gemeente.db",
+        "logboek_gemeente.db-wal",
+        "logboek_rvig.db",
+    ] {
+        let Ok(raw) = std::fs::read(data.join(file)) else {
+            continue;
+        };
+        assert!(
+            !raw.windows(9).any(|w| w == b"999990007"),
+            "no plaintext BSN in {file}"
+        );
+    }
+    let verify = Command::new(LOKET)
+        .args(["log", "verify", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        report.contains("logboek_gemeente") && report.contains(" ok: "),
+        "{report}"
+    );
+
+    // Someone with write access to the database edits a record: verify names it.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use loket_store::sqlx::{self, ConnectOptions};
+        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(data.join("logboek_gemeente.db"))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE records SET body = replace(body, 'traceId', 'traceID') WHERE idx = 2")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    });
+    let tampered = Command::new(LOKET)
+        .args([
+            "log",
+            "verify",
+            "--data",
+            data.to_str().unwrap(),
+            "--log",
+            "gemeente",
+        ])
+        .output()
+        .unwrap();
+    assert!(!tampered.status.success());
+    let error = String::from_utf8_lossy(&tampered.stderr);
+    assert!(error.contains("record 2 was modified"), "{error}");
+}

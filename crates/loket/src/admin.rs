@@ -1,0 +1,169 @@
+//! Administration commands: `loket pki init`, `loket log verify`, `loket exchange …`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use loket_exchange::Manager;
+use loket_exchange::pki::{self, Identity};
+use loket_logboek::{LogKeys, log_store, verify};
+use loket_store::StorageUrl;
+
+use crate::exchange::{ORGANISATIONS, keys_dir, organisations, pki_dir};
+use crate::platform;
+
+fn storage(data: &Path, storage: Option<String>) -> anyhow::Result<StorageUrl> {
+    match storage {
+        Some(url) => url.parse().context("--storage"),
+        None => Ok(StorageUrl::SqliteDir(data.to_path_buf())),
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub fn pki_init(dir: &Path) -> anyhow::Result<()> {
+    if pki::init(dir, &organisations()?)? {
+        println!("Created a demo CA and certificates in {}:", dir.display());
+        for organisation in &ORGANISATIONS {
+            println!(
+                "  {:<9} OIN {}  {}",
+                organisation.name, organisation.oin, organisation.display_name
+            );
+        }
+        println!(
+            "Not for production: there, certificates come from PKIoverheid via configuration."
+        );
+    } else {
+        println!("{} already holds a PKI; nothing changed.", dir.display());
+    }
+    Ok(())
+}
+
+/// Verify every organisation's log (or the ones named); fails on the first tampered one.
+#[allow(clippy::print_stdout)]
+pub async fn log_verify(
+    data: PathBuf,
+    storage_url: Option<String>,
+    keys: Option<PathBuf>,
+    only: Vec<String>,
+) -> anyhow::Result<()> {
+    let storage = storage(&data, storage_url)?;
+    let keys = keys.unwrap_or_else(|| keys_dir(&data));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut checked = 0;
+    for organisation in &ORGANISATIONS {
+        if !only.is_empty() && !only.iter().any(|o| o == organisation.name) {
+            continue;
+        }
+        if let StorageUrl::SqliteDir(dir) = &storage
+            && !dir.join(format!("{}.db", organisation.log)).exists()
+        {
+            continue;
+        }
+        let key = LogKeys::load(&keys, organisation.log)
+            .with_context(|| format!("the keys of {}", organisation.log))?
+            .verifying_key();
+        let database = platform::open(&storage, &loket_logboek::schema(organisation.log)).await?;
+        let started = Instant::now();
+        let report = verify(log_store(&database).as_ref(), &key, now)
+            .await
+            .with_context(|| {
+                format!(
+                    "the processing log of {} cannot be trusted",
+                    organisation.display_name
+                )
+            })?;
+        println!(
+            "{:<16} ok: {} records ({} pruned), {} signed tree heads, checked in {:.2} s",
+            organisation.log,
+            report.records,
+            report.pruned,
+            report.tree_heads,
+            started.elapsed().as_secs_f64()
+        );
+        checked += 1;
+    }
+    anyhow::ensure!(checked > 0, "no processing log found in {storage:?}");
+    Ok(())
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ExchangeCommand {
+    /// List the directory and every contract with its state.
+    List {
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
+        storage: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a contract as one of its parties (by its short name, e.g. rvig).
+    Revoke {
+        hash: String,
+        #[arg(long = "as")]
+        party: String,
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
+        storage: Option<String>,
+    },
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
+    match command {
+        ExchangeCommand::List {
+            data,
+            storage: url,
+            json,
+        } => {
+            let database = platform::open(&storage(&data, url)?, &loket_exchange::SCHEMA).await?;
+            let policy = Manager::open(&database).await?.policy();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "peers": policy.peers.values().collect::<Vec<_>>().iter().map(|p| serde_json::json!({"oin": p.oin, "name": p.name})).collect::<Vec<_>>(),
+                        "services": policy.services.values().collect::<Vec<_>>(),
+                        "contracts": policy.contracts,
+                    }))?
+                );
+                return Ok(());
+            }
+            println!("Services:");
+            let mut services: Vec<_> = policy.services.values().collect();
+            services.sort_by(|a, b| a.name.cmp(&b.name));
+            for service in services {
+                println!(
+                    "  {:<20} by {}  at {}",
+                    service.name, service.peer_id, service.inway
+                );
+            }
+            println!("Contracts:");
+            for contract in &policy.contracts {
+                println!("  {:?} {}", contract.state, contract.hash);
+                for grant in &contract.content.grants {
+                    println!("    {}", serde_json::to_string(&grant.data)?);
+                }
+            }
+            Ok(())
+        }
+        ExchangeCommand::Revoke {
+            hash,
+            party,
+            data,
+            storage: url,
+        } => {
+            let database = platform::open(&storage(&data, url)?, &loket_exchange::SCHEMA).await?;
+            let identity = Identity::load_named(&pki_dir(&data), &party).with_context(|| {
+                format!("no certificate for {party} in {}", pki_dir(&data).display())
+            })?;
+            Manager::open(&database)
+                .await?
+                .revoke(&identity, &hash)
+                .await?;
+            println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
+            Ok(())
+        }
+    }
+}
