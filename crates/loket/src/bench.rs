@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -18,6 +19,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// A processing log: durable appends, inzage among them, and verify over all.
+    Logboek {
+        /// A postgres:// URL or sqlite:DIR; the log must not exist yet.
+        #[arg(long)]
+        storage: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Distinct data subjects the records are about.
+        #[arg(long, default_value_t = 1_000_000)]
+        subjects: u64,
+        /// Concurrent callers, each appending one record at a time.
+        #[arg(long, default_value_t = 512)]
+        callers: usize,
+    },
     /// Keep N connections busy with GET requests to URL and report throughput and latency.
     Http {
         #[arg(long)]
@@ -30,6 +45,9 @@ pub enum BenchCommand {
         /// POST this JSON body (as application/json) instead of sending GET.
         #[arg(long)]
         body: Option<String>,
+        /// Extra request header, `name: value` (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
     },
 }
 
@@ -41,14 +59,29 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             println!("cold start (new data dir) to ready: {}", summary_ms(&cold));
             println!("warm start (existing data) to ready: {}", summary_ms(&warm));
         }
+        BenchCommand::Logboek {
+            storage,
+            records,
+            subjects,
+            callers,
+        } => {
+            let storage = storage.parse().context("--storage")?;
+            crate::bench_log::run(storage, records, subjects, callers).await?;
+        }
         BenchCommand::Http {
             url,
             connections,
             duration,
             body,
+            headers,
         } => {
             let body = body.map(Bytes::from);
-            let report = http_load(&url, connections, Duration::from_secs(duration), body).await?;
+            let headers = parse_headers(&headers)?;
+            let load = Load {
+                body,
+                headers: Arc::new(headers),
+            };
+            let report = http_load(&url, connections, Duration::from_secs(duration), load).await?;
             println!(
                 "{} requests in {:.1} s over {connections} connections: {:.0} req/s, {} errors",
                 report.latencies_us.len(),
@@ -67,6 +100,27 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What every request of a load run carries.
+#[derive(Clone, Default)]
+struct Load {
+    body: Option<Bytes>,
+    headers: Arc<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>>,
+}
+
+fn parse_headers(
+    headers: &[String],
+) -> anyhow::Result<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>> {
+    headers
+        .iter()
+        .map(|header| {
+            let (name, value) = header
+                .split_once(':')
+                .with_context(|| format!("--header {header:?} is not `name: value`"))?;
+            Ok((name.trim().parse()?, value.trim().parse()?))
+        })
+        .collect()
 }
 
 fn summary_ms(samples: &[Duration]) -> String {
@@ -143,7 +197,7 @@ fn read_portal(data: &Path) -> Option<String> {
 async fn get_status(url: &str) -> Option<u16> {
     let (authority, path) = split_url(url).ok()?;
     let mut sender = connect(&authority).await.ok()?;
-    let request = build_request(&authority, &path, None).ok()?;
+    let request = build_request(&authority, &path, &Load::default()).ok()?;
     let response = sender.send_request(request).await.ok()?;
     Some(response.status().as_u16())
 }
@@ -171,12 +225,15 @@ async fn connect(authority: &str) -> anyhow::Result<Sender> {
 fn build_request(
     authority: &str,
     path: &str,
-    body: Option<&Bytes>,
+    load: &Load,
 ) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
-    let request = hyper::Request::builder()
+    let mut request = hyper::Request::builder()
         .uri(path)
         .header(hyper::header::HOST, authority);
-    Ok(match body {
+    for (name, value) in load.headers.iter() {
+        request = request.header(name, value);
+    }
+    Ok(match &load.body {
         Some(body) => request
             .method(hyper::Method::POST)
             .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -199,7 +256,7 @@ async fn http_load(
     url: &str,
     connections: usize,
     duration: Duration,
-    body: Option<Bytes>,
+    load: Load,
 ) -> anyhow::Result<LoadReport> {
     let (authority, path) = split_url(url)?;
     let warmup = Duration::from_secs(1);
@@ -210,13 +267,13 @@ async fn http_load(
     for _ in 0..connections {
         let authority = authority.clone();
         let path = path.clone();
-        let body = body.clone();
+        let load = load.clone();
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut sender = connect(&authority).await?;
             while Instant::now() < end {
-                let request = build_request(&authority, &path, body.as_ref())?;
+                let request = build_request(&authority, &path, &load)?;
                 let sent = Instant::now();
                 let outcome = async {
                     let response = sender.send_request(request).await?;

@@ -105,18 +105,27 @@ fn print_welcome(platform: &Platform, data: &Path, first_start: bool) {
         }
     }
     println!();
-    println!("  Personas (synthetic residents) to try: `loket personas`; for example");
+    println!("  Personas (synthetic residents) to try: `loket personas`. The municipality asks");
+    println!("  the registers through its outway, stating why (the exchange checks the grant):");
     println!(
-        "    curl -s {} -H 'content-type: application/json' \\",
-        platform
-            .endpoints
-            .get("brp")
-            .map_or("", String::as_str)
-            .to_owned()
-            + loket_registers::brp::PERSONEN_PATH
+        "    curl -s {}/brp-personen{} -H 'content-type: application/json' \\",
+        platform.endpoints.get("outway").map_or("", String::as_str),
+        loket_registers::brp::PERSONEN_PATH
+    );
+    println!(
+        "      -H 'fsc-processing-activity: {}' \\",
+        crate::exchange::PARKEREN
     );
     println!(
         "      -d '{{\"type\":\"RaadpleegMetBurgerservicenummer\",\"burgerservicenummer\":[\"999990007\"],\"fields\":[\"naam\",\"verblijfplaats\"]}}'"
+    );
+    println!(
+        "  Who used Sanne's data: {}/lezenapi/v1/processing-activities (token in {}).",
+        platform
+            .endpoints
+            .get("logboek-gemeente")
+            .map_or("", String::as_str),
+        data.join("keys/inzage-tokens.json").display()
     );
     println!();
     println!("  Logging in with the simulated DigiD arrives with the portal (issue 6).");

@@ -126,7 +126,11 @@ pub const MIJN_GEGEVENS: &str = "https://voorbeeldstad.example/verwerkingen/mijn
 pub const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
 
 /// A service, the activities a grant is for, and (when limited) the fields it may read.
-type DemoGrant = (&'static str, &'static [&'static str], Option<&'static [&'static str]>);
+type DemoGrant = (
+    &'static str,
+    &'static [&'static str],
+    Option<&'static [&'static str]>,
+);
 
 /// What the municipality may ask, for which activities, and (when limited) which fields.
 const GRANTS: &[DemoGrant] = &[

@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_log;
 mod config;
 mod demo;
 mod exchange;

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use loket_store::StoreError;
+use loket_store::sqlx::sqlite::SqlitePoolOptions;
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
 
 use super::{
@@ -15,11 +16,18 @@ use crate::tree_head::SignedTreeHead;
 #[derive(Debug)]
 pub(crate) struct SqliteLog {
     pool: SqlitePool,
+    /// Appends use one connection of their own: in WAL mode a connection that sees
+    /// another's commit throws away its whole page cache, so alternating writers would
+    /// read the tree's pages back from disk on every commit.
+    writer: SqlitePool,
 }
 
 impl SqliteLog {
     pub(crate) fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        Self { pool, writer }
     }
 }
 
@@ -29,7 +37,12 @@ const CHUNK: usize = 1000;
 #[async_trait]
 impl LogStore for SqliteLog {
     async fn append(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // The writer lives and dies with the component's database.
+        if self.pool.is_closed() {
+            self.writer.close().await;
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        let mut tx = self.writer.begin().await?;
         for chunk in batch.entries.chunks(CHUNK) {
             let mut insert: QueryBuilder<'_, Sqlite> =
                 QueryBuilder::new(format!("INSERT INTO records ({ENTRY_COLUMNS}) "));

@@ -1,0 +1,147 @@
+//! `loket bench logboek`: durable appends with group commit, inzage among millions of
+//! records, and `verify` over all of them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use loket_core::{SpanId, SystemClock, TraceId};
+use loket_logboek::{
+    Activities, Direction, Exchange, Filter, LogKeys, Logboek, NewRecord, Status, log_store, verify,
+};
+use loket_store::StorageUrl;
+use rand::Rng;
+
+use crate::exchange::{PARKEREN, activities};
+use crate::platform;
+
+const COMPONENT: &str = "logboek_bench";
+
+#[allow(clippy::print_stdout)]
+pub async fn run(
+    storage: StorageUrl,
+    records: u64,
+    subjects: u64,
+    callers: usize,
+) -> anyhow::Result<()> {
+    let database = platform::open(&storage, &loket_logboek::schema(COMPONENT)).await?;
+    let store = log_store(&database);
+    anyhow::ensure!(
+        store.latest_head().await?.is_none(),
+        "the benchmark needs an empty log ({COMPONENT}); use a fresh --storage"
+    );
+    let keys = LogKeys::generate()?;
+    let key = keys.verifying_key();
+    let log = Logboek::start(
+        COMPONENT,
+        store.clone(),
+        keys,
+        Arc::new(activities().unwrap_or_else(|_| Activities::default())),
+        Arc::new(SystemClock),
+    )
+    .await?;
+
+    // Appends: `callers` concurrent callers, each appending one record at a time, as the
+    // exchange does per request; the writer groups whatever is waiting into one commit.
+    let started = Instant::now();
+    let per_caller = records / callers as u64;
+    let mut tasks = tokio::task::JoinSet::new();
+    for caller in 0..callers as u64 {
+        let log = log.clone();
+        tasks.spawn(async move {
+            for i in 0..per_caller {
+                let subject = rand::rng().random_range(0..subjects);
+                log.append(vec![record(&log, subject, caller * per_caller + i)])
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let elapsed = started.elapsed();
+    let appended = per_caller * callers as u64;
+    let heads = store.heads(0, u32::MAX).await?.len();
+    println!(
+        "appended {appended} records in {:.1} s with {callers} concurrent callers: {:.0} durable records/s, {heads} commits ({:.0} records per commit)",
+        elapsed.as_secs_f64(),
+        appended as f64 / elapsed.as_secs_f64(),
+        appended as f64 / heads.max(1) as f64
+    );
+
+    // Inzage: one random subject at a time, newest 25 records, bodies decoded.
+    let mut latencies = Vec::new();
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut found = 0usize;
+    while Instant::now() < until {
+        let subject = rand::rng().random_range(0..subjects);
+        let filter = Filter {
+            subject: Some(log.pseudonyms().bsn(&bsn(subject)).as_str().to_owned()),
+            limit: 25,
+            ..Filter::default()
+        };
+        let asked = Instant::now();
+        let entries = log.query(&filter).await?;
+        for entry in &entries {
+            let body: serde_json::Value =
+                serde_json::from_str(entry.body.as_deref().unwrap_or("null"))?;
+            found += usize::from(body.is_object());
+        }
+        latencies.push(asked.elapsed());
+    }
+    latencies.sort_unstable();
+    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "inzage among {appended} records ({subjects} subjects): {} queries, {found} records, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+
+    let started = Instant::now();
+    let report = verify(
+        store.as_ref(),
+        &key,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .await
+    .context("verify")?;
+    println!(
+        "verify: {} records, {} tree heads in {:.1} s ({:.0} records/s)",
+        report.records,
+        report.tree_heads,
+        started.elapsed().as_secs_f64(),
+        report.records as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bsn(subject: u64) -> String {
+    format!("{:09}", 100_000_000 + subject)
+}
+
+fn record(log: &Logboek, subject: u64, sequence: u64) -> NewRecord {
+    let now = time::OffsetDateTime::now_utc();
+    NewRecord {
+        trace_id: TraceId::random(),
+        span_id: SpanId::random(),
+        parent_span_id: Some(SpanId::random()),
+        name: "brp-personen antwoord".to_owned(),
+        start: now,
+        end: now,
+        status: Status::Ok,
+        processing_activity_id: Some(PARKEREN.to_owned()),
+        data_subject: Some(log.pseudonyms().bsn(&bsn(subject))),
+        exchange: Some(Exchange {
+            transaction_id: format!("{:032x}", sequence),
+            direction: Direction::Incoming,
+            grant_hash: Some("$1$3$W5Y0i7b8B5gG1wX7g4o1o6oE0pZ5mYcQ1uN8r2b3c4d".to_owned()),
+            source_peer_id: crate::exchange::GEMEENTE_OIN.to_owned(),
+            destination_peer_id: "00000001003214345000".to_owned(),
+            service_name: "brp-personen".to_owned(),
+            error_code: None,
+        }),
+    }
+}
