@@ -72,8 +72,16 @@ impl fmt::Debug for SpanId {
     }
 }
 
+/// Lowercase hex in one write: ids are formatted for every log record.
 fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    bytes.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buffer = [0u8; 32];
+    for (i, byte) in bytes.iter().take(16).enumerate() {
+        buffer[2 * i] = DIGITS[usize::from(byte >> 4)];
+        buffer[2 * i + 1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    let text = std::str::from_utf8(&buffer[..2 * bytes.len().min(16)]).map_err(|_| fmt::Error)?;
+    f.write_str(text)
 }
 
 impl TraceContext {

@@ -281,6 +281,31 @@ async fn a_failing_store_fails_the_append(f: Fixture) {
     assert!(result.is_err(), "an append to a closed store must fail");
 }
 
+async fn after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree(f: Fixture) {
+    fill(&f, 3).await;
+    // Something else occupies the next index: the commit fails on its primary key.
+    tamper(
+        &f,
+        "INSERT INTO records (idx, bucket, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash)
+         SELECT 3, 0, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash FROM records WHERE idx = 0",
+    )
+    .await;
+    let failed = f
+        .log
+        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await;
+    assert!(failed.is_err());
+    tamper(&f, "DELETE FROM records WHERE idx = 3").await;
+    let indexes = f
+        .log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(indexes, [3], "the failed batch's index is used again");
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.records, 4);
+}
+
 async fn a_modified_record_is_named(f: Fixture) {
     fill(&f, 6).await;
     tamper(
@@ -339,8 +364,8 @@ async fn an_inserted_record_is_named(f: Fixture) {
     fill(&f, 4).await;
     tamper(
         &f,
-        "INSERT INTO records (idx, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash)
-         SELECT 4, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash FROM records WHERE idx = 3",
+        "INSERT INTO records (idx, bucket, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash)
+         SELECT 4, 0, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash FROM records WHERE idx = 3",
     )
     .await;
     let found = tampered(verified(&f).await);
@@ -518,6 +543,7 @@ loket_store::contract_suite! {
         proofs_verify_against_the_signed_heads,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
+        after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree,
         a_modified_record_is_named,
         a_record_rewritten_with_new_digests_breaks_the_signed_root,
         a_removed_record_is_named,

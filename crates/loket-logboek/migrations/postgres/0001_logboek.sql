@@ -1,6 +1,7 @@
 -- See the SQLite migration for the design; same tables, Postgres types.
 CREATE TABLE records (
     idx BIGINT PRIMARY KEY,
+    bucket BIGINT NOT NULL,
     trace_id TEXT,
     subject TEXT,
     activity TEXT,
@@ -10,8 +11,8 @@ CREATE TABLE records (
     body_digest BYTEA NOT NULL,
     leaf_hash BYTEA NOT NULL
 );
-CREATE INDEX records_subject ON records (subject, idx) WHERE subject IS NOT NULL;
-CREATE INDEX records_trace ON records (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX records_subject ON records (bucket, subject, idx) WHERE subject IS NOT NULL;
+CREATE INDEX records_trace ON records (bucket, trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX records_expiry ON records (expires_at) WHERE body IS NOT NULL;
 
 CREATE TABLE nodes (

@@ -3,6 +3,9 @@
 -- so the tree stays whole; only body, subject and trace go.
 CREATE TABLE records (
     idx INTEGER PRIMARY KEY,
+    -- idx >> 16: the lookup indexes lead with it, so new entries land in one small,
+    -- cached region of each index instead of on a random page of a huge one.
+    bucket INTEGER NOT NULL,
     trace_id TEXT,
     subject TEXT,
     activity TEXT,
@@ -12,8 +15,8 @@ CREATE TABLE records (
     body_digest BLOB NOT NULL,
     leaf_hash BLOB NOT NULL
 );
-CREATE INDEX records_subject ON records (subject, idx) WHERE subject IS NOT NULL;
-CREATE INDEX records_trace ON records (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX records_subject ON records (bucket, subject, idx) WHERE subject IS NOT NULL;
+CREATE INDEX records_trace ON records (bucket, trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX records_expiry ON records (expires_at) WHERE body IS NOT NULL;
 
 -- Perfect subtrees of level >= 1: node (level, i) covers leaves i*2^level .. (i+1)*2^level.

@@ -68,6 +68,26 @@ pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".to_owned()))
 }
 
+/// Records per bucket (see the migration): 65,536.
+const BUCKET_BITS: u32 = 16;
+
+pub(crate) fn bucket(index: u64) -> u64 {
+    index >> BUCKET_BITS
+}
+
+/// The bucket numbers from the one holding `last` down to 0, as an SQL list.
+pub(crate) fn buckets(last: i64) -> String {
+    if last < 0 {
+        return "-1".to_owned();
+    }
+    let top = last >> BUCKET_BITS;
+    (0..=top)
+        .rev()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -119,4 +139,18 @@ pub(crate) fn head_from_row(
         signed_at_ms: at,
         signature,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_every_record_up_to_the_last_newest_first() {
+        assert_eq!(buckets(-1), "-1");
+        assert_eq!(buckets(0), "0");
+        assert_eq!(buckets(65_535), "0");
+        assert_eq!(buckets(65_536), "1,0");
+        assert_eq!(bucket(65_536 * 3 + 7), 3);
+    }
 }

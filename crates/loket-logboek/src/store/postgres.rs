@@ -5,8 +5,8 @@ use loket_store::StoreError;
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, entry_from_row, head_from_row,
-    to_hash, to_i64, to_u64,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, bucket, buckets, entry_from_row,
+    head_from_row, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -32,9 +32,10 @@ impl LogStore for PostgresLog {
         let mut tx = self.pool.begin().await?;
         for chunk in batch.entries.chunks(CHUNK) {
             let mut insert: QueryBuilder<'_, Postgres> =
-                QueryBuilder::new(format!("INSERT INTO records ({ENTRY_COLUMNS}) "));
+                QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
             insert.push_values(chunk, |mut row, entry| {
-                row.push_bind(to_i64(entry.index))
+                row.push_bind(to_i64(bucket(entry.index)))
+                    .push_bind(to_i64(entry.index))
                     .push_bind(&entry.trace_id)
                     .push_bind(&entry.subject)
                     .push_bind(&entry.activity)
@@ -155,6 +156,20 @@ impl LogStore for PostgresLog {
         let mut select: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
             "SELECT {ENTRY_COLUMNS} FROM records WHERE body IS NOT NULL"
         ));
+        // Lookups by subject or trace probe their index once per bucket, newest first.
+        if filter.subject.is_some() || filter.trace_id.is_some() {
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), -1) FROM records")
+                .fetch_one(&self.pool)
+                .await?;
+            let last = match filter.before {
+                Some(before) => last.min(to_i64(before) - 1),
+                None => last,
+            };
+            select
+                .push(" AND bucket IN (")
+                .push(buckets(last))
+                .push(")");
+        }
         if let Some(subject) = &filter.subject {
             select.push(" AND subject = ").push_bind(subject);
         }

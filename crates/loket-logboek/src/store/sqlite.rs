@@ -6,8 +6,8 @@ use loket_store::sqlx::sqlite::SqlitePoolOptions;
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
 
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, entry_from_row, head_from_row,
-    to_hash, to_i64, to_u64,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, bucket, buckets, entry_from_row,
+    head_from_row, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -24,9 +24,15 @@ pub(crate) struct SqliteLog {
 
 impl SqliteLog {
     pub(crate) fn new(pool: SqlitePool) -> Self {
+        // A larger WAL between checkpoints: a hot index page is then written back to the
+        // database once per checkpoint instead of once per few commits.
+        let options = (*pool.connect_options())
+            .clone()
+            .pragma("wal_autocheckpoint", "16384")
+            .pragma("cache_size", "-131072");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_lazy_with((*pool.connect_options()).clone());
+            .connect_lazy_with(options);
         Self { pool, writer }
     }
 }
@@ -45,9 +51,10 @@ impl LogStore for SqliteLog {
         let mut tx = self.writer.begin().await?;
         for chunk in batch.entries.chunks(CHUNK) {
             let mut insert: QueryBuilder<'_, Sqlite> =
-                QueryBuilder::new(format!("INSERT INTO records ({ENTRY_COLUMNS}) "));
+                QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
             insert.push_values(chunk, |mut row, entry| {
-                row.push_bind(to_i64(entry.index))
+                row.push_bind(to_i64(bucket(entry.index)))
+                    .push_bind(to_i64(entry.index))
                     .push_bind(&entry.trace_id)
                     .push_bind(&entry.subject)
                     .push_bind(&entry.activity)
@@ -168,6 +175,20 @@ impl LogStore for SqliteLog {
         let mut select: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
             "SELECT {ENTRY_COLUMNS} FROM records WHERE body IS NOT NULL"
         ));
+        // Lookups by subject or trace probe their index once per bucket, newest first.
+        if filter.subject.is_some() || filter.trace_id.is_some() {
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), -1) FROM records")
+                .fetch_one(&self.pool)
+                .await?;
+            let last = match filter.before {
+                Some(before) => last.min(to_i64(before) - 1),
+                None => last,
+            };
+            select
+                .push(" AND bucket IN (")
+                .push(buckets(last))
+                .push(")");
+        }
         if let Some(subject) = &filter.subject {
             select.push(" AND subject = ").push_bind(subject);
         }
