@@ -98,7 +98,10 @@ async fn open_postgres(url: &str, schema: &str) -> Result<PgPool, StoreError> {
     let create = format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"");
     admin.execute(create.as_str()).await?;
     admin.close().await?;
-    let options = base.options([("search_path", schema)]);
+    // JIT off: Loket's statements are short lookups and appends; JIT compiling costs
+    // ~100 ms and kicks in exactly when estimates are off (statistics lagging behind a
+    // burst of writes), turning a 2 ms lookup into 100 ms.
+    let options = base.options([("search_path", schema), ("jit", "off")]);
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))

@@ -32,6 +32,10 @@ pub enum BenchCommand {
         /// Concurrent callers, each appending one record at a time.
         #[arg(long, default_value_t = 512)]
         callers: usize,
+        /// Where the log's keys are kept; a second run on the same storage and keys
+        /// measures inzage and verify again without refilling.
+        #[arg(long, default_value = "./bench-keys")]
+        keys: std::path::PathBuf,
     },
     /// Keep N connections busy with GET requests to URL and report throughput and latency.
     Http {
@@ -64,9 +68,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             records,
             subjects,
             callers,
+            keys,
         } => {
             let storage = storage.parse().context("--storage")?;
-            crate::bench_log::run(storage, records, subjects, callers).await?;
+            crate::bench_log::run(storage, &keys, records, subjects, callers).await?;
         }
         BenchCommand::Http {
             url,

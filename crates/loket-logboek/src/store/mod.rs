@@ -2,6 +2,7 @@
 //! Postgres implementation, tested with one contract suite on both.
 
 mod postgres;
+mod shared;
 mod sqlite;
 
 use std::collections::HashMap;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use loket_store::StoreError;
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
+use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, bucket, buckets, entry_from_row,
     head_from_row, to_hash, to_i64, to_u64,
@@ -15,195 +16,21 @@ use crate::tree_head::SignedTreeHead;
 #[derive(Debug)]
 pub(crate) struct PostgresLog {
     pool: PgPool,
+    /// The same pool: Postgres keeps one shared buffer cache, so appends need no
+    /// connection of their own.
+    writer: PgPool,
 }
 
 impl PostgresLog {
     pub(crate) fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            writer: pool.clone(),
+            pool,
+        }
     }
 }
 
 /// Rows per INSERT: 9 columns × 1000 stays far below Postgres's 65,535 bound parameters.
 const CHUNK: usize = 1000;
 
-#[async_trait]
-impl LogStore for PostgresLog {
-    async fn append(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for chunk in batch.entries.chunks(CHUNK) {
-            let mut insert: QueryBuilder<'_, Postgres> =
-                QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
-            insert.push_values(chunk, |mut row, entry| {
-                row.push_bind(to_i64(bucket(entry.index)))
-                    .push_bind(to_i64(entry.index))
-                    .push_bind(&entry.trace_id)
-                    .push_bind(&entry.subject)
-                    .push_bind(&entry.activity)
-                    .push_bind(entry.start_ms)
-                    .push_bind(entry.expires_at)
-                    .push_bind(&entry.body)
-                    .push_bind(&entry.body_digest[..])
-                    .push_bind(&entry.leaf_hash[..]);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.nodes.chunks(CHUNK * 3) {
-            let mut insert: QueryBuilder<'_, Postgres> =
-                QueryBuilder::new("INSERT INTO nodes (level, idx, hash) ");
-            insert.push_values(chunk, |mut row, ((level, idx), hash)| {
-                row.push_bind(i64::from(*level))
-                    .push_bind(to_i64(*idx))
-                    .push_bind(&hash[..]);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        if let Some(head) = &batch.head {
-            sqlx::query(
-                "INSERT INTO tree_heads (size, root, signed_at_ms, signature) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(to_i64(head.size))
-            .bind(&head.root[..])
-            .bind(head.signed_at_ms)
-            .bind(&head.signature)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
-        let row: Option<HeadRow> = sqlx::query_as(
-            "SELECT size, root, signed_at_ms, signature FROM tree_heads ORDER BY size DESC LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(head_from_row).transpose()
-    }
-
-    async fn heads(&self, from_size: u64, limit: u32) -> Result<Vec<SignedTreeHead>, StoreError> {
-        let rows: Vec<HeadRow> = sqlx::query_as(
-            "SELECT size, root, signed_at_ms, signature FROM tree_heads WHERE size >= $1 ORDER BY size LIMIT $2",
-        )
-        .bind(to_i64(from_size))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(head_from_row).collect()
-    }
-
-    async fn head(&self, size: u64) -> Result<Option<SignedTreeHead>, StoreError> {
-        let row: Option<HeadRow> = sqlx::query_as(
-            "SELECT size, root, signed_at_ms, signature FROM tree_heads WHERE size = $1",
-        )
-        .bind(to_i64(size))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(head_from_row).transpose()
-    }
-
-    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
-        let mut found = HashMap::with_capacity(ids.len());
-        let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|id| id.0 == 0);
-        if !leaves.is_empty() {
-            let mut select: QueryBuilder<'_, Postgres> =
-                QueryBuilder::new("SELECT idx, leaf_hash FROM records WHERE idx IN (");
-            let mut list = select.separated(", ");
-            for (_, idx) in &leaves {
-                list.push_bind(to_i64(*idx));
-            }
-            select.push(")");
-            let rows: Vec<(i64, Vec<u8>)> = select.build_query_as().fetch_all(&self.pool).await?;
-            for (idx, hash) in rows {
-                found.insert((0, to_u64(idx)), to_hash(&hash)?);
-            }
-        }
-        if !inner.is_empty() {
-            let mut select: QueryBuilder<'_, Postgres> = QueryBuilder::new(
-                "SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES ",
-            );
-            let mut list = select.separated(", ");
-            for (level, idx) in &inner {
-                list.push("(")
-                    .push_bind_unseparated(i64::from(*level))
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(to_i64(*idx))
-                    .push_unseparated(")");
-            }
-            select.push(")");
-            let rows: Vec<(i64, i64, Vec<u8>)> =
-                select.build_query_as().fetch_all(&self.pool).await?;
-            for (level, idx, hash) in rows {
-                let level = u32::try_from(level).unwrap_or(u32::MAX);
-                found.insert((level, to_u64(idx)), to_hash(&hash)?);
-            }
-        }
-        Ok(found)
-    }
-
-    async fn scan(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError> {
-        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= $1 ORDER BY idx LIMIT $2"
-        ))
-        .bind(to_i64(from))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(entry_from_row).collect()
-    }
-
-    async fn query(&self, filter: &Filter) -> Result<Vec<Entry>, StoreError> {
-        let mut select: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
-            "SELECT {ENTRY_COLUMNS} FROM records WHERE body IS NOT NULL"
-        ));
-        // Lookups by subject or trace probe their index once per bucket, newest first.
-        if filter.subject.is_some() || filter.trace_id.is_some() {
-            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), -1) FROM records")
-                .fetch_one(&self.pool)
-                .await?;
-            let last = match filter.before {
-                Some(before) => last.min(to_i64(before) - 1),
-                None => last,
-            };
-            select
-                .push(" AND bucket IN (")
-                .push(buckets(last))
-                .push(")");
-        }
-        if let Some(subject) = &filter.subject {
-            select.push(" AND subject = ").push_bind(subject);
-        }
-        if let Some(trace) = &filter.trace_id {
-            select.push(" AND trace_id = ").push_bind(trace);
-        }
-        if let Some(activity) = &filter.activity {
-            select.push(" AND activity = ").push_bind(activity);
-        }
-        if let Some(from) = filter.start_from_ms {
-            select.push(" AND start_ms >= ").push_bind(from);
-        }
-        if let Some(until) = filter.start_until_ms {
-            select.push(" AND start_ms <= ").push_bind(until);
-        }
-        if let Some(before) = filter.before {
-            select.push(" AND idx < ").push_bind(to_i64(before));
-        }
-        select
-            .push(" ORDER BY idx DESC LIMIT ")
-            .push_bind(i64::from(filter.limit));
-        let rows: Vec<EntryRow> = select.build_query_as().fetch_all(&self.pool).await?;
-        rows.into_iter().map(entry_from_row).collect()
-    }
-
-    async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE records SET body = NULL, subject = NULL, trace_id = NULL, activity = NULL
-             WHERE idx IN (SELECT idx FROM records WHERE body IS NOT NULL AND expires_at < $1 LIMIT $2)",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
-    }
-}
+log_store_impl!(PostgresLog, Postgres);
