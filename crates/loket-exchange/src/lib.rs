@@ -16,6 +16,7 @@ mod denial;
 mod documents;
 mod gateway;
 mod inway;
+pub mod management;
 pub mod manager;
 mod outway;
 pub mod pki;

@@ -612,6 +612,168 @@ async fn a_failing_log_makes_the_exchange_refuse(w: World) {
     assert_eq!(w.reached(), 0);
 }
 
+async fn the_management_api_requests_and_approves_as_each_organisation(w: World) {
+    use loket_core::Secret;
+    use loket_exchange::management::{self, Operator};
+    let operators = vec![
+        Operator::new(
+            &Secret::new("gemeente-token".into()),
+            identity(&w.pki, "gemeente"),
+        ),
+        Operator::new(&Secret::new("rvig-token".into()), identity(&w.pki, "rvig")),
+    ];
+    let router =
+        management::service(w.manager.clone(), operators, GEMEENTE).into_router(Metrics::new());
+    let base = format!("{}{}", serve_plain(router).await, management::BASE);
+    let client = reqwest::Client::new();
+    let call = |path: &str, token: &str, body: Option<Value>| {
+        let request = match body {
+            Some(body) => client.post(format!("{base}{path}")).json(&body),
+            None => client.get(format!("{base}{path}")),
+        };
+        request.bearer_auth(token).send()
+    };
+
+    let anonymous = client
+        .get(format!("{base}/contracts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let asked: Value = call(
+        "/contracts",
+        "gemeente-token",
+        Some(json!({"service": SERVICE, "processingActivities": [BELASTING], "fields": ["naam"]})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let hash = asked["contractHash"].as_str().unwrap().to_owned();
+    // Proposed only: the municipality cannot use it yet.
+    denied(
+        w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
+    let accepted: Value = call(
+        &format!("/contracts/{hash}/accept"),
+        "rvig-token",
+        Some(json!({})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(accepted["state"], "active");
+    assert_eq!(
+        w.via_outway(Some(BELASTING), &lookup(&["naam"]))
+            .await
+            .status(),
+        200
+    );
+
+    let revoked: Value = call(
+        &format!("/contracts/{hash}/revoke"),
+        "gemeente-token",
+        Some(json!({})),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(revoked["state"], "revoked");
+    denied(
+        w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
+
+    let listed: Value = call("/contracts", "rvig-token", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["contracts"].as_array().unwrap().len() >= 3);
+    let services: Value = call("/services", "rvig-token", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(services["services"][0]["name"], SERVICE);
+
+    // Bad input: a clear problem, nothing written.
+    let before = w.manager.policy().contracts.len();
+    let empty = call(
+        "/contracts",
+        "gemeente-token",
+        Some(json!({"service": SERVICE, "processingActivities": []})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(empty.status(), 400);
+    let unknown = call(
+        "/contracts",
+        "gemeente-token",
+        Some(json!({"service": "geen-dienst", "processingActivities": [PARKEREN]})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let extra = call(
+        "/contracts",
+        "gemeente-token",
+        Some(json!({"service": SERVICE, "processingActivities": [PARKEREN], "scope": "all"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(extra.status(), 400);
+    let bad_name = call(
+        "/services",
+        "rvig-token",
+        Some(json!({"name": "BRP Personen!", "inway": "https://x", "openapi": "/openapi.json"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad_name.status(), 400);
+    let not_a_party = call(
+        &format!(
+            "/contracts/{}/revoke",
+            w.manager.policy().connections[&w.grant].contract_hash
+        ),
+        "rvig-token",
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        not_a_party.status(),
+        200,
+        "RvIG is a party to the connection contract"
+    );
+    let no_such = call(
+        "/contracts/$1$1$nothing/accept",
+        "rvig-token",
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(no_such.status(), 404);
+    assert_eq!(w.manager.policy().contracts.len(), before);
+}
+
 loket_store::contract_suite! {
     open = world;
     tests = [
@@ -620,5 +782,6 @@ loket_store::contract_suite! {
         the_inway_checks_on_its_own,
         revoked_and_expired_grants_stop_working_at_once,
         a_failing_log_makes_the_exchange_refuse,
+        the_management_api_requests_and_approves_as_each_organisation,
     ];
 }

@@ -97,6 +97,35 @@ pub enum ExchangeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Ask for a connection to a service, as an organisation (by its short name).
+    Request {
+        #[arg(long)]
+        service: String,
+        /// A processing activity id (repeatable); see config/verwerkingsactiviteiten.toml.
+        #[arg(long = "activity", required = true)]
+        activities: Vec<String>,
+        /// Only these fields (repeatable); without it, every field.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long = "as")]
+        party: String,
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
+        storage: Option<String>,
+    },
+    /// Accept (approve) a contract as one of its parties.
+    Approve {
+        hash: String,
+        #[arg(long = "as")]
+        party: String,
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
+        storage: Option<String>,
+    },
     /// Revoke a contract as one of its parties (by its short name, e.g. rvig).
     Revoke {
         hash: String,
@@ -148,22 +177,63 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        ExchangeCommand::Request {
+            service,
+            activities,
+            fields,
+            days,
+            party,
+            data,
+            storage: url,
+        } => {
+            let (manager, identity) = as_party(&data, url, &party).await?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let validity = loket_exchange::contract::Validity {
+                not_before: now,
+                not_after: now + days.max(1) * 86_400,
+            };
+            let fields = (!fields.is_empty()).then_some(fields);
+            let hash = manager
+                .request_connection(&identity, &service, activities, fields, validity)
+                .await?;
+            println!("{hash}");
+            println!(
+                "Requested as {party}; in force once the provider approves: loket exchange approve '{hash}' --as PROVIDER"
+            );
+            Ok(())
+        }
+        ExchangeCommand::Approve {
+            hash,
+            party,
+            data,
+            storage: url,
+        } => {
+            let (manager, identity) = as_party(&data, url, &party).await?;
+            manager.accept(&identity, &hash).await?;
+            println!("Accepted {hash} as {party}.");
+            Ok(())
+        }
         ExchangeCommand::Revoke {
             hash,
             party,
             data,
             storage: url,
         } => {
-            let database = platform::open(&storage(&data, url)?, &loket_exchange::SCHEMA).await?;
-            let identity = Identity::load_named(&pki_dir(&data), &party).with_context(|| {
-                format!("no certificate for {party} in {}", pki_dir(&data).display())
-            })?;
-            Manager::open(&database)
-                .await?
-                .revoke(&identity, &hash)
-                .await?;
+            let (manager, identity) = as_party(&data, url, &party).await?;
+            manager.revoke(&identity, &hash).await?;
             println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
             Ok(())
         }
     }
+}
+
+async fn as_party(
+    data: &Path,
+    url: Option<String>,
+    party: &str,
+) -> anyhow::Result<(Manager, Identity)> {
+    let database = platform::open(&storage(data, url)?, &loket_exchange::SCHEMA).await?;
+    let identity = Identity::load_named(&pki_dir(data), party)
+        .with_context(|| format!("no certificate for {party} in {}", pki_dir(data).display()))?;
+    Ok((Manager::open(&database).await?, identity))
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use loket_core::{Clock, Oin, Secret, SystemClock};
 use loket_exchange::contract::Validity;
+use loket_exchange::management::Operator;
 use loket_exchange::manager::ContractState;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{Inway, Manager, Outway, ServiceEntry, tls};
@@ -180,11 +181,22 @@ pub fn keys_dir(data: &Path) -> PathBuf {
 
 /// The read API's tokens, made on first start and kept (owner-readable) in the keys dir.
 pub fn inzage_tokens(data: &Path) -> anyhow::Result<HashMap<String, String>> {
-    let path = keys_dir(data).join("inzage-tokens.json");
+    tokens(data, "inzage-tokens.json", &["portal", "fg"])
+}
+
+/// One management token per organisation (`keys/management-tokens.json`).
+pub fn management_tokens(data: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let names: Vec<&str> = ORGANISATIONS.iter().map(|o| o.name).collect();
+    tokens(data, "management-tokens.json", &names)
+}
+
+fn tokens(data: &Path, file: &str, names: &[&str]) -> anyhow::Result<HashMap<String, String>> {
+    let path = keys_dir(data).join(file);
     if !path.exists() {
         std::fs::create_dir_all(keys_dir(data))?;
-        let tokens: HashMap<String, String> = ["portal", "fg"]
-            .into_iter()
+        let tokens: HashMap<String, String> = names
+            .iter()
+            .copied()
             .map(|name| (name.to_owned(), uuid::Uuid::new_v4().simple().to_string()))
             .collect();
         let mut options = std::fs::OpenOptions::new();
@@ -329,6 +341,15 @@ pub async fn start(
     )?;
     platform
         .spawn("outway", loopback(), outway.service())
+        .await?;
+    let mut operators = Vec::new();
+    for (name, token) in management_tokens(data)? {
+        let identity = Identity::load_named(&pki, &name)?;
+        operators.push(Operator::new(&Secret::new(token), identity));
+    }
+    let management = loket_exchange::management::service(manager.clone(), operators, GEMEENTE_OIN);
+    platform
+        .spawn("exchange-manager", loopback(), management)
         .await?;
     manager.reload_every(Duration::from_secs(2));
     Ok(())

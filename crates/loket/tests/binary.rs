@@ -792,6 +792,85 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         "RvIG logged its answer about Sanne"
     );
 
+    // A new grant through the CLI, approved by RvIG, is in force within seconds.
+    const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
+    let names = serde_json::json!({
+        "type": "RaadpleegMetBurgerservicenummer",
+        "burgerservicenummer": ["999990007"],
+        "fields": ["naam.voornamen"]
+    });
+    let before = ask(
+        "brp-personen/haalcentraal/api/brp/personen",
+        ATTENDEREN,
+        names.clone(),
+    );
+    assert_eq!(
+        before.headers()["fsc-error-code"],
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"
+    );
+    let cli = |args: &[&str]| {
+        let output = Command::new(LOKET)
+            .args(args)
+            .args(["--data", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let requested = cli(&[
+        "exchange",
+        "request",
+        "--as",
+        "gemeente",
+        "--service",
+        "brp-personen",
+        "--activity",
+        ATTENDEREN,
+        "--field",
+        "naam",
+    ]);
+    let hash = requested.lines().next().unwrap().to_owned();
+    cli(&["exchange", "approve", &hash, "--as", "rvig"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = ask(
+            "brp-personen/haalcentraal/api/brp/personen",
+            ATTENDEREN,
+            names.clone(),
+        )
+        .status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new grant was not in force after 10 s ({status})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let management: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("keys/management-tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let contracts: Value = client
+        .get(format!("{}/api/v1/contracts", url("exchange-manager")))
+        .bearer_auth(management["gemeente"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        contracts["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["hash"] == hash.as_str() && c["state"] == "active")
+    );
+
     // The logs hold pseudonyms only, and verify after a restart.
     assert!(demo.terminate());
     for file in [
