@@ -156,3 +156,26 @@ pub(crate) fn fields_allowed(connection: &Connection, body: Option<&Value>) -> R
     }
     Ok(())
 }
+
+/// An outway's or inway's router: every path goes to `handler`. The edge's own
+/// /healthz, /readyz and /metrics win over the wildcard (axum prefers static segments).
+pub(crate) fn pass_through<H, T, S>(name: &str, handler: H, state: S) -> loket_http::HttpService
+where
+    H: axum::handler::Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    let routes = axum::Router::new()
+        .route("/{*path}", axum::routing::any(handler))
+        .with_state(state);
+    loket_http::HttpService::new(name, routes)
+}
+
+/// The HTTP client a gateway forwards with: answers within 25 s (under the edge's 30 s),
+/// and enough idle connections kept for the concurrency it sees.
+pub(crate) fn client(builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::Client> {
+    builder
+        .timeout(std::time::Duration::from_secs(25))
+        .pool_max_idle_per_host(64)
+        .build()
+}

@@ -4,14 +4,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use loket_core::Clock;
 use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
 use loket_logboek::{Direction, Logboek};
@@ -48,10 +45,7 @@ impl Inway {
         upstreams: HashMap<String, String>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(25))
-            .pool_max_idle_per_host(64)
-            .build()?;
+        let client = gateway::client(reqwest::Client::builder())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: oin.to_owned(),
@@ -65,12 +59,7 @@ impl Inway {
     }
 
     pub fn service(self) -> HttpService {
-        // Every path is passed through; the edge's own /healthz, /readyz and /metrics win
-        // over the wildcard because axum prefers static segments.
-        let routes = Router::new()
-            .route("/{*path}", any(handle))
-            .with_state(self);
-        HttpService::new("inway", routes)
+        gateway::pass_through("inway", handle, self)
     }
 }
 

@@ -4,14 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use loket_core::Clock;
 use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
 use loket_logboek::{Direction, Logboek};
@@ -55,11 +52,10 @@ impl Outway {
         log: Logboek,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OutwayError> {
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls::client_config(identity, anchors)?)
-            .timeout(Duration::from_secs(25))
-            .pool_max_idle_per_host(64)
-            .build()?;
+        let client = gateway::client(
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls::client_config(identity, anchors)?),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: identity.oin.as_str().to_owned(),
@@ -73,12 +69,7 @@ impl Outway {
     }
 
     pub fn service(self) -> HttpService {
-        // Every path is passed through; the edge's own /healthz, /readyz and /metrics win
-        // over the wildcard because axum prefers static segments.
-        let routes = Router::new()
-            .route("/{*path}", any(handle))
-            .with_state(self);
-        HttpService::new("outway", routes)
+        gateway::pass_through("outway", handle, self)
     }
 }
 

@@ -645,16 +645,11 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
         "application/problem+json"
     );
 
-    let asked: Value = call(
+    let asked = json_of(call(
         "/contracts",
         "gemeente-token",
         Some(json!({"service": SERVICE, "processingActivities": [BELASTING], "fields": ["naam"]})),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ).await.unwrap()).await;
     let hash = asked["contractHash"].as_str().unwrap().to_owned();
     // Proposed only: the municipality cannot use it yet.
     denied(
@@ -663,16 +658,16 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
         "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
     )
     .await;
-    let accepted: Value = call(
-        &format!("/contracts/{hash}/accept"),
-        "rvig-token",
-        Some(json!({})),
+    let accepted = json_of(
+        call(
+            &format!("/contracts/{hash}/accept"),
+            "rvig-token",
+            Some(json!({})),
+        )
+        .await
+        .unwrap(),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(accepted["state"], "active");
     assert_eq!(
         w.via_outway(Some(BELASTING), &lookup(&["naam"]))
@@ -681,16 +676,16 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
         200
     );
 
-    let revoked: Value = call(
-        &format!("/contracts/{hash}/revoke"),
-        "gemeente-token",
-        Some(json!({})),
+    let revoked = json_of(
+        call(
+            &format!("/contracts/{hash}/revoke"),
+            "gemeente-token",
+            Some(json!({})),
+        )
+        .await
+        .unwrap(),
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(revoked["state"], "revoked");
     denied(
         w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
@@ -699,19 +694,9 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     )
     .await;
 
-    let listed: Value = call("/contracts", "rvig-token", None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = json_of(call("/contracts", "rvig-token", None).await.unwrap()).await;
     assert!(listed["contracts"].as_array().unwrap().len() >= 3);
-    let services: Value = call("/services", "rvig-token", None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let services = json_of(call("/services", "rvig-token", None).await.unwrap()).await;
     assert_eq!(services["services"][0]["name"], SERVICE);
 
     // Bad input: a clear problem, nothing written.
@@ -784,4 +769,8 @@ loket_store::contract_suite! {
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,
     ];
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
 }
