@@ -33,14 +33,8 @@ const SANNE: &str = "999990007";
 const SERVICE: &str = "brp-personen";
 const PATH: &str = "/haalcentraal/api/brp/personen";
 
-const ACTIVITIES: &str = r#"
-[[verwerkingsactiviteit]]
-id = "https://voorbeeldstad.example/verwerkingen/parkeervergunning"
-bewaartermijnDagen = 730
-naam = { nl = "Parkeervergunning behandelen", en = "Handling a parking permit" }
-doel = { nl = "Beslissen op uw aanvraag", en = "Deciding on your application" }
-grondslag = { nl = "Parkeerverordening", en = "Parking by-law" }
-"#;
+/// The municipality's own register of processing activities.
+const ACTIVITIES: &str = include_str!("../../../config/verwerkingsactiviteiten.toml");
 
 struct World {
     _pki: tempfile::TempDir,

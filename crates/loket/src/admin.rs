@@ -86,18 +86,34 @@ pub async fn log_verify(
     Ok(())
 }
 
+/// Where the exchange's directory and contracts are.
+#[derive(Debug, clap::Args)]
+pub struct ExchangeStore {
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
+    storage: Option<String>,
+}
+
+/// Which organisation signs (its short name, e.g. rvig), and where the exchange is.
+#[derive(Debug, clap::Args)]
+pub struct Party {
+    #[arg(long = "as")]
+    name: String,
+    #[command(flatten)]
+    store: ExchangeStore,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum ExchangeCommand {
     /// List the directory and every contract with its state.
     List {
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
-        storage: Option<String>,
+        #[command(flatten)]
+        store: ExchangeStore,
         #[arg(long)]
         json: bool,
     },
-    /// Ask for a connection to a service, as an organisation (by its short name).
+    /// Ask for a connection to a service, as an organisation.
     Request {
         #[arg(long)]
         service: String,
@@ -109,45 +125,28 @@ pub enum ExchangeCommand {
         fields: Vec<String>,
         #[arg(long, default_value_t = 365)]
         days: i64,
-        #[arg(long = "as")]
-        party: String,
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
-        storage: Option<String>,
+        #[command(flatten)]
+        party: Party,
     },
     /// Accept (approve) a contract as one of its parties.
     Approve {
         hash: String,
-        #[arg(long = "as")]
-        party: String,
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
-        storage: Option<String>,
+        #[command(flatten)]
+        party: Party,
     },
-    /// Revoke a contract as one of its parties (by its short name, e.g. rvig).
+    /// Revoke a contract as one of its parties.
     Revoke {
         hash: String,
-        #[arg(long = "as")]
-        party: String,
-        #[arg(long, default_value = "./data")]
-        data: PathBuf,
-        #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
-        storage: Option<String>,
+        #[command(flatten)]
+        party: Party,
     },
 }
 
 #[allow(clippy::print_stdout)]
 pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
     match command {
-        ExchangeCommand::List {
-            data,
-            storage: url,
-            json,
-        } => {
-            let database = platform::open(&storage(&data, url)?, &loket_exchange::SCHEMA).await?;
-            let policy = Manager::open(&database).await?.policy();
+        ExchangeCommand::List { store, json } => {
+            let policy = store.manager().await?.policy();
             if json {
                 println!(
                     "{}",
@@ -183,10 +182,9 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             fields,
             days,
             party,
-            data,
-            storage: url,
         } => {
-            let (manager, identity) = as_party(&data, url, &party).await?;
+            let (manager, identity) = party.open().await?;
+            let party = &party.name;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             let validity = loket_exchange::contract::Validity {
                 not_before: now,
@@ -202,24 +200,16 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        ExchangeCommand::Approve {
-            hash,
-            party,
-            data,
-            storage: url,
-        } => {
-            let (manager, identity) = as_party(&data, url, &party).await?;
+        ExchangeCommand::Approve { hash, party } => {
+            let (manager, identity) = party.open().await?;
+            let party = &party.name;
             manager.accept(&identity, &hash).await?;
             println!("Accepted {hash} as {party}.");
             Ok(())
         }
-        ExchangeCommand::Revoke {
-            hash,
-            party,
-            data,
-            storage: url,
-        } => {
-            let (manager, identity) = as_party(&data, url, &party).await?;
+        ExchangeCommand::Revoke { hash, party } => {
+            let (manager, identity) = party.open().await?;
+            let party = &party.name;
             manager.revoke(&identity, &hash).await?;
             println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
             Ok(())
@@ -227,13 +217,20 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn as_party(
-    data: &Path,
-    url: Option<String>,
-    party: &str,
-) -> anyhow::Result<(Manager, Identity)> {
-    let database = platform::open(&storage(data, url)?, &loket_exchange::SCHEMA).await?;
-    let identity = Identity::load_named(&pki_dir(data), party)
-        .with_context(|| format!("no certificate for {party} in {}", pki_dir(data).display()))?;
-    Ok((Manager::open(&database).await?, identity))
+impl ExchangeStore {
+    async fn manager(&self) -> anyhow::Result<Manager> {
+        let url = storage(&self.data, self.storage.clone())?;
+        let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
+        Ok(Manager::open(&database).await?)
+    }
+}
+
+impl Party {
+    /// The exchange's manager and this organisation's identity to sign with.
+    async fn open(&self) -> anyhow::Result<(Manager, Identity)> {
+        let pki = pki_dir(&self.store.data);
+        let identity = Identity::load_named(&pki, &self.name)
+            .with_context(|| format!("no certificate for {} in {}", self.name, pki.display()))?;
+        Ok((self.store.manager().await?, identity))
+    }
 }
