@@ -89,38 +89,62 @@ impl Action {
         }
     }
 
-    /// Log, durably, that the request is about to be forwarded.
+    /// One record per subject, or one about nobody when there are none.
+    fn records(
+        &self,
+        log: &Logboek,
+        end: OffsetDateTime,
+        name: &str,
+        status: Status,
+        subjects: &BTreeSet<String>,
+    ) -> Vec<NewRecord> {
+        if subjects.is_empty() {
+            return vec![self.record(log, end, name, status, None, None)];
+        }
+        subjects
+            .iter()
+            .map(|bsn| self.record(log, end, name, status, Some(bsn), None))
+            .collect()
+    }
+
+    /// Log, durably, that the request is about to be forwarded, naming the subjects the
+    /// request itself names.
     pub(crate) async fn before_forwarding(
         &self,
         log: &Logboek,
         clock: &dyn Clock,
+        named: &BTreeSet<String>,
     ) -> Result<(), Denial> {
-        let record = self.record(log, clock.now(), "verzoek", Status::Unset, None, None);
-        log.append(vec![record]).await.map(|_| ()).map_err(|error| {
+        let records = self.records(log, clock.now(), "verzoek", Status::Unset, named);
+        log.append(records).await.map(|_| ()).map_err(|error| {
             tracing::error!(%error, "cannot log before forwarding; refusing");
             Denial::LogUnavailable
         })
     }
 
-    /// Log the answer: one record per data subject (one without a subject when the
-    /// answer is about nobody).
+    /// Log the answer: one record per data subject. When the answer is about no one the
+    /// durable request record did not already name, it goes back while its records
+    /// commit: the log already says whose data this is. An answer that reveals others (a
+    /// search) waits until its records are durable, and is withheld if they cannot be.
     pub(crate) async fn answered(
         &self,
         log: &Logboek,
         clock: &dyn Clock,
         ok: bool,
-        subjects: &BTreeSet<String>,
+        about: &BTreeSet<String>,
+        named: &BTreeSet<String>,
     ) -> Result<(), Denial> {
-        let end = clock.now();
         let status = if ok { Status::Ok } else { Status::Error };
-        let records: Vec<NewRecord> = if subjects.is_empty() {
-            vec![self.record(log, end, "antwoord", status, None, None)]
-        } else {
-            subjects
-                .iter()
-                .map(|bsn| self.record(log, end, "antwoord", status, Some(bsn), None))
-                .collect()
-        };
+        let records = self.records(log, clock.now(), "antwoord", status, about);
+        if about.is_subset(named) {
+            let log = log.clone();
+            tokio::spawn(async move {
+                if let Err(error) = log.append(records).await {
+                    tracing::error!(%error, "cannot log an answer after handing it back");
+                }
+            });
+            return Ok(());
+        }
         log.append(records).await.map(|_| ()).map_err(|error| {
             tracing::error!(%error, "cannot log an answer; withholding it");
             Denial::LogUnavailable

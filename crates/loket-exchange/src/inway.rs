@@ -159,13 +159,13 @@ async fn handle(
         .services
         .get(&connection.service)
         .and_then(|s| s.subject_field.clone());
-    let mut requested = json.as_ref().map(subjects::requested).unwrap_or_default();
+    let named = json.as_ref().map(subjects::requested).unwrap_or_default();
     // Ask the register for the subject too, so the log is exact; taken out again below.
     let added = match (&mut json, &subject_field) {
         (Some(body), Some(field)) => subjects::ask_for_subject(body, field),
         _ => false,
     };
-    if let Err(denial) = action.before_forwarding(&inner.log, clock).await {
+    if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }
     let upstream = inner
@@ -192,7 +192,7 @@ async fn handle(
         Err(error) => {
             tracing::warn!(%error, service = %connection.service, "register unreachable");
             let _ = action
-                .answered(&inner.log, clock, false, &BTreeSet::new())
+                .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
                 .await;
             return Denial::ServiceUnreachable.into_response();
         }
@@ -200,9 +200,10 @@ async fn handle(
     let status = answer.status();
     let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
     let api_version = answer.headers().get("api-version").cloned();
+    let mut about = named.clone();
     let Ok(mut body) = answer.bytes().await else {
         let _ = action
-            .answered(&inner.log, clock, false, &BTreeSet::new())
+            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
             .await;
         return Denial::ServiceUnreachable.into_response();
     };
@@ -210,13 +211,13 @@ async fn handle(
         && let (Some(field), Ok(mut value)) =
             (&subject_field, serde_json::from_slice::<Value>(&body))
     {
-        requested.extend(subjects::per_item(&mut value, field, added));
+        about.extend(subjects::per_item(&mut value, field, added));
         if added {
             body = serde_json::to_vec(&value).unwrap_or_default().into();
         }
     }
     if let Err(denial) = action
-        .answered(&inner.log, clock, status.is_success(), &requested)
+        .answered(&inner.log, clock, status.is_success(), &about, &named)
         .await
     {
         return denial.into_response();

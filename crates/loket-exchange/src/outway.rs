@@ -165,7 +165,8 @@ async fn handle(
         }
     };
     action.grant_hash = Some(connection.grant_hash.clone());
-    if let Err(denial) = action.before_forwarding(&inner.log, clock).await {
+    let named = json.as_ref().map(subjects::requested).unwrap_or_default();
+    if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }
     let mut forward = inner
@@ -185,7 +186,7 @@ async fn handle(
         Err(error) => {
             tracing::warn!(%error, %service, "inway unreachable");
             let _ = action
-                .answered(&inner.log, clock, false, &BTreeSet::new())
+                .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
                 .await;
             return Denial::ServiceUnreachable.into_response();
         }
@@ -201,18 +202,18 @@ async fn handle(
     .collect();
     let Ok(body) = answer.bytes().await else {
         let _ = action
-            .answered(&inner.log, clock, false, &BTreeSet::new())
+            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
             .await;
         return Denial::ServiceUnreachable.into_response();
     };
-    let mut about = json.as_ref().map(subjects::requested).unwrap_or_default();
+    let mut about = named.clone();
     if status.is_success()
         && let Ok(value) = serde_json::from_slice::<Value>(&body)
     {
         about.extend(subjects::anywhere(&value));
     }
     if let Err(denial) = action
-        .answered(&inner.log, clock, status.is_success(), &about)
+        .answered(&inner.log, clock, status.is_success(), &about, &named)
         .await
     {
         return denial.into_response();
