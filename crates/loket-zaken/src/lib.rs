@@ -4,7 +4,9 @@
 //! register directly; register data reaches it only through the exchange (issue 4). Its
 //! own data lives in its own database (component `zaken`).
 
+pub mod catalogue;
 pub mod idempotency;
+pub mod rules;
 
 pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore, SavedResponse};
 
