@@ -7,6 +7,10 @@
 pub mod catalogue;
 pub mod idempotency;
 pub mod rules;
+pub mod store;
+pub mod zaak;
+
+pub use store::{ZaakStore, zaak_store};
 
 pub use idempotency::{Claim, IdempotencyKey, IdempotencyStore, SavedResponse};
 
@@ -15,14 +19,28 @@ use loket_store::{Migration, Schema};
 /// The process layer's database and its migrations for each backend.
 pub const SCHEMA: Schema = Schema {
     component: "zaken",
-    sqlite: &[Migration {
-        version: 1,
-        description: "idempotency keys",
-        sql: include_str!("../migrations/sqlite/0001_idempotency.sql"),
-    }],
-    postgres: &[Migration {
-        version: 1,
-        description: "idempotency keys",
-        sql: include_str!("../migrations/postgres/0001_idempotency.sql"),
-    }],
+    sqlite: &[
+        Migration {
+            version: 1,
+            description: "idempotency keys",
+            sql: include_str!("../migrations/sqlite/0001_idempotency.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "zaken, statussen, rollen, resultaten",
+            sql: include_str!("../migrations/sqlite/0002_zaken.sql"),
+        },
+    ],
+    postgres: &[
+        Migration {
+            version: 1,
+            description: "idempotency keys",
+            sql: include_str!("../migrations/postgres/0001_idempotency.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "zaken, statussen, rollen, resultaten",
+            sql: include_str!("../migrations/postgres/0002_zaken.sql"),
+        },
+    ],
 };

@@ -1,0 +1,251 @@
+//! Where cases live: one trait, one implementation written once with `QueryBuilder`
+//! (`shared.rs`) and instantiated for SQLite and for Postgres, one contract suite run
+//! against both (`tests/zaken_contract.rs`).
+
+mod shared;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use loket_store::sqlx::{PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
+use loket_store::{Database, StoreError};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::zaak::{
+    NewRol, NewStatus, NewZaak, Outcome, Page, Resultaat, Rol, Status, Zaak, ZaakFilter,
+};
+
+#[async_trait]
+pub trait ZaakStore: Send + Sync + std::fmt::Debug {
+    /// The case, its initiator, its first status and any decision, in one transaction.
+    async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError>;
+    async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError>;
+    /// Newest first, with the total number that match.
+    async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError>;
+    /// Append a status; `None` when there is no such case. Concurrent appends each get
+    /// their own number: none is lost or overwritten.
+    async fn add_status(
+        &self,
+        zaak: Uuid,
+        status: &NewStatus,
+    ) -> Result<Option<Status>, StoreError>;
+    async fn statuses(&self, zaak: Uuid) -> Result<Vec<Status>, StoreError>;
+    async fn status(&self, uuid: Uuid) -> Result<Option<Status>, StoreError>;
+    async fn add_role(&self, zaak: Uuid, role: &NewRol) -> Result<Option<Rol>, StoreError>;
+    async fn roles(&self, zaak: Uuid) -> Result<Vec<Rol>, StoreError>;
+    async fn role(&self, uuid: Uuid) -> Result<Option<Rol>, StoreError>;
+    /// Set the case's one result; `Ok(None)` when the case has none yet may be set
+    /// (no such case, or it already has one).
+    async fn set_result(
+        &self,
+        zaak: Uuid,
+        resultaattype: &str,
+        toelichting: &str,
+    ) -> Result<Option<Resultaat>, StoreError>;
+    async fn result(&self, zaak: Uuid) -> Result<Option<Resultaat>, StoreError>;
+    async fn result_by_uuid(&self, uuid: Uuid) -> Result<Option<Resultaat>, StoreError>;
+    /// Record (or replace) the decision; false when there is no such case.
+    async fn record_decision(
+        &self,
+        zaak: Uuid,
+        outcome: Outcome,
+        besluit: &Value,
+    ) -> Result<bool, StoreError>;
+    /// How many cases of `zaaktype` about `zaakobject` came out as `outcome`.
+    async fn count_about(
+        &self,
+        zaaktype: &str,
+        zaakobject: &str,
+        outcome: Outcome,
+    ) -> Result<u64, StoreError>;
+}
+
+pub fn zaak_store(database: &Database) -> Arc<dyn ZaakStore> {
+    match database {
+        Database::Sqlite(pool) => Arc::new(SqliteZaken { pool: pool.clone() }),
+        Database::Postgres(pool) => Arc::new(PostgresZaken { pool: pool.clone() }),
+    }
+}
+
+#[derive(Debug)]
+struct SqliteZaken {
+    pool: SqlitePool,
+}
+
+#[derive(Debug)]
+struct PostgresZaken {
+    pool: PgPool,
+}
+
+mod sqlite {
+    use super::*;
+    shared::zaak_store_impl!(SqliteZaken, Sqlite);
+}
+
+mod postgres {
+    use super::*;
+    shared::zaak_store_impl!(PostgresZaken, Postgres);
+}
+
+const ZAAK_COLUMNS: &str = "seq, uuid, bronorganisatie, zaaktype, omschrijving, registratiedatum, \
+     startdatum, einddatum_gepland, uiterlijke_einddatum, einddatum, opschorting, zaakobject, \
+     status, status_count, uitkomst, behandelaar, besluit, aangemaakt_ms";
+const STATUS_COLUMNS: &str =
+    "s.uuid, z.uuid AS zaak_uuid, s.volgnummer, s.statustype, s.gezet_ms, s.actor, s.toelichting";
+const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.roltoelichting";
+const RESULTAAT_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.resultaattype, r.toelichting";
+
+fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value}"))
+}
+
+fn date_text(date: Date) -> String {
+    let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn parse_date(text: &str) -> Result<Date, StoreError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).map_err(|_| corrupt("date", text))
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| corrupt("uuid", text))
+}
+
+fn millis(moment: OffsetDateTime) -> i64 {
+    i64::try_from(moment.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| corrupt("moment", ms))
+}
+
+/// A case's columns as read, before they are checked.
+struct ZaakRow {
+    seq: i64,
+    uuid: String,
+    bronorganisatie: String,
+    zaaktype: String,
+    omschrijving: String,
+    registratiedatum: String,
+    startdatum: String,
+    einddatum_gepland: String,
+    uiterlijke_einddatum: String,
+    einddatum: Option<String>,
+    opschorting: Option<String>,
+    zaakobject: Option<String>,
+    status: Option<String>,
+    status_count: i64,
+    uitkomst: Option<String>,
+    behandelaar: Option<String>,
+    besluit: Option<String>,
+    aangemaakt_ms: i64,
+}
+
+impl ZaakRow {
+    fn into_zaak(self) -> Result<Zaak, StoreError> {
+        let registratiedatum = parse_date(&self.registratiedatum)?;
+        Ok(Zaak {
+            uuid: parse_uuid(&self.uuid)?,
+            identificatie: crate::zaak::identificatie(registratiedatum.year(), self.seq),
+            bronorganisatie: self.bronorganisatie,
+            zaaktype: self.zaaktype,
+            omschrijving: self.omschrijving,
+            registratiedatum,
+            startdatum: parse_date(&self.startdatum)?,
+            einddatum_gepland: parse_date(&self.einddatum_gepland)?,
+            uiterlijke_einddatum_afdoening: parse_date(&self.uiterlijke_einddatum)?,
+            einddatum: self.einddatum.as_deref().map(parse_date).transpose()?,
+            opschorting: self.opschorting,
+            zaakobject: self.zaakobject,
+            status: self.status,
+            status_count: self.status_count,
+            uitkomst: self
+                .uitkomst
+                .map(|u| Outcome::parse(&u).ok_or_else(|| corrupt("uitkomst", &u)))
+                .transpose()?,
+            behandelaar: self.behandelaar,
+            besluit: self
+                .besluit
+                .map(|b| serde_json::from_str(&b).map_err(|e| corrupt("besluit", e)))
+                .transpose()?,
+            aangemaakt: from_millis(self.aangemaakt_ms)?,
+        })
+    }
+}
+
+type StatusRow = (String, String, i64, String, i64, String, String);
+type RolRow = (String, String, String, String, Option<String>, String);
+type ResultaatRow = (String, String, String, String);
+
+fn status_from_row(row: StatusRow) -> Result<Status, StoreError> {
+    let (uuid, zaak, volgnummer, statustype, gezet_ms, actor, toelichting) = row;
+    Ok(Status {
+        uuid: parse_uuid(&uuid)?,
+        zaak: parse_uuid(&zaak)?,
+        volgnummer,
+        statustype,
+        datum_status_gezet: from_millis(gezet_ms)?,
+        actor,
+        toelichting,
+    })
+}
+
+fn rol_from_row(row: RolRow) -> Result<Rol, StoreError> {
+    let (uuid, zaak, omschrijving_generiek, betrokkene_type, bsn, roltoelichting) = row;
+    Ok(Rol {
+        uuid: parse_uuid(&uuid)?,
+        zaak: parse_uuid(&zaak)?,
+        omschrijving_generiek,
+        betrokkene_type,
+        bsn,
+        roltoelichting,
+    })
+}
+
+fn resultaat_from_row(row: ResultaatRow) -> Result<Resultaat, StoreError> {
+    let (uuid, zaak, resultaattype, toelichting) = row;
+    Ok(Resultaat {
+        uuid: parse_uuid(&uuid)?,
+        zaak: parse_uuid(&zaak)?,
+        resultaattype,
+        toelichting,
+    })
+}
+
+/// The filter's conditions, appended to a query that has `FROM zaken z`.
+fn push_filter<DB: loket_store::sqlx::Database>(
+    query: &mut QueryBuilder<'_, DB>,
+    filter: &ZaakFilter,
+) where
+    for<'q> String: loket_store::sqlx::Encode<'q, DB> + loket_store::sqlx::Type<DB>,
+    for<'q> i64: loket_store::sqlx::Encode<'q, DB> + loket_store::sqlx::Type<DB>,
+{
+    query.push(" WHERE 1 = 1");
+    if let Some(bsn) = &filter.bsn {
+        query
+            .push(" AND z.seq IN (SELECT zaak_seq FROM rollen WHERE bsn = ")
+            .push_bind(bsn.clone())
+            .push(")");
+    }
+    if let Some(zaaktype) = &filter.zaaktype {
+        query.push(" AND z.zaaktype = ").push_bind(zaaktype.clone());
+    }
+    if let Some(status) = &filter.status {
+        query.push(" AND z.status = ").push_bind(status.clone());
+    }
+    if let Some(outcome) = filter.uitkomst {
+        query
+            .push(" AND z.uitkomst = ")
+            .push_bind(outcome.as_str().to_owned());
+    }
+    if let Some(identificatie) = &filter.identificatie {
+        // Not an identificatie of ours: matches nothing (-1 is never a seq).
+        let seq = crate::zaak::parse_identificatie(identificatie).unwrap_or(-1);
+        query.push(" AND z.seq = ").push_bind(seq);
+    }
+}

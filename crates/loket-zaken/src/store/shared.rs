@@ -1,0 +1,343 @@
+//! The one implementation of [`ZaakStore`](super::ZaakStore), for any backend whose
+//! pool is `self.pool`: every statement is built with `QueryBuilder`, which writes each
+//! backend's placeholders, so the SQL text is the same for SQLite and Postgres.
+
+macro_rules! zaak_store_impl {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl ZaakStore for $store {
+            async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError> {
+                let uuid = Uuid::now_v7();
+                let start = zaak.registratiedatum;
+                let deadline = date_text(
+                    start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
+                );
+                let besluit = zaak
+                    .besluit
+                    .as_ref()
+                    .map(|(outcome, record)| (outcome.as_str().to_owned(), record.to_string()));
+                let mut tx = self.pool.begin().await?;
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO zaken (uuid, bronorganisatie, zaaktype, omschrijving, \
+                     registratiedatum, startdatum, einddatum_gepland, uiterlijke_einddatum, \
+                     zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
+                );
+                insert.push_values([zaak], |mut row, zaak| {
+                    row.push_bind(uuid.to_string())
+                        .push_bind(zaak.bronorganisatie.clone())
+                        .push_bind(zaak.zaaktype.clone())
+                        .push_bind(zaak.omschrijving.clone())
+                        .push_bind(date_text(start))
+                        .push_bind(date_text(start))
+                        .push_bind(deadline.clone())
+                        .push_bind(deadline.clone())
+                        .push_bind(zaak.zaakobject.clone())
+                        .push_bind(zaak.status.statustype.clone())
+                        .push_bind(1_i64)
+                        .push_bind(besluit.as_ref().map(|(o, _)| o.clone()))
+                        .push_bind(besluit.as_ref().map(|(_, b)| b.clone()))
+                        .push_bind(millis(now));
+                });
+                insert.push(" RETURNING seq");
+                let (seq,): (i64,) = insert.build_query_as().fetch_one(&mut *tx).await?;
+                insert_status(&mut tx, seq, 1, &zaak.status).await?;
+                if let Some(role) = &zaak.initiator {
+                    insert_role(&mut tx, seq, role).await?;
+                }
+                tx.commit().await?;
+                self.get(uuid)
+                    .await?
+                    .ok_or_else(|| corrupt("a case just created is gone", uuid))
+            }
+
+            async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> =
+                    QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken WHERE uuid = "));
+                select.push_bind(uuid.to_string());
+                let row = select.build().fetch_optional(&self.pool).await?;
+                row.map(|row| zaak_row(&row)?.into_zaak()).transpose()
+            }
+
+            async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError> {
+                let mut count: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT count(*) FROM zaken z");
+                push_filter(&mut count, filter);
+                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                let size = i64::from(filter.page_size.max(1));
+                let offset = i64::from(filter.page.max(1) - 1) * size;
+                let mut select: QueryBuilder<'_, $db> =
+                    QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken z"));
+                push_filter(&mut select, filter);
+                select
+                    .push(" ORDER BY z.seq DESC LIMIT ")
+                    .push_bind(size)
+                    .push(" OFFSET ")
+                    .push_bind(offset);
+                let rows = select.build().fetch_all(&self.pool).await?;
+                let items = rows
+                    .iter()
+                    .map(|row| zaak_row(row)?.into_zaak())
+                    .collect::<Result<_, _>>()?;
+                Ok(Page {
+                    items,
+                    total: u64::try_from(total).unwrap_or_default(),
+                })
+            }
+
+            async fn add_status(
+                &self,
+                zaak: Uuid,
+                status: &NewStatus,
+            ) -> Result<Option<Status>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The update takes the case's row (Postgres) or the write lock (SQLite)
+                // first, so concurrent appends queue up and each gets the next number.
+                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "UPDATE zaken SET status_count = status_count + 1, status = ",
+                );
+                update.push_bind(status.statustype.clone());
+                if status.statustype == crate::zaak::statustype::AFGEHANDELD {
+                    update
+                        .push(", einddatum = ")
+                        .push_bind(date_text(status.datum_status_gezet.date()));
+                }
+                update
+                    .push(" WHERE uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" RETURNING seq, status_count");
+                let Some((seq, number)): Option<(i64, i64)> =
+                    update.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(None);
+                };
+                let uuid = insert_status(&mut tx, seq, number, status).await?;
+                tx.commit().await?;
+                Ok(Some(Status {
+                    uuid,
+                    zaak,
+                    volgnummer: number,
+                    statustype: status.statustype.clone(),
+                    datum_status_gezet: status.datum_status_gezet,
+                    actor: status.actor.clone(),
+                    toelichting: status.toelichting.clone(),
+                }))
+            }
+
+            async fn statuses(&self, zaak: Uuid) -> Result<Vec<Status>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {STATUS_COLUMNS} FROM statussen s JOIN zaken z ON z.seq = s.zaak_seq WHERE z.uuid = "
+                ));
+                select.push_bind(zaak.to_string()).push(" ORDER BY s.volgnummer");
+                let rows: Vec<StatusRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(status_from_row).collect()
+            }
+
+            async fn status(&self, uuid: Uuid) -> Result<Option<Status>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {STATUS_COLUMNS} FROM statussen s JOIN zaken z ON z.seq = s.zaak_seq WHERE s.uuid = "
+                ));
+                select.push_bind(uuid.to_string());
+                let row: Option<StatusRow> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(status_from_row).transpose()
+            }
+
+            async fn add_role(&self, zaak: Uuid, role: &NewRol) -> Result<Option<Rol>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut select: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT seq FROM zaken WHERE uuid = ");
+                select.push_bind(zaak.to_string());
+                let Some((seq,)): Option<(i64,)> =
+                    select.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(None);
+                };
+                let uuid = insert_role(&mut tx, seq, role).await?;
+                tx.commit().await?;
+                Ok(Some(Rol {
+                    uuid,
+                    zaak,
+                    omschrijving_generiek: role.omschrijving_generiek.clone(),
+                    betrokkene_type: role.betrokkene_type.clone(),
+                    bsn: role.bsn.clone(),
+                    roltoelichting: role.roltoelichting.clone(),
+                }))
+            }
+
+            async fn roles(&self, zaak: Uuid) -> Result<Vec<Rol>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {ROL_COLUMNS} FROM rollen r JOIN zaken z ON z.seq = r.zaak_seq WHERE z.uuid = "
+                ));
+                select.push_bind(zaak.to_string()).push(" ORDER BY r.uuid");
+                let rows: Vec<RolRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(rol_from_row).collect()
+            }
+
+            async fn role(&self, uuid: Uuid) -> Result<Option<Rol>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {ROL_COLUMNS} FROM rollen r JOIN zaken z ON z.seq = r.zaak_seq WHERE r.uuid = "
+                ));
+                select.push_bind(uuid.to_string());
+                let row: Option<RolRow> = select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(rol_from_row).transpose()
+            }
+
+            async fn set_result(
+                &self,
+                zaak: Uuid,
+                resultaattype: &str,
+                toelichting: &str,
+            ) -> Result<Option<Resultaat>, StoreError> {
+                let uuid = Uuid::now_v7();
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) SELECT ",
+                );
+                insert
+                    .push_bind(uuid.to_string())
+                    .push(", seq, ")
+                    .push_bind(resultaattype.to_owned())
+                    .push(", ")
+                    .push_bind(toelichting.to_owned())
+                    .push(" FROM zaken WHERE uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" ON CONFLICT (zaak_seq) DO NOTHING");
+                let inserted = insert.build().execute(&self.pool).await?.rows_affected();
+                if inserted == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(Resultaat {
+                    uuid,
+                    zaak,
+                    resultaattype: resultaattype.to_owned(),
+                    toelichting: toelichting.to_owned(),
+                }))
+            }
+
+            async fn result(&self, zaak: Uuid) -> Result<Option<Resultaat>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {RESULTAAT_COLUMNS} FROM resultaten r JOIN zaken z ON z.seq = r.zaak_seq WHERE z.uuid = "
+                ));
+                select.push_bind(zaak.to_string());
+                let row: Option<ResultaatRow> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(resultaat_from_row).transpose()
+            }
+
+            async fn result_by_uuid(&self, uuid: Uuid) -> Result<Option<Resultaat>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {RESULTAAT_COLUMNS} FROM resultaten r JOIN zaken z ON z.seq = r.zaak_seq WHERE r.uuid = "
+                ));
+                select.push_bind(uuid.to_string());
+                let row: Option<ResultaatRow> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(resultaat_from_row).transpose()
+            }
+
+            async fn record_decision(
+                &self,
+                zaak: Uuid,
+                outcome: Outcome,
+                besluit: &Value,
+            ) -> Result<bool, StoreError> {
+                let mut update: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("UPDATE zaken SET uitkomst = ");
+                update
+                    .push_bind(outcome.as_str().to_owned())
+                    .push(", besluit = ")
+                    .push_bind(besluit.to_string())
+                    .push(" WHERE uuid = ")
+                    .push_bind(zaak.to_string());
+                Ok(update.build().execute(&self.pool).await?.rows_affected() == 1)
+            }
+
+            async fn count_about(
+                &self,
+                zaaktype: &str,
+                zaakobject: &str,
+                outcome: Outcome,
+            ) -> Result<u64, StoreError> {
+                let mut count: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT count(*) FROM zaken WHERE zaaktype = ");
+                count
+                    .push_bind(zaaktype.to_owned())
+                    .push(" AND zaakobject = ")
+                    .push_bind(zaakobject.to_owned())
+                    .push(" AND uitkomst = ")
+                    .push_bind(outcome.as_str().to_owned());
+                let (n,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            }
+        }
+
+        /// Insert status number `number` of case `seq`.
+        async fn insert_status(
+            tx: &mut loket_store::sqlx::Transaction<'_, $db>,
+            seq: i64,
+            number: i64,
+            status: &NewStatus,
+        ) -> Result<Uuid, StoreError> {
+            let uuid = Uuid::now_v7();
+            let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO statussen (uuid, zaak_seq, volgnummer, statustype, gezet_ms, actor, toelichting) ",
+            );
+            insert.push_values([status], |mut row, status| {
+                row.push_bind(uuid.to_string())
+                    .push_bind(seq)
+                    .push_bind(number)
+                    .push_bind(status.statustype.clone())
+                    .push_bind(millis(status.datum_status_gezet))
+                    .push_bind(status.actor.clone())
+                    .push_bind(status.toelichting.clone());
+            });
+            insert.build().execute(&mut **tx).await?;
+            Ok(uuid)
+        }
+
+        async fn insert_role(
+            tx: &mut loket_store::sqlx::Transaction<'_, $db>,
+            seq: i64,
+            role: &NewRol,
+        ) -> Result<Uuid, StoreError> {
+            let uuid = Uuid::now_v7();
+            let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO rollen (uuid, zaak_seq, omschrijving_generiek, betrokkene_type, bsn, roltoelichting) ",
+            );
+            insert.push_values([role], |mut row, role| {
+                row.push_bind(uuid.to_string())
+                    .push_bind(seq)
+                    .push_bind(role.omschrijving_generiek.clone())
+                    .push_bind(role.betrokkene_type.clone())
+                    .push_bind(role.bsn.clone())
+                    .push_bind(role.roltoelichting.clone());
+            });
+            insert.build().execute(&mut **tx).await?;
+            Ok(uuid)
+        }
+
+        fn zaak_row(row: &<$db as loket_store::sqlx::Database>::Row) -> Result<ZaakRow, StoreError> {
+            use loket_store::sqlx::Row;
+            Ok(ZaakRow {
+                seq: row.try_get(0)?,
+                uuid: row.try_get(1)?,
+                bronorganisatie: row.try_get(2)?,
+                zaaktype: row.try_get(3)?,
+                omschrijving: row.try_get(4)?,
+                registratiedatum: row.try_get(5)?,
+                startdatum: row.try_get(6)?,
+                einddatum_gepland: row.try_get(7)?,
+                uiterlijke_einddatum: row.try_get(8)?,
+                einddatum: row.try_get(9)?,
+                opschorting: row.try_get(10)?,
+                zaakobject: row.try_get(11)?,
+                status: row.try_get(12)?,
+                status_count: row.try_get(13)?,
+                uitkomst: row.try_get(14)?,
+                behandelaar: row.try_get(15)?,
+                besluit: row.try_get(16)?,
+                aangemaakt_ms: row.try_get(17)?,
+            })
+        }
+    };
+}
+
+pub(super) use zaak_store_impl;

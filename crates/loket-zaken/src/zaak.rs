@@ -1,0 +1,196 @@
+//! A case (zaak) and what belongs to it, in the words of the ZGW standard: statuses
+//! (append-only), roles (who is involved), a result, and Loket's decision record.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// How the rules, or a person, decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Toegekend,
+    Afgewezen,
+    /// Waiting for a person in the work queue.
+    Behandelaar,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Toegekend => "toegekend",
+            Self::Afgewezen => "afgewezen",
+            Self::Behandelaar => "behandelaar",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "toegekend" => Some(Self::Toegekend),
+            "afgewezen" => Some(Self::Afgewezen),
+            "behandelaar" => Some(Self::Behandelaar),
+            _ => None,
+        }
+    }
+}
+
+/// The steps a case goes through (the statustypes of every product, for now).
+pub mod statustype {
+    pub const ONTVANGEN: &str = "ontvangen";
+    pub const IN_BEHANDELING: &str = "in-behandeling";
+    pub const AFGEHANDELD: &str = "afgehandeld";
+    pub const ALL: &[&str] = &[ONTVANGEN, IN_BEHANDELING, AFGEHANDELD];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zaak {
+    pub uuid: Uuid,
+    /// "ZAAK-2026-0000000042": the year it was registered and its sequence number.
+    pub identificatie: String,
+    pub bronorganisatie: String,
+    /// The product (the ZGW zaaktype).
+    pub zaaktype: String,
+    pub omschrijving: String,
+    pub registratiedatum: Date,
+    pub startdatum: Date,
+    /// The handling time (SLA) from the product; moved by a suspension.
+    pub einddatum_gepland: Date,
+    /// The legal deadline; moved by a suspension or an extension.
+    pub uiterlijke_einddatum_afdoening: Date,
+    pub einddatum: Option<Date>,
+    /// Why the case is suspended, while it is.
+    pub opschorting: Option<String>,
+    /// What the case is about, e.g. the address a parking permit is for.
+    pub zaakobject: Option<String>,
+    /// The statustype of the newest status.
+    pub status: Option<String>,
+    pub status_count: i64,
+    pub uitkomst: Option<Outcome>,
+    pub behandelaar: Option<String>,
+    /// The decision record: rules, inputs, data used, explanation.
+    pub besluit: Option<Value>,
+    pub aangemaakt: OffsetDateTime,
+}
+
+pub fn identificatie(year: i32, seq: i64) -> String {
+    format!("ZAAK-{year}-{seq:010}")
+}
+
+/// The sequence number inside an identificatie, if it is one.
+pub fn parse_identificatie(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix("ZAAK-")?;
+    let (year, seq) = rest.split_once('-')?;
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) || seq.len() != 10 {
+        return None;
+    }
+    seq.parse().ok()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewZaak {
+    pub bronorganisatie: String,
+    pub zaaktype: String,
+    pub omschrijving: String,
+    pub registratiedatum: Date,
+    pub behandeltermijn_dagen: u16,
+    pub zaakobject: Option<String>,
+    pub initiator: Option<NewRol>,
+    pub status: NewStatus,
+    pub besluit: Option<(Outcome, Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub uuid: Uuid,
+    pub zaak: Uuid,
+    pub volgnummer: i64,
+    pub statustype: String,
+    pub datum_status_gezet: OffsetDateTime,
+    /// Who set it: "Loket (automatisch)", an employee, or an API client.
+    pub actor: String,
+    pub toelichting: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStatus {
+    pub statustype: String,
+    pub datum_status_gezet: OffsetDateTime,
+    pub actor: String,
+    pub toelichting: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rol {
+    pub uuid: Uuid,
+    pub zaak: Uuid,
+    /// "initiator", "behandelaar", "belanghebbende", …
+    pub omschrijving_generiek: String,
+    pub betrokkene_type: String,
+    pub bsn: Option<String>,
+    pub roltoelichting: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRol {
+    pub omschrijving_generiek: String,
+    pub betrokkene_type: String,
+    pub bsn: Option<String>,
+    pub roltoelichting: String,
+}
+
+impl NewRol {
+    pub fn initiator(bsn: &str) -> Self {
+        Self {
+            omschrijving_generiek: "initiator".to_owned(),
+            betrokkene_type: "natuurlijk_persoon".to_owned(),
+            bsn: Some(bsn.to_owned()),
+            roltoelichting: "Aanvrager".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resultaat {
+    pub uuid: Uuid,
+    pub zaak: Uuid,
+    pub resultaattype: String,
+    pub toelichting: String,
+}
+
+/// Which cases to list, and which page (pages start at 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZaakFilter {
+    pub bsn: Option<String>,
+    pub zaaktype: Option<String>,
+    pub status: Option<String>,
+    pub uitkomst: Option<Outcome>,
+    pub identificatie: Option<String>,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn identificatie_round_trips(year in 1000i32..9999, seq in 0i64..9_999_999_999) {
+            prop_assert_eq!(parse_identificatie(&identificatie(year, seq)), Some(seq));
+        }
+
+        #[test]
+        fn parse_identificatie_never_panics(text in "\\PC{0,30}") {
+            let _ = parse_identificatie(&text);
+        }
+    }
+}
