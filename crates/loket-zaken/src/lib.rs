@@ -5,6 +5,7 @@
 //! own data lives in its own database (component `zaken`).
 
 pub mod catalogue;
+pub mod decision;
 pub mod idempotency;
 pub mod rules;
 pub mod store;
