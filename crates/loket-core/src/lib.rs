@@ -7,6 +7,7 @@
 pub mod bsn;
 pub mod clock;
 pub mod ids;
+pub mod kenteken;
 pub mod oin;
 pub mod problem;
 pub mod secret;
@@ -14,6 +15,7 @@ pub mod trace;
 
 pub use bsn::Bsn;
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use kenteken::Kenteken;
 pub use oin::Oin;
 pub use problem::{InvalidParam, Problem};
 pub use secret::Secret;

@@ -19,7 +19,7 @@ mod serve;
 mod service;
 mod trace;
 
-pub use client::OutgoingClient;
+pub use client::{ClientBuildError, OutgoingClient};
 pub use error::ApiError;
 pub use health::ReadinessCheck;
 pub use json::{ApiJson, JSON_BODY_LIMIT};

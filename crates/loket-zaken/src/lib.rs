@@ -4,6 +4,7 @@
 //! register directly; register data reaches it only through the exchange (issue 4). Its
 //! own data lives in its own database (component `zaken`).
 
+pub mod apply;
 pub mod catalogue;
 pub mod decision;
 pub mod idempotency;

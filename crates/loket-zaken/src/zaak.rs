@@ -96,8 +96,12 @@ pub struct NewZaak {
     pub behandeltermijn_dagen: u16,
     pub zaakobject: Option<String>,
     pub initiator: Option<NewRol>,
-    pub status: NewStatus,
+    /// The first status and any that follow at once (an automatic decision closes the
+    /// case in the same transaction that opens it).
+    pub statuses: Vec<NewStatus>,
     pub besluit: Option<(Outcome, Value)>,
+    /// Resultaattype and explanation, when the case is decided at once.
+    pub resultaat: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -40,8 +40,9 @@ fn application(bsn: &str, object: &str) -> NewZaak {
         behandeltermijn_dagen: 56,
         zaakobject: Some(object.to_owned()),
         initiator: Some(NewRol::initiator(bsn)),
-        status: status(statustype::ONTVANGEN, "Aanvraag ontvangen"),
+        statuses: vec![status(statustype::ONTVANGEN, "Aanvraag ontvangen")],
         besluit: None,
+        resultaat: None,
     }
 }
 
@@ -76,6 +77,38 @@ async fn a_case_is_created_with_its_initiator_status_and_deadlines(store: Arc<dy
     );
     assert_eq!(store.get(zaak.uuid).await.unwrap().unwrap(), zaak);
     assert!(store.get(Uuid::now_v7()).await.unwrap().is_none());
+}
+
+async fn a_case_decided_at_once_is_closed_in_one_go(store: Arc<dyn ZaakStore>) {
+    let mut new = application(SANNE, "9901AB 12");
+    new.statuses
+        .push(status(statustype::AFGEHANDELD, "Besloten"));
+    new.besluit = Some((Outcome::Afgewezen, json!({})));
+    new.resultaat = Some(("afgewezen".to_owned(), "Geen auto op naam".to_owned()));
+    let zaak = store.create(&new, NOW).await.unwrap();
+    assert_eq!(zaak.status.as_deref(), Some(statustype::AFGEHANDELD));
+    assert_eq!(zaak.status_count, 2);
+    assert_eq!(zaak.einddatum, Some(NOW.date()));
+    let statuses = store.statuses(zaak.uuid).await.unwrap();
+    assert_eq!(
+        statuses
+            .iter()
+            .map(|s| (s.volgnummer, s.statustype.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, statustype::ONTVANGEN), (2, statustype::AFGEHANDELD)]
+    );
+    assert_eq!(
+        store
+            .result(zaak.uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .resultaattype,
+        "afgewezen"
+    );
+    // Without any status there is no case.
+    new.statuses.clear();
+    assert!(store.create(&new, NOW).await.is_err());
 }
 
 async fn a_resident_sees_only_their_own_cases_newest_first(store: Arc<dyn ZaakStore>) {
@@ -287,6 +320,7 @@ loket_store::contract_suite! {
     open = open;
     tests = [
         a_case_is_created_with_its_initiator_status_and_deadlines,
+        a_case_decided_at_once_is_closed_in_one_go,
         a_resident_sees_only_their_own_cases_newest_first,
         concurrent_statuses_are_all_kept_in_order,
         a_case_has_one_result,

@@ -12,8 +12,15 @@ use crate::seed::Targets;
 
 pub const DEMO_MUNICIPALITY: &str = "Gemeente Voorbeeldstad";
 
-pub async fn run(listen: SocketAddr, data: PathBuf) -> anyhow::Result<()> {
+pub async fn run(
+    listen: SocketAddr,
+    data: PathBuf,
+    catalogue: Option<PathBuf>,
+) -> anyhow::Result<()> {
     logging::init(LogFormat::Text);
+    // A catalogue that does not check stops the start, before anything else happens.
+    let catalogue = crate::process::catalogue(catalogue.as_deref())?;
+    tracing::info!(products = catalogue.products().len(), "catalogue loaded");
     let first_start = !data.join("zaken.db").exists();
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
@@ -70,6 +77,18 @@ async fn seed(targets: &Targets) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The base URL of `service` in a running demo's `DIR/endpoints.json`.
+pub fn endpoint(data: &Path, service: &str) -> anyhow::Result<String> {
+    let path = data.join("endpoints.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {} (is `loket demo` running?)", path.display()))?;
+    let endpoints: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)?;
+    endpoints
+        .get(service)
+        .cloned()
+        .with_context(|| format!("{} names no {service}", path.display()))
 }
 
 /// `DIR/endpoints.json` names every service and its base URL, for tools and newcomers.

@@ -138,7 +138,7 @@ const GRANTS: &[DemoGrant] = &[
     (
         "brp-personen",
         &[PARKEREN],
-        Some(&["naam", "verblijfplaats"]),
+        Some(&["naam", "verblijfplaats", "gemeenteVanInschrijving"]),
     ),
     ("brp-personen", &[MIJN_GEGEVENS], None),
     ("reisdocumenten", &[MIJN_GEGEVENS, ATTENDEREN], None),

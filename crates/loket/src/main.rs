@@ -12,6 +12,7 @@ mod exchange;
 mod healthcheck;
 mod logging;
 mod platform;
+mod process;
 mod readiness;
 mod register;
 mod seed;
@@ -49,6 +50,9 @@ enum Command {
         /// Where the demo keeps its data; created on first start.
         #[arg(long, default_value = "./data")]
         data: PathBuf,
+        /// A product catalogue directory instead of the built-in one.
+        #[arg(long, env = "LOKET_CATALOGUE")]
+        catalogue: Option<PathBuf>,
     },
     /// Run in production, configured by a TOML file and LOKET_* environment variables.
     Serve {
@@ -113,9 +117,24 @@ enum Command {
     /// The exchange: directory and contracts.
     #[command(subcommand)]
     Exchange(admin::ExchangeCommand),
+    /// The product catalogue.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+    /// Apply for a product on a resident's behalf (as at the counter) and print the decision.
+    Apply(process::ApplyArgs),
     /// Measure: start-up time of the demo, or requests per second against a URL.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogueCommand {
+    /// Load and check every product file; exits non-zero naming the file, line and problem.
+    Check {
+        /// The catalogue directory (default: the built-in catalogue).
+        #[arg(long)]
+        catalogue: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,7 +179,11 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Demo { listen, data } => demo::run(listen, data).await,
+            Command::Demo {
+                listen,
+                data,
+                catalogue,
+            } => demo::run(listen, data, catalogue).await,
             Command::Serve { config } => {
                 let config = config::load(&config)?;
                 logging::init(config.log_format);
@@ -194,6 +217,10 @@ fn main() -> ExitCode {
                 logs,
             }) => admin::log_verify(data, storage, keys, logs).await,
             Command::Exchange(command) => admin::exchange(command).await,
+            Command::Catalogue(CatalogueCommand::Check { catalogue }) => {
+                process::check(catalogue.as_deref())
+            }
+            Command::Apply(args) => process::apply(args).await,
         }
     });
     match outcome {

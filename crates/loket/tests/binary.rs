@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -943,4 +944,180 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     assert!(!tampered.status.success());
     let error = String::from_utf8_lossy(&tampered.stderr);
     assert!(error.contains("record 2 was modified"), "{error}");
+}
+
+fn loket(args: &[&str]) -> std::process::Output {
+    Command::new(LOKET).args(args).output().unwrap()
+}
+
+#[test]
+fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
+    let (_dir, data) = data_dir();
+    let _demo = Running::demo(&data);
+    let data_arg = data.to_str().unwrap();
+    let apply = |bsn: &str, kenteken: &str| -> Value {
+        let output = loket(&[
+            "apply",
+            "--data",
+            data_arg,
+            "--product",
+            "bewonersparkeervergunning",
+            "--bsn",
+            bsn,
+            "--answer",
+            &format!("kenteken={kenteken}"),
+            "--answer",
+            "leaseverklaring=nee",
+            "--json",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+
+    // Sanne lives here and her car is hers: granted, with the reasons.
+    let sanne = apply("999990007", "34-gbv-7");
+    let besluit = &sanne["besluit"];
+    assert_eq!(besluit["uitkomst"], "toegekend", "{besluit}");
+    assert!(
+        besluit["uitleg"]["nl"]
+            .as_str()
+            .unwrap()
+            .contains("U staat ingeschreven op Kerkstraat 12 in Voorbeeldstad."),
+        "{besluit}"
+    );
+    assert_eq!(besluit["tarief"]["bedrag_centen"], 7500);
+    // The data came live from the registers, through the exchange, in one trace.
+    let sources: Vec<&str> = besluit["gegevens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["bron"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["BRP", "RDW", "Inkomen"]);
+    let trace = besluit["gegevens"][0]["trace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(besluit["gegevens"][0]["fout"].is_null(), "{besluit}");
+
+    // The municipality's processing log has the BRP and RDW requests of that trace.
+    let tokens: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("keys/inzage-tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let endpoints = read_endpoints(&data).unwrap();
+    let logged: Value = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/lezenapi/v1/processing-activities",
+            endpoints["logboek-gemeente"].as_str().unwrap()
+        ))
+        .bearer_auth(tokens["fg"].as_str().unwrap())
+        .json(&serde_json::json!({"traceId": trace}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let services: BTreeSet<&str> = logged["processingActivities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{logged}"))
+        .iter()
+        .map(|r| {
+            r["attributes"]["loket.exchange"]["serviceName"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        services.contains("brp-personen") && services.contains("rdw-voertuigen"),
+        "{logged}"
+    );
+
+    // Ingrid lives elsewhere and the car is not hers: refused, both reasons, bezwaar.
+    let ingrid = &apply("999990081", "34GBV7")["besluit"];
+    assert_eq!(ingrid["uitkomst"], "afgewezen");
+    let reasons: Vec<&str> = ingrid["regels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["uitkomst"] == "niet-voldaan")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["woont-in-gemeente", "auto-op-naam"]);
+    assert!(
+        ingrid["bezwaar"]["nl"]
+            .as_str()
+            .unwrap()
+            .contains("bezwaar")
+    );
+
+    // A kenteken that is not one is refused before anything is asked.
+    let bad = loket(&[
+        "apply",
+        "--data",
+        data_arg,
+        "--product",
+        "bewonersparkeervergunning",
+        "--bsn",
+        "999990007",
+        "--answer",
+        "kenteken=123",
+        "--answer",
+        "leaseverklaring=nee",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--answer kenteken"));
+}
+
+#[test]
+fn an_invalid_catalogue_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+    for entry in std::fs::read_dir(&catalogue).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "anders = \"afwijzen\"\nbehandelaar_als",
+            "anders = \"weigeren\"\nbehandelaar_als",
+        );
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    let good = loket(&["catalogue", "check"]);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(String::from_utf8_lossy(&good.stdout).contains("bewonersparkeervergunning"));
+
+    let check = loket(&[
+        "catalogue",
+        "check",
+        "--catalogue",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!check.status.success());
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains("bewonersparkeervergunning.regels.toml:") && stderr.contains("weigeren"),
+        "{stderr}"
+    );
+    // The demo does not start on it either.
+    let (_data_dir, data) = data_dir();
+    let demo = loket(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        data.to_str().unwrap(),
+        "--catalogue",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!demo.status.success());
+    assert!(
+        String::from_utf8_lossy(&demo.stderr).contains("bewonersparkeervergunning.regels.toml:")
+    );
 }

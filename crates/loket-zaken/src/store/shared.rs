@@ -12,6 +12,12 @@ macro_rules! zaak_store_impl {
                 let deadline = date_text(
                     start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
                 );
+                let last = zaak
+                    .statuses
+                    .last()
+                    .ok_or_else(|| corrupt("a new case needs a status", &zaak.zaaktype))?;
+                let einddatum = (last.statustype == crate::zaak::statustype::AFGEHANDELD)
+                    .then(|| date_text(last.datum_status_gezet.date()));
                 let besluit = zaak
                     .besluit
                     .as_ref()
@@ -20,7 +26,7 @@ macro_rules! zaak_store_impl {
                 let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "INSERT INTO zaken (uuid, bronorganisatie, zaaktype, omschrijving, \
                      registratiedatum, startdatum, einddatum_gepland, uiterlijke_einddatum, \
-                     zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
+                     einddatum, zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
                 );
                 insert.push_values([zaak], |mut row, zaak| {
                     row.push_bind(uuid.to_string())
@@ -31,18 +37,33 @@ macro_rules! zaak_store_impl {
                         .push_bind(date_text(start))
                         .push_bind(deadline.clone())
                         .push_bind(deadline.clone())
+                        .push_bind(einddatum.clone())
                         .push_bind(zaak.zaakobject.clone())
-                        .push_bind(zaak.status.statustype.clone())
-                        .push_bind(1_i64)
+                        .push_bind(last.statustype.clone())
+                        .push_bind(i64::try_from(zaak.statuses.len()).unwrap_or(i64::MAX))
                         .push_bind(besluit.as_ref().map(|(o, _)| o.clone()))
                         .push_bind(besluit.as_ref().map(|(_, b)| b.clone()))
                         .push_bind(millis(now));
                 });
                 insert.push(" RETURNING seq");
                 let (seq,): (i64,) = insert.build_query_as().fetch_one(&mut *tx).await?;
-                insert_status(&mut tx, seq, 1, &zaak.status).await?;
+                for (number, status) in (1..).zip(&zaak.statuses) {
+                    insert_status(&mut tx, seq, number, status).await?;
+                }
                 if let Some(role) = &zaak.initiator {
                     insert_role(&mut tx, seq, role).await?;
+                }
+                if let Some((resultaattype, toelichting)) = &zaak.resultaat {
+                    let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) ",
+                    );
+                    insert.push_values([(resultaattype, toelichting)], |mut row, (kind, text)| {
+                        row.push_bind(Uuid::now_v7().to_string())
+                            .push_bind(seq)
+                            .push_bind(kind.clone())
+                            .push_bind(text.clone());
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 self.get(uuid)

@@ -1,0 +1,191 @@
+//! The process layer as the binary offers it: the catalogue (built in, or a directory),
+//! and `loket apply` and `loket catalogue check` for the counter and for checks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use loket_core::{Bsn, SystemClock, TraceContext};
+use loket_store::Database;
+use loket_zaken::apply::{Application, Applications, Exchange, Gemeente};
+use loket_zaken::catalogue::Catalogue;
+use loket_zaken::decision::DecisionRecord;
+use serde_json::{Map, Value};
+
+/// The catalogue in the repository's `catalogue/`, built into the binary.
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "levensgebeurtenissen.toml",
+        include_str!("../../../catalogue/levensgebeurtenissen.toml"),
+    ),
+    (
+        "bewonersparkeervergunning.toml",
+        include_str!("../../../catalogue/bewonersparkeervergunning.toml"),
+    ),
+    (
+        "bewonersparkeervergunning.regels.toml",
+        include_str!("../../../catalogue/bewonersparkeervergunning.regels.toml"),
+    ),
+];
+
+/// The demo municipality, as the process layer knows it.
+pub fn demo_gemeente() -> Gemeente {
+    Gemeente {
+        code: loket_population::DEMO_GEMEENTE.0.to_owned(),
+        naam: loket_population::DEMO_GEMEENTE.1.to_owned(),
+        // A fictional RSIN that passes the 11-proef.
+        rsin: "123456782".to_owned(),
+    }
+}
+
+/// The catalogue in `dir`, or the built-in one. Refuses anything that does not check.
+pub fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
+    match dir {
+        Some(dir) => Ok(Catalogue::load(dir)?),
+        None => {
+            let files: Vec<(String, String)> = BUILT_IN
+                .iter()
+                .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+                .collect();
+            Ok(Catalogue::parse(&files)?)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub fn check(dir: Option<&Path>) -> anyhow::Result<()> {
+    let catalogue = catalogue(dir)?;
+    println!(
+        "The catalogue is in order: {} product(s), {} life event(s).",
+        catalogue.products().len(),
+        catalogue.life_events().len()
+    );
+    for product in catalogue.products() {
+        let rules = product.regels.as_ref().map_or(0, |r| r.rules.len());
+        println!("  {:<32} {rules} rule(s)", product.id);
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The product's id in the catalogue.
+    #[arg(long)]
+    product: String,
+    /// The applicant's BSN.
+    #[arg(long)]
+    bsn: String,
+    /// An answer to one of the product's questions, as NAME=VALUE (repeatable).
+    #[arg(long = "answer", value_parser = parse_answer)]
+    answers: Vec<(String, String)>,
+    /// The demo's data directory: the zaken database and endpoints.json (for the outway).
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    /// A postgres:// URL instead of the SQLite files in --data.
+    #[arg(long, env = "LOKET_STORAGE")]
+    storage: Option<String>,
+    /// The municipality's outway (default: from DATA/endpoints.json).
+    #[arg(long)]
+    outway: Option<String>,
+    /// A catalogue directory instead of the built-in catalogue.
+    #[arg(long, env = "LOKET_CATALOGUE")]
+    catalogue: Option<PathBuf>,
+    /// Print the whole decision record as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_answer(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| "an answer is NAME=VALUE".to_owned())
+}
+
+/// Apply on a resident's behalf (at the counter) and print the decision.
+#[allow(clippy::print_stdout)]
+pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
+    let applicant = Bsn::parse(&args.bsn).map_err(|e| anyhow::anyhow!("--bsn: {e}"))?;
+    let storage = match args.storage {
+        Some(url) => url.parse().context("--storage")?,
+        None => loket_store::StorageUrl::SqliteDir(args.data.clone()),
+    };
+    let outway = match args.outway {
+        Some(outway) => outway,
+        None => crate::demo::endpoint(&args.data, "outway")?,
+    };
+    let database = Database::open(&storage, &loket_zaken::SCHEMA).await?;
+    let applications = Applications::new(
+        Arc::new(catalogue(args.catalogue.as_deref())?),
+        loket_zaken::zaak_store(&database),
+        Exchange::new(&outway)?,
+        demo_gemeente(),
+        Arc::new(SystemClock),
+    );
+    let form: Map<String, Value> = args
+        .answers
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let application = Application {
+        product: args.product,
+        applicant,
+        form,
+    };
+    let zaak = match applications
+        .apply(&application, &TraceContext::new_root())
+        .await
+    {
+        Ok(zaak) => zaak,
+        Err(loket_zaken::apply::ApplyError::Answers(errors)) => {
+            for error in &errors {
+                eprintln!("--answer {}: {}", error.field, error.message.en);
+            }
+            anyhow::bail!("{} answer(s) need correcting", errors.len());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let record: DecisionRecord = zaak
+        .besluit
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?
+        .context("the case has no decision")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "zaak": zaak.uuid,
+                "identificatie": zaak.identificatie,
+                "besluit": record,
+            }))?
+        );
+        return Ok(());
+    }
+    println!("{}  {}", zaak.identificatie, record.uitkomst.as_str());
+    println!("{}", record.uitleg.nl);
+    if let Some(bezwaar) = &record.bezwaar {
+        println!("{}", bezwaar.nl);
+    }
+    for rule in &record.regels {
+        println!(
+            "  {:<13} {}  ({})",
+            serde_json::to_value(rule.uitkomst)?
+                .as_str()
+                .unwrap_or_default(),
+            rule.id,
+            rule.grondslag
+        );
+    }
+    for used in &record.gegevens {
+        println!(
+            "  Bron: {:<8} trace {}{}",
+            used.bron,
+            used.trace_id,
+            used.fout
+                .as_deref()
+                .map(|e| format!("  {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
