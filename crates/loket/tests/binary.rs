@@ -760,16 +760,9 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     };
     let gemeente = inzage("logboek-gemeente");
     let records = gemeente["processingActivities"].as_array().unwrap();
-    let services: Vec<&str> = records
-        .iter()
-        .map(|r| {
-            r["attributes"]["loket.exchange"]["serviceName"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let services = services_in(&gemeente);
     assert!(
-        services.contains(&"brp-personen") && services.contains(&"rdw-voertuigen"),
+        services.contains("brp-personen") && services.contains("rdw-voertuigen"),
         "{services:?}"
     );
     let brp = records
@@ -946,6 +939,20 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     assert!(error.contains("record 2 was modified"), "{error}");
 }
 
+/// The exchange services named in an inzage answer's records.
+fn services_in(answer: &Value) -> BTreeSet<&str> {
+    answer["processingActivities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|r| {
+            r["attributes"]["loket.exchange"]["serviceName"]
+                .as_str()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn loket(args: &[&str]) -> std::process::Output {
     Command::new(LOKET).args(args).output().unwrap()
 }
@@ -1021,16 +1028,7 @@ fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
         .unwrap()
         .json()
         .unwrap();
-    let services: BTreeSet<&str> = logged["processingActivities"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{logged}"))
-        .iter()
-        .map(|r| {
-            r["attributes"]["loket.exchange"]["serviceName"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let services = services_in(&logged);
     assert!(
         services.contains("brp-personen") && services.contains("rdw-voertuigen"),
         "{logged}"
