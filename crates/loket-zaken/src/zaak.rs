@@ -71,6 +71,9 @@ pub struct Zaak {
     /// The decision record: rules, inputs, data used, explanation.
     pub besluit: Option<Value>,
     pub aangemaakt: OffsetDateTime,
+    /// The newest status and the result, for links to them.
+    pub status_uuid: Option<Uuid>,
+    pub resultaat_uuid: Option<Uuid>,
 }
 
 pub fn identificatie(year: i32, seq: i64) -> String {

@@ -89,9 +89,14 @@ mod postgres {
     shared::zaak_store_impl!(PostgresZaken, Postgres);
 }
 
-const ZAAK_COLUMNS: &str = "seq, uuid, bronorganisatie, zaaktype, omschrijving, registratiedatum, \
-     startdatum, einddatum_gepland, uiterlijke_einddatum, einddatum, opschorting, zaakobject, \
-     status, status_count, uitkomst, behandelaar, besluit, aangemaakt_ms";
+/// A case's columns from `zaken z`, with its newest status and its result (both by their
+/// unique indexes), so a page of cases is one query.
+const ZAAK_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omschrijving, \
+     z.registratiedatum, z.startdatum, z.einddatum_gepland, z.uiterlijke_einddatum, z.einddatum, \
+     z.opschorting, z.zaakobject, z.status, z.status_count, z.uitkomst, z.behandelaar, z.besluit, \
+     z.aangemaakt_ms, \
+     (SELECT s.uuid FROM statussen s WHERE s.zaak_seq = z.seq AND s.volgnummer = z.status_count), \
+     (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq)";
 const STATUS_COLUMNS: &str =
     "s.uuid, z.uuid AS zaak_uuid, s.volgnummer, s.statustype, s.gezet_ms, s.actor, s.toelichting";
 const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.roltoelichting";
@@ -144,6 +149,8 @@ struct ZaakRow {
     behandelaar: Option<String>,
     besluit: Option<String>,
     aangemaakt_ms: i64,
+    status_uuid: Option<String>,
+    resultaat_uuid: Option<String>,
 }
 
 impl ZaakRow {
@@ -174,6 +181,8 @@ impl ZaakRow {
                 .map(|b| serde_json::from_str(&b).map_err(|e| corrupt("besluit", e)))
                 .transpose()?,
             aangemaakt: from_millis(self.aangemaakt_ms)?,
+            status_uuid: self.status_uuid.as_deref().map(parse_uuid).transpose()?,
+            resultaat_uuid: self.resultaat_uuid.as_deref().map(parse_uuid).transpose()?,
         })
     }
 }

@@ -73,7 +73,7 @@ macro_rules! zaak_store_impl {
 
             async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError> {
                 let mut select: QueryBuilder<'_, $db> =
-                    QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken WHERE uuid = "));
+                    QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken z WHERE z.uuid = "));
                 select.push_bind(uuid.to_string());
                 let row = select.build().fetch_optional(&self.pool).await?;
                 row.map(|row| zaak_row(&row)?.into_zaak()).transpose()
@@ -356,6 +356,8 @@ macro_rules! zaak_store_impl {
                 behandelaar: row.try_get(15)?,
                 besluit: row.try_get(16)?,
                 aangemaakt_ms: row.try_get(17)?,
+                status_uuid: row.try_get(18)?,
+                resultaat_uuid: row.try_get(19)?,
             })
         }
     };
