@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod rules;
 pub mod store;
 pub mod zaak;
+pub mod zgw;
 pub mod zgw_auth;
 
 pub use store::{ZaakStore, zaak_store};

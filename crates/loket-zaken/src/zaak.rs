@@ -170,6 +170,8 @@ pub struct Resultaat {
 pub struct ZaakFilter {
     pub bsn: Option<String>,
     pub zaaktype: Option<String>,
+    /// Only these zaaktypen (what an API client may read); `Some(empty)` matches nothing.
+    pub zaaktypen: Option<Vec<String>>,
     pub status: Option<String>,
     pub uitkomst: Option<Outcome>,
     pub identificatie: Option<String>,

@@ -244,6 +244,18 @@ fn push_filter<DB: loket_store::sqlx::Database>(
     if let Some(zaaktype) = &filter.zaaktype {
         query.push(" AND z.zaaktype = ").push_bind(zaaktype.clone());
     }
+    if let Some(zaaktypen) = &filter.zaaktypen {
+        if zaaktypen.is_empty() {
+            query.push(" AND 1 = 0");
+        } else {
+            query.push(" AND z.zaaktype IN (");
+            let mut list = query.separated(", ");
+            for zaaktype in zaaktypen {
+                list.push_bind(zaaktype.clone());
+            }
+            query.push(")");
+        }
+    }
     if let Some(status) = &filter.status {
         query.push(" AND z.status = ").push_bind(status.clone());
     }

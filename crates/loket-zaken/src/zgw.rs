@@ -1,0 +1,471 @@
+//! A subset of the ZGW Zaken API (as Open Zaak serves it) under `/zaken/api/v1/`: list
+//! and read cases, their statuses, roles and result, and add a status. Every call needs a
+//! client JWT (`zgw_auth`); a client sees only the zaaktypen it is authorised for.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use loket_core::{Clock, InvalidParam, Problem};
+use loket_http::{ApiError, ApiJson};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::ZaakStore;
+use crate::zaak::{NewStatus, Resultaat, Rol, Status, Zaak, ZaakFilter, statustype};
+use crate::zgw_auth::{AuthError, Caller, Client, Clients, Scope};
+
+pub const BASE: &str = "/zaken/api/v1";
+pub const PAGE_SIZE: u32 = 100;
+const BSN_FILTER: &str = "rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn";
+
+#[derive(Debug, Clone)]
+pub struct ZgwApi {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn ZaakStore>,
+    clients: Clients,
+    /// The public base URL (scheme and host) for the `url` of every resource.
+    base_url: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl ZgwApi {
+    pub fn new(
+        store: Arc<dyn ZaakStore>,
+        clients: Clients,
+        base_url: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clients,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                clock,
+            }),
+        }
+    }
+
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route(&format!("{BASE}/zaken"), get(list_zaken))
+            .route(&format!("{BASE}/zaken/{{uuid}}"), get(read_zaak))
+            .route(
+                &format!("{BASE}/statussen"),
+                get(list_statussen).post(create_status),
+            )
+            .route(&format!("{BASE}/statussen/{{uuid}}"), get(read_status))
+            .route(&format!("{BASE}/rollen"), get(list_rollen))
+            .route(&format!("{BASE}/rollen/{{uuid}}"), get(read_rol))
+            .route(&format!("{BASE}/resultaten"), get(list_resultaten))
+            .route(&format!("{BASE}/resultaten/{{uuid}}"), get(read_resultaat))
+            .with_state(self)
+    }
+
+    fn url(&self, kind: &str, uuid: Uuid) -> String {
+        format!("{}{BASE}/{kind}/{uuid}", self.inner.base_url)
+    }
+
+    fn catalogus_url(&self, kind: &str, id: &str) -> String {
+        format!("{}/catalogi/api/v1/{kind}/{id}", self.inner.base_url)
+    }
+
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(Caller, &Client), ApiError> {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let now = self.inner.clock.now().unix_timestamp();
+        self.inner
+            .clients
+            .authenticate(authorization, now)
+            .map_err(not_authenticated)
+    }
+
+    fn zaak_json(&self, zaak: &Zaak) -> Value {
+        json!({
+            "url": self.url("zaken", zaak.uuid),
+            "uuid": zaak.uuid,
+            "identificatie": zaak.identificatie,
+            "bronorganisatie": zaak.bronorganisatie,
+            "omschrijving": zaak.omschrijving,
+            "zaaktype": self.catalogus_url("zaaktypen", &zaak.zaaktype),
+            "registratiedatum": date(zaak.registratiedatum),
+            "startdatum": date(zaak.startdatum),
+            "einddatumGepland": date(zaak.einddatum_gepland),
+            "uiterlijkeEinddatumAfdoening": date(zaak.uiterlijke_einddatum_afdoening),
+            "einddatum": zaak.einddatum.map(date),
+            "opschorting": {
+                "indicatie": zaak.opschorting.is_some(),
+                "reden": zaak.opschorting.clone().unwrap_or_default(),
+            },
+            "vertrouwelijkheidaanduiding": "vertrouwelijk",
+            "status": zaak.status_uuid.map(|u| self.url("statussen", u)),
+            "resultaat": zaak.resultaat_uuid.map(|u| self.url("resultaten", u)),
+        })
+    }
+
+    fn status_json(&self, status: &Status) -> Value {
+        json!({
+            "url": self.url("statussen", status.uuid),
+            "uuid": status.uuid,
+            "zaak": self.url("zaken", status.zaak),
+            "statustype": self.catalogus_url("statustypen", &status.statustype),
+            "datumStatusGezet": status.datum_status_gezet.format(&Rfc3339).unwrap_or_default(),
+            "statustoelichting": status.toelichting,
+        })
+    }
+
+    fn rol_json(&self, rol: &Rol) -> Value {
+        json!({
+            "url": self.url("rollen", rol.uuid),
+            "uuid": rol.uuid,
+            "zaak": self.url("zaken", rol.zaak),
+            "betrokkeneType": rol.betrokkene_type,
+            "omschrijvingGeneriek": rol.omschrijving_generiek,
+            "roltoelichting": rol.roltoelichting,
+            "betrokkeneIdentificatie": {"inpBsn": rol.bsn},
+        })
+    }
+
+    fn resultaat_json(&self, resultaat: &Resultaat) -> Value {
+        json!({
+            "url": self.url("resultaten", resultaat.uuid),
+            "uuid": resultaat.uuid,
+            "zaak": self.url("zaken", resultaat.zaak),
+            "resultaattype": self.catalogus_url("resultaattypen", &resultaat.resultaattype),
+            "toelichting": resultaat.toelichting,
+        })
+    }
+
+    /// The case `uuid`, if it exists and the client may `scope` its zaaktype.
+    async fn zaak_for(&self, client: &Client, uuid: Uuid, scope: Scope) -> Result<Zaak, ApiError> {
+        let zaak = self
+            .inner
+            .store
+            .get(uuid)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+        if !client.may(&zaak.zaaktype, scope) {
+            return Err(permission_denied());
+        }
+        Ok(zaak)
+    }
+
+    /// The case a `?zaak=URL` filter or a body's `zaak` names.
+    fn zaak_uuid(&self, url: &str, name: &str) -> Result<Uuid, ApiError> {
+        url.strip_prefix(&format!("{}{BASE}/zaken/", self.inner.base_url))
+            .and_then(|rest| Uuid::parse_str(rest).ok())
+            .ok_or_else(|| invalid(name, "invalid", "Ongeldige URL van een zaak."))
+    }
+}
+
+fn date(date: time::Date) -> String {
+    let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn not_authenticated(error: AuthError) -> ApiError {
+    Problem::new(401, "not_authenticated", "Niet geauthenticeerd.")
+        .with_detail(error.to_string())
+        .into()
+}
+
+fn permission_denied() -> ApiError {
+    Problem::new(
+        403,
+        "permission_denied",
+        "Je hebt geen toestemming om deze actie uit te voeren.",
+    )
+    .into()
+}
+
+fn invalid(name: &str, code: &str, reason: &str) -> ApiError {
+    Problem::validation(vec![InvalidParam {
+        name: name.to_owned(),
+        code: code.to_owned(),
+        reason: reason.to_owned(),
+    }])
+    .into()
+}
+
+// Taken by value so it fits `map_err(store_error)`.
+#[allow(clippy::needless_pass_by_value)]
+fn store_error(error: loket_store::StoreError) -> ApiError {
+    tracing::error!(%error, "the case store failed");
+    Problem::internal().into()
+}
+
+async fn list_zaken(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, client) = api.authenticate(&headers)?;
+    let page = match query.get("page") {
+        None => 1,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| invalid("page", "invalid", "Ongeldige pagina."))?,
+    };
+    let bsn = query.get(BSN_FILTER).cloned();
+    if let Some(bsn) = &bsn
+        && (bsn.len() != 9 || !bsn.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid(BSN_FILTER, "invalid", "Een BSN is 9 cijfers."));
+    }
+    let readable: Vec<String> = client
+        .zaaktypen(Scope::Lezen)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let zaaktype = query
+        .get("zaaktype")
+        .map(|url| url.rsplit('/').next().unwrap_or_default().to_owned());
+    let filter = ZaakFilter {
+        bsn,
+        zaaktype,
+        zaaktypen: Some(readable),
+        identificatie: query.get("identificatie").cloned(),
+        page,
+        page_size: PAGE_SIZE,
+        ..ZaakFilter::default()
+    };
+    let found = api.inner.store.list(&filter).await.map_err(store_error)?;
+    let link = |page: u32| {
+        let mut params: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| *k != "page")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        params.sort();
+        params.push(("page".to_owned(), page.to_string()));
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        format!("{}{BASE}/zaken?{encoded}", api.inner.base_url)
+    };
+    let shown = u64::from(page) * u64::from(PAGE_SIZE);
+    Ok(Json(json!({
+        "count": found.total,
+        "next": (shown < found.total).then(|| link(page + 1)),
+        "previous": (page > 1).then(|| link(page - 1)),
+        "results": found.items.iter().map(|z| api.zaak_json(z)).collect::<Vec<_>>(),
+    })))
+}
+
+async fn read_zaak(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, client) = api.authenticate(&headers)?;
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let zaak = api.zaak_for(client, uuid, Scope::Lezen).await?;
+    Ok(Json(api.zaak_json(&zaak)))
+}
+
+/// One page holding everything (a case has few statuses, roles or results).
+fn one_page(results: Vec<Value>) -> Json<Value> {
+    let count = results.len();
+    Json(json!({"count": count, "next": null, "previous": null, "results": Value::Array(results)}))
+}
+
+async fn filtered_zaak(
+    api: &ZgwApi,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Zaak, ApiError> {
+    let (_, client) = api.authenticate(headers)?;
+    let url = query
+        .get("zaak")
+        .ok_or_else(|| invalid("zaak", "required", "Dit veld is vereist."))?;
+    let uuid = api.zaak_uuid(url, "zaak")?;
+    api.zaak_for(client, uuid, Scope::Lezen).await
+}
+
+async fn list_statussen(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let zaak = filtered_zaak(&api, &headers, &query).await?;
+    let statuses = api
+        .inner
+        .store
+        .statuses(zaak.uuid)
+        .await
+        .map_err(store_error)?;
+    Ok(one_page(
+        statuses.iter().map(|s| api.status_json(s)).collect(),
+    ))
+}
+
+async fn read_status(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, client) = api.authenticate(&headers)?;
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let status = api
+        .inner
+        .store
+        .status(uuid)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+    api.zaak_for(client, status.zaak, Scope::Lezen).await?;
+    Ok(Json(api.status_json(&status)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewStatusBody {
+    zaak: String,
+    statustype: String,
+    datum_status_gezet: Option<String>,
+    #[serde(default)]
+    statustoelichting: String,
+}
+
+async fn create_status(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<NewStatusBody>,
+) -> Result<Response, ApiError> {
+    let (caller, client) = api.authenticate(&headers)?;
+    let uuid = api.zaak_uuid(&body.zaak, "zaak")?;
+    let zaak = api
+        .zaak_for(client, uuid, Scope::StatussenToevoegen)
+        .await?;
+    let code = body.statustype.rsplit('/').next().unwrap_or_default();
+    if !statustype::ALL.contains(&code) {
+        return Err(invalid(
+            "statustype",
+            "does_not_exist",
+            "Onbekend statustype.",
+        ));
+    }
+    let moment = match &body.datum_status_gezet {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            invalid(
+                "datumStatusGezet",
+                "invalid",
+                "Geen geldig tijdstip (RFC 3339).",
+            )
+        })?,
+        None => api.inner.clock.now(),
+    };
+    if body.statustoelichting.chars().count() > 1000 {
+        return Err(invalid(
+            "statustoelichting",
+            "max_length",
+            "Niet meer dan 1000 tekens.",
+        ));
+    }
+    let status = api
+        .inner
+        .store
+        .add_status(
+            zaak.uuid,
+            &NewStatus {
+                statustype: code.to_owned(),
+                datum_status_gezet: moment,
+                actor: format!("{} ({})", caller.user_representation, caller.client_id),
+                toelichting: body.statustoelichting,
+            },
+        )
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+    let json = api.status_json(&status);
+    let location = api.url("statussen", status.uuid);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(json),
+    )
+        .into_response())
+}
+
+async fn list_rollen(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let zaak = filtered_zaak(&api, &headers, &query).await?;
+    let roles = api
+        .inner
+        .store
+        .roles(zaak.uuid)
+        .await
+        .map_err(store_error)?;
+    Ok(one_page(roles.iter().map(|r| api.rol_json(r)).collect()))
+}
+
+async fn read_rol(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, client) = api.authenticate(&headers)?;
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let rol = api
+        .inner
+        .store
+        .role(uuid)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+    api.zaak_for(client, rol.zaak, Scope::Lezen).await?;
+    Ok(Json(api.rol_json(&rol)))
+}
+
+async fn list_resultaten(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let zaak = filtered_zaak(&api, &headers, &query).await?;
+    let result = api
+        .inner
+        .store
+        .result(zaak.uuid)
+        .await
+        .map_err(store_error)?;
+    Ok(one_page(
+        result.iter().map(|r| api.resultaat_json(r)).collect(),
+    ))
+}
+
+async fn read_resultaat(
+    State(api): State<ZgwApi>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, client) = api.authenticate(&headers)?;
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let result = api
+        .inner
+        .store
+        .result_by_uuid(uuid)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+    api.zaak_for(client, result.zaak, Scope::Lezen).await?;
+    Ok(Json(api.resultaat_json(&result)))
+}

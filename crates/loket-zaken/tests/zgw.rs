@@ -1,0 +1,332 @@
+//! The ZGW Zaken API subset, with good and bad tokens and inputs, on SQLite and Postgres.
+
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use loket_core::{FixedClock, Secret};
+use loket_store::{Database, StorageUrl};
+use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Zaak, statustype};
+use loket_zaken::zgw::ZgwApi;
+use loket_zaken::zgw_auth::{Client, Clients, Scope, sign};
+use loket_zaken::{SCHEMA, ZaakStore, zaak_store};
+use serde_json::{Value, json};
+use time::macros::{date, datetime};
+use tower::ServiceExt;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+const BASE: &str = "https://loket.example";
+const PERMIT: &str = "bewonersparkeervergunning";
+const SANNE: &str = "999990007";
+const TOM: &str = "999990111";
+
+struct World {
+    store: Arc<dyn ZaakStore>,
+    router: axum::Router,
+}
+
+async fn open(url: &StorageUrl) -> World {
+    let database = Database::open(url, &SCHEMA).await.unwrap();
+    let store = zaak_store(&database);
+    let client = |id: &str, scopes: Vec<Scope>| Client {
+        client_id: id.to_owned(),
+        secret: Secret::new(format!("{id}-secret")),
+        autorisaties: BTreeMap::from([(PERMIT.to_owned(), scopes)]),
+    };
+    let clients = Clients::new([
+        client("portaal", vec![Scope::Lezen]),
+        client("werkplek", vec![Scope::Lezen, Scope::StatussenToevoegen]),
+        Client {
+            client_id: "paspoort".to_owned(),
+            secret: Secret::new("paspoort-secret".to_owned()),
+            autorisaties: BTreeMap::from([("paspoort".to_owned(), vec![Scope::Lezen])]),
+        },
+    ]);
+    let api = ZgwApi::new(store.clone(), clients, BASE, Arc::new(FixedClock::at(NOW)));
+    World {
+        store,
+        router: api.routes(),
+    }
+}
+
+impl World {
+    async fn case(&self, bsn: &str) -> Zaak {
+        let new = NewZaak {
+            bronorganisatie: "123456782".to_owned(),
+            zaaktype: PERMIT.to_owned(),
+            omschrijving: "Aanvraag".to_owned(),
+            registratiedatum: date!(2026 - 11 - 23),
+            behandeltermijn_dagen: 56,
+            zaakobject: None,
+            initiator: Some(NewRol::initiator(bsn)),
+            statuses: vec![NewStatus {
+                statustype: statustype::ONTVANGEN.to_owned(),
+                datum_status_gezet: NOW,
+                actor: "test".to_owned(),
+                toelichting: "Ontvangen".to_owned(),
+            }],
+            besluit: None,
+            resultaat: None,
+        };
+        self.store.create(&new, NOW).await.unwrap()
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        client: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(client) = client {
+            let token = sign(
+                client,
+                &format!("{client}-secret"),
+                "medewerker-7",
+                NOW.unix_timestamp(),
+            );
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str, client: &str) -> (u16, Value) {
+        self.call("GET", path, Some(client), None).await
+    }
+}
+
+fn by_bsn(bsn: &str) -> String {
+    format!("/zaken/api/v1/zaken?rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn={bsn}")
+}
+
+async fn without_a_good_token_nothing_is_shown(w: World) {
+    w.case(SANNE).await;
+    let (status, problem) = w.call("GET", &by_bsn(SANNE), None, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(problem["code"], "not_authenticated");
+    let (status, _) = w.call("GET", &by_bsn(SANNE), Some("onbekend"), None).await;
+    assert_eq!(status, 401);
+}
+
+async fn a_residents_cases_are_listed_and_paged_as_the_standard_does(w: World) {
+    let mut sanne = Vec::new();
+    for _ in 0..101 {
+        sanne.push(w.case(SANNE).await);
+    }
+    w.case(TOM).await;
+    let (status, page) = w.get(&by_bsn(SANNE), "portaal").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["count"], 101);
+    assert_eq!(page["results"].as_array().unwrap().len(), 100);
+    assert!(page["previous"].is_null());
+    let next = page["next"].as_str().unwrap();
+    assert!(next.starts_with(BASE) && next.ends_with("page=2"), "{next}");
+    let first = &page["results"][0];
+    assert_eq!(first["uuid"], sanne[100].uuid.to_string(), "newest first");
+    assert_eq!(
+        first["zaaktype"],
+        format!("{BASE}/catalogi/api/v1/zaaktypen/{PERMIT}")
+    );
+    assert_eq!(first["einddatumGepland"], "2027-01-18");
+
+    let (_, second) = w.get(&format!("{}&page=2", by_bsn(SANNE)), "portaal").await;
+    assert_eq!(second["results"].as_array().unwrap().len(), 1);
+    assert!(second["next"].is_null());
+    assert!(second["previous"].as_str().unwrap().ends_with("page=1"));
+
+    let (_, toms) = w.get(&by_bsn(TOM), "portaal").await;
+    assert_eq!(toms["count"], 1);
+}
+
+async fn a_client_sees_only_its_zaaktypen(w: World) {
+    let zaak = w.case(SANNE).await;
+    let (_, page) = w.get(&by_bsn(SANNE), "paspoort").await;
+    assert_eq!(page["count"], 0);
+    let (status, problem) = w
+        .get(&format!("/zaken/api/v1/zaken/{}", zaak.uuid), "paspoort")
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(problem["code"], "permission_denied");
+}
+
+async fn bad_filters_are_problems(w: World) {
+    let (status, problem) = w.get(&by_bsn("12345"), "portaal").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        problem["invalidParams"][0]["name"],
+        "rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn"
+    );
+    let (status, problem) = w.get(&format!("{}&page=0", by_bsn(SANNE)), "portaal").await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["name"], "page");
+    let (status, _) = w.get("/zaken/api/v1/zaken/geen-uuid", "portaal").await;
+    assert_eq!(status, 404);
+    let (status, problem) = w.get("/zaken/api/v1/statussen", "portaal").await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["code"], "required");
+}
+
+async fn a_case_links_to_its_status_roles_and_result(w: World) {
+    let zaak = w.case(SANNE).await;
+    let (status, read) = w
+        .get(&format!("/zaken/api/v1/zaken/{}", zaak.uuid), "portaal")
+        .await;
+    assert_eq!(status, 200);
+    let status_url = read["status"].as_str().unwrap();
+    let (code, current) = w
+        .get(status_url.strip_prefix(BASE).unwrap(), "portaal")
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(current["statustoelichting"], "Ontvangen");
+    assert_eq!(current["zaak"], read["url"]);
+
+    let zaak_url = read["url"].as_str().unwrap();
+    let (_, roles) = w
+        .get(&format!("/zaken/api/v1/rollen?zaak={zaak_url}"), "portaal")
+        .await;
+    assert_eq!(
+        roles["results"][0]["betrokkeneIdentificatie"]["inpBsn"],
+        SANNE
+    );
+    assert_eq!(roles["results"][0]["omschrijvingGeneriek"], "initiator");
+    let (_, results) = w
+        .get(
+            &format!("/zaken/api/v1/resultaten?zaak={zaak_url}"),
+            "portaal",
+        )
+        .await;
+    assert_eq!(results["count"], 0);
+    w.store
+        .set_result(zaak.uuid, "toegekend", "Verleend")
+        .await
+        .unwrap();
+    let (_, read) = w
+        .get(&format!("/zaken/api/v1/zaken/{}", zaak.uuid), "portaal")
+        .await;
+    let (code, result) = w
+        .get(
+            read["resultaat"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(BASE)
+                .unwrap(),
+            "portaal",
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(result["toelichting"], "Verleend");
+}
+
+async fn a_status_is_added_only_with_the_scope_and_valid_input(w: World) {
+    let zaak = w.case(SANNE).await;
+    let zaak_url = format!("{BASE}/zaken/api/v1/zaken/{}", zaak.uuid);
+    let body = |statustype: &str| {
+        json!({
+            "zaak": zaak_url,
+            "statustype": format!("{BASE}/catalogi/api/v1/statustypen/{statustype}"),
+            "datumStatusGezet": "2026-11-24T09:30:00Z",
+            "statustoelichting": "Wij bekijken uw aanvraag",
+        })
+    };
+    let (status, problem) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("portaal"),
+            Some(body("in-behandeling")),
+        )
+        .await;
+    assert_eq!(status, 403, "reading is not adding: {problem}");
+    let (status, created) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("werkplek"),
+            Some(body("in-behandeling")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["datumStatusGezet"], "2026-11-24T09:30:00Z");
+    let (status, problem) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("werkplek"),
+            Some(body("verzonnen")),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["name"], "statustype");
+    let mut bad_time = body("afgehandeld");
+    bad_time["datumStatusGezet"] = json!("gisteren");
+    let (status, problem) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("werkplek"),
+            Some(bad_time),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["name"], "datumStatusGezet");
+    let mut unknown = body("afgehandeld");
+    unknown["zaak"] = json!(format!(
+        "{BASE}/zaken/api/v1/zaken/{}",
+        uuid::Uuid::now_v7()
+    ));
+    let (status, _) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("werkplek"),
+            Some(unknown),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/statussen",
+            Some("werkplek"),
+            Some(json!({"zaak": 1})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        w.store.statuses(zaak.uuid).await.unwrap().len(),
+        2,
+        "only the good one was added"
+    );
+}
+
+loket_store::contract_suite! {
+    open = open;
+    tests = [
+        without_a_good_token_nothing_is_shown,
+        a_residents_cases_are_listed_and_paged_as_the_standard_does,
+        a_client_sees_only_its_zaaktypen,
+        bad_filters_are_problems,
+        a_case_links_to_its_status_roles_and_result,
+        a_status_is_added_only_with_the_scope_and_valid_input,
+    ];
+}
