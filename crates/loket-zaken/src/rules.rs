@@ -14,6 +14,8 @@ use crate::catalogue::Text;
 pub struct Expression {
     source: String,
     program: Arc<cel::Program>,
+    /// Found once at compile time; every evaluation needs them.
+    inputs: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Expression {
@@ -25,9 +27,11 @@ impl std::fmt::Debug for Expression {
 impl Expression {
     pub fn compile(source: &str) -> Result<Self, String> {
         let program = cel::Program::compile(source).map_err(|e| e.to_string())?;
+        let inputs = free_variables(&program).into();
         Ok(Self {
             source: source.to_owned(),
             program: Arc::new(program),
+            inputs,
         })
     }
 
@@ -37,28 +41,16 @@ impl Expression {
 
     /// The top-level inputs this expression reads (`brp`, `aanvraag`, …), sorted; not the
     /// variables a macro binds (`v` in `list.exists(v, …)`).
-    pub fn inputs(&self) -> Vec<String> {
-        let mut bound = Vec::new();
-        bound_variables(self.program.expression(), &mut bound);
-        let mut names: Vec<String> = self
-            .program
-            .references()
-            .variables()
-            .into_iter()
-            .filter(|name| !bound.iter().any(|b| b == name))
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+    pub fn inputs(&self) -> &[String] {
+        &self.inputs
     }
 
     /// Evaluate against `inputs`; any error (missing data, wrong type) is a message.
     pub fn evaluate(&self, inputs: &Inputs) -> Result<Value, String> {
         let mut context = cel::Context::default();
-        for name in self.inputs() {
-            if let Some(value) = inputs.0.get(&name) {
-                context.add_variable_from_value(name, to_cel(value));
+        for name in self.inputs.iter() {
+            if let Some(value) = inputs.0.get(name) {
+                context.add_variable_from_value(name.clone(), to_cel(value));
             }
         }
         let value = self.program.execute(&context).map_err(|e| e.to_string())?;
@@ -78,6 +70,21 @@ impl Expression {
             other => Err(format!("expected a whole number, got {other}")),
         }
     }
+}
+
+fn free_variables(program: &cel::Program) -> Vec<String> {
+    let mut bound = Vec::new();
+    bound_variables(program.expression(), &mut bound);
+    let mut names: Vec<String> = program
+        .references()
+        .variables()
+        .into_iter()
+        .filter(|name| !bound.iter().any(|b| b == name))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The names comprehensions (the macros `all`, `exists`, `map`, `filter`) bind.
@@ -376,9 +383,9 @@ impl Rule {
                 ),
             },
         };
-        let mut invoer = self.voorwaarde.inputs();
+        let mut invoer = self.voorwaarde.inputs().to_vec();
         if let Some(exception) = &self.behandelaar_als {
-            invoer.extend(exception.inputs());
+            invoer.extend_from_slice(exception.inputs());
             invoer.sort();
             invoer.dedup();
         }

@@ -163,6 +163,28 @@ impl ZgwApi {
         Ok(zaak)
     }
 
+    /// A status, role or result by its uuid, when the client may read its case; anything
+    /// else is 404 or 403, the same as for the case itself.
+    async fn part<T, Fut>(
+        &self,
+        headers: &HeaderMap,
+        uuid: &str,
+        fetch: impl FnOnce(Uuid) -> Fut,
+        zaak_of: impl FnOnce(&T) -> Uuid,
+    ) -> Result<T, ApiError>
+    where
+        Fut: std::future::Future<Output = Result<Option<T>, loket_store::StoreError>>,
+    {
+        let (_, client) = self.authenticate(headers)?;
+        let uuid = Uuid::parse_str(uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+        let part = fetch(uuid)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::from(Problem::not_found()))?;
+        self.zaak_for(client, zaak_of(&part), Scope::Lezen).await?;
+        Ok(part)
+    }
+
     /// The case a `?zaak=URL` filter or a body's `zaak` names.
     fn zaak_uuid(&self, url: &str, name: &str) -> Result<Uuid, ApiError> {
         url.strip_prefix(&format!("{}{BASE}/zaken/", self.inner.base_url))
@@ -319,16 +341,10 @@ async fn read_status(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, client) = api.authenticate(&headers)?;
-    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let store = &api.inner.store;
     let status = api
-        .inner
-        .store
-        .status(uuid)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
-    api.zaak_for(client, status.zaak, Scope::Lezen).await?;
+        .part(&headers, &uuid, |u| store.status(u), |p| p.zaak)
+        .await?;
     Ok(Json(api.status_json(&status)))
 }
 
@@ -422,16 +438,10 @@ async fn read_rol(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, client) = api.authenticate(&headers)?;
-    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let store = &api.inner.store;
     let rol = api
-        .inner
-        .store
-        .role(uuid)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
-    api.zaak_for(client, rol.zaak, Scope::Lezen).await?;
+        .part(&headers, &uuid, |u| store.role(u), |p| p.zaak)
+        .await?;
     Ok(Json(api.rol_json(&rol)))
 }
 
@@ -457,15 +467,9 @@ async fn read_resultaat(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, client) = api.authenticate(&headers)?;
-    let uuid = Uuid::parse_str(&uuid).map_err(|_| ApiError::from(Problem::not_found()))?;
+    let store = &api.inner.store;
     let result = api
-        .inner
-        .store
-        .result_by_uuid(uuid)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| ApiError::from(Problem::not_found()))?;
-    api.zaak_for(client, result.zaak, Scope::Lezen).await?;
+        .part(&headers, &uuid, |u| store.result_by_uuid(u), |p| p.zaak)
+        .await?;
     Ok(Json(api.resultaat_json(&result)))
 }

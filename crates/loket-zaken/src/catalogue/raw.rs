@@ -147,11 +147,7 @@ impl Source<'_> {
     ) -> Result<Expression, CatalogueError> {
         let expression = Expression::compile(spanned.get_ref())
             .map_err(|e| self.error(spanned.span(), format!("not a valid CEL expression: {e}")))?;
-        if let Some(unknown) = expression
-            .inputs()
-            .into_iter()
-            .find(|n| !inputs.contains(n))
-        {
+        if let Some(unknown) = expression.inputs().iter().find(|n| !inputs.contains(*n)) {
             let known: Vec<&str> = inputs.iter().map(String::as_str).collect();
             return Err(self.error(
                 spanned.span(),
