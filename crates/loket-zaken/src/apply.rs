@@ -335,6 +335,7 @@ impl Applications {
             zaaktype: product.id.clone(),
             omschrijving: format!("Aanvraag {}", product.naam.nl.to_lowercase()),
             registratiedatum: now.date(),
+            startdatum: None,
             behandeltermijn_dagen: product.behandeltermijn_dagen,
             zaakobject,
             initiator: Some(NewRol::initiator(applicant.as_str())),

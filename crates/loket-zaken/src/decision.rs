@@ -43,6 +43,68 @@ pub struct DecisionRecord {
     pub gegevens: Vec<DataUsed>,
     /// What the resident filled in, the municipality's settings and the counts used.
     pub invoer: Inputs,
+    /// When a person decided: who, why, and what the rules had said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beslissing: Option<PersonDecision>,
+}
+
+/// A decision a person took on a case the rules sent to the work queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonDecision {
+    pub medewerker: String,
+    pub naam: String,
+    /// The reason, written for the resident.
+    pub reden: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub moment: time::OffsetDateTime,
+    /// What the rules had concluded before the person decided.
+    pub regels_uitkomst: Outcome,
+}
+
+/// The record after a person decided `outcome` for `reden`: the rules' trace and the data
+/// used stay, the outcome, the explanation and the right to object follow the person.
+pub fn by_person(
+    record: Option<DecisionRecord>,
+    product: &Product,
+    outcome: Outcome,
+    decision: PersonDecision,
+) -> DecisionRecord {
+    let mut record = record.unwrap_or_else(|| DecisionRecord {
+        product: product.id.clone(),
+        uitkomst: Outcome::Behandelaar,
+        door: String::new(),
+        regels: Vec::new(),
+        tarief: None,
+        uitleg: Text::default(),
+        bezwaar: None,
+        gegevens: Vec::new(),
+        invoer: Inputs::default(),
+        beslissing: None,
+    });
+    let name_nl = product.naam.nl.to_lowercase();
+    let name_en = product.naam.en.to_lowercase();
+    let reden = decision.reden.trim();
+    record.uitleg = match outcome {
+        Outcome::Afgewezen => Text {
+            nl: format!("U krijgt de {name_nl} niet. {reden}"),
+            en: format!("You do not get the {name_en}. The reason (in Dutch): {reden}"),
+        },
+        _ => Text {
+            nl: format!("U krijgt de {name_nl}. {reden}"),
+            en: format!("You get the {name_en}. The reason (in Dutch): {reden}"),
+        },
+    };
+    record.bezwaar = (outcome == Outcome::Afgewezen).then(objection);
+    record.door.clone_from(&decision.naam);
+    record.uitkomst = outcome;
+    record.beslissing = Some(PersonDecision {
+        regels_uitkomst: record
+            .beslissing
+            .as_ref()
+            .map_or(decision.regels_uitkomst, |b| b.regels_uitkomst),
+        ..decision
+    });
+    record
 }
 
 pub const AUTOMATIC: &str = "Loket (automatisch)";
@@ -96,6 +158,7 @@ pub fn decide(product: &Product, inputs: &Inputs, data: Vec<DataUsed>) -> Decisi
         bezwaar: (uitkomst == Outcome::Afgewezen).then(objection),
         gegevens: data,
         invoer: inputs.clone(),
+        beslissing: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod decision;
 pub mod idempotency;
 pub mod rules;
 pub mod store;
+pub mod werk;
 pub mod zaak;
 pub mod zgw;
 pub mod zgw_auth;
@@ -34,6 +35,11 @@ pub const SCHEMA: Schema = Schema {
             description: "zaken, statussen, rollen, resultaten",
             sql: include_str!("../migrations/sqlite/0002_zaken.sql"),
         },
+        Migration {
+            version: 3,
+            description: "employee roles, notes and the audit trail",
+            sql: include_str!("../migrations/sqlite/0003_werkplek.sql"),
+        },
     ],
     postgres: &[
         Migration {
@@ -45,6 +51,11 @@ pub const SCHEMA: Schema = Schema {
             version: 2,
             description: "zaken, statussen, rollen, resultaten",
             sql: include_str!("../migrations/postgres/0002_zaken.sql"),
+        },
+        Migration {
+            version: 3,
+            description: "employee roles, notes and the audit trail",
+            sql: include_str!("../migrations/postgres/0003_werkplek.sql"),
         },
     ],
 };

@@ -96,6 +96,8 @@ pub struct NewZaak {
     pub zaaktype: String,
     pub omschrijving: String,
     pub registratiedatum: Date,
+    /// When the handling starts, if not on the day of registration.
+    pub startdatum: Option<Date>,
     pub behandeltermijn_dagen: u16,
     pub zaakobject: Option<String>,
     pub initiator: Option<NewRol>,
@@ -135,6 +137,8 @@ pub struct Rol {
     pub omschrijving_generiek: String,
     pub betrokkene_type: String,
     pub bsn: Option<String>,
+    /// The employee's identification, when the betrokkene is a `medewerker`.
+    pub medewerker: Option<String>,
     pub roltoelichting: String,
 }
 
@@ -143,6 +147,7 @@ pub struct NewRol {
     pub omschrijving_generiek: String,
     pub betrokkene_type: String,
     pub bsn: Option<String>,
+    pub medewerker: Option<String>,
     pub roltoelichting: String,
 }
 
@@ -152,6 +157,7 @@ impl NewRol {
             omschrijving_generiek: "initiator".to_owned(),
             betrokkene_type: "natuurlijk_persoon".to_owned(),
             bsn: Some(bsn.to_owned()),
+            medewerker: None,
             roltoelichting: "Aanvrager".to_owned(),
         }
     }
@@ -165,6 +171,44 @@ pub struct Resultaat {
     pub toelichting: String,
 }
 
+/// A line in a case's audit trail: who did what, when (and why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub actie: String,
+    pub toelichting: String,
+    pub moment: OffsetDateTime,
+}
+
+/// A note an employee adds to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub auteur: String,
+    pub tekst: String,
+    pub moment: OffsetDateTime,
+}
+
+/// A person's decision that closes a case: outcome and record, the closing status, the
+/// result, and the audit line, written together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closing {
+    pub outcome: Outcome,
+    pub besluit: Value,
+    pub status: NewStatus,
+    pub resultaat_toelichting: String,
+    pub audit: AuditEntry,
+}
+
+/// In which order a list comes back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    /// The newest case first (the ZGW API, a resident's cases).
+    #[default]
+    Newest,
+    /// The nearest deadline first (the work queue).
+    Deadline,
+}
+
 /// Which cases to list, and which page (pages start at 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ZaakFilter {
@@ -175,6 +219,12 @@ pub struct ZaakFilter {
     pub status: Option<String>,
     pub uitkomst: Option<Outcome>,
     pub identificatie: Option<String>,
+    /// Only open (`true`) or only closed (`false`) cases.
+    pub open: Option<bool>,
+    pub behandelaar: Option<String>,
+    /// Only cases whose planned end date is on or before this date.
+    pub due_by: Option<Date>,
+    pub order: ListOrder,
     pub page: u32,
     pub page_size: u32,
 }

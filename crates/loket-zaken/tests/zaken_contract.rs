@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use loket_store::{Database, StorageUrl};
-use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Outcome, ZaakFilter, statustype};
+use loket_zaken::zaak::{
+    AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Outcome, ZaakFilter,
+    statustype,
+};
 use loket_zaken::{SCHEMA, ZaakStore, zaak_store};
 use serde_json::json;
 use time::macros::{date, datetime};
@@ -37,6 +40,7 @@ fn application(bsn: &str, object: &str) -> NewZaak {
         zaaktype: "bewonersparkeervergunning".to_owned(),
         omschrijving: "Aanvraag bewonersparkeervergunning".to_owned(),
         registratiedatum: date!(2026 - 11 - 23),
+        startdatum: None,
         behandeltermijn_dagen: 56,
         zaakobject: Some(object.to_owned()),
         initiator: Some(NewRol::initiator(bsn)),
@@ -106,9 +110,15 @@ async fn a_case_decided_at_once_is_closed_in_one_go(store: Arc<dyn ZaakStore>) {
             .resultaattype,
         "afgewezen"
     );
-    // Without any status there is no case.
+    // A case created through the API starts without a status.
     new.statuses.clear();
-    assert!(store.create(&new, NOW).await.is_err());
+    new.besluit = None;
+    new.resultaat = None;
+    let bare = store.create(&new, NOW).await.unwrap();
+    assert_eq!(
+        (bare.status, bare.status_count, bare.einddatum),
+        (None, 0, None)
+    );
 }
 
 async fn a_resident_sees_only_their_own_cases_newest_first(store: Arc<dyn ZaakStore>) {
@@ -296,6 +306,7 @@ async fn roles_can_be_added(store: Arc<dyn ZaakStore>) {
         omschrijving_generiek: "belanghebbende".to_owned(),
         betrokkene_type: "natuurlijk_persoon".to_owned(),
         bsn: Some(TOM.to_owned()),
+        medewerker: None,
         roltoelichting: "Partner".to_owned(),
     };
     store.add_role(zaak.uuid, &partner).await.unwrap().unwrap();
@@ -316,6 +327,159 @@ async fn roles_can_be_added(store: Arc<dyn ZaakStore>) {
     );
 }
 
+fn audit(actor: &str, actie: &str) -> AuditEntry {
+    AuditEntry {
+        actor: actor.to_owned(),
+        actie: actie.to_owned(),
+        toelichting: String::new(),
+        moment: NOW,
+    }
+}
+
+async fn the_work_queue_lists_open_cases_by_deadline(store: Arc<dyn ZaakStore>) {
+    let mut late = application(SANNE, "A 1");
+    late.behandeltermijn_dagen = 3;
+    let mut later = application(TOM, "A 2");
+    later.behandeltermijn_dagen = 10;
+    let mut closed = application(TOM, "A 3");
+    closed.behandeltermijn_dagen = 1;
+    closed
+        .statuses
+        .push(status(statustype::AFGEHANDELD, "Klaar"));
+    let later = store.create(&later, NOW).await.unwrap();
+    let late = store.create(&late, NOW).await.unwrap();
+    store.create(&closed, NOW).await.unwrap();
+    let queue = |filter: ZaakFilter| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list(&ZaakFilter {
+                    open: Some(true),
+                    order: ListOrder::Deadline,
+                    page: 1,
+                    page_size: 50,
+                    ..filter
+                })
+                .await
+                .unwrap();
+            page.items.into_iter().map(|z| z.uuid).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        queue(ZaakFilter::default()).await,
+        vec![late.uuid, later.uuid]
+    );
+    let due = ZaakFilter {
+        due_by: Some(date!(2026 - 11 - 30)),
+        ..ZaakFilter::default()
+    };
+    assert_eq!(queue(due).await, vec![late.uuid]);
+    assert!(
+        store
+            .assign(
+                later.uuid,
+                Some("m.jansen"),
+                &audit("coordinator", "toegewezen")
+            )
+            .await
+            .unwrap()
+    );
+    let mine = ZaakFilter {
+        behandelaar: Some("m.jansen".to_owned()),
+        ..ZaakFilter::default()
+    };
+    assert_eq!(queue(mine).await, vec![later.uuid]);
+    assert_eq!(
+        store.audit_trail(later.uuid).await.unwrap(),
+        vec![audit("coordinator", "toegewezen")]
+    );
+}
+
+async fn a_person_closes_a_case_once_with_status_result_and_audit(store: Arc<dyn ZaakStore>) {
+    let zaak = store.create(&application(SANNE, "B 1"), NOW).await.unwrap();
+    let closing = Closing {
+        outcome: Outcome::Afgewezen,
+        besluit: json!({"uitkomst": "afgewezen", "reden": "Geen bewijs van lease"}),
+        status: status(statustype::AFGEHANDELD, "Besluit genomen"),
+        resultaat_toelichting: "Geen bewijs van lease".to_owned(),
+        audit: audit("m.jansen", "besloten"),
+    };
+    let closed = store.close(zaak.uuid, &closing).await.unwrap().unwrap();
+    assert_eq!(closed.uitkomst, Some(Outcome::Afgewezen));
+    assert_eq!(closed.einddatum, Some(date!(2026 - 11 - 23)));
+    assert_eq!(closed.status.as_deref(), Some(statustype::AFGEHANDELD));
+    assert_eq!(closed.besluit.unwrap()["reden"], "Geen bewijs van lease");
+    assert_eq!(
+        store
+            .result(zaak.uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .resultaattype,
+        "afgewezen"
+    );
+    // Closed is closed: a second decision or an assignment changes nothing.
+    let mut again = closing.clone();
+    again.outcome = Outcome::Toegekend;
+    assert!(store.close(zaak.uuid, &again).await.unwrap().is_none());
+    assert!(
+        !store
+            .assign(zaak.uuid, Some("x"), &audit("x", "toegewezen"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.statuses(zaak.uuid).await.unwrap().len(), 2);
+    assert_eq!(store.audit_trail(zaak.uuid).await.unwrap().len(), 1);
+    assert!(
+        store
+            .close(Uuid::now_v7(), &closing)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn notes_and_views_are_kept_in_order(store: Arc<dyn ZaakStore>) {
+    let zaak = store.create(&application(SANNE, "C 1"), NOW).await.unwrap();
+    assert!(
+        store
+            .record_audit(zaak.uuid, &audit("kcc", "bekeken"))
+            .await
+            .unwrap()
+    );
+    for text in ["Gebeld met aanvrager", "Leasecontract volgt"] {
+        let note = Note {
+            auteur: "m.jansen".to_owned(),
+            tekst: text.to_owned(),
+            moment: NOW,
+        };
+        assert!(store.add_note(zaak.uuid, &note).await.unwrap());
+    }
+    let notes = store.notes(zaak.uuid).await.unwrap();
+    assert_eq!(
+        notes.iter().map(|n| n.tekst.as_str()).collect::<Vec<_>>(),
+        vec!["Gebeld met aanvrager", "Leasecontract volgt"]
+    );
+    let trail = store.audit_trail(zaak.uuid).await.unwrap();
+    assert_eq!(
+        trail.iter().map(|a| a.actie.as_str()).collect::<Vec<_>>(),
+        vec!["bekeken", "notitie", "notitie"]
+    );
+    let nobody = Uuid::now_v7();
+    assert!(
+        !store
+            .record_audit(nobody, &audit("kcc", "bekeken"))
+            .await
+            .unwrap()
+    );
+    let note = Note {
+        auteur: "x".to_owned(),
+        tekst: "x".to_owned(),
+        moment: NOW,
+    };
+    assert!(!store.add_note(nobody, &note).await.unwrap());
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -326,5 +490,8 @@ loket_store::contract_suite! {
         a_case_has_one_result,
         granted_permits_are_counted_per_object,
         roles_can_be_added,
+        the_work_queue_lists_open_cases_by_deadline,
+        a_person_closes_a_case_once_with_status_result_and_audit,
+        notes_and_views_are_kept_in_order,
     ];
 }

@@ -11,7 +11,7 @@ use axum::http::{Request, header};
 use loket_core::{FixedClock, Secret};
 use loket_store::{Database, StorageUrl};
 use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Zaak, statustype};
-use loket_zaken::zgw::ZgwApi;
+use loket_zaken::zgw::{Zaaktype, ZgwApi};
 use loket_zaken::zgw_auth::{Client, Clients, Scope, sign};
 use loket_zaken::{SCHEMA, ZaakStore, zaak_store};
 use serde_json::{Value, json};
@@ -40,13 +40,28 @@ async fn open(url: &StorageUrl) -> World {
     let clients = Clients::new([
         client("portaal", vec![Scope::Lezen]),
         client("werkplek", vec![Scope::Lezen, Scope::StatussenToevoegen]),
+        client(
+            "balie",
+            vec![Scope::Lezen, Scope::Aanmaken, Scope::Bijwerken],
+        ),
         Client {
             client_id: "paspoort".to_owned(),
             secret: Secret::new("paspoort-secret".to_owned()),
             autorisaties: BTreeMap::from([("paspoort".to_owned(), vec![Scope::Lezen])]),
         },
     ]);
-    let api = ZgwApi::new(store.clone(), clients, BASE, Arc::new(FixedClock::at(NOW)));
+    let zaaktypen = vec![Zaaktype {
+        id: PERMIT.to_owned(),
+        omschrijving: "Bewonersparkeervergunning".to_owned(),
+        behandeltermijn_dagen: 56,
+    }];
+    let api = ZgwApi::new(
+        store.clone(),
+        clients,
+        zaaktypen,
+        BASE,
+        Arc::new(FixedClock::at(NOW)),
+    );
     World {
         store,
         router: api.routes(),
@@ -60,6 +75,7 @@ impl World {
             zaaktype: PERMIT.to_owned(),
             omschrijving: "Aanvraag".to_owned(),
             registratiedatum: date!(2026 - 11 - 23),
+            startdatum: None,
             behandeltermijn_dagen: 56,
             zaakobject: None,
             initiator: Some(NewRol::initiator(bsn)),
@@ -82,6 +98,17 @@ impl World {
         client: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, _, body) = self.call_with_headers(method, path, client, body).await;
+        (status, body)
+    }
+
+    async fn call_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        client: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, axum::http::HeaderMap, Value) {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(client) = client {
             let token = sign(
@@ -101,11 +128,13 @@ impl World {
         .unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
         (
             status,
+            headers,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
     }
@@ -319,6 +348,189 @@ async fn a_status_is_added_only_with_the_scope_and_valid_input(w: World) {
     );
 }
 
+async fn a_case_is_created_with_its_deadline_from_the_zaaktype(w: World) {
+    let body = json!({
+        "bronorganisatie": "123456782",
+        "zaaktype": format!("{BASE}/catalogi/api/v1/zaaktypen/{PERMIT}"),
+        "startdatum": "2026-11-25",
+    });
+    let (status, _) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/zaken",
+            Some("portaal"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 403, "reading is not creating");
+    let (status, headers, created) = w
+        .call_with_headers(
+            "POST",
+            "/zaken/api/v1/zaken",
+            Some("balie"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(headers["location"], created["url"].as_str().unwrap());
+    assert_eq!(headers["api-version"], "1.0.0");
+    assert_eq!(created["startdatum"], "2026-11-25");
+    assert_eq!(created["registratiedatum"], "2026-11-23");
+    assert_eq!(
+        created["einddatumGepland"], "2027-01-20",
+        "56 days from the start"
+    );
+    assert_eq!(created["omschrijving"], "Bewonersparkeervergunning");
+    assert!(created["status"].is_null(), "no status yet");
+    let (status, read) = w
+        .get(
+            created["url"].as_str().unwrap().strip_prefix(BASE).unwrap(),
+            "balie",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(read["identificatie"], created["identificatie"]);
+
+    for (field, value, name) in [
+        ("bronorganisatie", json!("123456789"), "bronorganisatie"),
+        (
+            "zaaktype",
+            json!("https://elders/zaaktypen/onbekend"),
+            "zaaktype",
+        ),
+        ("startdatum", json!("25-11-2026"), "startdatum"),
+        ("omschrijving", json!("x".repeat(81)), "omschrijving"),
+    ] {
+        let mut bad = body.clone();
+        bad[field] = value;
+        let (status, problem) = w
+            .call("POST", "/zaken/api/v1/zaken", Some("balie"), Some(bad))
+            .await;
+        assert_eq!(status, 400, "{field}: {problem}");
+        assert_eq!(problem["invalidParams"][0]["name"], name, "{problem}");
+    }
+    let mut unknown = body.clone();
+    unknown["geheim"] = json!(true);
+    let (status, _) = w
+        .call("POST", "/zaken/api/v1/zaken", Some("balie"), Some(unknown))
+        .await;
+    assert_eq!(status, 400, "an unknown field is refused");
+    let (_, all) = w.get("/zaken/api/v1/zaken", "balie").await;
+    assert_eq!(all["count"], 1, "nothing half-written by the bad requests");
+}
+
+async fn roles_and_one_result_are_added_to_a_case(w: World) {
+    let zaak = w.case(SANNE).await;
+    let zaak_url = format!("{BASE}/zaken/api/v1/zaken/{}", zaak.uuid);
+    let rol = |betrokkene: Value| {
+        let mut body = json!({
+            "zaak": zaak_url,
+            "roltype": format!("{BASE}/catalogi/api/v1/roltypen/behandelaar"),
+            "roltoelichting": "Behandelt de aanvraag",
+        });
+        for (k, v) in betrokkene.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let medewerker = rol(json!({
+        "betrokkeneType": "medewerker",
+        "betrokkeneIdentificatie": {"identificatie": "m.jansen"},
+    }));
+    let (status, _) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/rollen",
+            Some("werkplek"),
+            Some(medewerker.clone()),
+        )
+        .await;
+    assert_eq!(status, 403, "adding statuses is not updating the case");
+    let (status, created) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/rollen",
+            Some("balie"),
+            Some(medewerker),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["omschrijvingGeneriek"], "behandelaar");
+    assert_eq!(
+        created["betrokkeneIdentificatie"]["identificatie"],
+        "m.jansen"
+    );
+    let bad_bsn = rol(json!({
+        "betrokkeneType": "natuurlijk_persoon",
+        "betrokkeneIdentificatie": {"inpBsn": "12"},
+    }));
+    let (status, problem) = w
+        .call("POST", "/zaken/api/v1/rollen", Some("balie"), Some(bad_bsn))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        problem["invalidParams"][0]["name"],
+        "betrokkeneIdentificatie.inpBsn"
+    );
+    let mut bad_type = rol(json!({"betrokkeneType": "natuurlijk_persoon"}));
+    bad_type["roltype"] = json!("koning");
+    let (status, problem) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/rollen",
+            Some("balie"),
+            Some(bad_type),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["name"], "roltype");
+    assert_eq!(w.store.roles(zaak.uuid).await.unwrap().len(), 2);
+
+    let result = json!({
+        "zaak": zaak_url,
+        "resultaattype": format!("{BASE}/catalogi/api/v1/resultaattypen/toegekend"),
+        "toelichting": "Verleend aan de balie",
+    });
+    let (status, created) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/resultaten",
+            Some("balie"),
+            Some(result.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["toelichting"], "Verleend aan de balie");
+    let (status, problem) = w
+        .call(
+            "POST",
+            "/zaken/api/v1/resultaten",
+            Some("balie"),
+            Some(result),
+        )
+        .await;
+    assert_eq!(status, 400, "one result per case");
+    assert_eq!(problem["invalidParams"][0]["code"], "unique");
+}
+
+async fn the_openapi_document_is_served_without_a_token(w: World) {
+    let (status, headers, document) = w
+        .call_with_headers("GET", "/zaken/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["api-version"], "1.0.0");
+    assert_eq!(document["openapi"], "3.0.3");
+    for path in [
+        "/zaken",
+        "/zaken/{uuid}",
+        "/statussen",
+        "/rollen",
+        "/resultaten",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} is documented");
+    }
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -328,5 +540,8 @@ loket_store::contract_suite! {
         bad_filters_are_problems,
         a_case_links_to_its_status_roles_and_result,
         a_status_is_added_only_with_the_scope_and_valid_input,
+        a_case_is_created_with_its_deadline_from_the_zaaktype,
+        roles_and_one_result_are_added_to_a_case,
+        the_openapi_document_is_served_without_a_token,
     ];
 }

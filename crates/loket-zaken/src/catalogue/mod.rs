@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::rules::{Expression, RuleSet};
 
 /// A text in Dutch and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Text {
     pub nl: String,

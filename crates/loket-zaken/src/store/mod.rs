@@ -14,7 +14,8 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::zaak::{
-    NewRol, NewStatus, NewZaak, Outcome, Page, Resultaat, Rol, Status, Zaak, ZaakFilter,
+    AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Outcome, Page, Resultaat,
+    Rol, Status, Zaak, ZaakFilter,
 };
 
 #[async_trait]
@@ -53,6 +54,24 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
         outcome: Outcome,
         besluit: &Value,
     ) -> Result<bool, StoreError>;
+    /// Make `medewerker` the case's handler (or nobody), if the case is still open; the
+    /// audit line is written in the same transaction. False when there is no open case.
+    async fn assign(
+        &self,
+        zaak: Uuid,
+        medewerker: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+    /// A person's decision closes an open case: decision, status, result and audit line in
+    /// one transaction. `None` when there is no such case or it is already closed.
+    async fn close(&self, zaak: Uuid, closing: &Closing) -> Result<Option<Zaak>, StoreError>;
+    /// Add a note (and its audit line); false when there is no such case.
+    async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError>;
+    async fn notes(&self, zaak: Uuid) -> Result<Vec<Note>, StoreError>;
+    /// Write one audit line on its own (e.g. "viewed"); false when there is no such case.
+    async fn record_audit(&self, zaak: Uuid, entry: &AuditEntry) -> Result<bool, StoreError>;
+    /// The case's audit trail, oldest first.
+    async fn audit_trail(&self, zaak: Uuid) -> Result<Vec<AuditEntry>, StoreError>;
     /// How many cases of `zaaktype` about `zaakobject` came out as `outcome`.
     async fn count_about(
         &self,
@@ -99,7 +118,7 @@ const ZAAK_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omsc
      (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq)";
 const STATUS_COLUMNS: &str =
     "s.uuid, z.uuid AS zaak_uuid, s.volgnummer, s.statustype, s.gezet_ms, s.actor, s.toelichting";
-const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.roltoelichting";
+const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.medewerker, r.roltoelichting";
 const RESULTAAT_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.resultaattype, r.toelichting";
 
 fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
@@ -188,7 +207,16 @@ impl ZaakRow {
 }
 
 type StatusRow = (String, String, i64, String, i64, String, String);
-type RolRow = (String, String, String, String, Option<String>, String);
+type RolRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+type AuditRow = (String, String, String, i64);
 type ResultaatRow = (String, String, String, String);
 
 fn status_from_row(row: StatusRow) -> Result<Status, StoreError> {
@@ -205,14 +233,25 @@ fn status_from_row(row: StatusRow) -> Result<Status, StoreError> {
 }
 
 fn rol_from_row(row: RolRow) -> Result<Rol, StoreError> {
-    let (uuid, zaak, omschrijving_generiek, betrokkene_type, bsn, roltoelichting) = row;
+    let (uuid, zaak, omschrijving_generiek, betrokkene_type, bsn, medewerker, roltoelichting) = row;
     Ok(Rol {
         uuid: parse_uuid(&uuid)?,
         zaak: parse_uuid(&zaak)?,
         omschrijving_generiek,
         betrokkene_type,
         bsn,
+        medewerker,
         roltoelichting,
+    })
+}
+
+fn audit_from_row(row: AuditRow) -> Result<AuditEntry, StoreError> {
+    let (actor, actie, toelichting, gezet_ms) = row;
+    Ok(AuditEntry {
+        actor,
+        actie,
+        toelichting,
+        moment: from_millis(gezet_ms)?,
     })
 }
 
@@ -224,6 +263,13 @@ fn resultaat_from_row(row: ResultaatRow) -> Result<Resultaat, StoreError> {
         resultaattype,
         toelichting,
     })
+}
+
+fn order_by(order: ListOrder) -> &'static str {
+    match order {
+        ListOrder::Newest => " ORDER BY z.seq DESC",
+        ListOrder::Deadline => " ORDER BY z.einddatum_gepland, z.seq",
+    }
 }
 
 /// The filter's conditions, appended to a query that has `FROM zaken z`.
@@ -263,6 +309,21 @@ fn push_filter<DB: loket_store::sqlx::Database>(
         query
             .push(" AND z.uitkomst = ")
             .push_bind(outcome.as_str().to_owned());
+    }
+    match filter.open {
+        Some(true) => _ = query.push(" AND z.einddatum IS NULL"),
+        Some(false) => _ = query.push(" AND z.einddatum IS NOT NULL"),
+        None => {}
+    }
+    if let Some(behandelaar) = &filter.behandelaar {
+        query
+            .push(" AND z.behandelaar = ")
+            .push_bind(behandelaar.clone());
+    }
+    if let Some(due_by) = filter.due_by {
+        query
+            .push(" AND z.einddatum_gepland <= ")
+            .push_bind(date_text(due_by));
     }
     if let Some(identificatie) = &filter.identificatie {
         // Not an identificatie of ours: matches nothing (-1 is never a seq).

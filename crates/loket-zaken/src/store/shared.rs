@@ -8,16 +8,15 @@ macro_rules! zaak_store_impl {
         impl ZaakStore for $store {
             async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError> {
                 let uuid = Uuid::now_v7();
-                let start = zaak.registratiedatum;
+                let start = zaak.startdatum.unwrap_or(zaak.registratiedatum);
                 let deadline = date_text(
                     start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
                 );
-                let last = zaak
-                    .statuses
-                    .last()
-                    .ok_or_else(|| corrupt("a new case needs a status", &zaak.zaaktype))?;
-                let einddatum = (last.statustype == crate::zaak::statustype::AFGEHANDELD)
-                    .then(|| date_text(last.datum_status_gezet.date()));
+                // A case created through the API may start without a status.
+                let last = zaak.statuses.last();
+                let einddatum = last
+                    .filter(|s| s.statustype == crate::zaak::statustype::AFGEHANDELD)
+                    .map(|s| date_text(s.datum_status_gezet.date()));
                 let besluit = zaak
                     .besluit
                     .as_ref()
@@ -33,13 +32,13 @@ macro_rules! zaak_store_impl {
                         .push_bind(zaak.bronorganisatie.clone())
                         .push_bind(zaak.zaaktype.clone())
                         .push_bind(zaak.omschrijving.clone())
-                        .push_bind(date_text(start))
+                        .push_bind(date_text(zaak.registratiedatum))
                         .push_bind(date_text(start))
                         .push_bind(deadline.clone())
                         .push_bind(deadline.clone())
                         .push_bind(einddatum.clone())
                         .push_bind(zaak.zaakobject.clone())
-                        .push_bind(last.statustype.clone())
+                        .push_bind(last.map(|s| s.statustype.clone()))
                         .push_bind(i64::try_from(zaak.statuses.len()).unwrap_or(i64::MAX))
                         .push_bind(besluit.as_ref().map(|(o, _)| o.clone()))
                         .push_bind(besluit.as_ref().map(|(_, b)| b.clone()))
@@ -90,7 +89,8 @@ macro_rules! zaak_store_impl {
                     QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken z"));
                 push_filter(&mut select, filter);
                 select
-                    .push(" ORDER BY z.seq DESC LIMIT ")
+                    .push(order_by(filter.order))
+                    .push(" LIMIT ")
                     .push_bind(size)
                     .push(" OFFSET ")
                     .push_bind(offset);
@@ -181,6 +181,7 @@ macro_rules! zaak_store_impl {
                     omschrijving_generiek: role.omschrijving_generiek.clone(),
                     betrokkene_type: role.betrokkene_type.clone(),
                     bsn: role.bsn.clone(),
+                    medewerker: role.medewerker.clone(),
                     roltoelichting: role.roltoelichting.clone(),
                 }))
             }
@@ -271,6 +272,143 @@ macro_rules! zaak_store_impl {
                 Ok(update.build().execute(&self.pool).await?.rows_affected() == 1)
             }
 
+            async fn assign(
+                &self,
+                zaak: Uuid,
+                medewerker: Option<&str>,
+                audit: &AuditEntry,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut update: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("UPDATE zaken SET behandelaar = ");
+                update
+                    .push_bind(medewerker.map(str::to_owned))
+                    .push(" WHERE einddatum IS NULL AND uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" RETURNING seq");
+                let Some((seq,)): Option<(i64,)> =
+                    update.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(false);
+                };
+                insert_audit(&mut tx, seq, audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn close(&self, zaak: Uuid, closing: &Closing) -> Result<Option<Zaak>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "UPDATE zaken SET status_count = status_count + 1, status = ",
+                );
+                update
+                    .push_bind(closing.status.statustype.clone())
+                    .push(", einddatum = ")
+                    .push_bind(date_text(closing.status.datum_status_gezet.date()))
+                    .push(", uitkomst = ")
+                    .push_bind(closing.outcome.as_str().to_owned())
+                    .push(", besluit = ")
+                    .push_bind(closing.besluit.to_string())
+                    .push(" WHERE einddatum IS NULL AND uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" RETURNING seq, status_count");
+                let Some((seq, number)): Option<(i64, i64)> =
+                    update.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(None);
+                };
+                insert_status(&mut tx, seq, number, &closing.status).await?;
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) ",
+                );
+                insert.push_values([closing], |mut row, closing| {
+                    row.push_bind(Uuid::now_v7().to_string())
+                        .push_bind(seq)
+                        .push_bind(closing.outcome.as_str().to_owned())
+                        .push_bind(closing.resultaat_toelichting.clone());
+                });
+                insert.build().execute(&mut *tx).await?;
+                insert_audit(&mut tx, seq, &closing.audit).await?;
+                tx.commit().await?;
+                self.get(zaak).await
+            }
+
+            async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO notities (zaak_seq, auteur, tekst, gezet_ms) SELECT seq, ",
+                );
+                insert
+                    .push_bind(note.auteur.clone())
+                    .push(", ")
+                    .push_bind(note.tekst.clone())
+                    .push(", ")
+                    .push_bind(millis(note.moment))
+                    .push(" FROM zaken WHERE uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" RETURNING zaak_seq");
+                let Some((seq,)): Option<(i64,)> =
+                    insert.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(false);
+                };
+                let audit = AuditEntry {
+                    actor: note.auteur.clone(),
+                    actie: "notitie".to_owned(),
+                    toelichting: String::new(),
+                    moment: note.moment,
+                };
+                insert_audit(&mut tx, seq, &audit).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn notes(&self, zaak: Uuid) -> Result<Vec<Note>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "SELECT n.auteur, n.tekst, n.gezet_ms FROM notities n \
+                     JOIN zaken z ON z.seq = n.zaak_seq WHERE z.uuid = ",
+                );
+                select.push_bind(zaak.to_string()).push(" ORDER BY n.id");
+                let rows: Vec<(String, String, i64)> =
+                    select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter()
+                    .map(|(auteur, tekst, ms)| {
+                        Ok(Note {
+                            auteur,
+                            tekst,
+                            moment: from_millis(ms)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn record_audit(&self, zaak: Uuid, entry: &AuditEntry) -> Result<bool, StoreError> {
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO audit (zaak_seq, actor, actie, toelichting, gezet_ms) SELECT seq, ",
+                );
+                insert
+                    .push_bind(entry.actor.clone())
+                    .push(", ")
+                    .push_bind(entry.actie.clone())
+                    .push(", ")
+                    .push_bind(entry.toelichting.clone())
+                    .push(", ")
+                    .push_bind(millis(entry.moment))
+                    .push(" FROM zaken WHERE uuid = ")
+                    .push_bind(zaak.to_string());
+                Ok(insert.build().execute(&self.pool).await?.rows_affected() == 1)
+            }
+
+            async fn audit_trail(&self, zaak: Uuid) -> Result<Vec<AuditEntry>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "SELECT a.actor, a.actie, a.toelichting, a.gezet_ms FROM audit a \
+                     JOIN zaken z ON z.seq = a.zaak_seq WHERE z.uuid = ",
+                );
+                select.push_bind(zaak.to_string()).push(" ORDER BY a.id");
+                let rows: Vec<AuditRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(audit_from_row).collect()
+            }
+
             async fn count_about(
                 &self,
                 zaaktype: &str,
@@ -314,6 +452,25 @@ macro_rules! zaak_store_impl {
             Ok(uuid)
         }
 
+        async fn insert_audit(
+            tx: &mut loket_store::sqlx::Transaction<'_, $db>,
+            seq: i64,
+            entry: &AuditEntry,
+        ) -> Result<(), StoreError> {
+            let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO audit (zaak_seq, actor, actie, toelichting, gezet_ms) ",
+            );
+            insert.push_values([entry], |mut row, entry| {
+                row.push_bind(seq)
+                    .push_bind(entry.actor.clone())
+                    .push_bind(entry.actie.clone())
+                    .push_bind(entry.toelichting.clone())
+                    .push_bind(millis(entry.moment));
+            });
+            insert.build().execute(&mut **tx).await?;
+            Ok(())
+        }
+
         async fn insert_role(
             tx: &mut loket_store::sqlx::Transaction<'_, $db>,
             seq: i64,
@@ -321,7 +478,7 @@ macro_rules! zaak_store_impl {
         ) -> Result<Uuid, StoreError> {
             let uuid = Uuid::now_v7();
             let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                "INSERT INTO rollen (uuid, zaak_seq, omschrijving_generiek, betrokkene_type, bsn, roltoelichting) ",
+                "INSERT INTO rollen (uuid, zaak_seq, omschrijving_generiek, betrokkene_type, bsn, medewerker, roltoelichting) ",
             );
             insert.push_values([role], |mut row, role| {
                 row.push_bind(uuid.to_string())
@@ -329,6 +486,7 @@ macro_rules! zaak_store_impl {
                     .push_bind(role.omschrijving_generiek.clone())
                     .push_bind(role.betrokkene_type.clone())
                     .push_bind(role.bsn.clone())
+                    .push_bind(role.medewerker.clone())
                     .push_bind(role.roltoelichting.clone());
             });
             insert.build().execute(&mut **tx).await?;

@@ -1,6 +1,9 @@
-//! A subset of the ZGW Zaken API (as Open Zaak serves it) under `/zaken/api/v1/`: list
-//! and read cases, their statuses, roles and result, and add a status. Every call needs a
-//! client JWT (`zgw_auth`); a client sees only the zaaktypen it is authorised for.
+//! A subset of the ZGW Zaken API (as Open Zaak serves it) under `/zaken/api/v1/`: list,
+//! read and create cases, their statuses, roles and result. Every call needs a client JWT
+//! (`zgw_auth`); a client sees only the zaaktypen it is authorised for. The OpenAPI
+//! document (`openapi/zaken-api.json`) is served at `/zaken/api/v1/openapi.json`.
+
+mod create;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +27,10 @@ use crate::zgw_auth::{AuthError, Caller, Client, Clients, Scope};
 
 pub const BASE: &str = "/zaken/api/v1";
 pub const PAGE_SIZE: u32 = 100;
+/// The API's version, sent as `API-Version` on every answer.
+pub const API_VERSION: &str = "1.0.0";
+/// The OpenAPI 3.0 document of this API.
+pub const OPENAPI: &str = include_str!("../../openapi/zaken-api.json");
 const BSN_FILTER: &str = "rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn";
 
 #[derive(Debug, Clone)]
@@ -31,10 +38,19 @@ pub struct ZgwApi {
     inner: Arc<Inner>,
 }
 
+/// A zaaktype cases may be created for through the API: a product of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zaaktype {
+    pub id: String,
+    pub omschrijving: String,
+    pub behandeltermijn_dagen: u16,
+}
+
 #[derive(Debug)]
 struct Inner {
     store: Arc<dyn ZaakStore>,
     clients: Clients,
+    zaaktypen: Vec<Zaaktype>,
     /// The public base URL (scheme and host) for the `url` of every resource.
     base_url: String,
     clock: Arc<dyn Clock>,
@@ -44,6 +60,7 @@ impl ZgwApi {
     pub fn new(
         store: Arc<dyn ZaakStore>,
         clients: Clients,
+        zaaktypen: Vec<Zaaktype>,
         base_url: &str,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -51,6 +68,7 @@ impl ZgwApi {
             inner: Arc::new(Inner {
                 store,
                 clients,
+                zaaktypen,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 clock,
             }),
@@ -59,17 +77,25 @@ impl ZgwApi {
 
     pub fn routes(self) -> Router {
         Router::new()
-            .route(&format!("{BASE}/zaken"), get(list_zaken))
+            .route(&format!("{BASE}/openapi.json"), get(openapi))
+            .route(&format!("{BASE}/zaken"), get(list_zaken).post(create::zaak))
             .route(&format!("{BASE}/zaken/{{uuid}}"), get(read_zaak))
             .route(
                 &format!("{BASE}/statussen"),
                 get(list_statussen).post(create_status),
             )
             .route(&format!("{BASE}/statussen/{{uuid}}"), get(read_status))
-            .route(&format!("{BASE}/rollen"), get(list_rollen))
+            .route(
+                &format!("{BASE}/rollen"),
+                get(list_rollen).post(create::rol),
+            )
             .route(&format!("{BASE}/rollen/{{uuid}}"), get(read_rol))
-            .route(&format!("{BASE}/resultaten"), get(list_resultaten))
+            .route(
+                &format!("{BASE}/resultaten"),
+                get(list_resultaten).post(create::resultaat),
+            )
             .route(&format!("{BASE}/resultaten/{{uuid}}"), get(read_resultaat))
+            .layer(axum::middleware::map_response(api_version))
             .with_state(self)
     }
 
@@ -134,7 +160,7 @@ impl ZgwApi {
             "betrokkeneType": rol.betrokkene_type,
             "omschrijvingGeneriek": rol.omschrijving_generiek,
             "roltoelichting": rol.roltoelichting,
-            "betrokkeneIdentificatie": {"inpBsn": rol.bsn},
+            "betrokkeneIdentificatie": {"inpBsn": rol.bsn, "identificatie": rol.medewerker},
         })
     }
 
@@ -191,6 +217,46 @@ impl ZgwApi {
             .and_then(|rest| Uuid::parse_str(rest).ok())
             .ok_or_else(|| invalid(name, "invalid", "Ongeldige URL van een zaak."))
     }
+}
+
+/// Every answer says which version of the API gave it (API Design Rules).
+async fn api_version(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "api-version",
+        axum::http::HeaderValue::from_static(API_VERSION),
+    );
+    response
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// A 201 with the new resource's `Location`.
+fn created(location: String, body: Value) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// The last path segment of a catalogue URL (or the bare id).
+fn catalogus_id(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+/// A free-text field longer than `max` characters.
+fn check_length(name: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    if text.chars().count() > max {
+        return Err(invalid(
+            name,
+            "max_length",
+            &format!("Niet meer dan {max} tekens."),
+        ));
+    }
+    Ok(())
 }
 
 fn date(date: time::Date) -> String {
@@ -256,7 +322,7 @@ async fn list_zaken(
         .collect();
     let zaaktype = query
         .get("zaaktype")
-        .map(|url| url.rsplit('/').next().unwrap_or_default().to_owned());
+        .map(|url| catalogus_id(url).to_owned());
     let filter = ZaakFilter {
         bsn,
         zaaktype,
@@ -368,7 +434,7 @@ async fn create_status(
     let zaak = api
         .zaak_for(client, uuid, Scope::StatussenToevoegen)
         .await?;
-    let code = body.statustype.rsplit('/').next().unwrap_or_default();
+    let code = catalogus_id(&body.statustype);
     if !statustype::ALL.contains(&code) {
         return Err(invalid(
             "statustype",
@@ -386,13 +452,7 @@ async fn create_status(
         })?,
         None => api.inner.clock.now(),
     };
-    if body.statustoelichting.chars().count() > 1000 {
-        return Err(invalid(
-            "statustoelichting",
-            "max_length",
-            "Niet meer dan 1000 tekens.",
-        ));
-    }
+    check_length("statustoelichting", &body.statustoelichting, 1000)?;
     let status = api
         .inner
         .store
@@ -408,14 +468,10 @@ async fn create_status(
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::from(Problem::not_found()))?;
-    let json = api.status_json(&status);
-    let location = api.url("statussen", status.uuid);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(json),
-    )
-        .into_response())
+    Ok(created(
+        api.url("statussen", status.uuid),
+        api.status_json(&status),
+    ))
 }
 
 async fn list_rollen(
