@@ -1,4 +1,4 @@
-//! The interaction layer: the resident portal, server-rendered.
+//! The interaction layer: the resident portal and the employee workspace, server-rendered.
 //!
 //! Architecture invariants:
 //! - never opens a database of a register or of the exchange; what it shows comes from
@@ -8,6 +8,7 @@
 
 mod i18n;
 mod pages;
+pub mod werkplek;
 
 pub use i18n::Lang;
 pub use pages::{PortalErrorPages, portal_routes};

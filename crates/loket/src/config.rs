@@ -23,6 +23,9 @@ struct RawConfig {
     municipality: String,
     storage: RawStorage,
     portal: RawPortal,
+    /// The employee workspace (serve it on an internal network only).
+    #[serde(default)]
+    werkplek: Option<RawPortal>,
     /// Run registers in-process (for test environments; production asks RvIG's, RDW's, …).
     #[serde(default)]
     brp: Option<RawRegister>,
@@ -115,6 +118,9 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             .collect(),
             municipality: raw.municipality,
             demo: false,
+            catalogue: std::sync::Arc::new(crate::process::catalogue(None)?),
+            werkplek_listen: raw.werkplek.map(|w| w.listen),
+            zaken_api: None,
         },
         log_format: raw.log.format,
     })

@@ -35,18 +35,32 @@ pub async fn run(
         );
     }
     seed(&Targets::from_handles(&handles)?).await?;
+    crate::werkplek::demo_accounts(&storage, &data).await?;
+    let zaken_api = crate::process::demo_zaken_api(&data, &catalogue)?;
     let settings = PlatformSettings {
         storage: storage.clone(),
         portal_listen: listen,
         registers: Vec::new(),
         municipality: DEMO_MUNICIPALITY.to_owned(),
         demo: true,
+        catalogue: std::sync::Arc::new(catalogue),
+        // The workspace on the port after the portal's (any free port when that is 0).
+        werkplek_listen: Some(next_port(listen)),
+        zaken_api: Some(zaken_api),
     };
     crate::exchange::start(&mut platform, &data, &storage).await?;
     platform.add_platform(settings).await?;
     write_endpoints(&data, &platform).await?;
     print_welcome(&platform, &data, first_start);
     platform.run_until_signal().await
+}
+
+fn next_port(listen: SocketAddr) -> SocketAddr {
+    let port = match listen.port() {
+        0 => 0,
+        port => port.saturating_add(1),
+    };
+    SocketAddr::new(listen.ip(), port)
 }
 
 /// Registers listen on loopback only, on a free port; endpoints.json says which.
@@ -114,12 +128,25 @@ fn print_welcome(platform: &Platform, data: &Path, first_start: bool) {
     println!("  Loket demo — {DEMO_MUNICIPALITY} (test environment, synthetic data only)");
     println!();
     println!("  Portal:     {portal}/");
+    if let Some(werkplek) = platform.endpoints.get("werkplek") {
+        println!(
+            "  Werkplek:   {werkplek}/werkplek  (employees: {}; passwords in {})",
+            crate::werkplek::DEMO_STAFF
+                .iter()
+                .map(|(id, _, role)| format!("{id} = {}", role.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            data.join("keys")
+                .join(crate::werkplek::DEMO_PASSWORDS_FILE)
+                .display()
+        );
+    }
     println!("  Health:     {portal}/healthz   Ready: {portal}/readyz   Metrics: {portal}/metrics");
     println!("  Data:       {} ({store})", data.display());
     println!("  Endpoints:  {}", data.join("endpoints.json").display());
     println!();
     for (name, url) in &platform.endpoints {
-        if *name != "portal" {
+        if *name != "portal" && *name != "werkplek" {
             println!("  {name:<11} {url}");
         }
     }

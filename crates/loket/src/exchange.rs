@@ -190,7 +190,8 @@ pub fn management_tokens(data: &Path) -> anyhow::Result<HashMap<String, String>>
     tokens(data, "management-tokens.json", &names)
 }
 
-fn tokens(data: &Path, file: &str, names: &[&str]) -> anyhow::Result<HashMap<String, String>> {
+/// Random secrets by name, made once and kept owner-readable in the demo's keys dir.
+pub fn tokens(data: &Path, file: &str, names: &[&str]) -> anyhow::Result<HashMap<String, String>> {
     let path = keys_dir(data).join(file);
     if !path.exists() {
         std::fs::create_dir_all(keys_dir(data))?;

@@ -16,6 +16,7 @@ mod process;
 mod readiness;
 mod register;
 mod seed;
+mod werkplek;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -122,6 +123,9 @@ enum Command {
     Catalogue(CatalogueCommand),
     /// Apply for a product on a resident's behalf (as at the counter) and print the decision.
     Apply(process::ApplyArgs),
+    /// The employee workspace's accounts.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Measure: start-up time of the demo, or requests per second against a URL.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -135,6 +139,12 @@ enum CatalogueCommand {
         #[arg(long)]
         catalogue: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add an employee's account. The password is read from LOKET_WACHTWOORD or stdin.
+    Add(werkplek::AddAccountArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +231,7 @@ fn main() -> ExitCode {
                 process::check(catalogue.as_deref())
             }
             Command::Apply(args) => process::apply(args).await,
+            Command::Staff(StaffCommand::Add(args)) => werkplek::add_account(args).await,
         }
     });
     match outcome {

@@ -10,7 +10,12 @@ use loket_http::{HttpService, Metrics};
 use loket_registers::brp;
 use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
 use loket_store::{Database, Schema, StorageUrl};
+use loket_web::werkplek::{Staff, WerkplekSettings, staff_store};
 use loket_web::{PortalErrorPages, PortalSettings};
+use loket_zaken::catalogue::Catalogue;
+use loket_zaken::werk::Werk;
+use loket_zaken::zgw::{Zaaktype, ZgwApi};
+use loket_zaken::zgw_auth::Clients;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -27,6 +32,19 @@ pub struct PlatformSettings {
     pub registers: Vec<(RegisterName, SocketAddr)>,
     pub municipality: String,
     pub demo: bool,
+    pub catalogue: Arc<Catalogue>,
+    /// The employee workspace, on its own address (an internal network, in production).
+    pub werkplek_listen: Option<SocketAddr>,
+    /// The ZGW Zaken API, on its own address.
+    pub zaken_api: Option<ZakenApiSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ZakenApiSettings {
+    pub listen: SocketAddr,
+    /// The scheme and host clients use (default: the address it listens on).
+    pub public_url: Option<String>,
+    pub clients: Clients,
 }
 
 /// The running platform: the services it started and where they listen.
@@ -71,12 +89,54 @@ impl Platform {
         };
         let portal = HttpService::new("portal", loket_web::portal_routes(portal_settings.clone()))
             .readiness(Arc::new(StoreReadiness {
-                database: zaken,
+                database: zaken.clone(),
                 schema: loket_zaken::SCHEMA,
             }))
             .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
 
-        self.spawn("portal", settings.portal_listen, portal).await
+        self.spawn("portal", settings.portal_listen, portal).await?;
+
+        let store = loket_zaken::zaak_store(&zaken);
+        let clock: Arc<dyn loket_core::Clock> = Arc::new(SystemClock);
+        if let Some(listen) = settings.werkplek_listen {
+            let database = open(&settings.storage, &loket_web::werkplek::staff::SCHEMA).await?;
+            let werk = Werk::new(store.clone(), settings.catalogue.clone(), clock.clone());
+            let routes = loket_web::werkplek::werkplek_routes(
+                Staff::new(staff_store(&database)),
+                werk,
+                WerkplekSettings {
+                    municipality: settings.municipality.clone(),
+                    demo: settings.demo,
+                    secure_cookies: !settings.demo,
+                },
+                clock.clone(),
+            );
+            let service = HttpService::new("werkplek", routes)
+                .readiness(readiness(&database, loket_web::werkplek::staff::SCHEMA));
+            self.spawn("werkplek", listen, service).await?;
+        }
+        if let Some(api) = settings.zaken_api {
+            let listener = bind("zaken-api", api.listen).await?;
+            let public = match api.public_url {
+                Some(url) => url,
+                None => format!("http://{}", listener.local_addr()?),
+            };
+            let zaaktypen = settings
+                .catalogue
+                .products()
+                .iter()
+                .map(|p| Zaaktype {
+                    id: p.id.clone(),
+                    omschrijving: p.naam.nl.clone(),
+                    behandeltermijn_dagen: p.behandeltermijn_dagen,
+                })
+                .collect();
+            let routes = ZgwApi::new(store, api.clients, zaaktypen, &public, clock).routes();
+            let service = HttpService::new("zaken-api", routes)
+                .readiness(readiness(&zaken, loket_zaken::SCHEMA));
+            self.spawn_on("zaken-api", listener, service)?;
+        }
+        Ok(())
     }
 
     /// One register on its own address, with its own database.

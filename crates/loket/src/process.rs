@@ -38,6 +38,50 @@ pub fn demo_gemeente() -> Gemeente {
     }
 }
 
+/// The demo's ZGW API clients: the portal reads, the workspace reads and writes, for
+/// every product; their secrets are made on first start (`keys/zgw-secrets.json`).
+pub fn demo_zaken_api(
+    data: &Path,
+    catalogue: &Catalogue,
+) -> anyhow::Result<crate::platform::ZakenApiSettings> {
+    use loket_zaken::zgw_auth::{Client, Clients, Scope};
+    let secrets = crate::exchange::tokens(
+        data,
+        "zgw-secrets.json",
+        &["loket-portaal", "loket-werkplek"],
+    )?;
+    let client = |id: &str, scopes: &[Scope]| -> anyhow::Result<Client> {
+        let secret = secrets
+            .get(id)
+            .with_context(|| format!("no ZGW secret for {id}"))?;
+        Ok(Client {
+            client_id: id.to_owned(),
+            secret: loket_core::Secret::new(secret.clone()),
+            autorisaties: catalogue
+                .products()
+                .iter()
+                .map(|p| (p.id.clone(), scopes.to_vec()))
+                .collect(),
+        })
+    };
+    Ok(crate::platform::ZakenApiSettings {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_url: None,
+        clients: Clients::new([
+            client("loket-portaal", &[Scope::Lezen])?,
+            client(
+                "loket-werkplek",
+                &[
+                    Scope::Lezen,
+                    Scope::Aanmaken,
+                    Scope::Bijwerken,
+                    Scope::StatussenToevoegen,
+                ],
+            )?,
+        ]),
+    })
+}
+
 /// The catalogue in `dir`, or the built-in one. Refuses anything that does not check.
 pub fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
     match dir {

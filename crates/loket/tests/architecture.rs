@@ -30,7 +30,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The process layer reaches registers only through the exchange's outway, over HTTP.
     ("loket-zaken", &["loket-core", "loket-store", "loket-http"]),
-    ("loket-web", &["loket-core", "loket-http", "loket-zaken"]),
+    (
+        "loket-web",
+        &["loket-core", "loket-store", "loket-http", "loket-zaken"],
+    ),
     // Only the binary knows every crate.
     (
         "loket",

@@ -1,0 +1,516 @@
+//! The employee workspace (werkplek): sign in, the work queue, a case file with its
+//! decision trace and the data used, and the actions on it. Server-rendered forms only;
+//! every form carries the session's CSRF token. What an employee may do is decided by the
+//! process layer (`loket_zaken::werk`); this module only shows and asks.
+
+mod session;
+pub mod staff;
+mod views;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use loket_core::{Clock, Problem};
+use loket_http::ApiError;
+use loket_zaken::werk::{Medewerker, QueueFilter, Werk, WerkError};
+use loket_zaken::zaak::Outcome;
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use self::session::{SignedIn, clear_cookie, session_cookie};
+pub use self::staff::{Staff, StaffStore, staff_store};
+use self::views::{CaseView, FieldError, Layout, QueueView};
+
+const STYLESHEET: &str = include_str!("../../static/loket.css");
+
+/// What the workspace needs to know about where it runs.
+#[derive(Debug, Clone)]
+pub struct WerkplekSettings {
+    pub municipality: String,
+    pub demo: bool,
+    /// Mark the session cookie `Secure` (everywhere except the plain-http demo).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug)]
+struct Werkplek {
+    staff: Staff,
+    werk: Werk,
+    settings: WerkplekSettings,
+    clock: Arc<dyn Clock>,
+}
+
+pub fn werkplek_routes(
+    staff: Staff,
+    werk: Werk,
+    settings: WerkplekSettings,
+    clock: Arc<dyn Clock>,
+) -> Router {
+    let state = Arc::new(Werkplek {
+        staff,
+        werk,
+        settings,
+        clock,
+    });
+    Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/werkplek") }),
+        )
+        .route("/werkplek", get(queue))
+        .route("/werkplek/inloggen", get(login_form).post(login))
+        .route("/werkplek/uitloggen", post(logout))
+        .route("/werkplek/zaken/{uuid}", get(case))
+        .route("/werkplek/zaken/{uuid}/{actie}", post(act))
+        .route("/werkplek/static/loket.css", get(stylesheet))
+        .with_state(state)
+}
+
+type App = State<Arc<Werkplek>>;
+
+fn render<T: Template>(page: &T) -> Result<Html<String>, ApiError> {
+    page.render().map(Html).map_err(|error| {
+        tracing::error!(%error, "template failed");
+        ApiError::from(Problem::internal())
+    })
+}
+
+// Taken by value so it fits `map_err(internal)`.
+#[allow(clippy::needless_pass_by_value)]
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "the workspace failed");
+    Problem::internal().into()
+}
+
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "werkplek/login.html")]
+struct LoginPage<'a> {
+    layout: Layout<'a>,
+    errors: Vec<FieldError>,
+    gebruikersnaam: String,
+    notice: Option<&'static str>,
+}
+
+impl LoginPage<'_> {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+fn error_for<'e>(errors: &'e [FieldError], field: &str) -> Option<&'e str> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message)
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    uitgelogd: Option<String>,
+}
+
+async fn login_form(
+    State(app): App,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, ApiError> {
+    if SignedIn::from_headers(&app.staff, &headers, app.clock.now())
+        .await
+        .map_err(internal)?
+        .is_some()
+    {
+        return Ok(see_other("/werkplek"));
+    }
+    let notice = query.uitgelogd.map(|_| "U bent uitgelogd.");
+    fresh_login_page(&app, Vec::new(), String::new(), notice, StatusCode::OK).await
+}
+
+/// The sign-in form in a new anonymous session (its CSRF token protects the form).
+async fn fresh_login_page(
+    app: &Werkplek,
+    errors: Vec<FieldError>,
+    gebruikersnaam: String,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (token, session) = app
+        .staff
+        .start_session(None, app.clock.now())
+        .await
+        .map_err(internal)?;
+    let page = LoginPage {
+        layout: Layout::new(&app.settings, None, &session.csrf),
+        errors,
+        gebruikersnaam,
+        notice,
+    };
+    let html = render(&page)?;
+    Ok((
+        status,
+        [session_cookie(&token, app.settings.secure_cookies)],
+        html,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    gebruikersnaam: String,
+    #[serde(default)]
+    wachtwoord: String,
+}
+
+async fn login(
+    State(app): App,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let now = app.clock.now();
+    let anonymous = session::current(&app.staff, &headers, now)
+        .await
+        .map_err(internal)?;
+    let Some((old_token, session)) = anonymous else {
+        let errors = vec![FieldError::new(
+            "gebruikersnaam",
+            "Deze pagina was verlopen. Log opnieuw in.",
+        )];
+        return fresh_login_page(
+            &app,
+            errors,
+            form.gebruikersnaam,
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    if !staff::same_secret(&session.csrf, &form.csrf) {
+        return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
+    }
+    let mut errors = Vec::new();
+    let name = form.gebruikersnaam.trim().to_owned();
+    if name.is_empty() {
+        errors.push(FieldError::new(
+            "gebruikersnaam",
+            "Vul uw gebruikersnaam in.",
+        ));
+    }
+    if form.wachtwoord.is_empty() {
+        errors.push(FieldError::new("wachtwoord", "Vul uw wachtwoord in."));
+    }
+    if errors.is_empty() {
+        match app.staff.verify(&name, &form.wachtwoord, now).await {
+            Ok(medewerker) => {
+                // A new session id at sign-in: a token seen before it is worth nothing after.
+                app.staff.end_session(&old_token).await.map_err(internal)?;
+                let (token, _) = app
+                    .staff
+                    .start_session(Some(&medewerker.id), now)
+                    .await
+                    .map_err(internal)?;
+                let mut response = see_other("/werkplek");
+                response.headers_mut().insert(
+                    axum::http::header::SET_COOKIE,
+                    session_cookie(&token, app.settings.secure_cookies).1,
+                );
+                return Ok(response);
+            }
+            Err(staff::LoginError::Wrong) => errors.push(FieldError::new(
+                "gebruikersnaam",
+                "De gebruikersnaam of het wachtwoord klopt niet.",
+            )),
+            Err(staff::LoginError::Locked) => errors.push(FieldError::new(
+                "gebruikersnaam",
+                "Er is te vaak een verkeerd wachtwoord gebruikt. Probeer het over 15 minuten opnieuw.",
+            )),
+            Err(staff::LoginError::Store(error)) => return Err(internal(error)),
+        }
+    }
+    app.staff.end_session(&old_token).await.map_err(internal)?;
+    fresh_login_page(&app, errors, name, None, StatusCode::BAD_REQUEST).await
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    overal: Option<String>,
+}
+
+async fn logout(
+    State(app): App,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Result<Response, ApiError> {
+    let now = app.clock.now();
+    if let Some((token, session)) = session::current(&app.staff, &headers, now)
+        .await
+        .map_err(internal)?
+    {
+        if !staff::same_secret(&session.csrf, &form.csrf) {
+            return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
+        }
+        app.staff.end_session(&token).await.map_err(internal)?;
+        if let Some(id) = &session.medewerker {
+            if form.overal.is_some() {
+                app.staff
+                    .sign_out_everywhere(id, now)
+                    .await
+                    .map_err(internal)?;
+            } else {
+                app.staff
+                    .audit(id, "uitgelogd", now)
+                    .await
+                    .map_err(internal)?;
+            }
+        }
+    }
+    let mut response = see_other("/werkplek/inloggen?uitgelogd=1");
+    response.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        clear_cookie(app.settings.secure_cookies),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "werkplek/queue.html")]
+struct QueuePage<'a> {
+    layout: Layout<'a>,
+    view: QueueView,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct QueueQuery {
+    product: Option<String>,
+    status: Option<String>,
+    termijn: Option<String>,
+    mijn: Option<String>,
+    pagina: Option<String>,
+}
+
+async fn queue(
+    State(app): App,
+    headers: HeaderMap,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, ApiError> {
+    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(see_other("/werkplek/inloggen"));
+    };
+    let filter = QueueFilter {
+        zaaktype: query.product.clone().filter(|p| !p.is_empty()),
+        status: query.status.clone().filter(|s| !s.is_empty()),
+        deadline: views::deadline_filter(query.termijn.as_deref()),
+        mine: query.mijn.is_some(),
+        page: query
+            .pagina
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1),
+    };
+    let page = match app.werk.queue(&me.medewerker, &filter).await {
+        Ok(page) => page,
+        Err(error) => return Err(werk_error(error)),
+    };
+    let view = QueueView::new(&app.werk, &filter, &page);
+    let html = render(&QueuePage {
+        layout: Layout::new(&app.settings, Some(&me.medewerker), &me.session.csrf),
+        view,
+    })?;
+    Ok(html.into_response())
+}
+
+fn werk_error(error: WerkError) -> ApiError {
+    match error {
+        WerkError::NotFound => Problem::not_found().into(),
+        WerkError::Forbidden => {
+            Problem::new(403, "forbidden", "Dit mag u met uw rol niet doen.").into()
+        }
+        other => internal(other),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "werkplek/case.html")]
+struct CasePage<'a> {
+    layout: Layout<'a>,
+    view: CaseView,
+    errors: Vec<FieldError>,
+    /// What was typed, shown again when the form had errors.
+    form: HashMap<String, String>,
+}
+
+impl CasePage<'_> {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.form.get(name).map_or("", String::as_str)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CaseQuery {
+    gedaan: Option<String>,
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::from(Problem::not_found()))
+}
+
+async fn case(
+    State(app): App,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    Query(query): Query<CaseQuery>,
+) -> Result<Response, ApiError> {
+    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(see_other("/werkplek/inloggen"));
+    };
+    let uuid = parse_uuid(&uuid)?;
+    let notice = query.gedaan.as_deref().and_then(views::done_notice);
+    case_page(
+        &app,
+        &me,
+        uuid,
+        notice,
+        Vec::new(),
+        HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn case_page(
+    app: &Werkplek,
+    me: &SignedIn,
+    uuid: Uuid,
+    notice: Option<&'static str>,
+    errors: Vec<FieldError>,
+    form: HashMap<String, String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let file = app
+        .werk
+        .open(&me.medewerker, uuid)
+        .await
+        .map_err(werk_error)?;
+    let handlers: Vec<Medewerker> = app
+        .staff
+        .accounts()
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|m| m.may(loket_zaken::werk::Action::Decide))
+        .collect();
+    let view = CaseView::new(&app.werk, &me.medewerker, &file, &handlers, notice);
+    let html = render(&CasePage {
+        layout: Layout::new(&app.settings, Some(&me.medewerker), &me.session.csrf),
+        view,
+        errors,
+        form,
+    })?;
+    Ok((status, html).into_response())
+}
+
+async fn act(
+    State(app): App,
+    headers: HeaderMap,
+    Path((uuid, actie)): Path<(String, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(see_other("/werkplek/inloggen"));
+    };
+    let csrf = form.get("csrf").map_or("", String::as_str);
+    if !staff::same_secret(&me.session.csrf, csrf) {
+        return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
+    }
+    let uuid = parse_uuid(&uuid)?;
+    let field = |name: &str| form.get(name).map_or("", String::as_str);
+    let werk = &app.werk;
+    let result = match actie.as_str() {
+        "oppakken" => werk.take(&me.medewerker, uuid).await,
+        "toewijzen" => match app
+            .staff
+            .medewerker(field("medewerker"))
+            .await
+            .map_err(internal)?
+        {
+            Some(to) => werk.assign(&me.medewerker, uuid, &to).await,
+            None => Err(WerkError::Invalid {
+                field: "medewerker",
+                nl: "Kies een medewerker.",
+                en: "Choose an employee.",
+            }),
+        },
+        "besluiten" => werk
+            .decide(
+                &me.medewerker,
+                uuid,
+                Outcome::parse(field("uitkomst")),
+                field("reden"),
+            )
+            .await
+            .map(|_| ()),
+        "notitie" => werk.note(&me.medewerker, uuid, field("notitie")).await,
+        _ => return Err(Problem::not_found().into()),
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!(
+            "/werkplek/zaken/{uuid}?gedaan={actie}#melding"
+        ))),
+        Err(WerkError::Invalid { field, nl, .. }) => {
+            let errors = vec![FieldError::new(field, nl)];
+            case_page(&app, &me, uuid, None, errors, form, StatusCode::BAD_REQUEST).await
+        }
+        Err(WerkError::Closed) => {
+            let errors = vec![FieldError::new("acties", "Deze zaak is al afgehandeld.")];
+            case_page(
+                &app,
+                &me,
+                uuid,
+                None,
+                errors,
+                HashMap::new(),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(other) => Err(werk_error(other)),
+    }
+}

@@ -1,0 +1,407 @@
+//! The employee workspace through its pages, on SQLite and Postgres: signing in (with a
+//! new session id), CSRF, roles, deciding with a mandatory reason, signing out everywhere.
+
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use loket_core::FixedClock;
+use loket_store::{Database, StorageUrl};
+use loket_web::werkplek::staff::SCHEMA as STAFF_SCHEMA;
+use loket_web::werkplek::{Staff, WerkplekSettings, staff_store, werkplek_routes};
+use loket_zaken::catalogue::Catalogue;
+use loket_zaken::werk::{StaffRole, Werk};
+use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Outcome, statustype};
+use loket_zaken::{SCHEMA, ZaakStore, zaak_store};
+use serde_json::json;
+use time::macros::{date, datetime};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+const PASSWORD: &str = "correct horse battery";
+
+struct World {
+    router: axum::Router,
+    zaken: Arc<dyn ZaakStore>,
+}
+
+async fn open(url: &StorageUrl) -> World {
+    let zaken = zaak_store(&Database::open(url, &SCHEMA).await.unwrap());
+    let staff = Staff::new(staff_store(
+        &Database::open(url, &STAFF_SCHEMA).await.unwrap(),
+    ));
+    for (id, role) in [
+        ("m.jansen", StaffRole::Behandelaar),
+        ("s.bakker", StaffRole::Kcc),
+    ] {
+        staff
+            .add_account(id, &format!("Naam {id}"), PASSWORD, &[role])
+            .await
+            .unwrap();
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+    let clock = Arc::new(FixedClock::at(NOW));
+    let werk = Werk::new(
+        zaken.clone(),
+        Arc::new(Catalogue::load(&dir).unwrap()),
+        clock.clone(),
+    );
+    let settings = WerkplekSettings {
+        municipality: "Gemeente Voorbeeldstad".to_owned(),
+        demo: true,
+        secure_cookies: true,
+    };
+    World {
+        router: werkplek_routes(staff, werk, settings, clock),
+        zaken,
+    }
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl World {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let body = if form.is_empty() {
+            Body::empty()
+        } else {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            Body::from(encoded)
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let location = header_text(header::LOCATION).unwrap_or_default();
+        let cookie = header_text(header::SET_COOKIE);
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    /// Sign in as `id`: the session cookie ("name=token").
+    async fn sign_in(&self, id: &str) -> String {
+        let form = self.send("GET", "/werkplek/inloggen", None, &[]).await;
+        let anonymous = cookie_pair(form.cookie.as_deref().unwrap());
+        let csrf = csrf(&form.body);
+        let signed_in = self
+            .send(
+                "POST",
+                "/werkplek/inloggen",
+                Some(&anonymous),
+                &[
+                    ("csrf", &csrf),
+                    ("gebruikersnaam", id),
+                    ("wachtwoord", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        cookie_pair(signed_in.cookie.as_deref().unwrap())
+    }
+
+    async fn csrf_of(&self, cookie: &str, path: &str) -> String {
+        csrf(&self.send("GET", path, Some(cookie), &[]).await.body)
+    }
+
+    async fn lease_case(&self) -> Uuid {
+        let new = NewZaak {
+            bronorganisatie: "123456782".to_owned(),
+            zaaktype: "bewonersparkeervergunning".to_owned(),
+            omschrijving: "Aanvraag".to_owned(),
+            registratiedatum: date!(2026 - 11 - 23),
+            startdatum: None,
+            behandeltermijn_dagen: 3,
+            zaakobject: None,
+            initiator: Some(NewRol::initiator("999990032")),
+            statuses: vec![NewStatus {
+                statustype: statustype::ONTVANGEN.to_owned(),
+                datum_status_gezet: NOW,
+                actor: "Loket (automatisch)".to_owned(),
+                toelichting: "Ontvangen".to_owned(),
+            }],
+            besluit: Some((
+                Outcome::Behandelaar,
+                json!({
+                    "product": "bewonersparkeervergunning", "uitkomst": "behandelaar",
+                    "door": "Loket (automatisch)", "regels": [], "tarief": null,
+                    "uitleg": {"nl": "Een medewerker beoordeelt uw aanvraag.", "en": "Staff will assess."},
+                    "gegevens": [{"naam": "rdw", "bron": "RDW", "dienst": "rdw-voertuigen",
+                        "verwerkingsactiviteit": "parkeren", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                        "span_id": "00f067aa0ba902b7", "waarden": {"kenteken": "AB12CD"}}],
+                    "invoer": {}
+                }),
+            )),
+            resultaat: None,
+        };
+        self.zaken.create(&new, NOW).await.unwrap().uuid
+    }
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+fn csrf(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+async fn signing_in_rotates_the_session_and_wrong_passwords_lock(w: World) {
+    let anonymous = w.send("GET", "/werkplek", None, &[]).await;
+    assert_eq!(
+        (anonymous.status, anonymous.location.as_str()),
+        (303, "/werkplek/inloggen")
+    );
+
+    let form = w.send("GET", "/werkplek/inloggen", None, &[]).await;
+    let set_cookie = form.cookie.clone().unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/werkplek"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} has {attribute}"
+        );
+    }
+    let before = cookie_pair(&set_cookie);
+    let token = csrf(&form.body);
+    let forged = w
+        .send(
+            "POST",
+            "/werkplek/inloggen",
+            Some(&before),
+            &[
+                ("csrf", "verzonnen"),
+                ("gebruikersnaam", "m.jansen"),
+                ("wachtwoord", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403, "a forged form does not sign in");
+
+    let wrong = w
+        .send(
+            "POST",
+            "/werkplek/inloggen",
+            Some(&before),
+            &[
+                ("csrf", &token),
+                ("gebruikersnaam", "m.jansen"),
+                ("wachtwoord", "fout"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body.contains("class=\"error-summary\""));
+    assert!(
+        wrong.body.contains(
+            "<a href=\"#gebruikersnaam\">De gebruikersnaam of het wachtwoord klopt niet."
+        )
+    );
+
+    let after = w.sign_in("m.jansen").await;
+    assert_ne!(before, after, "a new session id at sign-in");
+    let queue = w.send("GET", "/werkplek", Some(&after), &[]).await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains("Werkvoorraad"));
+    let old = w.send("GET", "/werkplek", Some(&before), &[]).await;
+    assert_eq!(old.status, 303, "the pre-sign-in session is gone");
+
+    // Five wrong passwords lock the account, even for the right one afterwards.
+    for _ in 0..5 {
+        let form = w.send("GET", "/werkplek/inloggen", None, &[]).await;
+        let cookie = cookie_pair(form.cookie.as_deref().unwrap());
+        w.send(
+            "POST",
+            "/werkplek/inloggen",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf(&form.body)),
+                ("gebruikersnaam", "s.bakker"),
+                ("wachtwoord", "raden"),
+            ],
+        )
+        .await;
+    }
+    let form = w.send("GET", "/werkplek/inloggen", None, &[]).await;
+    let cookie = cookie_pair(form.cookie.as_deref().unwrap());
+    let locked = w
+        .send(
+            "POST",
+            "/werkplek/inloggen",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf(&form.body)),
+                ("gebruikersnaam", "s.bakker"),
+                ("wachtwoord", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(locked.status, 400);
+    assert!(locked.body.contains("te vaak een verkeerd wachtwoord"));
+}
+
+async fn a_handler_decides_with_a_reason_and_kcc_cannot(w: World) {
+    let zaak = w.lease_case().await;
+    let path = format!("/werkplek/zaken/{zaak}");
+    let kcc = w.sign_in("s.bakker").await;
+    let page = w.send("GET", &path, Some(&kcc), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Kentekenregister (RDW)"),
+        "the source register is named"
+    );
+    assert!(
+        page.body.contains("4bf92f3577b34da6a3ce929d0e0e4736"),
+        "with its trace id"
+    );
+    assert!(
+        !page.body.contains("/besluiten"),
+        "no decision form for the KCC"
+    );
+    let csrf = csrf(&page.body);
+    let refused = w
+        .send(
+            "POST",
+            &format!("{path}/besluiten"),
+            Some(&kcc),
+            &[
+                ("csrf", &csrf),
+                ("uitkomst", "toegekend"),
+                ("reden", "Prima"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let handler = w.sign_in("m.jansen").await;
+    let queue = w
+        .send("GET", "/werkplek?termijn=binnenkort", Some(&handler), &[])
+        .await;
+    assert!(
+        queue.body.contains("Binnenkort: nog 3 dagen"),
+        "the deadline in words"
+    );
+    let csrf = w.csrf_of(&handler, &path).await;
+    let taken = w
+        .send(
+            "POST",
+            &format!("{path}/oppakken"),
+            Some(&handler),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(taken.status, 303);
+    let no_reason = w
+        .send(
+            "POST",
+            &format!("{path}/besluiten"),
+            Some(&handler),
+            &[("csrf", &csrf), ("uitkomst", "afgewezen"), ("reden", "  ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 400);
+    assert!(
+        no_reason.body.contains("<a href=\"#reden\">"),
+        "the summary links to the field"
+    );
+    assert!(
+        no_reason.body.contains("value=\"afgewezen\" checked"),
+        "the choice is kept"
+    );
+    let decided = w
+        .send(
+            "POST",
+            &format!("{path}/besluiten"),
+            Some(&handler),
+            &[
+                ("csrf", &csrf),
+                ("uitkomst", "afgewezen"),
+                ("reden", "Er is geen leasecontract meegestuurd."),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    let page = w.send("GET", &decided.location, Some(&handler), &[]).await;
+    assert!(page.body.contains("Het besluit is genomen."));
+    assert!(page.body.contains(
+        "U krijgt de bewonersparkeervergunning niet. Er is geen leasecontract meegestuurd."
+    ));
+    assert!(page.body.contains("binnen 6 weken bezwaar"));
+    let trail: Vec<String> = w
+        .zaken
+        .audit_trail(zaak)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.actie)
+        .collect();
+    assert!(
+        trail.contains(&"opgepakt".to_owned()) && trail.contains(&"besloten".to_owned()),
+        "{trail:?}"
+    );
+}
+
+async fn signing_out_everywhere_ends_every_session(w: World) {
+    let laptop = w.sign_in("m.jansen").await;
+    let phone = w.sign_in("m.jansen").await;
+    let csrf = w.csrf_of(&laptop, "/werkplek").await;
+    let out = w
+        .send(
+            "POST",
+            "/werkplek/uitloggen",
+            Some(&laptop),
+            &[("csrf", &csrf), ("overal", "ja")],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    assert!(out.cookie.unwrap().contains("Max-Age=0"));
+    for cookie in [laptop, phone] {
+        let after = w.send("GET", "/werkplek", Some(&cookie), &[]).await;
+        assert_eq!(after.status, 303, "signed out everywhere");
+    }
+}
+
+loket_store::contract_suite! {
+    open = open;
+    tests = [
+        signing_in_rotates_the_session_and_wrong_passwords_lock,
+        a_handler_decides_with_a_reason_and_kcc_cannot,
+        signing_out_everywhere_ends_every_session,
+    ];
+}
