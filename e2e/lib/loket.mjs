@@ -1,5 +1,6 @@
 // Start the real `loket demo` on a free port with a fresh data directory.
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +21,23 @@ export async function startDemo() {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`loket demo exited early:\n${stderr}`);
     try {
-      const { portal } = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
+      const { portal, werkplek } = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
       const ready = await fetch(`${portal}/readyz`);
       if (ready.ok) {
         return {
           portal,
+          werkplek,
+          /** The demo employees' passwords (made on first start). */
+          passwords() {
+            return JSON.parse(readFileSync(join(data, 'keys', 'werkplek-wachtwoorden.json'), 'utf8'));
+          },
+          /** Apply on a resident's behalf with `loket apply`; the case's identificatie. */
+          async apply(product, bsn, answers) {
+            const args = ['apply', '--data', data, '--product', product, '--bsn', bsn];
+            for (const [name, value] of Object.entries(answers)) args.push('--answer', `${name}=${value}`);
+            const { stdout } = await promisify(execFile)(binary, args);
+            return stdout.split(/\s+/)[0];
+          },
           async stop() {
             child.kill('SIGTERM');
             await new Promise((resolve) => child.once('exit', resolve));
