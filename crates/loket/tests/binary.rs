@@ -1052,6 +1052,38 @@ fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
             .contains("bezwaar")
     );
 
+    // The same cases through the demo's ZGW Zaken API, with the portal's client token.
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("keys/zgw-secrets.json")).unwrap())
+            .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = loket_zaken::zgw_auth::sign(
+        "loket-portaal",
+        secrets["loket-portaal"].as_str().unwrap(),
+        "portaal",
+        i64::try_from(now).unwrap(),
+    );
+    let zaken_api = endpoints["zaken-api"].as_str().unwrap();
+    let list = |bsn: &str, token: Option<&str>| {
+        let mut request = reqwest::blocking::Client::new().get(format!(
+            "{zaken_api}/zaken/api/v1/zaken?rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn={bsn}"
+        ));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(list("999990007", None).status(), 401);
+    let page: Value = list("999990007", Some(&token)).json().unwrap();
+    assert_eq!(page["count"], 1, "{page}");
+    assert_eq!(
+        page["results"][0]["identificatie"], sanne["identificatie"],
+        "{page}"
+    );
+
     // A kenteken that is not one is refused before anything is asked.
     let bad = loket(&[
         "apply",

@@ -544,7 +544,11 @@ mod tests {
     fn the_stand_in_hash_for_unknown_accounts_is_a_real_argon2id_hash() {
         let parsed = PasswordHash::new(DUMMY_HASH).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        assert!(Argon2::default().verify_password(b"guess", &parsed).is_err());
+        assert!(
+            Argon2::default()
+                .verify_password(b"guess", &parsed)
+                .is_err()
+        );
     }
 
     #[test]
