@@ -480,6 +480,47 @@ async fn notes_and_views_are_kept_in_order(store: Arc<dyn ZaakStore>) {
     assert!(!store.add_note(nobody, &note).await.unwrap());
 }
 
+async fn many_cases_are_imported_as_create_writes_them(store: Arc<dyn ZaakStore>) {
+    let mut decided = application(SANNE, "D 1");
+    decided
+        .statuses
+        .push(status(statustype::AFGEHANDELD, "Besloten"));
+    decided.besluit = Some((Outcome::Toegekend, json!({"uitkomst": "toegekend"})));
+    decided.resultaat = Some(("toegekend".to_owned(), "Verleend".to_owned()));
+    let batch: Vec<NewZaak> = (0..1500)
+        .map(|i| application(if i % 2 == 0 { SANNE } else { TOM }, "D 2"))
+        .chain([decided])
+        .collect();
+    assert_eq!(store.import(&batch, NOW).await.unwrap(), 1501);
+    let sannes = store
+        .list(&ZaakFilter {
+            bsn: Some(SANNE.to_owned()),
+            page: 1,
+            page_size: 1,
+            ..ZaakFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sannes.total, 751, "spread over more than one statement");
+    let newest = &sannes.items[0];
+    assert_eq!(newest.uitkomst, Some(Outcome::Toegekend));
+    assert_eq!(newest.einddatum, Some(date!(2026 - 11 - 23)));
+    assert_eq!(store.statuses(newest.uuid).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .result(newest.uuid)
+            .await
+            .unwrap()
+            .unwrap()
+            .toelichting,
+        "Verleend"
+    );
+    assert_eq!(
+        store.roles(newest.uuid).await.unwrap()[0].bsn.as_deref(),
+        Some(SANNE)
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -493,5 +534,6 @@ loket_store::contract_suite! {
         the_work_queue_lists_open_cases_by_deadline,
         a_person_closes_a_case_once_with_status_result_and_audit,
         notes_and_views_are_kept_in_order,
+        many_cases_are_imported_as_create_writes_them,
     ];
 }

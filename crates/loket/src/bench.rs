@@ -37,6 +37,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "./bench-keys")]
         keys: std::path::PathBuf,
     },
+    /// The ZGW Zaken API over a store of N cases (imported on the first run): clients list
+    /// one resident's cases after another.
+    Zaken {
+        /// A postgres:// URL or sqlite:DIR.
+        #[arg(long)]
+        storage: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        zaken: u64,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds of measurement (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
     /// Keep N connections busy with GET requests to URL and report throughput and latency.
     Http {
         #[arg(long)]
@@ -73,6 +87,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let storage = storage.parse().context("--storage")?;
             crate::bench_log::run(storage, &keys, records, subjects, callers).await?;
         }
+        BenchCommand::Zaken {
+            storage,
+            zaken,
+            clients,
+            duration,
+        } => {
+            let storage = storage.parse().context("--storage")?;
+            crate::bench_zaken::run(storage, zaken, clients, duration).await?;
+        }
         BenchCommand::Http {
             url,
             connections,
@@ -85,6 +108,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let load = Load {
                 body,
                 headers: Arc::new(headers),
+                paths: None,
             };
             let report = http_load(&url, connections, Duration::from_secs(duration), load).await?;
             println!(
@@ -112,6 +136,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
 struct Load {
     body: Option<Bytes>,
     headers: Arc<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>>,
+    /// Paths to take turns with instead of the URL's own.
+    paths: Option<Arc<Vec<String>>>,
 }
 
 fn parse_headers(
@@ -140,7 +166,7 @@ fn summary_ms(samples: &[Duration]) -> String {
     )
 }
 
-fn percentile(sorted: &[u32], p: f64) -> u32 {
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
@@ -249,10 +275,29 @@ fn build_request(
     })
 }
 
-struct LoadReport {
-    latencies_us: Vec<u32>,
-    errors: u64,
-    elapsed: Duration,
+pub(crate) struct LoadReport {
+    pub(crate) latencies_us: Vec<u32>,
+    pub(crate) errors: u64,
+    pub(crate) elapsed: Duration,
+}
+
+/// GET each of `paths` on `base` in turn, with an `Authorization` header.
+pub(crate) async fn http_load_paths(
+    base: &str,
+    paths: &[String],
+    connections: usize,
+    duration: Duration,
+    authorization: &str,
+) -> anyhow::Result<LoadReport> {
+    let load = Load {
+        body: None,
+        headers: Arc::new(vec![(
+            hyper::header::AUTHORIZATION,
+            hyper::header::HeaderValue::from_str(authorization)?,
+        )]),
+        paths: Some(Arc::new(paths.to_vec())),
+    };
+    http_load(&format!("{base}/"), connections, duration, load).await
 }
 
 /// One keep-alive connection per worker, each sending its next request as soon as the
@@ -269,7 +314,7 @@ async fn http_load(
     let measure_from = start + warmup;
     let end = measure_from + duration;
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..connections {
+    for worker in 0..connections {
         let authority = authority.clone();
         let path = path.clone();
         let load = load.clone();
@@ -277,8 +322,14 @@ async fn http_load(
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut sender = connect(&authority).await?;
+            let mut turn = worker;
             while Instant::now() < end {
-                let request = build_request(&authority, &path, &load)?;
+                let path = match &load.paths {
+                    Some(paths) if !paths.is_empty() => &paths[turn % paths.len()],
+                    _ => &path,
+                };
+                turn += connections;
+                let request = build_request(&authority, path, &load)?;
                 let sent = Instant::now();
                 let outcome = async {
                     let response = sender.send_request(request).await?;

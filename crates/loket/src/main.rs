@@ -6,6 +6,7 @@
 mod admin;
 mod bench;
 mod bench_log;
+mod bench_zaken;
 mod config;
 mod demo;
 mod exchange;

@@ -22,6 +22,9 @@ use crate::zaak::{
 pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     /// The case, its initiator, its first status and any decision, in one transaction.
     async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError>;
+    /// Many cases at once, in one transaction (migrating from another system, or filling
+    /// a benchmark); each as `create` would write it. Returns how many were written.
+    async fn import(&self, zaken: &[NewZaak], now: OffsetDateTime) -> Result<u64, StoreError>;
     async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError>;
     /// Newest first, with the total number that match.
     async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError>;
