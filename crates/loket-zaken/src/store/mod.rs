@@ -290,14 +290,24 @@ fn push_filter<DB: loket_store::sqlx::Database>(
             .push_bind(bsn.clone())
             .push(")");
     }
-    if let Some(zaaktype) = &filter.zaaktype {
-        query.push(" AND z.zaaktype = ").push_bind(zaaktype.clone());
+    // With a resident given, their roles must drive the query. `zaaktype || ''` keeps
+    // SQLite's planner (which has no statistics on a young database) from scanning the
+    // zaaktype index instead: nearly every case shares a handful of zaaktypen.
+    let zaaktype = if filter.bsn.is_some() {
+        "(z.zaaktype || '')"
+    } else {
+        "z.zaaktype"
+    };
+    if let Some(wanted) = &filter.zaaktype {
+        query
+            .push(format!(" AND {zaaktype} = "))
+            .push_bind(wanted.clone());
     }
     if let Some(zaaktypen) = &filter.zaaktypen {
         if zaaktypen.is_empty() {
             query.push(" AND 1 = 0");
         } else {
-            query.push(" AND z.zaaktype IN (");
+            query.push(format!(" AND {zaaktype} IN ("));
             let mut list = query.separated(", ");
             for zaaktype in zaaktypen {
                 list.push_bind(zaaktype.clone());

@@ -190,14 +190,13 @@ macro_rules! zaak_store_impl {
             }
 
             async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError> {
-                let mut count: QueryBuilder<'_, $db> =
-                    QueryBuilder::new("SELECT count(*) FROM zaken z");
-                push_filter(&mut count, filter);
-                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                use loket_store::sqlx::Row;
                 let size = i64::from(filter.page_size.max(1));
                 let offset = i64::from(filter.page.max(1) - 1) * size;
-                let mut select: QueryBuilder<'_, $db> =
-                    QueryBuilder::new(format!("SELECT {ZAAK_COLUMNS} FROM zaken z"));
+                // The page and the total in one statement: the window counts every match.
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {ZAAK_COLUMNS}, count(*) OVER () FROM zaken z"
+                ));
                 push_filter(&mut select, filter);
                 select
                     .push(order_by(filter.order))
@@ -206,6 +205,18 @@ macro_rules! zaak_store_impl {
                     .push(" OFFSET ")
                     .push_bind(offset);
                 let rows = select.build().fetch_all(&self.pool).await?;
+                let total: i64 = match rows.first() {
+                    Some(row) => row.try_get(20)?,
+                    None if offset == 0 => 0,
+                    // Past the last page: count on its own.
+                    None => {
+                        let mut count: QueryBuilder<'_, $db> =
+                            QueryBuilder::new("SELECT count(*) FROM zaken z");
+                        push_filter(&mut count, filter);
+                        let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                        total
+                    }
+                };
                 let items = rows
                     .iter()
                     .map(|row| zaak_row(row)?.into_zaak())
