@@ -51,6 +51,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         duration: u64,
     },
+    /// Parking-permit applications decided end to end against a running `loket demo`
+    /// (three register requests through the exchange each, rules, the case committed).
+    Decisions {
+        /// The running demo's data directory.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 5_000)]
+        applications: u64,
+        /// Applications in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// Keep N connections busy with GET requests to URL and report throughput and latency.
     Http {
         #[arg(long)]
@@ -96,6 +108,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let storage = storage.parse().context("--storage")?;
             crate::bench_zaken::run(storage, zaken, clients, duration).await?;
         }
+        BenchCommand::Decisions {
+            data,
+            applications,
+            concurrency,
+        } => crate::bench_decisions::run(data, applications, concurrency).await?,
         BenchCommand::Http {
             url,
             connections,

@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_decisions;
 mod bench_log;
 mod bench_zaken;
 mod config;

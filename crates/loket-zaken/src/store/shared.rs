@@ -195,7 +195,7 @@ macro_rules! zaak_store_impl {
                 let offset = i64::from(filter.page.max(1) - 1) * size;
                 // The page and the total in one statement: the window counts every match.
                 let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                    "SELECT {ZAAK_COLUMNS}, count(*) OVER () FROM zaken z"
+                    "SELECT {LIST_COLUMNS}, count(*) OVER () FROM zaken z"
                 ));
                 push_filter(&mut select, filter);
                 select
