@@ -30,7 +30,8 @@ struct Tally {
 pub async fn run(data: PathBuf, applications: u64, concurrency: usize) -> anyhow::Result<()> {
     let outway = crate::demo::endpoint(&data, "outway")
         .context("start `loket demo --data DIR` first; this measures against it")?;
-    let database = Database::open(&StorageUrl::SqliteDir(data.clone()), &loket_zaken::SCHEMA).await?;
+    let database =
+        Database::open(&StorageUrl::SqliteDir(data.clone()), &loket_zaken::SCHEMA).await?;
     let applications_service = Arc::new(Applications::new(
         Arc::new(crate::process::catalogue(None)?),
         loket_zaken::zaak_store(&database),
