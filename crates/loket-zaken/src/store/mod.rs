@@ -132,6 +132,9 @@ const STATUS_COLUMNS: &str =
 const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.medewerker, r.roltoelichting";
 const RESULTAAT_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.resultaattype, r.toelichting";
 
+/// Cases per multi-row statement: well under both backends' limit on bound values.
+const CASES_PER_STATEMENT: usize = 1000;
+
 fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {value}"))
 }

@@ -8,62 +8,8 @@ macro_rules! zaak_store_impl {
         impl ZaakStore for $store {
             async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError> {
                 let uuid = Uuid::now_v7();
-                let start = zaak.startdatum.unwrap_or(zaak.registratiedatum);
-                let deadline = date_text(
-                    start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
-                );
-                // A case created through the API may start without a status.
-                let last = zaak.statuses.last();
-                let einddatum = last
-                    .filter(|s| s.statustype == crate::zaak::statustype::AFGEHANDELD)
-                    .map(|s| date_text(s.datum_status_gezet.date()));
-                let besluit = zaak
-                    .besluit
-                    .as_ref()
-                    .map(|(outcome, record)| (outcome.as_str().to_owned(), record.to_string()));
                 let mut tx = self.pool.begin().await?;
-                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                    "INSERT INTO zaken (uuid, bronorganisatie, zaaktype, omschrijving, \
-                     registratiedatum, startdatum, einddatum_gepland, uiterlijke_einddatum, \
-                     einddatum, zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
-                );
-                insert.push_values([zaak], |mut row, zaak| {
-                    row.push_bind(uuid.to_string())
-                        .push_bind(zaak.bronorganisatie.clone())
-                        .push_bind(zaak.zaaktype.clone())
-                        .push_bind(zaak.omschrijving.clone())
-                        .push_bind(date_text(zaak.registratiedatum))
-                        .push_bind(date_text(start))
-                        .push_bind(deadline.clone())
-                        .push_bind(deadline.clone())
-                        .push_bind(einddatum.clone())
-                        .push_bind(zaak.zaakobject.clone())
-                        .push_bind(last.map(|s| s.statustype.clone()))
-                        .push_bind(i64::try_from(zaak.statuses.len()).unwrap_or(i64::MAX))
-                        .push_bind(besluit.as_ref().map(|(o, _)| o.clone()))
-                        .push_bind(besluit.as_ref().map(|(_, b)| b.clone()))
-                        .push_bind(millis(now));
-                });
-                insert.push(" RETURNING seq");
-                let (seq,): (i64,) = insert.build_query_as().fetch_one(&mut *tx).await?;
-                for (number, status) in (1..).zip(&zaak.statuses) {
-                    insert_status(&mut tx, seq, number, status).await?;
-                }
-                if let Some(role) = &zaak.initiator {
-                    insert_role(&mut tx, seq, role).await?;
-                }
-                if let Some((resultaattype, toelichting)) = &zaak.resultaat {
-                    let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) ",
-                    );
-                    insert.push_values([(resultaattype, toelichting)], |mut row, (kind, text)| {
-                        row.push_bind(Uuid::now_v7().to_string())
-                            .push_bind(seq)
-                            .push_bind(kind.clone())
-                            .push_bind(text.clone());
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
+                insert_cases(&mut tx, &[(uuid.to_string(), zaak)], now).await?;
                 tx.commit().await?;
                 self.get(uuid)
                     .await?
@@ -71,111 +17,13 @@ macro_rules! zaak_store_impl {
             }
 
             async fn import(&self, zaken: &[NewZaak], now: OffsetDateTime) -> Result<u64, StoreError> {
-                // Rows per statement: well under both backends' limit on bound values.
-                const CHUNK: usize = 1000;
                 let mut tx = self.pool.begin().await?;
-                for chunk in zaken.chunks(CHUNK) {
+                for chunk in zaken.chunks(CASES_PER_STATEMENT) {
                     let rows: Vec<(String, &NewZaak)> = chunk
                         .iter()
                         .map(|zaak| (Uuid::now_v7().to_string(), zaak))
                         .collect();
-                    let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "INSERT INTO zaken (uuid, bronorganisatie, zaaktype, omschrijving, \
-                         registratiedatum, startdatum, einddatum_gepland, uiterlijke_einddatum, \
-                         einddatum, zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
-                    );
-                    insert.push_values(&rows, |mut row, (uuid, zaak)| {
-                        let start = zaak.startdatum.unwrap_or(zaak.registratiedatum);
-                        let deadline = date_text(
-                            start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
-                        );
-                        let last = zaak.statuses.last();
-                        let einddatum = last
-                            .filter(|s| s.statustype == crate::zaak::statustype::AFGEHANDELD)
-                            .map(|s| date_text(s.datum_status_gezet.date()));
-                        row.push_bind(uuid.clone())
-                            .push_bind(zaak.bronorganisatie.clone())
-                            .push_bind(zaak.zaaktype.clone())
-                            .push_bind(zaak.omschrijving.clone())
-                            .push_bind(date_text(zaak.registratiedatum))
-                            .push_bind(date_text(start))
-                            .push_bind(deadline.clone())
-                            .push_bind(deadline)
-                            .push_bind(einddatum)
-                            .push_bind(zaak.zaakobject.clone())
-                            .push_bind(last.map(|s| s.statustype.clone()))
-                            .push_bind(i64::try_from(zaak.statuses.len()).unwrap_or(i64::MAX))
-                            .push_bind(zaak.besluit.as_ref().map(|(o, _)| o.as_str().to_owned()))
-                            .push_bind(zaak.besluit.as_ref().map(|(_, b)| b.to_string()))
-                            .push_bind(millis(now));
-                    });
-                    insert.push(" RETURNING uuid, seq");
-                    let returned: Vec<(String, i64)> =
-                        insert.build_query_as().fetch_all(&mut *tx).await?;
-                    let seqs: std::collections::HashMap<String, i64> =
-                        returned.into_iter().collect();
-                    let seq_of = |uuid: &str| {
-                        seqs.get(uuid)
-                            .copied()
-                            .ok_or_else(|| corrupt("an imported case has no seq", uuid))
-                    };
-                    let mut statuses = Vec::new();
-                    let mut roles = Vec::new();
-                    let mut results = Vec::new();
-                    for (uuid, zaak) in &rows {
-                        let seq = seq_of(uuid)?;
-                        if let Some(result) = &zaak.resultaat {
-                            results.push((seq, result));
-                        }
-                        for (number, status) in (1i64..).zip(&zaak.statuses) {
-                            statuses.push((seq, number, status));
-                        }
-                        if let Some(role) = &zaak.initiator {
-                            roles.push((seq, role));
-                        }
-                    }
-                    for part in statuses.chunks(CHUNK) {
-                        let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                            "INSERT INTO statussen (uuid, zaak_seq, volgnummer, statustype, gezet_ms, actor, toelichting) ",
-                        );
-                        insert.push_values(part, |mut row, (seq, number, status)| {
-                            row.push_bind(Uuid::now_v7().to_string())
-                                .push_bind(*seq)
-                                .push_bind(*number)
-                                .push_bind(status.statustype.clone())
-                                .push_bind(millis(status.datum_status_gezet))
-                                .push_bind(status.actor.clone())
-                                .push_bind(status.toelichting.clone());
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    if !roles.is_empty() {
-                        let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                            "INSERT INTO rollen (uuid, zaak_seq, omschrijving_generiek, betrokkene_type, bsn, medewerker, roltoelichting) ",
-                        );
-                        insert.push_values(&roles, |mut row, (seq, role)| {
-                            row.push_bind(Uuid::now_v7().to_string())
-                                .push_bind(*seq)
-                                .push_bind(role.omschrijving_generiek.clone())
-                                .push_bind(role.betrokkene_type.clone())
-                                .push_bind(role.bsn.clone())
-                                .push_bind(role.medewerker.clone())
-                                .push_bind(role.roltoelichting.clone());
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    if !results.is_empty() {
-                        let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
-                            "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) ",
-                        );
-                        insert.push_values(&results, |mut row, (seq, (kind, text))| {
-                            row.push_bind(Uuid::now_v7().to_string())
-                                .push_bind(*seq)
-                                .push_bind(kind.clone())
-                                .push_bind(text.clone());
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
+                    insert_cases(&mut tx, &rows, now).await?;
                 }
                 tx.commit().await?;
                 Ok(u64::try_from(zaken.len()).unwrap_or(u64::MAX))
@@ -548,6 +396,113 @@ macro_rules! zaak_store_impl {
                 let (n,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
                 Ok(u64::try_from(n).unwrap_or_default())
             }
+        }
+
+        /// Insert cases (at most `CASES_PER_STATEMENT`) with their statuses, initiators and
+        /// results, as `create` and `import` write them.
+        async fn insert_cases(
+            tx: &mut loket_store::sqlx::Transaction<'_, $db>,
+            rows: &[(String, &NewZaak)],
+            now: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO zaken (uuid, bronorganisatie, zaaktype, omschrijving, \
+                 registratiedatum, startdatum, einddatum_gepland, uiterlijke_einddatum, \
+                 einddatum, zaakobject, status, status_count, uitkomst, besluit, aangemaakt_ms) ",
+            );
+            insert.push_values(rows, |mut row, (uuid, zaak)| {
+                let start = zaak.startdatum.unwrap_or(zaak.registratiedatum);
+                let deadline = date_text(
+                    start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
+                );
+                let last = zaak.statuses.last();
+                let einddatum = last
+                    .filter(|s| s.statustype == crate::zaak::statustype::AFGEHANDELD)
+                    .map(|s| date_text(s.datum_status_gezet.date()));
+                row.push_bind(uuid.clone())
+                    .push_bind(zaak.bronorganisatie.clone())
+                    .push_bind(zaak.zaaktype.clone())
+                    .push_bind(zaak.omschrijving.clone())
+                    .push_bind(date_text(zaak.registratiedatum))
+                    .push_bind(date_text(start))
+                    .push_bind(deadline.clone())
+                    .push_bind(deadline)
+                    .push_bind(einddatum)
+                    .push_bind(zaak.zaakobject.clone())
+                    .push_bind(last.map(|s| s.statustype.clone()))
+                    .push_bind(i64::try_from(zaak.statuses.len()).unwrap_or(i64::MAX))
+                    .push_bind(zaak.besluit.as_ref().map(|(o, _)| o.as_str().to_owned()))
+                    .push_bind(zaak.besluit.as_ref().map(|(_, b)| b.to_string()))
+                    .push_bind(millis(now));
+            });
+            insert.push(" RETURNING uuid, seq");
+            let returned: Vec<(String, i64)> =
+                insert.build_query_as().fetch_all(&mut **tx).await?;
+            let seqs: std::collections::HashMap<String, i64> =
+                returned.into_iter().collect();
+            let seq_of = |uuid: &str| {
+                seqs.get(uuid)
+                    .copied()
+                    .ok_or_else(|| corrupt("an imported case has no seq", uuid))
+            };
+            let mut statuses = Vec::new();
+            let mut roles = Vec::new();
+            let mut results = Vec::new();
+            for (uuid, zaak) in rows {
+                let seq = seq_of(uuid)?;
+                if let Some(result) = &zaak.resultaat {
+                    results.push((seq, result));
+                }
+                for (number, status) in (1i64..).zip(&zaak.statuses) {
+                    statuses.push((seq, number, status));
+                }
+                if let Some(role) = &zaak.initiator {
+                    roles.push((seq, role));
+                }
+            }
+            for part in statuses.chunks(CASES_PER_STATEMENT) {
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO statussen (uuid, zaak_seq, volgnummer, statustype, gezet_ms, actor, toelichting) ",
+                );
+                insert.push_values(part, |mut row, (seq, number, status)| {
+                    row.push_bind(Uuid::now_v7().to_string())
+                        .push_bind(*seq)
+                        .push_bind(*number)
+                        .push_bind(status.statustype.clone())
+                        .push_bind(millis(status.datum_status_gezet))
+                        .push_bind(status.actor.clone())
+                        .push_bind(status.toelichting.clone());
+                });
+                insert.build().execute(&mut **tx).await?;
+            }
+            if !roles.is_empty() {
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO rollen (uuid, zaak_seq, omschrijving_generiek, betrokkene_type, bsn, medewerker, roltoelichting) ",
+                );
+                insert.push_values(&roles, |mut row, (seq, role)| {
+                    row.push_bind(Uuid::now_v7().to_string())
+                        .push_bind(*seq)
+                        .push_bind(role.omschrijving_generiek.clone())
+                        .push_bind(role.betrokkene_type.clone())
+                        .push_bind(role.bsn.clone())
+                        .push_bind(role.medewerker.clone())
+                        .push_bind(role.roltoelichting.clone());
+                });
+                insert.build().execute(&mut **tx).await?;
+            }
+            if !results.is_empty() {
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) ",
+                );
+                insert.push_values(&results, |mut row, (seq, (kind, text))| {
+                    row.push_bind(Uuid::now_v7().to_string())
+                        .push_bind(*seq)
+                        .push_bind(kind.clone())
+                        .push_bind(text.clone());
+                });
+                insert.build().execute(&mut **tx).await?;
+            }
+            Ok(())
         }
 
         /// Insert status number `number` of case `seq`.
