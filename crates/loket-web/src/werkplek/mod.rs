@@ -74,6 +74,24 @@ pub fn werkplek_routes(
 
 type App = State<Arc<Werkplek>>;
 
+impl Werkplek {
+    /// The signed-in employee making this request, if any.
+    async fn signed_in(&self, headers: &HeaderMap) -> Result<Option<SignedIn>, ApiError> {
+        SignedIn::from_headers(&self.staff, headers, self.clock.now())
+            .await
+            .map_err(internal)
+    }
+}
+
+/// A form must carry its session's CSRF token; anything else is refused before it acts.
+fn check_csrf(session: &str, form: &str) -> Result<(), ApiError> {
+    if staff::same_secret(session, form) {
+        Ok(())
+    } else {
+        Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into())
+    }
+}
+
 fn render<T: Template>(page: &T) -> Result<Html<String>, ApiError> {
     page.render().map(Html).map_err(|error| {
         tracing::error!(%error, "template failed");
@@ -136,11 +154,7 @@ async fn login_form(
     headers: HeaderMap,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
-    if SignedIn::from_headers(&app.staff, &headers, app.clock.now())
-        .await
-        .map_err(internal)?
-        .is_some()
-    {
+    if app.signed_in(&headers).await?.is_some() {
         return Ok(see_other("/werkplek"));
     }
     let notice = query.uitgelogd.map(|_| "U bent uitgelogd.");
@@ -208,9 +222,7 @@ async fn login(
         )
         .await;
     };
-    if !staff::same_secret(&session.csrf, &form.csrf) {
-        return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
-    }
+    check_csrf(&session.csrf, &form.csrf)?;
     let mut errors = Vec::new();
     let name = form.gebruikersnaam.trim().to_owned();
     if name.is_empty() {
@@ -271,9 +283,7 @@ async fn logout(
         .await
         .map_err(internal)?
     {
-        if !staff::same_secret(&session.csrf, &form.csrf) {
-            return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
-        }
+        check_csrf(&session.csrf, &form.csrf)?;
         app.staff.end_session(&token).await.map_err(internal)?;
         if let Some(id) = &session.medewerker {
             if form.overal.is_some() {
@@ -318,10 +328,7 @@ async fn queue(
     headers: HeaderMap,
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
-        .await
-        .map_err(internal)?
-    else {
+    let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
     };
     let filter = QueueFilter {
@@ -392,10 +399,7 @@ async fn case(
     Path(uuid): Path<String>,
     Query(query): Query<CaseQuery>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
-        .await
-        .map_err(internal)?
-    else {
+    let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
     };
     let uuid = parse_uuid(&uuid)?;
@@ -450,16 +454,13 @@ async fn act(
     Path((uuid, actie)): Path<(String, String)>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let Some(me) = SignedIn::from_headers(&app.staff, &headers, app.clock.now())
-        .await
-        .map_err(internal)?
-    else {
+    let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
     };
-    let csrf = form.get("csrf").map_or("", String::as_str);
-    if !staff::same_secret(&me.session.csrf, csrf) {
-        return Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into());
-    }
+    check_csrf(
+        &me.session.csrf,
+        form.get("csrf").map_or("", String::as_str),
+    )?;
     let uuid = parse_uuid(&uuid)?;
     let field = |name: &str| form.get(name).map_or("", String::as_str);
     let werk = &app.werk;
