@@ -6,6 +6,7 @@
 
 pub mod bsn;
 pub mod clock;
+pub mod datum;
 pub mod ids;
 pub mod kenteken;
 pub mod oin;

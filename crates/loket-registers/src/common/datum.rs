@@ -14,21 +14,6 @@ pub struct Datum(pub Date);
 const ISO_DATE: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day]");
 
-const MAANDEN: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 impl Datum {
     pub fn parse(text: &str) -> Option<Self> {
         // The year must have four digits; `time` would also accept more.
@@ -44,11 +29,7 @@ impl Datum {
 
     /// The Dutch long form Haal Centraal calls `langFormaat`: "1 juli 2018".
     pub fn lang_formaat(&self) -> String {
-        let month = MAANDEN
-            .get(usize::from(u8::from(self.0.month())) - 1)
-            .copied()
-            .unwrap_or_default();
-        format!("{} {month} {}", self.0.day(), self.0.year())
+        loket_core::datum::lang_formaat(self.0)
     }
 
     /// The Haal Centraal date object: `{type, datum, langFormaat}`.

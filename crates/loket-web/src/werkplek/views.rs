@@ -133,24 +133,8 @@ fn source_label(bron: &str) -> String {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
 pub(super) fn date_nl(date: Date) -> String {
-    let month = MONTHS[usize::from(u8::from(date.month())) - 1];
-    format!("{} {month} {}", date.day(), date.year())
+    loket_core::datum::lang_formaat(date)
 }
 
 /// The last Sunday of `month`, the day the Netherlands changes clocks.
