@@ -28,4 +28,8 @@ pub enum StoreError {
     ComponentName(&'static str),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A write could not be done, for a reason reported elsewhere (a writer that
+    /// stopped, a shared transaction that failed).
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
 }

@@ -13,6 +13,8 @@ use loket_store::StoreError;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
+use crate::case_writer::CaseWriter;
+
 use crate::ZaakStore;
 use crate::catalogue::{Catalogue, DataNeed, Product, QuestionKind, Text};
 use crate::decision::{AUTOMATIC, DataUsed, DecisionRecord, decide};
@@ -192,8 +194,11 @@ struct Inner {
     gemeente: Gemeente,
     clock: Arc<dyn Clock>,
     /// Counting the permits at an address and adding one must not interleave with
-    /// another application for the same address: one lock per stripe of addresses.
-    stripes: Vec<Mutex<()>>,
+    /// another application for the same address: one lock per stripe of addresses,
+    /// held until the new case is committed.
+    stripes: Vec<Arc<Mutex<()>>>,
+    /// Started on first use, on the runtime that applies.
+    writer: std::sync::OnceLock<CaseWriter>,
 }
 
 const STRIPES: usize = 64;
@@ -213,7 +218,8 @@ impl Applications {
                 exchange,
                 gemeente,
                 clock,
-                stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+                stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect(),
+                writer: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -259,8 +265,8 @@ impl Applications {
             .as_ref()
             .and_then(|e| e.evaluate(&inputs).ok())
             .and_then(|v| v.as_str().map(str::to_owned));
-        let _guard = match &object {
-            Some(object) => Some(inner.stripes[stripe(object)].lock().await),
+        let guard = match &object {
+            Some(object) => Some(inner.stripes[stripe(object)].clone().lock_owned().await),
             None => None,
         };
         let existing = match &object {
@@ -275,7 +281,10 @@ impl Applications {
         inputs.insert("bestaand", json!({ "op_adres": existing }));
         let record = decide(product, &inputs, data);
         let new = self.new_zaak(product, &application.applicant, object, &record);
-        Ok(inner.store.create(&new, inner.clock.now()).await?)
+        let writer = inner
+            .writer
+            .get_or_init(|| CaseWriter::start(inner.store.clone(), inner.clock.clone()));
+        Ok(writer.create(new, guard).await?)
     }
 
     fn inputs(&self, product: &Product, answers: Map<String, Value>, data: &[DataUsed]) -> Inputs {

@@ -5,6 +5,7 @@
 //! own data lives in its own database (component `zaken`).
 
 pub mod apply;
+mod case_writer;
 pub mod catalogue;
 pub mod decision;
 pub mod idempotency;

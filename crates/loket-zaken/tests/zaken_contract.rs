@@ -523,6 +523,30 @@ async fn many_cases_are_imported_as_create_writes_them(store: Arc<dyn ZaakStore>
     );
 }
 
+async fn cases_created_together_come_back_in_the_order_given(store: Arc<dyn ZaakStore>) {
+    // More than one statement's worth, alternating residents and objects, so an answer
+    // out of order would hand someone else's case back.
+    let batch: Vec<NewZaak> = (0..1200)
+        .map(|i| {
+            let bsn = if i % 2 == 0 { SANNE } else { TOM };
+            application(bsn, &format!("G {i}"))
+        })
+        .collect();
+    let created = store.create_all(&batch, NOW).await.unwrap();
+    assert_eq!(created.len(), batch.len());
+    for (i, zaak) in created.iter().enumerate() {
+        assert_eq!(zaak.zaakobject.as_deref(), Some(format!("G {i}").as_str()));
+    }
+    let distinct: BTreeSet<Uuid> = created.iter().map(|z| z.uuid).collect();
+    assert_eq!(distinct.len(), created.len());
+    let last = created.last().unwrap();
+    assert_eq!(
+        store.roles(last.uuid).await.unwrap()[0].bsn.as_deref(),
+        Some(TOM)
+    );
+    assert!(store.create_all(&[], NOW).await.unwrap().is_empty());
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -537,5 +561,6 @@ loket_store::contract_suite! {
         a_person_closes_a_case_once_with_status_result_and_audit,
         notes_and_views_are_kept_in_order,
         many_cases_are_imported_as_create_writes_them,
+        cases_created_together_come_back_in_the_order_given,
     ];
 }

@@ -25,6 +25,13 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     /// Many cases at once, in one transaction (migrating from another system, or filling
     /// a benchmark); each as `create` would write it. Returns how many were written.
     async fn import(&self, zaken: &[NewZaak], now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Several cases in one transaction, returned in the order given: all are written or
+    /// none is. Applications that arrive together share one commit this way.
+    async fn create_all(
+        &self,
+        zaken: &[NewZaak],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Zaak>, StoreError>;
     async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError>;
     /// Newest first, with the total number that match; without the decision records.
     async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError>;

@@ -7,13 +7,51 @@ macro_rules! zaak_store_impl {
         #[async_trait]
         impl ZaakStore for $store {
             async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError> {
-                let uuid = Uuid::now_v7();
-                let mut tx = self.pool.begin().await?;
-                insert_cases(&mut tx, &[(uuid.to_string(), zaak)], now).await?;
-                tx.commit().await?;
-                self.get(uuid)
+                self.create_all(std::slice::from_ref(zaak), now)
                     .await?
-                    .ok_or_else(|| corrupt("a case just created is gone", uuid))
+                    .pop()
+                    .ok_or_else(|| corrupt("a case just created is gone", "create"))
+            }
+
+            async fn create_all(
+                &self,
+                zaken: &[NewZaak],
+                now: OffsetDateTime,
+            ) -> Result<Vec<Zaak>, StoreError> {
+                if zaken.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let rows: Vec<(String, &NewZaak)> = zaken
+                    .iter()
+                    .map(|zaak| (Uuid::now_v7().to_string(), zaak))
+                    .collect();
+                let mut tx = self.pool.begin().await?;
+                for chunk in rows.chunks(CASES_PER_STATEMENT) {
+                    insert_cases(&mut tx, chunk, now).await?;
+                }
+                tx.commit().await?;
+                let mut created = std::collections::HashMap::with_capacity(rows.len());
+                for chunk in rows.chunks(CASES_PER_STATEMENT) {
+                    let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                        "SELECT {ZAAK_COLUMNS} FROM zaken z WHERE z.uuid IN ("
+                    ));
+                    let mut list = select.separated(", ");
+                    for (uuid, _) in chunk {
+                        list.push_bind(uuid.clone());
+                    }
+                    select.push(")");
+                    for row in select.build().fetch_all(&self.pool).await? {
+                        let zaak = zaak_row(&row)?.into_zaak()?;
+                        created.insert(zaak.uuid.to_string(), zaak);
+                    }
+                }
+                rows.iter()
+                    .map(|(uuid, _)| {
+                        created
+                            .remove(uuid)
+                            .ok_or_else(|| corrupt("a case just created is gone", uuid))
+                    })
+                    .collect()
             }
 
             async fn import(&self, zaken: &[NewZaak], now: OffsetDateTime) -> Result<u64, StoreError> {
