@@ -397,11 +397,93 @@ async fn signing_out_everywhere_ends_every_session(w: World) {
     }
 }
 
+async fn a_handler_suspends_resumes_and_extends_the_term(w: World) {
+    let zaak = w.lease_case().await;
+    let path = format!("/werkplek/zaken/{zaak}");
+    let handler = w.sign_in("m.jansen").await;
+    let csrf = w.csrf_of(&handler, &path).await;
+    let post = |action: &'static str, fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        let path = format!("{path}/{action}");
+        let cookie = handler.clone();
+        let w = &w;
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            w.send("POST", &path, Some(&cookie), &form).await
+        }
+    };
+    let not_mine = post(
+        "opschorten",
+        vec![("opschorting_reden", "Wacht".to_owned())],
+    )
+    .await;
+    assert_eq!(not_mine.status, 400, "take the case first");
+    assert_eq!(post("oppakken", vec![]).await.status, 303);
+    let no_reason = post("opschorten", vec![("opschorting_reden", " ".to_owned())]).await;
+    assert_eq!(no_reason.status, 400);
+    assert!(no_reason.body.contains("<a href=\"#opschorting_reden\">"));
+    let suspended = post(
+        "opschorten",
+        vec![("opschorting_reden", "Wacht op het leasecontract".to_owned())],
+    )
+    .await;
+    assert_eq!(suspended.status, 303, "{}", suspended.body);
+    let page = w
+        .send("GET", &suspended.location, Some(&handler), &[])
+        .await;
+    assert!(
+        page.body.contains("Opgeschort sinds"),
+        "the deadline in words"
+    );
+    assert!(page.body.contains("Wacht op het leasecontract"));
+    assert!(page.body.contains("/hervatten"), "it can be resumed");
+    let resumed = post("hervatten", vec![]).await;
+    assert_eq!(resumed.status, 303);
+    let too_long = post(
+        "verlengen",
+        vec![
+            ("verlenging_dagen", "999".to_owned()),
+            ("verlenging_reden", "Advies".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(too_long.status, 400);
+    assert!(too_long.body.contains("<a href=\"#verlenging_dagen\">"));
+    assert!(
+        too_long.body.contains("value=\"999\""),
+        "what was typed is kept"
+    );
+    let extended = post(
+        "verlengen",
+        vec![
+            ("verlenging_dagen", "14".to_owned()),
+            ("verlenging_reden", "Advies van de RDW nodig".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(extended.status, 303, "{}", extended.body);
+    let page = w.send("GET", &extended.location, Some(&handler), &[]).await;
+    assert!(page.body.contains("14 dagen: Advies van de RDW nodig"));
+    assert!(!page.body.contains("/verlengen"), "only once");
+    let trail: Vec<String> = w
+        .zaken
+        .audit_trail(zaak)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.actie)
+        .filter(|a| a != "bekeken")
+        .collect();
+    assert_eq!(trail, vec!["opgepakt", "opgeschort", "hervat", "verlengd"]);
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
         signing_in_rotates_the_session_and_wrong_passwords_lock,
         a_handler_decides_with_a_reason_and_kcc_cannot,
         signing_out_everywhere_ends_every_session,
+        a_handler_suspends_resumes_and_extends_the_term,
     ];
 }

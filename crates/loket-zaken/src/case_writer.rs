@@ -161,8 +161,7 @@ mod tests {
         let writer = CaseWriter::start(store.clone(), Arc::new(SystemClock));
         let address = Arc::new(Mutex::new(()));
         let guard = address.clone().lock_owned().await;
-        let create = writer.create(granted("9901AB 12"), Some(guard));
-        tokio::pin!(create);
+        let mut create = Box::pin(writer.create(granted("9901AB 12"), Some(guard)));
         // One poll hands the case over; then the application goes away.
         assert!(futures::poll!(create.as_mut()).is_pending());
         drop(create);
@@ -171,6 +170,9 @@ mod tests {
             .count_about("bewonersparkeervergunning", "9901AB 12", Outcome::Toegekend)
             .await
             .unwrap();
-        assert_eq!(counted, 1, "the next application at the address sees the case");
+        assert_eq!(
+            counted, 1,
+            "the next application at the address sees the case"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod decision;
 pub mod idempotency;
 pub mod rules;
 pub mod store;
+pub mod termijn;
 pub mod werk;
 pub mod zaak;
 pub mod zgw;
@@ -41,6 +42,11 @@ pub const SCHEMA: Schema = Schema {
             description: "employee roles, notes and the audit trail",
             sql: include_str!("../migrations/sqlite/0003_werkplek.sql"),
         },
+        Migration {
+            version: 4,
+            description: "suspending and extending a case's term",
+            sql: include_str!("../migrations/sqlite/0004_termijn.sql"),
+        },
     ],
     postgres: &[
         Migration {
@@ -57,6 +63,11 @@ pub const SCHEMA: Schema = Schema {
             version: 3,
             description: "employee roles, notes and the audit trail",
             sql: include_str!("../migrations/postgres/0003_werkplek.sql"),
+        },
+        Migration {
+            version: 4,
+            description: "suspending and extending a case's term",
+            sql: include_str!("../migrations/postgres/0004_termijn.sql"),
         },
     ],
 };

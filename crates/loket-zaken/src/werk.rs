@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::ZaakStore;
 use crate::catalogue::Catalogue;
 use crate::decision::{self, DecisionRecord, PersonDecision};
+use crate::termijn::{self, TermError};
 use crate::zaak::{
     AuditEntry, Closing, ListOrder, NewStatus, Note, Outcome, Page, Rol, Status, Zaak, ZaakFilter,
     statustype,
@@ -113,8 +114,28 @@ pub enum WerkError {
         nl: &'static str,
         en: &'static str,
     },
+    /// Someone else changed the case meanwhile; look again before acting.
+    #[error("the case changed meanwhile")]
+    Changed,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<TermError> for WerkError {
+    fn from(error: TermError) -> Self {
+        // The workspace's form fields for the parts of a term.
+        let field = match error.field {
+            "opschorting.reden" => "opschorting_reden",
+            "verlenging.reden" => "verlenging_reden",
+            "verlenging.duur" => "verlenging_dagen",
+            _ => "termijn",
+        };
+        Self::Invalid {
+            field,
+            nl: error.nl,
+            en: error.en,
+        }
+    }
 }
 
 /// How close a case is to its deadline.
@@ -130,12 +151,26 @@ pub enum Deadline {
     Overdue {
         days_late: i64,
     },
+    /// The clock stands still.
+    Suspended {
+        since: Date,
+    },
 }
 
 /// "Due soon" is the last five days before the planned end date.
 pub const DUE_SOON_DAYS: i64 = 5;
 
 impl Deadline {
+    /// Where `zaak` stands: suspended, or counting down to its planned end date.
+    pub fn for_case(zaak: &Zaak, today: Date) -> Self {
+        match &zaak.opschorting {
+            Some(opschorting) => Self::Suspended {
+                since: opschorting.sinds,
+            },
+            None => Self::of(zaak.einddatum_gepland, today),
+        }
+    }
+
     pub fn of(due: Date, today: Date) -> Self {
         let days_left = (due - today).whole_days();
         if days_left < 0 {
@@ -343,13 +378,7 @@ impl Werk {
         };
         let reden = checked_text(reden, "reden")?;
         let found = self.open_case(zaak).await?;
-        if found.behandelaar.as_deref() != Some(&me.id) && !me.has(StaffRole::Coordinator) {
-            return Err(WerkError::Invalid {
-                field: "behandelaar",
-                nl: "Pak de zaak eerst op: u beslist alleen over zaken die u behandelt.",
-                en: "Take the case first: you only decide cases you handle.",
-            });
-        }
+        Self::handles(me, &found)?;
         let product = self
             .catalogue
             .product(&found.zaaktype)
@@ -388,6 +417,86 @@ impl Werk {
             .close(zaak, &closing)
             .await?
             .ok_or(WerkError::Closed)
+    }
+
+    /// Stop the clock: the applicant is asked for something, and the term waits.
+    pub async fn suspend(
+        &self,
+        me: &Medewerker,
+        zaak: Uuid,
+        reden: &str,
+    ) -> Result<Zaak, WerkError> {
+        self.change_term(me, zaak, |found, today| {
+            let term = termijn::suspend(&found.termijn(), reden, today)?;
+            Ok((term, "opgeschort", reden.trim().to_owned()))
+        })
+        .await
+    }
+
+    /// Start the clock again; the end dates move by the days it stood still.
+    pub async fn resume(&self, me: &Medewerker, zaak: Uuid) -> Result<Zaak, WerkError> {
+        self.change_term(me, zaak, |found, today| {
+            let term = termijn::resume(&found.termijn(), today)?;
+            let days = (term.uiterlijke_einddatum_afdoening - found.uiterlijke_einddatum_afdoening)
+                .whole_days();
+            Ok((term, "hervat", format!("termijn {days} dagen later")))
+        })
+        .await
+    }
+
+    /// Extend the term once, by at most the product's handling time.
+    pub async fn extend(
+        &self,
+        me: &Medewerker,
+        zaak: Uuid,
+        dagen: Option<u16>,
+        reden: &str,
+    ) -> Result<Zaak, WerkError> {
+        self.change_term(me, zaak, |found, _| {
+            let max = self
+                .catalogue
+                .product(&found.zaaktype)
+                .map_or(0, |p| p.behandeltermijn_dagen);
+            let term = termijn::extend(&found.termijn(), reden, dagen.unwrap_or(0), max)?;
+            let toelichting = format!("{} dagen: {}", dagen.unwrap_or(0), reden.trim());
+            Ok((term, "verlengd", toelichting))
+        })
+        .await
+    }
+
+    /// Change an open case's term as `change` says, if I handle the case. The store
+    /// writes it only if nobody changed the term meanwhile.
+    async fn change_term(
+        &self,
+        me: &Medewerker,
+        zaak: Uuid,
+        change: impl FnOnce(
+            &Zaak,
+            Date,
+        ) -> Result<(crate::zaak::Termijn, &'static str, String), WerkError>,
+    ) -> Result<Zaak, WerkError> {
+        Self::allow(me, Action::Decide)?;
+        let found = self.open_case(zaak).await?;
+        Self::handles(me, &found)?;
+        let (term, actie, toelichting) = change(&found, self.today())?;
+        let audit = self.audit(me, actie, toelichting);
+        self.store
+            .change_term(zaak, &found.termijn(), &term, &audit)
+            .await?
+            .ok_or(WerkError::Changed)
+    }
+
+    /// A handler acts on the cases they handle; a coordinator on any.
+    fn handles(me: &Medewerker, zaak: &Zaak) -> Result<(), WerkError> {
+        if zaak.behandelaar.as_deref() == Some(&me.id) || me.has(StaffRole::Coordinator) {
+            Ok(())
+        } else {
+            Err(WerkError::Invalid {
+                field: "behandelaar",
+                nl: "Pak de zaak eerst op: u werkt alleen aan zaken die u behandelt.",
+                en: "Take the case first: you only work on cases you handle.",
+            })
+        }
     }
 
     pub async fn note(&self, me: &Medewerker, zaak: Uuid, text: &str) -> Result<(), WerkError> {

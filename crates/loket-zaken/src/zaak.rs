@@ -59,8 +59,10 @@ pub struct Zaak {
     /// The legal deadline; moved by a suspension or an extension.
     pub uiterlijke_einddatum_afdoening: Date,
     pub einddatum: Option<Date>,
-    /// Why the case is suspended, while it is.
-    pub opschorting: Option<String>,
+    /// While the case is suspended: since when and why.
+    pub opschorting: Option<Opschorting>,
+    /// The one extension of the term, once given.
+    pub verlenging: Option<Verlenging>,
     /// What the case is about, e.g. the address a parking permit is for.
     pub zaakobject: Option<String>,
     /// The statustype of the newest status.
@@ -74,6 +76,41 @@ pub struct Zaak {
     /// The newest status and the result, for links to them.
     pub status_uuid: Option<Uuid>,
     pub resultaat_uuid: Option<Uuid>,
+}
+
+/// A suspension of the term: the clock stops on `sinds` and starts again when it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opschorting {
+    pub reden: String,
+    pub sinds: Date,
+}
+
+/// An extension of the term by `dagen` days (Awb 4:14), given once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verlenging {
+    pub reden: String,
+    pub dagen: u16,
+}
+
+/// Everything that makes up a case's term: what a suspension or an extension changes,
+/// and what the store checks is unchanged before it writes a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Termijn {
+    pub einddatum_gepland: Date,
+    pub uiterlijke_einddatum_afdoening: Date,
+    pub opschorting: Option<Opschorting>,
+    pub verlenging: Option<Verlenging>,
+}
+
+impl Zaak {
+    pub fn termijn(&self) -> Termijn {
+        Termijn {
+            einddatum_gepland: self.einddatum_gepland,
+            uiterlijke_einddatum_afdoening: self.uiterlijke_einddatum_afdoening,
+            opschorting: self.opschorting.clone(),
+            verlenging: self.verlenging.clone(),
+        }
+    }
 }
 
 pub fn identificatie(year: i32, seq: i64) -> String {

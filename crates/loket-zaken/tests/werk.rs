@@ -22,6 +22,7 @@ const PERMIT: &str = "bewonersparkeervergunning";
 struct World {
     store: Arc<dyn ZaakStore>,
     werk: Werk,
+    clock: Arc<FixedClock>,
 }
 
 async fn open(url: &StorageUrl) -> World {
@@ -29,8 +30,9 @@ async fn open(url: &StorageUrl) -> World {
     let store = zaak_store(&database);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
     let catalogue = Arc::new(Catalogue::load(&dir).unwrap());
-    let werk = Werk::new(store.clone(), catalogue, Arc::new(FixedClock::at(NOW)));
-    World { store, werk }
+    let clock = Arc::new(FixedClock::at(NOW));
+    let werk = Werk::new(store.clone(), catalogue, clock.clone());
+    World { store, werk, clock }
 }
 
 fn staff(id: &str, role: StaffRole) -> Medewerker {
@@ -235,11 +237,141 @@ async fn the_queue_shows_deadlines_and_my_cases(w: World) {
     assert_eq!(audit[0].toelichting, "aan Medewerker m.jansen (m.jansen)");
 }
 
+async fn a_term_is_suspended_resumed_and_extended_once(w: World) {
+    let zaak = w.waiting(0).await;
+    let handler = staff("m.jansen", StaffRole::Behandelaar);
+    let kcc = staff("kcc", StaffRole::Kcc);
+    assert!(matches!(
+        w.werk.suspend(&kcc, zaak, "Wacht op leasecontract").await,
+        Err(WerkError::Forbidden)
+    ));
+    assert!(matches!(
+        w.werk
+            .suspend(&handler, zaak, "Wacht op leasecontract")
+            .await,
+        Err(WerkError::Invalid {
+            field: "behandelaar",
+            ..
+        })
+    ));
+    w.werk.take(&handler, zaak).await.unwrap();
+    assert!(matches!(
+        w.werk.suspend(&handler, zaak, "  ").await,
+        Err(WerkError::Invalid {
+            field: "opschorting_reden",
+            ..
+        })
+    ));
+    let suspended = w
+        .werk
+        .suspend(&handler, zaak, "Wacht op leasecontract")
+        .await
+        .unwrap();
+    assert_eq!(
+        suspended.opschorting.as_ref().map(|o| o.sinds),
+        Some(date!(2026 - 11 - 23))
+    );
+    // Due today, so "overdue" tomorrow, but not while it is suspended.
+    w.clock.advance(time::Duration::days(10));
+    let late = QueueFilter {
+        deadline: DeadlineFilter::Overdue,
+        ..QueueFilter::default()
+    };
+    let page = w.werk.queue(&handler, &late).await.unwrap();
+    assert_eq!(page.total, 0, "a suspended case is not late");
+    let resumed = w.werk.resume(&handler, zaak).await.unwrap();
+    assert_eq!(resumed.opschorting, None);
+    assert_eq!(resumed.einddatum_gepland, date!(2026 - 12 - 03));
+    assert_eq!(
+        resumed.uiterlijke_einddatum_afdoening,
+        date!(2026 - 12 - 03)
+    );
+    assert!(matches!(
+        w.werk.resume(&handler, zaak).await,
+        Err(WerkError::Invalid {
+            field: "termijn",
+            ..
+        })
+    ));
+    assert!(matches!(
+        w.werk
+            .extend(&handler, zaak, Some(57), "Advies nodig")
+            .await,
+        Err(WerkError::Invalid {
+            field: "verlenging_dagen",
+            ..
+        })
+    ));
+    let extended = w
+        .werk
+        .extend(&handler, zaak, Some(14), "Advies van de RDW nodig")
+        .await
+        .unwrap();
+    assert_eq!(
+        extended.uiterlijke_einddatum_afdoening,
+        date!(2026 - 12 - 17)
+    );
+    assert_eq!(extended.verlenging.map(|v| v.dagen), Some(14));
+    assert!(matches!(
+        w.werk.extend(&handler, zaak, Some(7), "Nog eens").await,
+        Err(WerkError::Invalid {
+            field: "termijn",
+            ..
+        })
+    ));
+    let actions: Vec<String> = w
+        .store
+        .audit_trail(zaak)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| format!("{}: {}", a.actie, a.toelichting))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "opgepakt: ".to_owned(),
+            "opgeschort: Wacht op leasecontract".to_owned(),
+            "hervat: termijn 10 dagen later".to_owned(),
+            "verlengd: 14 dagen: Advies van de RDW nodig".to_owned(),
+        ]
+    );
+}
+
+async fn a_term_is_not_changed_from_a_stale_copy(w: World) {
+    let zaak = w.waiting(56).await;
+    let before = w.store.get(zaak).await.unwrap().unwrap().termijn();
+    let handler = staff("coord", StaffRole::Coordinator);
+    w.werk
+        .extend(&handler, zaak, Some(7), "Advies nodig")
+        .await
+        .unwrap();
+    // A second writer that read the term before the extension: its change is refused.
+    let stale = loket_zaken::termijn::extend(&before, "Ander advies", 10, 56).unwrap();
+    let audit = loket_zaken::zaak::AuditEntry {
+        actor: "ander".to_owned(),
+        actie: "verlengd".to_owned(),
+        toelichting: String::new(),
+        moment: NOW,
+    };
+    assert!(
+        w.store
+            .change_term(zaak, &before, &stale, &audit)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let now = w.store.get(zaak).await.unwrap().unwrap();
+    assert_eq!(now.verlenging.map(|v| v.dagen), Some(7));
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
         roles_limit_what_staff_can_do,
         a_handler_decides_with_a_reason_and_the_trace_stays,
         the_queue_shows_deadlines_and_my_cases,
+        a_term_is_suspended_resumed_and_extended_once,
+        a_term_is_not_changed_from_a_stale_copy,
     ];
 }

@@ -531,6 +531,70 @@ async fn the_openapi_document_is_served_without_a_token(w: World) {
     }
 }
 
+async fn a_cases_term_is_suspended_and_extended_with_patch(w: World) {
+    let zaak = w.case(SANNE).await;
+    let path = format!("/zaken/api/v1/zaken/{}", zaak.uuid);
+    let suspend = json!({"opschorting": {"indicatie": true, "reden": "Wacht op leasecontract"}});
+    let (status, _) = w
+        .call("PATCH", &path, Some("portaal"), Some(suspend.clone()))
+        .await;
+    assert_eq!(status, 403, "reading is not changing");
+    let (status, patched) = w.call("PATCH", &path, Some("balie"), Some(suspend)).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["opschorting"]["indicatie"], true);
+    assert_eq!(patched["opschorting"]["reden"], "Wacht op leasecontract");
+    let extend = |duur: &str| json!({"verlenging": {"reden": "Advies nodig", "duur": duur}});
+    let (status, problem) = w
+        .call("PATCH", &path, Some("balie"), Some(extend("P1M")))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["name"], "verlenging.duur");
+    let (status, problem) = w
+        .call("PATCH", &path, Some("balie"), Some(extend("P60D")))
+        .await;
+    assert_eq!(status, 400, "longer than the zaaktype's handling time");
+    assert_eq!(problem["invalidParams"][0]["code"], "invalid-duration");
+    let (status, patched) = w
+        .call("PATCH", &path, Some("balie"), Some(extend("P2W")))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["verlenging"]["duur"], "P14D");
+    assert_eq!(patched["uiterlijkeEinddatumAfdoening"], "2027-02-01");
+    // The same extension again changes nothing; another one is refused.
+    let (status, _) = w
+        .call("PATCH", &path, Some("balie"), Some(extend("P14D")))
+        .await;
+    assert_eq!(status, 200);
+    let (status, problem) = w
+        .call("PATCH", &path, Some("balie"), Some(extend("P7D")))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["invalidParams"][0]["code"], "already-extended");
+    let (status, patched) = w
+        .call(
+            "PATCH",
+            &path,
+            Some("balie"),
+            Some(json!({"opschorting": {"indicatie": false}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(patched["opschorting"]["indicatie"], false);
+    let (status, _) = w
+        .call(
+            "PATCH",
+            &path,
+            Some("balie"),
+            Some(json!({"omschrijving": "Iets anders"})),
+        )
+        .await;
+    assert_eq!(status, 400, "fields outside the subset are refused");
+    let audit = w.store.audit_trail(zaak.uuid).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.actie.as_str()).collect();
+    assert_eq!(actions, vec!["opgeschort", "verlengd", "hervat"]);
+    assert!(audit[0].actor.contains("balie"), "{}", audit[0].actor);
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -543,5 +607,6 @@ loket_store::contract_suite! {
         a_case_is_created_with_its_deadline_from_the_zaaktype,
         roles_and_one_result_are_added_to_a_case,
         the_openapi_document_is_served_without_a_token,
+        a_cases_term_is_suspended_and_extended_with_patch,
     ];
 }

@@ -489,6 +489,20 @@ async fn act(
             .await
             .map(|_| ()),
         "notitie" => werk.note(&me.medewerker, uuid, field("notitie")).await,
+        "opschorten" => werk
+            .suspend(&me.medewerker, uuid, field("opschorting_reden"))
+            .await
+            .map(|_| ()),
+        "hervatten" => werk.resume(&me.medewerker, uuid).await.map(|_| ()),
+        "verlengen" => werk
+            .extend(
+                &me.medewerker,
+                uuid,
+                field("verlenging_dagen").trim().parse().ok(),
+                field("verlenging_reden"),
+            )
+            .await
+            .map(|_| ()),
         _ => return Err(Problem::not_found().into()),
     };
     match result {
@@ -499,8 +513,14 @@ async fn act(
             let errors = vec![FieldError::new(field, nl)];
             case_page(&app, &me, uuid, None, errors, form, StatusCode::BAD_REQUEST).await
         }
-        Err(WerkError::Closed) => {
-            let errors = vec![FieldError::new("acties", "Deze zaak is al afgehandeld.")];
+        Err(error @ (WerkError::Closed | WerkError::Changed)) => {
+            let message = match error {
+                WerkError::Closed => "Deze zaak is al afgehandeld.",
+                _ => {
+                    "Iemand anders heeft de zaak intussen gewijzigd. Bekijk de zaak en probeer het opnieuw."
+                }
+            };
+            let errors = vec![FieldError::new("acties", message)];
             case_page(
                 &app,
                 &me,

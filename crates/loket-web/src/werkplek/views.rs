@@ -91,6 +91,13 @@ pub(super) fn done_notice(action: &str) -> Option<&'static str> {
         "toewijzen" => Some("De zaak is toegewezen."),
         "besluiten" => Some("Het besluit is genomen. De aanvrager krijgt het bericht."),
         "notitie" => Some("De notitie is toegevoegd."),
+        "opschorten" => {
+            Some("De termijn is opgeschort. Hij loopt weer als u de opschorting beëindigt.")
+        }
+        "hervatten" => Some(
+            "De termijn loopt weer. De einddatum is opgeschoven met de dagen van de opschorting.",
+        ),
+        "verlengen" => Some("De termijn is verlengd."),
         _ => None,
     }
 }
@@ -177,8 +184,9 @@ pub(super) fn moment_nl(moment: OffsetDateTime) -> String {
 }
 
 /// The deadline in words (never colour alone) and a class for its look.
-fn deadline_text(due: Date, today: Date) -> (String, &'static str) {
-    match Deadline::of(due, today) {
+fn deadline_text(zaak: &Zaak, today: Date) -> (String, &'static str) {
+    match Deadline::for_case(zaak, today) {
+        Deadline::Suspended { since } => (format!("Opgeschort sinds {}", date_nl(since)), "paused"),
         Deadline::Overdue { days_late: 1 } => ("Te laat: 1 dag".to_owned(), "overdue"),
         Deadline::Overdue { days_late } => (format!("Te laat: {days_late} dagen"), "overdue"),
         Deadline::DueSoon { days_left: 0 } => ("Vandaag de laatste dag".to_owned(), "soon"),
@@ -251,7 +259,7 @@ impl QueueView {
             .items
             .iter()
             .map(|zaak| {
-                let (text, class) = deadline_text(zaak.einddatum_gepland, today);
+                let (text, class) = deadline_text(zaak, today);
                 QueueRow {
                     uuid: zaak.uuid,
                     identificatie: zaak.identificatie.clone(),
@@ -413,6 +421,11 @@ pub(super) struct CaseView {
     pub(super) can_assign: bool,
     pub(super) can_decide: bool,
     pub(super) can_note: bool,
+    /// The reason, while the term is suspended.
+    pub(super) opschorting: Option<String>,
+    /// "14 dagen: …", once the term was extended.
+    pub(super) verlenging: Option<String>,
+    pub(super) max_verlenging: u16,
     pub(super) handlers: Vec<Choice>,
     pub(super) notice: Option<&'static str>,
 }
@@ -430,8 +443,10 @@ impl CaseView {
         let mine = zaak.behandelaar.as_deref() == Some(me.id.as_str());
         let (deadline, deadline_class) = match zaak.einddatum {
             Some(end) => (format!("Afgehandeld op {}", date_nl(end)), "done"),
-            None => deadline_text(zaak.einddatum_gepland, werk.today()),
+            None => deadline_text(zaak, werk.today()),
         };
+        let can_decide =
+            !closed && me.may(Action::Decide) && (mine || me.has(StaffRole::Coordinator));
         Self {
             uuid: zaak.uuid,
             identificatie: zaak.identificatie.clone(),
@@ -484,9 +499,16 @@ impl CaseView {
                 .collect(),
             can_take: !closed && !mine && me.may(Action::Take),
             can_assign: !closed && me.may(Action::Assign),
-            can_decide: !closed
-                && me.may(Action::Decide)
-                && (mine || me.has(StaffRole::Coordinator)),
+            can_decide,
+            opschorting: zaak.opschorting.as_ref().map(|o| o.reden.clone()),
+            verlenging: zaak
+                .verlenging
+                .as_ref()
+                .map(|v| format!("{} dagen: {}", v.dagen, v.reden)),
+            max_verlenging: werk
+                .catalogue()
+                .product(&zaak.zaaktype)
+                .map_or(0, |p| p.behandeltermijn_dagen),
             can_note: me.may(Action::Note),
             handlers: handlers
                 .iter()
@@ -530,21 +552,49 @@ mod tests {
         );
     }
 
+    fn due_on(date: Date) -> Zaak {
+        Zaak {
+            uuid: Uuid::nil(),
+            identificatie: String::new(),
+            bronorganisatie: String::new(),
+            zaaktype: String::new(),
+            omschrijving: String::new(),
+            registratiedatum: date,
+            startdatum: date,
+            einddatum_gepland: date,
+            uiterlijke_einddatum_afdoening: date,
+            einddatum: None,
+            opschorting: None,
+            verlenging: None,
+            zaakobject: None,
+            status: None,
+            status_count: 0,
+            uitkomst: None,
+            behandelaar: None,
+            besluit: None,
+            aangemaakt: datetime!(2026-11-23 10:00 UTC),
+            status_uuid: None,
+            resultaat_uuid: None,
+        }
+    }
+
     #[test]
     fn deadlines_are_in_words() {
         let today = date!(2026 - 11 - 23);
+        let text = |due| deadline_text(&due_on(due), today).0;
+        assert_eq!(text(date!(2026 - 11 - 20)), "Te laat: 3 dagen");
+        assert_eq!(text(today), "Vandaag de laatste dag");
+        assert_eq!(text(date!(2026 - 11 - 25)), "Binnenkort: nog 2 dagen");
+        assert_eq!(text(date!(2027 - 01 - 18)), "Nog 56 dagen");
+        let mut suspended = due_on(date!(2026 - 11 - 20));
+        suspended.opschorting = Some(loket_zaken::zaak::Opschorting {
+            reden: "Wacht op leaseverklaring".to_owned(),
+            sinds: date!(2026 - 11 - 19),
+        });
         assert_eq!(
-            deadline_text(date!(2026 - 11 - 20), today).0,
-            "Te laat: 3 dagen"
-        );
-        assert_eq!(deadline_text(today, today).0, "Vandaag de laatste dag");
-        assert_eq!(
-            deadline_text(date!(2026 - 11 - 25), today).0,
-            "Binnenkort: nog 2 dagen"
-        );
-        assert_eq!(
-            deadline_text(date!(2027 - 01 - 18), today).0,
-            "Nog 56 dagen"
+            deadline_text(&suspended, today).0,
+            "Opgeschort sinds 19 november 2026",
+            "a suspended case is not late"
         );
     }
 }

@@ -14,8 +14,8 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::zaak::{
-    AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Outcome, Page, Resultaat,
-    Rol, Status, Zaak, ZaakFilter,
+    AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Opschorting, Outcome, Page,
+    Resultaat, Rol, Status, Termijn, Verlenging, Zaak, ZaakFilter,
 };
 
 #[async_trait]
@@ -75,6 +75,16 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     /// A person's decision closes an open case: decision, status, result and audit line in
     /// one transaction. `None` when there is no such case or it is already closed.
     async fn close(&self, zaak: Uuid, closing: &Closing) -> Result<Option<Zaak>, StoreError>;
+    /// Replace the open case's term `from` with `to`, with its audit line; `None` when
+    /// the case is gone, closed, or its term is no longer `from` (someone changed it
+    /// meanwhile), so a change is never computed from a stale term.
+    async fn change_term(
+        &self,
+        zaak: Uuid,
+        from: &Termijn,
+        to: &Termijn,
+        audit: &AuditEntry,
+    ) -> Result<Option<Zaak>, StoreError>;
     /// Add a note (and its audit line); false when there is no such case.
     async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError>;
     async fn notes(&self, zaak: Uuid) -> Result<Vec<Note>, StoreError>;
@@ -125,7 +135,8 @@ const ZAAK_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omsc
      z.opschorting, z.zaakobject, z.status, z.status_count, z.uitkomst, z.behandelaar, z.besluit, \
      z.aangemaakt_ms, \
      (SELECT s.uuid FROM statussen s WHERE s.zaak_seq = z.seq AND s.volgnummer = z.status_count), \
-     (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq)";
+     (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq), \
+     z.opgeschort_sinds, z.verlenging_reden, z.verlenging_dagen";
 /// The same for a list, without the decision record (kilobytes per case that no list
 /// shows; `get` reads it).
 const LIST_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omschrijving, \
@@ -133,7 +144,10 @@ const LIST_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omsc
      z.opschorting, z.zaakobject, z.status, z.status_count, z.uitkomst, z.behandelaar, CAST(NULL AS TEXT), \
      z.aangemaakt_ms, \
      (SELECT s.uuid FROM statussen s WHERE s.zaak_seq = z.seq AND s.volgnummer = z.status_count), \
-     (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq)";
+     (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq), \
+     z.opgeschort_sinds, z.verlenging_reden, z.verlenging_dagen";
+/// How many columns the two lists above have: a list's total comes after them.
+const ZAAK_COLUMN_COUNT: usize = 23;
 const STATUS_COLUMNS: &str =
     "s.uuid, z.uuid AS zaak_uuid, s.volgnummer, s.statustype, s.gezet_ms, s.actor, s.toelichting";
 const ROL_COLUMNS: &str = "r.uuid, z.uuid AS zaak_uuid, r.omschrijving_generiek, r.betrokkene_type, r.bsn, r.medewerker, r.roltoelichting";
@@ -191,6 +205,9 @@ struct ZaakRow {
     aangemaakt_ms: i64,
     status_uuid: Option<String>,
     resultaat_uuid: Option<String>,
+    opgeschort_sinds: Option<String>,
+    verlenging_reden: Option<String>,
+    verlenging_dagen: Option<i64>,
 }
 
 impl ZaakRow {
@@ -207,7 +224,20 @@ impl ZaakRow {
             einddatum_gepland: parse_date(&self.einddatum_gepland)?,
             uiterlijke_einddatum_afdoening: parse_date(&self.uiterlijke_einddatum)?,
             einddatum: self.einddatum.as_deref().map(parse_date).transpose()?,
-            opschorting: self.opschorting,
+            opschorting: match (self.opschorting, self.opgeschort_sinds) {
+                (Some(reden), Some(sinds)) => Some(Opschorting {
+                    reden,
+                    sinds: parse_date(&sinds)?,
+                }),
+                _ => None,
+            },
+            verlenging: match (self.verlenging_reden, self.verlenging_dagen) {
+                (Some(reden), Some(dagen)) => Some(Verlenging {
+                    reden,
+                    dagen: u16::try_from(dagen).map_err(|_| corrupt("verlenging", dagen))?,
+                }),
+                _ => None,
+            },
             zaakobject: self.zaakobject,
             status: self.status,
             status_count: self.status_count,
@@ -352,8 +382,9 @@ fn push_filter<DB: loket_store::sqlx::Database>(
             .push_bind(behandelaar.clone());
     }
     if let Some(due_by) = filter.due_by {
+        // A suspended case is not running late: its clock has stopped.
         query
-            .push(" AND z.einddatum_gepland <= ")
+            .push(" AND z.opschorting IS NULL AND z.einddatum_gepland <= ")
             .push_bind(date_text(due_by));
     }
     if let Some(identificatie) = &filter.identificatie {

@@ -92,7 +92,7 @@ macro_rules! zaak_store_impl {
                     .push_bind(offset);
                 let rows = select.build().fetch_all(&self.pool).await?;
                 let total: i64 = match rows.first() {
-                    Some(row) => row.try_get(20)?,
+                    Some(row) => row.try_get(ZAAK_COLUMN_COUNT)?,
                     None if offset == 0 => 0,
                     // Past the last page: count on its own.
                     None => {
@@ -337,6 +337,53 @@ macro_rules! zaak_store_impl {
                 });
                 insert.build().execute(&mut *tx).await?;
                 insert_audit(&mut tx, seq, &closing.audit).await?;
+                tx.commit().await?;
+                self.get(zaak).await
+            }
+
+            async fn change_term(
+                &self,
+                zaak: Uuid,
+                from: &Termijn,
+                to: &Termijn,
+                audit: &AuditEntry,
+            ) -> Result<Option<Zaak>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut update: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("UPDATE zaken SET einddatum_gepland = ");
+                update
+                    .push_bind(date_text(to.einddatum_gepland))
+                    .push(", uiterlijke_einddatum = ")
+                    .push_bind(date_text(to.uiterlijke_einddatum_afdoening))
+                    .push(", opschorting = ")
+                    .push_bind(to.opschorting.as_ref().map(|o| o.reden.clone()))
+                    .push(", opgeschort_sinds = ")
+                    .push_bind(to.opschorting.as_ref().map(|o| date_text(o.sinds)))
+                    .push(", verlenging_reden = ")
+                    .push_bind(to.verlenging.as_ref().map(|v| v.reden.clone()))
+                    .push(", verlenging_dagen = ")
+                    .push_bind(to.verlenging.as_ref().map(|v| i64::from(v.dagen)))
+                    .push(" WHERE einddatum IS NULL AND uuid = ")
+                    .push_bind(zaak.to_string())
+                    .push(" AND einddatum_gepland = ")
+                    .push_bind(date_text(from.einddatum_gepland))
+                    .push(" AND uiterlijke_einddatum = ")
+                    .push_bind(date_text(from.uiterlijke_einddatum_afdoening));
+                match &from.opschorting {
+                    Some(o) => _ = update.push(" AND opgeschort_sinds = ").push_bind(date_text(o.sinds)),
+                    None => _ = update.push(" AND opschorting IS NULL"),
+                }
+                match &from.verlenging {
+                    Some(v) => _ = update.push(" AND verlenging_dagen = ").push_bind(i64::from(v.dagen)),
+                    None => _ = update.push(" AND verlenging_dagen IS NULL"),
+                }
+                update.push(" RETURNING seq");
+                let Some((seq,)): Option<(i64,)> =
+                    update.build_query_as().fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(None);
+                };
+                insert_audit(&mut tx, seq, audit).await?;
                 tx.commit().await?;
                 self.get(zaak).await
             }
@@ -631,6 +678,9 @@ macro_rules! zaak_store_impl {
                 aangemaakt_ms: row.try_get(17)?,
                 status_uuid: row.try_get(18)?,
                 resultaat_uuid: row.try_get(19)?,
+                opgeschort_sinds: row.try_get(20)?,
+                verlenging_reden: row.try_get(21)?,
+                verlenging_dagen: row.try_get(22)?,
             })
         }
     };

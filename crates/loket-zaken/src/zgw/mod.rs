@@ -1,9 +1,10 @@
 //! A subset of the ZGW Zaken API (as Open Zaak serves it) under `/zaken/api/v1/`: list,
-//! read and create cases, their statuses, roles and result. Every call needs a client JWT
+//! read and create cases, their statuses, roles and result, and change a case's term. Every call needs a client JWT
 //! (`zgw_auth`); a client sees only the zaaktypen it is authorised for. The OpenAPI
 //! document (`openapi/zaken-api.json`) is served at `/zaken/api/v1/openapi.json`.
 
 mod create;
+mod update;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -79,7 +80,10 @@ impl ZgwApi {
         Router::new()
             .route(&format!("{BASE}/openapi.json"), get(openapi))
             .route(&format!("{BASE}/zaken"), get(list_zaken).post(create::zaak))
-            .route(&format!("{BASE}/zaken/{{uuid}}"), get(read_zaak))
+            .route(
+                &format!("{BASE}/zaken/{{uuid}}"),
+                get(read_zaak).patch(update::zaak),
+            )
             .route(
                 &format!("{BASE}/statussen"),
                 get(list_statussen).post(create_status),
@@ -133,8 +137,12 @@ impl ZgwApi {
             "einddatum": zaak.einddatum.map(date),
             "opschorting": {
                 "indicatie": zaak.opschorting.is_some(),
-                "reden": zaak.opschorting.clone().unwrap_or_default(),
+                "reden": zaak.opschorting.as_ref().map(|o| o.reden.as_str()).unwrap_or_default(),
             },
+            "verlenging": zaak.verlenging.as_ref().map(|v| json!({
+                "reden": v.reden,
+                "duur": crate::termijn::duration_text(v.dagen),
+            })),
             "vertrouwelijkheidaanduiding": "vertrouwelijk",
             "status": zaak.status_uuid.map(|u| self.url("statussen", u)),
             "resultaat": zaak.resultaat_uuid.map(|u| self.url("resultaten", u)),
