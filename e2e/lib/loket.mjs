@@ -32,9 +32,10 @@ export async function startDemo() {
             return JSON.parse(readFileSync(join(data, 'keys', 'werkplek-wachtwoorden.json'), 'utf8'));
           },
           /** Apply on a resident's behalf with `loket apply`; the case's identificatie. */
-          async apply(product, bsn, answers) {
+          async apply(product, bsn, answers, documents = {}) {
             const args = ['apply', '--data', data, '--product', product, '--bsn', bsn];
             for (const [name, value] of Object.entries(answers)) args.push('--answer', `${name}=${value}`);
+            for (const [name, path] of Object.entries(documents)) args.push('--document', `${name}=${path}`);
             const { stdout } = await promisify(execFile)(binary, args);
             return stdout.split(/\s+/)[0];
           },

@@ -4,10 +4,12 @@
 // With JavaScript on and off, and axe on every page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { startDemo } from '../lib/loket.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
 
 const PRIYA = '999990032'; // drives a lease car: the rules send her application to a person
+const LEASE_STATEMENT = fileURLToPath(new URL('../../demo/leaseverklaring-priya.pdf', import.meta.url));
 let loket;
 let browser;
 
@@ -37,7 +39,12 @@ for (const javaScript of [true, false]) {
   const mode = javaScript ? 'JS on' : 'JS off';
 
   test(`a case handler reads the trace and decides a lease-car application (${mode})`, async () => {
-    const zaak = await loket.apply('bewonersparkeervergunning', PRIYA, { kenteken: 'AB12CD', leaseverklaring: 'ja' });
+    const zaak = await loket.apply(
+      'bewonersparkeervergunning',
+      PRIYA,
+      { kenteken: 'AB12CD', leaseverklaring: 'ja' },
+      { leasedocument: LEASE_STATEMENT },
+    );
     assert.match(zaak, /^ZAAK-\d{4}-\d{10}$/);
     const context = await newContext(browser, { javaScript });
     await withPage(context, `werkplek-${javaScript ? 'js' : 'nojs'}`, async (page) => {
@@ -60,6 +67,13 @@ for (const javaScript of [true, false]) {
       assert.match(data, /Kentekenregister \(RDW\)/);
       assert.match(await page.locator('table').first().innerText(), /Medewerker beoordeelt/);
       assert.deepEqual(await axeViolations(browser, page), []);
+
+      // The lease statement she added is there to read, as the PDF she sent.
+      const statement = page.getByRole('link', { name: 'leaseverklaring-priya.pdf' });
+      const download = await context.request.get(new URL(await statement.getAttribute('href'), page.url()).href);
+      assert.equal(download.status(), 200);
+      assert.equal(download.headers()['content-type'], 'application/pdf');
+      assert.match((await download.body()).subarray(0, 5).toString(), /^%PDF-/);
 
       await page.getByRole('button', { name: 'Zaak oppakken' }).click();
       assert.match(await page.locator('.notice').innerText(), /U behandelt deze zaak nu/);

@@ -12,6 +12,7 @@ use loket_core::FixedClock;
 use loket_store::{Database, StorageUrl};
 use loket_web::werkplek::staff::SCHEMA as STAFF_SCHEMA;
 use loket_web::werkplek::{Staff, WerkplekSettings, staff_store, werkplek_routes};
+use loket_zaken::bijlage::{Bijlage, Upload};
 use loket_zaken::catalogue::Catalogue;
 use loket_zaken::werk::{StaffRole, Werk};
 use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Outcome, statustype};
@@ -61,10 +62,14 @@ async fn open(url: &StorageUrl) -> World {
     }
 }
 
+const LEASE_PDF: &str = "%PDF-1.4 leasecontract AB-12-CD";
+
 struct Answer {
     status: u16,
     location: String,
     cookie: Option<String>,
+    content_type: String,
+    disposition: String,
     body: String,
 }
 
@@ -103,6 +108,8 @@ impl World {
         };
         let location = header_text(header::LOCATION).unwrap_or_default();
         let cookie = header_text(header::SET_COOKIE);
+        let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
+        let disposition = header_text(header::CONTENT_DISPOSITION).unwrap_or_default();
         let status = response.status().as_u16();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
             .await
@@ -111,6 +118,8 @@ impl World {
             status,
             location,
             cookie,
+            content_type,
+            disposition,
             body: String::from_utf8(bytes.to_vec()).unwrap(),
         }
     }
@@ -169,6 +178,14 @@ impl World {
                 }),
             )),
             resultaat: None,
+            documenten: vec![
+                Bijlage::parse(Upload {
+                    naam: "leasedocument".to_owned(),
+                    bestandsnaam: "lease contract.pdf".to_owned(),
+                    inhoud: LEASE_PDF.as_bytes().to_vec(),
+                })
+                .unwrap(),
+            ],
         };
         self.zaken.create(&new, NOW).await.unwrap().uuid
     }
@@ -478,6 +495,47 @@ async fn a_handler_suspends_resumes_and_extends_the_term(w: World) {
     assert_eq!(trail, vec!["opgepakt", "opgeschort", "hervat", "verlengd"]);
 }
 
+async fn a_handler_reads_the_applicants_file_and_that_is_audited(w: World) {
+    let zaak = w.lease_case().await;
+    let path = format!("/werkplek/zaken/{zaak}");
+    let kcc = w.sign_in("s.bakker").await;
+    let page = w.send("GET", &path, Some(&kcc), &[]).await;
+    let start = page.body.find("/documenten/").expect("a link to the file");
+    let href = format!(
+        "/werkplek/zaken/{zaak}{}",
+        &page.body[start..start + "/documenten/".len() + 36]
+    );
+    assert!(page.body.contains("lease contract.pdf"));
+    assert!(
+        page.body
+            .contains("Verklaring van uw werkgever of leasemaatschappij")
+    );
+    let file = w.send("GET", &href, Some(&kcc), &[]).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, LEASE_PDF);
+    assert_eq!(file.content_type, "application/pdf");
+    assert!(
+        file.disposition.starts_with("attachment;"),
+        "{}",
+        file.disposition
+    );
+    assert!(
+        file.disposition
+            .contains("filename*=UTF-8''lease%20contract.pdf")
+    );
+    let signed_out = w.send("GET", &href, None, &[]).await;
+    assert_eq!(signed_out.status, 303, "no file without signing in");
+    let other = w.lease_case().await;
+    let elsewhere = href.replace(&zaak.to_string(), &other.to_string());
+    assert_eq!(w.send("GET", &elsewhere, Some(&kcc), &[]).await.status, 404);
+    let trail = w.zaken.audit_trail(zaak).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|a| a.actie == "document bekeken" && a.toelichting == "lease contract.pdf")
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -485,5 +543,6 @@ loket_store::contract_suite! {
         a_handler_decides_with_a_reason_and_kcc_cannot,
         signing_out_everywhere_ends_every_session,
         a_handler_suspends_resumes_and_extends_the_term,
+        a_handler_reads_the_applicants_file_and_that_is_audited,
     ];
 }

@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use crate::case_writer::CaseWriter;
 
 use crate::ZaakStore;
+use crate::bijlage::{Bijlage, Upload};
 use crate::catalogue::{Catalogue, DataNeed, Product, QuestionKind, Text};
 use crate::decision::{AUTOMATIC, DataUsed, DecisionRecord, decide};
 use crate::rules::Inputs;
@@ -178,6 +179,66 @@ pub struct Application {
     pub applicant: Bsn,
     /// The form's answers by question name, as typed.
     pub form: Map<String, Value>,
+    /// The files added, as they arrived.
+    pub uploads: Vec<Upload>,
+}
+
+/// Check the files against the product's attachments and the answers: each needed one is
+/// there, none is unknown or given twice, each is a file Loket accepts.
+pub fn check_uploads(
+    product: &Product,
+    answers: &Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<Vec<Bijlage>, Vec<AnswerError>> {
+    let mut errors = Vec::new();
+    let mut bijlagen: Vec<Bijlage> = Vec::new();
+    for upload in uploads {
+        let field = upload.naam.clone();
+        if !product.bijlagen.iter().any(|a| a.naam == field) {
+            errors.push(AnswerError {
+                field,
+                message: Text {
+                    nl: "Dit bestand hoort niet bij deze aanvraag.".to_owned(),
+                    en: "This file does not belong to this application.".to_owned(),
+                },
+            });
+        } else if bijlagen.iter().any(|b| b.naam == field) {
+            errors.push(AnswerError {
+                field,
+                message: Text {
+                    nl: "Voeg één bestand toe.".to_owned(),
+                    en: "Add one file.".to_owned(),
+                },
+            });
+        } else {
+            match Bijlage::parse(upload) {
+                Ok(bijlage) => bijlagen.push(bijlage),
+                Err(message) => errors.push(AnswerError { field, message }),
+            }
+        }
+    }
+    for attachment in &product.bijlagen {
+        let needed = attachment
+            .nodig_als
+            .as_ref()
+            .is_none_or(|question| answers.get(question) == Some(&Value::Bool(true)));
+        let given = bijlagen.iter().any(|b| b.naam == attachment.naam);
+        let refused = errors.iter().any(|e| e.field == attachment.naam);
+        if needed && !given && !refused {
+            errors.push(AnswerError {
+                field: attachment.naam.clone(),
+                message: Text {
+                    nl: format!("Voeg dit bestand toe: {}.", attachment.omschrijving.nl),
+                    en: format!("Add this file: {}.", attachment.omschrijving.en),
+                },
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(bijlagen)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The process: catalogue, cases and the way to the registers.
@@ -257,7 +318,22 @@ impl Applications {
             .catalogue
             .product(&application.product)
             .ok_or_else(|| ApplyError::UnknownProduct(application.product.clone()))?;
-        let answers = check_answers(product, &application.form).map_err(ApplyError::Answers)?;
+        // Every mistake at once, the questions' first, as the form lists them.
+        let answers = check_answers(product, &application.form);
+        let empty = Map::new();
+        let bijlagen = check_uploads(
+            product,
+            answers.as_ref().unwrap_or(&empty),
+            application.uploads.clone(),
+        );
+        let (answers, bijlagen) = match (answers, bijlagen) {
+            (Ok(answers), Ok(bijlagen)) => (answers, bijlagen),
+            (answers, bijlagen) => {
+                let mut errors = answers.err().unwrap_or_default();
+                errors.extend(bijlagen.err().unwrap_or_default());
+                return Err(ApplyError::Answers(errors));
+            }
+        };
         let data = self.known(product, &application.applicant, trace).await;
         let mut inputs = self.inputs(product, answers, &data);
         let object = product
@@ -280,7 +356,8 @@ impl Applications {
         };
         inputs.insert("bestaand", json!({ "op_adres": existing }));
         let record = decide(product, &inputs, data);
-        let new = self.new_zaak(product, &application.applicant, object, &record);
+        let mut new = self.new_zaak(product, &application.applicant, object, &record);
+        new.documenten = bijlagen;
         let writer = inner
             .writer
             .get_or_init(|| CaseWriter::start(inner.store.clone(), inner.clock.clone()));
@@ -354,6 +431,7 @@ impl Applications {
                 serde_json::to_value(record).unwrap_or(Value::Null),
             )),
             resultaat,
+            documenten: Vec::new(),
         }
     }
 }
@@ -362,4 +440,85 @@ fn stripe(object: &str) -> usize {
     let mut hasher = DefaultHasher::new();
     object.hash(&mut hasher);
     usize::try_from(hasher.finish() % STRIPES as u64).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn permit() -> Product {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+        Catalogue::load(&dir)
+            .unwrap()
+            .product("bewonersparkeervergunning")
+            .unwrap()
+            .clone()
+    }
+
+    fn answers(lease: bool) -> Map<String, Value> {
+        let mut answers = Map::new();
+        answers.insert("kenteken".to_owned(), Value::from("34GBV7"));
+        answers.insert("leaseverklaring".to_owned(), Value::Bool(lease));
+        answers
+    }
+
+    fn upload(naam: &str, content: &[u8]) -> Upload {
+        Upload {
+            naam: naam.to_owned(),
+            bestandsnaam: "lease.pdf".to_owned(),
+            inhoud: content.to_vec(),
+        }
+    }
+
+    const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
+
+    #[test]
+    fn a_lease_car_needs_the_statement() {
+        let product = permit();
+        let errors = check_uploads(&product, &answers(true), Vec::new()).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "leasedocument");
+        assert!(errors[0].message.nl.starts_with("Voeg dit bestand toe"));
+        let kept =
+            check_uploads(&product, &answers(true), vec![upload("leasedocument", PDF)]).unwrap();
+        assert_eq!(kept[0].soort, crate::bijlage::Soort::Pdf);
+        assert!(
+            check_uploads(&product, &answers(false), Vec::new())
+                .unwrap()
+                .is_empty(),
+            "one's own car needs no statement"
+        );
+    }
+
+    #[test]
+    fn unknown_twice_or_unreadable_files_are_refused_by_field() {
+        let product = permit();
+        let fields = |uploads| {
+            check_uploads(&product, &answers(true), uploads)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields(vec![upload("paspoort", PDF)]),
+            vec!["paspoort", "leasedocument"]
+        );
+        assert_eq!(
+            fields(vec![
+                upload("leasedocument", PDF),
+                upload("leasedocument", PDF)
+            ]),
+            vec!["leasedocument"]
+        );
+        assert_eq!(
+            fields(vec![upload("leasedocument", b"MZ\x90\x00")]),
+            vec!["leasedocument"],
+            "a program is not a statement, and is reported once"
+        );
+    }
 }

@@ -128,6 +128,7 @@ mod tests {
             statuses: Vec::new(),
             besluit: Some((Outcome::Toegekend, serde_json::json!({}))),
             resultaat: None,
+            documenten: Vec::new(),
         }
     }
 

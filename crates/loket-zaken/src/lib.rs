@@ -5,6 +5,7 @@
 //! own data lives in its own database (component `zaken`).
 
 pub mod apply;
+pub mod bijlage;
 mod case_writer;
 pub mod catalogue;
 pub mod decision;
@@ -47,6 +48,11 @@ pub const SCHEMA: Schema = Schema {
             description: "suspending and extending a case's term",
             sql: include_str!("../migrations/sqlite/0004_termijn.sql"),
         },
+        Migration {
+            version: 5,
+            description: "attachments kept with their case",
+            sql: include_str!("../migrations/sqlite/0005_documenten.sql"),
+        },
     ],
     postgres: &[
         Migration {
@@ -68,6 +74,11 @@ pub const SCHEMA: Schema = Schema {
             version: 4,
             description: "suspending and extending a case's term",
             sql: include_str!("../migrations/postgres/0004_termijn.sql"),
+        },
+        Migration {
+            version: 5,
+            description: "attachments kept with their case",
+            sql: include_str!("../migrations/postgres/0005_documenten.sql"),
         },
     ],
 };

@@ -12,6 +12,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use crate::ZaakStore;
+use crate::bijlage::DocumentInfo;
 use crate::catalogue::Catalogue;
 use crate::decision::{self, DecisionRecord, PersonDecision};
 use crate::termijn::{self, TermError};
@@ -214,6 +215,7 @@ pub struct CaseFile {
     pub statuses: Vec<Status>,
     pub roles: Vec<Rol>,
     pub notes: Vec<Note>,
+    pub documents: Vec<DocumentInfo>,
     pub audit: Vec<AuditEntry>,
 }
 
@@ -312,6 +314,7 @@ impl Werk {
             statuses: self.store.statuses(zaak).await?,
             roles: self.store.roles(zaak).await?,
             notes: self.store.notes(zaak).await?,
+            documents: self.store.documents(zaak).await?,
             audit: self.store.audit_trail(zaak).await?,
             zaak: found,
         })
@@ -417,6 +420,24 @@ impl Werk {
             .close(zaak, &closing)
             .await?
             .ok_or(WerkError::Closed)
+    }
+
+    /// A file of the case, to read; who opened which file is written in the audit trail.
+    pub async fn document(
+        &self,
+        me: &Medewerker,
+        zaak: Uuid,
+        document: Uuid,
+    ) -> Result<(DocumentInfo, Vec<u8>), WerkError> {
+        Self::allow(me, Action::View)?;
+        let (info, content) = self
+            .store
+            .document(zaak, document)
+            .await?
+            .ok_or(WerkError::NotFound)?;
+        let audit = self.audit(me, "document bekeken", info.bestandsnaam.clone());
+        self.store.record_audit(zaak, &audit).await?;
+        Ok((info, content))
     }
 
     /// Stop the clock: the applicant is asked for something, and the term waits.

@@ -144,6 +144,8 @@ pub struct NewZaak {
     pub besluit: Option<(Outcome, Value)>,
     /// Resultaattype and explanation, when the case is decided at once.
     pub resultaat: Option<(String, String)>,
+    /// The files the applicant added.
+    pub documenten: Vec<crate::bijlage::Bijlage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

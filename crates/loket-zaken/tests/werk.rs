@@ -75,6 +75,7 @@ impl World {
                 }),
             )),
             resultaat: None,
+            documenten: Vec::new(),
         };
         self.store.create(&new, NOW).await.unwrap().uuid
     }

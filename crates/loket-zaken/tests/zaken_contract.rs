@@ -47,6 +47,7 @@ fn application(bsn: &str, object: &str) -> NewZaak {
         statuses: vec![status(statustype::ONTVANGEN, "Aanvraag ontvangen")],
         besluit: None,
         resultaat: None,
+        documenten: Vec::new(),
     }
 }
 
@@ -547,6 +548,42 @@ async fn cases_created_together_come_back_in_the_order_given(store: Arc<dyn Zaak
     assert!(store.create_all(&[], NOW).await.unwrap().is_empty());
 }
 
+async fn documents_are_kept_with_their_case_and_only_theirs(store: Arc<dyn ZaakStore>) {
+    let mut new = application(SANNE, "L 1");
+    let statement = b"%PDF-1.4 lease statement".to_vec();
+    new.documenten = vec![
+        loket_zaken::bijlage::Bijlage::parse(loket_zaken::bijlage::Upload {
+            naam: "leasedocument".to_owned(),
+            bestandsnaam: "lease.pdf".to_owned(),
+            inhoud: statement.clone(),
+        })
+        .unwrap(),
+    ];
+    let zaak = store.create(&new, NOW).await.unwrap();
+    let other = store.create(&application(TOM, "L 2"), NOW).await.unwrap();
+    let listed = store.documents(zaak.uuid).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].bestandsnaam, "lease.pdf");
+    assert_eq!(listed[0].grootte, statement.len() as u64);
+    assert_eq!(listed[0].toegevoegd, NOW);
+    let (info, content) = store
+        .document(zaak.uuid, listed[0].uuid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(content, statement);
+    assert_eq!(info.sha256, new.documenten[0].sha256);
+    assert!(store.documents(other.uuid).await.unwrap().is_empty());
+    assert!(
+        store
+            .document(other.uuid, listed[0].uuid)
+            .await
+            .unwrap()
+            .is_none(),
+        "a file is found only through its own case"
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -562,5 +599,6 @@ loket_store::contract_suite! {
         notes_and_views_are_kept_in_order,
         many_cases_are_imported_as_create_writes_them,
         cases_created_together_come_back_in_the_order_given,
+        documents_are_kept_with_their_case_and_only_theirs,
     ];
 }

@@ -87,6 +87,7 @@ impl World {
             }],
             besluit: None,
             resultaat: None,
+            documenten: Vec::new(),
         };
         self.store.create(&new, NOW).await.unwrap()
     }

@@ -70,6 +70,7 @@ pub async fn run(data: PathBuf, applications: u64, concurrency: usize) -> anyhow
                     product: "bewonersparkeervergunning".to_owned(),
                     applicant: residents[index],
                     form,
+                    uploads: Vec::new(),
                 };
                 let sent = Instant::now();
                 let outcome = service.apply(&application, &TraceContext::new_root()).await;

@@ -71,6 +71,7 @@ fn case(n: u64, residents: u64, now: OffsetDateTime) -> NewZaak {
         statuses,
         besluit: decided.then_some((Outcome::Toegekend, record)),
         resultaat: decided.then(|| ("toegekend".to_owned(), "Verleend".to_owned())),
+        documenten: Vec::new(),
     }
 }
 

@@ -122,6 +122,10 @@ pub struct ApplyArgs {
     /// An answer to one of the product's questions, as NAME=VALUE (repeatable).
     #[arg(long = "answer", value_parser = parse_answer)]
     answers: Vec<(String, String)>,
+    /// A file for one of the product's attachments, as NAME=PATH (repeatable), e.g.
+    /// `--document leasedocument=./leaseverklaring.pdf`.
+    #[arg(long = "document", value_parser = parse_answer)]
+    documents: Vec<(String, String)>,
     /// The demo's data directory: the zaken database and endpoints.json (for the outway).
     #[arg(long, default_value = "./data")]
     data: PathBuf,
@@ -170,10 +174,20 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
+    let mut uploads = Vec::new();
+    for (naam, path) in args.documents {
+        let inhoud = std::fs::read(&path).with_context(|| format!("--document {naam}={path}"))?;
+        uploads.push(loket_zaken::bijlage::Upload {
+            naam,
+            bestandsnaam: path,
+            inhoud,
+        });
+    }
     let application = Application {
         product: args.product,
         applicant,
         form,
+        uploads,
     };
     let zaak = match applications
         .apply(&application, &TraceContext::new_root())
@@ -181,8 +195,16 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     {
         Ok(zaak) => zaak,
         Err(loket_zaken::apply::ApplyError::Answers(errors)) => {
+            let product = applications.catalogue().product(&application.product);
             for error in &errors {
-                eprintln!("--answer {}: {}", error.field, error.message.en);
+                let is_document =
+                    product.is_some_and(|p| p.bijlagen.iter().any(|a| a.naam == error.field));
+                let flag = if is_document {
+                    "--document"
+                } else {
+                    "--answer"
+                };
+                eprintln!("{flag} {}: {}", error.field, error.message.en);
             }
             anyhow::bail!("{} answer(s) need correcting", errors.len());
         }

@@ -1100,6 +1100,41 @@ fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
     ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--answer kenteken"));
+
+    // Priya drives a lease car: without the statement the application is incomplete;
+    // with it, a person decides, and the file is kept with the case.
+    let priya = |documents: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "--data",
+            data_arg,
+            "--product",
+            "bewonersparkeervergunning",
+            "--bsn",
+            "999990032",
+            "--answer",
+            "kenteken=AB-12-CD",
+            "--answer",
+            "leaseverklaring=ja",
+            "--json",
+        ];
+        args.extend_from_slice(documents);
+        loket(&args)
+    };
+    let incomplete = priya(&[]);
+    assert!(!incomplete.status.success());
+    assert!(String::from_utf8_lossy(&incomplete.stderr).contains("--document leasedocument"));
+    let statement =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/leaseverklaring-priya.pdf");
+    let document = format!("leasedocument={}", statement.display());
+    let complete = priya(&["--document", &document]);
+    assert!(
+        complete.status.success(),
+        "{}",
+        String::from_utf8_lossy(&complete.stderr)
+    );
+    let complete: Value = serde_json::from_slice(&complete.stdout).unwrap();
+    assert_eq!(complete["besluit"]["uitkomst"], "behandelaar", "{complete}");
 }
 
 #[test]

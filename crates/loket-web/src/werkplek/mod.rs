@@ -12,7 +12,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loket_core::{Clock, Problem};
@@ -68,6 +68,10 @@ pub fn werkplek_routes(
         .route("/werkplek/uitloggen", post(logout))
         .route("/werkplek/zaken/{uuid}", get(case))
         .route("/werkplek/zaken/{uuid}/{actie}", post(act))
+        .route(
+            "/werkplek/zaken/{uuid}/documenten/{document}",
+            get(document),
+        )
         .route("/werkplek/static/loket.css", get(stylesheet))
         .with_state(state)
 }
@@ -446,6 +450,59 @@ async fn case_page(
         form,
     })?;
     Ok((status, html).into_response())
+}
+
+/// A file of the case, as a download: never shown inline, so a file cannot run as a page
+/// of the workspace.
+async fn document(
+    State(app): App,
+    headers: HeaderMap,
+    Path((uuid, document)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Some(me) = app.signed_in(&headers).await? else {
+        return Ok(see_other("/werkplek/inloggen"));
+    };
+    let (zaak, document) = (parse_uuid(&uuid)?, parse_uuid(&document)?);
+    let (info, content) = app
+        .werk
+        .document(&me.medewerker, zaak, document)
+        .await
+        .map_err(werk_error)?;
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        info.bestandsnaam
+            .chars()
+            .map(|c| if c.is_ascii() { c } else { '_' })
+            .collect::<String>(),
+        rfc5987(&info.bestandsnaam)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, info.soort.content_type().to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_owned(),
+            ),
+        ],
+        content,
+    )
+        .into_response())
+}
+
+/// A file name as an RFC 5987 `ext-value`: UTF-8, every byte outside `attr-char`
+/// percent-encoded.
+fn rfc5987(name: &str) -> String {
+    use std::fmt::Write;
+    name.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
 }
 
 async fn act(

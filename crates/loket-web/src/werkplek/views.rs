@@ -1,6 +1,7 @@
 //! What the workspace pages show, prepared as plain text so the templates only lay it out:
 //! Dutch labels, dates as people write them (in Dutch time), deadlines in words.
 
+use loket_zaken::bijlage::Soort;
 use loket_zaken::decision::DecisionRecord;
 use loket_zaken::rules::RuleOutcome;
 use loket_zaken::werk::{
@@ -402,6 +403,27 @@ pub(super) struct LogRow {
 }
 
 #[derive(Debug)]
+pub(super) struct DocumentRow {
+    pub(super) href: String,
+    pub(super) omschrijving: String,
+    pub(super) bestandsnaam: String,
+    pub(super) soort: &'static str,
+    pub(super) grootte: String,
+    pub(super) sha256: String,
+    pub(super) moment: String,
+}
+
+/// "1,4 MB", "820 kB": sizes as people read them.
+fn size_nl(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        let tenths = bytes.div_ceil(100_000);
+        format!("{},{} MB", tenths / 10, tenths % 10)
+    } else {
+        format!("{} kB", bytes.div_ceil(1000))
+    }
+}
+
+#[derive(Debug)]
 pub(super) struct CaseView {
     pub(super) uuid: Uuid,
     pub(super) identificatie: String,
@@ -416,6 +438,7 @@ pub(super) struct CaseView {
     pub(super) decision: Option<DecisionView>,
     pub(super) statuses: Vec<LogRow>,
     pub(super) notes: Vec<LogRow>,
+    pub(super) documents: Vec<DocumentRow>,
     pub(super) audit: Vec<LogRow>,
     pub(super) can_take: bool,
     pub(super) can_assign: bool,
@@ -485,6 +508,27 @@ impl CaseView {
                     wie: n.auteur.clone(),
                     wat: String::new(),
                     toelichting: n.tekst.clone(),
+                })
+                .collect(),
+            documents: file
+                .documents
+                .iter()
+                .map(|d| DocumentRow {
+                    href: format!("/werkplek/zaken/{}/documenten/{}", zaak.uuid, d.uuid),
+                    omschrijving: werk
+                        .catalogue()
+                        .product(&zaak.zaaktype)
+                        .and_then(|p| p.bijlagen.iter().find(|a| a.naam == d.naam))
+                        .map_or_else(|| d.naam.clone(), |a| a.omschrijving.nl.clone()),
+                    bestandsnaam: d.bestandsnaam.clone(),
+                    soort: match d.soort {
+                        Soort::Pdf => "PDF",
+                        Soort::Png => "PNG",
+                        Soort::Jpeg => "JPG",
+                    },
+                    grootte: size_nl(d.grootte),
+                    sha256: d.sha256.clone(),
+                    moment: moment_nl(d.toegevoegd),
                 })
                 .collect(),
             audit: file
@@ -576,6 +620,13 @@ mod tests {
             status_uuid: None,
             resultaat_uuid: None,
         }
+    }
+
+    #[test]
+    fn sizes_are_in_words_people_use() {
+        assert_eq!(size_nl(820_000), "820 kB");
+        assert_eq!(size_nl(1_400_000), "1,4 MB");
+        assert_eq!(size_nl(1), "1 kB");
     }
 
     #[test]

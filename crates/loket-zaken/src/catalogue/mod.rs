@@ -88,6 +88,15 @@ pub struct Question {
     pub soort: QuestionKind,
 }
 
+/// A file the resident adds to the application, e.g. a lease statement.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub naam: String,
+    pub omschrijving: Text,
+    /// Needed when the yes/no question of this name is answered yes; always when `None`.
+    pub nodig_als: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum QuestionKind {
@@ -135,6 +144,7 @@ pub struct Product {
     pub parameters: Map<String, Value>,
     pub gegevens: Vec<DataNeed>,
     pub vragen: Vec<Question>,
+    pub bijlagen: Vec<Attachment>,
     /// Present when the product has a rules file; without one a person decides.
     pub regels: Option<RuleSet>,
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 
 use super::{
-    AutoDecision, CatalogueError, Channel, DataNeed, Fee, LifeEvent, Product, Question,
+    Attachment, AutoDecision, CatalogueError, Channel, DataNeed, Fee, LifeEvent, Product, Question,
     QuestionKind, Text,
 };
 use crate::rules::{Expression, FeeRow, Otherwise, Rule, RuleSet};
@@ -56,6 +56,16 @@ struct ProductFile {
     gegevens: Vec<RawDataNeed>,
     #[serde(default)]
     vragen: Vec<RawQuestion>,
+    #[serde(default)]
+    bijlagen: Vec<RawAttachment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttachment {
+    naam: Spanned<String>,
+    omschrijving: Text,
+    nodig_als: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +249,28 @@ pub(super) fn product(
             soort: question.soort,
         });
     }
+    let mut bijlagen = Vec::new();
+    for attachment in raw.bijlagen {
+        if !asked.insert(attachment.naam.get_ref().clone()) {
+            return Err(source.error(attachment.naam.span(), "this name is already taken"));
+        }
+        if let Some(when) = &attachment.nodig_als {
+            let yes_no = vragen
+                .iter()
+                .any(|q| &q.naam == when.get_ref() && q.soort == QuestionKind::JaNee);
+            if !yes_no {
+                return Err(source.error(
+                    when.span(),
+                    "nodig_als must name a ja-nee question of this product",
+                ));
+            }
+        }
+        bijlagen.push(Attachment {
+            naam: attachment.naam.into_inner(),
+            omschrijving: attachment.omschrijving,
+            nodig_als: attachment.nodig_als.map(Spanned::into_inner),
+        });
+    }
     let zaakobject = raw
         .zaakobject
         .as_ref()
@@ -277,6 +309,7 @@ pub(super) fn product(
         parameters,
         gegevens,
         vragen,
+        bijlagen,
         regels,
     })
 }

@@ -194,3 +194,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_attachment_needed_when_no_yes_no_question_says_so_is_refused() {
+    let error = with_edit(PRODUCT, |t| {
+        t.replace(
+            "nodig_als = \"leaseverklaring\"",
+            "nodig_als = \"kenteken\"",
+        )
+    })
+    .unwrap_err();
+    assert_eq!(error.line, line_of(PRODUCT, "nodig_als ="));
+    assert!(error.message.contains("ja-nee"), "{error}");
+}

@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::bijlage::{DocumentInfo, Soort};
 use crate::zaak::{
     AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Opschorting, Outcome, Page,
     Resultaat, Rol, Status, Termijn, Verlenging, Zaak, ZaakFilter,
@@ -86,6 +87,14 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
         audit: &AuditEntry,
     ) -> Result<Option<Zaak>, StoreError>;
     /// Add a note (and its audit line); false when there is no such case.
+    /// The files kept with the case, oldest first, without their content.
+    async fn documents(&self, zaak: Uuid) -> Result<Vec<DocumentInfo>, StoreError>;
+    /// One file with its content, if it belongs to this case.
+    async fn document(
+        &self,
+        zaak: Uuid,
+        document: Uuid,
+    ) -> Result<Option<(DocumentInfo, Vec<u8>)>, StoreError>;
     async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError>;
     async fn notes(&self, zaak: Uuid) -> Result<Vec<Note>, StoreError>;
     /// Write one audit line on its own (e.g. "viewed"); false when there is no such case.
@@ -146,6 +155,9 @@ const LIST_COLUMNS: &str = "z.seq, z.uuid, z.bronorganisatie, z.zaaktype, z.omsc
      (SELECT s.uuid FROM statussen s WHERE s.zaak_seq = z.seq AND s.volgnummer = z.status_count), \
      (SELECT r.uuid FROM resultaten r WHERE r.zaak_seq = z.seq), \
      z.opgeschort_sinds, z.verlenging_reden, z.verlenging_dagen";
+const DOCUMENT_COLUMNS: &str =
+    "d.uuid, d.naam, d.bestandsnaam, d.soort, d.grootte, d.sha256, d.toegevoegd_ms";
+
 /// How many columns the two lists above have: a list's total comes after them.
 const ZAAK_COLUMN_COUNT: usize = 23;
 const STATUS_COLUMNS: &str =
@@ -267,6 +279,21 @@ type RolRow = (
     Option<String>,
     String,
 );
+type DocumentRow = (String, String, String, String, i64, String, i64);
+
+fn document_from_row(row: DocumentRow) -> Result<DocumentInfo, StoreError> {
+    let (uuid, naam, bestandsnaam, soort, grootte, sha256, ms) = row;
+    Ok(DocumentInfo {
+        uuid: parse_uuid(&uuid)?,
+        naam,
+        bestandsnaam,
+        soort: Soort::parse(&soort).ok_or_else(|| corrupt("soort", &soort))?,
+        grootte: u64::try_from(grootte).map_err(|_| corrupt("grootte", grootte))?,
+        sha256,
+        toegevoegd: from_millis(ms)?,
+    })
+}
+
 type AuditRow = (String, String, String, i64);
 type ResultaatRow = (String, String, String, String);
 

@@ -388,6 +388,36 @@ macro_rules! zaak_store_impl {
                 self.get(zaak).await
             }
 
+            async fn documents(&self, zaak: Uuid) -> Result<Vec<DocumentInfo>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM documenten d JOIN zaken z ON z.seq = d.zaak_seq WHERE z.uuid = "
+                ));
+                select.push_bind(zaak.to_string()).push(" ORDER BY d.id");
+                let rows: Vec<DocumentRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(document_from_row).collect()
+            }
+
+            async fn document(
+                &self,
+                zaak: Uuid,
+                document: Uuid,
+            ) -> Result<Option<(DocumentInfo, Vec<u8>)>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {DOCUMENT_COLUMNS}, d.inhoud FROM documenten d JOIN zaken z ON z.seq = d.zaak_seq WHERE z.uuid = "
+                ));
+                select
+                    .push_bind(zaak.to_string())
+                    .push(" AND d.uuid = ")
+                    .push_bind(document.to_string());
+                let row: Option<(String, String, String, String, i64, String, i64, Vec<u8>)> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(|(uuid, naam, bestandsnaam, soort, grootte, sha256, ms, inhoud)| {
+                    let info = document_from_row((uuid, naam, bestandsnaam, soort, grootte, sha256, ms))?;
+                    Ok((info, inhoud))
+                })
+                .transpose()
+            }
+
             async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
@@ -586,6 +616,27 @@ macro_rules! zaak_store_impl {
                         .push_bind(text.clone());
                 });
                 insert.build().execute(&mut **tx).await?;
+            }
+            // One statement per file: files are large, and few cases have any.
+            for (uuid, zaak) in rows {
+                let seq = seq_of(uuid)?;
+                for document in &zaak.documenten {
+                    let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                        "INSERT INTO documenten (uuid, zaak_seq, naam, bestandsnaam, soort, grootte, sha256, inhoud, toegevoegd_ms) ",
+                    );
+                    insert.push_values([document], |mut row, d| {
+                        row.push_bind(Uuid::now_v7().to_string())
+                            .push_bind(seq)
+                            .push_bind(d.naam.clone())
+                            .push_bind(d.bestandsnaam.clone())
+                            .push_bind(d.soort.content_type().to_owned())
+                            .push_bind(i64::try_from(d.inhoud.len()).unwrap_or(i64::MAX))
+                            .push_bind(d.sha256.clone())
+                            .push_bind(d.inhoud.clone())
+                            .push_bind(millis(now));
+                    });
+                    insert.build().execute(&mut **tx).await?;
+                }
             }
             Ok(())
         }

@@ -93,6 +93,7 @@ pub(super) async fn zaak(
         statuses: Vec::new(),
         besluit: None,
         resultaat: None,
+        documenten: Vec::new(),
     };
     let zaak = api
         .inner
