@@ -39,6 +39,66 @@ struct RawConfig {
     inkomen: Option<RawRegister>,
     #[serde(default)]
     log: RawLog,
+    /// The ZGW Zaken API, for the municipality's other systems (optional).
+    #[serde(default)]
+    zaken_api: Option<RawZakenApi>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZakenApi {
+    listen: SocketAddr,
+    /// The scheme and host clients use, for the `url` of every resource.
+    public_url: Option<String>,
+    #[serde(default)]
+    clients: Vec<RawZgwClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZgwClient {
+    client_id: String,
+    /// The shared secret the client signs its JWTs with (HS256).
+    secret: Secret<String>,
+    /// Per zaaktype (a product id of the catalogue), the scopes the client has.
+    autorisaties: std::collections::BTreeMap<String, Vec<loket_zaken::zgw_auth::Scope>>,
+}
+
+/// Shorter HS256 secrets can be guessed offline from one signed token.
+const MIN_ZGW_SECRET: usize = 32;
+
+fn zaken_api(
+    raw: RawZakenApi,
+    catalogue: &loket_zaken::catalogue::Catalogue,
+) -> anyhow::Result<crate::platform::ZakenApiSettings> {
+    use loket_zaken::zgw_auth::{Client, Clients};
+    let mut clients = Vec::new();
+    for client in raw.clients {
+        let id = &client.client_id;
+        if client.secret.expose().len() < MIN_ZGW_SECRET {
+            bail!("zaken_api client {id}: the secret must be at least {MIN_ZGW_SECRET} characters");
+        }
+        if let Some(unknown) = client
+            .autorisaties
+            .keys()
+            .find(|zaaktype| catalogue.product(zaaktype).is_none())
+        {
+            bail!("zaken_api client {id}: there is no product {unknown} in the catalogue");
+        }
+        if clients.iter().any(|c: &Client| &c.client_id == id) {
+            bail!("zaken_api client {id} is configured twice");
+        }
+        clients.push(Client {
+            client_id: client.client_id,
+            secret: client.secret,
+            autorisaties: client.autorisaties,
+        });
+    }
+    Ok(crate::platform::ZakenApiSettings {
+        listen: raw.listen,
+        public_url: raw.public_url,
+        clients: Clients::new(clients),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +162,11 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             )
         })?;
     let storage: StorageUrl = raw.storage.url.expose().parse().context("storage.url")?;
+    let catalogue = crate::process::catalogue(None)?;
+    let zaken_api = raw
+        .zaken_api
+        .map(|api| zaken_api(api, &catalogue))
+        .transpose()?;
     Ok(Config {
         platform: PlatformSettings {
             storage,
@@ -118,9 +183,9 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             .collect(),
             municipality: raw.municipality,
             demo: false,
-            catalogue: std::sync::Arc::new(crate::process::catalogue(None)?),
+            catalogue: std::sync::Arc::new(catalogue),
             werkplek_listen: raw.werkplek.map(|w| w.listen),
-            zaken_api: None,
+            zaken_api,
         },
         log_format: raw.log.format,
     })
@@ -148,8 +213,17 @@ fn resolve_files(dict: &mut Dict, prefix: &str) -> anyhow::Result<()> {
         dict.insert(name, Value::from(value));
     }
     for (key, value) in dict.iter_mut() {
-        if let Value::Dict(_, child) = value {
-            resolve_files(child, &format!("{prefix}{key}."))?;
+        match value {
+            Value::Dict(_, child) => resolve_files(child, &format!("{prefix}{key}."))?,
+            // Arrays of tables too: each ZGW client may keep its secret in a file.
+            Value::Array(_, items) => {
+                for (index, item) in items.iter_mut().enumerate() {
+                    if let Value::Dict(_, child) = item {
+                        resolve_files(child, &format!("{prefix}{key}[{index}]."))?;
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -187,6 +261,62 @@ mod tests {
             !format!("{loaded:?}").contains("hunter2"),
             "secrets must not show in Debug"
         );
+    }
+
+    #[test]
+    fn zgw_clients_are_configured_with_secrets_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = write(dir.path(), "zgw", "0123456789abcdef0123456789abcdef\n");
+        let base = "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n[zaken_api]\nlisten = \"127.0.0.1:8090\"\npublic_url = \"https://zaken.example\"\n";
+        let client = |secret: &str, zaaktype: &str| {
+            format!(
+                "[[zaken_api.clients]]\nclient_id = \"formulieren\"\n{secret}\n[zaken_api.clients.autorisaties]\n{zaaktype} = [\"zaken.lezen\", \"zaken.aanmaken\"]\n"
+            )
+        };
+        let good = write(
+            dir.path(),
+            "good.toml",
+            &format!(
+                "{base}{}",
+                client(
+                    &format!("secret_file = \"{}\"", secret.display()),
+                    "bewonersparkeervergunning"
+                )
+            ),
+        );
+        let loaded = load(&good).unwrap();
+        let api = loaded.platform.zaken_api.unwrap();
+        assert_eq!(api.listen.port(), 8090);
+        let configured = api.clients.get("formulieren").unwrap();
+        assert_eq!(
+            configured.secret.expose(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        assert!(configured.may(
+            "bewonersparkeervergunning",
+            loket_zaken::zgw_auth::Scope::Aanmaken
+        ));
+        let short = write(
+            dir.path(),
+            "short.toml",
+            &format!(
+                "{base}{}",
+                client("secret = \"kort\"", "bewonersparkeervergunning")
+            ),
+        );
+        assert!(format!("{:#}", load(&short).unwrap_err()).contains("at least 32"));
+        let unknown = write(
+            dir.path(),
+            "unknown.toml",
+            &format!(
+                "{base}{}",
+                client(
+                    "secret = \"0123456789abcdef0123456789abcdef\"",
+                    "hondenbelasting"
+                )
+            ),
+        );
+        assert!(format!("{:#}", load(&unknown).unwrap_err()).contains("hondenbelasting"));
     }
 
     #[test]

@@ -346,6 +346,38 @@ fn serve_runs_on_sqlite_from_a_config_file() {
     );
 }
 
+#[test]
+fn serve_offers_the_zgw_api_to_the_clients_in_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let secret = "een-geheim-van-minstens-32-tekens-lang";
+    std::fs::write(dir.path().join("zgw-secret"), format!("{secret}\n")).unwrap();
+    let api = format!("127.0.0.1:{}", free_port());
+    let config = write_config(dir.path(), &format!("url = \"sqlite:{}\"", store.display()));
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[zaken_api]\nlisten = \"{api}\"\n\n[[zaken_api.clients]]\nclient_id = \"formulieren\"\nsecret_file = \"{}\"\n[zaken_api.clients.autorisaties]\nbewonersparkeervergunning = [\"zaken.lezen\"]\n",
+        dir.path().join("zgw-secret").display()
+    ));
+    std::fs::write(&config, toml).unwrap();
+    let (_running, _portal) = serve_and_wait(&config, &[]);
+    let url = format!(
+        "http://{api}/zaken/api/v1/zaken?rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn=999990007"
+    );
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(client.get(&url).send().unwrap().status(), 401);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token =
+        loket_zaken::zgw_auth::sign("formulieren", secret, "test", i64::try_from(now).unwrap());
+    let answer = client.get(&url).bearer_auth(token).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    let page: Value = answer.json().unwrap();
+    assert_eq!(page["count"], 0, "{page}");
+}
+
 #[tokio::test]
 #[cfg_attr(
     not(loket_postgres),
