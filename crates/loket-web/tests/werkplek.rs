@@ -186,6 +186,7 @@ impl World {
                 })
                 .unwrap(),
             ],
+            audit: None,
         };
         self.zaken.create(&new, NOW).await.unwrap().uuid
     }

@@ -432,6 +432,7 @@ impl Applications {
             )),
             resultaat,
             documenten: Vec::new(),
+            audit: None,
         }
     }
 }

@@ -129,6 +129,7 @@ mod tests {
             besluit: Some((Outcome::Toegekend, serde_json::json!({}))),
             resultaat: None,
             documenten: Vec::new(),
+            audit: None,
         }
     }
 

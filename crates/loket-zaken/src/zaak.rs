@@ -146,6 +146,9 @@ pub struct NewZaak {
     pub resultaat: Option<(String, String)>,
     /// The files the applicant added.
     pub documenten: Vec<crate::bijlage::Bijlage>,
+    /// Who created the case, when an audit line must say so (an API client; an
+    /// application's first status already names its channel).
+    pub audit: Option<AuditEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

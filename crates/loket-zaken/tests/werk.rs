@@ -76,6 +76,7 @@ impl World {
             )),
             resultaat: None,
             documenten: Vec::new(),
+            audit: None,
         };
         self.store.create(&new, NOW).await.unwrap().uuid
     }

@@ -48,6 +48,7 @@ fn application(bsn: &str, object: &str) -> NewZaak {
         besluit: None,
         resultaat: None,
         documenten: Vec::new(),
+        audit: None,
     }
 }
 
@@ -188,6 +189,7 @@ async fn concurrent_statuses_are_all_kept_in_order(store: Arc<dyn ZaakStore>) {
                 .add_status(
                     zaak.uuid,
                     &status(statustype::IN_BEHANDELING, &format!("stap {i}")),
+                    &audit("test", "status gezet"),
                 )
                 .await
                 .unwrap()
@@ -217,7 +219,11 @@ async fn concurrent_statuses_are_all_kept_in_order(store: Arc<dyn ZaakStore>) {
     );
 
     let done = store
-        .add_status(zaak.uuid, &status(statustype::AFGEHANDELD, "klaar"))
+        .add_status(
+            zaak.uuid,
+            &status(statustype::AFGEHANDELD, "klaar"),
+            &audit("test", "status gezet"),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -227,7 +233,11 @@ async fn concurrent_statuses_are_all_kept_in_order(store: Arc<dyn ZaakStore>) {
     assert_eq!(zaak.einddatum, Some(NOW.date()));
     assert!(
         store
-            .add_status(Uuid::now_v7(), &status(statustype::AFGEHANDELD, "?"))
+            .add_status(
+                Uuid::now_v7(),
+                &status(statustype::AFGEHANDELD, "?"),
+                &audit("test", "status gezet"),
+            )
             .await
             .unwrap()
             .is_none()
@@ -237,28 +247,44 @@ async fn concurrent_statuses_are_all_kept_in_order(store: Arc<dyn ZaakStore>) {
 async fn a_case_has_one_result(store: Arc<dyn ZaakStore>) {
     let zaak = store.create(&application(SANNE, "x"), NOW).await.unwrap();
     let result = store
-        .set_result(zaak.uuid, "toegekend", "Vergunning verleend")
+        .set_result(
+            zaak.uuid,
+            "toegekend",
+            "Vergunning verleend",
+            &audit("test", "resultaat"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(store.result(zaak.uuid).await.unwrap().unwrap(), result);
+    let audited = |trail: Vec<AuditEntry>| trail.iter().filter(|a| a.actie == "resultaat").count();
     assert_eq!(
         store.result_by_uuid(result.uuid).await.unwrap().unwrap(),
         result
     );
     assert!(
         store
-            .set_result(zaak.uuid, "afgewezen", "toch niet")
+            .set_result(
+                zaak.uuid,
+                "afgewezen",
+                "toch niet",
+                &audit("test", "resultaat")
+            )
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .set_result(Uuid::now_v7(), "afgewezen", "")
+            .set_result(Uuid::now_v7(), "afgewezen", "", &audit("test", "resultaat"))
             .await
             .unwrap()
             .is_none()
+    );
+    assert_eq!(
+        audited(store.audit_trail(zaak.uuid).await.unwrap()),
+        1,
+        "the refused second result left no audit line"
     );
 }
 
@@ -312,7 +338,11 @@ async fn roles_can_be_added(store: Arc<dyn ZaakStore>) {
         medewerker: None,
         roltoelichting: "Partner".to_owned(),
     };
-    store.add_role(zaak.uuid, &partner).await.unwrap().unwrap();
+    store
+        .add_role(zaak.uuid, &partner, &audit("test", "rol toegevoegd"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(store.roles(zaak.uuid).await.unwrap().len(), 2);
     let toms = ZaakFilter {
         bsn: Some(TOM.to_owned()),
@@ -323,7 +353,7 @@ async fn roles_can_be_added(store: Arc<dyn ZaakStore>) {
     assert_eq!(store.list(&toms).await.unwrap().total, 1);
     assert!(
         store
-            .add_role(Uuid::now_v7(), &partner)
+            .add_role(Uuid::now_v7(), &partner, &audit("test", "rol toegevoegd"))
             .await
             .unwrap()
             .is_none()

@@ -88,6 +88,7 @@ impl World {
             besluit: None,
             resultaat: None,
             documenten: Vec::new(),
+            audit: None,
         };
         self.store.create(&new, NOW).await.unwrap()
     }
@@ -247,7 +248,17 @@ async fn a_case_links_to_its_status_roles_and_result(w: World) {
         .await;
     assert_eq!(results["count"], 0);
     w.store
-        .set_result(zaak.uuid, "toegekend", "Verleend")
+        .set_result(
+            zaak.uuid,
+            "toegekend",
+            "Verleend",
+            &loket_zaken::zaak::AuditEntry {
+                actor: "test".to_owned(),
+                actie: "resultaat".to_owned(),
+                toelichting: String::new(),
+                moment: NOW,
+            },
+        )
         .await
         .unwrap();
     let (_, read) = w
@@ -512,6 +523,19 @@ async fn roles_and_one_result_are_added_to_a_case(w: World) {
         .await;
     assert_eq!(status, 400, "one result per case");
     assert_eq!(problem["invalidParams"][0]["code"], "unique");
+    // Every change through the API is in the case's audit trail, by client.
+    let trail = w.store.audit_trail(zaak.uuid).await.unwrap();
+    let by_balie: Vec<&str> = trail
+        .iter()
+        .filter(|a| a.actor.contains("(balie)"))
+        .map(|a| a.actie.as_str())
+        .collect();
+    assert!(by_balie.contains(&"rol toegevoegd"), "{by_balie:?}");
+    assert_eq!(
+        by_balie.iter().filter(|a| **a == "resultaat").count(),
+        1,
+        "{by_balie:?}"
+    );
 }
 
 async fn the_openapi_document_is_served_without_a_token(w: World) {

@@ -72,6 +72,7 @@ fn case(n: u64, residents: u64, now: OffsetDateTime) -> NewZaak {
         besluit: decided.then_some((Outcome::Toegekend, record)),
         resultaat: decided.then(|| ("toegekend".to_owned(), "Verleend".to_owned())),
         documenten: Vec::new(),
+        audit: None,
     }
 }
 

@@ -36,16 +36,23 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, uuid: Uuid) -> Result<Option<Zaak>, StoreError>;
     /// Newest first, with the total number that match; without the decision records.
     async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError>;
-    /// Append a status; `None` when there is no such case. Concurrent appends each get
-    /// their own number: none is lost or overwritten.
+    /// Append a status, with its audit line; `None` when there is no such case.
+    /// Concurrent appends each get their own number: none is lost or overwritten.
     async fn add_status(
         &self,
         zaak: Uuid,
         status: &NewStatus,
+        audit: &AuditEntry,
     ) -> Result<Option<Status>, StoreError>;
     async fn statuses(&self, zaak: Uuid) -> Result<Vec<Status>, StoreError>;
     async fn status(&self, uuid: Uuid) -> Result<Option<Status>, StoreError>;
-    async fn add_role(&self, zaak: Uuid, role: &NewRol) -> Result<Option<Rol>, StoreError>;
+    /// Add a role, with its audit line in the same transaction.
+    async fn add_role(
+        &self,
+        zaak: Uuid,
+        role: &NewRol,
+        audit: &AuditEntry,
+    ) -> Result<Option<Rol>, StoreError>;
     async fn roles(&self, zaak: Uuid) -> Result<Vec<Rol>, StoreError>;
     async fn role(&self, uuid: Uuid) -> Result<Option<Rol>, StoreError>;
     /// Set the case's one result; `Ok(None)` when the case has none yet may be set
@@ -55,6 +62,7 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
         zaak: Uuid,
         resultaattype: &str,
         toelichting: &str,
+        audit: &AuditEntry,
     ) -> Result<Option<Resultaat>, StoreError>;
     async fn result(&self, zaak: Uuid) -> Result<Option<Resultaat>, StoreError>;
     async fn result_by_uuid(&self, uuid: Uuid) -> Result<Option<Resultaat>, StoreError>;

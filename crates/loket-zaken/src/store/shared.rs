@@ -117,6 +117,7 @@ macro_rules! zaak_store_impl {
                 &self,
                 zaak: Uuid,
                 status: &NewStatus,
+                audit: &AuditEntry,
             ) -> Result<Option<Status>, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 // The update takes the case's row (Postgres) or the write lock (SQLite)
@@ -140,6 +141,7 @@ macro_rules! zaak_store_impl {
                     return Ok(None);
                 };
                 let uuid = insert_status(&mut tx, seq, number, status).await?;
+                insert_audit(&mut tx, seq, audit).await?;
                 tx.commit().await?;
                 Ok(Some(Status {
                     uuid,
@@ -171,7 +173,12 @@ macro_rules! zaak_store_impl {
                 row.map(status_from_row).transpose()
             }
 
-            async fn add_role(&self, zaak: Uuid, role: &NewRol) -> Result<Option<Rol>, StoreError> {
+            async fn add_role(
+                &self,
+                zaak: Uuid,
+                role: &NewRol,
+                audit: &AuditEntry,
+            ) -> Result<Option<Rol>, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let mut select: QueryBuilder<'_, $db> =
                     QueryBuilder::new("SELECT seq FROM zaken WHERE uuid = ");
@@ -182,6 +189,7 @@ macro_rules! zaak_store_impl {
                     return Ok(None);
                 };
                 let uuid = insert_role(&mut tx, seq, role).await?;
+                insert_audit(&mut tx, seq, audit).await?;
                 tx.commit().await?;
                 Ok(Some(Rol {
                     uuid,
@@ -217,8 +225,10 @@ macro_rules! zaak_store_impl {
                 zaak: Uuid,
                 resultaattype: &str,
                 toelichting: &str,
+                audit: &AuditEntry,
             ) -> Result<Option<Resultaat>, StoreError> {
                 let uuid = Uuid::now_v7();
+                let mut tx = self.pool.begin().await?;
                 let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) SELECT ",
                 );
@@ -230,11 +240,14 @@ macro_rules! zaak_store_impl {
                     .push_bind(toelichting.to_owned())
                     .push(" FROM zaken WHERE uuid = ")
                     .push_bind(zaak.to_string())
-                    .push(" ON CONFLICT (zaak_seq) DO NOTHING");
-                let inserted = insert.build().execute(&self.pool).await?.rows_affected();
-                if inserted == 0 {
+                    .push(" ON CONFLICT (zaak_seq) DO NOTHING RETURNING zaak_seq");
+                let Some((seq,)): Option<(i64,)> =
+                    insert.build_query_as().fetch_optional(&mut *tx).await?
+                else {
                     return Ok(None);
-                }
+                };
+                insert_audit(&mut tx, seq, audit).await?;
+                tx.commit().await?;
                 Ok(Some(Resultaat {
                     uuid,
                     zaak,
@@ -620,6 +633,9 @@ macro_rules! zaak_store_impl {
             // One statement per file: files are large, and few cases have any.
             for (uuid, zaak) in rows {
                 let seq = seq_of(uuid)?;
+                if let Some(audit) = &zaak.audit {
+                    insert_audit(tx, seq, audit).await?;
+                }
                 for document in &zaak.documenten {
                     let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                         "INSERT INTO documenten (uuid, zaak_seq, naam, bestandsnaam, soort, grootte, sha256, inhoud, toegevoegd_ms) ",

@@ -94,6 +94,7 @@ pub(super) async fn zaak(
         besluit: None,
         resultaat: None,
         documenten: Vec::new(),
+        audit: Some(api.audit(&caller, "aangemaakt", "via de Zaken API".to_owned())),
     };
     let zaak = api
         .inner
@@ -129,7 +130,7 @@ pub(super) async fn rol(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewRolBody>,
 ) -> Result<Response, ApiError> {
-    let (_, client) = api.authenticate(&headers)?;
+    let (caller, client) = api.authenticate(&headers)?;
     let uuid = api.zaak_uuid(&body.zaak, "zaak")?;
     let zaak = api.zaak_for(client, uuid, Scope::Bijwerken).await?;
     let generiek = catalogus_id(&body.roltype);
@@ -176,10 +177,15 @@ pub(super) async fn rol(
         medewerker,
         roltoelichting: body.roltoelichting,
     };
+    let audit = api.audit(
+        &caller,
+        "rol toegevoegd",
+        format!("{} via de Zaken API", new.omschrijving_generiek),
+    );
     let rol = api
         .inner
         .store
-        .add_role(zaak.uuid, &new)
+        .add_role(zaak.uuid, &new, &audit)
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::from(Problem::not_found()))?;
@@ -200,7 +206,7 @@ pub(super) async fn resultaat(
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewResultaatBody>,
 ) -> Result<Response, ApiError> {
-    let (_, client) = api.authenticate(&headers)?;
+    let (caller, client) = api.authenticate(&headers)?;
     let uuid = api.zaak_uuid(&body.zaak, "zaak")?;
     let zaak = api.zaak_for(client, uuid, Scope::Bijwerken).await?;
     let kind = catalogus_id(&body.resultaattype);
@@ -215,7 +221,12 @@ pub(super) async fn resultaat(
     let Some(result) = api
         .inner
         .store
-        .set_result(zaak.uuid, kind, &body.toelichting)
+        .set_result(
+            zaak.uuid,
+            kind,
+            &body.toelichting,
+            &api.audit(&caller, "resultaat", format!("{kind} via de Zaken API")),
+        )
         .await
         .map_err(store_error)?
     else {

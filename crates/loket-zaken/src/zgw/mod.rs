@@ -23,7 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::ZaakStore;
-use crate::zaak::{NewStatus, Resultaat, Rol, Status, Zaak, ZaakFilter, statustype};
+use crate::zaak::{AuditEntry, NewStatus, Resultaat, Rol, Status, Zaak, ZaakFilter, statustype};
 use crate::zgw_auth::{AuthError, Caller, Client, Clients, Scope};
 
 pub const BASE: &str = "/zaken/api/v1";
@@ -180,6 +180,16 @@ impl ZgwApi {
             "resultaattype": self.catalogus_url("resultaattypen", &resultaat.resultaattype),
             "toelichting": resultaat.toelichting,
         })
+    }
+
+    /// An audit line for a change a client made through the API.
+    fn audit(&self, caller: &Caller, actie: &str, toelichting: String) -> AuditEntry {
+        AuditEntry {
+            actor: format!("{} ({})", caller.user_representation, caller.client_id),
+            actie: actie.to_owned(),
+            toelichting,
+            moment: self.inner.clock.now(),
+        }
     }
 
     /// The case `uuid`, if it exists and the client may `scope` its zaaktype.
@@ -461,6 +471,7 @@ async fn create_status(
         None => api.inner.clock.now(),
     };
     check_length("statustoelichting", &body.statustoelichting, 1000)?;
+    let audit = api.audit(&caller, "status gezet", format!("{code} via de Zaken API"));
     let status = api
         .inner
         .store
@@ -469,9 +480,10 @@ async fn create_status(
             &NewStatus {
                 statustype: code.to_owned(),
                 datum_status_gezet: moment,
-                actor: format!("{} ({})", caller.user_representation, caller.client_id),
+                actor: audit.actor.clone(),
                 toelichting: body.statustoelichting,
             },
+            &audit,
         )
         .await
         .map_err(store_error)?

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{ZgwApi, invalid, store_error};
 use crate::termijn::{self, TermError};
-use crate::zaak::{AuditEntry, Termijn, Zaak};
+use crate::zaak::{Termijn, Zaak};
 use crate::zgw_auth::Scope;
 
 #[derive(Debug, Deserialize)]
@@ -59,12 +59,11 @@ pub(super) async fn zaak(
     if changes.is_empty() {
         return Ok(Json(api.zaak_json(&found)));
     }
-    let audit = AuditEntry {
-        actor: format!("{} ({})", caller.user_representation, caller.client_id),
-        actie: changes.join(" en "),
-        toelichting: "via de Zaken API".to_owned(),
-        moment: api.inner.clock.now(),
-    };
+    let audit = api.audit(
+        &caller,
+        &changes.join(" en "),
+        "via de Zaken API".to_owned(),
+    );
     let zaak = api
         .inner
         .store
