@@ -447,18 +447,8 @@ fn stripe(object: &str) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::path::PathBuf;
-
     use super::*;
-
-    fn permit() -> Product {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
-        Catalogue::load(&dir)
-            .unwrap()
-            .product("bewonersparkeervergunning")
-            .unwrap()
-            .clone()
-    }
+    use crate::catalogue::repository_permit as permit;
 
     fn answers(lease: bool) -> Map<String, Value> {
         let mut answers = Map::new();

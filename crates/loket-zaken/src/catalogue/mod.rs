@@ -261,3 +261,15 @@ impl Catalogue {
 
 #[cfg(test)]
 mod tests;
+
+/// The repository's own parking permit, for the crate's tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn repository_permit() -> Product {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+    Catalogue::load(&dir)
+        .unwrap()
+        .product("bewonersparkeervergunning")
+        .unwrap()
+        .clone()
+}

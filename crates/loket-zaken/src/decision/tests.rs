@@ -2,21 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
 use super::*;
-use crate::catalogue::Catalogue;
 
-fn permit() -> Product {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
-    Catalogue::load(&dir)
-        .unwrap()
-        .product("bewonersparkeervergunning")
-        .unwrap()
-        .clone()
-}
+use crate::catalogue::repository_permit as permit;
 
 /// Sanne: lives at Kerkstraat 12 in Voorbeeldstad, owns 34GBV7, standard income.
 fn sanne() -> Inputs {
