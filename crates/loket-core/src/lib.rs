@@ -9,6 +9,7 @@ pub mod clock;
 pub mod datum;
 pub mod ids;
 pub mod kenteken;
+pub mod merkle;
 pub mod oin;
 pub mod problem;
 pub mod secret;

@@ -8,15 +8,18 @@
 
 mod i18n;
 mod pages;
+pub mod portaal;
 pub mod werkplek;
 
 pub use i18n::Lang;
-pub use pages::{PortalErrorPages, portal_routes};
+pub use pages::PortalErrorPages;
+pub use portaal::routes as portal_routes;
 
 /// What the portal needs to know about where it runs.
 #[derive(Debug, Clone)]
 pub struct PortalSettings {
     pub municipality: String,
-    /// Demo mode shows the test-environment banner on every page.
+    /// Demo mode shows the test-environment banner on every page, and is the only mode in
+    /// which the simulated DigiD login exists.
     pub demo: bool,
 }

@@ -187,6 +187,7 @@ impl World {
                 .unwrap(),
             ],
             audit: None,
+            berichten: Vec::new(),
         };
         self.zaken.create(&new, NOW).await.unwrap().uuid
     }

@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use crate::case_writer::CaseWriter;
 
 use crate::ZaakStore;
+use crate::berichten;
 use crate::bijlage::{Bijlage, Upload};
 use crate::catalogue::{Catalogue, DataNeed, Product, QuestionKind, Text};
 use crate::decision::{AUTOMATIC, DataUsed, DecisionRecord, decide};
@@ -94,6 +95,13 @@ impl Exchange {
             fout,
         }
     }
+}
+
+/// What is known before applying, and the fee it gives.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub known: Vec<DataUsed>,
+    pub tarief: Option<crate::rules::FeeTrace>,
 }
 
 /// A question the resident answered wrongly, for the form's error summary.
@@ -307,6 +315,20 @@ impl Applications {
         futures::future::join_all(asks).await
     }
 
+    /// What the resident sees before applying: what the registers already say (once
+    /// only) and the fee that would apply with it, with the row of the fee table that
+    /// sets it (the waiver for a low income included).
+    pub async fn preview(&self, product: &Product, bsn: &Bsn, trace: &TraceContext) -> Preview {
+        let known = self.known(product, bsn, trace).await;
+        let inputs = self.inputs(product, Map::new(), &known);
+        let tarief = product
+            .regels
+            .as_ref()
+            .and_then(|rules| rules.fee(&inputs).ok())
+            .flatten();
+        Preview { known, tarief }
+    }
+
     /// Decide and open the case.
     pub async fn apply(
         &self,
@@ -416,6 +438,16 @@ impl Applications {
             }
             Outcome::Behandelaar => None,
         };
+        let letter = match record.uitkomst {
+            Outcome::Toegekend | Outcome::Afgewezen => {
+                berichten::decision_letter(product, record, applicant.as_str())
+            }
+            Outcome::Behandelaar => berichten::received_letter(
+                product,
+                now.date() + time::Duration::days(i64::from(product.behandeltermijn_dagen)),
+                applicant.as_str(),
+            ),
+        };
         NewZaak {
             bronorganisatie: self.inner.gemeente.rsin.clone(),
             zaaktype: product.id.clone(),
@@ -433,6 +465,7 @@ impl Applications {
             resultaat,
             documenten: Vec::new(),
             audit: None,
+            berichten: vec![letter],
         }
     }
 }

@@ -130,6 +130,7 @@ mod tests {
             resultaat: None,
             documenten: Vec::new(),
             audit: None,
+            berichten: Vec::new(),
         }
     }
 

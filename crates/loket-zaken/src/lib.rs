@@ -5,11 +5,13 @@
 //! own data lives in its own database (component `zaken`).
 
 pub mod apply;
+pub mod berichten;
 pub mod bijlage;
 mod case_writer;
 pub mod catalogue;
 pub mod decision;
 pub mod idempotency;
+pub mod inwoner;
 pub mod rules;
 pub mod store;
 pub mod termijn;
@@ -53,6 +55,11 @@ pub const SCHEMA: Schema = Schema {
             description: "attachments kept with their case",
             sql: include_str!("../migrations/sqlite/0005_documenten.sql"),
         },
+        Migration {
+            version: 6,
+            description: "the resident's letters and channel preference",
+            sql: include_str!("../migrations/sqlite/0006_berichten.sql"),
+        },
     ],
     postgres: &[
         Migration {
@@ -79,6 +86,11 @@ pub const SCHEMA: Schema = Schema {
             version: 5,
             description: "attachments kept with their case",
             sql: include_str!("../migrations/postgres/0005_documenten.sql"),
+        },
+        Migration {
+            version: 6,
+            description: "the resident's letters and channel preference",
+            sql: include_str!("../migrations/postgres/0006_berichten.sql"),
         },
     ],
 };

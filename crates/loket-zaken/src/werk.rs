@@ -12,6 +12,7 @@ use time::{Date, Duration};
 use uuid::Uuid;
 
 use crate::ZaakStore;
+use crate::berichten;
 use crate::bijlage::DocumentInfo;
 use crate::catalogue::Catalogue;
 use crate::decision::{self, DecisionRecord, PersonDecision};
@@ -403,6 +404,15 @@ impl Werk {
                 regels_uitkomst: found.uitkomst.unwrap_or(Outcome::Behandelaar),
             },
         );
+        // The decision reaches the applicant in their Berichtenbox, with the case.
+        let applicant = self
+            .store
+            .roles(zaak)
+            .await?
+            .into_iter()
+            .find(|r| r.omschrijving_generiek == "initiator")
+            .and_then(|r| r.bsn);
+        let bericht = applicant.map(|bsn| berichten::decision_letter(product, &record, &bsn));
         let closing = Closing {
             outcome,
             besluit: serde_json::to_value(&record)
@@ -415,6 +425,7 @@ impl Werk {
             },
             resultaat_toelichting: reden.to_owned(),
             audit: self.audit(me, "besloten", format!("{}: {reden}", outcome.as_str())),
+            bericht,
         };
         self.store
             .close(zaak, &closing)

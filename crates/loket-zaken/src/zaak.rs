@@ -149,6 +149,8 @@ pub struct NewZaak {
     /// Who created the case, when an audit line must say so (an API client; an
     /// application's first status already names its channel).
     pub audit: Option<AuditEntry>,
+    /// Letters to the resident about it (the decision), sent in the same transaction.
+    pub berichten: Vec<crate::berichten::NewBericht>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,6 +241,8 @@ pub struct Closing {
     pub status: NewStatus,
     pub resultaat_toelichting: String,
     pub audit: AuditEntry,
+    /// The letter that brings the decision to the resident.
+    pub bericht: Option<crate::berichten::NewBericht>,
 }
 
 /// In which order a list comes back.

@@ -77,6 +77,7 @@ impl World {
             resultaat: None,
             documenten: Vec::new(),
             audit: None,
+            berichten: Vec::new(),
         };
         self.store.create(&new, NOW).await.unwrap().uuid
     }

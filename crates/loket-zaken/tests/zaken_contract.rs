@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use loket_store::{Database, StorageUrl};
+use loket_zaken::berichten::{Kanaal, NewBericht};
+use loket_zaken::catalogue::Text;
 use loket_zaken::zaak::{
     AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Outcome, ZaakFilter,
     statustype,
@@ -49,6 +51,7 @@ fn application(bsn: &str, object: &str) -> NewZaak {
         resultaat: None,
         documenten: Vec::new(),
         audit: None,
+        berichten: Vec::new(),
     }
 }
 
@@ -436,6 +439,7 @@ async fn a_person_closes_a_case_once_with_status_result_and_audit(store: Arc<dyn
         status: status(statustype::AFGEHANDELD, "Besluit genomen"),
         resultaat_toelichting: "Geen bewijs van lease".to_owned(),
         audit: audit("m.jansen", "besloten"),
+        bericht: Some(letter(SANNE, "U krijgt geen vergunning")),
     };
     let closed = store.close(zaak.uuid, &closing).await.unwrap().unwrap();
     assert_eq!(closed.uitkomst, Some(Outcome::Afgewezen));
@@ -463,6 +467,11 @@ async fn a_person_closes_a_case_once_with_status_result_and_audit(store: Arc<dyn
     );
     assert_eq!(store.statuses(zaak.uuid).await.unwrap().len(), 2);
     assert_eq!(store.audit_trail(zaak.uuid).await.unwrap().len(), 1);
+    // The decision's letter came with it, once.
+    let letters = store.messages(SANNE, 1, 10).await.unwrap();
+    assert_eq!(letters.total, 1);
+    assert_eq!(letters.items[0].onderwerp.nl, "U krijgt geen vergunning");
+    assert_eq!(letters.items[0].zaak, Some(zaak.uuid));
     assert!(
         store
             .close(Uuid::now_v7(), &closing)
@@ -614,6 +623,77 @@ async fn documents_are_kept_with_their_case_and_only_theirs(store: Arc<dyn ZaakS
     );
 }
 
+fn letter(bsn: &str, onderwerp: &str) -> NewBericht {
+    NewBericht {
+        bsn: bsn.to_owned(),
+        onderwerp: Text {
+            nl: onderwerp.to_owned(),
+            en: format!("EN {onderwerp}"),
+        },
+        tekst: Text {
+            nl: "Tekst".to_owned(),
+            en: "Text".to_owned(),
+        },
+    }
+}
+
+async fn letters_reach_their_resident_only_and_are_read_once(store: Arc<dyn ZaakStore>) {
+    let mut first = application(SANNE, "L 1");
+    first.berichten = vec![letter(SANNE, "Eerste")];
+    let mut second = application(SANNE, "L 2");
+    second.berichten = vec![letter(SANNE, "Tweede")];
+    let mut toms = application(TOM, "L 3");
+    toms.berichten = vec![letter(TOM, "Van Tom")];
+    let created = store.create_all(&[first, second, toms], NOW).await.unwrap();
+    let sannes = store.messages(SANNE, 1, 10).await.unwrap();
+    assert_eq!(sannes.total, 2);
+    let subjects: Vec<&str> = sannes
+        .items
+        .iter()
+        .map(|b| b.onderwerp.nl.as_str())
+        .collect();
+    assert_eq!(subjects, vec!["Tweede", "Eerste"], "newest first");
+    assert_eq!(sannes.items[0].zaak, Some(created[1].uuid));
+    assert_eq!(sannes.items[0].onderwerp.en, "EN Tweede");
+    assert_eq!(store.unread_messages(SANNE).await.unwrap(), 2);
+    assert_eq!(
+        store.messages(SANNE, 2, 1).await.unwrap().items[0]
+            .onderwerp
+            .nl,
+        "Eerste"
+    );
+
+    // Tom's letter is not Sanne's to read or to mark.
+    let tom_letter = store.messages(TOM, 1, 10).await.unwrap().items[0].uuid;
+    assert!(store.message(SANNE, tom_letter).await.unwrap().is_none());
+    assert!(!store.mark_read(SANNE, tom_letter, NOW).await.unwrap());
+    assert_eq!(store.unread_messages(TOM).await.unwrap(), 1);
+
+    // Read once: a second reading keeps the first moment.
+    let one = sannes.items[0].uuid;
+    assert!(store.mark_read(SANNE, one, NOW).await.unwrap());
+    let later = NOW + time::Duration::hours(1);
+    assert!(store.mark_read(SANNE, one, later).await.unwrap());
+    assert_eq!(
+        store.message(SANNE, one).await.unwrap().unwrap().gelezen,
+        Some(NOW)
+    );
+    assert_eq!(store.unread_messages(SANNE).await.unwrap(), 1);
+
+    // The channel preference: unset, set, changed.
+    assert_eq!(store.channel(SANNE).await.unwrap(), None);
+    store
+        .set_channel(SANNE, Kanaal::OokPost, NOW)
+        .await
+        .unwrap();
+    store
+        .set_channel(SANNE, Kanaal::Digitaal, later)
+        .await
+        .unwrap();
+    assert_eq!(store.channel(SANNE).await.unwrap(), Some(Kanaal::Digitaal));
+    assert_eq!(store.channel(TOM).await.unwrap(), None);
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -630,5 +710,6 @@ loket_store::contract_suite! {
         many_cases_are_imported_as_create_writes_them,
         cases_created_together_come_back_in_the_order_given,
         documents_are_kept_with_their_case_and_only_theirs,
+        letters_reach_their_resident_only_and_are_read_once,
     ];
 }

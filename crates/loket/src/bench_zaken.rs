@@ -73,6 +73,7 @@ fn case(n: u64, residents: u64, now: OffsetDateTime) -> NewZaak {
         resultaat: decided.then(|| ("toegekend".to_owned(), "Verleend".to_owned())),
         documenten: Vec::new(),
         audit: None,
+        berichten: Vec::new(),
     }
 }
 

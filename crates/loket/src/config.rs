@@ -22,7 +22,7 @@ use crate::platform::{PlatformSettings, RegisterName};
 struct RawConfig {
     municipality: String,
     storage: RawStorage,
-    portal: RawPortal,
+    portal: RawResidentPortal,
     /// The employee workspace (serve it on an internal network only).
     #[serde(default)]
     werkplek: Option<RawPortal>,
@@ -116,6 +116,19 @@ struct RawPortal {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawResidentPortal {
+    listen: SocketAddr,
+    /// The municipality's outway, through which the portal asks the registers.
+    #[serde(default)]
+    outway: Option<String>,
+    /// At least 32 characters that seal residents' sessions; without it a new key is
+    /// made at every start (and every session ends with a restart).
+    #[serde(default)]
+    session_key: Option<Secret<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRegister {
     listen: SocketAddr,
 }
@@ -125,6 +138,20 @@ struct RawRegister {
 struct RawLog {
     #[serde(default)]
     format: LogFormat,
+}
+
+/// The key that seals residents' sessions: the configured one, or a fresh one.
+fn portal_key(configured: Option<Secret<String>>) -> anyhow::Result<Secret<Vec<u8>>> {
+    match configured {
+        Some(key) if key.expose().len() < 32 => {
+            bail!("portal.session_key must be at least 32 characters")
+        }
+        Some(key) => Ok(Secret::new(key.expose().as_bytes().to_vec())),
+        None => {
+            tracing::warn!("no portal.session_key: residents' sessions end when Loket restarts");
+            Ok(crate::platform::random_key()?)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -186,6 +213,12 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             catalogue: std::sync::Arc::new(catalogue),
             werkplek_listen: raw.werkplek.map(|w| w.listen),
             zaken_api,
+            portal: crate::platform::PortalWiring {
+                outway: raw.portal.outway,
+                logs: Vec::new(),
+                session_key: portal_key(raw.portal.session_key)?,
+                personas: Vec::new(),
+            },
         },
         log_format: raw.log.format,
     })

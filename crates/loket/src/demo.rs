@@ -7,7 +7,7 @@ use anyhow::Context;
 use loket_store::StorageUrl;
 
 use crate::logging::{self, LogFormat};
-use crate::platform::{Platform, PlatformSettings, RegisterName};
+use crate::platform::{Platform, PlatformSettings, PortalWiring, RegisterName};
 use crate::seed::Targets;
 
 pub const DEMO_MUNICIPALITY: &str = "Gemeente Voorbeeldstad";
@@ -37,6 +37,7 @@ pub async fn run(
     seed(&Targets::from_handles(&handles)?).await?;
     crate::werkplek::demo_accounts(&storage, &data).await?;
     let zaken_api = crate::process::demo_zaken_api(&data, &catalogue)?;
+    let logs = crate::exchange::start(&mut platform, &data, &storage).await?;
     let settings = PlatformSettings {
         storage: storage.clone(),
         portal_listen: listen,
@@ -47,12 +48,40 @@ pub async fn run(
         // The workspace on the port after the portal's (any free port when that is 0).
         werkplek_listen: Some(next_port(listen)),
         zaken_api: Some(zaken_api),
+        portal: PortalWiring {
+            outway: platform.endpoints.get("outway").cloned(),
+            logs,
+            session_key: session_key(&data)?,
+            personas: personas(),
+        },
     };
-    crate::exchange::start(&mut platform, &data, &storage).await?;
     platform.add_platform(settings).await?;
     write_endpoints(&data, &platform).await?;
     print_welcome(&platform, &data, first_start);
     platform.run_until_signal().await
+}
+
+/// The key that seals residents' sessions, made on first start (`keys/`).
+fn session_key(data: &Path) -> anyhow::Result<loket_core::Secret<Vec<u8>>> {
+    let keys = crate::exchange::tokens(data, "portaal-sessiesleutel.json", &["sessies"])?;
+    let key = keys.get("sessies").context("no session key")?;
+    Ok(loket_core::Secret::new(key.as_bytes().to_vec()))
+}
+
+/// The personas the simulated DigiD offers, with what each is for.
+fn personas() -> Vec<loket_web::portaal::DemoPersona> {
+    let municipality = loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0);
+    let today = time::OffsetDateTime::now_utc().date();
+    loket_population::personas(today, &municipality)
+        .0
+        .into_iter()
+        .map(|p| loket_web::portaal::DemoPersona {
+            bsn: p.bsn.to_owned(),
+            naam: p.name,
+            nl: p.purpose_nl.to_owned(),
+            en: p.purpose_en.to_owned(),
+        })
+        .collect()
 }
 
 fn next_port(listen: SocketAddr) -> SocketAddr {
@@ -174,7 +203,8 @@ fn print_welcome(platform: &Platform, data: &Path, first_start: bool) {
         data.join("keys/inzage-tokens.json").display()
     );
     println!();
-    println!("  Logging in with the simulated DigiD arrives with the portal (issue 6).");
+    println!("  Log in at {portal}/inloggen with the simulated DigiD: choose Sanne de Vries to");
+    println!("  apply for a parking permit (a test environment: it runs only in demo mode).");
     println!("  Stop with Ctrl-C.");
     println!();
 }

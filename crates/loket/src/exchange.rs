@@ -17,6 +17,7 @@ use loket_exchange::{Inway, Manager, Outway, ServiceEntry, tls};
 use loket_logboek::api::{Reader, Role};
 use loket_logboek::{Activities, LogKeys, Logboek, log_store};
 use loket_store::StorageUrl;
+use loket_web::portaal::LogSource;
 use time::OffsetDateTime;
 
 use crate::platform::{self, Platform, RegisterName};
@@ -215,11 +216,12 @@ pub fn tokens(data: &Path, file: &str, names: &[&str]) -> anyhow::Result<HashMap
 }
 
 /// Start every organisation's log, the inways, the outway, and set up the contracts.
+/// Returns the logs as the portal reads them for residents.
 pub async fn start(
     platform: &mut Platform,
     data: &Path,
     storage: &StorageUrl,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<LogSource>> {
     let pki = pki_dir(data);
     if pki::init(&pki, &organisations()?)? {
         tracing::info!(dir = %pki.display(), "created the demo PKI");
@@ -242,6 +244,7 @@ pub async fn start(
     let manager = Manager::open(&platform::open(storage, &loket_exchange::SCHEMA).await?).await?;
     let mut identities = HashMap::new();
     let mut logs = HashMap::new();
+    let mut sources = Vec::new();
     for organisation in &ORGANISATIONS {
         let identity = Identity::load_named(&pki, organisation.name)?;
         let pem = std::fs::read_to_string(pki.join(format!("{}.pem", organisation.name)))?;
@@ -250,6 +253,7 @@ pub async fn start(
             .await?;
         let database = platform::open(storage, &loket_logboek::schema(organisation.log)).await?;
         let keys = LogKeys::load_or_create(&keys_dir(data), organisation.log)?;
+        let public_key = keys.verifying_key().0;
         let log = Logboek::start(
             organisation.log,
             log_store(&database),
@@ -262,6 +266,21 @@ pub async fn start(
         platform
             .spawn(organisation.log_endpoint, loopback(), api)
             .await?;
+        sources.push(LogSource {
+            organisatie: organisation.display_name.to_owned(),
+            url: platform
+                .endpoints
+                .get(organisation.log_endpoint)
+                .cloned()
+                .context("a log that did not start")?,
+            token: Secret::new(
+                tokens
+                    .get("portal")
+                    .cloned()
+                    .context("no inzage token for the portal")?,
+            ),
+            public_key,
+        });
         identities.insert(organisation.name, identity);
         logs.insert(organisation.name, log);
     }
@@ -353,7 +372,7 @@ pub async fn start(
         .spawn("exchange-manager", loopback(), management)
         .await?;
     manager.reload_every(Duration::from_secs(2));
-    Ok(())
+    Ok(sources)
 }
 
 fn loopback() -> std::net::SocketAddr {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use loket_core::SystemClock;
+use loket_core::{Secret, SystemClock};
 use loket_http::{HttpService, Metrics};
 use loket_registers::brp;
 use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
@@ -37,6 +37,28 @@ pub struct PlatformSettings {
     pub werkplek_listen: Option<SocketAddr>,
     /// The ZGW Zaken API, on its own address.
     pub zaken_api: Option<ZakenApiSettings>,
+    pub portal: PortalWiring,
+}
+
+/// What the resident portal is connected to.
+#[derive(Debug, Clone)]
+pub struct PortalWiring {
+    /// The municipality's outway (the registers are asked through it).
+    pub outway: Option<String>,
+    /// The processing logs residents can read about themselves.
+    pub logs: Vec<loket_web::portaal::LogSource>,
+    /// Seals residents' sessions (at least 32 bytes).
+    pub session_key: Secret<Vec<u8>>,
+    /// Demo only: the personas the simulated DigiD offers.
+    pub personas: Vec<loket_web::portaal::DemoPersona>,
+}
+
+/// 32 random bytes.
+pub fn random_key() -> anyhow::Result<Secret<Vec<u8>>> {
+    let mut key = vec![0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+        .map_err(|_| anyhow::anyhow!("no randomness for a key"))?;
+    Ok(Secret::new(key))
 }
 
 #[derive(Debug, Clone)]
@@ -83,21 +105,10 @@ impl Platform {
             .await
             .context("cannot open the process layer's database (zaken)")?;
 
-        let portal_settings = PortalSettings {
-            municipality: settings.municipality.clone(),
-            demo: settings.demo,
-        };
-        let portal = HttpService::new("portal", loket_web::portal_routes(portal_settings.clone()))
-            .readiness(Arc::new(StoreReadiness {
-                database: zaken.clone(),
-                schema: loket_zaken::SCHEMA,
-            }))
-            .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
-
-        self.spawn("portal", settings.portal_listen, portal).await?;
-
         let store = loket_zaken::zaak_store(&zaken);
         let clock: Arc<dyn loket_core::Clock> = Arc::new(SystemClock);
+        self.add_portal(&settings, &zaken, store.clone(), clock.clone())
+            .await?;
         if let Some(listen) = settings.werkplek_listen {
             let database = open(&settings.storage, &loket_web::werkplek::staff::SCHEMA).await?;
             let werk = Werk::new(store.clone(), settings.catalogue.clone(), clock.clone());
@@ -137,6 +148,84 @@ impl Platform {
             self.spawn_on("zaken-api", listener, service)?;
         }
         Ok(())
+    }
+
+    /// The resident portal, with its own database for sessions.
+    async fn add_portal(
+        &mut self,
+        settings: &PlatformSettings,
+        zaken: &Database,
+        store: Arc<dyn loket_zaken::ZaakStore>,
+        clock: Arc<dyn loket_core::Clock>,
+    ) -> anyhow::Result<()> {
+        use loket_web::portaal::{DigidSimulatie, Inzage, Portaal, sessies};
+        let portal_settings = PortalSettings {
+            municipality: settings.municipality.clone(),
+            demo: settings.demo,
+        };
+        let wiring = &settings.portal;
+        let sessions_db = open(&settings.storage, &sessies::SCHEMA).await?;
+        let exchange = wiring
+            .outway
+            .as_deref()
+            .map(loket_zaken::apply::Exchange::new)
+            .transpose()?;
+        let inwoner = loket_zaken::inwoner::Inwoner::new(
+            store.clone(),
+            settings.catalogue.clone(),
+            exchange.clone(),
+            loket_zaken::inwoner::Activities {
+                mijn_gegevens: crate::exchange::MIJN_GEGEVENS.to_owned(),
+                attenderen: crate::exchange::ATTENDEREN.to_owned(),
+            },
+            clock.clone(),
+        );
+        let applications = exchange.map(|exchange| {
+            loket_zaken::apply::Applications::new(
+                settings.catalogue.clone(),
+                store.clone(),
+                exchange,
+                crate::process::demo_gemeente(),
+                clock.clone(),
+            )
+        });
+        let digid = if settings.demo {
+            Some(DigidSimulatie::new(
+                &portal_settings,
+                wiring.personas.clone(),
+            )?)
+        } else {
+            None
+        };
+        let inzage = if wiring.logs.is_empty() {
+            Inzage::none()
+        } else {
+            Inzage::new(wiring.logs.clone())?
+        };
+        let portaal = Portaal {
+            sessions: sessies::Sessions::new(
+                sessies::session_store(&sessions_db),
+                &wiring.session_key,
+            )?,
+            inwoner,
+            applications,
+            idempotency: loket_zaken::idempotency::idempotency_store(zaken),
+            inzage,
+            digid,
+            clock,
+            secure_cookies: !settings.demo,
+        };
+        let portal = HttpService::new(
+            "portal",
+            loket_web::portal_routes(portal_settings.clone(), portaal),
+        )
+        .readiness(Arc::new(StoreReadiness {
+            database: zaken.clone(),
+            schema: loket_zaken::SCHEMA,
+        }))
+        .readiness(readiness(&sessions_db, sessies::SCHEMA))
+        .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
+        self.spawn("portal", settings.portal_listen, portal).await
     }
 
     /// One register on its own address, with its own database.

@@ -156,7 +156,7 @@ fn last_sunday(year: i32, month: Month) -> Option<Date> {
 
 /// Dutch time: CEST (UTC+2) from the last Sunday of March to the last Sunday of October,
 /// both at 01:00 UTC; CET (UTC+1) otherwise.
-fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
+pub(crate) fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
     let utc = moment.to_offset(UtcOffset::UTC);
     let year = utc.year();
     let summer = match (

@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::berichten::{Bericht, Kanaal, NewBericht};
 use crate::bijlage::{DocumentInfo, Soort};
 use crate::zaak::{
     AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Opschorting, Outcome, Page,
@@ -109,6 +110,32 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     async fn record_audit(&self, zaak: Uuid, entry: &AuditEntry) -> Result<bool, StoreError>;
     /// The case's audit trail, oldest first.
     async fn audit_trail(&self, zaak: Uuid) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The resident's letters, newest first, with how many there are.
+    async fn messages(
+        &self,
+        bsn: &str,
+        page: u32,
+        page_size: u32,
+    ) -> Result<Page<Bericht>, StoreError>;
+    /// How many of the resident's letters are unread.
+    async fn unread_messages(&self, bsn: &str) -> Result<u64, StoreError>;
+    /// One letter, only if it is addressed to `bsn`.
+    async fn message(&self, bsn: &str, uuid: Uuid) -> Result<Option<Bericht>, StoreError>;
+    /// Mark the letter read (the first time only); false when it is not `bsn`'s.
+    async fn mark_read(
+        &self,
+        bsn: &str,
+        uuid: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// How the resident wants letters; `None` when they never said.
+    async fn channel(&self, bsn: &str) -> Result<Option<Kanaal>, StoreError>;
+    async fn set_channel(
+        &self,
+        bsn: &str,
+        kanaal: Kanaal,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// How many cases of `zaaktype` about `zaakobject` came out as `outcome`.
     async fn count_about(
         &self,
@@ -328,6 +355,40 @@ fn rol_from_row(row: RolRow) -> Result<Rol, StoreError> {
         bsn,
         medewerker,
         roltoelichting,
+    })
+}
+
+type BerichtRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// A letter's columns from `berichten b`, with its case's uuid.
+const BERICHT_COLUMNS: &str = "b.uuid, (SELECT z.uuid FROM zaken z WHERE z.seq = b.zaak_seq), \
+     b.onderwerp_nl, b.onderwerp_en, b.tekst_nl, b.tekst_en, b.verzonden_ms, b.gelezen_ms";
+
+fn bericht_from_row(row: BerichtRow) -> Result<Bericht, StoreError> {
+    use crate::catalogue::Text;
+    let (uuid, zaak, onderwerp_nl, onderwerp_en, tekst_nl, tekst_en, verzonden, gelezen) = row;
+    Ok(Bericht {
+        uuid: parse_uuid(&uuid)?,
+        zaak: zaak.as_deref().map(parse_uuid).transpose()?,
+        onderwerp: Text {
+            nl: onderwerp_nl,
+            en: onderwerp_en,
+        },
+        tekst: Text {
+            nl: tekst_nl,
+            en: tekst_en,
+        },
+        verzonden: from_millis(verzonden)?,
+        gelezen: gelezen.map(from_millis).transpose()?,
     })
 }
 

@@ -350,6 +350,9 @@ macro_rules! zaak_store_impl {
                 });
                 insert.build().execute(&mut *tx).await?;
                 insert_audit(&mut tx, seq, &closing.audit).await?;
+                if let Some(bericht) = &closing.bericht {
+                    insert_bericht(&mut tx, seq, bericht, closing.audit.moment).await?;
+                }
                 tx.commit().await?;
                 self.get(zaak).await
             }
@@ -507,6 +510,103 @@ macro_rules! zaak_store_impl {
                 rows.into_iter().map(audit_from_row).collect()
             }
 
+            async fn messages(
+                &self,
+                bsn: &str,
+                page: u32,
+                page_size: u32,
+            ) -> Result<Page<Bericht>, StoreError> {
+                let size = i64::from(page_size.max(1));
+                let offset = i64::from(page.max(1) - 1) * size;
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {BERICHT_COLUMNS} FROM berichten b WHERE b.bsn = "
+                ));
+                select
+                    .push_bind(bsn.to_owned())
+                    .push(" ORDER BY b.id DESC LIMIT ")
+                    .push_bind(size)
+                    .push(" OFFSET ")
+                    .push_bind(offset);
+                let rows: Vec<BerichtRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                let mut count: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT count(*) FROM berichten WHERE bsn = ");
+                count.push_bind(bsn.to_owned());
+                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                Ok(Page {
+                    items: rows.into_iter().map(bericht_from_row).collect::<Result<_, _>>()?,
+                    total: u64::try_from(total).unwrap_or_default(),
+                })
+            }
+
+            async fn unread_messages(&self, bsn: &str) -> Result<u64, StoreError> {
+                let mut count: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT count(*) FROM berichten WHERE bsn = ");
+                count.push_bind(bsn.to_owned()).push(" AND gelezen_ms IS NULL");
+                let (n,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
+                Ok(u64::try_from(n).unwrap_or_default())
+            }
+
+            async fn message(&self, bsn: &str, uuid: Uuid) -> Result<Option<Bericht>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {BERICHT_COLUMNS} FROM berichten b WHERE b.uuid = "
+                ));
+                select
+                    .push_bind(uuid.to_string())
+                    .push(" AND b.bsn = ")
+                    .push_bind(bsn.to_owned());
+                let row: Option<BerichtRow> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(bericht_from_row).transpose()
+            }
+
+            async fn mark_read(
+                &self,
+                bsn: &str,
+                uuid: Uuid,
+                now: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "UPDATE berichten SET gelezen_ms = COALESCE(gelezen_ms, ",
+                );
+                update
+                    .push_bind(millis(now))
+                    .push(") WHERE uuid = ")
+                    .push_bind(uuid.to_string())
+                    .push(" AND bsn = ")
+                    .push_bind(bsn.to_owned());
+                Ok(update.build().execute(&self.pool).await?.rows_affected() > 0)
+            }
+
+            async fn channel(&self, bsn: &str) -> Result<Option<Kanaal>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT kanaal FROM kanaalvoorkeuren WHERE bsn = ");
+                select.push_bind(bsn.to_owned());
+                let row: Option<(String,)> =
+                    select.build_query_as().fetch_optional(&self.pool).await?;
+                row.map(|(text,)| Kanaal::parse(&text).ok_or_else(|| corrupt("kanaal", text)))
+                    .transpose()
+            }
+
+            async fn set_channel(
+                &self,
+                bsn: &str,
+                kanaal: Kanaal,
+                now: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                let mut upsert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO kanaalvoorkeuren (bsn, kanaal, gezet_ms) VALUES (",
+                );
+                upsert
+                    .push_bind(bsn.to_owned())
+                    .push(", ")
+                    .push_bind(kanaal.as_str().to_owned())
+                    .push(", ")
+                    .push_bind(millis(now))
+                    .push(") ON CONFLICT (bsn) DO UPDATE SET kanaal = excluded.kanaal, gezet_ms = excluded.gezet_ms");
+                upsert.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
             async fn count_about(
                 &self,
                 zaaktype: &str,
@@ -636,6 +736,9 @@ macro_rules! zaak_store_impl {
                 if let Some(audit) = &zaak.audit {
                     insert_audit(tx, seq, audit).await?;
                 }
+                for bericht in &zaak.berichten {
+                    insert_bericht(tx, seq, bericht, now).await?;
+                }
                 for document in &zaak.documenten {
                     let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                         "INSERT INTO documenten (uuid, zaak_seq, naam, bestandsnaam, soort, grootte, sha256, inhoud, toegevoegd_ms) ",
@@ -695,6 +798,29 @@ macro_rules! zaak_store_impl {
                     .push_bind(entry.actie.clone())
                     .push_bind(entry.toelichting.clone())
                     .push_bind(millis(entry.moment));
+            });
+            insert.build().execute(&mut **tx).await?;
+            Ok(())
+        }
+
+        async fn insert_bericht(
+            tx: &mut loket_store::sqlx::Transaction<'_, $db>,
+            seq: i64,
+            bericht: &NewBericht,
+            now: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                "INSERT INTO berichten (uuid, bsn, zaak_seq, onderwerp_nl, onderwerp_en, tekst_nl, tekst_en, verzonden_ms) ",
+            );
+            insert.push_values([bericht], |mut row, b| {
+                row.push_bind(Uuid::now_v7().to_string())
+                    .push_bind(b.bsn.clone())
+                    .push_bind(seq)
+                    .push_bind(b.onderwerp.nl.clone())
+                    .push_bind(b.onderwerp.en.clone())
+                    .push_bind(b.tekst.nl.clone())
+                    .push_bind(b.tekst.en.clone())
+                    .push_bind(millis(now));
             });
             insert.build().execute(&mut **tx).await?;
             Ok(())

@@ -95,6 +95,7 @@ pub(super) async fn zaak(
         resultaat: None,
         documenten: Vec::new(),
         audit: Some(api.audit(&caller, "aangemaakt", "via de Zaken API".to_owned())),
+        berichten: Vec::new(),
     };
     let zaak = api
         .inner

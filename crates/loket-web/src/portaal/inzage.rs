@@ -1,0 +1,309 @@
+//! "Who used my data": the processing-log records about the signed-in resident, read
+//! from each organisation's log through its LDV read API (never from its database), with
+//! a check of each record's place in the log against the log's signed tree head.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use loket_core::merkle::{Hash, verify_inclusion};
+use loket_core::{Bsn, Secret, TraceContext};
+use loket_http::OutgoingClient;
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+/// One organisation's processing log, as the portal reads it.
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    /// The organisation, as residents know it ("Rijksdienst voor het Wegverkeer").
+    pub organisatie: String,
+    /// The log's read API, e.g. `http://127.0.0.1:9000` (the API is under `/lezenapi/v1`).
+    pub url: String,
+    /// The portal's token: it may ask about one resident at a time.
+    pub token: Secret<String>,
+    /// The log's Ed25519 public key, to check its signed tree heads.
+    pub public_key: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inzage {
+    client: Option<OutgoingClient>,
+    sources: Vec<LogSource>,
+}
+
+/// How much of a record's integrity could be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integrity {
+    /// The record's leaf is in the tree whose head the log signed.
+    Verified,
+    /// The proof did not check out, or the signature did not.
+    Failed,
+    /// The log could not be asked for its proof.
+    Unknown,
+}
+
+/// One use of the resident's data.
+#[derive(Debug, Clone)]
+pub struct Use {
+    pub organisatie: String,
+    pub moment: OffsetDateTime,
+    pub dienst: String,
+    /// The municipality asked (outgoing), or this organisation answered (incoming).
+    pub uitgaand: bool,
+    pub activiteit_id: Option<String>,
+    pub naam: Option<(String, String)>,
+    pub doel: Option<(String, String)>,
+    pub grondslag: Option<(String, String)>,
+    pub trace_id: String,
+    pub integriteit: Integrity,
+}
+
+/// What one log said, or that it could not be read.
+#[derive(Debug, Clone)]
+pub struct FromLog {
+    pub organisatie: String,
+    pub gebruik: Vec<Use>,
+    pub bereikbaar: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Answer {
+    #[serde(rename = "processingActivities")]
+    records: Vec<Record>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    trace_id: String,
+    name: String,
+    start_time: i64,
+    status: String,
+    log_index: u64,
+    #[serde(default)]
+    attributes: Attributes,
+    verwerkingsactiviteit: Option<Activity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Attributes {
+    #[serde(rename = "dpl.core.processing_activity_id")]
+    activity: Option<String>,
+    #[serde(rename = "loket.exchange")]
+    exchange: Option<Exchange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Exchange {
+    direction: String,
+    service_name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Activity {
+    naam: Texts,
+    doel: Texts,
+    grondslag: Texts,
+}
+
+#[derive(Debug, Deserialize)]
+struct Texts {
+    nl: String,
+    en: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TreeHead {
+    tree_size: u64,
+    root_hash: String,
+    timestamp: i64,
+    signature: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InclusionProof {
+    leaf_hash: String,
+    audit_path: Vec<String>,
+}
+
+/// At most this many records per log on the page.
+const PER_LOG: u32 = 50;
+
+impl Inzage {
+    pub fn new(sources: Vec<LogSource>) -> Result<Self, loket_http::ClientBuildError> {
+        Ok(Self {
+            client: Some(OutgoingClient::new(Duration::from_secs(10))?),
+            sources,
+        })
+    }
+
+    /// A portal without logs to read (`loket serve` without the exchange).
+    pub fn none() -> Self {
+        Self {
+            client: None,
+            sources: Vec::new(),
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.sources.is_empty()
+    }
+
+    /// Every log's records about `bsn`, newest first per log, each with its check.
+    pub async fn about(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<FromLog> {
+        let Some(client) = &self.client else {
+            return Vec::new();
+        };
+        let reads = self
+            .sources
+            .iter()
+            .map(|source| read_log(client, source, bsn, trace));
+        futures::future::join_all(reads).await
+    }
+}
+
+async fn read_log(
+    client: &OutgoingClient,
+    source: &LogSource,
+    bsn: &Bsn,
+    trace: &TraceContext,
+) -> FromLog {
+    let base = source.url.trim_end_matches('/');
+    let url = format!("{base}/lezenapi/v1/processing-activities?limit={PER_LOG}");
+    let (request, _) = client.post(&url, trace);
+    let answer = request
+        .bearer_auth(source.token.expose())
+        .json(&json!({
+            "dpl.core.data_subject_id": bsn.as_str(),
+            "dpl.core.data_subject_id_type": "BSN",
+        }))
+        .send()
+        .await;
+    let records = match answer {
+        Ok(response) if response.status().is_success() => response.json::<Answer>().await.ok(),
+        _ => None,
+    };
+    let Some(answer) = records else {
+        return FromLog {
+            organisatie: source.organisatie.clone(),
+            gebruik: Vec::new(),
+            bereikbaar: false,
+        };
+    };
+    // A request and its answer are two records of one span; the answer says it happened.
+    let records: Vec<Record> = answer
+        .records
+        .into_iter()
+        .filter(|r| r.name.ends_with(" antwoord") && r.status == "Ok")
+        .collect();
+    let head = tree_head(client, base, source, trace).await;
+    let checks = records.iter().map(|record| async {
+        match &head {
+            Some(Ok((size, root))) => {
+                included(client, base, record.log_index, *size, root, trace).await
+            }
+            Some(Err(())) => Integrity::Failed,
+            None => Integrity::Unknown,
+        }
+    });
+    let integrity = futures::future::join_all(checks).await;
+    let gebruik = records
+        .into_iter()
+        .zip(integrity)
+        .map(|(record, integriteit)| {
+            let exchange = record.attributes.exchange;
+            let activity = record.verwerkingsactiviteit;
+            Use {
+                organisatie: source.organisatie.clone(),
+                moment: OffsetDateTime::from_unix_timestamp_nanos(
+                    i128::from(record.start_time) * 1_000_000,
+                )
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                dienst: exchange
+                    .as_ref()
+                    .map(|e| e.service_name.clone())
+                    .unwrap_or_default(),
+                uitgaand: exchange
+                    .as_ref()
+                    .is_some_and(|e| e.direction == "DIRECTION_OUTGOING"),
+                activiteit_id: record.attributes.activity,
+                naam: activity
+                    .as_ref()
+                    .map(|a| (a.naam.nl.clone(), a.naam.en.clone())),
+                doel: activity
+                    .as_ref()
+                    .map(|a| (a.doel.nl.clone(), a.doel.en.clone())),
+                grondslag: activity
+                    .as_ref()
+                    .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
+                trace_id: record.trace_id,
+                integriteit,
+            }
+        })
+        .collect();
+    FromLog {
+        organisatie: source.organisatie.clone(),
+        gebruik,
+        bereikbaar: true,
+    }
+}
+
+/// The log's newest signed tree head: `None` when it cannot be read, `Err` when its
+/// signature does not check out under the log's key.
+async fn tree_head(
+    client: &OutgoingClient,
+    base: &str,
+    source: &LogSource,
+    trace: &TraceContext,
+) -> Option<Result<(u64, Hash), ()>> {
+    let (request, _) = client.get(&format!("{base}/lezenapi/v1/tree-heads/latest"), trace);
+    let head: TreeHead = request.send().await.ok()?.json().await.ok()?;
+    let root = decode_hash(&head.root_hash)?;
+    let signature = STANDARD.decode(&head.signature).ok()?;
+    let mut message = b"loket-logboek tree head v1\n".to_vec();
+    message.extend_from_slice(&head.tree_size.to_be_bytes());
+    message.extend_from_slice(&head.timestamp.to_be_bytes());
+    message.extend_from_slice(&root);
+    let key =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &source.public_key);
+    Some(match key.verify(&message, &signature) {
+        Ok(()) => Ok((head.tree_size, root)),
+        Err(_) => Err(()),
+    })
+}
+
+async fn included(
+    client: &OutgoingClient,
+    base: &str,
+    index: u64,
+    size: u64,
+    root: &Hash,
+    trace: &TraceContext,
+) -> Integrity {
+    let url = format!("{base}/lezenapi/v1/proofs/inclusion?index={index}&treeSize={size}");
+    let (request, _) = client.get(&url, trace);
+    let Some(proof) = (match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            response.json::<InclusionProof>().await.ok()
+        }
+        _ => None,
+    }) else {
+        return Integrity::Unknown;
+    };
+    let leaf = decode_hash(&proof.leaf_hash);
+    let path: Option<Vec<Hash>> = proof.audit_path.iter().map(|h| decode_hash(h)).collect();
+    match (leaf, path) {
+        (Some(leaf), Some(path)) if verify_inclusion(&leaf, index, size, &path, root) => {
+            Integrity::Verified
+        }
+        _ => Integrity::Failed,
+    }
+}
+
+fn decode_hash(text: &str) -> Option<Hash> {
+    STANDARD.decode(text).ok()?.try_into().ok()
+}

@@ -1,0 +1,252 @@
+//! The resident's front door: log in, the overview, my data, my cases, the Berichtenbox,
+//! applying for a product, who used my data, and contact. Server-rendered forms only;
+//! every form carries the session's CSRF token. What a resident may see is decided by
+//! the process layer (`loket_zaken::inwoner`): only ever their own.
+
+mod inzage;
+mod pages;
+pub mod sessies;
+mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use loket_core::{Clock, Problem};
+use loket_http::ApiError;
+use loket_zaken::IdempotencyStore;
+use loket_zaken::apply::Applications;
+use loket_zaken::inwoner::Inwoner;
+
+pub use self::inzage::{Inzage, LogSource};
+use self::sessies::{Resident, Session, Sessions};
+use crate::{Lang, PortalSettings};
+
+/// A persona the demo's simulated DigiD offers to log in as.
+#[derive(Debug, Clone)]
+pub struct DemoPersona {
+    pub bsn: String,
+    pub naam: String,
+    pub nl: String,
+    pub en: String,
+}
+
+/// The simulated DigiD login. It exists only in demo mode: `new` refuses to make one
+/// otherwise, and the portal mounts its routes only when it has one.
+#[derive(Debug, Clone)]
+pub struct DigidSimulatie {
+    personas: Vec<DemoPersona>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the simulated DigiD login runs only in demo mode")]
+pub struct NotDemo;
+
+impl DigidSimulatie {
+    pub fn new(settings: &PortalSettings, personas: Vec<DemoPersona>) -> Result<Self, NotDemo> {
+        if settings.demo {
+            Ok(Self { personas })
+        } else {
+            Err(NotDemo)
+        }
+    }
+}
+
+/// What the portal works with.
+#[derive(Debug)]
+pub struct Portaal {
+    pub sessions: Sessions,
+    pub inwoner: Inwoner,
+    /// Applying needs the way to the registers; without it the portal says so.
+    pub applications: Option<Applications>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub inzage: Inzage,
+    pub digid: Option<DigidSimulatie>,
+    pub clock: Arc<dyn Clock>,
+    /// Mark cookies `Secure` (everywhere except the plain-http demo).
+    pub secure_cookies: bool,
+}
+
+pub(crate) struct App {
+    settings: PortalSettings,
+    portaal: Portaal,
+}
+
+pub(crate) type AppState = State<Arc<App>>;
+
+pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
+    let demo = portaal.digid.is_some() && settings.demo;
+    let state = Arc::new(App { settings, portaal });
+    let mut router = Router::new()
+        .route("/", get(pages::start))
+        .route("/inloggen", get(pages::login))
+        .route("/uitloggen", post(pages::logout))
+        .route("/overzicht", get(pages::overview))
+        .route("/mijn-gegevens", get(pages::my_data))
+        .route("/aanvragen", get(pages::products))
+        .route(
+            "/aanvragen/{product}",
+            get(pages::application_form).post(pages::application_check),
+        )
+        .route(
+            "/aanvragen/{product}/versturen",
+            post(pages::application_submit),
+        )
+        .route("/zaken", get(pages::cases))
+        .route("/zaken/{uuid}", get(pages::case))
+        .route("/berichten", get(pages::messages))
+        .route("/berichten/voorkeur", post(pages::channel))
+        .route("/berichten/{uuid}", get(pages::message))
+        .route("/wie-gebruikte-mijn-gegevens", get(pages::processing))
+        .route("/contact", get(pages::contact))
+        .route("/static/loket.css", get(stylesheet));
+    if demo {
+        router = router.route(
+            "/digid-simulatie",
+            get(pages::digid_form).post(pages::digid_login),
+        );
+    }
+    router
+        .layer(axum::middleware::from_fn(remember_language))
+        .with_state(state)
+}
+
+const STYLESHEET: &str = include_str!("../../static/loket.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+pub(crate) const SESSION_COOKIE: &str = "loket_sessie";
+const LANGUAGE_COOKIE: &str = "loket_taal";
+
+/// A `?lang=` choice is kept in a cookie, so the next page is in the same language.
+async fn remember_language(request: Request, next: Next) -> Response {
+    let chosen = request
+        .uri()
+        .query()
+        .and_then(|q| url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "lang"))
+        .and_then(|(_, v)| match v.as_ref() {
+            "nl" => Some(Lang::Nl),
+            "en" => Some(Lang::En),
+            _ => None,
+        });
+    let mut response = next.run(request).await;
+    if let Some(lang) = chosen {
+        let value = format!(
+            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty() && value.len() <= 64)
+}
+
+/// The language of this request: `?lang=`, else the remembered choice, else the browser's.
+pub(crate) fn language(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
+    let explicit = query_lang.or_else(|| cookie(headers, LANGUAGE_COOKIE));
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Lang::choose(explicit, accept)
+}
+
+pub(crate) fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub(crate) fn clear_session_cookie(secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+impl App {
+    /// The request's live session and its token, signed in or not.
+    pub(crate) async fn session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<(String, Session)>, ApiError> {
+        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let session = self
+            .portaal
+            .sessions
+            .get(token, self.portaal.clock.now())
+            .await
+            .map_err(internal)?;
+        Ok(session.map(|s| (token.to_owned(), s)))
+    }
+
+    /// The signed-in resident, if any, with the session's CSRF token.
+    pub(crate) async fn resident(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<(Resident, String)>, ApiError> {
+        Ok(self
+            .session(headers)
+            .await?
+            .and_then(|(_, s)| s.resident.map(|r| (r, s.csrf))))
+    }
+}
+
+/// A form must carry its session's CSRF token; anything else is refused before it acts.
+pub(crate) fn check_csrf(session: &str, form: &str) -> Result<(), ApiError> {
+    if crate::werkplek::staff::same_secret(session, form) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            403,
+            "csrf",
+            "Het formulier is niet geldig. / The form is not valid.",
+        )
+        .into())
+    }
+}
+
+// Taken by value so it fits `map_err(internal)`.
+#[allow(clippy::needless_pass_by_value)]
+pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "the portal failed");
+    Problem::internal().into()
+}
+
+pub(crate) fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}

@@ -1,0 +1,1395 @@
+//! The portal's pages: one handler per page, each asking the process layer for the
+//! signed-in resident only, and rendering one template.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use loket_core::{Bsn, Problem};
+use loket_http::{ApiError, RequestTrace};
+use loket_zaken::apply::{Application, ApplyError, check_answers};
+use loket_zaken::berichten::Kanaal;
+use loket_zaken::catalogue::{Product, QuestionKind};
+use loket_zaken::idempotency::IdempotencyKey;
+use loket_zaken::rules::RuleOutcome;
+use loket_zaken::zaak::Outcome;
+use loket_zaken::{Claim, SavedResponse};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::inzage::{FromLog, Integrity};
+use super::sessies::{Niveau, Resident};
+use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
+use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
+use crate::Lang;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PageQuery {
+    lang: Option<String>,
+    zoek: Option<String>,
+    pagina: Option<String>,
+    uitgelogd: Option<String>,
+    ontvangen: Option<String>,
+    opgeslagen: Option<String>,
+}
+
+impl PageQuery {
+    fn page(&self) -> u32 {
+        self.pagina
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
+fn render<T: Template>(page: &T) -> Result<Html<String>, ApiError> {
+    page.render().map(Html).map_err(|error| {
+        tracing::error!(%error, "template failed");
+        ApiError::from(Problem::internal())
+    })
+}
+
+impl App {
+    async fn layout(
+        &self,
+        headers: &HeaderMap,
+        query: &PageQuery,
+        me: Option<(&Resident, &str)>,
+        path: &str,
+        nav: &'static str,
+    ) -> Result<Layout, ApiError> {
+        let unread = match me {
+            Some((resident, _)) => self
+                .portaal
+                .inwoner
+                .unread_messages(&resident.bsn)
+                .await
+                .map_err(internal)?,
+            None => 0,
+        };
+        Ok(Layout {
+            lang: super::language(query.lang.as_deref(), headers),
+            municipality: self.settings.municipality.clone(),
+            demo: self.settings.demo,
+            path: path.to_owned(),
+            naam: me.map(|(r, _)| r.naam.clone()).filter(|n| !n.is_empty()),
+            signed_in: me.is_some(),
+            csrf: me.map(|(_, csrf)| csrf.to_owned()).unwrap_or_default(),
+            unread,
+            nav,
+        })
+    }
+}
+
+/// The signed-in resident, or the way to log in.
+macro_rules! signed_in {
+    ($app:expr, $headers:expr) => {
+        match $app.resident(&$headers).await? {
+            Some(found) => found,
+            None => return Ok(see_other("/inloggen")),
+        }
+    };
+}
+
+fn not_found() -> ApiError {
+    Problem::not_found().into()
+}
+
+// ---------------------------------------------------------------- start and login
+
+#[derive(Template)]
+#[template(path = "portaal/start.html")]
+struct StartPage {
+    layout: Layout,
+    uitgelogd: bool,
+}
+
+pub(crate) async fn start(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    if app.resident(&headers).await?.is_some() {
+        return Ok(see_other("/overzicht"));
+    }
+    let layout = app.layout(&headers, &query, None, "/", "").await?;
+    Ok(render(&StartPage {
+        layout,
+        uitgelogd: query.uitgelogd.is_some(),
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portaal/login.html")]
+struct LoginPage {
+    layout: Layout,
+    simulatie: bool,
+}
+
+pub(crate) async fn login(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    if app.resident(&headers).await?.is_some() {
+        return Ok(see_other("/overzicht"));
+    }
+    let layout = app.layout(&headers, &query, None, "/inloggen", "").await?;
+    Ok(render(&LoginPage {
+        layout,
+        simulatie: app.portaal.digid.is_some(),
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portaal/digid.html")]
+struct DigidPage {
+    layout: Layout,
+    personas: Vec<(String, String, String)>,
+    niveaus: Vec<&'static str>,
+    errors: Vec<FieldError>,
+    form: HashMap<String, String>,
+}
+
+impl DigidPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.form.get(name).map_or("", String::as_str)
+    }
+}
+
+pub(crate) async fn digid_form(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let lang = super::language(query.lang.as_deref(), &headers);
+    digid_page(
+        &app,
+        &headers,
+        lang,
+        Vec::new(),
+        HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The simulation's page, in a new anonymous session whose CSRF token protects it.
+async fn digid_page(
+    app: &App,
+    headers: &HeaderMap,
+    lang: Lang,
+    errors: Vec<FieldError>,
+    form: HashMap<String, String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let Some(digid) = &app.portaal.digid else {
+        return Err(not_found());
+    };
+    let (token, session) = app
+        .portaal
+        .sessions
+        .start(None, app.portaal.clock.now())
+        .await
+        .map_err(internal)?;
+    let query = PageQuery {
+        lang: Some(lang.code().to_owned()),
+        ..PageQuery::default()
+    };
+    let mut layout = app
+        .layout(headers, &query, None, "/digid-simulatie", "")
+        .await?;
+    layout.csrf = session.csrf;
+    let page = DigidPage {
+        personas: digid
+            .personas
+            .iter()
+            .map(|p| {
+                let about = if lang == Lang::En { &p.en } else { &p.nl };
+                (p.bsn.clone(), p.naam.clone(), about.clone())
+            })
+            .collect(),
+        niveaus: Niveau::ALL.iter().map(|n| n.as_str()).collect(),
+        layout,
+        errors,
+        form,
+    };
+    let html = render(&page)?;
+    Ok((
+        status,
+        [(
+            header::SET_COOKIE,
+            session_cookie(&token, app.portaal.secure_cookies),
+        )],
+        html,
+    )
+        .into_response())
+}
+
+pub(crate) async fn digid_login(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if app.portaal.digid.is_none() {
+        return Err(not_found());
+    }
+    let lang = super::language(None, &headers);
+    let field = |name: &str| form.get(name).map_or("", |v| v.trim());
+    let Some((old_token, session)) = app.session(&headers).await? else {
+        let errors = vec![FieldError {
+            field: "persona".to_owned(),
+            message: views_t(
+                lang,
+                "Deze pagina was verlopen. Probeer het opnieuw.",
+                "This page had expired. Please try again.",
+            ),
+        }];
+        return digid_page(&app, &headers, lang, errors, form, StatusCode::BAD_REQUEST).await;
+    };
+    check_csrf(&session.csrf, field("csrf"))?;
+    let chosen = match field("persona") {
+        "" | "anders" => field("bsn"),
+        persona => persona,
+    };
+    let mut errors = Vec::new();
+    let bsn = if chosen.is_empty() {
+        errors.push(FieldError {
+            field: "persona".to_owned(),
+            message: views_t(
+                lang,
+                "Kies een persoon, of vul een burgerservicenummer in.",
+                "Choose a person, or enter a citizen service number.",
+            ),
+        });
+        None
+    } else {
+        match Bsn::parse(chosen) {
+            Ok(bsn) => Some(bsn),
+            Err(_) => {
+                errors.push(FieldError {
+                    field: "bsn".to_owned(),
+                    message: views_t(lang, "Een burgerservicenummer heeft 9 cijfers en klopt volgens de elfproef, bijvoorbeeld 999990007.", "A citizen service number has 9 digits and passes the eleven test, for example 999990007."),
+                });
+                None
+            }
+        }
+    };
+    let niveau = Niveau::parse(field("niveau")).unwrap_or(Niveau::Midden);
+    let Some(bsn) = bsn.filter(|_| errors.is_empty()) else {
+        app.portaal
+            .sessions
+            .end(&old_token)
+            .await
+            .map_err(internal)?;
+        return digid_page(&app, &headers, lang, errors, form, StatusCode::BAD_REQUEST).await;
+    };
+    // A new session id at login: a token seen before it is worth nothing after.
+    app.portaal
+        .sessions
+        .end(&old_token)
+        .await
+        .map_err(internal)?;
+    let naam = app
+        .portaal
+        .inwoner
+        .naam(&bsn, &trace)
+        .await
+        .unwrap_or_default();
+    let (token, _) = app
+        .portaal
+        .sessions
+        .start(Some((&bsn, &naam, niveau)), app.portaal.clock.now())
+        .await
+        .map_err(internal)?;
+    let mut response = see_other("/overzicht");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&token, app.portaal.secure_cookies),
+    );
+    Ok(response)
+}
+
+fn views_t(lang: Lang, nl: &str, en: &str) -> String {
+    match lang {
+        Lang::Nl => nl.to_owned(),
+        Lang::En => en.to_owned(),
+    }
+}
+
+pub(crate) async fn logout(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if let Some((token, session)) = app.session(&headers).await? {
+        check_csrf(&session.csrf, form.get("csrf").map_or("", String::as_str))?;
+        app.portaal.sessions.end(&token).await.map_err(internal)?;
+        if let Some(resident) = &session.resident
+            && form.contains_key("overal")
+        {
+            app.portaal
+                .sessions
+                .end_everywhere(&resident.bsn)
+                .await
+                .map_err(internal)?;
+        }
+    }
+    let mut response = see_other("/?uitgelogd=1");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        clear_session_cookie(app.portaal.secure_cookies),
+    );
+    Ok(response)
+}
+
+// ---------------------------------------------------------------- overview
+
+#[derive(Template)]
+#[template(path = "portaal/overview.html")]
+struct OverviewPage {
+    layout: Layout,
+    open: Vec<CaseLine>,
+    berichten: Vec<MessageLine>,
+    binnenkort: Vec<String>,
+    levensgebeurtenissen: Vec<(String, String)>,
+}
+
+pub(crate) async fn overview(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            Some((&me, &csrf)),
+            "/overzicht",
+            "overzicht",
+        )
+        .await?;
+    let lang = layout.lang;
+    let inwoner = &app.portaal.inwoner;
+    let (open, messages, coming) = tokio::join!(
+        inwoner.open_cases(&me.bsn),
+        inwoner.messages(&me.bsn, 1),
+        inwoner.coming_up(&me.bsn, &trace),
+    );
+    let today = inwoner.today();
+    let page = OverviewPage {
+        open: open
+            .map_err(internal)?
+            .items
+            .iter()
+            .map(|z| views::case_line(z, &product_name(&app, &z.zaaktype, lang), lang))
+            .collect(),
+        berichten: messages
+            .map_err(internal)?
+            .items
+            .iter()
+            .take(3)
+            .map(|b| views::message_line(b, lang))
+            .collect(),
+        binnenkort: coming
+            .iter()
+            .map(|item| views::coming_up_text(item, today, lang))
+            .collect(),
+        levensgebeurtenissen: inwoner
+            .catalogue()
+            .life_events()
+            .iter()
+            .filter(|e| {
+                inwoner
+                    .catalogue()
+                    .products()
+                    .iter()
+                    .any(|p| p.levensgebeurtenissen.contains(&e.id))
+            })
+            .map(|e| (e.id.clone(), e.naam.get(lang == Lang::En).to_owned()))
+            .collect(),
+        layout,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+fn product_name(app: &App, id: &str, lang: Lang) -> String {
+    app.portaal.inwoner.catalogue().product(id).map_or_else(
+        || id.to_owned(),
+        |p| p.naam.get(lang == Lang::En).to_owned(),
+    )
+}
+
+// ---------------------------------------------------------------- my data
+
+#[derive(Template)]
+#[template(path = "portaal/my_data.html")]
+struct MyDataPage {
+    layout: Layout,
+    sections: Vec<Section>,
+    trace_id: String,
+}
+
+pub(crate) async fn my_data(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            Some((&me, &csrf)),
+            "/mijn-gegevens",
+            "gegevens",
+        )
+        .await?;
+    let data = app.portaal.inwoner.gegevens(&me.bsn, &trace).await;
+    let page = MyDataPage {
+        sections: views::sections(&data, layout.lang),
+        trace_id: trace.trace_id.to_string(),
+        layout,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+// ---------------------------------------------------------------- products
+
+struct ProductLine {
+    id: String,
+    naam: String,
+    omschrijving: String,
+}
+
+#[derive(Template)]
+#[template(path = "portaal/products.html")]
+struct ProductsPage {
+    layout: Layout,
+    zoek: String,
+    /// By life event: its name and its products.
+    groepen: Vec<(String, String, Vec<ProductLine>)>,
+    gevonden: Option<Vec<ProductLine>>,
+}
+
+/// Does `product` answer the search? Every word must be in its name, description or
+/// search words (ignoring case), so "parkeren", "vergunning" and "auto" all find the
+/// parking permit.
+fn matches(product: &Product, search: &str) -> bool {
+    let haystack = format!(
+        "{} {} {} {} {}",
+        product.naam.nl,
+        product.naam.en,
+        product.omschrijving.nl,
+        product.omschrijving.en,
+        product.zoekwoorden.join(" ")
+    )
+    .to_lowercase();
+    let words: Vec<String> = search.split_whitespace().map(str::to_lowercase).collect();
+    !words.is_empty() && words.iter().all(|w| haystack.contains(w.as_str()))
+}
+
+pub(crate) async fn products(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let me = app.resident(&headers).await?;
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            me.as_ref().map(|(r, c)| (r, c.as_str())),
+            "/aanvragen",
+            "aanvragen",
+        )
+        .await?;
+    let en = layout.lang == Lang::En;
+    let catalogue = app.portaal.inwoner.catalogue();
+    let line = |p: &Product| ProductLine {
+        id: p.id.clone(),
+        naam: p.naam.get(en).to_owned(),
+        omschrijving: p.omschrijving.get(en).to_owned(),
+    };
+    let zoek = query.zoek.clone().unwrap_or_default().trim().to_owned();
+    let gevonden = (!zoek.is_empty()).then(|| {
+        catalogue
+            .products()
+            .iter()
+            .filter(|p| matches(p, &zoek))
+            .map(line)
+            .collect()
+    });
+    let groepen = catalogue
+        .life_events()
+        .iter()
+        .map(|event| {
+            let products: Vec<ProductLine> = catalogue
+                .products()
+                .iter()
+                .filter(|p| p.levensgebeurtenissen.contains(&event.id))
+                .map(line)
+                .collect();
+            (event.id.clone(), event.naam.get(en).to_owned(), products)
+        })
+        .filter(|(_, _, products)| !products.is_empty())
+        .collect();
+    let page = ProductsPage {
+        layout,
+        zoek,
+        groepen,
+        gevonden,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+// ---------------------------------------------------------------- applying
+
+struct Question {
+    naam: String,
+    vraag: String,
+    soort: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portaal/apply.html")]
+struct ApplyPage {
+    layout: Layout,
+    product_id: String,
+    product: String,
+    omschrijving: String,
+    bekend: Vec<(String, String, String)>,
+    voertuigen: Vec<(String, String)>,
+    vragen: Vec<Question>,
+    tarief: Option<(String, String)>,
+    onbereikbaar: bool,
+    errors: Vec<FieldError>,
+    form: HashMap<String, String>,
+}
+
+impl ApplyPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+
+    fn value(&self, name: &str) -> &str {
+        self.form.get(name).map_or("", String::as_str)
+    }
+
+    /// A kenteken question's radio: the vehicle chosen, or "another car".
+    fn vehicle_checked(&self, question: &str, kenteken: &str) -> bool {
+        self.value(&format!("{question}_keuze")) == kenteken
+    }
+}
+
+#[derive(Template)]
+#[template(path = "portaal/check.html")]
+struct CheckPage {
+    layout: Layout,
+    product_id: String,
+    product: String,
+    antwoorden: Vec<(String, String, String, String)>,
+    tarief: Option<(String, String)>,
+    sleutel: String,
+}
+
+fn product_of<'a>(app: &'a App, id: &str) -> Result<&'a Product, ApiError> {
+    app.portaal
+        .inwoner
+        .catalogue()
+        .product(id)
+        .filter(|p| {
+            p.kanalen
+                .iter()
+                .any(|c| matches!(c, loket_zaken::catalogue::Channel::Online))
+        })
+        .ok_or_else(not_found)
+}
+
+fn questions(product: &Product, en: bool) -> Vec<Question> {
+    product
+        .vragen
+        .iter()
+        .map(|q| Question {
+            naam: q.naam.clone(),
+            vraag: q.vraag.get(en).to_owned(),
+            soort: match q.soort {
+                QuestionKind::Kenteken => "kenteken",
+                QuestionKind::JaNee => "ja-nee",
+                QuestionKind::Tekst => "tekst",
+            },
+        })
+        .collect()
+}
+
+fn fee_text(
+    tarief: Option<&loket_zaken::rules::FeeTrace>,
+    product: &Product,
+    lang: Lang,
+) -> Option<(String, String)> {
+    let fee = tarief?;
+    let per = match (product.tarief.as_ref().map(|t| t.per), lang) {
+        (Some(loket_zaken::catalogue::FeePeriod::Jaar), Lang::Nl) => " per jaar",
+        (Some(loket_zaken::catalogue::FeePeriod::Jaar), Lang::En) => " per year",
+        _ => "",
+    };
+    Some((
+        format!("{}{per}", views::euros(fee.bedrag_centen, lang)),
+        fee.uitleg.get(lang == Lang::En).to_owned(),
+    ))
+}
+
+pub(crate) async fn application_form(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let product = product_of(&app, &id)?;
+    apply_page(
+        &app,
+        &headers,
+        &query,
+        (&me, &csrf),
+        product,
+        &trace,
+        Vec::new(),
+        HashMap::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_page(
+    app: &App,
+    headers: &HeaderMap,
+    query: &PageQuery,
+    me: (&Resident, &str),
+    product: &Product,
+    trace: &loket_core::TraceContext,
+    errors: Vec<FieldError>,
+    form: HashMap<String, String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let path = format!("/aanvragen/{}", product.id);
+    let layout = app
+        .layout(headers, query, Some(me), &path, "aanvragen")
+        .await?;
+    let lang = layout.lang;
+    let en = lang == Lang::En;
+    let Some(applications) = &app.portaal.applications else {
+        return Err(Problem::new(
+            503,
+            "unavailable",
+            "Aanvragen kan nu niet. / Applying is not possible now.",
+        )
+        .into());
+    };
+    let preview = applications.preview(product, &me.0.bsn, trace).await;
+    let page = ApplyPage {
+        product_id: product.id.clone(),
+        product: product.naam.get(en).to_owned(),
+        omschrijving: product.omschrijving.get(en).to_owned(),
+        bekend: views::known_rows(&preview.known, lang),
+        voertuigen: views::vehicle_choices(&preview.known),
+        vragen: questions(product, en),
+        tarief: fee_text(preview.tarief.as_ref(), product, lang),
+        onbereikbaar: preview.known.iter().any(|u| u.fout.is_some()),
+        layout,
+        errors,
+        form,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// The answers as `check_answers` reads them: a kenteken question answered by choosing
+/// one of the resident's cars, or by typing another.
+fn answers_from(product: &Product, form: &HashMap<String, String>) -> Map<String, Value> {
+    let mut answers = Map::new();
+    for question in &product.vragen {
+        let given = match question.soort {
+            QuestionKind::Kenteken => match form
+                .get(&format!("{}_keuze", question.naam))
+                .map(String::as_str)
+            {
+                Some(choice) if !choice.is_empty() && choice != "anders" => choice.to_owned(),
+                _ => form.get(&question.naam).cloned().unwrap_or_default(),
+            },
+            _ => form.get(&question.naam).cloned().unwrap_or_default(),
+        };
+        answers.insert(question.naam.clone(), Value::String(given));
+    }
+    answers
+}
+
+pub(crate) async fn application_check(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
+    let product = product_of(&app, &id)?;
+    let answers = answers_from(product, &form);
+    let lang = super::language(query.lang.as_deref(), &headers);
+    let en = lang == Lang::En;
+    let checked = match check_answers(product, &answers) {
+        Ok(checked) => checked,
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|e| FieldError {
+                    field: e.field,
+                    message: e.message.get(en).to_owned(),
+                })
+                .collect();
+            return apply_page(
+                &app,
+                &headers,
+                &query,
+                (&me, &csrf),
+                product,
+                &trace,
+                errors,
+                form,
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    let path = format!("/aanvragen/{}", product.id);
+    let layout = app
+        .layout(&headers, &query, Some((&me, &csrf)), &path, "aanvragen")
+        .await?;
+    let preview = match &app.portaal.applications {
+        Some(applications) => applications.preview(product, &me.bsn, &trace).await,
+        None => return Err(Problem::new(503, "unavailable", "Aanvragen kan nu niet.").into()),
+    };
+    let antwoorden = product
+        .vragen
+        .iter()
+        .map(|q| {
+            let value = checked.get(&q.naam);
+            let shown = match value {
+                Some(Value::Bool(true)) => views_t(lang, "Ja", "Yes"),
+                Some(Value::Bool(false)) => views_t(lang, "Nee", "No"),
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let raw = match value {
+                Some(Value::Bool(b)) => {
+                    if *b {
+                        "ja".to_owned()
+                    } else {
+                        "nee".to_owned()
+                    }
+                }
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            (q.naam.clone(), q.vraag.get(en).to_owned(), shown, raw)
+        })
+        .collect();
+    let page = CheckPage {
+        product_id: product.id.clone(),
+        product: product.naam.get(en).to_owned(),
+        antwoorden,
+        tarief: fee_text(preview.tarief.as_ref(), product, lang),
+        sleutel: Uuid::new_v4().simple().to_string(),
+        layout,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub(crate) async fn application_submit(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
+    let product = product_of(&app, &id)?;
+    let Some(applications) = &app.portaal.applications else {
+        return Err(Problem::new(503, "unavailable", "Aanvragen kan nu niet.").into());
+    };
+    let key =
+        IdempotencyKey::parse(form.get("sleutel").map_or("", String::as_str)).map_err(|_| {
+            ApiError::from(Problem::new(
+                400,
+                "invalid",
+                "Het formulier is niet compleet. / The form is incomplete.",
+            ))
+        })?;
+    let now = app.portaal.clock.now();
+    // Submitting twice (a double click, a reload) has the effect of once.
+    match app
+        .portaal
+        .idempotency
+        .claim(&me.pseudoniem, &key, now)
+        .await
+        .map_err(internal)?
+    {
+        Claim::Fresh => {}
+        Claim::Done(saved) => return Ok(see_other(saved.location.as_deref().unwrap_or("/zaken"))),
+        Claim::InProgress => return Ok(see_other("/zaken")),
+    }
+    let application = Application {
+        product: product.id.clone(),
+        applicant: me.bsn.clone(),
+        form: answers_from(product, &form),
+        uploads: Vec::new(),
+    };
+    match applications.apply(&application, &trace).await {
+        Ok(zaak) => {
+            let location = format!("/zaken/{}?ontvangen=1", zaak.uuid);
+            app.portaal
+                .idempotency
+                .complete(
+                    &me.pseudoniem,
+                    &key,
+                    &SavedResponse {
+                        status: 303,
+                        location: Some(location.clone()),
+                        body: Vec::new(),
+                    },
+                )
+                .await
+                .map_err(internal)?;
+            Ok(see_other(&location))
+        }
+        Err(error) => {
+            app.portaal
+                .idempotency
+                .release(&me.pseudoniem, &key)
+                .await
+                .map_err(internal)?;
+            match error {
+                ApplyError::Answers(_) => Ok(see_other(&format!("/aanvragen/{}", product.id))),
+                ApplyError::UnknownProduct(_) => Err(not_found()),
+                ApplyError::Store(error) => Err(internal(error)),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- cases
+
+#[derive(Template)]
+#[template(path = "portaal/cases.html")]
+struct CasesPage {
+    layout: Layout,
+    zaken: Vec<CaseLine>,
+    totaal: u64,
+    pagina: u32,
+    volgende: bool,
+}
+
+pub(crate) async fn cases(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let layout = app
+        .layout(&headers, &query, Some((&me, &csrf)), "/zaken", "zaken")
+        .await?;
+    let lang = layout.lang;
+    let page_number = query.page();
+    let page = app
+        .portaal
+        .inwoner
+        .cases(&me.bsn, page_number)
+        .await
+        .map_err(internal)?;
+    let shown = u64::from(page_number) * u64::from(loket_zaken::inwoner::PAGE_SIZE);
+    let view = CasesPage {
+        zaken: page
+            .items
+            .iter()
+            .map(|z| views::case_line(z, &product_name(&app, &z.zaaktype, lang), lang))
+            .collect(),
+        totaal: page.total,
+        pagina: page_number,
+        volgende: page.total > shown,
+        layout,
+    };
+    Ok(render(&view)?.into_response())
+}
+
+struct Step {
+    datum: String,
+    stap: String,
+    toelichting: String,
+}
+
+struct RuleLine {
+    naam: String,
+    uitkomst: String,
+    uitleg: String,
+    grondslag: String,
+}
+
+#[derive(Template)]
+#[template(path = "portaal/case.html")]
+struct CasePage {
+    layout: Layout,
+    titel: String,
+    identificatie: String,
+    status: String,
+    ontvangen: bool,
+    ontvangen_op: String,
+    uiterlijk: String,
+    open: bool,
+    tijdlijn: Vec<Step>,
+    besluit: Option<String>,
+    uitleg: Vec<String>,
+    regels: Vec<RuleLine>,
+    tarief: Option<String>,
+    bezwaar: Option<String>,
+    bronnen: Vec<(String, String)>,
+    documenten: Vec<String>,
+}
+
+pub(crate) async fn case(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
+    let found = app
+        .portaal
+        .inwoner
+        .case(&me.bsn, uuid)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let path = format!("/zaken/{uuid}");
+    let layout = app
+        .layout(&headers, &query, Some((&me, &csrf)), &path, "zaken")
+        .await?;
+    let lang = layout.lang;
+    let en = lang == Lang::En;
+    let zaak = &found.zaak;
+    let decided = matches!(zaak.uitkomst, Some(Outcome::Toegekend | Outcome::Afgewezen))
+        && zaak.einddatum.is_some();
+    let record = found.besluit.as_ref();
+    let page = CasePage {
+        titel: product_name(&app, &zaak.zaaktype, lang),
+        identificatie: zaak.identificatie.clone(),
+        status: views::status_text(zaak, lang),
+        ontvangen: query.ontvangen.is_some(),
+        ontvangen_op: views::day(zaak.registratiedatum, lang),
+        uiterlijk: views::day(zaak.uiterlijke_einddatum_afdoening, lang),
+        open: zaak.einddatum.is_none(),
+        tijdlijn: found
+            .statuses
+            .iter()
+            .map(|s| Step {
+                datum: views::moment(s.datum_status_gezet, lang),
+                stap: views::status_step(&s.statustype, lang).to_owned(),
+                // The organisation, not an employee's name.
+                toelichting: if s.statustype == loket_zaken::zaak::statustype::AFGEHANDELD {
+                    String::new()
+                } else {
+                    views_t(lang, "Gemeente", "Municipality")
+                },
+            })
+            .collect(),
+        besluit: decided.then(|| match zaak.uitkomst {
+            Some(Outcome::Toegekend) => views_t(
+                lang,
+                "Uw aanvraag is toegekend.",
+                "Your application has been granted.",
+            ),
+            _ => views_t(
+                lang,
+                "Uw aanvraag is afgewezen.",
+                "Your application has been refused.",
+            ),
+        }),
+        uitleg: record
+            .filter(|_| decided)
+            .map(|r| {
+                let mut lines: Vec<String> =
+                    r.uitleg.get(en).split("\n\n").map(str::to_owned).collect();
+                if let Some(person) = &r.beslissing {
+                    lines.push(format!(
+                        "{} {}",
+                        views_t(lang, "Toelichting:", "Explanation:"),
+                        person.reden
+                    ));
+                }
+                lines
+            })
+            .unwrap_or_default(),
+        regels: record
+            .filter(|_| decided)
+            .map(|r| {
+                r.regels
+                    .iter()
+                    .map(|rule| RuleLine {
+                        naam: rule.naam.get(en).to_owned(),
+                        uitkomst: match rule.uitkomst {
+                            RuleOutcome::Voldaan => views_t(lang, "Ja", "Yes"),
+                            RuleOutcome::NietVoldaan => views_t(lang, "Nee", "No"),
+                            _ => views_t(
+                                lang,
+                                "Beoordeeld door een medewerker",
+                                "Assessed by an employee",
+                            ),
+                        },
+                        uitleg: rule.uitleg.get(en).to_owned(),
+                        grondslag: rule.grondslag.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tarief: record
+            .filter(|_| decided && zaak.uitkomst == Some(Outcome::Toegekend))
+            .and_then(|r| r.tarief.as_ref())
+            .map(|fee| {
+                format!(
+                    "{} {}",
+                    views::euros(fee.bedrag_centen, lang),
+                    fee.uitleg.get(en)
+                )
+            }),
+        bezwaar: record
+            .filter(|_| decided)
+            .and_then(|r| r.bezwaar.as_ref())
+            .map(|b| b.get(en).to_owned()),
+        bronnen: record
+            .map(|r| {
+                r.gegevens
+                    .iter()
+                    .map(|used| (used.bron.clone(), used.trace_id.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        documenten: found
+            .documenten
+            .iter()
+            .map(|d| d.bestandsnaam.clone())
+            .collect(),
+        layout,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+// ---------------------------------------------------------------- messages
+
+#[derive(Template)]
+#[template(path = "portaal/messages.html")]
+struct MessagesPage {
+    layout: Layout,
+    berichten: Vec<MessageLine>,
+    totaal: u64,
+    pagina: u32,
+    volgende: bool,
+    kanaal: &'static str,
+    opgeslagen: bool,
+}
+
+pub(crate) async fn messages(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            Some((&me, &csrf)),
+            "/berichten",
+            "berichten",
+        )
+        .await?;
+    let lang = layout.lang;
+    let page_number = query.page();
+    let inwoner = &app.portaal.inwoner;
+    let page = inwoner
+        .messages(&me.bsn, page_number)
+        .await
+        .map_err(internal)?;
+    let kanaal = inwoner.channel(&me.bsn).await.map_err(internal)?;
+    let shown = u64::from(page_number) * u64::from(loket_zaken::inwoner::PAGE_SIZE);
+    let view = MessagesPage {
+        berichten: page
+            .items
+            .iter()
+            .map(|b| views::message_line(b, lang))
+            .collect(),
+        totaal: page.total,
+        pagina: page_number,
+        volgende: page.total > shown,
+        kanaal: kanaal.as_str(),
+        opgeslagen: query.opgeslagen.is_some(),
+        layout,
+    };
+    Ok(render(&view)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "portaal/message.html")]
+struct MessagePage {
+    layout: Layout,
+    onderwerp: String,
+    datum: String,
+    alineas: Vec<String>,
+    zaak: Option<String>,
+}
+
+pub(crate) async fn message(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
+    let bericht = app
+        .portaal
+        .inwoner
+        .read_message(&me.bsn, uuid)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let path = format!("/berichten/{uuid}");
+    // The layout after reading, so the unread count already leaves this one out.
+    let layout = app
+        .layout(&headers, &query, Some((&me, &csrf)), &path, "berichten")
+        .await?;
+    let en = layout.lang == Lang::En;
+    let page = MessagePage {
+        onderwerp: bericht.onderwerp.get(en).to_owned(),
+        datum: views::moment(bericht.verzonden, layout.lang),
+        alineas: bericht
+            .tekst
+            .get(en)
+            .split("\n\n")
+            .map(str::to_owned)
+            .collect(),
+        zaak: bericht.zaak.map(|z| z.to_string()),
+        layout,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub(crate) async fn channel(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
+    let kanaal = form
+        .get("kanaal")
+        .and_then(|k| Kanaal::parse(k))
+        .ok_or_else(|| {
+            ApiError::from(Problem::new(
+                400,
+                "invalid",
+                "Kies hoe u berichten wilt krijgen. / Choose how you want to receive letters.",
+            ))
+        })?;
+    app.portaal
+        .inwoner
+        .set_channel(&me.bsn, kanaal)
+        .await
+        .map_err(internal)?;
+    Ok(see_other("/berichten?opgeslagen=1#voorkeur"))
+}
+
+// ---------------------------------------------------------------- who used my data
+
+struct UseLine {
+    moment: String,
+    organisatie: String,
+    dienst: String,
+    doel: String,
+    grondslag: String,
+    zaak: Option<String>,
+    integriteit: String,
+}
+
+#[derive(Template)]
+#[template(path = "portaal/processing.html")]
+struct ProcessingPage {
+    layout: Layout,
+    gebruik: Vec<UseLine>,
+    onbereikbaar: Vec<String>,
+    ingericht: bool,
+}
+
+pub(crate) async fn processing(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            Some((&me, &csrf)),
+            "/wie-gebruikte-mijn-gegevens",
+            "gebruik",
+        )
+        .await?;
+    let lang = layout.lang;
+    let en = lang == Lang::En;
+    let (logs, cases) = tokio::join!(
+        app.portaal.inzage.about(&me.bsn, &trace),
+        app.portaal.inwoner.cases(&me.bsn, 1),
+    );
+    // A use made for one of the resident's cases links to it, by the case's trace.
+    let mut by_trace: HashMap<String, String> = HashMap::new();
+    for zaak in cases.map_err(internal)?.items {
+        if let Some(found) = app
+            .portaal
+            .inwoner
+            .case(&me.bsn, zaak.uuid)
+            .await
+            .map_err(internal)?
+            && let Some(record) = found.besluit
+        {
+            for used in record.gegevens {
+                by_trace.insert(used.trace_id, zaak.uuid.to_string());
+            }
+        }
+    }
+    let onbereikbaar = logs
+        .iter()
+        .filter(|l| !l.bereikbaar)
+        .map(|l| l.organisatie.clone())
+        .collect();
+    let mut all: Vec<_> = logs.into_iter().flat_map(|l: FromLog| l.gebruik).collect();
+    all.sort_by(|a, b| b.moment.cmp(&a.moment));
+    let gebruik = all
+        .into_iter()
+        .map(|u| {
+            let pick = |pair: &Option<(String, String)>| {
+                pair.as_ref()
+                    .map(|(nl, en_)| if en { en_.clone() } else { nl.clone() })
+                    .unwrap_or_default()
+            };
+            let asked_or_gave = if u.uitgaand {
+                views_t(lang, "vroeg gegevens op bij", "asked for data from")
+            } else {
+                views_t(lang, "gaf gegevens via", "gave data through")
+            };
+            UseLine {
+                moment: views::moment(u.moment, lang),
+                organisatie: u.organisatie.clone(),
+                dienst: format!("{asked_or_gave} {}", u.dienst),
+                doel: pick(&u.naam).clone()
+                    + &if u.doel.is_some() {
+                        format!(": {}", pick(&u.doel))
+                    } else {
+                        String::new()
+                    },
+                grondslag: pick(&u.grondslag),
+                zaak: by_trace.get(&u.trace_id).cloned(),
+                integriteit: match u.integriteit {
+                    Integrity::Verified => views_t(
+                        lang,
+                        "Gecontroleerd: staat in het ondertekende logboek",
+                        "Checked: in the signed log",
+                    ),
+                    Integrity::Failed => views_t(
+                        lang,
+                        "Controle mislukt: meld dit bij de gemeente",
+                        "Check failed: please report this to the municipality",
+                    ),
+                    Integrity::Unknown => views_t(
+                        lang,
+                        "Kon nu niet worden gecontroleerd",
+                        "Could not be checked now",
+                    ),
+                },
+            }
+        })
+        .collect();
+    let page = ProcessingPage {
+        ingericht: app.portaal.inzage.is_configured(),
+        layout,
+        gebruik,
+        onbereikbaar,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+// ---------------------------------------------------------------- contact
+
+#[derive(Template)]
+#[template(path = "portaal/contact.html")]
+struct ContactPage {
+    layout: Layout,
+}
+
+pub(crate) async fn contact(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiError> {
+    let me = app.resident(&headers).await?;
+    let layout = app
+        .layout(
+            &headers,
+            &query,
+            me.as_ref().map(|(r, c)| (r, c.as_str())),
+            "/contact",
+            "contact",
+        )
+        .await?;
+    Ok(render(&ContactPage { layout })?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_parking_permit_is_found_by_its_words() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+        let catalogue = loket_zaken::catalogue::Catalogue::load(&dir).unwrap();
+        let product = catalogue.product("bewonersparkeervergunning").unwrap();
+        for search in [
+            "parkeren",
+            "vergunning",
+            "auto",
+            "Parkeervergunning",
+            "parking permit",
+        ] {
+            assert!(matches(product, search), "{search}");
+        }
+        assert!(!matches(product, "paspoort"));
+        assert!(!matches(product, "  "));
+    }
+}

@@ -1,0 +1,460 @@
+//! Residents' sessions, in the portal's own database (component `portaal`).
+//!
+//! The cookie holds a random token; the store knows only its SHA-256. Who is signed in —
+//! the BSN and the name — is sealed with AES-256-GCM under the portal's key, so a copy
+//! of the database names nobody. To end every session of one resident ("log out
+//! everywhere") the row carries a keyed pseudonym of the BSN, never the BSN itself.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use loket_core::{Bsn, Secret};
+use loket_store::sqlx::{PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
+use loket_store::{Database, Migration, Schema, StoreError};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+pub const SCHEMA: Schema = Schema {
+    component: "portaal",
+    sqlite: &[Migration {
+        version: 1,
+        description: "residents' sessions",
+        sql: include_str!("../../migrations/sqlite/0001_portaal.sql"),
+    }],
+    postgres: &[Migration {
+        version: 1,
+        description: "residents' sessions",
+        sql: include_str!("../../migrations/postgres/0001_portaal.sql"),
+    }],
+};
+
+/// A session ends after this long without a request (as DigiD's own)…
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(15);
+/// …and after this long in any case.
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(2);
+
+/// How sure the login is of who the resident is (DigiD's levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Niveau {
+    Basis,
+    Midden,
+    Substantieel,
+    Hoog,
+}
+
+impl Niveau {
+    pub const ALL: [Self; 4] = [Self::Basis, Self::Midden, Self::Substantieel, Self::Hoog];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Basis => "basis",
+            Self::Midden => "midden",
+            Self::Substantieel => "substantieel",
+            Self::Hoog => "hoog",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.as_str() == text)
+    }
+}
+
+/// The signed-in resident, as the pages see them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Resident {
+    pub bsn: Bsn,
+    /// The name as the BRP gives it, to greet them; empty when it could not be asked.
+    pub naam: String,
+    pub niveau: Niveau,
+    /// The keyed pseudonym of the BSN: an owner for idempotency keys, never the BSN.
+    pub pseudoniem: String,
+}
+
+impl std::fmt::Debug for Resident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resident")
+            .field("niveau", &self.niveau)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A live session: signed in or not (the login form's session), and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub resident: Option<Resident>,
+    pub csrf: String,
+}
+
+/// What is sealed in a row.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    bsn: String,
+    naam: String,
+}
+
+/// A row as stored.
+#[derive(Debug)]
+pub struct SessionRow {
+    pub inwoner: Option<String>,
+    pub gegevens: Option<String>,
+    pub niveau: Option<String>,
+    pub csrf: String,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    async fn insert(
+        &self,
+        token_hash: &str,
+        row: &SessionRow,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The session if it is still live, its last use moved to `now`; an expired one is
+    /// removed.
+    async fn touch(
+        &self,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<SessionRow>, StoreError>;
+    async fn delete(&self, token_hash: &str) -> Result<(), StoreError>;
+    async fn delete_of(&self, inwoner: &str) -> Result<u64, StoreError>;
+}
+
+pub fn session_store(database: &Database) -> Arc<dyn SessionStore> {
+    match database {
+        Database::Sqlite(pool) => Arc::new(SqliteSessions { pool: pool.clone() }),
+        Database::Postgres(pool) => Arc::new(PostgresSessions { pool: pool.clone() }),
+    }
+}
+
+/// The portal's sessions: tokens, sealing and timeouts around a [`SessionStore`].
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    store: Arc<dyn SessionStore>,
+    seal: Arc<LessSafeKey>,
+    pseudonym: hmac::Key,
+    random: SystemRandom,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the portal's session key must be 32 bytes or more")]
+    TooShort,
+}
+
+impl Sessions {
+    /// `key`: at least 32 random bytes, kept outside the database. Sealing and pseudonyms
+    /// use keys derived from it, each for its own purpose.
+    pub fn new(store: Arc<dyn SessionStore>, key: &Secret<Vec<u8>>) -> Result<Self, KeyError> {
+        let master = key.expose();
+        if master.len() < 32 {
+            return Err(KeyError::TooShort);
+        }
+        let derive = |purpose: &[u8]| {
+            let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, master), purpose);
+            tag.as_ref().to_vec()
+        };
+        let seal = UnboundKey::new(&AES_256_GCM, &derive(b"loket portaal sessie: versleutelen"))
+            .map_err(|_| KeyError::TooShort)?;
+        Ok(Self {
+            store,
+            seal: Arc::new(LessSafeKey::new(seal)),
+            pseudonym: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                &derive(b"loket portaal sessie: pseudoniem"),
+            ),
+            random: SystemRandom::new(),
+        })
+    }
+
+    fn token(&self) -> Result<String, StoreError> {
+        let mut bytes = [0u8; 32];
+        self.random
+            .fill(&mut bytes)
+            .map_err(|_| StoreError::Corrupt("no randomness".to_owned()))?;
+        Ok(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    fn pseudonym_of(&self, bsn: &Bsn) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.pseudonym, bsn.as_str().as_bytes()))
+    }
+
+    fn seal(&self, sealed: &Sealed) -> Result<String, StoreError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.random
+            .fill(&mut nonce)
+            .map_err(|_| StoreError::Corrupt("no randomness".to_owned()))?;
+        let mut data =
+            serde_json::to_vec(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.seal
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data)
+            .map_err(|_| StoreError::Corrupt("cannot seal a session".to_owned()))?;
+        let mut out = nonce.to_vec();
+        out.extend(data);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    fn open(&self, text: &str) -> Option<Sealed> {
+        let mut bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let mut data = bytes.split_off(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(&bytes).ok()?;
+        let plain = self
+            .seal
+            .open_in_place(nonce, Aad::empty(), &mut data)
+            .ok()?;
+        serde_json::from_slice(plain).ok()
+    }
+
+    /// A new session: anonymous (for the login form) or for a resident who just logged in.
+    /// Returns the token for the cookie.
+    pub async fn start(
+        &self,
+        resident: Option<(&Bsn, &str, Niveau)>,
+        now: OffsetDateTime,
+    ) -> Result<(String, Session), StoreError> {
+        let token = self.token()?;
+        let csrf = self.token()?;
+        let row = match resident {
+            Some((bsn, naam, niveau)) => SessionRow {
+                inwoner: Some(self.pseudonym_of(bsn)),
+                gegevens: Some(self.seal(&Sealed {
+                    bsn: bsn.as_str().to_owned(),
+                    naam: naam.to_owned(),
+                })?),
+                niveau: Some(niveau.as_str().to_owned()),
+                csrf: csrf.clone(),
+            },
+            None => SessionRow {
+                inwoner: None,
+                gegevens: None,
+                niveau: None,
+                csrf: csrf.clone(),
+            },
+        };
+        self.store.insert(&hash_token(&token), &row, now).await?;
+        let resident = resident.map(|(bsn, naam, niveau)| Resident {
+            bsn: bsn.clone(),
+            naam: naam.to_owned(),
+            niveau,
+            pseudoniem: self.pseudonym_of(bsn),
+        });
+        Ok((token, Session { resident, csrf }))
+    }
+
+    /// The live session the token stands for. A row that does not open under our key
+    /// (tampered with, or sealed under another key) is no session.
+    pub async fn get(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(row) = self.store.touch(&hash_token(token), now).await? else {
+            return Ok(None);
+        };
+        let resident = match (&row.gegevens, &row.niveau) {
+            (Some(sealed), Some(niveau)) => {
+                let opened = self.open(sealed);
+                let bsn = opened.as_ref().and_then(|s| Bsn::parse(&s.bsn).ok());
+                match (opened, bsn, Niveau::parse(niveau)) {
+                    (Some(sealed), Some(bsn), Some(niveau)) => Some(Resident {
+                        pseudoniem: self.pseudonym_of(&bsn),
+                        bsn,
+                        naam: sealed.naam,
+                        niveau,
+                    }),
+                    _ => {
+                        self.store.delete(&hash_token(token)).await?;
+                        return Ok(None);
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Some(Session {
+            resident,
+            csrf: row.csrf,
+        }))
+    }
+
+    pub async fn end(&self, token: &str) -> Result<(), StoreError> {
+        self.store.delete(&hash_token(token)).await
+    }
+
+    /// End every session of this resident, on every device.
+    pub async fn end_everywhere(&self, bsn: &Bsn) -> Result<u64, StoreError> {
+        self.store.delete_of(&self.pseudonym_of(bsn)).await
+    }
+}
+
+fn hash_token(token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn millis(moment: OffsetDateTime) -> i64 {
+    i64::try_from(moment.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+#[derive(Debug)]
+struct SqliteSessions {
+    pool: SqlitePool,
+}
+
+#[derive(Debug)]
+struct PostgresSessions {
+    pool: PgPool,
+}
+
+macro_rules! session_store_impl {
+    ($store:ty, $db:ty) => {
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn insert(
+                &self,
+                token_hash: &str,
+                row: &SessionRow,
+                now: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO sessies (token_hash, inwoner, gegevens, niveau, csrf, aangemaakt_ms, laatst_ms) ",
+                );
+                insert.push_values([row], |mut values, row| {
+                    values
+                        .push_bind(token_hash.to_owned())
+                        .push_bind(row.inwoner.clone())
+                        .push_bind(row.gegevens.clone())
+                        .push_bind(row.niveau.clone())
+                        .push_bind(row.csrf.clone())
+                        .push_bind(millis(now))
+                        .push_bind(millis(now));
+                });
+                insert.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn touch(
+                &self,
+                token_hash: &str,
+                now: OffsetDateTime,
+            ) -> Result<Option<SessionRow>, StoreError> {
+                let mut update: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("UPDATE sessies SET laatst_ms = ");
+                update
+                    .push_bind(millis(now))
+                    .push(" WHERE token_hash = ")
+                    .push_bind(token_hash.to_owned())
+                    .push(" AND laatst_ms > ")
+                    .push_bind(millis(now - IDLE_TIMEOUT))
+                    .push(" AND aangemaakt_ms > ")
+                    .push_bind(millis(now - ABSOLUTE_TIMEOUT))
+                    .push(" RETURNING inwoner, gegevens, niveau, csrf");
+                let row: Option<(Option<String>, Option<String>, Option<String>, String)> =
+                    update.build_query_as().fetch_optional(&self.pool).await?;
+                if row.is_none() {
+                    // Expired or unknown: make sure an expired one is gone for good.
+                    self.delete(token_hash).await?;
+                }
+                Ok(row.map(|(inwoner, gegevens, niveau, csrf)| SessionRow {
+                    inwoner,
+                    gegevens,
+                    niveau,
+                    csrf,
+                }))
+            }
+
+            async fn delete(&self, token_hash: &str) -> Result<(), StoreError> {
+                let mut delete: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM sessies WHERE token_hash = ");
+                delete.push_bind(token_hash.to_owned());
+                delete.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn delete_of(&self, inwoner: &str) -> Result<u64, StoreError> {
+                let mut delete: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM sessies WHERE inwoner = ");
+                delete.push_bind(inwoner.to_owned());
+                Ok(delete.build().execute(&self.pool).await?.rows_affected())
+            }
+        }
+    };
+}
+
+mod sqlite {
+    use super::*;
+    session_store_impl!(SqliteSessions, Sqlite);
+}
+
+mod postgres {
+    use super::*;
+    session_store_impl!(PostgresSessions, Postgres);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sealed_rows_open_only_under_their_key_and_unchanged() {
+        let store: Arc<dyn SessionStore> = Arc::new(NoStore);
+        let one = Sessions::new(store.clone(), &Secret::new(vec![7u8; 32])).unwrap();
+        let other = Sessions::new(store, &Secret::new(vec![8u8; 32])).unwrap();
+        let sealed = one
+            .seal(&Sealed {
+                bsn: "999990007".to_owned(),
+                naam: "Sanne".to_owned(),
+            })
+            .unwrap();
+        assert!(!sealed.contains("999990007"));
+        assert_eq!(one.open(&sealed).unwrap().bsn, "999990007");
+        assert!(other.open(&sealed).is_none(), "another key opens nothing");
+        let mut tampered = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(one.open(&URL_SAFE_NO_PAD.encode(tampered)).is_none());
+        assert!(one.open("kort").is_none());
+    }
+
+    #[test]
+    fn a_short_key_is_refused() {
+        assert!(Sessions::new(Arc::new(NoStore), &Secret::new(vec![1u8; 31])).is_err());
+    }
+
+    #[derive(Debug)]
+    struct NoStore;
+
+    #[async_trait]
+    impl SessionStore for NoStore {
+        async fn insert(
+            &self,
+            _: &str,
+            _: &SessionRow,
+            _: OffsetDateTime,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn touch(
+            &self,
+            _: &str,
+            _: OffsetDateTime,
+        ) -> Result<Option<SessionRow>, StoreError> {
+            Ok(None)
+        }
+        async fn delete(&self, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn delete_of(&self, _: &str) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! Turning the process layer's answers into what the resident reads: dates in words,
+//! amounts in euros, register answers as labelled rows with their source.
+
+use loket_zaken::berichten::Bericht;
+use loket_zaken::decision::DataUsed;
+use loket_zaken::inwoner::{Attendering, date};
+use loket_zaken::zaak::{Outcome, Zaak, statustype};
+use serde_json::Value;
+use time::{Date, OffsetDateTime};
+
+use crate::Lang;
+
+/// What every page's layout needs.
+pub(crate) struct Layout {
+    pub lang: Lang,
+    pub municipality: String,
+    pub demo: bool,
+    /// The current path, for the language switch link.
+    pub path: String,
+    /// The signed-in resident's name, when signed in.
+    pub naam: Option<String>,
+    pub signed_in: bool,
+    pub csrf: String,
+    pub unread: u64,
+    /// Which item of the menu this page is.
+    pub nav: &'static str,
+}
+
+impl Layout {
+    /// The text in the page's language: both are always given, so none is missing.
+    pub(crate) fn t<'a>(&self, nl: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Nl => nl,
+            Lang::En => en,
+        }
+    }
+
+    pub(crate) fn other_code(&self) -> &'static str {
+        match self.lang {
+            Lang::Nl => "en",
+            Lang::En => "nl",
+        }
+    }
+
+    pub(crate) fn current(&self, item: &str) -> &'static str {
+        if self.nav == item { "page" } else { "false" }
+    }
+}
+
+/// A form field's error, for the summary and the field.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+pub(crate) fn error_for<'e>(errors: &'e [FieldError], field: &str) -> Option<&'e str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}
+
+/// "1 december 2026" or "1 December 2026".
+pub(crate) fn day(date: Date, lang: Lang) -> String {
+    match lang {
+        Lang::Nl => loket_core::datum::lang_formaat(date),
+        Lang::En => format!("{} {} {}", date.day(), date.month(), date.year()),
+    }
+}
+
+/// "1 december 2026, 14:05" in Dutch time.
+pub(crate) fn moment(moment: OffsetDateTime, lang: Lang) -> String {
+    let local = crate::werkplek::dutch_time(moment);
+    format!(
+        "{}, {:02}:{:02}",
+        day(local.date(), lang),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// "€ 37,50" / "€37.50".
+pub(crate) fn euros(cents: i64, lang: Lang) -> String {
+    let (whole, part) = (cents / 100, (cents % 100).abs());
+    match lang {
+        Lang::Nl => format!("€ {whole},{part:02}"),
+        Lang::En => format!("€{whole}.{part:02}"),
+    }
+}
+
+/// A case as a line in a list.
+pub(crate) struct CaseLine {
+    pub uuid: String,
+    pub titel: String,
+    pub identificatie: String,
+    pub status: String,
+    pub datum: String,
+}
+
+pub(crate) fn status_text(zaak: &Zaak, lang: Lang) -> String {
+    let nl_en = match (zaak.status.as_deref(), zaak.uitkomst) {
+        (Some(statustype::AFGEHANDELD), Some(Outcome::Toegekend)) => ("Toegekend", "Granted"),
+        (Some(statustype::AFGEHANDELD), Some(Outcome::Afgewezen)) => ("Afgewezen", "Refused"),
+        (Some(statustype::AFGEHANDELD), _) => ("Afgehandeld", "Closed"),
+        (_, _) if zaak.opschorting.is_some() => (
+            "Wacht op u: de termijn staat stil",
+            "Waiting for you: the term is on hold",
+        ),
+        (Some(statustype::IN_BEHANDELING), _) => ("In behandeling", "Being handled"),
+        (_, Some(Outcome::Behandelaar)) => (
+            "Een medewerker bekijkt uw aanvraag",
+            "An employee is looking at your application",
+        ),
+        _ => ("Ontvangen", "Received"),
+    };
+    pick(lang, nl_en).to_owned()
+}
+
+pub(crate) fn status_step(statustype_: &str, lang: Lang) -> &'static str {
+    pick(
+        lang,
+        match statustype_ {
+            statustype::ONTVANGEN => ("Aanvraag ontvangen", "Application received"),
+            statustype::IN_BEHANDELING => ("In behandeling", "Being handled"),
+            statustype::AFGEHANDELD => ("Besluit genomen", "Decision taken"),
+            _ => ("Bijgewerkt", "Updated"),
+        },
+    )
+}
+
+fn pick<'a>(lang: Lang, (nl, en): (&'a str, &'a str)) -> &'a str {
+    match lang {
+        Lang::Nl => nl,
+        Lang::En => en,
+    }
+}
+
+pub(crate) fn case_line(zaak: &Zaak, product_name: &str, lang: Lang) -> CaseLine {
+    CaseLine {
+        uuid: zaak.uuid.to_string(),
+        titel: product_name.to_owned(),
+        identificatie: zaak.identificatie.clone(),
+        status: status_text(zaak, lang),
+        datum: day(zaak.registratiedatum, lang),
+    }
+}
+
+/// A letter as a line in the Berichtenbox.
+pub(crate) struct MessageLine {
+    pub uuid: String,
+    pub onderwerp: String,
+    pub datum: String,
+    pub ongelezen: bool,
+}
+
+pub(crate) fn message_line(bericht: &Bericht, lang: Lang) -> MessageLine {
+    MessageLine {
+        uuid: bericht.uuid.to_string(),
+        onderwerp: bericht.onderwerp.get(lang == Lang::En).to_owned(),
+        datum: moment(bericht.verzonden, lang),
+        ongelezen: bericht.gelezen.is_none(),
+    }
+}
+
+pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> String {
+    match item {
+        Attendering::DocumentVerloopt {
+            soort,
+            nummer,
+            datum,
+        } if *datum < today => match lang {
+            Lang::Nl => format!(
+                "Uw {} ({nummer}) is verlopen op {}.",
+                soort.to_lowercase(),
+                day(*datum, lang)
+            ),
+            Lang::En => format!(
+                "Your {} ({nummer}) expired on {}.",
+                english_document(soort),
+                day(*datum, lang)
+            ),
+        },
+        Attendering::DocumentVerloopt {
+            soort,
+            nummer,
+            datum,
+        } => match lang {
+            Lang::Nl => format!(
+                "Uw {} ({nummer}) verloopt op {}. Vraag op tijd een nieuwe aan.",
+                soort.to_lowercase(),
+                day(*datum, lang)
+            ),
+            Lang::En => format!(
+                "Your {} ({nummer}) expires on {}. Apply for a new one in time.",
+                english_document(soort),
+                day(*datum, lang)
+            ),
+        },
+        Attendering::StudieEindigt { opleiding, datum } => match lang {
+            Lang::Nl => format!(
+                "Uw opleiding {opleiding} eindigt naar verwachting op {}.",
+                day(*datum, lang)
+            ),
+            Lang::En => format!(
+                "Your programme {opleiding} is expected to end on {}.",
+                day(*datum, lang)
+            ),
+        },
+    }
+}
+
+fn english_document(soort: &str) -> &'static str {
+    if soort.to_lowercase().contains("paspoort") {
+        "passport"
+    } else {
+        "identity card"
+    }
+}
+
+/// A register answer as Mijn gegevens shows it.
+pub(crate) struct Section {
+    pub id: &'static str,
+    pub titel: String,
+    pub bron: String,
+    /// Each item (a person, a document, a car, …) as label–value rows.
+    pub items: Vec<Vec<(String, String)>>,
+    pub leeg: String,
+    pub fout: bool,
+    pub correctie: String,
+}
+
+pub(crate) fn sections(data: &[DataUsed], lang: Lang) -> Vec<Section> {
+    data.iter().map(|used| section(used, lang)).collect()
+}
+
+fn section(used: &DataUsed, lang: Lang) -> Section {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let empty = Value::Null;
+    let answer = used.waarden.as_ref().unwrap_or(&empty);
+    let (id, titel, bron, leeg, correctie, items) = match used.naam.as_str() {
+        "brp" => (
+            "persoon",
+            l("Persoon en adres", "Person and address"),
+            l(
+                "Bron: BRP (Basisregistratie Personen, RvIG)",
+                "Source: BRP (Personal Records Database, RvIG)",
+            ),
+            l("De BRP kent u niet.", "The BRP does not know you."),
+            l(
+                "Klopt er iets niet? Uw naam, adres en geboortegegevens staan in de BRP. Een verhuizing geeft u door via Verhuizen; voor een andere fout maakt u een afspraak aan de balie van uw gemeente.",
+                "Is something wrong? Your name, address and birth details are in the BRP. Report a move through Moving; for another mistake, make an appointment at your municipality's counter.",
+            ),
+            persons(answer, lang),
+        ),
+        "reisdocumenten" => (
+            "reisdocumenten",
+            l("Paspoort en identiteitskaart", "Passport and identity card"),
+            l(
+                "Bron: Basisregister Reisdocumenten (RvIG)",
+                "Source: Travel Documents Register (RvIG)",
+            ),
+            l(
+                "U hebt geen paspoort of identiteitskaart.",
+                "You have no passport or identity card.",
+            ),
+            l(
+                "Klopt er iets niet? Kom met het document langs bij de balie. Kwijt of gestolen? Meld het bij de gemeente.",
+                "Is something wrong? Bring the document to the counter. Lost or stolen? Report it to the municipality.",
+            ),
+            documents(answer, lang),
+        ),
+        "rdw" => (
+            "voertuigen",
+            l("Auto's en andere voertuigen", "Cars and other vehicles"),
+            l(
+                "Bron: Kentekenregister (RDW)",
+                "Source: Vehicle Register (RDW)",
+            ),
+            l(
+                "Er staat geen voertuig op uw naam.",
+                "No vehicle is registered in your name.",
+            ),
+            l(
+                "Klopt er iets niet? Neem contact op met de RDW: die houdt het kentekenregister bij.",
+                "Is something wrong? Contact the RDW: it keeps the vehicle register.",
+            ),
+            vehicles(answer, lang),
+        ),
+        "duo" => (
+            "onderwijs",
+            l("Opleidingen", "Education"),
+            l(
+                "Bron: Register onderwijsdeelnemers (DUO)",
+                "Source: Register of Education Participants (DUO)",
+            ),
+            l(
+                "U staat niet ingeschreven bij een opleiding.",
+                "You are not enrolled in a programme.",
+            ),
+            l(
+                "Klopt er iets niet? Vraag uw school om het door te geven aan DUO.",
+                "Is something wrong? Ask your school to report it to DUO.",
+            ),
+            enrolments(answer, lang),
+        ),
+        _ => (
+            "inkomen",
+            l("Uitkering en inkomen", "Benefits and income"),
+            l(
+                "Bron: Inkomensadministratie (gemeente, Inlichtingenbureau)",
+                "Source: Income administration (municipality, Inlichtingenbureau)",
+            ),
+            l(
+                "Er is geen uitkering of inkomensgegeven van u bekend.",
+                "No benefit or income details of yours are known.",
+            ),
+            l(
+                "Klopt er iets niet? Neem contact op met Werk en Inkomen van de gemeente.",
+                "Is something wrong? Contact the municipality's Work and Income department.",
+            ),
+            income(answer, lang),
+        ),
+    };
+    Section {
+        id,
+        titel,
+        bron,
+        items,
+        leeg,
+        fout: used.fout.is_some(),
+        correctie,
+    }
+}
+
+fn s(value: &Value, pointer: &str) -> String {
+    match value.pointer(pointer) {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn d(value: &Value, key: &str, lang: Lang) -> String {
+    date(value, key)
+        .map(|date| day(date, lang))
+        .unwrap_or_default()
+}
+
+fn items<'a>(answer: &'a Value, key: &str) -> Vec<&'a Value> {
+    answer
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+fn rows(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect()
+}
+
+fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    items(answer, "personen")
+        .into_iter()
+        .map(|p| {
+            let adres = p
+                .pointer("/verblijfplaats/verblijfadres")
+                .unwrap_or(&Value::Null);
+            let straat = [
+                s(adres, "/officieleStraatnaam"),
+                format!("{}{}", s(adres, "/huisnummer"), s(adres, "/huisletter")),
+                s(adres, "/huisnummertoevoeging"),
+            ]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+            let woonplaats = format!("{} {}", s(adres, "/postcode"), s(adres, "/woonplaats"));
+            let nationaliteiten = items(p, "nationaliteiten")
+                .into_iter()
+                .map(|n| s(n, "/nationaliteit/omschrijving"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let names = |key: &str| {
+                items(p, key)
+                    .into_iter()
+                    .map(|r| {
+                        [
+                            s(r, "/naam/voornamen"),
+                            s(r, "/naam/voorvoegsel"),
+                            s(r, "/naam/geslachtsnaam"),
+                        ]
+                        .into_iter()
+                        .filter(|x| !x.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            rows(vec![
+                (l("Naam", "Name"), s(p, "/naam/volledigeNaam")),
+                (
+                    l("Geboortedatum", "Date of birth"),
+                    p.pointer("/geboorte")
+                        .map(|g| d(g, "datum", lang))
+                        .unwrap_or_default(),
+                ),
+                (
+                    l("Geboorteplaats", "Place of birth"),
+                    s(p, "/geboorte/plaats/omschrijving"),
+                ),
+                (l("Geslacht", "Sex"), s(p, "/geslacht/omschrijving")),
+                (l("Adres", "Address"), straat),
+                (
+                    l("Postcode en woonplaats", "Postcode and town"),
+                    woonplaats.trim().to_owned(),
+                ),
+                (
+                    l("Gemeente", "Municipality"),
+                    s(p, "/gemeenteVanInschrijving/omschrijving"),
+                ),
+                (
+                    l("Op dit adres sinds", "At this address since"),
+                    p.pointer("/verblijfplaats")
+                        .map(|v| d(v, "datumVan", lang))
+                        .unwrap_or_default(),
+                ),
+                (l("Nationaliteit", "Nationality"), nationaliteiten),
+                (l("Partner", "Partner"), names("partners")),
+                (l("Kinderen", "Children"), names("kinderen")),
+            ])
+        })
+        .collect()
+}
+
+fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    items(answer, "reisdocumenten")
+        .into_iter()
+        .map(|doc| {
+            let status = if doc.get("inhoudingOfVermissing").is_some() {
+                format!(
+                    "{} ({})",
+                    s(doc, "/inhoudingOfVermissing/aanduiding/omschrijving"),
+                    doc.get("inhoudingOfVermissing")
+                        .map(|i| d(i, "datum", lang))
+                        .unwrap_or_default()
+                )
+            } else {
+                l("Geldig", "Valid")
+            };
+            rows(vec![
+                (l("Soort", "Kind"), s(doc, "/soort/omschrijving")),
+                (
+                    l("Documentnummer", "Document number"),
+                    s(doc, "/reisdocumentnummer"),
+                ),
+                (
+                    l("Uitgegeven op", "Issued on"),
+                    d(doc, "datumUitgifte", lang),
+                ),
+                (
+                    l("Geldig tot", "Valid until"),
+                    d(doc, "datumEindeGeldigheid", lang),
+                ),
+                (l("Status", "Status"), status),
+            ])
+        })
+        .collect()
+}
+
+fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    items(answer, "voertuigen")
+        .into_iter()
+        .map(|v| {
+            rows(vec![
+                (l("Kenteken", "Registration number"), s(v, "/kenteken")),
+                (
+                    l("Merk en type", "Make and model"),
+                    format!("{} {}", s(v, "/merk"), s(v, "/handelsbenaming"))
+                        .trim()
+                        .to_owned(),
+                ),
+                (l("Brandstof", "Fuel"), s(v, "/brandstof/omschrijving")),
+                (
+                    l("Op uw naam sinds", "In your name since"),
+                    v.pointer("/tenaamstelling")
+                        .map(|t| d(t, "datum", lang))
+                        .unwrap_or_default(),
+                ),
+            ])
+        })
+        .collect()
+}
+
+fn enrolments(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    items(answer, "inschrijvingen")
+        .into_iter()
+        .map(|e| {
+            rows(vec![
+                (l("Opleiding", "Programme"), s(e, "/opleiding/naam")),
+                (l("School", "School"), s(e, "/instelling/naam")),
+                (l("Niveau", "Level"), s(e, "/niveau/omschrijving")),
+                (l("Begonnen op", "Started on"), d(e, "datumAanvang", lang)),
+                (
+                    l("Verwacht einde", "Expected end"),
+                    d(e, "datumEindeVerwacht", lang),
+                ),
+                (l("Gestopt op", "Ended on"), d(e, "datumEinde", lang)),
+            ])
+        })
+        .collect()
+}
+
+fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let mut out = Vec::new();
+    for situation in items(answer, "inkomenssituaties") {
+        out.push(rows(vec![(
+            l("Inkomensklasse", "Income class"),
+            s(situation, "/inkomensklasse/omschrijving"),
+        )]));
+        for benefit in items(situation, "uitkeringen") {
+            let next = items(benefit, "betalingen")
+                .into_iter()
+                .map(|p| format!("{}: € {}", d(p, "datum", lang), s(p, "/bedrag/waarde")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            out.push(rows(vec![
+                (l("Uitkering", "Benefit"), s(benefit, "/soort/omschrijving")),
+                (
+                    l("Bedrag per maand", "Amount per month"),
+                    format!("€ {}", s(benefit, "/bedragPerMaand/waarde")),
+                ),
+                (l("Sinds", "Since"), d(benefit, "datumAanvang", lang)),
+                (l("Tot", "Until"), d(benefit, "datumEinde", lang)),
+                (l("Volgende betalingen", "Next payments"), next),
+            ]));
+        }
+    }
+    out.retain(|rows| !rows.is_empty());
+    out
+}
+
+/// The resident's vehicles from an RDW answer: (kenteken, "Merk Type").
+pub(crate) fn vehicle_choices(data: &[DataUsed]) -> Vec<(String, String)> {
+    data.iter()
+        .filter(|u| u.naam == "rdw")
+        .filter_map(|u| u.waarden.as_ref())
+        .flat_map(|answer| items(answer, "voertuigen"))
+        .map(|v| {
+            (
+                s(v, "/kenteken"),
+                format!("{} {}", s(v, "/merk"), s(v, "/handelsbenaming"))
+                    .trim()
+                    .to_owned(),
+            )
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// "Dit weten we al van u": name and address from the BRP answer.
+pub(crate) fn known_rows(data: &[DataUsed], lang: Lang) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for used in data {
+        let Some(answer) = &used.waarden else {
+            continue;
+        };
+        if used.naam == "brp" {
+            for person in persons(answer, lang) {
+                for (label, value) in person {
+                    if matches!(
+                        label.as_str(),
+                        "Naam"
+                            | "Name"
+                            | "Adres"
+                            | "Address"
+                            | "Postcode en woonplaats"
+                            | "Postcode and town"
+                    ) {
+                        out.push((label, value, "BRP".to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_read_as_euros() {
+        assert_eq!(euros(7500, Lang::Nl), "€ 75,00");
+        assert_eq!(euros(3750, Lang::En), "€37.50");
+        assert_eq!(euros(0, Lang::Nl), "€ 0,00");
+    }
+
+    #[test]
+    fn moments_are_in_dutch_time() {
+        let m = time::macros::datetime!(2026-12-01 23:30 UTC);
+        assert_eq!(moment(m, Lang::Nl), "2 december 2026, 00:30");
+        assert_eq!(moment(m, Lang::En), "2 December 2026, 00:30");
+    }
+}

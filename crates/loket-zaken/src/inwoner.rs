@@ -1,0 +1,375 @@
+//! What the process layer offers the resident's own front door: their cases, their
+//! letters, and their data as the registers hold it, asked live through the exchange.
+//!
+//! Every method takes the resident's `Bsn` from the signed-in session and answers only
+//! about that resident: another resident's case or letter is `None`, exactly as a case
+//! that does not exist, so the portal cannot tell the two apart either.
+
+use std::sync::Arc;
+
+use loket_core::{Bsn, Clock, TraceContext};
+use loket_store::StoreError;
+use serde_json::{Value, json};
+use time::{Date, Duration};
+use uuid::Uuid;
+
+use crate::ZaakStore;
+use crate::apply::Exchange;
+use crate::berichten::{Bericht, Kanaal};
+use crate::bijlage::DocumentInfo;
+use crate::catalogue::{Catalogue, DataNeed};
+use crate::decision::{DataUsed, DecisionRecord};
+use crate::zaak::{ListOrder, Page, Status, Zaak, ZaakFilter};
+
+/// Cases and letters on one page of a list.
+pub const PAGE_SIZE: u32 = 25;
+
+/// The processing activities under which the front door asks the registers.
+#[derive(Debug, Clone)]
+pub struct Activities {
+    /// Showing residents their own data (AVG art. 15).
+    pub mijn_gegevens: String,
+    /// Telling residents in time, e.g. that a travel document expires.
+    pub attenderen: String,
+}
+
+/// A resident's case with everything the resident may read of it.
+#[derive(Debug, Clone)]
+pub struct ResidentCase {
+    pub zaak: Zaak,
+    /// Oldest first: the timeline.
+    pub statuses: Vec<Status>,
+    pub besluit: Option<DecisionRecord>,
+    pub documenten: Vec<DocumentInfo>,
+}
+
+/// Something coming up for the resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attendering {
+    /// A travel document expires on this date (or has expired).
+    DocumentVerloopt {
+        soort: String,
+        nummer: String,
+        datum: Date,
+    },
+    /// A study is expected to end on this date.
+    StudieEindigt { opleiding: String, datum: Date },
+}
+
+/// How far ahead "coming up" looks.
+pub const LOOK_AHEAD: Duration = Duration::days(183);
+
+#[derive(Debug, Clone)]
+pub struct Inwoner {
+    store: Arc<dyn ZaakStore>,
+    catalogue: Arc<Catalogue>,
+    exchange: Option<Exchange>,
+    activities: Activities,
+    clock: Arc<dyn Clock>,
+}
+
+impl Inwoner {
+    /// `exchange` is `None` where no outway is configured: the registers' data is then
+    /// reported as unavailable, never made up.
+    pub fn new(
+        store: Arc<dyn ZaakStore>,
+        catalogue: Arc<Catalogue>,
+        exchange: Option<Exchange>,
+        activities: Activities,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            catalogue,
+            exchange,
+            activities,
+            clock,
+        }
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub fn today(&self) -> Date {
+        self.clock.now().date()
+    }
+
+    /// The resident's cases, newest first.
+    pub async fn cases(&self, bsn: &Bsn, page: u32) -> Result<Page<Zaak>, StoreError> {
+        self.store
+            .list(&ZaakFilter {
+                bsn: Some(bsn.as_str().to_owned()),
+                order: ListOrder::Newest,
+                page: page.max(1),
+                page_size: PAGE_SIZE,
+                ..ZaakFilter::default()
+            })
+            .await
+    }
+
+    /// The resident's open cases (for the overview).
+    pub async fn open_cases(&self, bsn: &Bsn) -> Result<Page<Zaak>, StoreError> {
+        self.store
+            .list(&ZaakFilter {
+                bsn: Some(bsn.as_str().to_owned()),
+                open: Some(true),
+                order: ListOrder::Newest,
+                page: 1,
+                page_size: PAGE_SIZE,
+                ..ZaakFilter::default()
+            })
+            .await
+    }
+
+    /// One case, only if the resident applied for it.
+    pub async fn case(&self, bsn: &Bsn, uuid: Uuid) -> Result<Option<ResidentCase>, StoreError> {
+        let roles = self.store.roles(uuid).await?;
+        let theirs = roles.iter().any(|r| {
+            r.omschrijving_generiek == "initiator" && r.bsn.as_deref() == Some(bsn.as_str())
+        });
+        if !theirs {
+            return Ok(None);
+        }
+        let Some(zaak) = self.store.get(uuid).await? else {
+            return Ok(None);
+        };
+        let besluit = zaak
+            .besluit
+            .clone()
+            .and_then(|value: Value| serde_json::from_value(value).ok());
+        Ok(Some(ResidentCase {
+            statuses: self.store.statuses(uuid).await?,
+            documenten: self.store.documents(uuid).await?,
+            besluit,
+            zaak,
+        }))
+    }
+
+    pub async fn messages(&self, bsn: &Bsn, page: u32) -> Result<Page<Bericht>, StoreError> {
+        self.store
+            .messages(bsn.as_str(), page.max(1), PAGE_SIZE)
+            .await
+    }
+
+    pub async fn unread_messages(&self, bsn: &Bsn) -> Result<u64, StoreError> {
+        self.store.unread_messages(bsn.as_str()).await
+    }
+
+    /// Open a letter: it is the resident's, and from now on it is read.
+    pub async fn read_message(&self, bsn: &Bsn, uuid: Uuid) -> Result<Option<Bericht>, StoreError> {
+        let Some(bericht) = self.store.message(bsn.as_str(), uuid).await? else {
+            return Ok(None);
+        };
+        if bericht.gelezen.is_none() {
+            self.store
+                .mark_read(bsn.as_str(), uuid, self.clock.now())
+                .await?;
+        }
+        Ok(Some(bericht))
+    }
+
+    pub async fn channel(&self, bsn: &Bsn) -> Result<Kanaal, StoreError> {
+        Ok(self.store.channel(bsn.as_str()).await?.unwrap_or_default())
+    }
+
+    pub async fn set_channel(&self, bsn: &Bsn, kanaal: Kanaal) -> Result<(), StoreError> {
+        self.store
+            .set_channel(bsn.as_str(), kanaal, self.clock.now())
+            .await
+    }
+
+    /// Everything the registers hold about the resident that Mijn gegevens shows, asked
+    /// concurrently under the "mijn gegevens" processing activity, each with its source.
+    pub async fn gegevens(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<DataUsed> {
+        self.ask_all(&mijn_gegevens(), bsn, &self.activities.mijn_gegevens, trace)
+            .await
+    }
+
+    /// The resident's name as the BRP has it, to greet them (`None` when it cannot be
+    /// asked).
+    pub async fn naam(&self, bsn: &Bsn, trace: &TraceContext) -> Option<String> {
+        let need = brp(&["naam.volledigeNaam"]);
+        let used = self
+            .ask_all(&[need], bsn, &self.activities.mijn_gegevens, trace)
+            .await;
+        used.first()
+            .and_then(|u| u.waarden.as_ref())
+            .and_then(|v| v.pointer("/personen/0/naam/volledigeNaam"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// What is coming up: travel documents that expire and studies that end within
+    /// `LOOK_AHEAD`, asked under the "attenderen" activity, soonest first.
+    pub async fn coming_up(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<Attendering> {
+        let needs = [
+            DataNeed {
+                naam: "reisdocumenten".to_owned(),
+                bron: "Reisdocumenten".to_owned(),
+                dienst: "reisdocumenten".to_owned(),
+                pad: "/haalcentraal/api/reisdocumenten/reisdocumenten".to_owned(),
+                vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                    "fields": ["reisdocumentnummer", "soort", "datumEindeGeldigheid", "inhoudingOfVermissing"]}),
+            },
+            DataNeed {
+                naam: "duo".to_owned(),
+                bron: "DUO".to_owned(),
+                dienst: "duo-inschrijvingen".to_owned(),
+                pad: "/duo/api/v1/inschrijvingen".to_owned(),
+                vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                    "fields": ["opleiding", "datumEindeVerwacht", "datumEinde"]}),
+            },
+        ];
+        let used = self
+            .ask_all(&needs, bsn, &self.activities.attenderen, trace)
+            .await;
+        let horizon = self.today() + LOOK_AHEAD;
+        let mut items = Vec::new();
+        for answer in used.iter().filter_map(|u| u.waarden.as_ref()) {
+            for document in list(answer, "reisdocumenten") {
+                // A document reported missing or handed in needs no reminder.
+                if document.get("inhoudingOfVermissing").is_some() {
+                    continue;
+                }
+                if let Some(datum) = date(document, "datumEindeGeldigheid")
+                    && datum <= horizon
+                {
+                    items.push(Attendering::DocumentVerloopt {
+                        soort: text(document, "/soort/omschrijving"),
+                        nummer: text(document, "/reisdocumentnummer"),
+                        datum,
+                    });
+                }
+            }
+            for enrolment in list(answer, "inschrijvingen") {
+                if enrolment.get("datumEinde").is_some() {
+                    continue;
+                }
+                if let Some(datum) = date(enrolment, "datumEindeVerwacht")
+                    && datum >= self.today()
+                    && datum <= horizon
+                {
+                    items.push(Attendering::StudieEindigt {
+                        opleiding: text(enrolment, "/opleiding/naam"),
+                        datum,
+                    });
+                }
+            }
+        }
+        items.sort_by_key(|item| match item {
+            Attendering::DocumentVerloopt { datum, .. }
+            | Attendering::StudieEindigt { datum, .. } => *datum,
+        });
+        items
+    }
+
+    async fn ask_all(
+        &self,
+        needs: &[DataNeed],
+        bsn: &Bsn,
+        activity: &str,
+        trace: &TraceContext,
+    ) -> Vec<DataUsed> {
+        let Some(exchange) = &self.exchange else {
+            return needs
+                .iter()
+                .map(|need| DataUsed {
+                    naam: need.naam.clone(),
+                    bron: need.bron.clone(),
+                    dienst: need.dienst.clone(),
+                    verwerkingsactiviteit: Some(activity.to_owned()),
+                    trace_id: trace.trace_id.to_string(),
+                    span_id: String::new(),
+                    waarden: None,
+                    fout: Some("no outway configured".to_owned()),
+                })
+                .collect();
+        };
+        let asks = needs
+            .iter()
+            .map(|need| exchange.ask(need, bsn.as_str(), Some(activity), trace));
+        futures::future::join_all(asks).await
+    }
+}
+
+fn brp(fields: &[&str]) -> DataNeed {
+    DataNeed {
+        naam: "brp".to_owned(),
+        bron: "BRP".to_owned(),
+        dienst: "brp-personen".to_owned(),
+        pad: "/haalcentraal/api/brp/personen".to_owned(),
+        vraag: json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": ["{bsn}"], "fields": fields}),
+    }
+}
+
+/// What Mijn gegevens asks of each register: the resident's own record, nothing of it
+/// left out that the resident would want to check.
+fn mijn_gegevens() -> Vec<DataNeed> {
+    vec![
+        brp(&[
+            "naam",
+            "geboorte",
+            "geslacht",
+            "verblijfplaats",
+            "gemeenteVanInschrijving",
+            "nationaliteiten",
+            "partners",
+            "kinderen",
+        ]),
+        DataNeed {
+            naam: "reisdocumenten".to_owned(),
+            bron: "Reisdocumenten".to_owned(),
+            dienst: "reisdocumenten".to_owned(),
+            pad: "/haalcentraal/api/reisdocumenten/reisdocumenten".to_owned(),
+            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                "fields": ["reisdocumentnummer", "soort", "datumUitgifte", "datumEindeGeldigheid", "inhoudingOfVermissing"]}),
+        },
+        DataNeed {
+            naam: "rdw".to_owned(),
+            bron: "RDW".to_owned(),
+            dienst: "rdw-voertuigen".to_owned(),
+            pad: "/rdw/api/v1/voertuigen".to_owned(),
+            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                "fields": ["kenteken", "merk", "handelsbenaming", "brandstof", "tenaamstelling.datum"]}),
+        },
+        DataNeed {
+            naam: "duo".to_owned(),
+            bron: "DUO".to_owned(),
+            dienst: "duo-inschrijvingen".to_owned(),
+            pad: "/duo/api/v1/inschrijvingen".to_owned(),
+            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                "fields": ["instelling", "opleiding", "niveau", "datumAanvang", "datumEindeVerwacht", "datumEinde"]}),
+        },
+        DataNeed {
+            naam: "inkomen".to_owned(),
+            bron: "Inkomen".to_owned(),
+            dienst: "inkomen".to_owned(),
+            pad: "/inkomen/api/v1/inkomenssituaties".to_owned(),
+            vraag: json!({"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
+                "fields": ["inkomensklasse", "uitkeringen"]}),
+        },
+    ]
+}
+
+fn list<'a>(answer: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    answer
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn text(item: &Value, pointer: &str) -> String {
+    item.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A Haal Centraal date (`{"datum": "2027-01-31", …}`) of `item`.
+pub fn date(item: &Value, key: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let text = item.get(key)?.get("datum")?.as_str()?;
+    Date::parse(text, &format).ok()
+}
