@@ -1,0 +1,137 @@
+// The resident's whole story in a real browser, with JavaScript on and off: log in with
+// the simulated DigiD as Sanne, see her data from the registers, find the parking permit,
+// apply (pre-filled, one question), read the decision, find it in the Berichtenbox, and
+// see the BRP and RDW lookups for it under "Wie gebruikte mijn gegevens". axe on every page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDemo } from '../lib/loket.mjs';
+import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
+
+let loket;
+let browser;
+
+const menu = (page) => page.getByRole('navigation', { name: 'Mijn Loket' });
+
+before(async () => {
+  loket = await startDemo();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await loket?.stop();
+});
+
+async function noViolations(page) {
+  assert.deepEqual(await axeViolations(browser, page), [], `axe on ${page.url()}`);
+}
+
+async function logIn(page, name) {
+  await page.goto(`${loket.portal}/`);
+  await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
+  await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
+  assert.match(await page.locator('h1').innerText(), /DigiD \(nagebootst\)/);
+  await noViolations(page);
+  await page.getByLabel(name).check();
+  await Promise.all([page.waitForURL(/\/overzicht$/), page.getByRole('button', { name: 'Inloggen' }).click()]);
+}
+
+for (const javaScript of [true, false]) {
+  const mode = javaScript ? 'JS on' : 'JS off';
+
+  test(`Sanne applies for a parking permit and sees who used her data (${mode})`, async () => {
+    const context = await newContext(browser, { javaScript });
+    await withPage(context, `resident-${javaScript ? 'js' : 'nojs'}`, async (page) => {
+      await logIn(page, 'Sanne de Vries');
+      assert.match(await page.locator('h1').innerText(), /Welkom, Sanne de Vries/);
+      await noViolations(page);
+
+      await menu(page).getByRole('link', { name: 'Mijn gegevens', exact: true }).click();
+      const data = await page.locator('main').innerText();
+      assert.match(data, /Bron: BRP \(Basisregistratie Personen, RvIG\)/);
+      assert.match(data, /Kerkstraat 12/);
+      assert.match(data, /Bron: Kentekenregister \(RDW\)/);
+      assert.match(data, /34GBV7/);
+      await noViolations(page);
+
+      await menu(page).getByRole('link', { name: 'Aanvragen', exact: true }).click();
+      await page.getByLabel('Zoek').fill('parkeren');
+      await page.getByRole('button', { name: 'Zoeken' }).click();
+      await noViolations(page);
+      await page.locator('#resultaten + ul').getByRole('link', { name: 'Bewonersparkeervergunning' }).click();
+      assert.match(await page.locator('h1').innerText(), /Bewonersparkeervergunning/);
+      const form = await page.locator('main').innerText();
+      assert.match(form, /Dit weten we al van u/);
+      assert.match(form, /Kerkstraat 12/);
+      assert.match(form, /€ 75,00 per jaar/);
+      await noViolations(page);
+
+      // Without an answer to the lease question: an error summary that links to it.
+      await page.getByRole('button', { name: 'Doorgaan' }).click();
+      const summary = page.locator('.error-summary');
+      assert.match(await summary.innerText(), /Kies ja of nee/);
+      await noViolations(page);
+      await summary.getByRole('link', { name: 'Kies ja of nee.' }).click();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'leaseverklaring');
+
+      await page.getByLabel('34GBV7').check();
+      await page.getByLabel('Nee', { exact: true }).check();
+      await page.getByRole('button', { name: 'Doorgaan' }).click();
+      assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
+      await noViolations(page);
+      await page.getByRole('button', { name: 'Aanvraag versturen' }).click();
+
+      const decision = await page.locator('main').innerText();
+      assert.match(decision, /Uw aanvraag is ontvangen/);
+      assert.match(decision, /Uw aanvraag is toegekend/);
+      assert.match(decision, /De auto met kenteken 34GBV7 staat op uw naam/);
+      const caseUrl = new URL(page.url()).pathname;
+      await noViolations(page);
+
+      await menu(page).getByRole('link', { name: /Berichten \(\d+ nieuw\)/ }).click();
+      await noViolations(page);
+      await page.getByRole('link', { name: 'U krijgt de bewonersparkeervergunning' }).first().click();
+      const messageUrl = new URL(page.url()).pathname;
+      assert.match(await page.locator('main').innerText(), /U staat ingeschreven op Kerkstraat 12/);
+      await noViolations(page);
+      await page.getByRole('link', { name: 'Bekijk de zaak bij dit bericht' }).click();
+      assert.equal(new URL(page.url()).pathname.startsWith('/zaken/'), true);
+
+      await menu(page).getByRole('link', { name: 'Wie gebruikte mijn gegevens' }).click();
+      const rows = page.locator('tbody tr', { has: page.getByRole('link', { name: 'Bekijk de zaak' }) });
+      const used = await rows.allInnerTexts();
+      assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /brp-personen/.test(r)), used.join('\n'));
+      assert.ok(used.some((r) => /Rijksdienst voor het Wegverkeer/.test(r) && /rdw-voertuigen/.test(r)), used.join('\n'));
+      assert.ok(used.every((r) => /parkeervergunning/.test(r) && /Gecontroleerd/.test(r)), used.join('\n'));
+      await noViolations(page);
+
+      // Another resident cannot open Sanne's case, and learns nothing from trying.
+      await page.getByRole('button', { name: 'Uitloggen' }).click();
+      assert.match(await page.locator('main').innerText(), /U bent uitgelogd/);
+      await logIn(page, 'Ingrid Bakker');
+      const foreign = await page.goto(`${loket.portal}${caseUrl}`);
+      assert.equal(foreign.status(), 404);
+      const foreignPage = await page.locator('main').innerText();
+      const gone = await page.goto(`${loket.portal}/zaken/00000000-0000-7000-8000-000000000000`);
+      assert.equal(gone.status(), 404);
+      assert.equal(await page.locator('main').innerText(), foreignPage, 'a foreign case looks like no case');
+      assert.equal((await page.goto(`${loket.portal}${messageUrl}`)).status(), 404);
+      assert.doesNotMatch(await page.locator('main').innerText(), /Kerkstraat|Sanne/);
+    });
+    await context.close();
+  });
+}
+
+test('the simulated DigiD refuses an invalid BSN with an error summary', async () => {
+  const context = await newContext(browser);
+  await withPage(context, 'digid-invalid', async (page) => {
+    await page.goto(`${loket.portal}/digid-simulatie`);
+    await page.getByLabel('Iemand anders: ik vul een burgerservicenummer in').check();
+    await page.getByLabel('Burgerservicenummer', { exact: true }).fill('123456789');
+    await page.getByRole('button', { name: 'Inloggen' }).click();
+    assert.match(await page.locator('.error-summary').innerText(), /elfproef/);
+    assert.equal(await page.getByLabel('Burgerservicenummer', { exact: true }).inputValue(), '123456789');
+    await noViolations(page);
+  });
+  await context.close();
+});
