@@ -856,7 +856,7 @@ pub(crate) async fn application_submit(
     }
     let application = Application {
         product: product.id.clone(),
-        applicant: me.bsn.clone(),
+        applicant: me.bsn,
         form: answers_from(product, &form),
         uploads: Vec::new(),
     };
@@ -1289,7 +1289,7 @@ pub(crate) async fn processing(
         .map(|l| l.organisatie.clone())
         .collect();
     let mut all: Vec<_> = logs.into_iter().flat_map(|l: FromLog| l.gebruik).collect();
-    all.sort_by(|a, b| b.moment.cmp(&a.moment));
+    all.sort_by_key(|u| std::cmp::Reverse(u.moment));
     let gebruik = all
         .into_iter()
         .map(|u| {
@@ -1307,7 +1307,7 @@ pub(crate) async fn processing(
                 moment: views::moment(u.moment, lang),
                 organisatie: u.organisatie.clone(),
                 dienst: format!("{asked_or_gave} {}", u.dienst),
-                doel: pick(&u.naam).clone()
+                doel: pick(&u.naam)
                     + &if u.doel.is_some() {
                         format!(": {}", pick(&u.doel))
                     } else {

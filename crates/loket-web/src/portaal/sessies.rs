@@ -242,7 +242,7 @@ impl Sessions {
         };
         self.store.insert(&hash_token(&token), &row, now).await?;
         let resident = resident.map(|(bsn, naam, niveau)| Resident {
-            bsn: bsn.clone(),
+            bsn: *bsn,
             naam: naam.to_owned(),
             niveau,
             pseudoniem: self.pseudonym_of(bsn),

@@ -1,0 +1,452 @@
+//! The resident portal through its pages, on SQLite and Postgres: logging in with the
+//! simulated DigiD (a new session id, sealed session rows), CSRF on every form, only
+//! one's own cases and letters (anything else is a 404 that says nothing), logging out
+//! everywhere, and no simulated login outside demo mode.
+
+// Tests fail loudly; that is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use loket_core::{FixedClock, Secret};
+use loket_store::{Database, StorageUrl};
+use loket_web::PortalSettings;
+use loket_web::portaal::{DemoPersona, DigidSimulatie, Inzage, Portaal, sessies};
+use loket_zaken::berichten::NewBericht;
+use loket_zaken::catalogue::{Catalogue, Text};
+use loket_zaken::inwoner::{Activities, Inwoner};
+use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, statustype};
+use loket_zaken::{SCHEMA, ZaakStore, zaak_store};
+use time::macros::{date, datetime};
+use tower::ServiceExt;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+const SANNE: &str = "999990007";
+const INGRID: &str = "999990081";
+
+struct World {
+    router: axum::Router,
+    zaken: Arc<dyn ZaakStore>,
+    sessions_db: Database,
+}
+
+fn settings(demo: bool) -> PortalSettings {
+    PortalSettings {
+        municipality: "Gemeente Voorbeeldstad".to_owned(),
+        demo,
+    }
+}
+
+async fn world(url: &StorageUrl, demo: bool) -> World {
+    let zaken_db = Database::open(url, &SCHEMA).await.unwrap();
+    let zaken = zaak_store(&zaken_db);
+    let sessions_db = Database::open(url, &sessies::SCHEMA).await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+    let catalogue = Arc::new(Catalogue::load(&dir).unwrap());
+    let clock = Arc::new(FixedClock::at(NOW));
+    let personas = vec![DemoPersona {
+        bsn: SANNE.to_owned(),
+        naam: "Sanne de Vries".to_owned(),
+        nl: "Heeft een auto.".to_owned(),
+        en: "Has a car.".to_owned(),
+    }];
+    let portaal = Portaal {
+        sessions: sessies::Sessions::new(
+            sessies::session_store(&sessions_db),
+            &Secret::new(vec![42u8; 32]),
+        )
+        .unwrap(),
+        inwoner: Inwoner::new(
+            zaken.clone(),
+            catalogue,
+            None,
+            Activities {
+                mijn_gegevens: "urn:mijn-gegevens".to_owned(),
+                attenderen: "urn:attenderen".to_owned(),
+            },
+            clock.clone(),
+        ),
+        applications: None,
+        idempotency: loket_zaken::idempotency::idempotency_store(&zaken_db),
+        inzage: Inzage::none(),
+        digid: DigidSimulatie::new(&settings(demo), personas).ok(),
+        clock,
+        secure_cookies: true,
+    };
+    World {
+        router: loket_web::portal_routes(settings(demo), portaal),
+        zaken,
+        sessions_db,
+    }
+}
+
+async fn open(url: &StorageUrl) -> World {
+    world(url, true).await
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl World {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let body = if form.is_empty() {
+            Body::empty()
+        } else {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            )
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let text = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        let location = text(header::LOCATION).unwrap_or_default();
+        let cookie = text(header::SET_COOKIE);
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    /// Log in as `bsn` with the simulated DigiD: the session cookie ("name=token").
+    async fn log_in(&self, bsn: &str) -> String {
+        let form = self.send("GET", "/digid-simulatie", None, &[]).await;
+        assert_eq!(form.status, 200);
+        let anonymous = cookie_pair(form.cookie.as_deref().unwrap());
+        let answer = self
+            .send(
+                "POST",
+                "/digid-simulatie",
+                Some(&anonymous),
+                &[
+                    ("csrf", &csrf(&form.body)),
+                    ("persona", "anders"),
+                    ("bsn", bsn),
+                    ("niveau", "substantieel"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.location.as_str()),
+            (303, "/overzicht")
+        );
+        let signed_in = cookie_pair(answer.cookie.as_deref().unwrap());
+        assert_ne!(signed_in, anonymous, "a new session id at login");
+        signed_in
+    }
+
+    async fn csrf_of(&self, cookie: &str) -> String {
+        csrf(&self.send("GET", "/berichten", Some(cookie), &[]).await.body)
+    }
+
+    /// A decided case of `bsn`'s with its letter.
+    async fn case_of(&self, bsn: &str) -> uuid::Uuid {
+        let status = |statustype: &str| NewStatus {
+            statustype: statustype.to_owned(),
+            datum_status_gezet: NOW,
+            actor: "test".to_owned(),
+            toelichting: String::new(),
+        };
+        let zaak = NewZaak {
+            bronorganisatie: "123456782".to_owned(),
+            zaaktype: "bewonersparkeervergunning".to_owned(),
+            omschrijving: "Aanvraag bewonersparkeervergunning".to_owned(),
+            registratiedatum: date!(2026 - 11 - 23),
+            startdatum: None,
+            behandeltermijn_dagen: 56,
+            zaakobject: Some(format!("9901AB {bsn}")),
+            initiator: Some(NewRol::initiator(bsn)),
+            statuses: vec![status(statustype::ONTVANGEN)],
+            besluit: None,
+            resultaat: None,
+            documenten: Vec::new(),
+            audit: None,
+            berichten: vec![NewBericht {
+                bsn: bsn.to_owned(),
+                onderwerp: Text {
+                    nl: format!("Brief voor {bsn}"),
+                    en: format!("Letter for {bsn}"),
+                },
+                tekst: Text {
+                    nl: "Geheim adres Kerkstraat 12".to_owned(),
+                    en: "Secret address Kerkstraat 12".to_owned(),
+                },
+            }],
+        };
+        self.zaken.create(&zaak, NOW).await.unwrap().uuid
+    }
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+fn csrf(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The letter links in a Berichtenbox page.
+fn letters(html: &str) -> Vec<String> {
+    html.match_indices("href=\"/berichten/")
+        .filter_map(|(at, _)| {
+            let rest = &html[at + 6..];
+            let link = &rest[..rest.find('"')?];
+            (link.len() > "/berichten/".len() && !link.ends_with("voorkeur"))
+                .then(|| link.to_owned())
+        })
+        .collect()
+}
+
+async fn logging_in_rotates_the_session_and_seals_who_it_is(w: World) {
+    let anonymous = w.send("GET", "/overzicht", None, &[]).await;
+    assert_eq!(
+        (anonymous.status, anonymous.location.as_str()),
+        (303, "/inloggen")
+    );
+
+    let form = w.send("GET", "/digid-simulatie", None, &[]).await;
+    let set_cookie = form.cookie.clone().unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    assert!(form.body.contains("Testomgeving"));
+
+    // A BSN that fails the 11-proef is refused, with the summary and the value kept.
+    let bad = w
+        .send(
+            "POST",
+            "/digid-simulatie",
+            Some(&cookie_pair(&set_cookie)),
+            &[
+                ("csrf", &csrf(&form.body)),
+                ("persona", "anders"),
+                ("bsn", "123456789"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("error-summary") && bad.body.contains("href=\"#bsn\""));
+    assert!(bad.body.contains("value=\"123456789\""));
+
+    let cookie = w.log_in(SANNE).await;
+    let overview = w.send("GET", "/overzicht", Some(&cookie), &[]).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(overview.body.contains("Uitloggen"));
+
+    // The session's row names nobody: no BSN in any column.
+    let rows: Vec<(Option<String>, Option<String>)> = match &w.sessions_db {
+        Database::Sqlite(pool) => {
+            loket_store::sqlx::query_as("SELECT inwoner, gegevens FROM sessies")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+        Database::Postgres(pool) => {
+            loket_store::sqlx::query_as("SELECT inwoner, gegevens FROM sessies")
+                .fetch_all(pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(rows.iter().any(|(inwoner, _)| inwoner.is_some()));
+    for (inwoner, gegevens) in rows {
+        for column in [inwoner, gegevens].into_iter().flatten() {
+            assert!(
+                !column.contains(SANNE),
+                "a plaintext BSN in the session store"
+            );
+        }
+    }
+}
+
+async fn every_form_needs_its_sessions_csrf_token(w: World) {
+    let cookie = w.log_in(SANNE).await;
+    for (path, form) in [
+        ("/uitloggen", vec![("csrf", "vervalst")]),
+        (
+            "/berichten/voorkeur",
+            vec![("csrf", "vervalst"), ("kanaal", "ook-post")],
+        ),
+        ("/aanvragen/bewonersparkeervergunning", vec![("csrf", "")]),
+        (
+            "/aanvragen/bewonersparkeervergunning/versturen",
+            vec![("sleutel", "abcdefgh1234")],
+        ),
+    ] {
+        let answer = w.send("POST", path, Some(&cookie), &form).await;
+        assert_eq!(answer.status, 403, "{path}");
+    }
+    // Still logged in, and the preference unchanged.
+    let page = w.send("GET", "/berichten", Some(&cookie), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("value=\"digitaal\" checked"));
+    let token = w.csrf_of(&cookie).await;
+    let saved = w
+        .send(
+            "POST",
+            "/berichten/voorkeur",
+            Some(&cookie),
+            &[("csrf", &token), ("kanaal", "ook-post")],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let page = w.send("GET", "/berichten", Some(&cookie), &[]).await;
+    assert!(page.body.contains("value=\"ook-post\" checked"));
+}
+
+async fn a_resident_sees_only_their_own_cases_and_letters(w: World) {
+    let sannes = w.case_of(SANNE).await;
+    let ingrids = w.case_of(INGRID).await;
+    let sanne = w.log_in(SANNE).await;
+    let ingrid = w.log_in(INGRID).await;
+
+    let own = w
+        .send("GET", &format!("/zaken/{sannes}"), Some(&sanne), &[])
+        .await;
+    assert_eq!(own.status, 200);
+    assert!(own.body.contains("Bewonersparkeervergunning"));
+    let list = w.send("GET", "/zaken", Some(&sanne), &[]).await;
+    assert!(list.body.contains(&sannes.to_string()) && !list.body.contains(&ingrids.to_string()));
+
+    let box_ = w.send("GET", "/berichten", Some(&sanne), &[]).await;
+    assert!(box_.body.contains("(1 nieuw)"), "the unread count");
+    let sannes_letters = letters(&box_.body);
+    assert_eq!(sannes_letters.len(), 1, "{}", box_.body);
+    let read = w.send("GET", &sannes_letters[0], Some(&sanne), &[]).await;
+    assert_eq!(read.status, 200);
+    assert!(
+        read.body.contains(&format!("/zaken/{sannes}")),
+        "the letter links to its case"
+    );
+    assert!(
+        !w.send("GET", "/berichten", Some(&sanne), &[])
+            .await
+            .body
+            .contains("nieuw)")
+    );
+
+    // Ingrid asking for Sanne's case or letter gets what a case that does not exist gets.
+    let nothing = w
+        .send(
+            "GET",
+            "/zaken/00000000-0000-7000-8000-000000000000",
+            Some(&ingrid),
+            &[],
+        )
+        .await;
+    for path in [format!("/zaken/{sannes}"), sannes_letters[0].clone()] {
+        let foreign = w.send("GET", &path, Some(&ingrid), &[]).await;
+        assert_eq!(foreign.status, 404, "{path}");
+        assert!(!foreign.body.contains("Kerkstraat") && !foreign.body.contains(SANNE));
+        if path.starts_with("/zaken/") {
+            assert_eq!(
+                foreign.body, nothing.body,
+                "a foreign case looks like no case"
+            );
+        }
+    }
+    assert_eq!(
+        w.send("GET", "/zaken/geen-uuid", Some(&ingrid), &[])
+            .await
+            .status,
+        404
+    );
+}
+
+async fn logging_out_everywhere_ends_every_session(w: World) {
+    let phone = w.log_in(SANNE).await;
+    let laptop = w.log_in(SANNE).await;
+    let other = w.log_in(INGRID).await;
+    let token = w.csrf_of(&phone).await;
+    let out = w
+        .send(
+            "POST",
+            "/uitloggen",
+            Some(&phone),
+            &[("csrf", &token), ("overal", "ja")],
+        )
+        .await;
+    assert_eq!((out.status, out.location.as_str()), (303, "/?uitgelogd=1"));
+    assert!(out.cookie.unwrap().contains("Max-Age=0"));
+    for cookie in [&phone, &laptop] {
+        let page = w.send("GET", "/overzicht", Some(cookie), &[]).await;
+        assert_eq!((page.status, page.location.as_str()), (303, "/inloggen"));
+    }
+    assert_eq!(
+        w.send("GET", "/overzicht", Some(&other), &[]).await.status,
+        200
+    );
+}
+
+loket_store::contract_suite! {
+    open = open;
+    tests = [
+        logging_in_rotates_the_session_and_seals_who_it_is,
+        every_form_needs_its_sessions_csrf_token,
+        a_resident_sees_only_their_own_cases_and_letters,
+        logging_out_everywhere_ends_every_session,
+    ];
+}
+
+#[tokio::test]
+async fn the_simulated_digid_exists_only_in_demo_mode() {
+    assert!(DigidSimulatie::new(&settings(false), Vec::new()).is_err());
+    let dir = tempfile_dir();
+    let w = world(&StorageUrl::SqliteDir(dir.clone()), false).await;
+    assert_eq!(
+        w.send("GET", "/digid-simulatie", None, &[]).await.status,
+        404
+    );
+    assert_eq!(
+        w.send("POST", "/digid-simulatie", None, &[("bsn", SANNE)])
+            .await
+            .status,
+        404
+    );
+    let login = w.send("GET", "/inloggen", None, &[]).await;
+    assert!(!login.body.contains("/digid-simulatie"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("loket-portaal-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
