@@ -204,22 +204,13 @@ impl Inwoner {
     /// `LOOK_AHEAD`, asked under the "attenderen" activity, soonest first.
     pub async fn coming_up(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<Attendering> {
         let needs = [
-            DataNeed {
-                naam: "reisdocumenten".to_owned(),
-                bron: "Reisdocumenten".to_owned(),
-                dienst: "reisdocumenten".to_owned(),
-                pad: "/haalcentraal/api/reisdocumenten/reisdocumenten".to_owned(),
-                vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
-                    "fields": ["reisdocumentnummer", "soort", "datumEindeGeldigheid", "inhoudingOfVermissing"]}),
-            },
-            DataNeed {
-                naam: "duo".to_owned(),
-                bron: "DUO".to_owned(),
-                dienst: "duo-inschrijvingen".to_owned(),
-                pad: "/duo/api/v1/inschrijvingen".to_owned(),
-                vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
-                    "fields": ["opleiding", "datumEindeVerwacht", "datumEinde"]}),
-            },
+            reisdocumenten(&[
+                "reisdocumentnummer",
+                "soort",
+                "datumEindeGeldigheid",
+                "inhoudingOfVermissing",
+            ]),
+            duo(&["opleiding", "datumEindeVerwacht", "datumEinde"]),
         ];
         let used = self
             .ask_all(&needs, bsn, &self.activities.attenderen, trace)
@@ -303,6 +294,37 @@ fn brp(fields: &[&str]) -> DataNeed {
     }
 }
 
+/// A question to a register that answers by BSN (`ZoekMetBurgerservicenummer`).
+fn by_bsn(naam: &str, bron: &str, dienst: &str, pad: &str, fields: &[&str]) -> DataNeed {
+    DataNeed {
+        naam: naam.to_owned(),
+        bron: bron.to_owned(),
+        dienst: dienst.to_owned(),
+        pad: pad.to_owned(),
+        vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}", "fields": fields}),
+    }
+}
+
+fn reisdocumenten(fields: &[&str]) -> DataNeed {
+    by_bsn(
+        "reisdocumenten",
+        "Reisdocumenten",
+        "reisdocumenten",
+        "/haalcentraal/api/reisdocumenten/reisdocumenten",
+        fields,
+    )
+}
+
+fn duo(fields: &[&str]) -> DataNeed {
+    by_bsn(
+        "duo",
+        "DUO",
+        "duo-inschrijvingen",
+        "/duo/api/v1/inschrijvingen",
+        fields,
+    )
+}
+
 /// What Mijn gegevens asks of each register: the resident's own record, nothing of it
 /// left out that the resident would want to check.
 fn mijn_gegevens() -> Vec<DataNeed> {
@@ -317,30 +339,34 @@ fn mijn_gegevens() -> Vec<DataNeed> {
             "partners",
             "kinderen",
         ]),
-        DataNeed {
-            naam: "reisdocumenten".to_owned(),
-            bron: "Reisdocumenten".to_owned(),
-            dienst: "reisdocumenten".to_owned(),
-            pad: "/haalcentraal/api/reisdocumenten/reisdocumenten".to_owned(),
-            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
-                "fields": ["reisdocumentnummer", "soort", "datumUitgifte", "datumEindeGeldigheid", "inhoudingOfVermissing"]}),
-        },
-        DataNeed {
-            naam: "rdw".to_owned(),
-            bron: "RDW".to_owned(),
-            dienst: "rdw-voertuigen".to_owned(),
-            pad: "/rdw/api/v1/voertuigen".to_owned(),
-            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
-                "fields": ["kenteken", "merk", "handelsbenaming", "brandstof", "tenaamstelling.datum"]}),
-        },
-        DataNeed {
-            naam: "duo".to_owned(),
-            bron: "DUO".to_owned(),
-            dienst: "duo-inschrijvingen".to_owned(),
-            pad: "/duo/api/v1/inschrijvingen".to_owned(),
-            vraag: json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": "{bsn}",
-                "fields": ["instelling", "opleiding", "niveau", "datumAanvang", "datumEindeVerwacht", "datumEinde"]}),
-        },
+        reisdocumenten(&[
+            "reisdocumentnummer",
+            "soort",
+            "datumUitgifte",
+            "datumEindeGeldigheid",
+            "inhoudingOfVermissing",
+        ]),
+        by_bsn(
+            "rdw",
+            "RDW",
+            "rdw-voertuigen",
+            "/rdw/api/v1/voertuigen",
+            &[
+                "kenteken",
+                "merk",
+                "handelsbenaming",
+                "brandstof",
+                "tenaamstelling.datum",
+            ],
+        ),
+        duo(&[
+            "instelling",
+            "opleiding",
+            "niveau",
+            "datumAanvang",
+            "datumEindeVerwacht",
+            "datumEinde",
+        ]),
         DataNeed {
             naam: "inkomen".to_owned(),
             bron: "Inkomen".to_owned(),

@@ -29,15 +29,7 @@ pub(super) fn clear_cookie(secure: bool) -> HeaderValue {
 
 /// The session token the request carries, if any.
 fn token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty() && value.len() <= 64)
+    crate::portaal::cookie(headers, COOKIE)
 }
 
 /// The request's live session (signed in or not) and its token.
