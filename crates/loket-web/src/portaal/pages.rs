@@ -752,7 +752,11 @@ pub(crate) async fn application_check(
     let answers = answers_from(product, &form);
     let lang = super::language(query.lang.as_deref(), &headers);
     let en = lang == Lang::En;
-    let checked = match check_answers(product, &answers) {
+    // The files a yes needs are asked for here, before anything is sent (online upload
+    // is not there yet: the form says which file, and the counter takes it).
+    let checked = match check_answers(product, &answers).and_then(|checked| {
+        loket_zaken::apply::check_uploads(product, &checked, Vec::new()).map(|_| checked)
+    }) {
         Ok(checked) => checked,
         Err(problems) => {
             let errors = problems
