@@ -31,6 +31,14 @@ impl Lang {
         }
     }
 
+    /// The text in this language: both are always given, so none can be missing.
+    pub fn pick<'a>(self, nl: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Nl => nl,
+            Self::En => en,
+        }
+    }
+
     pub fn texts(self) -> &'static Texts {
         match self {
             Self::Nl => &NL,

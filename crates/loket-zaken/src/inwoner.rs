@@ -215,44 +215,8 @@ impl Inwoner {
         let used = self
             .ask_all(&needs, bsn, &self.activities.attenderen, trace)
             .await;
-        let horizon = self.today() + LOOK_AHEAD;
-        let mut items = Vec::new();
-        for answer in used.iter().filter_map(|u| u.waarden.as_ref()) {
-            for document in list(answer, "reisdocumenten") {
-                // A document reported missing or handed in needs no reminder.
-                if document.get("inhoudingOfVermissing").is_some() {
-                    continue;
-                }
-                if let Some(datum) = date(document, "datumEindeGeldigheid")
-                    && datum <= horizon
-                {
-                    items.push(Attendering::DocumentVerloopt {
-                        soort: text(document, "/soort/omschrijving"),
-                        nummer: text(document, "/reisdocumentnummer"),
-                        datum,
-                    });
-                }
-            }
-            for enrolment in list(answer, "inschrijvingen") {
-                if enrolment.get("datumEinde").is_some() {
-                    continue;
-                }
-                if let Some(datum) = date(enrolment, "datumEindeVerwacht")
-                    && datum >= self.today()
-                    && datum <= horizon
-                {
-                    items.push(Attendering::StudieEindigt {
-                        opleiding: text(enrolment, "/opleiding/naam"),
-                        datum,
-                    });
-                }
-            }
-        }
-        items.sort_by_key(|item| match item {
-            Attendering::DocumentVerloopt { datum, .. }
-            | Attendering::StudieEindigt { datum, .. } => *datum,
-        });
-        items
+        let answers: Vec<&Value> = used.iter().filter_map(|u| u.waarden.as_ref()).collect();
+        coming_up_in(&answers, self.today())
     }
 
     async fn ask_all(
@@ -282,6 +246,51 @@ impl Inwoner {
             .map(|need| exchange.ask(need, bsn.as_str(), Some(activity), trace));
         futures::future::join_all(asks).await
     }
+}
+
+/// What is coming up according to the registers' answers: travel documents that expire
+/// (or expired) and studies that end within `LOOK_AHEAD` of `today`, soonest first. A
+/// document reported missing or handed in, or a study already ended, needs no reminder.
+pub fn coming_up_in(answers: &[&Value], today: Date) -> Vec<Attendering> {
+    let horizon = today + LOOK_AHEAD;
+    let mut items = Vec::new();
+    for answer in answers {
+        for document in list(answer, "reisdocumenten") {
+            // A document reported missing or handed in needs no reminder.
+            if document.get("inhoudingOfVermissing").is_some() {
+                continue;
+            }
+            if let Some(datum) = date(document, "datumEindeGeldigheid")
+                && datum <= horizon
+            {
+                items.push(Attendering::DocumentVerloopt {
+                    soort: text(document, "/soort/omschrijving"),
+                    nummer: text(document, "/reisdocumentnummer"),
+                    datum,
+                });
+            }
+        }
+        for enrolment in list(answer, "inschrijvingen") {
+            if enrolment.get("datumEinde").is_some() {
+                continue;
+            }
+            if let Some(datum) = date(enrolment, "datumEindeVerwacht")
+                && datum >= today
+                && datum <= horizon
+            {
+                items.push(Attendering::StudieEindigt {
+                    opleiding: text(enrolment, "/opleiding/naam"),
+                    datum,
+                });
+            }
+        }
+    }
+    items.sort_by_key(|item| match item {
+        Attendering::DocumentVerloopt { datum, .. } | Attendering::StudieEindigt { datum, .. } => {
+            *datum
+        }
+    });
+    items
 }
 
 fn brp(fields: &[&str]) -> DataNeed {
@@ -398,4 +407,56 @@ pub fn date(item: &Value, key: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let text = item.get(key)?.get("datum")?.as_str()?;
     Date::parse(text, &format).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use time::macros::date;
+
+    fn day(text: &str) -> Value {
+        json!({"type": "Datum", "datum": text})
+    }
+
+    #[test]
+    fn expiring_documents_and_ending_studies_come_up_soonest_first() {
+        let documents = json!({"reisdocumenten": [
+            {"reisdocumentnummer": "P1", "soort": {"omschrijving": "Nationaal paspoort"}, "datumEindeGeldigheid": day("2027-02-01")},
+            {"reisdocumentnummer": "P2", "soort": {"omschrijving": "Nationaal paspoort"}, "datumEindeGeldigheid": day("2030-01-01")},
+            {"reisdocumentnummer": "N1", "soort": {"omschrijving": "Nederlandse identiteitskaart"}, "datumEindeGeldigheid": day("2026-12-15"),
+             "inhoudingOfVermissing": {"datum": day("2026-11-01")}},
+        ]});
+        let studies = json!({"inschrijvingen": [
+            {"opleiding": {"naam": "Verpleegkunde"}, "datumEindeVerwacht": day("2026-12-20")},
+            {"opleiding": {"naam": "Rechten"}, "datumEindeVerwacht": day("2026-12-10"), "datumEinde": day("2026-10-01")},
+            {"opleiding": {"naam": "Geschiedenis"}, "datumEindeVerwacht": day("2026-11-01")},
+        ]});
+        let items = coming_up_in(&[&documents, &studies], date!(2026 - 12 - 01));
+        assert_eq!(
+            items,
+            vec![
+                Attendering::StudieEindigt {
+                    opleiding: "Verpleegkunde".to_owned(),
+                    datum: date!(2026 - 12 - 20)
+                },
+                Attendering::DocumentVerloopt {
+                    soort: "Nationaal paspoort".to_owned(),
+                    nummer: "P1".to_owned(),
+                    datum: date!(2027 - 02 - 01),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_without_dates_or_lists_bring_nothing() {
+        let odd = [
+            json!({}),
+            json!({"reisdocumenten": "geen lijst"}),
+            json!({"reisdocumenten": [{"datumEindeGeldigheid": "2027-01-01"}]}),
+        ];
+        let refs: Vec<&Value> = odd.iter().collect();
+        assert!(coming_up_in(&refs, date!(2026 - 12 - 01)).is_empty());
+    }
 }

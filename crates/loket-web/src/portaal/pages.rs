@@ -249,11 +249,12 @@ pub(crate) async fn digid_login(
     let Some((old_token, session)) = app.session(&headers).await? else {
         let errors = vec![FieldError {
             field: "persona".to_owned(),
-            message: views_t(
-                lang,
-                "Deze pagina was verlopen. Probeer het opnieuw.",
-                "This page had expired. Please try again.",
-            ),
+            message: lang
+                .pick(
+                    "Deze pagina was verlopen. Probeer het opnieuw.",
+                    "This page had expired. Please try again.",
+                )
+                .to_owned(),
         }];
         return digid_page(&app, &headers, lang, errors, form, StatusCode::BAD_REQUEST).await;
     };
@@ -266,11 +267,12 @@ pub(crate) async fn digid_login(
     let bsn = if chosen.is_empty() {
         errors.push(FieldError {
             field: "persona".to_owned(),
-            message: views_t(
-                lang,
-                "Kies een persoon, of vul een burgerservicenummer in.",
-                "Choose a person, or enter a citizen service number.",
-            ),
+            message: lang
+                .pick(
+                    "Kies een persoon, of vul een burgerservicenummer in.",
+                    "Choose a person, or enter a citizen service number.",
+                )
+                .to_owned(),
         });
         None
     } else {
@@ -279,7 +281,7 @@ pub(crate) async fn digid_login(
             Err(_) => {
                 errors.push(FieldError {
                     field: "bsn".to_owned(),
-                    message: views_t(lang, "Een burgerservicenummer heeft 9 cijfers en klopt volgens de elfproef, bijvoorbeeld 999990007.", "A citizen service number has 9 digits and passes the eleven test, for example 999990007."),
+                    message: lang.pick("Een burgerservicenummer heeft 9 cijfers en klopt volgens de elfproef, bijvoorbeeld 999990007.", "A citizen service number has 9 digits and passes the eleven test, for example 999990007.").to_owned(),
                 });
                 None
             }
@@ -318,13 +320,6 @@ pub(crate) async fn digid_login(
         session_cookie(&token, app.portaal.secure_cookies),
     );
     Ok(response)
-}
-
-fn views_t(lang: Lang, nl: &str, en: &str) -> String {
-    match lang {
-        Lang::Nl => nl.to_owned(),
-        Lang::En => en.to_owned(),
-    }
 }
 
 pub(crate) async fn logout(
@@ -602,7 +597,6 @@ struct CheckPage {
     product_id: String,
     product: String,
     antwoorden: Vec<(String, String, String, String)>,
-    tarief: Option<(String, String)>,
     sleutel: String,
 }
 
@@ -784,18 +778,14 @@ pub(crate) async fn application_check(
     let layout = app
         .layout(&headers, &query, Some((&me, &csrf)), &path, "aanvragen")
         .await?;
-    let preview = match &app.portaal.applications {
-        Some(applications) => applications.preview(product, &me.bsn, &trace).await,
-        None => return Err(Problem::new(503, "unavailable", "Aanvragen kan nu niet.").into()),
-    };
     let antwoorden = product
         .vragen
         .iter()
         .map(|q| {
             let value = checked.get(&q.naam);
             let shown = match value {
-                Some(Value::Bool(true)) => views_t(lang, "Ja", "Yes"),
-                Some(Value::Bool(false)) => views_t(lang, "Nee", "No"),
+                Some(Value::Bool(true)) => lang.pick("Ja", "Yes").to_owned(),
+                Some(Value::Bool(false)) => lang.pick("Nee", "No").to_owned(),
                 Some(Value::String(s)) => s.clone(),
                 _ => String::new(),
             };
@@ -817,7 +807,6 @@ pub(crate) async fn application_check(
         product_id: product.id.clone(),
         product: product.naam.get(en).to_owned(),
         antwoorden,
-        tarief: fee_text(preview.tarief.as_ref(), product, lang),
         sleutel: Uuid::new_v4().simple().to_string(),
         layout,
     };
@@ -1018,21 +1007,23 @@ pub(crate) async fn case(
                 toelichting: if s.statustype == loket_zaken::zaak::statustype::AFGEHANDELD {
                     String::new()
                 } else {
-                    views_t(lang, "Gemeente", "Municipality")
+                    lang.pick("Gemeente", "Municipality").to_owned()
                 },
             })
             .collect(),
         besluit: decided.then(|| match zaak.uitkomst {
-            Some(Outcome::Toegekend) => views_t(
-                lang,
-                "Uw aanvraag is toegekend.",
-                "Your application has been granted.",
-            ),
-            _ => views_t(
-                lang,
-                "Uw aanvraag is afgewezen.",
-                "Your application has been refused.",
-            ),
+            Some(Outcome::Toegekend) => lang
+                .pick(
+                    "Uw aanvraag is toegekend.",
+                    "Your application has been granted.",
+                )
+                .to_owned(),
+            _ => lang
+                .pick(
+                    "Uw aanvraag is afgewezen.",
+                    "Your application has been refused.",
+                )
+                .to_owned(),
         }),
         uitleg: record
             .filter(|_| decided)
@@ -1042,7 +1033,7 @@ pub(crate) async fn case(
                 if let Some(person) = &r.beslissing {
                     lines.push(format!(
                         "{} {}",
-                        views_t(lang, "Toelichting:", "Explanation:"),
+                        lang.pick("Toelichting:", "Explanation:").to_owned(),
                         person.reden
                     ));
                 }
@@ -1057,13 +1048,11 @@ pub(crate) async fn case(
                     .map(|rule| RuleLine {
                         naam: rule.naam.get(en).to_owned(),
                         uitkomst: match rule.uitkomst {
-                            RuleOutcome::Voldaan => views_t(lang, "Ja", "Yes"),
-                            RuleOutcome::NietVoldaan => views_t(lang, "Nee", "No"),
-                            _ => views_t(
-                                lang,
-                                "Beoordeeld door een medewerker",
-                                "Assessed by an employee",
-                            ),
+                            RuleOutcome::Voldaan => lang.pick("Ja", "Yes").to_owned(),
+                            RuleOutcome::NietVoldaan => lang.pick("Nee", "No").to_owned(),
+                            _ => lang
+                                .pick("Beoordeeld door een medewerker", "Assessed by an employee")
+                                .to_owned(),
                         },
                         uitleg: rule.uitleg.get(en).to_owned(),
                         grondslag: rule.grondslag.clone(),
@@ -1303,9 +1292,11 @@ pub(crate) async fn processing(
                     .unwrap_or_default()
             };
             let asked_or_gave = if u.uitgaand {
-                views_t(lang, "vroeg gegevens op bij", "asked for data from")
+                lang.pick("vroeg gegevens op bij", "asked for data from")
+                    .to_owned()
             } else {
-                views_t(lang, "gaf gegevens via", "gave data through")
+                lang.pick("gaf gegevens via", "gave data through")
+                    .to_owned()
             };
             UseLine {
                 moment: views::moment(u.moment, lang),
@@ -1320,21 +1311,24 @@ pub(crate) async fn processing(
                 grondslag: pick(&u.grondslag),
                 zaak: by_trace.get(&u.trace_id).cloned(),
                 integriteit: match u.integriteit {
-                    Integrity::Verified => views_t(
-                        lang,
-                        "Gecontroleerd: staat in het ondertekende logboek",
-                        "Checked: in the signed log",
-                    ),
-                    Integrity::Failed => views_t(
-                        lang,
-                        "Controle mislukt: meld dit bij de gemeente",
-                        "Check failed: please report this to the municipality",
-                    ),
-                    Integrity::Unknown => views_t(
-                        lang,
-                        "Kon nu niet worden gecontroleerd",
-                        "Could not be checked now",
-                    ),
+                    Integrity::Verified => lang
+                        .pick(
+                            "Gecontroleerd: staat in het ondertekende logboek",
+                            "Checked: in the signed log",
+                        )
+                        .to_owned(),
+                    Integrity::Failed => lang
+                        .pick(
+                            "Controle mislukt: meld dit bij de gemeente",
+                            "Check failed: please report this to the municipality",
+                        )
+                        .to_owned(),
+                    Integrity::Unknown => lang
+                        .pick(
+                            "Kon nu niet worden gecontroleerd",
+                            "Could not be checked now",
+                        )
+                        .to_owned(),
                 },
             }
         })

@@ -29,10 +29,7 @@ pub(crate) struct Layout {
 impl Layout {
     /// The text in the page's language: both are always given, so none is missing.
     pub(crate) fn t<'a>(&self, nl: &'a str, en: &'a str) -> &'a str {
-        match self.lang {
-            Lang::Nl => nl,
-            Lang::En => en,
-        }
+        self.lang.pick(nl, en)
     }
 
     pub(crate) fn other_code(&self) -> &'static str {
@@ -99,7 +96,7 @@ pub(crate) struct CaseLine {
 }
 
 pub(crate) fn status_text(zaak: &Zaak, lang: Lang) -> String {
-    let nl_en = match (zaak.status.as_deref(), zaak.uitkomst) {
+    let (nl, en) = match (zaak.status.as_deref(), zaak.uitkomst) {
         (Some(statustype::AFGEHANDELD), Some(Outcome::Toegekend)) => ("Toegekend", "Granted"),
         (Some(statustype::AFGEHANDELD), Some(Outcome::Afgewezen)) => ("Afgewezen", "Refused"),
         (Some(statustype::AFGEHANDELD), _) => ("Afgehandeld", "Closed"),
@@ -114,26 +111,17 @@ pub(crate) fn status_text(zaak: &Zaak, lang: Lang) -> String {
         ),
         _ => ("Ontvangen", "Received"),
     };
-    pick(lang, nl_en).to_owned()
+    lang.pick(nl, en).to_owned()
 }
 
 pub(crate) fn status_step(statustype_: &str, lang: Lang) -> &'static str {
-    pick(
-        lang,
-        match statustype_ {
-            statustype::ONTVANGEN => ("Aanvraag ontvangen", "Application received"),
-            statustype::IN_BEHANDELING => ("In behandeling", "Being handled"),
-            statustype::AFGEHANDELD => ("Besluit genomen", "Decision taken"),
-            _ => ("Bijgewerkt", "Updated"),
-        },
-    )
-}
-
-fn pick<'a>(lang: Lang, (nl, en): (&'a str, &'a str)) -> &'a str {
-    match lang {
-        Lang::Nl => nl,
-        Lang::En => en,
-    }
+    let (nl, en) = match statustype_ {
+        statustype::ONTVANGEN => ("Aanvraag ontvangen", "Application received"),
+        statustype::IN_BEHANDELING => ("In behandeling", "Being handled"),
+        statustype::AFGEHANDELD => ("Besluit genomen", "Decision taken"),
+        _ => ("Bijgewerkt", "Updated"),
+    };
+    lang.pick(nl, en)
 }
 
 pub(crate) fn case_line(zaak: &Zaak, product_name: &str, lang: Lang) -> CaseLine {
@@ -235,7 +223,7 @@ pub(crate) fn sections(data: &[DataUsed], lang: Lang) -> Vec<Section> {
 }
 
 fn section(used: &DataUsed, lang: Lang) -> Section {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     let empty = Value::Null;
     let answer = used.waarden.as_ref().unwrap_or(&empty);
     let (id, titel, bron, leeg, correctie, items) = match used.naam.as_str() {
@@ -360,7 +348,7 @@ fn rows(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "personen")
         .into_iter()
         .map(|p| {
@@ -436,7 +424,7 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
 }
 
 fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "reisdocumenten")
         .into_iter()
         .map(|doc| {
@@ -472,7 +460,7 @@ fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
 }
 
 fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "voertuigen")
         .into_iter()
         .map(|v| {
@@ -497,7 +485,7 @@ fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
 }
 
 fn enrolments(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "inschrijvingen")
         .into_iter()
         .map(|e| {
@@ -517,7 +505,7 @@ fn enrolments(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
 }
 
 fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
-    let l = |nl: &str, en: &str| pick(lang, (nl, en)).to_owned();
+    let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     let mut out = Vec::new();
     for situation in items(answer, "inkomenssituaties") {
         out.push(rows(vec![(
