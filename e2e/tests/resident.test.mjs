@@ -3,6 +3,7 @@
 // apply (pre-filled, one question), read the decision, find it in the Berichtenbox, and
 // see the BRP and RDW lookups for it under "Wie gebruikte mijn gegevens". axe on every page.
 import { test, before, after } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { startDemo } from '../lib/loket.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
@@ -121,6 +122,37 @@ for (const javaScript of [true, false]) {
     await context.close();
   });
 }
+
+test('Priya applies for a lease car and adds the statement; a person will decide (JS off)', async () => {
+  const statement = fileURLToPath(new URL('../../demo/leaseverklaring-priya.pdf', import.meta.url));
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'resident-lease', async (page) => {
+    await logIn(page, 'Priya Ramdin');
+    await page.goto(`${loket.portal}/aanvragen/bewonersparkeervergunning`);
+    await page.locator('#kenteken-anders').check();
+    await page.getByLabel('Kenteken van de andere auto').fill('AB-12-CD');
+    await page.locator('#leaseverklaring-ja').check();
+    await page.getByRole('button', { name: 'Doorgaan' }).click();
+    assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
+    await noViolations(page);
+
+    // Sent without the statement: the same page, saying which file to add.
+    await page.getByRole('button', { name: 'Aanvraag versturen' }).click();
+    assert.match(await page.locator('.error-summary').innerText(), /Voeg dit bestand toe/);
+    await noViolations(page);
+
+    await page.getByLabel(/Voeg toe: Verklaring van uw werkgever/).setInputFiles(statement);
+    await page.getByRole('button', { name: 'Aanvraag versturen' }).click();
+    const received = await page.locator('main').innerText();
+    assert.match(received, /Uw aanvraag is ontvangen/);
+    assert.match(received, /Een medewerker bekijkt uw aanvraag/);
+    assert.match(received, /leaseverklaring-priya\.pdf/);
+    await noViolations(page);
+    await menu(page).getByRole('link', { name: /Berichten/ }).click();
+    assert.match(await page.locator('main').innerText(), /We hebben uw aanvraag voor de bewonersparkeervergunning ontvangen/);
+  });
+  await context.close();
+});
 
 test('the simulated DigiD refuses an invalid BSN with an error summary', async () => {
   const context = await newContext(browser);

@@ -30,6 +30,8 @@ pub struct HttpService {
     checks: Vec<Arc<dyn ReadinessCheck>>,
     error_pages: Option<Arc<dyn ErrorPages>>,
     timeout: Duration,
+    /// Paths (by prefix) that take larger bodies than JSON does, e.g. file uploads.
+    large_bodies: Vec<(&'static str, usize)>,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -48,7 +50,15 @@ impl HttpService {
             checks: Vec::new(),
             error_pages: None,
             timeout: REQUEST_TIMEOUT,
+            large_bodies: Vec::new(),
         }
+    }
+
+    /// Let requests under `prefix` announce bodies up to `limit` bytes. The route itself
+    /// must also raise its `DefaultBodyLimit`, so a body without a length is held to it.
+    pub fn large_bodies(mut self, prefix: &'static str, limit: usize) -> Self {
+        self.large_bodies.push((prefix, limit));
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -82,7 +92,9 @@ impl HttpService {
             checks,
             error_pages,
             timeout,
+            large_bodies,
         } = self;
+        let large_bodies = Arc::new(large_bodies);
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
         routes
@@ -98,7 +110,9 @@ impl HttpService {
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 enforce_timeout(timeout, request, next)
             }))
-            .layer(middleware::from_fn(refuse_oversized_bodies))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                refuse_oversized_bodies(large_bodies.clone(), request, next)
+            }))
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 finish_problems(error_pages.clone(), request, next)
             }))
@@ -133,14 +147,24 @@ async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Respo
 }
 
 /// Refuse a body announced as too large before reading a byte of it.
-async fn refuse_oversized_bodies(request: Request, next: Next) -> Response {
+async fn refuse_oversized_bodies(
+    large_bodies: Arc<Vec<(&'static str, usize)>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let limit = large_bodies
+        .iter()
+        .filter(|(prefix, _)| path.starts_with(prefix))
+        .map(|(_, limit)| *limit)
+        .fold(JSON_BODY_LIMIT, usize::max);
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > JSON_BODY_LIMIT as u64) {
-        return ApiError::from(Problem::payload_too_large(JSON_BODY_LIMIT)).into_response();
+    if announced.is_some_and(|length| length > limit as u64) {
+        return ApiError::from(Problem::payload_too_large(limit)).into_response();
     }
     next.run(request).await
 }

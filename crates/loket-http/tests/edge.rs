@@ -206,6 +206,46 @@ async fn oversized_bodies_are_413_whether_announced_or_streamed() {
     problem(streamed, 413).await;
 }
 
+/// Counts the bytes of an upload.
+async fn count(body: axum::body::Bytes) -> String {
+    body.len().to_string()
+}
+
+#[tokio::test]
+async fn only_upload_paths_take_larger_bodies_and_only_up_to_their_limit() {
+    const UPLOAD: usize = 3 * 1024 * 1024;
+    let routes = Router::new()
+        .route(
+            "/upload/file",
+            post(count).layer(axum::extract::DefaultBodyLimit::max(UPLOAD)),
+        )
+        .route("/other", post(count));
+    let base = start(HttpService::new("test", routes).large_bodies("/upload/", UPLOAD)).await;
+    let two_mib = vec![b'x'; 2 * 1024 * 1024];
+    let taken = client()
+        .post(format!("{base}/upload/file"))
+        .body(two_mib.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status().as_u16(), 200);
+    assert_eq!(taken.text().await.unwrap(), (2 * 1024 * 1024).to_string());
+    let elsewhere = client()
+        .post(format!("{base}/other"))
+        .body(two_mib)
+        .send()
+        .await
+        .unwrap();
+    problem(elsewhere, 413).await;
+    let too_big = client()
+        .post(format!("{base}/upload/file"))
+        .body(vec![b'x'; UPLOAD + 1])
+        .send()
+        .await
+        .unwrap();
+    problem(too_big, 413).await;
+}
+
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405() {
     let base = test_service(true).await;

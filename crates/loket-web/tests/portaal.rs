@@ -141,6 +141,44 @@ impl World {
         }
     }
 
+    /// POST `parts` (name, file name for a file, content) as multipart/form-data.
+    async fn send_multipart(
+        &self,
+        path: &str,
+        cookie: &str,
+        parts: &[(&str, Option<&str>, &str)],
+    ) -> Answer {
+        let mut body = String::new();
+        for (name, file, content) in parts {
+            body.push_str("--grens\r\n");
+            match file {
+                Some(file) => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/pdf\r\n\r\n"
+                )),
+                None => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                )),
+            }
+            body.push_str(content);
+            body.push_str("\r\n");
+        }
+        body.push_str("--grens--\r\n");
+        let request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=grens")
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        Answer {
+            status: response.status().as_u16(),
+            location: String::new(),
+            cookie: None,
+            body: String::new(),
+        }
+    }
+
     /// Log in as `bsn` with the simulated DigiD: the session cookie ("name=token").
     async fn log_in(&self, bsn: &str) -> String {
         let form = self.send("GET", "/digid-simulatie", None, &[]).await;
@@ -305,13 +343,31 @@ async fn every_form_needs_its_sessions_csrf_token(w: World) {
             vec![("csrf", "vervalst"), ("kanaal", "ook-post")],
         ),
         ("/aanvragen/bewonersparkeervergunning", vec![("csrf", "")]),
-        (
-            "/aanvragen/bewonersparkeervergunning/versturen",
-            vec![("sleutel", "abcdefgh1234")],
-        ),
     ] {
         let answer = w.send("POST", path, Some(&cookie), &form).await;
         assert_eq!(answer.status, 403, "{path}");
+    }
+    // The application itself is multipart (it may carry files): a forged token, or a
+    // file before any token, is refused before anything is read or sent.
+    let token = w.csrf_of(&cookie).await;
+    for parts in [
+        vec![
+            ("csrf", None, "vervalst"),
+            ("sleutel", None, "abcdefgh1234"),
+        ],
+        vec![
+            ("leasedocument", Some("lease.pdf"), "%PDF-1.4"),
+            ("csrf", None, token.as_str()),
+        ],
+    ] {
+        let answer = w
+            .send_multipart(
+                "/aanvragen/bewonersparkeervergunning/versturen",
+                &cookie,
+                &parts,
+            )
+            .await;
+        assert_eq!(answer.status, 403);
     }
     // Still logged in, and the preference unchanged.
     let page = w.send("GET", "/berichten", Some(&cookie), &[]).await;

@@ -224,6 +224,10 @@ impl Platform {
             schema: loket_zaken::SCHEMA,
         }))
         .readiness(readiness(&sessions_db, sessies::SCHEMA))
+        .large_bodies(
+            loket_web::portaal::UPLOAD_PREFIX,
+            loket_web::portaal::UPLOAD_LIMIT,
+        )
         .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
         self.spawn("portal", settings.portal_listen, portal).await
     }

@@ -11,7 +11,7 @@ mod views;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -94,7 +94,7 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
         )
         .route(
             "/aanvragen/{product}/versturen",
-            post(pages::application_submit),
+            post(pages::application_submit).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
         .route("/zaken", get(pages::cases))
         .route("/zaken/{uuid}", get(pages::case))
@@ -127,6 +127,10 @@ async fn stylesheet() -> Response {
     )
         .into_response()
 }
+
+/// Applications may carry files (10 MB each at most): their paths take larger bodies.
+pub const UPLOAD_PREFIX: &str = "/aanvragen/";
+pub const UPLOAD_LIMIT: usize = 11 * 1024 * 1024;
 
 pub(crate) const SESSION_COOKIE: &str = "loket_sessie";
 const LANGUAGE_COOKIE: &str = "loket_taal";

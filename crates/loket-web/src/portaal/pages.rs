@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query};
+use axum::extract::multipart::MultipartError;
+use axum::extract::{Form, Multipart, Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use loket_core::{Bsn, Problem};
 use loket_http::{ApiError, RequestTrace};
 use loket_zaken::apply::{Application, ApplyError, check_answers};
 use loket_zaken::berichten::Kanaal;
+use loket_zaken::bijlage::Upload;
 use loket_zaken::catalogue::{Product, QuestionKind};
 use loket_zaken::idempotency::IdempotencyKey;
 use loket_zaken::rules::RuleOutcome;
@@ -597,7 +599,16 @@ struct CheckPage {
     product_id: String,
     product: String,
     antwoorden: Vec<(String, String, String, String)>,
+    /// The files to add: field name and description.
+    bijlagen: Vec<(String, String)>,
     sleutel: String,
+    errors: Vec<FieldError>,
+}
+
+impl CheckPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
 }
 
 fn product_of<'a>(app: &'a App, id: &str) -> Result<&'a Product, ApiError> {
@@ -743,74 +754,150 @@ pub(crate) async fn application_check(
     let (me, csrf) = signed_in!(app, headers);
     check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
     let product = product_of(&app, &id)?;
-    let answers = answers_from(product, &form);
     let lang = super::language(query.lang.as_deref(), &headers);
-    let en = lang == Lang::En;
-    // The files a yes needs are asked for here, before anything is sent (online upload
-    // is not there yet: the form says which file, and the counter takes it).
-    let checked = match check_answers(product, &answers).and_then(|checked| {
-        loket_zaken::apply::check_uploads(product, &checked, Vec::new()).map(|_| checked)
-    }) {
-        Ok(checked) => checked,
-        Err(problems) => {
-            let errors = problems
-                .into_iter()
-                .map(|e| FieldError {
-                    field: e.field,
-                    message: e.message.get(en).to_owned(),
-                })
-                .collect();
-            return apply_page(
+    match check_answers(product, &answers_from(product, &form)) {
+        Ok(checked) => {
+            let key = Uuid::new_v4().simple().to_string();
+            let me = (&me, csrf.as_str());
+            check_page(
                 &app,
                 &headers,
                 &query,
-                (&me, &csrf),
+                me,
                 product,
-                &trace,
-                errors,
-                form,
-                StatusCode::BAD_REQUEST,
+                &checked,
+                key,
+                Vec::new(),
             )
-            .await;
+            .await
         }
-    };
+        Err(problems) => {
+            let errors = field_errors(problems, lang);
+            let me = (&me, csrf.as_str());
+            let status = StatusCode::BAD_REQUEST;
+            apply_page(
+                &app, &headers, &query, me, product, &trace, errors, form, status,
+            )
+            .await
+        }
+    }
+}
+
+fn field_errors(problems: Vec<loket_zaken::apply::AnswerError>, lang: Lang) -> Vec<FieldError> {
+    problems
+        .into_iter()
+        .map(|e| FieldError {
+            field: e.field,
+            message: e.message.get(lang == Lang::En).to_owned(),
+        })
+        .collect()
+}
+
+/// Check your answers, and add the files they call for; sending is the only action.
+#[allow(clippy::too_many_arguments)]
+async fn check_page(
+    app: &App,
+    headers: &HeaderMap,
+    query: &PageQuery,
+    me: (&Resident, &str),
+    product: &Product,
+    checked: &Map<String, Value>,
+    sleutel: String,
+    errors: Vec<FieldError>,
+) -> Result<Response, ApiError> {
     let path = format!("/aanvragen/{}", product.id);
     let layout = app
-        .layout(&headers, &query, Some((&me, &csrf)), &path, "aanvragen")
+        .layout(headers, query, Some(me), &path, "aanvragen")
         .await?;
+    let lang = layout.lang;
+    let en = lang == Lang::En;
     let antwoorden = product
         .vragen
         .iter()
         .map(|q| {
-            let value = checked.get(&q.naam);
-            let shown = match value {
-                Some(Value::Bool(true)) => lang.pick("Ja", "Yes").to_owned(),
-                Some(Value::Bool(false)) => lang.pick("Nee", "No").to_owned(),
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
-            };
-            let raw = match value {
-                Some(Value::Bool(b)) => {
-                    if *b {
-                        "ja".to_owned()
-                    } else {
-                        "nee".to_owned()
-                    }
-                }
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
+            let (shown, raw) = match checked.get(&q.naam) {
+                Some(Value::Bool(true)) => (lang.pick("Ja", "Yes").to_owned(), "ja".to_owned()),
+                Some(Value::Bool(false)) => (lang.pick("Nee", "No").to_owned(), "nee".to_owned()),
+                Some(Value::String(s)) => (s.clone(), s.clone()),
+                _ => (String::new(), String::new()),
             };
             (q.naam.clone(), q.vraag.get(en).to_owned(), shown, raw)
         })
         .collect();
+    let bijlagen = product
+        .bijlagen
+        .iter()
+        .filter(|a| {
+            a.nodig_als
+                .as_ref()
+                .is_none_or(|question| checked.get(question) == Some(&Value::Bool(true)))
+        })
+        .map(|a| (a.naam.clone(), a.omschrijving.get(en).to_owned()))
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = CheckPage {
         product_id: product.id.clone(),
         product: product.naam.get(en).to_owned(),
         antwoorden,
-        sleutel: Uuid::new_v4().simple().to_string(),
+        bijlagen,
+        sleutel,
+        errors,
         layout,
     };
-    Ok(render(&page)?.into_response())
+    Ok((status, render(&page)?).into_response())
+}
+
+/// A sent application: its form fields and the files added, read in order. The CSRF
+/// token comes first in the form, so no file is read before it has been checked.
+async fn read_submission(
+    mut multipart: Multipart,
+    csrf: &str,
+) -> Result<(HashMap<String, String>, Vec<Upload>), ApiError> {
+    let broken = |error: MultipartError| {
+        ApiError::from(Problem::new(
+            error.status().as_u16(),
+            "invalid",
+            "Het formulier kon niet worden gelezen. / The form could not be read.",
+        ))
+    };
+    let mut fields = HashMap::new();
+    let mut uploads = Vec::new();
+    let mut checked = false;
+    while let Some(field) = multipart.next_field().await.map_err(broken)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "csrf" {
+            check_csrf(csrf, &field.text().await.map_err(broken)?)?;
+            checked = true;
+            continue;
+        }
+        if !checked {
+            check_csrf(csrf, "")?;
+        }
+        match field.file_name().map(str::to_owned) {
+            Some(bestandsnaam) => {
+                let inhoud = field.bytes().await.map_err(broken)?;
+                // A file input left empty still sends a part, without content.
+                if !inhoud.is_empty() {
+                    uploads.push(Upload {
+                        naam: name,
+                        bestandsnaam,
+                        inhoud: inhoud.to_vec(),
+                    });
+                }
+            }
+            None => {
+                fields.insert(name, field.text().await.map_err(broken)?);
+            }
+        }
+    }
+    if !checked {
+        check_csrf(csrf, "")?;
+    }
+    Ok((fields, uploads))
 }
 
 pub(crate) async fn application_submit(
@@ -818,10 +905,11 @@ pub(crate) async fn application_submit(
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    Query(query): Query<PageQuery>,
+    multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
-    check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
+    let (form, uploads) = read_submission(multipart, &csrf).await?;
     let product = product_of(&app, &id)?;
     let Some(applications) = &app.portaal.applications else {
         return Err(Problem::new(503, "unavailable", "Aanvragen kan nu niet.").into());
@@ -851,39 +939,45 @@ pub(crate) async fn application_submit(
         product: product.id.clone(),
         applicant: me.bsn,
         form: answers_from(product, &form),
-        uploads: Vec::new(),
+        uploads,
     };
-    match applications.apply(&application, &trace).await {
-        Ok(zaak) => {
-            let location = format!("/zaken/{}?ontvangen=1", zaak.uuid);
-            app.portaal
-                .idempotency
-                .complete(
-                    &me.pseudoniem,
-                    &key,
-                    &SavedResponse {
-                        status: 303,
-                        location: Some(location.clone()),
-                        body: Vec::new(),
-                    },
-                )
-                .await
-                .map_err(internal)?;
-            Ok(see_other(&location))
-        }
-        Err(error) => {
-            app.portaal
-                .idempotency
-                .release(&me.pseudoniem, &key)
-                .await
-                .map_err(internal)?;
-            match error {
-                ApplyError::Answers(_) => Ok(see_other(&format!("/aanvragen/{}", product.id))),
-                ApplyError::UnknownProduct(_) => Err(not_found()),
-                ApplyError::Store(error) => Err(internal(error)),
+    let result = applications.apply(&application, &trace).await;
+    let Ok(zaak) = result else {
+        app.portaal
+            .idempotency
+            .release(&me.pseudoniem, &key)
+            .await
+            .map_err(internal)?;
+        return match result {
+            // A missing or refused file: the same page again, saying what to add.
+            Err(ApplyError::Answers(problems)) => {
+                let lang = super::language(query.lang.as_deref(), &headers);
+                let errors = field_errors(problems, lang);
+                let checked = check_answers(product, &application.form).unwrap_or_default();
+                let me = (&me, csrf.as_str());
+                let key = key.as_str().to_owned();
+                check_page(&app, &headers, &query, me, product, &checked, key, errors).await
             }
-        }
-    }
+            Err(ApplyError::UnknownProduct(_)) => Err(not_found()),
+            Err(ApplyError::Store(error)) => Err(internal(error)),
+            Ok(_) => Err(Problem::internal().into()),
+        };
+    };
+    let location = format!("/zaken/{}?ontvangen=1", zaak.uuid);
+    app.portaal
+        .idempotency
+        .complete(
+            &me.pseudoniem,
+            &key,
+            &SavedResponse {
+                status: 303,
+                location: Some(location.clone()),
+                body: Vec::new(),
+            },
+        )
+        .await
+        .map_err(internal)?;
+    Ok(see_other(&location))
 }
 
 // ---------------------------------------------------------------- cases
