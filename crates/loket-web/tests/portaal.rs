@@ -30,6 +30,7 @@ struct World {
     router: axum::Router,
     zaken: Arc<dyn ZaakStore>,
     sessions_db: Database,
+    clock: Arc<FixedClock>,
 }
 
 fn settings(demo: bool) -> PortalSettings {
@@ -72,13 +73,14 @@ async fn world(url: &StorageUrl, demo: bool) -> World {
         idempotency: loket_zaken::idempotency::idempotency_store(&zaken_db),
         inzage: Inzage::none(),
         digid: DigidSimulatie::new(&settings(demo), personas).ok(),
-        clock,
+        clock: clock.clone(),
         secure_cookies: true,
     };
     World {
         router: loket_web::portal_routes(settings(demo), portaal),
         zaken,
         sessions_db,
+        clock,
     }
 }
 
@@ -471,6 +473,37 @@ async fn logging_out_everywhere_ends_every_session(w: World) {
     );
 }
 
+async fn sessions_end_after_15_idle_minutes_and_after_2_hours(w: World) {
+    let minutes = |n| time::Duration::minutes(n);
+    let alive = |cookie: String| {
+        let w = &w;
+        async move { w.send("GET", "/overzicht", Some(&cookie), &[]).await.status == 200 }
+    };
+    let idle = w.log_in(SANNE).await;
+    w.clock.advance(minutes(14));
+    assert!(
+        alive(idle.clone()).await,
+        "14 minutes idle is not yet too long"
+    );
+    w.clock.advance(minutes(14));
+    assert!(alive(idle.clone()).await, "the last use counted");
+    w.clock.advance(minutes(16));
+    assert!(
+        !alive(idle.clone()).await,
+        "16 minutes idle ends the session"
+    );
+    w.clock.advance(minutes(1));
+    assert!(!alive(idle).await, "and it stays ended");
+
+    let busy = w.log_in(SANNE).await;
+    for _ in 0..11 {
+        w.clock.advance(minutes(10));
+        assert!(alive(busy.clone()).await);
+    }
+    w.clock.advance(minutes(10));
+    assert!(!alive(busy).await, "two hours is the most a session lasts");
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -478,6 +511,7 @@ loket_store::contract_suite! {
         every_form_needs_its_sessions_csrf_token,
         a_resident_sees_only_their_own_cases_and_letters,
         logging_out_everywhere_ends_every_session,
+        sessions_end_after_15_idle_minutes_and_after_2_hours,
     ];
 }
 

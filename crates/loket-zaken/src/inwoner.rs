@@ -5,12 +5,13 @@
 //! about that resident: another resident's case or letter is `None`, exactly as a case
 //! that does not exist, so the portal cannot tell the two apart either.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use loket_core::{Bsn, Clock, TraceContext};
 use loket_store::StoreError;
 use serde_json::{Value, json};
-use time::{Date, Duration};
+use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::ZaakStore;
@@ -66,7 +67,18 @@ pub struct Inwoner {
     exchange: Option<Exchange>,
     activities: Activities,
     clock: Arc<dyn Clock>,
+    coming_up: Arc<Mutex<HashMap<Bsn, Remembered>>>,
 }
+
+/// A resident's reminders and when they were asked.
+type Remembered = (OffsetDateTime, Arc<Vec<Attendering>>);
+
+/// What is coming up is asked again after this long; in between, the overview shows the
+/// answer from memory (never written anywhere), so every page view is not a lookup in
+/// two registers.
+pub const COMING_UP_FRESH: Duration = Duration::minutes(10);
+/// At most this many residents' reminders are kept in memory.
+const COMING_UP_KEPT: usize = 100_000;
 
 impl Inwoner {
     /// `exchange` is `None` where no outway is configured: the registers' data is then
@@ -84,6 +96,7 @@ impl Inwoner {
             exchange,
             activities,
             clock,
+            coming_up: Arc::default(),
         }
     }
 
@@ -202,7 +215,33 @@ impl Inwoner {
 
     /// What is coming up: travel documents that expire and studies that end within
     /// `LOOK_AHEAD`, asked under the "attenderen" activity, soonest first.
-    pub async fn coming_up(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<Attendering> {
+    pub async fn coming_up(&self, bsn: &Bsn, trace: &TraceContext) -> Arc<Vec<Attendering>> {
+        let now = self.clock.now();
+        if let Some((asked, items)) = self.remembered(bsn)
+            && now - asked < COMING_UP_FRESH
+        {
+            return items;
+        }
+        let (items, complete) = self.ask_coming_up(bsn, trace).await;
+        let items = Arc::new(items);
+        // Only a full answer is remembered: a register that did not answer is asked again.
+        if complete && let Ok(mut kept) = self.coming_up.lock() {
+            if kept.len() >= COMING_UP_KEPT {
+                kept.retain(|_, (asked, _)| now - *asked < COMING_UP_FRESH);
+                if kept.len() >= COMING_UP_KEPT {
+                    kept.clear();
+                }
+            }
+            kept.insert(*bsn, (now, items.clone()));
+        }
+        items
+    }
+
+    fn remembered(&self, bsn: &Bsn) -> Option<Remembered> {
+        self.coming_up.lock().ok()?.get(bsn).cloned()
+    }
+
+    async fn ask_coming_up(&self, bsn: &Bsn, trace: &TraceContext) -> (Vec<Attendering>, bool) {
         let needs = [
             reisdocumenten(&[
                 "reisdocumentnummer",
@@ -216,7 +255,8 @@ impl Inwoner {
             .ask_all(&needs, bsn, &self.activities.attenderen, trace)
             .await;
         let answers: Vec<&Value> = used.iter().filter_map(|u| u.waarden.as_ref()).collect();
-        coming_up_in(&answers, self.today())
+        let complete = used.iter().all(|u| u.fout.is_none());
+        (coming_up_in(&answers, self.today()), complete)
     }
 
     async fn ask_all(

@@ -63,6 +63,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Residents logged in to a running `loket demo` load their Overzicht page again and
+    /// again (sessions, cases, letters, and what is coming up through the exchange).
+    Overzicht {
+        /// The running demo's data directory.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// Logged-in residents, each loading one page after another.
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        /// Seconds of measurement (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+    },
     /// Keep N connections busy with GET requests to URL and report throughput and latency.
     Http {
         #[arg(long)]
@@ -113,6 +126,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             applications,
             concurrency,
         } => crate::bench_decisions::run(data, applications, concurrency).await?,
+        BenchCommand::Overzicht {
+            data,
+            sessions,
+            duration,
+        } => crate::bench_overzicht::run(data, sessions, duration).await?,
         BenchCommand::Http {
             url,
             connections,

@@ -145,6 +145,11 @@ const GRANTS: &[DemoGrant] = &[
     ("reisdocumenten", &[MIJN_GEGEVENS, ATTENDEREN], None),
     ("rdw-voertuigen", &[PARKEREN, MIJN_GEGEVENS], None),
     ("duo-inschrijvingen", &[MIJN_GEGEVENS], None),
+    (
+        "duo-inschrijvingen",
+        &[ATTENDEREN],
+        Some(&["opleiding", "datumEindeVerwacht", "datumEinde"]),
+    ),
     ("inkomen", &[PARKEREN], Some(&["inkomensklasse"])),
     ("inkomen", &[MIJN_GEGEVENS], None),
 ];

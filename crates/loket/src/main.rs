@@ -7,6 +7,7 @@ mod admin;
 mod bench;
 mod bench_decisions;
 mod bench_log;
+mod bench_overzicht;
 mod bench_zaken;
 mod config;
 mod demo;

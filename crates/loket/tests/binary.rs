@@ -1218,3 +1218,104 @@ fn an_invalid_catalogue_is_refused_with_file_and_line() {
         String::from_utf8_lossy(&demo.stderr).contains("bewonersparkeervergunning.regels.toml:")
     );
 }
+
+/// Log in to the demo's portal as `bsn` with the simulated DigiD: the session cookie.
+fn portal_log_in(client: &reqwest::blocking::Client, portal: &str, bsn: &str) -> String {
+    let cookie_of = |response: &reqwest::blocking::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("loket_sessie="))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let form = client
+        .get(format!("{portal}/digid-simulatie"))
+        .send()
+        .unwrap();
+    let anonymous = cookie_of(&form);
+    let html = form.text().unwrap();
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &html[start..start + html[start..].find('"').unwrap()];
+    let answer = client
+        .post(format!("{portal}/digid-simulatie"))
+        .header("cookie", anonymous)
+        .form(&[("csrf", csrf), ("persona", bsn)])
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    cookie_of(&answer)
+}
+
+#[test]
+fn the_overview_reminds_of_an_expiring_passport_asking_the_register_once() {
+    const MOHAMMED: &str = "999990019"; // his passport expires within two months
+    const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = portal_log_in(&client, &demo.portal, MOHAMMED);
+    for _ in 0..3 {
+        let page = client
+            .get(format!("{}/overzicht", demo.portal))
+            .header("cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().unwrap();
+        assert!(html.contains("Binnenkort"), "{html}");
+        assert!(
+            html.contains("paspoort") && html.contains("verloopt op"),
+            "{html}"
+        );
+    }
+    // Three views, one lookup: the reminder is remembered, not asked on every page.
+    let tokens: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("keys/inzage-tokens.json")).unwrap(),
+    )
+    .unwrap();
+    let endpoints = read_endpoints(&data).unwrap();
+    let logged: Value = client
+        .post(format!(
+            "{}/lezenapi/v1/processing-activities",
+            endpoints["logboek-gemeente"].as_str().unwrap()
+        ))
+        .bearer_auth(tokens["portal"].as_str().unwrap())
+        .json(&serde_json::json!({
+            "dpl.core.data_subject_id": MOHAMMED,
+            "dpl.core.data_subject_id_type": "BSN",
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let reminders = logged["processingActivities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["attributes"]["dpl.core.processing_activity_id"] == ATTENDEREN
+                && r["name"] == "reisdocumenten antwoord"
+        })
+        .count();
+    assert_eq!(reminders, 1, "{logged}");
+
+    // Lotte's study ends this month: DUO, asked under the same activity.
+    let lotte = portal_log_in(&client, &demo.portal, "999990020");
+    let html = client
+        .get(format!("{}/overzicht", demo.portal))
+        .header("cookie", &lotte)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(html.contains("eindigt naar verwachting op"), "{html}");
+}

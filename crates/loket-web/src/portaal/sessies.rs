@@ -37,6 +37,8 @@ pub const SCHEMA: Schema = Schema {
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(15);
 /// …and after this long in any case.
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(2);
+/// How often a session's last use is written: the idle timeout is exact to this.
+pub const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 /// How sure the login is of who the resident is (DigiD's levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,24 +348,32 @@ macro_rules! session_store_impl {
                 token_hash: &str,
                 now: OffsetDateTime,
             ) -> Result<Option<SessionRow>, StoreError> {
-                let mut update: QueryBuilder<'_, $db> =
-                    QueryBuilder::new("UPDATE sessies SET laatst_ms = ");
-                update
-                    .push_bind(millis(now))
-                    .push(" WHERE token_hash = ")
-                    .push_bind(token_hash.to_owned())
-                    .push(" AND laatst_ms > ")
-                    .push_bind(millis(now - IDLE_TIMEOUT))
-                    .push(" AND aangemaakt_ms > ")
-                    .push_bind(millis(now - ABSOLUTE_TIMEOUT))
-                    .push(" RETURNING inwoner, gegevens, niveau, csrf");
-                let row: Option<(Option<String>, Option<String>, Option<String>, String)> =
-                    update.build_query_as().fetch_optional(&self.pool).await?;
-                if row.is_none() {
-                    // Expired or unknown: make sure an expired one is gone for good.
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "SELECT inwoner, gegevens, niveau, csrf, aangemaakt_ms, laatst_ms FROM sessies WHERE token_hash = ",
+                );
+                select.push_bind(token_hash.to_owned());
+                type Row = (Option<String>, Option<String>, Option<String>, String, i64, i64);
+                let Some((inwoner, gegevens, niveau, csrf, created, last)): Option<Row> =
+                    select.build_query_as().fetch_optional(&self.pool).await?
+                else {
+                    return Ok(None);
+                };
+                if last <= millis(now - IDLE_TIMEOUT) || created <= millis(now - ABSOLUTE_TIMEOUT) {
+                    // Expired: gone for good.
                     self.delete(token_hash).await?;
+                    return Ok(None);
                 }
-                Ok(row.map(|(inwoner, gegevens, niveau, csrf)| SessionRow {
+                // The last use is written at most once a minute: a page view is a read.
+                if last < millis(now - TOUCH_EVERY) {
+                    let mut update: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("UPDATE sessies SET laatst_ms = ");
+                    update
+                        .push_bind(millis(now))
+                        .push(" WHERE token_hash = ")
+                        .push_bind(token_hash.to_owned());
+                    update.build().execute(&self.pool).await?;
+                }
+                Ok(Some(SessionRow {
                     inwoner,
                     gegevens,
                     niveau,
