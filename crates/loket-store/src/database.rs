@@ -82,8 +82,12 @@ async fn open_sqlite(path: &std::path::Path) -> Result<SqlitePool, StoreError> {
     // than cores only add thread switches (measured: p99 of a BRP lookup 2.4 ms with 8
     // connections, 1.9 ms with 2, on two cores; BENCHMARKS.md).
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    // No ping before handing out a connection: an embedded database does not drop a
+    // connection the way a network does, and each ping is one more round trip to the
+    // connection's worker thread (half of them, for a page of single-row lookups).
     let pool = SqlitePoolOptions::new()
         .max_connections(u32::try_from(cores.clamp(2, 8)).unwrap_or(8))
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;

@@ -30,6 +30,14 @@ pub struct Bericht {
     pub gelezen: Option<OffsetDateTime>,
 }
 
+/// A page of a resident's letters, with the counts the Berichtenbox shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbox {
+    pub items: Vec<Bericht>,
+    pub total: u64,
+    pub unread: u64,
+}
+
 /// How a resident wants to receive letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kanaal {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::ZaakStore;
 use crate::apply::Exchange;
-use crate::berichten::{Bericht, Kanaal};
+use crate::berichten::{Bericht, Inbox, Kanaal};
 use crate::bijlage::DocumentInfo;
 use crate::catalogue::{Catalogue, DataNeed};
 use crate::decision::{DataUsed, DecisionRecord};
@@ -159,7 +159,7 @@ impl Inwoner {
         }))
     }
 
-    pub async fn messages(&self, bsn: &Bsn, page: u32) -> Result<Page<Bericht>, StoreError> {
+    pub async fn messages(&self, bsn: &Bsn, page: u32) -> Result<Inbox, StoreError> {
         self.store
             .messages(bsn.as_str(), page.max(1), PAGE_SIZE)
             .await

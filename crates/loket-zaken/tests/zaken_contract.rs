@@ -656,6 +656,7 @@ async fn letters_reach_their_resident_only_and_are_read_once(store: Arc<dyn Zaak
     assert_eq!(sannes.items[0].zaak, Some(created[1].uuid));
     assert_eq!(sannes.items[0].onderwerp.en, "EN Tweede");
     assert_eq!(store.unread_messages(SANNE).await.unwrap(), 2);
+    assert_eq!(sannes.unread, 2, "the page counts the unread ones too");
     assert_eq!(
         store.messages(SANNE, 2, 1).await.unwrap().items[0]
             .onderwerp
@@ -679,6 +680,9 @@ async fn letters_reach_their_resident_only_and_are_read_once(store: Arc<dyn Zaak
         Some(NOW)
     );
     assert_eq!(store.unread_messages(SANNE).await.unwrap(), 1);
+    let past_the_end = store.messages(SANNE, 3, 1).await.unwrap();
+    assert!(past_the_end.items.is_empty());
+    assert_eq!((past_the_end.total, past_the_end.unread), (2, 1));
 
     // The channel preference: unset, set, changed.
     assert_eq!(store.channel(SANNE).await.unwrap(), None);

@@ -72,7 +72,20 @@ impl App {
                 .map_err(internal)?,
             None => 0,
         };
-        Ok(Layout {
+        Ok(self.layout_counted(headers, query, me, path, nav, unread))
+    }
+
+    /// The layout when the page already counted the unread letters.
+    fn layout_counted(
+        &self,
+        headers: &HeaderMap,
+        query: &PageQuery,
+        me: Option<(&Resident, &str)>,
+        path: &str,
+        nav: &'static str,
+        unread: u64,
+    ) -> Layout {
+        Layout {
             lang: super::language(query.lang.as_deref(), headers),
             municipality: self.settings.municipality.clone(),
             demo: self.settings.demo,
@@ -82,7 +95,7 @@ impl App {
             csrf: me.map(|(_, csrf)| csrf.to_owned()).unwrap_or_default(),
             unread,
             nav,
-        })
+        }
     }
 }
 
@@ -369,22 +382,23 @@ pub(crate) async fn overview(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
-    let layout = app
-        .layout(
-            &headers,
-            &query,
-            Some((&me, &csrf)),
-            "/overzicht",
-            "overzicht",
-        )
-        .await?;
-    let lang = layout.lang;
     let inwoner = &app.portaal.inwoner;
     let (open, messages, coming) = tokio::join!(
         inwoner.open_cases(&me.bsn),
         inwoner.messages(&me.bsn, 1),
         inwoner.coming_up(&me.bsn, &trace),
     );
+    let messages = messages.map_err(internal)?;
+    let me_csrf = Some((&me, csrf.as_str()));
+    let layout = app.layout_counted(
+        &headers,
+        &query,
+        me_csrf,
+        "/overzicht",
+        "overzicht",
+        messages.unread,
+    );
+    let lang = layout.lang;
     let today = inwoner.today();
     let page = OverviewPage {
         open: open
@@ -394,7 +408,6 @@ pub(crate) async fn overview(
             .map(|z| views::case_line(z, &product_name(&app, &z.zaaktype, lang), lang))
             .collect(),
         berichten: messages
-            .map_err(internal)?
             .items
             .iter()
             .take(3)
@@ -1206,22 +1219,22 @@ pub(crate) async fn messages(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
-    let layout = app
-        .layout(
-            &headers,
-            &query,
-            Some((&me, &csrf)),
-            "/berichten",
-            "berichten",
-        )
-        .await?;
-    let lang = layout.lang;
     let page_number = query.page();
     let inwoner = &app.portaal.inwoner;
     let page = inwoner
         .messages(&me.bsn, page_number)
         .await
         .map_err(internal)?;
+    let me_csrf = Some((&me, csrf.as_str()));
+    let layout = app.layout_counted(
+        &headers,
+        &query,
+        me_csrf,
+        "/berichten",
+        "berichten",
+        page.unread,
+    );
+    let lang = layout.lang;
     let kanaal = inwoner.channel(&me.bsn).await.map_err(internal)?;
     let shown = u64::from(page_number) * u64::from(loket_zaken::inwoner::PAGE_SIZE);
     let view = MessagesPage {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::berichten::{Bericht, Kanaal, NewBericht};
+use crate::berichten::{Bericht, Inbox, Kanaal, NewBericht};
 use crate::bijlage::{DocumentInfo, Soort};
 use crate::zaak::{
     AuditEntry, Closing, ListOrder, NewRol, NewStatus, NewZaak, Note, Opschorting, Outcome, Page,
@@ -110,13 +110,9 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
     async fn record_audit(&self, zaak: Uuid, entry: &AuditEntry) -> Result<bool, StoreError>;
     /// The case's audit trail, oldest first.
     async fn audit_trail(&self, zaak: Uuid) -> Result<Vec<AuditEntry>, StoreError>;
-    /// The resident's letters, newest first, with how many there are.
-    async fn messages(
-        &self,
-        bsn: &str,
-        page: u32,
-        page_size: u32,
-    ) -> Result<Page<Bericht>, StoreError>;
+    /// A page of the resident's letters, newest first, with how many there are and how
+    /// many of them are unread.
+    async fn messages(&self, bsn: &str, page: u32, page_size: u32) -> Result<Inbox, StoreError>;
     /// How many of the resident's letters are unread.
     async fn unread_messages(&self, bsn: &str) -> Result<u64, StoreError>;
     /// One letter, only if it is addressed to `bsn`.
@@ -367,6 +363,20 @@ type BerichtRow = (
     String,
     i64,
     Option<i64>,
+);
+
+/// A letter's columns and the inbox's total and unread counts.
+type InboxRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
 );
 
 /// A letter's columns from `berichten b`, with its case's uuid.

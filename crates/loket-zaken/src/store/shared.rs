@@ -515,11 +515,14 @@ macro_rules! zaak_store_impl {
                 bsn: &str,
                 page: u32,
                 page_size: u32,
-            ) -> Result<Page<Bericht>, StoreError> {
+            ) -> Result<Inbox, StoreError> {
                 let size = i64::from(page_size.max(1));
                 let offset = i64::from(page.max(1) - 1) * size;
+                // The page, the total and the unread count in one statement.
                 let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                    "SELECT {BERICHT_COLUMNS} FROM berichten b WHERE b.bsn = "
+                    "SELECT {BERICHT_COLUMNS}, count(*) OVER (), \
+                     sum(CASE WHEN b.gelezen_ms IS NULL THEN 1 ELSE 0 END) OVER () \
+                     FROM berichten b WHERE b.bsn = "
                 ));
                 select
                     .push_bind(bsn.to_owned())
@@ -527,14 +530,29 @@ macro_rules! zaak_store_impl {
                     .push_bind(size)
                     .push(" OFFSET ")
                     .push_bind(offset);
-                let rows: Vec<BerichtRow> = select.build_query_as().fetch_all(&self.pool).await?;
-                let mut count: QueryBuilder<'_, $db> =
-                    QueryBuilder::new("SELECT count(*) FROM berichten WHERE bsn = ");
-                count.push_bind(bsn.to_owned());
-                let (total,): (i64,) = count.build_query_as().fetch_one(&self.pool).await?;
-                Ok(Page {
-                    items: rows.into_iter().map(bericht_from_row).collect::<Result<_, _>>()?,
+                let rows: Vec<InboxRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                let (total, unread) = match rows.first() {
+                    Some(row) => (row.8, row.9),
+                    None if offset == 0 => (0, 0),
+                    // Past the last page: count on their own.
+                    None => {
+                        let mut count: QueryBuilder<'_, $db> = QueryBuilder::new(
+                            "SELECT count(*), sum(CASE WHEN gelezen_ms IS NULL THEN 1 ELSE 0 END) \
+                             FROM berichten WHERE bsn = ",
+                        );
+                        count.push_bind(bsn.to_owned());
+                        let (total, unread): (i64, Option<i64>) =
+                            count.build_query_as().fetch_one(&self.pool).await?;
+                        (total, unread.unwrap_or_default())
+                    }
+                };
+                Ok(Inbox {
+                    items: rows
+                        .into_iter()
+                        .map(|r| bericht_from_row((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7)))
+                        .collect::<Result<_, _>>()?,
                     total: u64::try_from(total).unwrap_or_default(),
+                    unread: u64::try_from(unread).unwrap_or_default(),
                 })
             }
 
