@@ -5,7 +5,8 @@
 //! of the database names nobody. To end every session of one resident ("log out
 //! everywhere") the row carries a keyed pseudonym of the BSN, never the BSN itself.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -142,7 +143,17 @@ pub struct Sessions {
     seal: Arc<LessSafeKey>,
     pseudonym: hmac::Key,
     random: SystemRandom,
+    /// Sessions read in the last `READ_AGAIN_AFTER`, by token hash: a page that makes
+    /// several requests (or a resident clicking on) does not read the same row each time.
+    recent: Arc<Mutex<HashMap<String, (OffsetDateTime, Session)>>>,
 }
+
+/// A session read from the store is trusted this long before it is read again. Ending a
+/// session in this process takes effect at once; on another instance sharing the store,
+/// within this time.
+pub const READ_AGAIN_AFTER: Duration = Duration::seconds(2);
+/// At most this many recently read sessions are kept in memory.
+const RECENT_KEPT: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -172,6 +183,7 @@ impl Sessions {
                 &derive(b"loket portaal sessie: pseudoniem"),
             ),
             random: SystemRandom::new(),
+            recent: Arc::default(),
         })
     }
 
@@ -259,7 +271,12 @@ impl Sessions {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Session>, StoreError> {
-        let Some(row) = self.store.touch(&hash_token(token), now).await? else {
+        let hash = hash_token(token);
+        if let Some(session) = self.recently_read(&hash, now) {
+            return Ok(Some(session));
+        }
+        let Some(row) = self.store.touch(&hash, now).await? else {
+            self.forget(|h, _| *h == hash);
             return Ok(None);
         };
         let resident = match (&row.gegevens, &row.niveau) {
@@ -274,26 +291,54 @@ impl Sessions {
                         niveau,
                     }),
                     _ => {
-                        self.store.delete(&hash_token(token)).await?;
+                        self.store.delete(&hash).await?;
                         return Ok(None);
                     }
                 }
             }
             _ => None,
         };
-        Ok(Some(Session {
+        let session = Session {
             resident,
             csrf: row.csrf,
-        }))
+        };
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= RECENT_KEPT {
+                recent.clear();
+            }
+            recent.insert(hash, (now, session.clone()));
+        }
+        Ok(Some(session))
+    }
+
+    fn recently_read(&self, hash: &str, now: OffsetDateTime) -> Option<Session> {
+        let recent = self.recent.lock().ok()?;
+        let (read, session) = recent.get(hash)?;
+        (now - *read < READ_AGAIN_AFTER && *read <= now).then(|| session.clone())
+    }
+
+    fn forget(&self, which: impl Fn(&String, &Session) -> bool) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.retain(|hash, (_, session)| !which(hash, session));
+        }
     }
 
     pub async fn end(&self, token: &str) -> Result<(), StoreError> {
-        self.store.delete(&hash_token(token)).await
+        let hash = hash_token(token);
+        self.forget(|h, _| *h == hash);
+        self.store.delete(&hash).await
     }
 
     /// End every session of this resident, on every device.
     pub async fn end_everywhere(&self, bsn: &Bsn) -> Result<u64, StoreError> {
-        self.store.delete_of(&self.pseudonym_of(bsn)).await
+        let pseudonym = self.pseudonym_of(bsn);
+        self.forget(|_, session| {
+            session
+                .resident
+                .as_ref()
+                .is_some_and(|r| r.pseudoniem == pseudonym)
+        });
+        self.store.delete_of(&pseudonym).await
     }
 }
 
