@@ -49,3 +49,21 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, path: &[Hash], root:
     }
     sn == 0 && r == *root
 }
+
+/// What a processing log's leaf commits to: the position, the expiry and the body's
+/// digest, so a pruned record (body gone) still proves where it was and that its time
+/// had come.
+pub fn leaf_input(index: u64, expires_at: i64, body_digest: &Hash) -> [u8; 48] {
+    let mut input = [0u8; 48];
+    input[..8].copy_from_slice(&index.to_be_bytes());
+    input[8..16].copy_from_slice(&expires_at.to_be_bytes());
+    input[16..].copy_from_slice(body_digest);
+    input
+}
+
+/// The leaf of a processing-log record from its exact body text: what a reader computes
+/// to check that the record it was shown is the one in the signed tree.
+pub fn record_leaf(index: u64, expires_at: i64, body: &[u8]) -> Hash {
+    let digest: Hash = Sha256::digest(body).into();
+    leaf_hash(&leaf_input(index, expires_at, &digest))
+}

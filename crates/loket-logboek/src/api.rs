@@ -150,8 +150,19 @@ struct Found {
     body: Body,
     /// The record's place in the log, for an inclusion proof.
     log_index: u64,
+    /// What the record's leaf commits to besides its place: a reader hashes `body` (the
+    /// record exactly as stored) with the index and expiry, and checks that leaf against
+    /// a signed tree head, so what it shows is provably what the log holds.
+    integrity: Integrity,
     #[serde(skip_serializing_if = "Option::is_none")]
     verwerkingsactiviteit: Option<Verwerkingsactiviteit>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Integrity {
+    expires_at: i64,
+    body: String,
 }
 
 async fn processing_activities(
@@ -171,6 +182,10 @@ async fn processing_activities(
         let Some(text) = entry.body else { continue };
         let body: Body =
             serde_json::from_str(&text).map_err(|_| ApiError::from(Problem::internal()))?;
+        let integrity = Integrity {
+            expires_at: entry.expires_at,
+            body: text,
+        };
         let activity = body
             .attributes
             .processing_activity_id
@@ -180,6 +195,7 @@ async fn processing_activities(
         found.push(Found {
             body,
             log_index: entry.index,
+            integrity,
             verwerkingsactiviteit: activity,
         });
     }

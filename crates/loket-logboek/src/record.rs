@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::Pseudonym;
 use crate::merkle::{Hash, leaf_hash};
+pub use loket_core::merkle::leaf_input;
 
 /// The outcome of the action (LDV `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,16 +137,6 @@ pub struct Entry {
     pub body: Option<String>,
     pub body_digest: Hash,
     pub leaf_hash: Hash,
-}
-
-/// What the Merkle leaf commits to: the position, the expiry and the body's digest, so a
-/// pruned record (body gone) still proves where it was and that its time had come.
-pub fn leaf_input(index: u64, expires_at: i64, body_digest: &Hash) -> [u8; 48] {
-    let mut input = [0u8; 48];
-    input[..8].copy_from_slice(&index.to_be_bytes());
-    input[8..16].copy_from_slice(&expires_at.to_be_bytes());
-    input[16..].copy_from_slice(body_digest);
-    input
 }
 
 impl Entry {

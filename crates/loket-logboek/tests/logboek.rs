@@ -518,6 +518,29 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(proof.status(), 200);
+    // The record as shown, hashed by the reader, is the leaf the log proves: what the
+    // resident reads is what the log holds.
+    let proof: Value = proof.json().await.unwrap();
+    let shown = found["integrity"]["body"].as_str().unwrap();
+    let expires = found["integrity"]["expiresAt"].as_i64().unwrap();
+    let leaf = loket_core::merkle::record_leaf(2, expires, shown.as_bytes());
+    use base64::Engine;
+    let proved = base64::engine::general_purpose::STANDARD
+        .decode(proof["leafHash"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(leaf.to_vec(), proved);
+    let edited = shown.replace("Ok", "Error");
+    assert_ne!(shown, edited, "the body has a status to edit");
+    assert_ne!(
+        loket_core::merkle::record_leaf(2, expires, edited.as_bytes()).to_vec(),
+        proved,
+        "an edited body is another leaf"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(shown).unwrap()["traceId"],
+        found["traceId"],
+        "the exact body is the record shown"
+    );
     let unsigned = client
         .get(format!("{base}/proofs/inclusion?index=2&treeSize=99"))
         .send()

@@ -1,12 +1,13 @@
 //! "Who used my data": the processing-log records about the signed-in resident, read
-//! from each organisation's log through its LDV read API (never from its database), with
-//! a check of each record's place in the log against the log's signed tree head.
+//! from each organisation's log through its LDV read API (never from its database), each
+//! checked against the log's signed tree head: the leaf is computed here from the
+//! record's exact stored text, so what the resident reads is what the log holds.
 
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use loket_core::merkle::{Hash, verify_inclusion};
+use loket_core::merkle::{Hash, record_leaf, verify_inclusion};
 use loket_core::{Bsn, Secret, TraceContext};
 use loket_http::OutgoingClient;
 use serde::Deserialize;
@@ -70,7 +71,24 @@ pub struct FromLog {
 #[derive(Debug, Deserialize)]
 struct Answer {
     #[serde(rename = "processingActivities")]
-    records: Vec<Record>,
+    records: Vec<Found>,
+}
+
+/// A record as the read API gives it. Only what the leaf commits to is believed: the
+/// record is read from `integrity.body`, the exact stored text, which the check hashes.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Found {
+    log_index: u64,
+    integrity: Committed,
+    verwerkingsactiviteit: Option<Activity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Committed {
+    expires_at: i64,
+    body: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,10 +98,16 @@ struct Record {
     name: String,
     start_time: i64,
     status: String,
-    log_index: u64,
     #[serde(default)]
     attributes: Attributes,
-    verwerkingsactiviteit: Option<Activity>,
+}
+
+/// A found record with its body read and its leaf computed.
+struct Read {
+    record: Record,
+    index: u64,
+    leaf: Hash,
+    activity: Option<Activity>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,7 +150,6 @@ struct TreeHead {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InclusionProof {
-    leaf_hash: String,
     audit_path: Vec<String>,
 }
 
@@ -195,17 +218,28 @@ async fn read_log(
         };
     };
     // A request and its answer are two records of one span; the answer says it happened.
-    let records: Vec<Record> = answer
+    let records: Vec<Read> = answer
         .records
         .into_iter()
-        .filter(|r| r.name.ends_with(" antwoord") && r.status == "Ok")
+        .filter_map(|found| {
+            let record: Record = serde_json::from_str(&found.integrity.body).ok()?;
+            Some(Read {
+                leaf: record_leaf(
+                    found.log_index,
+                    found.integrity.expires_at,
+                    found.integrity.body.as_bytes(),
+                ),
+                index: found.log_index,
+                activity: found.verwerkingsactiviteit,
+                record,
+            })
+        })
+        .filter(|r| r.record.name.ends_with(" antwoord") && r.record.status == "Ok")
         .collect();
     let head = tree_head(client, base, source, trace).await;
-    let checks = records.iter().map(|record| async {
+    let checks = records.iter().map(|read| async {
         match &head {
-            Some(Ok((size, root))) => {
-                included(client, base, record.log_index, *size, root, trace).await
-            }
+            Some(Ok((size, root))) => included(client, base, read, *size, root, trace).await,
             Some(Err(())) => Integrity::Failed,
             None => Integrity::Unknown,
         }
@@ -214,36 +248,42 @@ async fn read_log(
     let gebruik = records
         .into_iter()
         .zip(integrity)
-        .map(|(record, integriteit)| {
-            let exchange = record.attributes.exchange;
-            let activity = record.verwerkingsactiviteit;
-            Use {
-                organisatie: source.organisatie.clone(),
-                moment: OffsetDateTime::from_unix_timestamp_nanos(
-                    i128::from(record.start_time) * 1_000_000,
-                )
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                dienst: exchange
-                    .as_ref()
-                    .map(|e| e.service_name.clone())
-                    .unwrap_or_default(),
-                uitgaand: exchange
-                    .as_ref()
-                    .is_some_and(|e| e.direction == "DIRECTION_OUTGOING"),
-                activiteit_id: record.attributes.activity,
-                naam: activity
-                    .as_ref()
-                    .map(|a| (a.naam.nl.clone(), a.naam.en.clone())),
-                doel: activity
-                    .as_ref()
-                    .map(|a| (a.doel.nl.clone(), a.doel.en.clone())),
-                grondslag: activity
-                    .as_ref()
-                    .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
-                trace_id: record.trace_id,
+        .map(
+            |(
+                Read {
+                    record, activity, ..
+                },
                 integriteit,
-            }
-        })
+            )| {
+                let exchange = record.attributes.exchange;
+                Use {
+                    organisatie: source.organisatie.clone(),
+                    moment: OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(record.start_time) * 1_000_000,
+                    )
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    dienst: exchange
+                        .as_ref()
+                        .map(|e| e.service_name.clone())
+                        .unwrap_or_default(),
+                    uitgaand: exchange
+                        .as_ref()
+                        .is_some_and(|e| e.direction == "DIRECTION_OUTGOING"),
+                    activiteit_id: record.attributes.activity,
+                    naam: activity
+                        .as_ref()
+                        .map(|a| (a.naam.nl.clone(), a.naam.en.clone())),
+                    doel: activity
+                        .as_ref()
+                        .map(|a| (a.doel.nl.clone(), a.doel.en.clone())),
+                    grondslag: activity
+                        .as_ref()
+                        .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
+                    trace_id: record.trace_id,
+                    integriteit,
+                }
+            },
+        )
         .collect();
     FromLog {
         organisatie: source.organisatie.clone(),
@@ -276,14 +316,17 @@ async fn tree_head(
     })
 }
 
+/// Is the leaf we computed from the record's exact body in the signed tree? The proof's
+/// own leaf hash is not taken on trust: the audit path must lead from ours to the root.
 async fn included(
     client: &OutgoingClient,
     base: &str,
-    index: u64,
+    read: &Read,
     size: u64,
     root: &Hash,
     trace: &TraceContext,
 ) -> Integrity {
+    let index = read.index;
     let url = format!("{base}/lezenapi/v1/proofs/inclusion?index={index}&treeSize={size}");
     let (request, _) = client.get(&url, trace);
     let Some(proof) = (match request.send().await {
@@ -294,12 +337,9 @@ async fn included(
     }) else {
         return Integrity::Unknown;
     };
-    let leaf = decode_hash(&proof.leaf_hash);
     let path: Option<Vec<Hash>> = proof.audit_path.iter().map(|h| decode_hash(h)).collect();
-    match (leaf, path) {
-        (Some(leaf), Some(path)) if verify_inclusion(&leaf, index, size, &path, root) => {
-            Integrity::Verified
-        }
+    match path {
+        Some(path) if verify_inclusion(&read.leaf, index, size, &path, root) => Integrity::Verified,
         _ => Integrity::Failed,
     }
 }
