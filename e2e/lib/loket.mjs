@@ -1,5 +1,7 @@
 // Start the real `loket demo` on a free port with a fresh data directory.
 import { spawn, execFile } from 'node:child_process';
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,4 +55,57 @@ export async function startDemo() {
   }
   child.kill('SIGKILL');
   throw new Error(`loket demo was not ready within 30 s:\n${stderr}`);
+}
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start `loket serve` (production mode) with `portal` settings, on `port`. */
+export async function startServe({ port, portal }) {
+  if (!binary || !existsSync(binary)) {
+    throw new Error(`LOKET_BIN must point at a built loket binary (got ${binary})`);
+  }
+  const data = mkdtempSync(join(tmpdir(), 'loket-e2e-serve-'));
+  const lines = [
+    'municipality = "Gemeente Voorbeeldstad"',
+    '[storage]', `url = "sqlite:${data}"`,
+    '[portal]', `listen = "127.0.0.1:${port}"`,
+    ...Object.entries(portal).map(([key, value]) =>
+      (typeof value === 'object' ? `[portal.${key}]\n${Object.entries(value).map(([k, v]) => `${k} = "${v}"`).join('\n')}` : `${key} = "${value}"`)),
+  ];
+  writeFileSync(join(data, 'loket.toml'), `${lines.join('\n')}\n`);
+  const child = spawn(binary, ['serve', '--config', join(data, 'loket.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`loket serve exited early:\n${stderr}`);
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) {
+        return {
+          portal: base,
+          async stop() {
+            child.kill('SIGTERM');
+            await new Promise((resolve) => child.once('exit', resolve));
+            rmSync(data, { recursive: true, force: true });
+          },
+        };
+      }
+    } catch {
+      // not there yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`loket serve was not ready within 30 s:\n${stderr}`);
 }

@@ -73,6 +73,7 @@ async fn world(url: &StorageUrl, demo: bool) -> World {
         idempotency: loket_zaken::idempotency::idempotency_store(&zaken_db),
         inzage: Inzage::none(),
         digid: DigidSimulatie::new(&settings(demo), personas).ok(),
+        oidc: None,
         clock: clock.clone(),
         secure_cookies: true,
     };

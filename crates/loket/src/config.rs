@@ -125,6 +125,25 @@ struct RawResidentPortal {
     /// made at every start (and every session ends with a restart).
     #[serde(default)]
     session_key: Option<Secret<String>>,
+    /// The municipality's DigiD broker (OpenID Connect); without it nobody can log in.
+    #[serde(default)]
+    digid: Option<RawDigid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigid {
+    issuer: String,
+    client_id: String,
+    client_secret: Secret<String>,
+    /// The portal's own address followed by `/inloggen/terug`, as registered at the broker.
+    redirect_url: String,
+    #[serde(default = "default_bsn_claim")]
+    bsn_claim: String,
+}
+
+fn default_bsn_claim() -> String {
+    "sub".to_owned()
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +237,16 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
                 logs: Vec::new(),
                 session_key: portal_key(raw.portal.session_key)?,
                 personas: Vec::new(),
+                digid: raw
+                    .portal
+                    .digid
+                    .map(|d| loket_web::portaal::oidc::OidcSettings {
+                        issuer: d.issuer,
+                        client_id: d.client_id,
+                        client_secret: d.client_secret,
+                        redirect_url: d.redirect_url,
+                        bsn_claim: d.bsn_claim,
+                    }),
             },
         },
         log_format: raw.log.format,

@@ -53,6 +53,7 @@ pub async fn run(
             logs,
             session_key: session_key(&data)?,
             personas: personas(),
+            digid: None,
         },
     };
     platform.add_platform(settings).await?;

@@ -51,6 +51,8 @@ pub struct PortalWiring {
     pub session_key: Secret<Vec<u8>>,
     /// Demo only: the personas the simulated DigiD offers.
     pub personas: Vec<loket_web::portaal::DemoPersona>,
+    /// Production: the DigiD broker residents log in with.
+    pub digid: Option<loket_web::portaal::oidc::OidcSettings>,
 }
 
 /// 32 random bytes.
@@ -212,6 +214,11 @@ impl Platform {
             idempotency: loket_zaken::idempotency::idempotency_store(zaken),
             inzage,
             digid,
+            oidc: wiring
+                .digid
+                .clone()
+                .map(loket_web::portaal::oidc::Oidc::new)
+                .transpose()?,
             clock,
             secure_cookies: !settings.demo,
         };

@@ -4,6 +4,7 @@
 //! the process layer (`loket_zaken::inwoner`): only ever their own.
 
 mod inzage;
+pub mod oidc;
 mod pages;
 pub mod sessies;
 mod views;
@@ -66,6 +67,8 @@ pub struct Portaal {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub inzage: Inzage,
     pub digid: Option<DigidSimulatie>,
+    /// The municipality's DigiD broker (production login).
+    pub oidc: Option<oidc::Oidc>,
     pub clock: Arc<dyn Clock>,
     /// Mark cookies `Secure` (everywhere except the plain-http demo).
     pub secure_cookies: bool,
@@ -84,6 +87,8 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
     let mut router = Router::new()
         .route("/", get(pages::start))
         .route("/inloggen", get(pages::login))
+        .route("/inloggen/digid", get(pages::oidc_start))
+        .route("/inloggen/terug", get(pages::oidc_return))
         .route("/uitloggen", post(pages::logout))
         .route("/overzicht", get(pages::overview))
         .route("/mijn-gegevens", get(pages::my_data))
@@ -134,6 +139,9 @@ pub const UPLOAD_LIMIT: usize = 11 * 1024 * 1024;
 
 pub(crate) const SESSION_COOKIE: &str = "loket_sessie";
 const LANGUAGE_COOKIE: &str = "loket_taal";
+/// Between leaving for the DigiD broker and coming back: state, nonce and PKCE verifier,
+/// sealed. Ten minutes, like the broker's own session for a login.
+pub(crate) const LOGIN_COOKIE: &str = "loket_inloggen";
 
 /// A `?lang=` choice is kept in a cookie, so the next page is in the same language.
 async fn remember_language(request: Request, next: Next) -> Response {
@@ -160,6 +168,11 @@ async fn remember_language(request: Request, next: Next) -> Response {
 }
 
 pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    cookie_up_to(headers, name, 64)
+}
+
+/// A cookie's value, if it is there and no longer than `max` characters.
+pub(crate) fn cookie_up_to<'h>(headers: &'h HeaderMap, name: &str, max: usize) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -168,7 +181,7 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
-        .filter(|value| !value.is_empty() && value.len() <= 64)
+        .filter(|value| !value.is_empty() && value.len() <= max)
 }
 
 /// The language of this request: `?lang=`, else the remembered choice, else the browser's.

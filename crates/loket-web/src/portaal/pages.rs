@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::inzage::{FromLog, Integrity};
+use super::oidc as oidc_types;
 use super::sessies::{Niveau, Resident};
 use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
 use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
@@ -143,6 +144,8 @@ pub(crate) async fn start(
 struct LoginPage {
     layout: Layout,
     simulatie: bool,
+    digid: bool,
+    mislukt: bool,
 }
 
 pub(crate) async fn login(
@@ -157,8 +160,130 @@ pub(crate) async fn login(
     Ok(render(&LoginPage {
         layout,
         simulatie: app.portaal.digid.is_some(),
+        digid: app.portaal.oidc.is_some(),
+        mislukt: false,
     })?
     .into_response())
+}
+
+/// Off to the DigiD broker; what must match on return goes along sealed in a cookie.
+pub(crate) async fn oidc_start(
+    axum::extract::State(app): AppState,
+    RequestTrace(trace): RequestTrace,
+) -> Result<Response, ApiError> {
+    let Some(oidc) = &app.portaal.oidc else {
+        return Err(not_found());
+    };
+    let (url, pending) = oidc.start(&trace).await.map_err(|error| {
+        tracing::warn!(%error, "cannot start a DigiD login");
+        ApiError::from(Problem::new(
+            503,
+            "digid-unavailable",
+            "Inloggen met DigiD lukt nu niet. / Logging in with DigiD is not possible right now.",
+        ))
+    })?;
+    let sealed = app.portaal.sessions.seal(&pending).map_err(internal)?;
+    let secure = if app.portaal.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={sealed}; Path=/inloggen; HttpOnly; SameSite=Lax; Max-Age=600{secure}",
+        super::LOGIN_COOKIE
+    );
+    let mut response = see_other(&url);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReturnQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// Back from the DigiD broker: check everything, then a new session for the resident.
+pub(crate) async fn oidc_return(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Query(back): Query<ReturnQuery>,
+) -> Result<Response, ApiError> {
+    let Some(oidc) = &app.portaal.oidc else {
+        return Err(not_found());
+    };
+    let pending: Option<oidc_types::Pending> =
+        super::cookie_up_to(&headers, super::LOGIN_COOKIE, 1024)
+            .and_then(|sealed| app.portaal.sessions.seal_opened(sealed));
+    let now = app.portaal.clock.now();
+    let result = match &pending {
+        Some(pending) => {
+            oidc.finish(
+                pending,
+                back.state.as_deref().unwrap_or_default(),
+                back.code.as_deref(),
+                back.error.as_deref(),
+                &trace,
+                now,
+            )
+            .await
+        }
+        None => Err(oidc_types::OidcError::Refused(
+            "no login in progress".to_owned(),
+        )),
+    };
+    let clear = format!(
+        "{}=; Path=/inloggen; HttpOnly; SameSite=Lax; Max-Age=0",
+        super::LOGIN_COOKIE
+    );
+    let logged_in = match result {
+        Ok(logged_in) => logged_in,
+        Err(error) => {
+            tracing::warn!(%error, "a DigiD login did not succeed");
+            let layout = app
+                .layout(&headers, &PageQuery::default(), None, "/inloggen", "")
+                .await?;
+            let page = render(&LoginPage {
+                layout,
+                simulatie: app.portaal.digid.is_some(),
+                digid: true,
+                mislukt: true,
+            })?;
+            return Ok(
+                (StatusCode::BAD_REQUEST, [(header::SET_COOKIE, clear)], page).into_response(),
+            );
+        }
+    };
+    // Whatever session came before, a new one now.
+    if let Some((old, _)) = app.session(&headers).await? {
+        app.portaal.sessions.end(&old).await.map_err(internal)?;
+    }
+    let naam = app
+        .portaal
+        .inwoner
+        .naam(&logged_in.bsn, &trace)
+        .await
+        .unwrap_or_default();
+    let (token, _) = app
+        .portaal
+        .sessions
+        .start(Some((&logged_in.bsn, &naam, logged_in.niveau)), now)
+        .await
+        .map_err(internal)?;
+    let mut response = see_other("/overzicht");
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        session_cookie(&token, app.portaal.secure_cookies),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&clear) {
+        headers.append(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 #[derive(Template)]

@@ -199,7 +199,9 @@ impl Sessions {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.pseudonym, bsn.as_str().as_bytes()))
     }
 
-    fn seal(&self, sealed: &Sealed) -> Result<String, StoreError> {
+    /// `value` sealed under the portal's key (for a cookie that must not be read or
+    /// changed by its holder).
+    pub(crate) fn seal<T: Serialize>(&self, sealed: &T) -> Result<String, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.random
             .fill(&mut nonce)
@@ -214,7 +216,7 @@ impl Sessions {
         Ok(URL_SAFE_NO_PAD.encode(out))
     }
 
-    fn open(&self, text: &str) -> Option<Sealed> {
+    pub(crate) fn open<T: serde::de::DeserializeOwned>(&self, text: &str) -> Option<T> {
         let mut bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
         if bytes.len() < NONCE_LEN {
             return None;
@@ -226,6 +228,11 @@ impl Sessions {
             .open_in_place(nonce, Aad::empty(), &mut data)
             .ok()?;
         serde_json::from_slice(plain).ok()
+    }
+
+    /// A value sealed with [`Self::seal`], if it opens under our key.
+    pub(crate) fn seal_opened<T: serde::de::DeserializeOwned>(&self, text: &str) -> Option<T> {
+        self.open(text)
     }
 
     /// A new session: anonymous (for the login form) or for a resident who just logged in.
@@ -281,7 +288,7 @@ impl Sessions {
         };
         let resident = match (&row.gegevens, &row.niveau) {
             (Some(sealed), Some(niveau)) => {
-                let opened = self.open(sealed);
+                let opened: Option<Sealed> = self.open(sealed);
                 let bsn = opened.as_ref().and_then(|s| Bsn::parse(&s.bsn).ok());
                 match (opened, bsn, Niveau::parse(niveau)) {
                     (Some(sealed), Some(bsn), Some(niveau)) => Some(Resident {
@@ -471,13 +478,19 @@ mod tests {
             })
             .unwrap();
         assert!(!sealed.contains("999990007"));
-        assert_eq!(one.open(&sealed).unwrap().bsn, "999990007");
-        assert!(other.open(&sealed).is_none(), "another key opens nothing");
+        assert_eq!(one.open::<Sealed>(&sealed).unwrap().bsn, "999990007");
+        assert!(
+            other.open::<Sealed>(&sealed).is_none(),
+            "another key opens nothing"
+        );
         let mut tampered = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(one.open(&URL_SAFE_NO_PAD.encode(tampered)).is_none());
-        assert!(one.open("kort").is_none());
+        assert!(
+            one.open::<Sealed>(&URL_SAFE_NO_PAD.encode(tampered))
+                .is_none()
+        );
+        assert!(one.open::<Sealed>("kort").is_none());
     }
 
     #[test]

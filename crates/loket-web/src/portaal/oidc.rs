@@ -1,0 +1,471 @@
+//! Logging in through the municipality's DigiD broker with OpenID Connect: the
+//! authorization code flow with PKCE (S256), `state` against forged callbacks and `nonce`
+//! against replayed tokens. The ID token is checked here — signature (RS256 or ES256,
+//! against the provider's published keys), issuer, audience, expiry and nonce — before
+//! its BSN claim is believed.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use loket_core::{Bsn, Secret, TraceContext};
+use loket_http::OutgoingClient;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+use super::sessies::Niveau;
+
+/// The DigiD broker this portal logs residents in with.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer; its discovery document is under `/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    /// Where the provider sends the resident back: the portal's `/inloggen/terug`.
+    pub redirect_url: String,
+    /// The claim that holds the BSN (`sub` by default; `s00000000:999990007` is read as
+    /// the BSN after the colon).
+    pub bsn_claim: String,
+}
+
+#[derive(Debug)]
+pub struct Oidc {
+    settings: OidcSettings,
+    client: OutgoingClient,
+    provider: OnceCell<Provider>,
+    random: SystemRandom,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Provider {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+}
+
+/// What the portal keeps (sealed, in a short-lived cookie) between sending the resident
+/// to the provider and their return.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Pending {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+}
+
+/// Who came back, as the ID token says.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    pub bsn: Bsn,
+    pub niveau: Niveau,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("the provider could not be reached or answered unexpectedly: {0}")]
+    Provider(String),
+    #[error("the login was refused or abandoned: {0}")]
+    Refused(String),
+    #[error("the ID token is not valid: {0}")]
+    Token(&'static str),
+    #[error("the ID token carries no valid BSN")]
+    NoBsn,
+}
+
+impl Oidc {
+    pub fn new(settings: OidcSettings) -> Result<Self, loket_http::ClientBuildError> {
+        Ok(Self {
+            settings,
+            client: OutgoingClient::new(Duration::from_secs(10))?,
+            provider: OnceCell::new(),
+            random: SystemRandom::new(),
+        })
+    }
+
+    async fn provider(&self, trace: &TraceContext) -> Result<&Provider, OidcError> {
+        self.provider
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    self.settings.issuer.trim_end_matches('/')
+                );
+                let provider: Provider = self.get_json(&url, trace).await?;
+                if provider.issuer.trim_end_matches('/')
+                    != self.settings.issuer.trim_end_matches('/')
+                {
+                    return Err(OidcError::Provider(
+                        "the discovery document names another issuer".to_owned(),
+                    ));
+                }
+                Ok(provider)
+            })
+            .await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        trace: &TraceContext,
+    ) -> Result<T, OidcError> {
+        let (request, _) = self.client.get(url, trace);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| OidcError::Provider(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(OidcError::Provider(format!(
+                "{url}: HTTP {}",
+                response.status()
+            )));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| OidcError::Provider(e.to_string()))
+    }
+
+    fn random(&self) -> Result<String, OidcError> {
+        let mut bytes = [0u8; 32];
+        self.random
+            .fill(&mut bytes)
+            .map_err(|_| OidcError::Provider("no randomness".to_owned()))?;
+        Ok(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Where to send the resident, and what to keep until they return.
+    pub async fn start(&self, trace: &TraceContext) -> Result<(String, Pending), OidcError> {
+        let provider = self.provider(trace).await?;
+        let pending = Pending {
+            state: self.random()?,
+            nonce: self.random()?,
+            verifier: self.random()?,
+        };
+        let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            pending.verifier.as_bytes(),
+        ));
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", &self.settings.redirect_url)
+            .append_pair("scope", "openid")
+            .append_pair("state", &pending.state)
+            .append_pair("nonce", &pending.nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256")
+            .finish();
+        let separator = if provider.authorization_endpoint.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        Ok((
+            format!("{}{separator}{query}", provider.authorization_endpoint),
+            pending,
+        ))
+    }
+
+    /// The resident is back with `code` (or an error): exchange it and check the token.
+    pub async fn finish(
+        &self,
+        pending: &Pending,
+        state: &str,
+        code: Option<&str>,
+        error: Option<&str>,
+        trace: &TraceContext,
+        now: OffsetDateTime,
+    ) -> Result<LoggedIn, OidcError> {
+        if !crate::werkplek::staff::same_secret(&pending.state, state) {
+            return Err(OidcError::Refused("the state does not match".to_owned()));
+        }
+        if let Some(error) = error {
+            return Err(OidcError::Refused(error.to_owned()));
+        }
+        let code = code.ok_or_else(|| OidcError::Refused("no code".to_owned()))?;
+        let provider = self.provider(trace).await?;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", code)
+            .append_pair("redirect_uri", &self.settings.redirect_url)
+            .append_pair("code_verifier", &pending.verifier)
+            .finish();
+        let (request, _) = self.client.post(&provider.token_endpoint, trace);
+        let response = request
+            .basic_auth(
+                &self.settings.client_id,
+                Some(self.settings.client_secret.expose()),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| OidcError::Provider(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(OidcError::Refused(format!(
+                "token endpoint: HTTP {}",
+                response.status()
+            )));
+        }
+        let tokens: Value = response
+            .json()
+            .await
+            .map_err(|e| OidcError::Provider(e.to_string()))?;
+        let id_token = tokens
+            .get("id_token")
+            .and_then(Value::as_str)
+            .ok_or(OidcError::Token("no id_token"))?;
+        let keys: Value = self.get_json(&provider.jwks_uri, trace).await?;
+        let claims = verify_id_token(id_token, &keys)?;
+        check_claims(
+            &claims,
+            &provider.issuer,
+            &self.settings.client_id,
+            &pending.nonce,
+            now,
+        )?;
+        Ok(LoggedIn {
+            bsn: bsn_from(&claims, &self.settings.bsn_claim).ok_or(OidcError::NoBsn)?,
+            niveau: niveau_from(claims.get("acr").and_then(Value::as_str)),
+        })
+    }
+}
+
+/// The claims of a JWS-signed ID token whose signature one of `keys` (a JWKS) verifies.
+pub fn verify_id_token(token: &str, keys: &Value) -> Result<Value, OidcError> {
+    use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(OidcError::Token("not a signed JWT"));
+    };
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| OidcError::Token("not base64url"))
+    };
+    let header: Value = serde_json::from_slice(&decode(header)?)
+        .map_err(|_| OidcError::Token("header is not JSON"))?;
+    let signature = decode(signature)?;
+    let signed = token.rsplit_once('.').map_or("", |(signed, _)| signed);
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kid = header.get("kid").and_then(Value::as_str);
+    let candidates = keys
+        .get("keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|k| kid.is_none() || k.get("kid").and_then(Value::as_str) == kid);
+    let field = |key: &Value, name: &str| {
+        key.get(name)
+            .and_then(Value::as_str)
+            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+    };
+    let verified =
+        candidates
+            .into_iter()
+            .any(|key| match (alg, key.get("kty").and_then(Value::as_str)) {
+                ("RS256", Some("RSA")) => match (field(key, "n"), field(key, "e")) {
+                    (Some(n), Some(e)) => RsaPublicKeyComponents { n: &n, e: &e }
+                        .verify(
+                            &signature::RSA_PKCS1_2048_8192_SHA256,
+                            signed.as_bytes(),
+                            &signature,
+                        )
+                        .is_ok(),
+                    _ => false,
+                },
+                ("ES256", Some("EC")) => match (field(key, "x"), field(key, "y")) {
+                    (Some(x), Some(y)) => {
+                        let mut point = vec![4u8];
+                        point.extend(x);
+                        point.extend(y);
+                        UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                            .verify(signed.as_bytes(), &signature)
+                            .is_ok()
+                    }
+                    _ => false,
+                },
+                // Anything else (`none`, HS256 with a public key, …) is never accepted.
+                _ => false,
+            });
+    if !verified {
+        return Err(OidcError::Token("the signature does not verify"));
+    }
+    serde_json::from_slice(&decode(payload)?).map_err(|_| OidcError::Token("claims are not JSON"))
+}
+
+/// Issuer, audience, expiry (a minute's leeway for clocks) and the nonce we sent.
+pub fn check_claims(
+    claims: &Value,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: OffsetDateTime,
+) -> Result<(), OidcError> {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(OidcError::Token("another issuer"));
+    }
+    let audience = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == client_id,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    };
+    if !audience {
+        return Err(OidcError::Token("meant for another client"));
+    }
+    let now = now.unix_timestamp();
+    match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp + 60 >= now => {}
+        _ => return Err(OidcError::Token("expired")),
+    }
+    if claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .is_some_and(|iat| iat > now + 60)
+    {
+        return Err(OidcError::Token("issued in the future"));
+    }
+    match claims.get("nonce").and_then(Value::as_str) {
+        Some(n) if crate::werkplek::staff::same_secret(n, nonce) => Ok(()),
+        _ => Err(OidcError::Token("another nonce")),
+    }
+}
+
+/// The BSN in `claim`, also when a broker prefixes it (`s00000000:999990007`).
+pub fn bsn_from(claims: &Value, claim: &str) -> Option<Bsn> {
+    let text = claims.get(claim)?.as_str()?;
+    Bsn::parse(text.rsplit(':').next()?).ok()
+}
+
+/// The assurance level an `acr` names; unknown means the lowest.
+pub fn niveau_from(acr: Option<&str>) -> Niveau {
+    let acr = acr.unwrap_or_default().to_lowercase();
+    if acr.contains("hoog") || acr.contains("smartcard") {
+        Niveau::Hoog
+    } else if acr.contains("substantieel") || acr.contains("mobiletwofactor") {
+        Niveau::Substantieel
+    } else if acr.contains("midden") || acr.contains("passwordprotectedtransport") {
+        Niveau::Midden
+    } else {
+        Niveau::Basis
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use serde_json::json;
+
+    fn key() -> EcdsaKeyPair {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap()
+    }
+
+    fn jwks(key: &EcdsaKeyPair) -> Value {
+        let point = key.public_key().as_ref();
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])}]})
+    }
+
+    fn sign(key: &EcdsaKeyPair, header: &Value, claims: &Value) -> String {
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = key.sign(&SystemRandom::new(), signed.as_bytes()).unwrap();
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+    }
+
+    #[test]
+    fn only_a_token_signed_by_a_published_key_is_believed() {
+        let (ours, theirs) = (key(), key());
+        let claims = json!({"sub": "999990007"});
+        let header = json!({"alg": "ES256", "kid": "k1"});
+        let token = sign(&ours, &header, &claims);
+        assert_eq!(verify_id_token(&token, &jwks(&ours)).unwrap(), claims);
+        assert!(
+            verify_id_token(&token, &jwks(&theirs)).is_err(),
+            "another key"
+        );
+        let forged = sign(&theirs, &header, &claims);
+        assert!(verify_id_token(&forged, &jwks(&ours)).is_err());
+        // Claims swapped under a valid signature.
+        let (head, _) = token.split_once('.').unwrap();
+        let (_, signature) = token.rsplit_once('.').unwrap();
+        let swapped = format!(
+            "{head}.{}.{signature}",
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"999990019"}"#)
+        );
+        assert!(verify_id_token(&swapped, &jwks(&ours)).is_err());
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        assert!(
+            verify_id_token(&unsigned, &jwks(&ours)).is_err(),
+            "alg none"
+        );
+        assert!(verify_id_token("a.b", &jwks(&ours)).is_err());
+    }
+
+    #[test]
+    fn issuer_audience_expiry_and_nonce_are_checked() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let good = json!({"iss": "https://op", "aud": "loket", "exp": 1_800_000_300, "iat": 1_800_000_000, "nonce": "n1"});
+        assert!(check_claims(&good, "https://op", "loket", "n1", now).is_ok());
+        for (field, value) in [
+            ("iss", json!("https://other")),
+            ("aud", json!("someone-else")),
+            ("exp", json!(1_799_999_000)),
+            ("iat", json!(1_800_001_000)),
+            ("nonce", json!("n2")),
+        ] {
+            let mut bad = good.clone();
+            bad[field] = value;
+            assert!(
+                check_claims(&bad, "https://op", "loket", "n1", now).is_err(),
+                "{field}"
+            );
+        }
+        let mut listed = good;
+        listed["aud"] = json!(["x", "loket"]);
+        assert!(check_claims(&listed, "https://op", "loket", "n1", now).is_ok());
+    }
+
+    #[test]
+    fn the_bsn_and_the_level_are_read_from_the_claims() {
+        let claims = json!({"sub": "s00000000:999990007", "bsn": "999990019", "bad": "123456789"});
+        assert_eq!(bsn_from(&claims, "sub").unwrap().as_str(), "999990007");
+        assert_eq!(bsn_from(&claims, "bsn").unwrap().as_str(), "999990019");
+        assert!(bsn_from(&claims, "bad").is_none(), "fails the 11-proef");
+        assert!(bsn_from(&claims, "missing").is_none());
+        assert_eq!(
+            niveau_from(Some("urn:digid:substantieel")),
+            Niveau::Substantieel
+        );
+        assert_eq!(
+            niveau_from(Some(
+                "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+            )),
+            Niveau::Substantieel
+        );
+        assert_eq!(
+            niveau_from(Some("urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard")),
+            Niveau::Hoog
+        );
+        assert_eq!(niveau_from(None), Niveau::Basis);
+    }
+}

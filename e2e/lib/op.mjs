@@ -1,0 +1,30 @@
+// A real OpenID Connect provider (panva's oidc-provider, OpenID-certified) standing in
+// for the municipality's DigiD broker in the production-login test: authorization code
+// with PKCE, signed ID tokens, a login page. The account name typed at its login page
+// is the resident's BSN, given in the `sub` claim as a DigiD broker does.
+import Provider from 'oidc-provider';
+
+export async function startProvider({ port, clientId, clientSecret, redirectUri }) {
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }],
+    pkce: { required: () => true },
+    async findAccount(ctx, id) {
+      return { accountId: id, async claims() { return { sub: id }; } };
+    },
+    acrValues: ['urn:digid:substantieel'],
+    features: { devInteractions: { enabled: true } },
+  });
+  provider.proxy = false;
+  const server = await new Promise((resolve) => {
+    const listening = provider.listen(port, '127.0.0.1', () => resolve(listening));
+  });
+  return { issuer, stop: () => new Promise((resolve) => server.close(resolve)) };
+}

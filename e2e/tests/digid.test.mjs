@@ -1,0 +1,67 @@
+// The production login: `loket serve` with an OpenID Connect DigiD broker (a real,
+// certified OpenID provider). A resident logs in there and comes back logged in; a
+// forged or stale return is refused with an error summary. JavaScript off, axe on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, startServe } from '../lib/loket.mjs';
+import { startProvider } from '../lib/op.mjs';
+import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
+
+const SECRET = 'een-geheim-van-minstens-tweeendertig-tekens';
+let op;
+let loket;
+let browser;
+
+before(async () => {
+  const [opPort, portalPort] = [await freePort(), await freePort()];
+  const redirectUri = `http://127.0.0.1:${portalPort}/inloggen/terug`;
+  op = await startProvider({ port: opPort, clientId: 'loket-portaal', clientSecret: SECRET, redirectUri });
+  loket = await startServe({
+    port: portalPort,
+    portal: {
+      session_key: 'k'.repeat(40),
+      digid: { issuer: op.issuer, client_id: 'loket-portaal', client_secret: SECRET, redirect_url: redirectUri },
+    },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await loket?.stop();
+  await op?.stop();
+});
+
+test('a resident logs in at the DigiD broker and comes back logged in (JS off)', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'digid-oidc', async (page) => {
+    await page.goto(`${loket.portal}/inloggen`);
+    assert.equal(await page.getByRole('link', { name: 'Inloggen met DigiD' }).count(), 1, 'no simulation outside demo mode');
+    assert.doesNotMatch(await page.locator('body').innerText(), /Testomgeving/);
+    await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
+    assert.ok(page.url().startsWith(op.issuer), page.url());
+    // The broker's own login and consent pages.
+    await page.locator('input[name=login]').fill('999990007');
+    await page.locator('input[name=password]').fill('wat-dan-ook');
+    await page.locator('button[type=submit]').click();
+    if (!page.url().startsWith(loket.portal)) await page.locator('button[type=submit]').click();
+    await page.waitForURL(`${loket.portal}/overzicht`);
+    assert.match(await page.locator('h1').innerText(), /Overzicht/);
+    assert.ok(await page.getByRole('button', { name: 'Uitloggen' }).isVisible());
+    assert.deepEqual(await axeViolations(browser, page), []);
+  });
+  await context.close();
+});
+
+test('a return that was not started here is refused and explained', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'digid-forged', async (page) => {
+    const response = await page.goto(`${loket.portal}/inloggen/terug?state=vervalst&code=gestolen`);
+    assert.equal(response.status(), 400);
+    assert.match(await page.locator('.error-summary').innerText(), /Inloggen is niet gelukt/);
+    assert.deepEqual(await axeViolations(browser, page), []);
+    const overview = await page.goto(`${loket.portal}/overzicht`);
+    assert.match(new URL(overview.url()).pathname, /\/inloggen$/, 'not logged in');
+  });
+  await context.close();
+});
