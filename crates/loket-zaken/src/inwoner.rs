@@ -159,6 +159,25 @@ impl Inwoner {
         }))
     }
 
+    /// The trace ids under which the registers were asked for the resident's newest cases,
+    /// with the case each belongs to: to link "who used my data" to the case.
+    pub async fn case_traces(&self, bsn: &Bsn) -> Result<HashMap<String, Uuid>, StoreError> {
+        let mut traces = HashMap::new();
+        for listed in self.cases(bsn, 1).await?.items {
+            // The list leaves the decision records out; read each one's.
+            let Some(zaak) = self.store.get(listed.uuid).await? else {
+                continue;
+            };
+            let record: Option<DecisionRecord> = zaak
+                .besluit
+                .and_then(|value| serde_json::from_value(value).ok());
+            for used in record.map(|r| r.gegevens).unwrap_or_default() {
+                traces.insert(used.trace_id, zaak.uuid);
+            }
+        }
+        Ok(traces)
+    }
+
     pub async fn messages(&self, bsn: &Bsn, page: u32) -> Result<Inbox, StoreError> {
         self.store
             .messages(bsn.as_str(), page.max(1), PAGE_SIZE)

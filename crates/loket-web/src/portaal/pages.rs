@@ -1490,24 +1490,10 @@ pub(crate) async fn processing(
     let en = lang == Lang::En;
     let (logs, cases) = tokio::join!(
         app.portaal.inzage.about(&me.bsn, &trace),
-        app.portaal.inwoner.cases(&me.bsn, 1),
+        app.portaal.inwoner.case_traces(&me.bsn),
     );
     // A use made for one of the resident's cases links to it, by the case's trace.
-    let mut by_trace: HashMap<String, String> = HashMap::new();
-    for zaak in cases.map_err(internal)?.items {
-        if let Some(found) = app
-            .portaal
-            .inwoner
-            .case(&me.bsn, zaak.uuid)
-            .await
-            .map_err(internal)?
-            && let Some(record) = found.besluit
-        {
-            for used in record.gegevens {
-                by_trace.insert(used.trace_id, zaak.uuid.to_string());
-            }
-        }
-    }
+    let by_trace = cases.map_err(internal)?;
     let onbereikbaar = logs
         .iter()
         .filter(|l| !l.bereikbaar)
@@ -1523,17 +1509,16 @@ pub(crate) async fn processing(
                     .map(|(nl, en_)| if en { en_.clone() } else { nl.clone() })
                     .unwrap_or_default()
             };
-            let asked_or_gave = if u.uitgaand {
-                lang.pick("vroeg gegevens op bij", "asked for data from")
-                    .to_owned()
+            let data = views::service_data(&u.dienst, lang);
+            let dienst = if u.uitgaand {
+                format!("{} {data}", lang.pick("Vroeg op:", "Asked for:"))
             } else {
-                lang.pick("gaf gegevens via", "gave data through")
-                    .to_owned()
+                format!("{} {data}", lang.pick("Gaf:", "Gave:"))
             };
             UseLine {
                 moment: views::moment(u.moment, lang),
                 organisatie: u.organisatie.clone(),
-                dienst: format!("{asked_or_gave} {}", u.dienst),
+                dienst,
                 doel: pick(&u.naam)
                     + &if u.doel.is_some() {
                         format!(": {}", pick(&u.doel))
@@ -1541,7 +1526,7 @@ pub(crate) async fn processing(
                         String::new()
                     },
                 grondslag: pick(&u.grondslag),
-                zaak: by_trace.get(&u.trace_id).cloned(),
+                zaak: by_trace.get(&u.trace_id).map(Uuid::to_string),
                 integriteit: match u.integriteit {
                     Integrity::Verified => lang
                         .pick(

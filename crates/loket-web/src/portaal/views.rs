@@ -206,6 +206,22 @@ fn english_document(soort: &str) -> &'static str {
     }
 }
 
+/// What an exchange service gives, in the resident's words, with the service's name.
+pub(crate) fn service_data(service: &str, lang: Lang) -> String {
+    let (nl, en) = match service {
+        "brp-personen" => (
+            "naam, adres en andere persoonsgegevens",
+            "name, address and other personal data",
+        ),
+        "reisdocumenten" => ("paspoort en identiteitskaart", "passport and identity card"),
+        "rdw-voertuigen" => ("auto's en andere voertuigen", "cars and other vehicles"),
+        "duo-inschrijvingen" => ("opleidingen", "education"),
+        "inkomen" => ("inkomen en uitkering", "income and benefits"),
+        _ => ("gegevens", "data"),
+    };
+    format!("{} ({service})", lang.pick(nl, en))
+}
+
 /// A register answer as Mijn gegevens shows it.
 pub(crate) struct Section {
     pub id: &'static str,
