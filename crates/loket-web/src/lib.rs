@@ -7,6 +7,7 @@
 //! - nothing is loaded from another origin (no fonts, scripts or trackers from elsewhere).
 
 mod i18n;
+pub mod oidc;
 mod pages;
 pub mod portaal;
 pub mod werkplek;

@@ -237,16 +237,13 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
                 logs: Vec::new(),
                 session_key: portal_key(raw.portal.session_key)?,
                 personas: Vec::new(),
-                digid: raw
-                    .portal
-                    .digid
-                    .map(|d| loket_web::portaal::oidc::OidcSettings {
-                        issuer: d.issuer,
-                        client_id: d.client_id,
-                        client_secret: d.client_secret,
-                        redirect_url: d.redirect_url,
-                        bsn_claim: d.bsn_claim,
-                    }),
+                digid: raw.portal.digid.map(|d| loket_web::oidc::OidcSettings {
+                    issuer: d.issuer,
+                    client_id: d.client_id,
+                    client_secret: d.client_secret,
+                    redirect_url: d.redirect_url,
+                    claim: d.bsn_claim,
+                }),
             },
         },
         log_format: raw.log.format,

@@ -52,7 +52,7 @@ pub struct PortalWiring {
     /// Demo only: the personas the simulated DigiD offers.
     pub personas: Vec<loket_web::portaal::DemoPersona>,
     /// Production: the DigiD broker residents log in with.
-    pub digid: Option<loket_web::portaal::oidc::OidcSettings>,
+    pub digid: Option<loket_web::oidc::OidcSettings>,
 }
 
 /// 32 random bytes.
@@ -217,7 +217,7 @@ impl Platform {
             oidc: wiring
                 .digid
                 .clone()
-                .map(loket_web::portaal::oidc::Oidc::new)
+                .map(loket_web::oidc::Oidc::new)
                 .transpose()?,
             clock,
             secure_cookies: !settings.demo,

@@ -4,7 +4,6 @@
 //! the process layer (`loket_zaken::inwoner`): only ever their own.
 
 mod inzage;
-pub mod oidc;
 mod pages;
 pub mod sessies;
 mod views;
@@ -68,7 +67,7 @@ pub struct Portaal {
     pub inzage: Inzage,
     pub digid: Option<DigidSimulatie>,
     /// The municipality's DigiD broker (production login).
-    pub oidc: Option<oidc::Oidc>,
+    pub oidc: Option<crate::oidc::Oidc>,
     pub clock: Arc<dyn Clock>,
     /// Mark cookies `Secure` (everywhere except the plain-http demo).
     pub secure_cookies: bool,

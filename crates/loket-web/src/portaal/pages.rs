@@ -23,11 +23,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::inzage::{FromLog, Integrity};
-use super::oidc as oidc_types;
 use super::sessies::{Niveau, Resident};
 use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
 use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
 use crate::Lang;
+use crate::oidc as oidc_types;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageQuery {
@@ -222,15 +222,12 @@ pub(crate) async fn oidc_return(
     let now = app.portaal.clock.now();
     let result = match &pending {
         Some(pending) => {
-            oidc.finish(
-                pending,
-                back.state.as_deref().unwrap_or_default(),
-                back.code.as_deref(),
-                back.error.as_deref(),
-                &trace,
-                now,
-            )
-            .await
+            let callback = oidc_types::Callback {
+                state: back.state.as_deref().unwrap_or_default(),
+                code: back.code.as_deref(),
+                error: back.error.as_deref(),
+            };
+            oidc.finish_resident(pending, &callback, &trace, now).await
         }
         None => Err(oidc_types::OidcError::Refused(
             "no login in progress".to_owned(),

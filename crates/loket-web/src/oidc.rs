@@ -1,8 +1,8 @@
-//! Logging in through the municipality's DigiD broker with OpenID Connect: the
-//! authorization code flow with PKCE (S256), `state` against forged callbacks and `nonce`
-//! against replayed tokens. The ID token is checked here — signature (RS256 or ES256,
-//! against the provider's published keys), issuer, audience, expiry and nonce — before
-//! its BSN claim is believed.
+//! Logging in with OpenID Connect — residents at the municipality's DigiD broker, staff at
+//! the municipality's own identity provider: the authorization code flow with PKCE (S256),
+//! `state` against forged callbacks and `nonce` against replayed tokens. The ID token is
+//! checked here — signature (RS256 or ES256, against the provider's published keys),
+//! issuer, audience, expiry and nonce — before any claim in it is believed.
 
 use std::time::Duration;
 
@@ -16,20 +16,21 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
-use super::sessies::Niveau;
+use crate::portaal::sessies::Niveau;
 
-/// The DigiD broker this portal logs residents in with.
+/// An OpenID provider and how this client is registered there.
 #[derive(Debug, Clone)]
 pub struct OidcSettings {
     /// The provider's issuer; its discovery document is under `/.well-known/openid-configuration`.
     pub issuer: String,
     pub client_id: String,
     pub client_secret: Secret<String>,
-    /// Where the provider sends the resident back: the portal's `/inloggen/terug`.
+    /// Where the provider sends the user back (the portal's `/inloggen/terug`, the
+    /// workspace's `/werkplek/inloggen/terug`).
     pub redirect_url: String,
-    /// The claim that holds the BSN (`sub` by default; `s00000000:999990007` is read as
-    /// the BSN after the colon).
-    pub bsn_claim: String,
+    /// The claim that names the user: the BSN for residents (`sub` by default;
+    /// `s00000000:999990007` is read as the BSN after the colon), the account for staff.
+    pub claim: String,
 }
 
 #[derive(Debug)]
@@ -57,11 +58,19 @@ pub struct Pending {
     pub verifier: String,
 }
 
-/// Who came back, as the ID token says.
+/// A resident who came back, as the ID token says.
 #[derive(Debug, Clone)]
 pub struct LoggedIn {
     pub bsn: Bsn,
     pub niveau: Niveau,
+}
+
+/// What the provider's redirect back carried.
+#[derive(Debug, Clone, Copy)]
+pub struct Callback<'a> {
+    pub state: &'a str,
+    pub code: Option<&'a str>,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,23 +178,43 @@ impl Oidc {
         ))
     }
 
-    /// The resident is back with `code` (or an error): exchange it and check the token.
-    pub async fn finish(
+    pub fn settings(&self) -> &OidcSettings {
+        &self.settings
+    }
+
+    /// A resident is back: the BSN and the assurance level of a checked ID token.
+    pub async fn finish_resident(
         &self,
         pending: &Pending,
-        state: &str,
-        code: Option<&str>,
-        error: Option<&str>,
+        back: &Callback<'_>,
         trace: &TraceContext,
         now: OffsetDateTime,
     ) -> Result<LoggedIn, OidcError> {
-        if !crate::werkplek::staff::same_secret(&pending.state, state) {
+        let claims = self.finish(pending, back, trace, now).await?;
+        Ok(LoggedIn {
+            bsn: bsn_from(&claims, &self.settings.claim).ok_or(OidcError::NoBsn)?,
+            niveau: niveau_from(claims.get("acr").and_then(Value::as_str)),
+        })
+    }
+
+    /// The user is back with `code` (or an error): exchange it; the checked ID token's
+    /// claims.
+    pub async fn finish(
+        &self,
+        pending: &Pending,
+        back: &Callback<'_>,
+        trace: &TraceContext,
+        now: OffsetDateTime,
+    ) -> Result<Value, OidcError> {
+        if !crate::werkplek::staff::same_secret(&pending.state, back.state) {
             return Err(OidcError::Refused("the state does not match".to_owned()));
         }
-        if let Some(error) = error {
+        if let Some(error) = back.error {
             return Err(OidcError::Refused(error.to_owned()));
         }
-        let code = code.ok_or_else(|| OidcError::Refused("no code".to_owned()))?;
+        let code = back
+            .code
+            .ok_or_else(|| OidcError::Refused("no code".to_owned()))?;
         let provider = self.provider(trace).await?;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
@@ -227,10 +256,7 @@ impl Oidc {
             &pending.nonce,
             now,
         )?;
-        Ok(LoggedIn {
-            bsn: bsn_from(&claims, &self.settings.bsn_claim).ok_or(OidcError::NoBsn)?,
-            niveau: niveau_from(claims.get("acr").and_then(Value::as_str)),
-        })
+        Ok(claims)
     }
 }
 
