@@ -69,8 +69,11 @@ export function freePort() {
   });
 }
 
-/** Start `loket serve` (production mode) with `portal` settings, on `port`. */
-export async function startServe({ port, portal }) {
+/**
+ * Start `loket serve` (production mode) with `portal` settings on `port`, and the
+ * workspace with `werkplek` settings when given; `staff` accounts are added first.
+ */
+export async function startServe({ port, portal, werkplek, staff = [] }) {
   if (!binary || !existsSync(binary)) {
     throw new Error(`LOKET_BIN must point at a built loket binary (got ${binary})`);
   }
@@ -82,7 +85,15 @@ export async function startServe({ port, portal }) {
     ...Object.entries(portal).map(([key, value]) =>
       (typeof value === 'object' ? `[portal.${key}]\n${Object.entries(value).map(([k, v]) => `${k} = "${v}"`).join('\n')}` : `${key} = "${value}"`)),
   ];
+  if (werkplek) {
+    lines.push('[werkplek]', ...Object.entries(werkplek).map(([key, value]) =>
+      (typeof value === 'object' ? `[werkplek.${key}]\n${Object.entries(value).map(([k, v]) => `${k} = "${v}"`).join('\n')}` : `${key} = "${value}"`)));
+  }
   writeFileSync(join(data, 'loket.toml'), `${lines.join('\n')}\n`);
+  for (const { id, naam, rol } of staff) {
+    await promisify(execFile)(binary, ['staff', 'add', '--id', id, '--naam', naam, '--rol', rol, '--storage', `sqlite:${data}`],
+      { env: { ...process.env, LOKET_WACHTWOORD: 'een-lang-wachtwoord-voor-de-test' } });
+  }
   const child = spawn(binary, ['serve', '--config', join(data, 'loket.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });

@@ -1,20 +1,22 @@
 // A real OpenID Connect provider (panva's oidc-provider, OpenID-certified) standing in
-// for the municipality's DigiD broker in the production-login test: authorization code
-// with PKCE, signed ID tokens, a login page. The account name typed at its login page
-// is the resident's BSN, given in the `sub` claim as a DigiD broker does.
+// for the municipality's DigiD broker and its staff identity provider in the
+// production-login tests: authorization code with PKCE, signed ID tokens, a login page.
+// The account name typed at its login page is the user: the resident's BSN (in `sub`, as
+// a DigiD broker gives it) or the employee's account (also `sub`).
 import Provider from 'oidc-provider';
 
-export async function startProvider({ port, clientId, clientSecret, redirectUri }) {
+/** `clients`: `{ clientId, clientSecret, redirectUri }` each. */
+export async function startProvider({ port, clients }) {
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
-    clients: [{
+    clients: clients.map(({ clientId, clientSecret, redirectUri }) => ({
       client_id: clientId,
       client_secret: clientSecret,
       redirect_uris: [redirectUri],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
-    }],
+    })),
     pkce: { required: () => true },
     async findAccount(ctx, id) {
       return { accountId: id, async claims() { return { sub: id }; } };

@@ -1,6 +1,7 @@
-// The production login: `loket serve` with an OpenID Connect DigiD broker (a real,
-// certified OpenID provider). A resident logs in there and comes back logged in; a
-// forged or stale return is refused with an error summary. JavaScript off, axe on.
+// The production logins: `loket serve` with an OpenID Connect DigiD broker for residents
+// and an identity provider for staff (a real, certified OpenID provider). Each logs in
+// there and comes back logged in; a forged or stale return, or an employee without an
+// account on the workspace, is refused with an error summary. JavaScript off, axe on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startServe } from '../lib/loket.mjs';
@@ -13,16 +14,29 @@ let loket;
 let browser;
 
 before(async () => {
-  const [opPort, portalPort] = [await freePort(), await freePort()];
+  const [opPort, portalPort, werkplekPort] = [await freePort(), await freePort(), await freePort()];
   const redirectUri = `http://127.0.0.1:${portalPort}/inloggen/terug`;
-  op = await startProvider({ port: opPort, clientId: 'loket-portaal', clientSecret: SECRET, redirectUri });
+  const staffRedirect = `http://127.0.0.1:${werkplekPort}/werkplek/inloggen/terug`;
+  op = await startProvider({
+    port: opPort,
+    clients: [
+      { clientId: 'loket-portaal', clientSecret: SECRET, redirectUri },
+      { clientId: 'loket-werkplek', clientSecret: SECRET, redirectUri: staffRedirect },
+    ],
+  });
   loket = await startServe({
     port: portalPort,
     portal: {
       session_key: 'k'.repeat(40),
       digid: { issuer: op.issuer, client_id: 'loket-portaal', client_secret: SECRET, redirect_url: redirectUri },
     },
+    werkplek: {
+      listen: `127.0.0.1:${werkplekPort}`,
+      oidc: { issuer: op.issuer, client_id: 'loket-werkplek', client_secret: SECRET, redirect_url: staffRedirect, claim: 'sub' },
+    },
+    staff: [{ id: 'm.jansen', naam: 'Mila Jansen', rol: 'behandelaar' }],
   });
+  loket.werkplek = `http://127.0.0.1:${werkplekPort}`;
   browser = await launch();
 });
 
@@ -41,16 +55,42 @@ test('a resident logs in at the DigiD broker and comes back logged in (JS off)',
     await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
     assert.ok(page.url().startsWith(op.issuer), page.url());
     // The broker's own login and consent pages.
-    await page.locator('input[name=login]').fill('999990007');
-    await page.locator('input[name=password]').fill('wat-dan-ook');
-    await page.locator('button[type=submit]').click();
-    if (!page.url().startsWith(loket.portal)) await page.locator('button[type=submit]').click();
+    await signInAtProvider(page, '999990007', loket.portal);
     await page.waitForURL(`${loket.portal}/overzicht`);
     assert.match(await page.locator('h1').innerText(), /Overzicht/);
     assert.ok(await page.getByRole('button', { name: 'Uitloggen' }).isVisible());
     assert.deepEqual(await axeViolations(browser, page), []);
   });
   await context.close();
+});
+
+/** The provider's own login page, then its consent page when it asks. */
+async function signInAtProvider(page, login, backTo) {
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('wat-dan-ook');
+  await page.locator('button[type=submit]').click();
+  if (!page.url().startsWith(backTo)) await page.locator('button[type=submit]').click();
+}
+
+test('an employee signs in with the municipality account; one without a workspace account cannot (JS off)', async () => {
+  for (const [login, allowed] of [['m.jansen', true], ['x.onbekend', false]]) {
+    const context = await newContext(browser, { javaScript: false });
+    await withPage(context, `werkplek-oidc-${login}`, async (page) => {
+      await page.goto(`${loket.werkplek}/werkplek/inloggen`);
+      await page.getByRole('link', { name: 'Inloggen met uw gemeente-account' }).click();
+      assert.ok(page.url().startsWith(op.issuer), page.url());
+      await signInAtProvider(page, login, loket.werkplek);
+      if (allowed) {
+        await page.waitForURL(`${loket.werkplek}/werkplek`);
+        assert.match(await page.locator('h1').innerText(), /Werkvoorraad/);
+        assert.match(await page.locator('header').innerText(), /Mila Jansen/);
+      } else {
+        assert.match(await page.locator('.error-summary').innerText(), /geen account op de werkplek/);
+      }
+      assert.deepEqual(await axeViolations(browser, page), []);
+    });
+    await context.close();
+  }
 });
 
 test('a return that was not started here is refused and explained', async () => {

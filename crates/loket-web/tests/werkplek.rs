@@ -28,6 +28,7 @@ const PASSWORD: &str = "correct horse battery";
 struct World {
     router: axum::Router,
     zaken: Arc<dyn ZaakStore>,
+    staff: Staff,
 }
 
 async fn open(url: &StorageUrl) -> World {
@@ -57,8 +58,9 @@ async fn open(url: &StorageUrl) -> World {
         secure_cookies: true,
     };
     World {
-        router: werkplek_routes(staff, werk, settings, clock),
+        router: werkplek_routes(staff.clone(), werk, settings, clock, None),
         zaken,
+        staff,
     }
 }
 
@@ -538,6 +540,82 @@ async fn a_handler_reads_the_applicants_file_and_that_is_audited(w: World) {
     );
 }
 
+async fn a_sign_in_at_the_identity_provider_finishes_once_in_its_browser(w: World) {
+    let pending = |state: &str| loket_web::oidc::Pending {
+        state: state.to_owned(),
+        nonce: format!("nonce-{state}"),
+        verifier: format!("verifier-{state}"),
+    };
+    let binding = w.staff.begin_oidc_login(&pending("s1"), NOW).await.unwrap();
+    // Another browser (another binding) cannot finish it, and that try uses it up.
+    assert!(
+        w.staff
+            .finish_oidc_login("s1", "andere-browser", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        w.staff
+            .finish_oidc_login("s1", &binding, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let binding = w.staff.begin_oidc_login(&pending("s2"), NOW).await.unwrap();
+    let found = w
+        .staff
+        .finish_oidc_login("s2", &binding, NOW)
+        .await
+        .unwrap();
+    assert_eq!(found, Some(pending("s2")));
+    assert!(
+        w.staff
+            .finish_oidc_login("s2", &binding, NOW)
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
+
+    let binding = w.staff.begin_oidc_login(&pending("s3"), NOW).await.unwrap();
+    let late = NOW + time::Duration::minutes(11);
+    assert!(
+        w.staff
+            .finish_oidc_login("s3", &binding, late)
+            .await
+            .unwrap()
+            .is_none(),
+        "too late"
+    );
+    assert!(
+        w.staff
+            .finish_oidc_login("onbekend", &binding, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The provider vouches for a name: only an active account of that name signs in.
+    assert_eq!(
+        w.staff
+            .vouched_for("m.jansen", NOW)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "m.jansen"
+    );
+    assert!(
+        w.staff
+            .vouched_for("x.onbekend", NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -546,5 +624,6 @@ loket_store::contract_suite! {
         signing_out_everywhere_ends_every_session,
         a_handler_suspends_resumes_and_extends_the_term,
         a_handler_reads_the_applicants_file_and_that_is_audited,
+        a_sign_in_at_the_identity_provider_finishes_once_in_its_browser,
     ];
 }

@@ -25,7 +25,7 @@ struct RawConfig {
     portal: RawResidentPortal,
     /// The employee workspace (serve it on an internal network only).
     #[serde(default)]
-    werkplek: Option<RawPortal>,
+    werkplek: Option<RawWerkplek>,
     /// Run registers in-process (for test environments; production asks RvIG's, RDW's, …).
     #[serde(default)]
     brp: Option<RawRegister>,
@@ -110,12 +110,6 @@ struct RawStorage {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawPortal {
-    listen: SocketAddr,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawResidentPortal {
     listen: SocketAddr,
     /// The municipality's outway, through which the portal asks the registers.
@@ -127,23 +121,45 @@ struct RawResidentPortal {
     session_key: Option<Secret<String>>,
     /// The municipality's DigiD broker (OpenID Connect); without it nobody can log in.
     #[serde(default)]
-    digid: Option<RawDigid>,
+    digid: Option<RawOidc>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawDigid {
+struct RawWerkplek {
+    listen: SocketAddr,
+    /// The municipality's identity provider for staff (OpenID Connect), besides the
+    /// workspace's own passwords.
+    #[serde(default)]
+    oidc: Option<RawOidc>,
+}
+
+/// An OpenID provider and this client's registration there.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
     issuer: String,
     client_id: String,
     client_secret: Secret<String>,
-    /// The portal's own address followed by `/inloggen/terug`, as registered at the broker.
+    /// This service's own address followed by its return path (`/inloggen/terug` for the
+    /// portal, `/werkplek/inloggen/terug` for the workspace), as registered.
     redirect_url: String,
-    #[serde(default = "default_bsn_claim")]
-    bsn_claim: String,
+    /// The claim naming the user: the BSN (default `sub`) or the staff account (default
+    /// `preferred_username`).
+    #[serde(default)]
+    claim: Option<String>,
 }
 
-fn default_bsn_claim() -> String {
-    "sub".to_owned()
+impl RawOidc {
+    fn settings(self, default_claim: &str) -> loket_web::oidc::OidcSettings {
+        loket_web::oidc::OidcSettings {
+            issuer: self.issuer,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            redirect_url: self.redirect_url,
+            claim: self.claim.unwrap_or_else(|| default_claim.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,20 +246,18 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             municipality: raw.municipality,
             demo: false,
             catalogue: std::sync::Arc::new(catalogue),
-            werkplek_listen: raw.werkplek.map(|w| w.listen),
+            werkplek_listen: raw.werkplek.as_ref().map(|w| w.listen),
+            werkplek_oidc: raw
+                .werkplek
+                .and_then(|w| w.oidc)
+                .map(|o| o.settings("preferred_username")),
             zaken_api,
             portal: crate::platform::PortalWiring {
                 outway: raw.portal.outway,
                 logs: Vec::new(),
                 session_key: portal_key(raw.portal.session_key)?,
                 personas: Vec::new(),
-                digid: raw.portal.digid.map(|d| loket_web::oidc::OidcSettings {
-                    issuer: d.issuer,
-                    client_id: d.client_id,
-                    client_secret: d.client_secret,
-                    redirect_url: d.redirect_url,
-                    claim: d.bsn_claim,
-                }),
+                digid: raw.portal.digid.map(|d| d.settings("sub")),
             },
         },
         log_format: raw.log.format,

@@ -47,6 +47,7 @@ pub async fn run(
         catalogue: std::sync::Arc::new(catalogue),
         // The workspace on the port after the portal's (any free port when that is 0).
         werkplek_listen: Some(next_port(listen)),
+        werkplek_oidc: None,
         zaken_api: Some(zaken_api),
         portal: PortalWiring {
             outway: platform.endpoints.get("outway").cloned(),

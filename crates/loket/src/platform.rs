@@ -35,6 +35,8 @@ pub struct PlatformSettings {
     pub catalogue: Arc<Catalogue>,
     /// The employee workspace, on its own address (an internal network, in production).
     pub werkplek_listen: Option<SocketAddr>,
+    /// The municipality's identity provider for staff, if they sign in there.
+    pub werkplek_oidc: Option<loket_web::oidc::OidcSettings>,
     /// The ZGW Zaken API, on its own address.
     pub zaken_api: Option<ZakenApiSettings>,
     pub portal: PortalWiring,
@@ -123,6 +125,11 @@ impl Platform {
                     secure_cookies: !settings.demo,
                 },
                 clock.clone(),
+                settings
+                    .werkplek_oidc
+                    .clone()
+                    .map(loket_web::oidc::Oidc::new)
+                    .transpose()?,
             );
             let service = HttpService::new("werkplek", routes)
                 .readiness(readiness(&database, loket_web::werkplek::staff::SCHEMA));

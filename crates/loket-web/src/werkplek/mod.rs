@@ -16,7 +16,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loket_core::{Clock, Problem};
-use loket_http::ApiError;
+use loket_http::{ApiError, RequestTrace};
+
+use crate::oidc::Oidc;
 use loket_zaken::werk::{Medewerker, QueueFilter, Werk, WerkError};
 use loket_zaken::zaak::Outcome;
 use serde::Deserialize;
@@ -45,6 +47,8 @@ struct Werkplek {
     werk: Werk,
     settings: WerkplekSettings,
     clock: Arc<dyn Clock>,
+    /// The municipality's identity provider, when staff sign in there.
+    oidc: Option<Oidc>,
 }
 
 pub fn werkplek_routes(
@@ -52,12 +56,14 @@ pub fn werkplek_routes(
     werk: Werk,
     settings: WerkplekSettings,
     clock: Arc<dyn Clock>,
+    oidc: Option<Oidc>,
 ) -> Router {
     let state = Arc::new(Werkplek {
         staff,
         werk,
         settings,
         clock,
+        oidc,
     });
     Router::new()
         .route(
@@ -66,6 +72,8 @@ pub fn werkplek_routes(
         )
         .route("/werkplek", get(queue))
         .route("/werkplek/inloggen", get(login_form).post(login))
+        .route("/werkplek/inloggen/oidc", get(oidc_start))
+        .route("/werkplek/inloggen/terug", get(oidc_return))
         .route("/werkplek/uitloggen", post(logout))
         .route("/werkplek/zaken/{uuid}", get(case))
         .route("/werkplek/zaken/{uuid}/{actie}", post(act))
@@ -137,6 +145,7 @@ struct LoginPage<'a> {
     errors: Vec<FieldError>,
     gebruikersnaam: String,
     notice: Option<&'static str>,
+    oidc: bool,
 }
 
 impl LoginPage<'_> {
@@ -184,6 +193,7 @@ async fn fresh_login_page(
         errors,
         gebruikersnaam,
         notice,
+        oidc: app.oidc.is_some(),
     };
     let html = render(&page)?;
     Ok((
@@ -269,6 +279,114 @@ async fn login(
     }
     app.staff.end_session(&old_token).await.map_err(internal)?;
     fresh_login_page(&app, errors, name, None, StatusCode::BAD_REQUEST).await
+}
+
+/// The cookie that binds a sign-in at the identity provider to this browser (Lax: it
+/// must come along on the provider's redirect back).
+const OIDC_COOKIE: &str = "werkplek_inloggen";
+
+/// Off to the identity provider.
+async fn oidc_start(
+    State(app): App,
+    RequestTrace(trace): RequestTrace,
+) -> Result<Response, ApiError> {
+    let Some(oidc) = &app.oidc else {
+        return Err(Problem::not_found().into());
+    };
+    let (url, pending) = oidc.start(&trace).await.map_err(|error| {
+        tracing::warn!(%error, "cannot start a sign-in at the identity provider");
+        ApiError::from(Problem::new(
+            503,
+            "idp-unavailable",
+            "Inloggen met uw gemeente-account lukt nu niet. Gebruik uw wachtwoord of probeer het later.",
+        ))
+    })?;
+    let binding = app
+        .staff
+        .begin_oidc_login(&pending, app.clock.now())
+        .await
+        .map_err(internal)?;
+    let secure = if app.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = see_other(&url);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+        "{OIDC_COOKIE}={binding}; Path=/werkplek/inloggen; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct ReturnQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+}
+
+/// Back from the identity provider: the sign-in this browser started, a valid ID token,
+/// and an active account of the name it vouches for; then a new session.
+async fn oidc_return(
+    State(app): App,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Query(back): Query<ReturnQuery>,
+) -> Result<Response, ApiError> {
+    let Some(oidc) = &app.oidc else {
+        return Err(Problem::not_found().into());
+    };
+    let now = app.clock.now();
+    let state = back.state.as_deref().unwrap_or_default();
+    let binding = session::cookie_value(&headers, OIDC_COOKIE).unwrap_or_default();
+    let pending = app
+        .staff
+        .finish_oidc_login(state, binding, now)
+        .await
+        .map_err(internal)?;
+    let callback = crate::oidc::Callback {
+        state,
+        code: back.code.as_deref(),
+        error: back.error.as_deref(),
+    };
+    let claims = match pending {
+        Some(pending) => oidc.finish(&pending, &callback, &trace, now).await.ok(),
+        None => None,
+    };
+    let account = claims
+        .as_ref()
+        .and_then(|c| c.get(&oidc.settings().claim))
+        .and_then(|v| v.as_str());
+    let medewerker = match account {
+        Some(id) => app.staff.vouched_for(id, now).await.map_err(internal)?,
+        None => None,
+    };
+    let Some(medewerker) = medewerker else {
+        let errors = vec![FieldError::new(
+            "gebruikersnaam",
+            "Inloggen met uw gemeente-account is niet gelukt, of u hebt geen account op de werkplek. Probeer het opnieuw of vraag de beheerder.",
+        )];
+        return fresh_login_page(&app, errors, String::new(), None, StatusCode::BAD_REQUEST).await;
+    };
+    if let Some((old, _)) = session::current(&app.staff, &headers, now)
+        .await
+        .map_err(internal)?
+    {
+        app.staff.end_session(&old).await.map_err(internal)?;
+    }
+    let (token, _) = app
+        .staff
+        .start_session(Some(&medewerker.id), now)
+        .await
+        .map_err(internal)?;
+    let mut response = see_other("/werkplek");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(&token, app.settings.secure_cookies).1,
+    );
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,7 +29,11 @@ pub(super) fn clear_cookie(secure: bool) -> HeaderValue {
 
 /// The session token the request carries, if any.
 fn token(headers: &HeaderMap) -> Option<&str> {
-    crate::portaal::cookie(headers, COOKIE)
+    cookie_value(headers, COOKIE)
+}
+
+pub(super) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    crate::portaal::cookie(headers, name)
 }
 
 /// The request's live session (signed in or not) and its token.

@@ -18,17 +18,34 @@ use time::{Duration, OffsetDateTime};
 
 pub const SCHEMA: Schema = Schema {
     component: "werkplek",
-    sqlite: &[Migration {
-        version: 1,
-        description: "staff accounts, sessions, sign-in audit",
-        sql: include_str!("../../migrations/sqlite/0001_werkplek.sql"),
-    }],
-    postgres: &[Migration {
-        version: 1,
-        description: "staff accounts, sessions, sign-in audit",
-        sql: include_str!("../../migrations/postgres/0001_werkplek.sql"),
-    }],
+    sqlite: &[
+        Migration {
+            version: 1,
+            description: "staff accounts, sessions, sign-in audit",
+            sql: include_str!("../../migrations/sqlite/0001_werkplek.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "sign-ins at the identity provider in progress",
+            sql: include_str!("../../migrations/sqlite/0002_werkplek_oidc.sql"),
+        },
+    ],
+    postgres: &[
+        Migration {
+            version: 1,
+            description: "staff accounts, sessions, sign-in audit",
+            sql: include_str!("../../migrations/postgres/0001_werkplek.sql"),
+        },
+        Migration {
+            version: 2,
+            description: "sign-ins at the identity provider in progress",
+            sql: include_str!("../../migrations/postgres/0002_werkplek_oidc.sql"),
+        },
+    ],
 };
+
+/// A sign-in at the identity provider must come back within this time.
+pub const OIDC_LOGIN_TIMEOUT: Duration = Duration::minutes(10);
 
 /// A session ends after this long without a request…
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -106,6 +123,19 @@ pub trait StaffStore: Send + Sync + std::fmt::Debug {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Sign out everywhere: every session of this employee ends.
     async fn delete_sessions_of(&self, medewerker: &str) -> Result<u64, StoreError>;
+    async fn save_oidc_login(
+        &self,
+        state_hash: &str,
+        binding_hash: &str,
+        nonce: &str,
+        verifier: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Take (and remove) the sign-in: binding hash, nonce, verifier, started.
+    async fn take_oidc_login(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<(String, String, String, i64)>, StoreError>;
     async fn audit(
         &self,
         medewerker: &str,
@@ -302,6 +332,68 @@ impl Staff {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.store.audit(medewerker, actie, now).await
+    }
+
+    /// Keep a sign-in at the identity provider until it comes back; the token returned is
+    /// for the browser's cookie, which alone can finish it.
+    pub async fn begin_oidc_login(
+        &self,
+        pending: &crate::oidc::Pending,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let binding = self.token()?;
+        self.store
+            .save_oidc_login(
+                &hash_token(&pending.state),
+                &hash_token(&binding),
+                &pending.nonce,
+                &pending.verifier,
+                now,
+            )
+            .await?;
+        Ok(binding)
+    }
+
+    /// The sign-in `state` names, once, if this browser started it in the last ten minutes.
+    pub async fn finish_oidc_login(
+        &self,
+        state: &str,
+        binding: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<crate::oidc::Pending>, StoreError> {
+        let Some((binding_hash, nonce, verifier, started)) =
+            self.store.take_oidc_login(&hash_token(state)).await?
+        else {
+            return Ok(None);
+        };
+        let fresh = started > millis(now - OIDC_LOGIN_TIMEOUT);
+        Ok(
+            (fresh && same_secret(&binding_hash, &hash_token(binding))).then(|| {
+                crate::oidc::Pending {
+                    state: state.to_owned(),
+                    nonce,
+                    verifier,
+                }
+            }),
+        )
+    }
+
+    /// A signed-in employee whose identity provider vouched for them: an active account
+    /// of that name, or nobody. Audited either way.
+    pub async fn vouched_for(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Medewerker>, StoreError> {
+        let found = self.medewerker(id).await?;
+        if let Some(m) = &found {
+            self.store
+                .audit(&m.id, "ingelogd via de identity provider", now)
+                .await?;
+        } else {
+            tracing::warn!("the identity provider vouched for an unknown or inactive account");
+        }
+        Ok(found)
     }
 }
 
@@ -506,6 +598,44 @@ macro_rules! staff_store_impl {
                     QueryBuilder::new("DELETE FROM sessies WHERE medewerker = ");
                 delete.push_bind(medewerker.to_owned());
                 Ok(delete.build().execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn save_oidc_login(
+                &self,
+                state_hash: &str,
+                binding_hash: &str,
+                nonce: &str,
+                verifier: &str,
+                now: OffsetDateTime,
+            ) -> Result<(), StoreError> {
+                // Sign-ins that never came back are cleared as new ones start.
+                let mut clear: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM oidc_inlog WHERE aangemaakt_ms < ");
+                clear.push_bind(millis(now - OIDC_LOGIN_TIMEOUT));
+                clear.build().execute(&self.pool).await?;
+                let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "INSERT INTO oidc_inlog (state_hash, binding_hash, nonce, verifier, aangemaakt_ms) ",
+                );
+                insert.push_values([()], |mut row, ()| {
+                    row.push_bind(state_hash.to_owned())
+                        .push_bind(binding_hash.to_owned())
+                        .push_bind(nonce.to_owned())
+                        .push_bind(verifier.to_owned())
+                        .push_bind(millis(now));
+                });
+                insert.build().execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn take_oidc_login(
+                &self,
+                state_hash: &str,
+            ) -> Result<Option<(String, String, String, i64)>, StoreError> {
+                let mut take: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM oidc_inlog WHERE state_hash = ");
+                take.push_bind(state_hash.to_owned())
+                    .push(" RETURNING binding_hash, nonce, verifier, aangemaakt_ms");
+                Ok(take.build_query_as().fetch_optional(&self.pool).await?)
             }
 
             async fn audit(&self, medewerker: &str, actie: &str, now: OffsetDateTime) -> Result<(), StoreError> {
