@@ -1,9 +1,8 @@
-// Start the real `loket demo` on a free port with a fresh data directory.
+// Start the real `loket demo` (or `loket serve`) on a free port with a fresh data directory.
 import { spawn, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,42 +18,33 @@ export async function startDemo() {
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`loket demo exited early:\n${stderr}`);
-    try {
-      const { portal, werkplek } = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
-      const ready = await fetch(`${portal}/readyz`);
-      if (ready.ok) {
-        return {
-          portal,
-          werkplek,
-          /** The demo employees' passwords (made on first start). */
-          passwords() {
-            return JSON.parse(readFileSync(join(data, 'keys', 'werkplek-wachtwoorden.json'), 'utf8'));
-          },
-          /** Apply on a resident's behalf with `loket apply`; the case's identificatie. */
-          async apply(product, bsn, answers, documents = {}) {
-            const args = ['apply', '--data', data, '--product', product, '--bsn', bsn];
-            for (const [name, value] of Object.entries(answers)) args.push('--answer', `${name}=${value}`);
-            for (const [name, path] of Object.entries(documents)) args.push('--document', `${name}=${path}`);
-            const { stdout } = await promisify(execFile)(binary, args);
-            return stdout.split(/\s+/)[0];
-          },
-          async stop() {
-            child.kill('SIGTERM');
-            await new Promise((resolve) => child.once('exit', resolve));
-            rmSync(data, { recursive: true, force: true });
-          },
-        };
-      }
-    } catch {
-      // not there yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`loket demo was not ready within 30 s:\n${stderr}`);
+  let endpoints;
+  await whenReady(child, 'loket demo', () => stderr, async () => {
+    endpoints = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
+    return (await fetch(`${endpoints.portal}/readyz`)).ok;
+  });
+  const { portal, werkplek } = endpoints;
+  return {
+    portal,
+    werkplek,
+    /** The demo employees' passwords (made on first start). */
+    passwords() {
+      return JSON.parse(readFileSync(join(data, 'keys', 'werkplek-wachtwoorden.json'), 'utf8'));
+    },
+    /** Apply on a resident's behalf with `loket apply`; the case's identificatie. */
+    async apply(product, bsn, answers, documents = {}) {
+      const args = ['apply', '--data', data, '--product', product, '--bsn', bsn];
+      for (const [name, value] of Object.entries(answers)) args.push('--answer', `${name}=${value}`);
+      for (const [name, path] of Object.entries(documents)) args.push('--document', `${name}=${path}`);
+      const { stdout } = await promisify(execFile)(binary, args);
+      return stdout.split(/\s+/)[0];
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A free TCP port on loopback. */
@@ -98,25 +88,29 @@ export async function startServe({ port, portal, werkplek, staff = [] }) {
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const base = `http://127.0.0.1:${port}`;
+  await whenReady(child, 'loket serve', () => stderr, async () => (await fetch(`${base}/readyz`)).ok);
+  return {
+    portal: base,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Wait up to 30 s for `ready()` to hold while `child` runs; fail with its stderr. */
+async function whenReady(child, name, stderr, ready) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`loket serve exited early:\n${stderr}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited early:\n${stderr()}`);
     try {
-      if ((await fetch(`${base}/readyz`)).ok) {
-        return {
-          portal: base,
-          async stop() {
-            child.kill('SIGTERM');
-            await new Promise((resolve) => child.once('exit', resolve));
-            rmSync(data, { recursive: true, force: true });
-          },
-        };
-      }
+      if (await ready()) return;
     } catch {
       // not there yet
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   child.kill('SIGKILL');
-  throw new Error(`loket serve was not ready within 30 s:\n${stderr}`);
+  throw new Error(`${name} was not ready within 30 s:\n${stderr()}`);
 }

@@ -251,21 +251,7 @@ async fn login(
     }
     if errors.is_empty() {
         match app.staff.verify(&name, &form.wachtwoord, now).await {
-            Ok(medewerker) => {
-                // A new session id at sign-in: a token seen before it is worth nothing after.
-                app.staff.end_session(&old_token).await.map_err(internal)?;
-                let (token, _) = app
-                    .staff
-                    .start_session(Some(&medewerker.id), now)
-                    .await
-                    .map_err(internal)?;
-                let mut response = see_other("/werkplek");
-                response.headers_mut().insert(
-                    axum::http::header::SET_COOKIE,
-                    session_cookie(&token, app.settings.secure_cookies).1,
-                );
-                return Ok(response);
-            }
+            Ok(medewerker) => return signed_in(&app, Some(&old_token), &medewerker, now).await,
             Err(staff::LoginError::Wrong) => errors.push(FieldError::new(
                 "gebruikersnaam",
                 "De gebruikersnaam of het wachtwoord klopt niet.",
@@ -370,11 +356,23 @@ async fn oidc_return(
         )];
         return fresh_login_page(&app, errors, String::new(), None, StatusCode::BAD_REQUEST).await;
     };
-    if let Some((old, _)) = session::current(&app.staff, &headers, now)
+    let old = session::current(&app.staff, &headers, now)
         .await
         .map_err(internal)?
-    {
-        app.staff.end_session(&old).await.map_err(internal)?;
+        .map(|(token, _)| token);
+    signed_in(&app, old.as_deref(), &medewerker, now).await
+}
+
+/// Signed in: a new session id (a token seen before it is worth nothing after), and on to
+/// the work queue.
+async fn signed_in(
+    app: &Werkplek,
+    old_token: Option<&str>,
+    medewerker: &Medewerker,
+    now: time::OffsetDateTime,
+) -> Result<Response, ApiError> {
+    if let Some(old) = old_token {
+        app.staff.end_session(old).await.map_err(internal)?;
     }
     let (token, _) = app
         .staff
@@ -382,7 +380,7 @@ async fn oidc_return(
         .await
         .map_err(internal)?;
     let mut response = see_other("/werkplek");
-    response.headers_mut().append(
+    response.headers_mut().insert(
         header::SET_COOKIE,
         session_cookie(&token, app.settings.secure_cookies).1,
     );
