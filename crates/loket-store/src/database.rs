@@ -94,6 +94,17 @@ async fn open_sqlite(path: &std::path::Path) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
+/// Connections per component: twice the cores, 4 to 16. A server on the same machine
+/// shares its cores with Loket; more backends than that only queue for them (measured:
+/// BRP lookups 7,100–7,300 req/s with 16, 8,500–9,100 with 4, on two cores; BENCHMARKS.md).
+fn postgres_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    u32::try_from((cores * 2).clamp(4, 16)).unwrap_or(16)
+}
+
+/// How long a pooled Postgres connection may sit idle before it is checked on acquire.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
 async fn open_postgres(url: &str, schema: &str) -> Result<PgPool, StoreError> {
     let base = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
     // Create the component's schema once, then pin every pooled connection to it, so a
@@ -106,8 +117,20 @@ async fn open_postgres(url: &str, schema: &str) -> Result<PgPool, StoreError> {
     // ~100 ms and kicks in exactly when estimates are off (statistics lagging behind a
     // burst of writes), turning a 2 ms lookup into 100 ms.
     let options = base.options([("search_path", schema), ("jit", "off")]);
+    // A connection in steady use is not pinged before each statement (that was a second
+    // round trip per lookup); one that sat idle for a while is, so a server restart
+    // costs a reconnect instead of a failed request.
     let pool = PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(postgres_pool_size())
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_WHEN_IDLE_FOR {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;

@@ -1,0 +1,52 @@
+//! Pooled Postgres connections are not pinged while in steady use; one that sat idle is
+//! checked before it is handed out, so a server that dropped it costs a reconnect, not a
+//! failed request.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use loket_store::testing::TestStorage;
+use loket_store::{Database, Schema, StorageUrl, sqlx};
+
+const SCHEMA: Schema = Schema {
+    component: "reconnect",
+    sqlite: &[],
+    postgres: &[],
+};
+
+#[tokio::test]
+#[cfg_attr(
+    not(loket_postgres),
+    ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
+)]
+async fn an_idle_connection_the_server_dropped_is_replaced_before_use() {
+    let storage = TestStorage::postgres().await.unwrap();
+    let Database::Postgres(pool) = Database::open(&storage.url, &SCHEMA).await.unwrap() else {
+        panic!("a Postgres URL opens a Postgres database");
+    };
+    let StorageUrl::Postgres(url) = &storage.url else {
+        panic!("Postgres storage");
+    };
+    let database = url::Url::parse(url.expose()).unwrap().path()[1..].to_owned();
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(one, 1);
+
+    // The server ends every session of this database, as a restart or failover would.
+    let admin = sqlx::PgPool::connect(&std::env::var("LOKET_TEST_POSTGRES_URL").unwrap())
+        .await
+        .unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty(), "the pool held a connection to end");
+    admin.close().await;
+
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let two: i32 = sqlx::query_scalar("SELECT 2").fetch_one(&pool).await.unwrap();
+    assert_eq!(two, 2);
+    pool.close().await;
+    storage.teardown().await;
+}
