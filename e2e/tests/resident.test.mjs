@@ -116,6 +116,11 @@ for (const javaScript of [true, false]) {
       const gone = await page.goto(`${loket.portal}/zaken/00000000-0000-7000-8000-000000000000`);
       assert.equal(gone.status(), 404);
       assert.equal(await page.locator('main').innerText(), foreignPage, 'a foreign case looks like no case');
+      // The error page keeps the portal's menu, so the way back is one click.
+      assert.ok(await menu(page).getByRole('link', { name: 'Mijn zaken' }).isVisible());
+      await noViolations(page);
+      await page.getByRole('link', { name: 'Ga naar uw overzicht' }).click();
+      assert.match(await page.locator('h1').innerText(), /Ingrid/);
       assert.equal((await page.goto(`${loket.portal}${messageUrl}`)).status(), 404);
       assert.doesNotMatch(await page.locator('main').innerText(), /Kerkstraat|Sanne/);
     });

@@ -13,8 +13,8 @@ use crate::error::problem_response;
 
 /// Renders a problem as a full HTML page in the service's own look.
 pub trait ErrorPages: Send + Sync {
-    /// `accept_language` is the request's `Accept-Language` header, if any.
-    fn render(&self, problem: &Problem, accept_language: Option<&str>) -> String;
+    /// `headers` and `path` are the request's, for its language and the page's links.
+    fn render(&self, problem: &Problem, headers: &HeaderMap, path: &str) -> String;
 }
 
 pub(crate) async fn finish_problems(
@@ -24,11 +24,8 @@ pub(crate) async fn finish_problems(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let wants_html = pages.is_some() && prefers_html(request.headers());
-    let language = request
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // Only a browser's request keeps its headers, for the language and menu of the page.
+    let page_headers = wants_html.then(|| request.headers().clone());
     let response = next.run(request).await;
     let Some(problem) = response.extensions().get::<Problem>() else {
         return response;
@@ -39,12 +36,12 @@ pub(crate) async fn finish_problems(
     }
     let mut problem = problem.clone();
     if needs_instance {
-        problem.instance = Some(path);
+        problem.instance = Some(path.clone());
     }
     let (mut parts, _) = response.into_parts();
-    let mut rebuilt = match pages.filter(|_| wants_html) {
-        Some(pages) => {
-            let html = pages.render(&problem, language.as_deref());
+    let mut rebuilt = match pages.zip(page_headers) {
+        Some((pages, headers)) => {
+            let html = pages.render(&problem, &headers, &path);
             let mut page = Response::new(axum::body::Body::from(html));
             page.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -59,7 +59,7 @@ impl ReadinessCheck for Flaky {
 struct Pages;
 
 impl ErrorPages for Pages {
-    fn render(&self, problem: &Problem, _: Option<&str>) -> String {
+    fn render(&self, problem: &Problem, _: &axum::http::HeaderMap, _: &str) -> String {
         format!("<!doctype html><h1>Fout {}</h1>", problem.status)
     }
 }

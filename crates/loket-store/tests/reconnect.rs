@@ -27,7 +27,10 @@ async fn an_idle_connection_the_server_dropped_is_replaced_before_use() {
         panic!("Postgres storage");
     };
     let database = url::Url::parse(url.expose()).unwrap().path()[1..].to_owned();
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&pool).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(one, 1);
 
     // The server ends every session of this database, as a restart or failover would.
@@ -45,7 +48,10 @@ async fn an_idle_connection_the_server_dropped_is_replaced_before_use() {
     admin.close().await;
 
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
-    let two: i32 = sqlx::query_scalar("SELECT 2").fetch_one(&pool).await.unwrap();
+    let two: i32 = sqlx::query_scalar("SELECT 2")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(two, 2);
     pool.close().await;
     storage.teardown().await;

@@ -1,5 +1,5 @@
-//! Dutch first, English second. Every text a page shows lives here, in both languages,
-//! so a missing translation is a compile error rather than a blank on the page.
+//! Dutch first, English second. Pages give every text in both languages at the place it
+//! is shown (`Lang::pick`), so a missing translation is a compile error, not a blank.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -38,69 +38,7 @@ impl Lang {
             Self::En => en,
         }
     }
-
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Self::Nl => &NL,
-            Self::En => &EN,
-        }
-    }
 }
-
-#[derive(Debug)]
-pub struct Texts {
-    pub skip_link: &'static str,
-    pub test_banner: &'static str,
-    pub other_language_name: &'static str,
-    pub other_language_code: &'static str,
-    pub other_language_label: &'static str,
-    pub contact_phone: &'static str,
-    pub footer_contact: &'static str,
-    pub footer_privacy: &'static str,
-    pub footer_accessibility: &'static str,
-    pub error_title: &'static str,
-    pub error_not_found: &'static str,
-    pub error_generic: &'static str,
-    pub error_next: &'static str,
-    pub error_home: &'static str,
-    pub error_code_label: &'static str,
-}
-
-static NL: Texts = Texts {
-    skip_link: "Direct naar de inhoud",
-    test_banner: "Testomgeving — dit is geen echte gemeente. Gebruik geen echte gegevens.",
-    other_language_name: "English",
-    other_language_code: "en",
-    other_language_label: "Read this page in English",
-    contact_phone: "Bel 14 0000, op werkdagen van 8.00 tot 17.00 uur.",
-    footer_contact: "Contact",
-    footer_privacy: "Privacyverklaring",
-    footer_accessibility: "Toegankelijkheid",
-    error_title: "Er ging iets mis",
-    error_not_found: "Deze pagina bestaat niet. Misschien is het adres verkeerd getypt, of is de pagina verplaatst.",
-    error_generic: "Het lukte niet om uw verzoek af te handelen.",
-    error_next: "Wat kunt u doen?",
-    error_home: "Ga naar de startpagina",
-    error_code_label: "Foutcode",
-};
-
-static EN: Texts = Texts {
-    skip_link: "Skip to main content",
-    test_banner: "Test environment — this is not a real municipality. Do not use real personal data.",
-    other_language_name: "Nederlands",
-    other_language_code: "nl",
-    other_language_label: "Lees deze pagina in het Nederlands",
-    contact_phone: "Call 14 0000, on working days from 8:00 to 17:00.",
-    footer_contact: "Contact",
-    footer_privacy: "Privacy statement",
-    footer_accessibility: "Accessibility",
-    error_title: "Something went wrong",
-    error_not_found: "This page does not exist. The address may be mistyped, or the page has moved.",
-    error_generic: "We could not handle your request.",
-    error_next: "What can you do?",
-    error_home: "Go to the start page",
-    error_code_label: "Error code",
-};
 
 #[cfg(test)]
 mod tests {

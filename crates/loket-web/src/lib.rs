@@ -8,12 +8,11 @@
 
 mod i18n;
 pub mod oidc;
-mod pages;
 pub mod portaal;
 pub mod werkplek;
 
 pub use i18n::Lang;
-pub use pages::PortalErrorPages;
+pub use portaal::error_page::PortalErrorPages;
 pub use portaal::routes as portal_routes;
 
 /// What the portal needs to know about where it runs.

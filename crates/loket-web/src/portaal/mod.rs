@@ -3,6 +3,7 @@
 //! every form carries the session's CSRF token. What a resident may see is decided by
 //! the process layer (`loket_zaken::inwoner`): only ever their own.
 
+pub mod error_page;
 mod inzage;
 mod pages;
 pub mod sessies;
