@@ -101,8 +101,9 @@ for (const javaScript of [true, false]) {
       await menu(page).getByRole('link', { name: 'Wie gebruikte mijn gegevens' }).click();
       const rows = page.locator('tbody tr', { has: page.getByRole('link', { name: 'Bekijk de zaak' }) });
       const used = await rows.allInnerTexts();
-      assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /brp-personen/.test(r)), used.join('\n'));
-      assert.ok(used.some((r) => /Rijksdienst voor het Wegverkeer/.test(r) && /rdw-voertuigen/.test(r)), used.join('\n'));
+      // Which data, in words: the fields each request asked for.
+      assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /naam, adres, gemeente waar u staat ingeschreven \(brp-personen\)/.test(r)), used.join('\n'));
+      assert.ok(used.some((r) => /Rijksdienst voor het Wegverkeer/.test(r) && /kenteken, merk, type \(rdw-voertuigen\)/.test(r)), used.join('\n'));
       assert.ok(used.every((r) => /parkeervergunning/.test(r) && /Gecontroleerd/.test(r)), used.join('\n'));
       await noViolations(page);
 

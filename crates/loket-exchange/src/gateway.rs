@@ -36,6 +36,8 @@ pub(crate) struct Action {
     pub destination_peer: String,
     pub service: String,
     pub activity: Option<String>,
+    /// The `fields` the request body asks for, as the log will name them.
+    pub fields: Vec<String>,
 }
 
 impl Action {
@@ -65,6 +67,7 @@ impl Action {
                 source_peer_id: self.source_peer.clone(),
                 destination_peer_id: self.destination_peer.clone(),
                 service_name: self.service.clone(),
+                fields: self.fields.clone(),
                 error_code: denial.map(|d| d.code().to_owned()),
             }),
         }
@@ -159,6 +162,18 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Option<Value> {
         return None;
     }
     serde_json::from_slice(body).ok()
+}
+
+/// The `fields` list of a JSON request body (strings only; anything else is not a field).
+pub(crate) fn requested_fields(body: Option<&Value>) -> Vec<String> {
+    match body.and_then(|b| b.get("fields")) {
+        Some(Value::Array(fields)) => fields
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Does `connection` allow every field the request asks for? A grant limited to certain

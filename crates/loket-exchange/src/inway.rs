@@ -131,6 +131,7 @@ async fn handle(
         destination_peer: inner.oin.clone(),
         service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
         activity: activity.map(str::to_owned),
+        fields: Vec::new(),
     };
     let connection = match check(inner, &policy, &peer, grant_hash, activity) {
         Ok(connection) => connection,
@@ -149,6 +150,7 @@ async fn handle(
             .into_response();
     };
     let mut json = gateway::json_body(&parts.headers, &bytes);
+    action.fields = gateway::requested_fields(json.as_ref());
     if let Err(denial) = gateway::fields_allowed(&connection, json.as_ref()) {
         return action
             .refuse(&inner.log, clock, denial)

@@ -140,6 +140,7 @@ async fn handle(
         destination_peer: provider.map(|s| s.peer_id.clone()).unwrap_or_default(),
         service: service.to_owned(),
         activity: activity.map(str::to_owned),
+        fields: Vec::new(),
     };
     let Ok(bytes) = axum::body::to_bytes(body, JSON_BODY_LIMIT).await else {
         return action
@@ -148,6 +149,7 @@ async fn handle(
             .into_response();
     };
     let json = gateway::json_body(&parts.headers, &bytes);
+    action.fields = gateway::requested_fields(json.as_ref());
     let chosen = choose(inner, &policy, service, activity, json.as_ref());
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(provider)) => (connection, provider.inway.clone()),

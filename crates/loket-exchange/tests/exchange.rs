@@ -392,6 +392,11 @@ async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: W
                 record["attributes"]["loket.exchange"]["grantHash"],
                 w.grant.as_str()
             );
+            // The fields the consumer asked for, not the BSN the inway added for the log.
+            assert_eq!(
+                record["attributes"]["loket.exchange"]["fields"],
+                json!(["naam", "verblijfplaats.verblijfadres"])
+            );
         }
     }
     let outgoing = &w.records_about(&w.gemeente_log.0, SANNE).await[0];

@@ -41,6 +41,10 @@ pub struct Exchange {
     /// OIN of the organisation that provides the service.
     pub destination_peer_id: String,
     pub service_name: String,
+    /// The fields the request asked for (a Haal Centraal `fields` list), so the resident
+    /// can read which data was used; empty when the request names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
     /// The FSC error code when the request was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,

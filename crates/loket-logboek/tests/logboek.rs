@@ -98,6 +98,7 @@ fn record(f: &Fixture, bsn: Option<&str>, activity: &str, at: OffsetDateTime) ->
             source_peer_id: "00000001001234567000".into(),
             destination_peer_id: "00000001009876543000".into(),
             service_name: "brp-personen".into(),
+            fields: vec!["naam".into()],
             error_code: None,
         }),
     }

@@ -50,6 +50,8 @@ pub struct Use {
     pub organisatie: String,
     pub moment: OffsetDateTime,
     pub dienst: String,
+    /// The fields asked for, when the request named them.
+    pub velden: Vec<String>,
     /// The municipality asked (outgoing), or this organisation answered (incoming).
     pub uitgaand: bool,
     pub activiteit_id: Option<String>,
@@ -123,6 +125,9 @@ struct Attributes {
 struct Exchange {
     direction: String,
     service_name: String,
+    /// Older records name no fields.
+    #[serde(default)]
+    fields: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +270,10 @@ async fn read_log(
                     dienst: exchange
                         .as_ref()
                         .map(|e| e.service_name.clone())
+                        .unwrap_or_default(),
+                    velden: exchange
+                        .as_ref()
+                        .map(|e| e.fields.clone())
                         .unwrap_or_default(),
                     uitgaand: exchange
                         .as_ref()

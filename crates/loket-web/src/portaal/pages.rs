@@ -1506,7 +1506,7 @@ pub(crate) async fn processing(
                     .map(|(nl, en_)| if en { en_.clone() } else { nl.clone() })
                     .unwrap_or_default()
             };
-            let data = views::service_data(&u.dienst, lang);
+            let data = views::data_asked(&u.dienst, &u.velden, lang);
             let dienst = if u.uitgaand {
                 format!("{} {data}", lang.pick("Vroeg op:", "Asked for:"))
             } else {

@@ -206,8 +206,57 @@ fn english_document(soort: &str) -> &'static str {
     }
 }
 
+/// Which data a request asked for, in the resident's words, with the service's name:
+/// the fields it named ("naam, adres (brp-personen)"), else what the service gives.
+pub(crate) fn data_asked(service: &str, fields: &[String], lang: Lang) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for field in fields {
+        // `naam.voornamen` and `naam.geslachtsnaam` are both "naam" to the resident.
+        let top = field.split('.').next().unwrap_or_default();
+        let Some(word) = field_words(top, lang) else {
+            return service_data(service, lang);
+        };
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    if words.is_empty() {
+        return service_data(service, lang);
+    }
+    format!("{} ({service})", words.join(", "))
+}
+
+/// A register field (its first part) in words; `None` for one not known here. The
+/// registers' field names do not overlap, so one table serves them all.
+fn field_words(field: &str, lang: Lang) -> Option<&'static str> {
+    let (nl, en) = match field {
+        "burgerservicenummer" => ("burgerservicenummer", "citizen service number"),
+        "naam" => ("naam", "name"),
+        "geboorte" => ("geboortedatum en -plaats", "date and place of birth"),
+        "leeftijd" => ("leeftijd", "age"),
+        "geslacht" => ("geslacht", "sex"),
+        "verblijfplaats" | "adressering" => ("adres", "address"),
+        "gemeenteVanInschrijving" => (
+            "gemeente waar u staat ingeschreven",
+            "municipality of registration",
+        ),
+        "nationaliteiten" => ("nationaliteit", "nationality"),
+        "partners" => ("partner", "partner"),
+        "ouders" => ("ouders", "parents"),
+        "kinderen" => ("kinderen", "children"),
+        "overlijden" => ("overlijden", "death"),
+        "kenteken" => ("kenteken", "registration number"),
+        "merk" => ("merk", "make"),
+        "handelsbenaming" => ("type", "model"),
+        "brandstof" => ("brandstof", "fuel"),
+        "inkomensklasse" => ("inkomensklasse", "income class"),
+        _ => return None,
+    };
+    Some(lang.pick(nl, en))
+}
+
 /// What an exchange service gives, in the resident's words, with the service's name.
-pub(crate) fn service_data(service: &str, lang: Lang) -> String {
+fn service_data(service: &str, lang: Lang) -> String {
     let (nl, en) = match service {
         "brp-personen" => (
             "naam, adres en andere persoonsgegevens",
@@ -612,5 +661,34 @@ mod tests {
         let m = time::macros::datetime!(2026-12-01 23:30 UTC);
         assert_eq!(moment(m, Lang::Nl), "2 december 2026, 00:30");
         assert_eq!(moment(m, Lang::En), "2 December 2026, 00:30");
+    }
+
+    #[test]
+    fn the_fields_asked_for_read_as_words_once_each() {
+        let fields: Vec<String> = ["naam.voornamen", "naam.geslachtsnaam", "verblijfplaats"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            data_asked("brp-personen", &fields, Lang::Nl),
+            "naam, adres (brp-personen)"
+        );
+        assert_eq!(
+            data_asked("brp-personen", &fields, Lang::En),
+            "name, address (brp-personen)"
+        );
+    }
+
+    #[test]
+    fn without_known_fields_the_service_says_what_it_gives() {
+        assert_eq!(
+            data_asked("rdw-voertuigen", &[], Lang::Nl),
+            "auto's en andere voertuigen (rdw-voertuigen)"
+        );
+        // One unknown field and the list would be incomplete: say what the service gives.
+        let fields = vec!["naam".to_owned(), "iets.nieuws".to_owned()];
+        assert_eq!(
+            data_asked("brp-personen", &fields, Lang::Nl),
+            "naam, adres en andere persoonsgegevens (brp-personen)"
+        );
     }
 }
