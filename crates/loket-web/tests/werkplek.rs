@@ -1,5 +1,6 @@
 //! The employee workspace through its pages, on SQLite and Postgres: signing in (with a
-//! new session id), CSRF, roles, deciding with a mandatory reason, signing out everywhere.
+//! new session id), CSRF, roles, deciding with a mandatory reason, signing out everywhere,
+//! and the pages in English when asked.
 
 // Tests fail loudly; that is what they are for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -70,6 +71,8 @@ struct Answer {
     status: u16,
     location: String,
     cookie: Option<String>,
+    /// Every `Set-Cookie` of the response.
+    cookies: Vec<String>,
     content_type: String,
     disposition: String,
     body: String,
@@ -110,6 +113,12 @@ impl World {
         };
         let location = header_text(header::LOCATION).unwrap_or_default();
         let cookie = header_text(header::SET_COOKIE);
+        let cookies = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
         let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
         let disposition = header_text(header::CONTENT_DISPOSITION).unwrap_or_default();
         let status = response.status().as_u16();
@@ -120,6 +129,7 @@ impl World {
             status,
             location,
             cookie,
+            cookies,
             content_type,
             disposition,
             body: String::from_utf8(bytes.to_vec()).unwrap(),
@@ -616,6 +626,143 @@ async fn a_sign_in_at_the_identity_provider_finishes_once_in_its_browser(w: Worl
     );
 }
 
+/// The workspace's language cookie in a response, if it sets one.
+fn language_cookie(answer: &Answer) -> Option<&str> {
+    answer
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("werkplek_taal="))
+        .map(String::as_str)
+}
+
+async fn the_workspace_is_in_english_when_asked_and_remembers_it(w: World) {
+    let zaak = w.lease_case().await;
+    let path = format!("/werkplek/zaken/{zaak}");
+    let handler = w.sign_in("m.jansen").await;
+
+    // Dutch is the default, with a way to English.
+    let dutch = w.send("GET", "/werkplek", Some(&handler), &[]).await;
+    assert_eq!(dutch.status, 200);
+    assert!(dutch.body.contains("<html lang=\"nl\">"));
+    assert!(dutch.body.contains("<h1>Werkvoorraad</h1>"));
+    assert!(
+        dutch
+            .body
+            .contains("href=\"/werkplek?lang=en\" lang=\"en\" hreflang=\"en\"")
+    );
+    assert!(language_cookie(&dutch).is_none(), "no choice, no cookie");
+
+    let english = w
+        .send("GET", "/werkplek?lang=en", Some(&handler), &[])
+        .await;
+    assert_eq!(english.status, 200);
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(english.body.contains("<h1>Work queue</h1>"));
+    assert!(english.body.contains("Skip to main content"));
+    assert!(english.body.contains("Due soon: 3 days left"));
+    assert!(english.body.contains(">Log out</button>"));
+    assert!(english.body.contains("lang=\"nl\""), "a way back to Dutch");
+    assert!(!english.body.contains("Werkvoorraad"), "{}", english.body);
+    let kept = language_cookie(&english).expect("the choice is kept");
+    assert!(kept.starts_with("werkplek_taal=en;"), "{kept}");
+    assert!(
+        kept.contains("Path=/werkplek;"),
+        "beside the session: {kept}"
+    );
+
+    // The next request has no `?lang=`: the cookie keeps the case page in English.
+    let remembered = format!("{handler}; {}", cookie_pair(kept));
+    let case = w.send("GET", &path, Some(&remembered), &[]).await;
+    assert_eq!(case.status, 200);
+    assert!(case.body.contains("<html lang=\"en\">"));
+    assert!(case.body.contains("<h3 id=\"gegevens\">Data used</h3>"));
+    assert!(case.body.contains("Vehicle register (RDW)"));
+    assert!(case.body.contains(">Take this case</button>"));
+    assert!(!case.body.contains("Gebruikte gegevens"), "{}", case.body);
+    assert!(!case.body.contains("Besluit en uitleg"));
+    assert!(!case.body.contains("Terug naar de werkvoorraad"));
+
+    // What the workspace says back is in English too: notices and form errors.
+    let token = csrf(&case.body);
+    let taken = w
+        .send(
+            "POST",
+            &format!("{path}/oppakken"),
+            Some(&remembered),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(taken.status, 303);
+    let notice = w.send("GET", &taken.location, Some(&remembered), &[]).await;
+    assert!(notice.body.contains("You are now handling this case."));
+    assert!(
+        notice.body.contains("(m.jansen) — taken"),
+        "the audit trail read out"
+    );
+    let no_reason = w
+        .send(
+            "POST",
+            &format!("{path}/besluiten"),
+            Some(&remembered),
+            &[("csrf", &token), ("uitkomst", "toegekend"), ("reden", " ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 400);
+    assert!(
+        no_reason
+            .body
+            .contains("<h2 id=\"fouten-titel\">Something went wrong</h2>")
+    );
+    assert!(
+        no_reason
+            .body
+            .contains("<a href=\"#reden\">Write down the reason for the decision.")
+    );
+
+    // Signing in, in English: the page and its errors.
+    let language = cookie_pair(kept);
+    let login = w
+        .send("GET", "/werkplek/inloggen", Some(&language), &[])
+        .await;
+    assert!(login.body.contains("<h1>Log in to the workspace</h1>"));
+    let anonymous = format!(
+        "{language}; {}",
+        cookie_pair(login.cookie.as_deref().unwrap())
+    );
+    let wrong = w
+        .send(
+            "POST",
+            "/werkplek/inloggen",
+            Some(&anonymous),
+            &[
+                ("csrf", &csrf(&login.body)),
+                ("gebruikersnaam", "m.jansen"),
+                ("wachtwoord", "fout"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong
+            .body
+            .contains("The username or password is not correct.")
+    );
+
+    // Back to Dutch, and a resident's choice in the portal does not change the workspace.
+    let back = w
+        .send("GET", "/werkplek?lang=nl", Some(&remembered), &[])
+        .await;
+    assert!(back.body.contains("<h1>Werkvoorraad</h1>"));
+    assert!(
+        language_cookie(&back)
+            .unwrap()
+            .starts_with("werkplek_taal=nl;")
+    );
+    let portal_choice = format!("{handler}; loket_taal=en");
+    let still_dutch = w.send("GET", "/werkplek", Some(&portal_choice), &[]).await;
+    assert!(still_dutch.body.contains("<html lang=\"nl\">"));
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -625,5 +772,6 @@ loket_store::contract_suite! {
         a_handler_suspends_resumes_and_extends_the_term,
         a_handler_reads_the_applicants_file_and_that_is_audited,
         a_sign_in_at_the_identity_provider_finishes_once_in_its_browser,
+        the_workspace_is_in_english_when_asked_and_remembers_it,
     ];
 }

@@ -7,7 +7,7 @@ pub mod error_page;
 mod inzage;
 mod pages;
 pub mod sessies;
-mod views;
+pub(crate) mod views;
 
 use std::sync::Arc;
 
@@ -116,7 +116,10 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
         );
     }
     router
-        .layer(axum::middleware::from_fn(remember_language))
+        .layer(axum::middleware::from_fn_with_state(
+            PORTAL_LANGUAGE,
+            remember_language,
+        ))
         .with_state(state)
 }
 
@@ -138,13 +141,42 @@ pub const UPLOAD_PREFIX: &str = "/aanvragen/";
 pub const UPLOAD_LIMIT: usize = 11 * 1024 * 1024;
 
 pub(crate) const SESSION_COOKIE: &str = "loket_sessie";
-const LANGUAGE_COOKIE: &str = "loket_taal";
 /// Between leaving for the DigiD broker and coming back: state, nonce and PKCE verifier,
 /// sealed. Ten minutes, like the broker's own session for a login.
 pub(crate) const LOGIN_COOKIE: &str = "loket_inloggen";
 
+/// Where a `?lang=` choice is kept. The portal's cookie is for the whole site; the
+/// workspace keeps its own under /werkplek, like its session cookie, so a resident's choice
+/// on the same host does not change the workspace's language.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LanguageCookie {
+    pub(crate) name: &'static str,
+    pub(crate) path: &'static str,
+}
+
+const PORTAL_LANGUAGE: LanguageCookie = LanguageCookie {
+    name: "loket_taal",
+    path: "/",
+};
+
+impl LanguageCookie {
+    /// The language of this request: `?lang=`, else the remembered choice, else the
+    /// browser's.
+    pub(crate) fn language(self, query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
+        let explicit = query_lang.or_else(|| cookie(headers, self.name));
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Lang::choose(explicit, accept)
+    }
+}
+
 /// A `?lang=` choice is kept in a cookie, so the next page is in the same language.
-async fn remember_language(request: Request, next: Next) -> Response {
+pub(crate) async fn remember_language(
+    State(kept): State<LanguageCookie>,
+    request: Request,
+    next: Next,
+) -> Response {
     let chosen = request
         .uri()
         .query()
@@ -157,8 +189,10 @@ async fn remember_language(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(lang) = chosen {
         let value = format!(
-            "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            lang.code()
+            "{}={}; Path={}; Max-Age=31536000; SameSite=Lax",
+            kept.name,
+            lang.code(),
+            kept.path
         );
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -184,13 +218,10 @@ pub(crate) fn cookie_up_to<'h>(headers: &'h HeaderMap, name: &str, max: usize) -
         .filter(|value| !value.is_empty() && value.len() <= max)
 }
 
-/// The language of this request: `?lang=`, else the remembered choice, else the browser's.
+/// The language of this portal request: `?lang=`, else the remembered choice, else the
+/// browser's.
 pub(crate) fn language(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
-    let explicit = query_lang.or_else(|| cookie(headers, LANGUAGE_COOKIE));
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Lang::choose(explicit, accept)
+    PORTAL_LANGUAGE.language(query_lang, headers)
 }
 
 pub(crate) fn session_cookie(token: &str, secure: bool) -> HeaderValue {
@@ -266,4 +297,38 @@ pub(crate) fn see_other(location: &str) -> Response {
         [(header::LOCATION, location.to_owned())],
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// The portal and the workspace share the middleware; the portal's choice stays
+    /// site-wide under its own name.
+    #[tokio::test]
+    async fn the_portal_keeps_its_language_choice_for_the_whole_site() {
+        let app = Router::new().route("/", get(|| async { "ok" })).layer(
+            axum::middleware::from_fn_with_state(PORTAL_LANGUAGE, remember_language),
+        );
+        let ask = |uri: &'static str| {
+            let app = app.clone();
+            async move {
+                let request = axum::http::Request::get(uri).body(Body::empty()).unwrap();
+                let response = app.oneshot(request).await.unwrap();
+                response
+                    .headers()
+                    .get(header::SET_COOKIE)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            }
+        };
+        assert_eq!(
+            ask("/?lang=en").await.as_deref(),
+            Some("loket_taal=en; Path=/; Max-Age=31536000; SameSite=Lax")
+        );
+        assert_eq!(ask("/?lang=fr").await, None, "only a language it has");
+        assert_eq!(ask("/").await, None);
+    }
 }

@@ -18,7 +18,9 @@ use axum::routing::{get, post};
 use loket_core::{Clock, Problem};
 use loket_http::{ApiError, RequestTrace};
 
+use crate::Lang;
 use crate::oidc::Oidc;
+use crate::portaal::{LanguageCookie, remember_language};
 use loket_zaken::werk::{Medewerker, QueueFilter, Werk, WerkError};
 use loket_zaken::zaak::Outcome;
 use serde::Deserialize;
@@ -82,7 +84,22 @@ pub fn werkplek_routes(
             get(document),
         )
         .route("/werkplek/static/loket.css", get(stylesheet))
+        .layer(axum::middleware::from_fn_with_state(
+            LANGUAGE,
+            remember_language,
+        ))
         .with_state(state)
+}
+
+/// The workspace's language choice lives beside its session cookie, under /werkplek.
+const LANGUAGE: LanguageCookie = LanguageCookie {
+    name: "werkplek_taal",
+    path: "/werkplek",
+};
+
+/// The language of this request: `?lang=`, else the remembered choice, else the browser's.
+fn language(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
+    LANGUAGE.language(query_lang, headers)
 }
 
 type App = State<Arc<Werkplek>>;
@@ -97,11 +114,12 @@ impl Werkplek {
 }
 
 /// A form must carry its session's CSRF token; anything else is refused before it acts.
-fn check_csrf(session: &str, form: &str) -> Result<(), ApiError> {
+fn check_csrf(session: &str, form: &str, lang: Lang) -> Result<(), ApiError> {
     if staff::same_secret(session, form) {
         Ok(())
     } else {
-        Err(Problem::new(403, "csrf", "Het formulier is niet geldig.").into())
+        let title = lang.pick("Het formulier is niet geldig.", "The form is not valid.");
+        Err(Problem::new(403, "csrf", title).into())
     }
 }
 
@@ -160,6 +178,7 @@ fn error_for<'e>(errors: &'e [FieldError], field: &str) -> Option<&'e str> {
 
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
+    lang: Option<String>,
     uitgelogd: Option<String>,
 }
 
@@ -171,8 +190,19 @@ async fn login_form(
     if app.signed_in(&headers).await?.is_some() {
         return Ok(see_other("/werkplek"));
     }
-    let notice = query.uitgelogd.map(|_| "U bent uitgelogd.");
-    fresh_login_page(&app, Vec::new(), String::new(), notice, StatusCode::OK).await
+    let lang = language(query.lang.as_deref(), &headers);
+    let notice = query
+        .uitgelogd
+        .map(|_| lang.pick("U bent uitgelogd.", "You have logged out."));
+    fresh_login_page(
+        &app,
+        Vec::new(),
+        String::new(),
+        notice,
+        lang,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The sign-in form in a new anonymous session (its CSRF token protects the form).
@@ -181,6 +211,7 @@ async fn fresh_login_page(
     errors: Vec<FieldError>,
     gebruikersnaam: String,
     notice: Option<&'static str>,
+    lang: Lang,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let (token, session) = app
@@ -189,7 +220,13 @@ async fn fresh_login_page(
         .await
         .map_err(internal)?;
     let page = LoginPage {
-        layout: Layout::new(&app.settings, None, &session.csrf),
+        layout: Layout::new(
+            &app.settings,
+            None,
+            &session.csrf,
+            lang,
+            "/werkplek/inloggen",
+        ),
         errors,
         gebruikersnaam,
         notice,
@@ -220,51 +257,65 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
+    let lang = language(None, &headers);
     let anonymous = session::current(&app.staff, &headers, now)
         .await
         .map_err(internal)?;
     let Some((old_token, session)) = anonymous else {
         let errors = vec![FieldError::new(
             "gebruikersnaam",
-            "Deze pagina was verlopen. Log opnieuw in.",
+            lang.pick(
+                "Deze pagina was verlopen. Log opnieuw in.",
+                "This page had expired. Please log in again.",
+            ),
         )];
         return fresh_login_page(
             &app,
             errors,
             form.gebruikersnaam,
             None,
+            lang,
             StatusCode::BAD_REQUEST,
         )
         .await;
     };
-    check_csrf(&session.csrf, &form.csrf)?;
+    check_csrf(&session.csrf, &form.csrf, lang)?;
     let mut errors = Vec::new();
     let name = form.gebruikersnaam.trim().to_owned();
     if name.is_empty() {
         errors.push(FieldError::new(
             "gebruikersnaam",
-            "Vul uw gebruikersnaam in.",
+            lang.pick("Vul uw gebruikersnaam in.", "Enter your username."),
         ));
     }
     if form.wachtwoord.is_empty() {
-        errors.push(FieldError::new("wachtwoord", "Vul uw wachtwoord in."));
+        errors.push(FieldError::new(
+            "wachtwoord",
+            lang.pick("Vul uw wachtwoord in.", "Enter your password."),
+        ));
     }
     if errors.is_empty() {
         match app.staff.verify(&name, &form.wachtwoord, now).await {
             Ok(medewerker) => return signed_in(&app, Some(&old_token), &medewerker, now).await,
             Err(staff::LoginError::Wrong) => errors.push(FieldError::new(
                 "gebruikersnaam",
-                "De gebruikersnaam of het wachtwoord klopt niet.",
+                lang.pick(
+                    "De gebruikersnaam of het wachtwoord klopt niet.",
+                    "The username or password is not correct.",
+                ),
             )),
             Err(staff::LoginError::Locked) => errors.push(FieldError::new(
                 "gebruikersnaam",
-                "Er is te vaak een verkeerd wachtwoord gebruikt. Probeer het over 15 minuten opnieuw.",
+                lang.pick(
+                    "Er is te vaak een verkeerd wachtwoord gebruikt. Probeer het over 15 minuten opnieuw.",
+                    "A wrong password was used too many times. Please try again in 15 minutes.",
+                ),
             )),
             Err(staff::LoginError::Store(error)) => return Err(internal(error)),
         }
     }
     app.staff.end_session(&old_token).await.map_err(internal)?;
-    fresh_login_page(&app, errors, name, None, StatusCode::BAD_REQUEST).await
+    fresh_login_page(&app, errors, name, None, lang, StatusCode::BAD_REQUEST).await
 }
 
 /// The cookie that binds a sign-in at the identity provider to this browser (Lax: it
@@ -274,6 +325,7 @@ const OIDC_COOKIE: &str = "werkplek_inloggen";
 /// Off to the identity provider.
 async fn oidc_start(
     State(app): App,
+    headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
 ) -> Result<Response, ApiError> {
     let Some(oidc) = &app.oidc else {
@@ -281,11 +333,11 @@ async fn oidc_start(
     };
     let (url, pending) = oidc.start(&trace).await.map_err(|error| {
         tracing::warn!(%error, "cannot start a sign-in at the identity provider");
-        ApiError::from(Problem::new(
-            503,
-            "idp-unavailable",
+        let title = language(None, &headers).pick(
             "Inloggen met uw gemeente-account lukt nu niet. Gebruik uw wachtwoord of probeer het later.",
-        ))
+            "Logging in with your municipality account is not possible right now. Use your password or try again later.",
+        );
+        ApiError::from(Problem::new(503, "idp-unavailable", title))
     })?;
     let binding = app
         .staff
@@ -350,11 +402,23 @@ async fn oidc_return(
         None => None,
     };
     let Some(medewerker) = medewerker else {
+        let lang = language(None, &headers);
         let errors = vec![FieldError::new(
             "gebruikersnaam",
-            "Inloggen met uw gemeente-account is niet gelukt, of u hebt geen account op de werkplek. Probeer het opnieuw of vraag de beheerder.",
+            lang.pick(
+                "Inloggen met uw gemeente-account is niet gelukt, of u hebt geen account op de werkplek. Probeer het opnieuw of vraag de beheerder.",
+                "Logging in with your municipality account did not work, or you have no account for the workspace. Please try again or ask the administrator.",
+            ),
         )];
-        return fresh_login_page(&app, errors, String::new(), None, StatusCode::BAD_REQUEST).await;
+        return fresh_login_page(
+            &app,
+            errors,
+            String::new(),
+            None,
+            lang,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let old = session::current(&app.staff, &headers, now)
         .await
@@ -404,7 +468,7 @@ async fn logout(
         .await
         .map_err(internal)?
     {
-        check_csrf(&session.csrf, &form.csrf)?;
+        check_csrf(&session.csrf, &form.csrf, language(None, &headers))?;
         app.staff.end_session(&token).await.map_err(internal)?;
         if let Some(id) = &session.medewerker {
             if form.overal.is_some() {
@@ -437,6 +501,7 @@ struct QueuePage<'a> {
 
 #[derive(Debug, Default, Deserialize)]
 struct QueueQuery {
+    lang: Option<String>,
     product: Option<String>,
     status: Option<String>,
     termijn: Option<String>,
@@ -452,6 +517,7 @@ async fn queue(
     let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
     };
+    let lang = language(query.lang.as_deref(), &headers);
     let filter = QueueFilter {
         zaaktype: query.product.clone().filter(|p| !p.is_empty()),
         status: query.status.clone().filter(|s| !s.is_empty()),
@@ -465,21 +531,31 @@ async fn queue(
     };
     let page = match app.werk.queue(&me.medewerker, &filter).await {
         Ok(page) => page,
-        Err(error) => return Err(werk_error(error)),
+        Err(error) => return Err(werk_error(error, lang)),
     };
-    let view = QueueView::new(&app.werk, &filter, &page);
+    let view = QueueView::new(&app.werk, &filter, &page, lang);
     let html = render(&QueuePage {
-        layout: Layout::new(&app.settings, Some(&me.medewerker), &me.session.csrf),
+        layout: Layout::new(
+            &app.settings,
+            Some(&me.medewerker),
+            &me.session.csrf,
+            lang,
+            "/werkplek",
+        ),
         view,
     })?;
     Ok(html.into_response())
 }
 
-fn werk_error(error: WerkError) -> ApiError {
+fn werk_error(error: WerkError, lang: Lang) -> ApiError {
     match error {
         WerkError::NotFound => Problem::not_found().into(),
         WerkError::Forbidden => {
-            Problem::new(403, "forbidden", "Dit mag u met uw rol niet doen.").into()
+            let title = lang.pick(
+                "Dit mag u met uw rol niet doen.",
+                "Your role does not allow you to do this.",
+            );
+            Problem::new(403, "forbidden", title).into()
         }
         other => internal(other),
     }
@@ -507,6 +583,7 @@ impl CasePage<'_> {
 
 #[derive(Debug, Default, Deserialize)]
 struct CaseQuery {
+    lang: Option<String>,
     gedaan: Option<String>,
 }
 
@@ -524,7 +601,11 @@ async fn case(
         return Ok(see_other("/werkplek/inloggen"));
     };
     let uuid = parse_uuid(&uuid)?;
-    let notice = query.gedaan.as_deref().and_then(views::done_notice);
+    let lang = language(query.lang.as_deref(), &headers);
+    let notice = query
+        .gedaan
+        .as_deref()
+        .and_then(|action| views::done_notice(action, lang));
     case_page(
         &app,
         &me,
@@ -532,11 +613,14 @@ async fn case(
         notice,
         Vec::new(),
         HashMap::new(),
+        lang,
         StatusCode::OK,
     )
     .await
 }
 
+// One page, three callers (a visit, an invalid form, a conflict): plain arguments read best.
+#[allow(clippy::too_many_arguments)]
 async fn case_page(
     app: &Werkplek,
     me: &SignedIn,
@@ -544,13 +628,14 @@ async fn case_page(
     notice: Option<&'static str>,
     errors: Vec<FieldError>,
     form: HashMap<String, String>,
+    lang: Lang,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let file = app
         .werk
         .open(&me.medewerker, uuid)
         .await
-        .map_err(werk_error)?;
+        .map_err(|error| werk_error(error, lang))?;
     let handlers: Vec<Medewerker> = app
         .staff
         .accounts()
@@ -559,9 +644,16 @@ async fn case_page(
         .into_iter()
         .filter(|m| m.may(loket_zaken::werk::Action::Decide))
         .collect();
-    let view = CaseView::new(&app.werk, &me.medewerker, &file, &handlers, notice);
+    let view = CaseView::new(&app.werk, &me.medewerker, &file, &handlers, notice, lang);
+    let path = format!("/werkplek/zaken/{uuid}");
     let html = render(&CasePage {
-        layout: Layout::new(&app.settings, Some(&me.medewerker), &me.session.csrf),
+        layout: Layout::new(
+            &app.settings,
+            Some(&me.medewerker),
+            &me.session.csrf,
+            lang,
+            &path,
+        ),
         view,
         errors,
         form,
@@ -584,7 +676,7 @@ async fn document(
         .werk
         .document(&me.medewerker, zaak, document)
         .await
-        .map_err(werk_error)?;
+        .map_err(|error| werk_error(error, language(None, &headers)))?;
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
         info.bestandsnaam
@@ -631,9 +723,11 @@ async fn act(
     let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
     };
+    let lang = language(None, &headers);
     check_csrf(
         &me.session.csrf,
         form.get("csrf").map_or("", String::as_str),
+        lang,
     )?;
     let uuid = parse_uuid(&uuid)?;
     let field = |name: &str| form.get(name).map_or("", String::as_str);
@@ -683,16 +777,21 @@ async fn act(
         Ok(()) => Ok(see_other(&format!(
             "/werkplek/zaken/{uuid}?gedaan={actie}#melding"
         ))),
-        Err(WerkError::Invalid { field, nl, .. }) => {
-            let errors = vec![FieldError::new(field, nl)];
-            case_page(&app, &me, uuid, None, errors, form, StatusCode::BAD_REQUEST).await
+        Err(WerkError::Invalid { field, nl, en }) => {
+            let errors = vec![FieldError::new(field, lang.pick(nl, en))];
+            let status = StatusCode::BAD_REQUEST;
+            case_page(&app, &me, uuid, None, errors, form, lang, status).await
         }
         Err(error @ (WerkError::Closed | WerkError::Changed)) => {
             let message = match error {
-                WerkError::Closed => "Deze zaak is al afgehandeld.",
-                _ => {
-                    "Iemand anders heeft de zaak intussen gewijzigd. Bekijk de zaak en probeer het opnieuw."
-                }
+                WerkError::Closed => lang.pick(
+                    "Deze zaak is al afgehandeld.",
+                    "This case has already been closed.",
+                ),
+                _ => lang.pick(
+                    "Iemand anders heeft de zaak intussen gewijzigd. Bekijk de zaak en probeer het opnieuw.",
+                    "Someone else changed the case in the meantime. Look at the case and try again.",
+                ),
             };
             let errors = vec![FieldError::new("acties", message)];
             case_page(
@@ -702,10 +801,11 @@ async fn act(
                 None,
                 errors,
                 HashMap::new(),
+                lang,
                 StatusCode::CONFLICT,
             )
             .await
         }
-        Err(other) => Err(werk_error(other)),
+        Err(other) => Err(werk_error(other, lang)),
     }
 }

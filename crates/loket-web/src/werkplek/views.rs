@@ -1,5 +1,6 @@
 //! What the workspace pages show, prepared as plain text so the templates only lay it out:
-//! Dutch labels, dates as people write them (in Dutch time), deadlines in words.
+//! labels in Dutch or English, dates as people write them (in Dutch time), deadlines in
+//! words.
 
 use loket_zaken::bijlage::Soort;
 use loket_zaken::decision::DecisionRecord;
@@ -13,9 +14,13 @@ use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
 use uuid::Uuid;
 
 use super::WerkplekSettings;
+use crate::Lang;
 
 /// What every workspace page's layout needs.
 pub(super) struct Layout<'a> {
+    pub(super) lang: Lang,
+    /// The current path, for the language switch link.
+    pub(super) path: String,
     pub(super) municipality: &'a str,
     pub(super) demo: bool,
     pub(super) me: Option<String>,
@@ -27,15 +32,31 @@ impl<'a> Layout<'a> {
         settings: &'a WerkplekSettings,
         me: Option<&Medewerker>,
         csrf: &'a str,
+        lang: Lang,
+        path: &str,
     ) -> Self {
         Self {
+            lang,
+            path: path.to_owned(),
             municipality: &settings.municipality,
             demo: settings.demo,
             me: me.map(|m| {
-                let roles: Vec<&str> = m.rollen.iter().map(|r| role_label(*r)).collect();
+                let roles: Vec<&str> = m.rollen.iter().map(|r| role_label(*r, lang)).collect();
                 format!("{} — {}", m.naam, roles.join(", "))
             }),
             csrf,
+        }
+    }
+
+    /// The text in the page's language: both are always given, so none is missing.
+    pub(super) fn t<'t>(&self, nl: &'t str, en: &'t str) -> &'t str {
+        self.lang.pick(nl, en)
+    }
+
+    pub(super) fn other_code(&self) -> &'static str {
+        match self.lang {
+            Lang::Nl => "en",
+            Lang::En => "nl",
         }
     }
 }
@@ -69,13 +90,14 @@ fn choice(value: &str, label: &str, current: Option<&str>) -> Choice {
     }
 }
 
-pub(super) fn role_label(role: StaffRole) -> &'static str {
-    match role {
-        StaffRole::Behandelaar => "behandelaar",
-        StaffRole::Kcc => "KCC-medewerker",
-        StaffRole::Coordinator => "coördinator",
-        StaffRole::Beheerder => "beheerder",
-    }
+pub(super) fn role_label(role: StaffRole, lang: Lang) -> &'static str {
+    let (nl, en) = match role {
+        StaffRole::Behandelaar => ("behandelaar", "case handler"),
+        StaffRole::Kcc => ("KCC-medewerker", "contact centre employee"),
+        StaffRole::Coordinator => ("coördinator", "coordinator"),
+        StaffRole::Beheerder => ("beheerder", "administrator"),
+    };
+    lang.pick(nl, en)
 }
 
 pub(super) fn deadline_filter(text: Option<&str>) -> DeadlineFilter {
@@ -86,63 +108,96 @@ pub(super) fn deadline_filter(text: Option<&str>) -> DeadlineFilter {
     }
 }
 
-pub(super) fn done_notice(action: &str) -> Option<&'static str> {
-    match action {
-        "oppakken" => Some("U behandelt deze zaak nu."),
-        "toewijzen" => Some("De zaak is toegewezen."),
-        "besluiten" => Some("Het besluit is genomen. De aanvrager krijgt het bericht."),
-        "notitie" => Some("De notitie is toegevoegd."),
-        "opschorten" => {
-            Some("De termijn is opgeschort. Hij loopt weer als u de opschorting beëindigt.")
-        }
-        "hervatten" => Some(
-            "De termijn loopt weer. De einddatum is opgeschoven met de dagen van de opschorting.",
+pub(super) fn done_notice(action: &str, lang: Lang) -> Option<&'static str> {
+    let (nl, en) = match action {
+        "oppakken" => (
+            "U behandelt deze zaak nu.",
+            "You are now handling this case.",
         ),
-        "verlengen" => Some("De termijn is verlengd."),
-        _ => None,
-    }
+        "toewijzen" => ("De zaak is toegewezen.", "The case has been assigned."),
+        "besluiten" => (
+            "Het besluit is genomen. De aanvrager krijgt het bericht.",
+            "The decision has been made. The applicant will receive the message.",
+        ),
+        "notitie" => ("De notitie is toegevoegd.", "The note has been added."),
+        "opschorten" => (
+            "De termijn is opgeschort. Hij loopt weer als u de opschorting beëindigt.",
+            "The term has been suspended. It runs again when you end the suspension.",
+        ),
+        "hervatten" => (
+            "De termijn loopt weer. De einddatum is opgeschoven met de dagen van de opschorting.",
+            "The term runs again. The end date has moved by the days of the suspension.",
+        ),
+        "verlengen" => ("De termijn is verlengd.", "The term has been extended."),
+        _ => return None,
+    };
+    Some(lang.pick(nl, en))
 }
 
-fn status_label(code: Option<&str>) -> &'static str {
-    match code {
-        Some(statustype::ONTVANGEN) => "Ontvangen",
-        Some(statustype::IN_BEHANDELING) => "In behandeling",
-        Some(statustype::AFGEHANDELD) => "Afgehandeld",
-        _ => "Nog geen status",
-    }
+fn status_label(code: Option<&str>, lang: Lang) -> &'static str {
+    let (nl, en) = match code {
+        Some(statustype::ONTVANGEN) => ("Ontvangen", "Received"),
+        Some(statustype::IN_BEHANDELING) => ("In behandeling", "In progress"),
+        Some(statustype::AFGEHANDELD) => ("Afgehandeld", "Closed"),
+        _ => ("Nog geen status", "No status yet"),
+    };
+    lang.pick(nl, en)
 }
 
-fn outcome_label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Toegekend => "Toegekend",
-        Outcome::Afgewezen => "Afgewezen",
-        Outcome::Behandelaar => "Naar een medewerker",
-    }
+fn outcome_label(outcome: Outcome, lang: Lang) -> &'static str {
+    let (nl, en) = match outcome {
+        Outcome::Toegekend => ("Toegekend", "Granted"),
+        Outcome::Afgewezen => ("Afgewezen", "Refused"),
+        Outcome::Behandelaar => ("Naar een medewerker", "To an employee"),
+    };
+    lang.pick(nl, en)
 }
 
-fn rule_label(outcome: RuleOutcome) -> &'static str {
-    match outcome {
-        RuleOutcome::Voldaan => "Voldaan",
-        RuleOutcome::NietVoldaan => "Niet voldaan",
-        RuleOutcome::Behandelaar => "Medewerker beoordeelt",
-        RuleOutcome::Onbeslist => "Niet te bepalen",
-    }
+fn rule_label(outcome: RuleOutcome, lang: Lang) -> &'static str {
+    let (nl, en) = match outcome {
+        RuleOutcome::Voldaan => ("Voldaan", "Met"),
+        RuleOutcome::NietVoldaan => ("Niet voldaan", "Not met"),
+        RuleOutcome::Behandelaar => ("Medewerker beoordeelt", "An employee assesses"),
+        RuleOutcome::Onbeslist => ("Niet te bepalen", "Cannot be determined"),
+    };
+    lang.pick(nl, en)
 }
 
 /// Which register a source name means, and who keeps it.
-fn source_label(bron: &str) -> String {
-    match bron.to_ascii_lowercase().as_str() {
-        "brp" => "BRP (Basisregistratie Personen, RvIG)".to_owned(),
-        "rdw" => "Kentekenregister (RDW)".to_owned(),
-        "inkomen" => "Inkomensregister".to_owned(),
-        "reisdocumenten" => "Reisdocumenten (RvIG)".to_owned(),
-        "duo" => "Onderwijsinschrijvingen (DUO)".to_owned(),
-        _ => bron.to_owned(),
-    }
+fn source_label(bron: &str, lang: Lang) -> String {
+    let (nl, en) = match bron.to_ascii_lowercase().as_str() {
+        "brp" => (
+            "BRP (Basisregistratie Personen, RvIG)",
+            "BRP (Personal Records Database, RvIG)",
+        ),
+        "rdw" => ("Kentekenregister (RDW)", "Vehicle register (RDW)"),
+        "inkomen" => ("Inkomensregister", "Income register"),
+        "reisdocumenten" => ("Reisdocumenten (RvIG)", "Travel documents (RvIG)"),
+        "duo" => (
+            "Onderwijsinschrijvingen (DUO)",
+            "Education enrolments (DUO)",
+        ),
+        _ => return bron.to_owned(),
+    };
+    lang.pick(nl, en).to_owned()
 }
 
 pub(super) fn date_nl(date: Date) -> String {
     loket_core::datum::lang_formaat(date)
+}
+
+/// A date in the page's language, as the portal writes it.
+fn day(date: Date, lang: Lang) -> String {
+    crate::portaal::views::day(date, lang)
+}
+
+/// A moment in Dutch time: Dutch as the workspace always wrote it, English as the portal
+/// writes it.
+fn moment(moment: OffsetDateTime, lang: Lang) -> String {
+    match lang {
+        Lang::Nl => moment_nl(moment),
+        Lang::En => crate::portaal::views::moment(moment, lang),
+    }
 }
 
 /// The last Sunday of `month`, the day the Netherlands changes clocks.
@@ -184,23 +239,66 @@ pub(super) fn moment_nl(moment: OffsetDateTime) -> String {
     )
 }
 
+/// What the case's audit trail says was done. The store keeps the Dutch word; the known
+/// ones are read out in English too, anything else as it was stored.
+fn audit_action(actie: &str, lang: Lang) -> String {
+    let en = match actie {
+        "bekeken" => "viewed",
+        "opgepakt" => "taken",
+        "toegewezen" => "assigned",
+        "besloten" => "decided",
+        "document bekeken" => "document viewed",
+        "opgeschort" => "suspended",
+        "hervat" => "resumed",
+        "verlengd" => "extended",
+        _ => actie,
+    };
+    lang.pick(actie, en).to_owned()
+}
+
 /// The deadline in words (never colour alone) and a class for its look.
-fn deadline_text(zaak: &Zaak, today: Date) -> (String, &'static str) {
-    match Deadline::for_case(zaak, today) {
-        Deadline::Suspended { since } => (format!("Opgeschort sinds {}", date_nl(since)), "paused"),
-        Deadline::Overdue { days_late: 1 } => ("Te laat: 1 dag".to_owned(), "overdue"),
-        Deadline::Overdue { days_late } => (format!("Te laat: {days_late} dagen"), "overdue"),
-        Deadline::DueSoon { days_left: 0 } => ("Vandaag de laatste dag".to_owned(), "soon"),
-        Deadline::DueSoon { days_left: 1 } => ("Binnenkort: nog 1 dag".to_owned(), "soon"),
-        Deadline::DueSoon { days_left } => (format!("Binnenkort: nog {days_left} dagen"), "soon"),
-        Deadline::OnTrack { days_left } => (format!("Nog {days_left} dagen"), "ok"),
+fn deadline_text(zaak: &Zaak, today: Date, lang: Lang) -> (String, &'static str) {
+    match (Deadline::for_case(zaak, today), lang) {
+        (Deadline::Suspended { since }, Lang::Nl) => {
+            (format!("Opgeschort sinds {}", day(since, lang)), "paused")
+        }
+        (Deadline::Suspended { since }, Lang::En) => {
+            (format!("Suspended since {}", day(since, lang)), "paused")
+        }
+        (Deadline::Overdue { days_late: 1 }, Lang::Nl) => ("Te laat: 1 dag".to_owned(), "overdue"),
+        (Deadline::Overdue { days_late: 1 }, Lang::En) => ("Late: 1 day".to_owned(), "overdue"),
+        (Deadline::Overdue { days_late }, Lang::Nl) => {
+            (format!("Te laat: {days_late} dagen"), "overdue")
+        }
+        (Deadline::Overdue { days_late }, Lang::En) => {
+            (format!("Late: {days_late} days"), "overdue")
+        }
+        (Deadline::DueSoon { days_left: 0 }, _) => (
+            lang.pick("Vandaag de laatste dag", "Today is the last day")
+                .to_owned(),
+            "soon",
+        ),
+        (Deadline::DueSoon { days_left: 1 }, _) => (
+            lang.pick("Binnenkort: nog 1 dag", "Due soon: 1 day left")
+                .to_owned(),
+            "soon",
+        ),
+        (Deadline::DueSoon { days_left }, Lang::Nl) => {
+            (format!("Binnenkort: nog {days_left} dagen"), "soon")
+        }
+        (Deadline::DueSoon { days_left }, Lang::En) => {
+            (format!("Due soon: {days_left} days left"), "soon")
+        }
+        (Deadline::OnTrack { days_left }, Lang::Nl) => (format!("Nog {days_left} dagen"), "ok"),
+        (Deadline::OnTrack { days_left }, Lang::En) => (format!("{days_left} days left"), "ok"),
     }
 }
 
-fn product_name(werk: &Werk, zaaktype: &str) -> String {
-    werk.catalogue()
-        .product(zaaktype)
-        .map_or_else(|| zaaktype.to_owned(), |p| p.naam.nl.clone())
+fn product_name(werk: &Werk, zaaktype: &str, lang: Lang) -> String {
+    werk.catalogue().product(zaaktype).map_or_else(
+        || zaaktype.to_owned(),
+        |p| p.naam.get(lang == Lang::En).to_owned(),
+    )
 }
 
 #[derive(Debug)]
@@ -230,7 +328,7 @@ pub(super) struct QueueView {
 }
 
 impl QueueView {
-    pub(super) fn new(werk: &Werk, filter: &QueueFilter, page: &Page<Zaak>) -> Self {
+    pub(super) fn new(werk: &Werk, filter: &QueueFilter, page: &Page<Zaak>, lang: Lang) -> Self {
         let today = werk.today();
         let product = filter.zaaktype.as_deref();
         let status = filter.status.as_deref();
@@ -239,38 +337,55 @@ impl QueueView {
             DeadlineFilter::DueSoon => "binnenkort",
             DeadlineFilter::Overdue => "verlopen",
         };
-        let mut products = vec![choice("", "Alle producten", product.or(Some("")))];
+        let l = |nl, en| lang.pick(nl, en);
+        let mut products = vec![choice(
+            "",
+            l("Alle producten", "All products"),
+            product.or(Some("")),
+        )];
         products.extend(
             werk.catalogue()
                 .products()
                 .iter()
-                .map(|p| choice(&p.id, &p.naam.nl, product)),
+                .map(|p| choice(&p.id, p.naam.get(lang == Lang::En), product)),
         );
         let statuses = vec![
-            choice("", "Alle statussen", status.or(Some(""))),
-            choice(statustype::ONTVANGEN, "Ontvangen", status),
-            choice(statustype::IN_BEHANDELING, "In behandeling", status),
+            choice("", l("Alle statussen", "All statuses"), status.or(Some(""))),
+            choice(
+                statustype::ONTVANGEN,
+                status_label(Some(statustype::ONTVANGEN), lang),
+                status,
+            ),
+            choice(
+                statustype::IN_BEHANDELING,
+                status_label(Some(statustype::IN_BEHANDELING), lang),
+                status,
+            ),
         ];
         let deadlines = vec![
-            choice("", "Alle termijnen", Some(deadline)),
-            choice("binnenkort", "Binnenkort of te laat", Some(deadline)),
-            choice("verlopen", "Te laat", Some(deadline)),
+            choice("", l("Alle termijnen", "All terms"), Some(deadline)),
+            choice(
+                "binnenkort",
+                l("Binnenkort of te laat", "Due soon or late"),
+                Some(deadline),
+            ),
+            choice("verlopen", l("Te laat", "Late"), Some(deadline)),
         ];
         let rows = page
             .items
             .iter()
             .map(|zaak| {
-                let (text, class) = deadline_text(zaak, today);
+                let (text, class) = deadline_text(zaak, today, lang);
                 QueueRow {
                     uuid: zaak.uuid,
                     identificatie: zaak.identificatie.clone(),
-                    product: product_name(werk, &zaak.zaaktype),
-                    status: status_label(zaak.status.as_deref()),
+                    product: product_name(werk, &zaak.zaaktype, lang),
+                    status: status_label(zaak.status.as_deref(), lang),
                     behandelaar: zaak
                         .behandelaar
                         .clone()
-                        .unwrap_or_else(|| "Niemand".to_owned()),
-                    due: date_nl(zaak.einddatum_gepland),
+                        .unwrap_or_else(|| l("Niemand", "Nobody").to_owned()),
+                    due: day(zaak.einddatum_gepland, lang),
                     deadline: text,
                     deadline_class: class,
                 }
@@ -343,34 +458,35 @@ pub(super) struct DecisionView {
 }
 
 impl DecisionView {
-    fn new(record: &DecisionRecord) -> Self {
+    fn new(record: &DecisionRecord, lang: Lang) -> Self {
+        let english = lang == Lang::En;
         Self {
-            uitkomst: outcome_label(record.uitkomst),
+            uitkomst: outcome_label(record.uitkomst, lang),
             door: record.door.clone(),
-            uitleg: record.uitleg.nl.clone(),
+            uitleg: record.uitleg.get(english).to_owned(),
             bezwaar: record
                 .bezwaar
                 .as_ref()
-                .map(|b| b.nl.clone())
+                .map(|b| b.get(english).to_owned())
                 .unwrap_or_default(),
             regels_uitkomst: record
                 .beslissing
                 .as_ref()
-                .map(|b| outcome_label(b.regels_uitkomst)),
+                .map(|b| outcome_label(b.regels_uitkomst, lang)),
             tarief: record
                 .tarief
                 .as_ref()
-                .map(|t| format!("{} ({})", t.uitleg.nl, t.grondslag))
+                .map(|t| format!("{} ({})", t.uitleg.get(english), t.grondslag))
                 .unwrap_or_default(),
             rules: record
                 .regels
                 .iter()
                 .map(|rule| RuleRow {
-                    naam: rule.naam.nl.clone(),
+                    naam: rule.naam.get(english).to_owned(),
                     grondslag: rule.grondslag.clone(),
                     invoer: rule.invoer.join(", "),
-                    uitkomst: rule_label(rule.uitkomst),
-                    uitleg: rule.uitleg.nl.clone(),
+                    uitkomst: rule_label(rule.uitkomst, lang),
+                    uitleg: rule.uitleg.get(english).to_owned(),
                 })
                 .collect(),
             data: record
@@ -378,7 +494,7 @@ impl DecisionView {
                 .iter()
                 .map(|used| DataRow {
                     naam: used.naam.clone(),
-                    bron: source_label(&used.bron),
+                    bron: source_label(&used.bron, lang),
                     dienst: used.dienst.clone(),
                     activiteit: used.verwerkingsactiviteit.clone().unwrap_or_default(),
                     trace_id: used.trace_id.clone(),
@@ -413,11 +529,12 @@ pub(super) struct DocumentRow {
     pub(super) moment: String,
 }
 
-/// "1,4 MB", "820 kB": sizes as people read them.
-fn size_nl(bytes: u64) -> String {
+/// "1,4 MB" / "1.4 MB", "820 kB": sizes as people read them.
+fn size(bytes: u64, lang: Lang) -> String {
     if bytes >= 1_000_000 {
         let tenths = bytes.div_ceil(100_000);
-        format!("{},{} MB", tenths / 10, tenths % 10)
+        let point = lang.pick(",", ".");
+        format!("{}{point}{} MB", tenths / 10, tenths % 10)
     } else {
         format!("{} kB", bytes.div_ceil(1000))
     }
@@ -460,43 +577,52 @@ impl CaseView {
         file: &CaseFile,
         handlers: &[Medewerker],
         notice: Option<&'static str>,
+        lang: Lang,
     ) -> Self {
+        let english = lang == Lang::En;
         let zaak = &file.zaak;
         let closed = zaak.einddatum.is_some();
         let mine = zaak.behandelaar.as_deref() == Some(me.id.as_str());
         let (deadline, deadline_class) = match zaak.einddatum {
-            Some(end) => (format!("Afgehandeld op {}", date_nl(end)), "done"),
-            None => deadline_text(zaak, werk.today()),
+            Some(end) => (
+                format!(
+                    "{} {}",
+                    lang.pick("Afgehandeld op", "Closed on"),
+                    day(end, lang)
+                ),
+                "done",
+            ),
+            None => deadline_text(zaak, werk.today(), lang),
         };
         let can_decide =
             !closed && me.may(Action::Decide) && (mine || me.has(StaffRole::Coordinator));
         Self {
             uuid: zaak.uuid,
             identificatie: zaak.identificatie.clone(),
-            product: product_name(werk, &zaak.zaaktype),
-            status: status_label(zaak.status.as_deref()),
+            product: product_name(werk, &zaak.zaaktype, lang),
+            status: status_label(zaak.status.as_deref(), lang),
             aanvragers: file
                 .roles
                 .iter()
                 .filter(|r| r.omschrijving_generiek == "initiator")
                 .filter_map(|r| r.bsn.clone())
                 .collect(),
-            registratiedatum: date_nl(zaak.registratiedatum),
-            due: date_nl(zaak.einddatum_gepland),
+            registratiedatum: day(zaak.registratiedatum, lang),
+            due: day(zaak.einddatum_gepland, lang),
             deadline,
             deadline_class,
             behandelaar: zaak
                 .behandelaar
                 .clone()
-                .unwrap_or_else(|| "Niemand".to_owned()),
-            decision: file.decision.as_ref().map(DecisionView::new),
+                .unwrap_or_else(|| lang.pick("Niemand", "Nobody").to_owned()),
+            decision: file.decision.as_ref().map(|d| DecisionView::new(d, lang)),
             statuses: file
                 .statuses
                 .iter()
                 .map(|s| LogRow {
-                    moment: moment_nl(s.datum_status_gezet),
+                    moment: moment(s.datum_status_gezet, lang),
                     wie: s.actor.clone(),
-                    wat: status_label(Some(&s.statustype)).to_owned(),
+                    wat: status_label(Some(&s.statustype), lang).to_owned(),
                     toelichting: s.toelichting.clone(),
                 })
                 .collect(),
@@ -504,7 +630,7 @@ impl CaseView {
                 .notes
                 .iter()
                 .map(|n| LogRow {
-                    moment: moment_nl(n.moment),
+                    moment: moment(n.moment, lang),
                     wie: n.auteur.clone(),
                     wat: String::new(),
                     toelichting: n.tekst.clone(),
@@ -519,25 +645,28 @@ impl CaseView {
                         .catalogue()
                         .product(&zaak.zaaktype)
                         .and_then(|p| p.bijlagen.iter().find(|a| a.naam == d.naam))
-                        .map_or_else(|| d.naam.clone(), |a| a.omschrijving.nl.clone()),
+                        .map_or_else(
+                            || d.naam.clone(),
+                            |a| a.omschrijving.get(english).to_owned(),
+                        ),
                     bestandsnaam: d.bestandsnaam.clone(),
                     soort: match d.soort {
                         Soort::Pdf => "PDF",
                         Soort::Png => "PNG",
                         Soort::Jpeg => "JPG",
                     },
-                    grootte: size_nl(d.grootte),
+                    grootte: size(d.grootte, lang),
                     sha256: d.sha256.clone(),
-                    moment: moment_nl(d.toegevoegd),
+                    moment: moment(d.toegevoegd, lang),
                 })
                 .collect(),
             audit: file
                 .audit
                 .iter()
                 .map(|a| LogRow {
-                    moment: moment_nl(a.moment),
+                    moment: moment(a.moment, lang),
                     wie: a.actor.clone(),
-                    wat: a.actie.clone(),
+                    wat: audit_action(&a.actie, lang),
                     toelichting: a.toelichting.clone(),
                 })
                 .collect(),
@@ -548,7 +677,7 @@ impl CaseView {
             verlenging: zaak
                 .verlenging
                 .as_ref()
-                .map(|v| format!("{} dagen: {}", v.dagen, v.reden)),
+                .map(|v| format!("{} {}: {}", v.dagen, lang.pick("dagen", "days"), v.reden)),
             max_verlenging: werk
                 .catalogue()
                 .product(&zaak.zaaktype)
@@ -624,15 +753,16 @@ mod tests {
 
     #[test]
     fn sizes_are_in_words_people_use() {
-        assert_eq!(size_nl(820_000), "820 kB");
-        assert_eq!(size_nl(1_400_000), "1,4 MB");
-        assert_eq!(size_nl(1), "1 kB");
+        assert_eq!(size(820_000, Lang::Nl), "820 kB");
+        assert_eq!(size(1_400_000, Lang::Nl), "1,4 MB");
+        assert_eq!(size(1_400_000, Lang::En), "1.4 MB");
+        assert_eq!(size(1, Lang::Nl), "1 kB");
     }
 
     #[test]
     fn deadlines_are_in_words() {
         let today = date!(2026 - 11 - 23);
-        let text = |due| deadline_text(&due_on(due), today).0;
+        let text = |due| deadline_text(&due_on(due), today, Lang::Nl).0;
         assert_eq!(text(date!(2026 - 11 - 20)), "Te laat: 3 dagen");
         assert_eq!(text(today), "Vandaag de laatste dag");
         assert_eq!(text(date!(2026 - 11 - 25)), "Binnenkort: nog 2 dagen");
@@ -643,9 +773,17 @@ mod tests {
             sinds: date!(2026 - 11 - 19),
         });
         assert_eq!(
-            deadline_text(&suspended, today).0,
+            deadline_text(&suspended, today, Lang::Nl).0,
             "Opgeschort sinds 19 november 2026",
             "a suspended case is not late"
         );
+        assert_eq!(
+            deadline_text(&suspended, today, Lang::En).0,
+            "Suspended since 19 November 2026"
+        );
+        let english = |due| deadline_text(&due_on(due), today, Lang::En).0;
+        assert_eq!(english(date!(2026 - 11 - 20)), "Late: 3 days");
+        assert_eq!(english(date!(2026 - 11 - 25)), "Due soon: 2 days left");
+        assert_eq!(english(date!(2027 - 01 - 18)), "56 days left");
     }
 }
