@@ -17,7 +17,7 @@ pub async fn run(
     data: PathBuf,
     catalogue: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    logging::init(LogFormat::Text);
+    let _log_writer = logging::init(LogFormat::Text);
     // A catalogue that does not check stops the start, before anything else happens.
     let catalogue = crate::process::catalogue(catalogue.as_deref())?;
     tracing::info!(products = catalogue.products().len(), "catalogue loaded");

@@ -1,4 +1,7 @@
+use std::io::IsTerminal;
+
 use serde::Deserialize;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -12,12 +15,29 @@ pub enum LogFormat {
 }
 
 /// Structured logs to stderr. `RUST_LOG` overrides the default filter.
-pub fn init(format: LogFormat) {
+///
+/// Lines are written by a thread of their own, so a request never waits for a write to
+/// stderr (one line per request, on every hop of the exchange), and lines that queue up
+/// together go out in one write. Nothing is dropped: when the writer falls far behind,
+/// callers wait for it. Keep the returned guard until the
+/// command ends; dropping it flushes what is still queued.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let colours = std::io::stderr().is_terminal();
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("loket-log")
+        // Buffered: the writer drains every queued line, then flushes once.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(colours)
+        .with_writer(writer);
     let result = match format {
         LogFormat::Json => builder
             .json()
@@ -29,4 +49,5 @@ pub fn init(format: LogFormat) {
     if let Err(error) = result {
         eprintln!("loket: logging was already set up: {error}");
     }
+    guard
 }

@@ -199,7 +199,7 @@ fn main() -> ExitCode {
             } => demo::run(listen, data, catalogue).await,
             Command::Serve { config } => {
                 let config = config::load(&config)?;
-                logging::init(config.log_format);
+                let _log_writer = logging::init(config.log_format);
                 platform::Platform::start(config.platform)
                     .await?
                     .run_until_signal()

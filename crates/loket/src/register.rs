@@ -15,7 +15,7 @@ pub async fn run(
     data: PathBuf,
     storage: Option<String>,
 ) -> anyhow::Result<()> {
-    logging::init(LogFormat::Text);
+    let _log_writer = logging::init(LogFormat::Text);
     let storage: StorageUrl = match storage {
         Some(url) => url.parse().context("--storage")?,
         None => StorageUrl::SqliteDir(data),

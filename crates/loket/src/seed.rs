@@ -32,7 +32,7 @@ pub async fn run(
     municipality: String,
     storage: Option<String>,
 ) -> anyhow::Result<()> {
-    logging::init(LogFormat::Text);
+    let _log_writer = logging::init(LogFormat::Text);
     if municipality.len() != 4 || !municipality.bytes().all(|b| b.is_ascii_digit()) {
         bail!("--municipality must be a four-digit municipality code, like 0363");
     }

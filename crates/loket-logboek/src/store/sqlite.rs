@@ -26,11 +26,14 @@ pub(crate) struct SqliteLog {
 impl SqliteLog {
     pub(crate) fn new(pool: SqlitePool) -> Self {
         // A larger WAL between checkpoints: a hot index page is then written back to the
-        // database once per checkpoint instead of once per few commits.
+        // database once per checkpoint instead of once per few commits. An 8 MiB page
+        // cache, not more: at every commit SQLite walks the cache's whole hash table
+        // (`pcache1TruncateUnsafe`), so a 128 MiB cache cost about 330 µs of CPU per
+        // commit once the log outgrew it (BENCHMARKS.md, the processing log).
         let options = (*pool.connect_options())
             .clone()
             .pragma("wal_autocheckpoint", "16384")
-            .pragma("cache_size", "-131072");
+            .pragma("cache_size", "-8192");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_lazy_with(options);
