@@ -100,6 +100,24 @@ for (const javaScript of [true, false]) {
   });
 }
 
+test('the workspace in English, chosen by its link in the header and remembered', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'werkplek-english', async (page) => {
+    await signIn(page, loket.passwords()['m.jansen']);
+    await page.getByRole('link', { name: 'English' }).click();
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    assert.match(await page.locator('h1').innerText(), /Work queue/);
+    assert.deepEqual(await axeViolations(browser, page), []);
+    // The next page, reached without ?lang=, stays in English.
+    await page.goto(`${loket.werkplek}/werkplek`);
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    assert.match(await page.locator('h1').innerText(), /Work queue/);
+    await page.getByRole('link', { name: 'Nederlands' }).click();
+    assert.match(await page.locator('h1').innerText(), /Werkvoorraad/);
+  });
+  await context.close();
+});
+
 test('the workspace at 400% zoom (320 CSS pixels wide) does not scroll sideways', async () => {
   const context = await newContext(browser, { viewport: { width: 320, height: 640 } });
   await withPage(context, 'werkplek-zoom', async (page) => {
