@@ -211,10 +211,13 @@ where
 }
 
 /// The HTTP client a gateway forwards with: answers within 25 s (under the edge's 30 s),
-/// and enough idle connections kept for the concurrency it sees.
+/// and every connection kept for reuse up to a generous bound. With fewer idle slots than
+/// requests in flight, each burst closes the surplus and the next one opens new
+/// connections (and, outway to inway, does new TLS handshakes): at 128 in flight with 64
+/// slots the inway opened about 220 connections a second to the register.
 pub(crate) fn client(builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::Client> {
     builder
         .timeout(std::time::Duration::from_secs(25))
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(1024)
         .build()
 }

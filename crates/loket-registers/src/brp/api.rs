@@ -60,10 +60,8 @@ async fn personen(
         .iter()
         .filter(|person| query.filter.matches(person))
         .map(|person| {
-            query
-                .fields
-                .select(&render::person(person, target, today))
-                .unwrap_or_else(|| json!({}))
+            let rendered = render::person(person, target, today, |key| query.fields.wants(key));
+            query.fields.select(rendered).unwrap_or_else(|| json!({}))
         })
         .collect();
     Ok(Json(

@@ -92,7 +92,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            fields.select(&person).unwrap(),
+            fields.select(person).unwrap(),
             json!({
                 "naam": {"voornamen": "Jan"},
                 "verblijfplaats": {"type": "Adres", "verblijfadres": {"postcode": "1234AB"}},

@@ -186,7 +186,7 @@ async fn query_handler<R: Record>(
         .map(|record| {
             query
                 .fields
-                .select(&(api.render)(record, today))
+                .select((api.render)(record, today))
                 .unwrap_or_else(|| json!({}))
         })
         .collect();

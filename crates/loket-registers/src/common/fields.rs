@@ -35,12 +35,18 @@ impl FieldSet {
         Ok(root)
     }
 
+    /// Does the answer need the top-level member `key` at all? Lets a register skip
+    /// building parts of an answer nobody asked for.
+    pub fn wants(&self, key: &str) -> bool {
+        self.whole || self.children.contains_key(key)
+    }
+
     /// Keep only what was asked for. Arrays are cut element by element; the `type` of a
     /// polymorphic object (verblijfplaats, nationaliteit, datum) is kept with any part of it,
-    /// because without it the rest cannot be read.
-    pub fn select(&self, value: &Value) -> Option<Value> {
+    /// because without it the rest cannot be read. Takes the value, so nothing is copied.
+    pub fn select(&self, value: Value) -> Option<Value> {
         if self.whole {
-            return Some(value.clone());
+            return Some(value);
         }
         match value {
             Value::Object(object) => {
@@ -48,19 +54,22 @@ impl FieldSet {
                 let mut kept = Map::new();
                 let mut selected_any = false;
                 for (key, value) in object {
-                    if let Some(selected) =
-                        self.children.get(key).and_then(|child| child.select(value))
-                    {
-                        kept.insert(key.clone(), selected);
-                        selected_any = true;
+                    if let Some(child) = self.children.get(&key) {
+                        if let Some(selected) = child.select(value) {
+                            kept.insert(key, selected);
+                            selected_any = true;
+                        }
                     } else if key == "type" {
-                        kept.insert(key.clone(), value.clone());
+                        kept.insert(key, value);
                     }
                 }
                 selected_any.then_some(Value::Object(kept))
             }
             Value::Array(items) => {
-                let kept: Vec<Value> = items.iter().filter_map(|item| self.select(item)).collect();
+                let kept: Vec<Value> = items
+                    .into_iter()
+                    .filter_map(|item| self.select(item))
+                    .collect();
                 (!kept.is_empty()).then_some(Value::Array(kept))
             }
             _ => None,
