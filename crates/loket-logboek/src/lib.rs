@@ -17,6 +17,7 @@ pub mod merkle;
 mod pseudonym;
 mod record;
 mod store;
+mod tail;
 mod tree_head;
 mod verify;
 
@@ -25,7 +26,7 @@ pub use keys::{KeyError, LogKeys, VerifyingKey};
 pub use log::{LogError, Logboek};
 pub use pseudonym::{Pseudonym, PseudonymKey};
 pub use record::{Attributes, Body, Direction, Entry, Exchange, NewRecord, Status, leaf_input};
-pub use store::{Batch, Filter, LogStore, log_store};
+pub use store::{Batch, Filter, LogStore, LookupKeys, log_store};
 pub use tree_head::SignedTreeHead;
 pub use verify::{Report, Tampered, VerifyError, verify};
 
@@ -38,14 +39,28 @@ pub const fn schema(component: &'static str) -> loket_store::Schema {
     }
 }
 
-const SQLITE: &[loket_store::Migration] = &[loket_store::Migration {
-    version: 1,
-    description: "0001_logboek.sql",
-    sql: include_str!("../migrations/sqlite/0001_logboek.sql"),
-}];
+const SQLITE: &[loket_store::Migration] = &[
+    loket_store::Migration {
+        version: 1,
+        description: "0001_logboek.sql",
+        sql: include_str!("../migrations/sqlite/0001_logboek.sql"),
+    },
+    loket_store::Migration {
+        version: 2,
+        description: "0002_deferred_lookup_indexes.sql",
+        sql: include_str!("../migrations/sqlite/0002_deferred_lookup_indexes.sql"),
+    },
+];
 
-const POSTGRES: &[loket_store::Migration] = &[loket_store::Migration {
-    version: 1,
-    description: "0001_logboek.sql",
-    sql: include_str!("../migrations/postgres/0001_logboek.sql"),
-}];
+const POSTGRES: &[loket_store::Migration] = &[
+    loket_store::Migration {
+        version: 1,
+        description: "0001_logboek.sql",
+        sql: include_str!("../migrations/postgres/0001_logboek.sql"),
+    },
+    loket_store::Migration {
+        version: 2,
+        description: "0002_deferred_lookup_indexes.sql",
+        sql: include_str!("../migrations/postgres/0002_deferred_lookup_indexes.sql"),
+    },
+];

@@ -3,7 +3,7 @@
 //! tree head in it; an append returns only when its records are durable.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use loket_core::Clock;
 use loket_store::StoreError;
@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
 use crate::record::{Entry, NewRecord};
-use crate::store::{Batch, Filter, LogStore};
+use crate::store::{Batch, Filter, LogStore, bucket_end};
+use crate::tail::Tail;
 use crate::tree_head::SignedTreeHead;
 use crate::{Activities, PseudonymKey};
 
@@ -20,6 +21,11 @@ use crate::{Activities, PseudonymKey};
 const MAX_BATCH: usize = 8192;
 /// Appends waiting for the writer before callers get back-pressure.
 const QUEUE: usize = 4096;
+/// Lookup-table rows one commit takes along while a complete bucket is being indexed
+/// (about a millisecond of work; a bucket takes 128 commits).
+const INDEX_PIECE: usize = 1024;
+/// Records from the tail the store checks in one query.
+const CANDIDATES_PER_QUERY: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -51,6 +57,7 @@ struct Inner {
     pseudonyms: PseudonymKey,
     verifying_key: VerifyingKey,
     activities: Arc<Activities>,
+    tail: Arc<RwLock<Tail>>,
 }
 
 impl std::fmt::Debug for Logboek {
@@ -71,6 +78,7 @@ impl Logboek {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LogError> {
         let frontier = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
+        let tail = Arc::new(RwLock::new(load_tail(store.as_ref()).await?));
         let (queue, jobs) = mpsc::channel(QUEUE);
         let inner = Arc::new(Inner {
             name: name.to_owned(),
@@ -79,6 +87,7 @@ impl Logboek {
             pseudonyms: keys.pseudonyms.clone(),
             verifying_key: keys.verifying_key(),
             activities: activities.clone(),
+            tail: tail.clone(),
         });
         tokio::spawn(
             Writer {
@@ -87,6 +96,8 @@ impl Logboek {
                 activities,
                 clock,
                 frontier,
+                tail,
+                indexing: Indexing::Idle,
             }
             .run(jobs),
         );
@@ -135,8 +146,51 @@ impl Logboek {
         Ok(self.inner.store.latest_head().await?)
     }
 
+    /// Records matching the filter, newest first. A lookup by subject or trace finds the
+    /// newest records through the tail in memory, the rest through the lookup tables.
     pub async fn query(&self, filter: &Filter) -> Result<Vec<Entry>, LogError> {
-        Ok(self.inner.store.query(filter).await?)
+        if filter.subject.is_none() && filter.trace_id.is_none() {
+            return Ok(self.inner.store.query(filter).await?);
+        }
+        let (candidates, indexed_upto) = {
+            let tail = self.tail();
+            let candidates = tail.candidates(
+                filter.subject.as_deref(),
+                filter.trace_id.as_deref(),
+                filter.before,
+            );
+            (candidates, tail.from())
+        };
+        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        for among in candidates.chunks(CANDIDATES_PER_QUERY) {
+            found.extend(self.inner.store.query_among(filter, among).await?);
+            if found.len() >= limit {
+                found.truncate(limit);
+                return Ok(found);
+            }
+        }
+        let rest = Filter {
+            before: Some(filter.before.map_or(indexed_upto, |b| b.min(indexed_upto))),
+            limit: u32::try_from(limit - found.len()).unwrap_or(u32::MAX),
+            ..filter.clone()
+        };
+        found.extend(self.inner.store.query(&rest).await?);
+        Ok(found)
+    }
+
+    /// Every record below this one is in the lookup tables; newer ones are in memory.
+    pub fn indexed_upto(&self) -> u64 {
+        self.tail().from()
+    }
+
+    fn tail(&self) -> std::sync::RwLockReadGuard<'_, Tail> {
+        // The tail is only changed by plain pushes and drops; one interrupted by a panic
+        // leaves it usable.
+        self.inner
+            .tail
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The audit path of record `index` in the tree of `size` records.
@@ -205,12 +259,53 @@ async fn load_frontier(store: &dyn LogStore, key: &VerifyingKey) -> Result<Front
     Ok(frontier)
 }
 
+/// The subjects and traces of the records not yet in the lookup tables, from the store.
+async fn load_tail(store: &dyn LogStore) -> Result<Tail, LogError> {
+    let from = store.indexed_upto().await?;
+    let mut tail = Tail::new(from);
+    for (index, subject, trace) in store.lookup_keys(from).await? {
+        tail.push(index, subject.as_deref(), trace.as_deref());
+    }
+    Ok(tail)
+}
+
 struct Writer {
     store: Arc<dyn LogStore>,
     keys: LogKeys,
     activities: Arc<Activities>,
     clock: Arc<dyn Clock>,
     frontier: Frontier,
+    tail: Arc<RwLock<Tail>>,
+    indexing: Indexing,
+}
+
+/// Moving a complete bucket of the tail into the lookup tables.
+enum Indexing {
+    Idle,
+    /// The store is sorting the bucket's records into key order.
+    Sorting(oneshot::Receiver<Result<Run, StoreError>>),
+    Writing(Run),
+}
+
+/// A complete bucket's records in the order they go into the lookup tables.
+struct Run {
+    end: u64,
+    subjects: Vec<u64>,
+    traces: Vec<u64>,
+    /// How many of `subjects` and then `traces` are committed.
+    done: usize,
+}
+
+impl Run {
+    /// The next piece: (subjects, traces, whether it is the last).
+    fn piece(&self) -> (Vec<u64>, Vec<u64>, bool) {
+        let total = self.subjects.len() + self.traces.len();
+        let until = (self.done + INDEX_PIECE).min(total);
+        let split = self.subjects.len();
+        let subjects = self.subjects[self.done.min(split)..until.min(split)].to_vec();
+        let traces = self.traces[self.done.max(split) - split..until.max(split) - split].to_vec();
+        (subjects, traces, until == total)
+    }
 }
 
 impl Writer {
@@ -236,9 +331,61 @@ impl Writer {
         }
     }
 
+    /// Start sorting the oldest bucket of the tail once it is complete; pick up the
+    /// sorted run once it is there.
+    fn advance_indexing(&mut self) {
+        match &mut self.indexing {
+            Indexing::Idle => {
+                let from = self
+                    .tail
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .from();
+                let end = bucket_end(from);
+                if self.frontier.size() < end {
+                    return;
+                }
+                let (done, result) = oneshot::channel();
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    let run = store
+                        .index_order(from, end)
+                        .await
+                        .map(|(subjects, traces)| Run {
+                            end,
+                            subjects,
+                            traces,
+                            done: 0,
+                        });
+                    let _ = done.send(run);
+                });
+                self.indexing = Indexing::Sorting(result);
+            }
+            Indexing::Sorting(result) => match result.try_recv() {
+                Ok(Ok(run)) => self.indexing = Indexing::Writing(run),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot sort a bucket for the lookup tables; trying again");
+                    self.indexing = Indexing::Idle;
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.indexing = Indexing::Idle,
+            },
+            Indexing::Writing(_) => {}
+        }
+    }
+
     async fn commit(&mut self, jobs: &[Job]) -> Outcome {
+        self.advance_indexing();
         let mut frontier = self.frontier.clone();
         let mut batch = Batch::default();
+        let mut piece = 0;
+        if let Indexing::Writing(run) = &self.indexing {
+            let (subjects, traces, last) = run.piece();
+            piece = subjects.len() + traces.len();
+            batch.index_subjects = subjects;
+            batch.index_traces = traces;
+            batch.indexed_upto = last.then_some(run.end);
+        }
         let mut ranges = Vec::with_capacity(jobs.len());
         for job in jobs {
             let first = frontier.size();
@@ -266,6 +413,23 @@ impl Writer {
         match self.store.append(&batch).await {
             Ok(()) => {
                 self.frontier = frontier;
+                let mut tail = self
+                    .tail
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for entry in &batch.entries {
+                    tail.push(
+                        entry.index,
+                        entry.subject.as_deref(),
+                        entry.trace_id.as_deref(),
+                    );
+                }
+                if let Some(upto) = batch.indexed_upto {
+                    tail.drop_below(upto);
+                    self.indexing = Indexing::Idle;
+                } else if let Indexing::Writing(run) = &mut self.indexing {
+                    run.done += piece;
+                }
                 Outcome::Committed(ranges)
             }
             Err(error) => {

@@ -141,6 +141,55 @@ async fn tamper(f: &Fixture, sql: &str) {
     }
 }
 
+/// A number read with SQL, as a test may check the tables behind the log.
+async fn count(f: &Fixture, sql: &str) -> i64 {
+    use loket_store::sqlx;
+    match &f.database {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+/// Every record of `subject` (or with `trace`), newest first, read straight from the store.
+async fn every(f: &Fixture, subject: Option<&str>, trace: Option<&str>) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = f.store.scan(from, 10_000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        from = last.index + 1;
+        found.extend(
+            page.iter()
+                .filter(|e| e.body.is_some())
+                .filter(|e| subject.is_none_or(|s| e.subject.as_deref() == Some(s)))
+                .filter(|e| trace.is_none_or(|t| e.trace_id.as_deref() == Some(t)))
+                .map(|e| e.index),
+        );
+    }
+    found.reverse();
+    found
+}
+
+/// What a reader paging through the log with `filter` gets, page after page.
+async fn paged(log: &Logboek, filter: Filter) -> Vec<u64> {
+    let mut found = Vec::new();
+    let mut before = None;
+    loop {
+        let page = log
+            .query(&Filter {
+                before,
+                ..filter.clone()
+            })
+            .await
+            .unwrap();
+        found.extend(page.iter().map(|e| e.index));
+        match page.last() {
+            Some(last) if page.len() == filter.limit as usize => before = Some(last.index),
+            _ => return found,
+        }
+    }
+}
+
 fn tampered(result: Result<loket_logboek::Report, VerifyError>) -> Tampered {
     match result {
         Err(VerifyError::Tampered(t)) => t,
@@ -428,6 +477,133 @@ async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
     assert_eq!(tampered(verified(&f).await), Tampered::PrunedEarly(1));
 }
 
+/// A bucket of 65,536 records goes into the lookup tables only once it is complete, a
+/// piece per commit; until then its subjects and traces are in memory. Lookups answer
+/// the same before, during and after, and after a restart halfway.
+async fn lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables(f: Fixture) {
+    const BUCKET: u64 = 65_536;
+    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
+    let by_sanne = || Filter {
+        subject: Some(sanne.clone()),
+        limit: 997,
+        ..Filter::default()
+    };
+    // Records 0–3 expire nine days ago, records 4–7 four days ago.
+    let mut early = Vec::new();
+    for days in [10, 10, 10, 10, 5, 5, 5, 5] {
+        early.push(record(&f, Some(SANNE), KORT, NOW - Duration::days(days)));
+    }
+    f.log.append(early).await.unwrap();
+    let mut appended = 8;
+    while appended < BUCKET + 100 {
+        let batch: Vec<NewRecord> = (appended..(appended + 1000).min(BUCKET + 100))
+            .map(|i| {
+                let bsn = match i % 7 {
+                    0 => Some(SANNE),
+                    3 | 5 => None,
+                    _ => Some(TOM),
+                };
+                record(&f, bsn, PARKEREN, NOW - Duration::hours(1))
+            })
+            .collect();
+        appended += batch.len() as u64;
+        f.log.append(batch).await.unwrap();
+    }
+    assert_eq!(
+        f.log.indexed_upto(),
+        0,
+        "the bucket is not in the tables yet"
+    );
+    let expected = every(&f, Some(&sanne), None).await;
+    assert!(expected.len() > 9_000);
+    assert_eq!(paged(&f.log, by_sanne()).await, expected);
+
+    // Pruned before the bucket reaches the tables: never indexed at all.
+    let six_days_ago = (NOW - Duration::days(6)).unix_timestamp();
+    assert_eq!(f.log.prune(six_days_ago).await.unwrap(), 4);
+    let one = |i: u64| {
+        record(
+            &f,
+            Some(if i.is_multiple_of(10) { SANNE } else { TOM }),
+            PARKEREN,
+            NOW,
+        )
+    };
+    for i in 0..20 {
+        f.log.append(vec![one(i)]).await.unwrap();
+    }
+    // A restart halfway rebuilds the tail from the records and finishes the bucket.
+    let log = start(&f.store, &f.keys, &f.clock).await.unwrap();
+    assert_eq!(log.indexed_upto(), 0);
+    // Sorting the bucket runs beside the commits; it is done when it is done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut commits = 0;
+    while log.indexed_upto() == 0 {
+        log.append(vec![one(commits)]).await.unwrap();
+        commits += 1;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bucket never reached the lookup tables"
+        );
+    }
+    assert!(commits >= 100, "a piece per commit: {commits}");
+    assert_eq!(log.indexed_upto(), BUCKET);
+    let in_bucket = |table: &str, column: &str| {
+        format!(
+            "SELECT COUNT(*) FROM records WHERE idx < {BUCKET} AND {column} IS NOT NULL AND idx NOT IN (SELECT idx FROM {table})"
+        )
+    };
+    assert_eq!(count(&f, &in_bucket("subject_index", "subject")).await, 0);
+    assert_eq!(count(&f, &in_bucket("trace_index", "trace_id")).await, 0);
+    assert_eq!(
+        count(&f, "SELECT COUNT(*) FROM subject_index WHERE idx < 4").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &f,
+            &format!("SELECT COUNT(*) FROM subject_index WHERE idx >= {BUCKET}")
+        )
+        .await,
+        0,
+        "the next bucket stays in memory"
+    );
+    let expected = every(&f, Some(&sanne), None).await;
+    assert_eq!(paged(&log, by_sanne()).await, expected);
+    let activity = Filter {
+        activity: Some(KORT.into()),
+        ..by_sanne()
+    };
+    assert_eq!(paged(&log, activity).await, [7, 6, 5, 4]);
+
+    // One trace in the tables, one in memory: each found exactly.
+    let entries = f.store.scan(1_000, 1).await.unwrap();
+    let in_tables = entries[0].trace_id.clone().unwrap();
+    let entries = f.store.scan(BUCKET + 50, 1).await.unwrap();
+    let in_memory = entries[0].trace_id.clone().unwrap();
+    for (trace, index) in [(in_tables, 1_000), (in_memory, BUCKET + 50)] {
+        let filter = Filter {
+            trace_id: Some(trace.clone()),
+            limit: 10,
+            ..Filter::default()
+        };
+        assert_eq!(paged(&log, filter).await, [index]);
+        assert_eq!(every(&f, None, Some(&trace)).await, [index]);
+    }
+
+    // Pruned after: taken out of the tables too.
+    assert_eq!(log.prune(f.clock.now_unix()).await.unwrap(), 4);
+    for table in ["subject_index", "trace_index"] {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE idx < 8");
+        assert_eq!(count(&f, &sql).await, 0, "{table}");
+    }
+    let expected = every(&f, Some(&sanne), None).await;
+    assert_eq!(paged(&log, by_sanne()).await, expected);
+    assert!(!expected.contains(&7));
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.pruned, 8);
+}
+
 async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     fill(&f, 4).await;
     let readers = vec![
@@ -576,6 +752,7 @@ loket_store::contract_suite! {
         a_forged_tree_head_is_refused,
         a_removed_tail_with_its_heads_left_is_named,
         expired_records_are_pruned_and_the_log_still_verifies,
+        lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
     ];
 }

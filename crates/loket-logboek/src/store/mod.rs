@@ -15,13 +15,23 @@ use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
 use crate::tree_head::SignedTreeHead;
 
-/// One group commit: records, the tree nodes they completed, and the new signed head.
+/// One group commit: records, the tree nodes they completed, and the new signed head;
+/// and with them the next piece of a complete bucket for the lookup tables.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub entries: Vec<Entry>,
     pub nodes: Vec<(NodeId, Hash)>,
     pub head: Option<SignedTreeHead>,
+    /// Records whose subject goes into `subject_index` now, in key order.
+    pub index_subjects: Vec<u64>,
+    /// Records whose trace goes into `trace_index` now, in key order.
+    pub index_traces: Vec<u64>,
+    /// Set with the bucket's last piece: every record below it is in the lookup tables.
+    pub indexed_upto: Option<u64>,
 }
+
+/// A record's lookup keys as stored: index, subject, trace.
+pub type LookupKeys = (u64, Option<String>, Option<String>);
 
 /// Which records an inzage asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,8 +59,19 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
     async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError>;
     /// Records in index order from `from`, for verification.
     async fn scan(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError>;
-    /// Records matching the filter, newest first.
+    /// Records matching the filter, newest first. A lookup by subject or trace sees only
+    /// the records in the lookup tables (below `indexed_upto`); `Logboek::query` adds the
+    /// newer ones through [`LogStore::query_among`].
     async fn query(&self, filter: &Filter) -> Result<Vec<Entry>, StoreError>;
+    /// Of the records `among`, the ones matching the filter, newest first.
+    async fn query_among(&self, filter: &Filter, among: &[u64]) -> Result<Vec<Entry>, StoreError>;
+    /// Every record below this one is in the lookup tables.
+    async fn indexed_upto(&self) -> Result<u64, StoreError>;
+    /// The lookup keys of the records from `from` on, in index order.
+    async fn lookup_keys(&self, from: u64) -> Result<Vec<LookupKeys>, StoreError>;
+    /// The records from `from` up to `end` with a subject, in subject order; and those
+    /// with a trace, in trace order: the order in which they go into the lookup tables.
+    async fn index_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError>;
     /// Drop the body, subject and trace of records that expired before `now` (unix s);
     /// at most `limit` per call. Returns how many were pruned.
     async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
@@ -74,6 +95,11 @@ const BUCKET_BITS: u32 = 16;
 
 pub(crate) fn bucket(index: u64) -> u64 {
     index >> BUCKET_BITS
+}
+
+/// The first record of the bucket after the one holding `index`.
+pub(crate) fn bucket_end(index: u64) -> u64 {
+    (bucket(index) + 1) << BUCKET_BITS
 }
 
 /// The bucket numbers from the one holding `last` down to 0, as an SQL list.
@@ -153,5 +179,8 @@ mod tests {
         assert_eq!(buckets(65_535), "0");
         assert_eq!(buckets(65_536), "1,0");
         assert_eq!(bucket(65_536 * 3 + 7), 3);
+        assert_eq!(bucket_end(0), 65_536);
+        assert_eq!(bucket_end(65_535), 65_536);
+        assert_eq!(bucket_end(65_536), 131_072);
     }
 }

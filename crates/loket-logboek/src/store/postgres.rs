@@ -6,8 +6,8 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
 use super::shared::log_store_impl;
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, bucket, buckets, entry_from_row,
-    head_from_row, to_hash, to_i64, to_u64,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, buckets,
+    entry_from_row, head_from_row, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;

@@ -53,6 +53,33 @@ macro_rules! log_store_impl {
                     });
                     insert.build().execute(&mut *tx).await?;
                 }
+                for (table, column, list) in [
+                    ("subject_index", "subject", &batch.index_subjects),
+                    ("trace_index", "trace_id", &batch.index_traces),
+                ] {
+                    for chunk in list.chunks(CHUNK) {
+                        // From the records themselves: one pruned since it was appended
+                        // has no subject or trace left to index.
+                        let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                            "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
+                             FROM records WHERE {column} IS NOT NULL AND idx IN ("
+                        ));
+                        let mut list = insert.separated(", ");
+                        for idx in chunk {
+                            list.push_bind(to_i64(*idx));
+                        }
+                        insert.push(format!(") ORDER BY {column}, idx ON CONFLICT DO NOTHING"));
+                        insert.build().execute(&mut *tx).await?;
+                    }
+                }
+                if let Some(upto) = batch.indexed_upto {
+                    let mut upsert: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("INSERT INTO index_state (id, indexed_upto) VALUES (1, ");
+                    upsert
+                        .push_bind(to_i64(upto))
+                        .push(") ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto");
+                    upsert.build().execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -139,7 +166,7 @@ macro_rules! log_store_impl {
                 let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
                     "SELECT {ENTRY_COLUMNS} FROM records WHERE body IS NOT NULL"
                 ));
-                // Lookups by subject or trace probe their index once per bucket, newest first.
+                // Lookups by subject or trace probe their table once per bucket, newest first.
                 if filter.subject.is_some() || filter.trace_id.is_some() {
                     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(idx), -1) FROM records")
                         .fetch_one(&self.pool)
@@ -148,11 +175,126 @@ macro_rules! log_store_impl {
                         Some(before) => last.min(to_i64(before) - 1),
                         None => last,
                     };
-                    select
-                        .push(" AND bucket IN (")
-                        .push(buckets(last))
-                        .push(")");
+                    let buckets = buckets(last);
+                    for (table, column, value) in [
+                        ("subject_index", "subject", &filter.subject),
+                        ("trace_index", "trace_id", &filter.trace_id),
+                    ] {
+                        if let Some(value) = value {
+                            select
+                                .push(format!(
+                                    " AND idx IN (SELECT idx FROM {table} WHERE bucket IN ({buckets}) AND {column} = "
+                                ))
+                                .push_bind(value)
+                                .push(")");
+                        }
+                    }
                 }
+                Self::push_conditions(&mut select, filter);
+                select
+                    // `idx + 0`: never walk the primary key backwards looking for a
+                    // subject's few records (Postgres does when its statistics lag
+                    // behind a burst of appends: 24 s instead of 2 ms at 10 M records).
+                    .push(" ORDER BY idx + 0 DESC LIMIT ")
+                    .push_bind(i64::from(filter.limit));
+                let rows: Vec<EntryRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(entry_from_row).collect()
+            }
+
+            async fn query_among(&self, filter: &Filter, among: &[u64]) -> Result<Vec<Entry>, StoreError> {
+                if among.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
+                    "SELECT {ENTRY_COLUMNS} FROM records WHERE body IS NOT NULL AND idx IN ("
+                ));
+                let mut list = select.separated(", ");
+                for idx in among {
+                    list.push_bind(to_i64(*idx));
+                }
+                select.push(")");
+                Self::push_conditions(&mut select, filter);
+                select
+                    .push(" ORDER BY idx DESC LIMIT ")
+                    .push_bind(i64::from(filter.limit));
+                let rows: Vec<EntryRow> = select.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(entry_from_row).collect()
+            }
+
+            async fn indexed_upto(&self) -> Result<u64, StoreError> {
+                let upto: Option<i64> =
+                    sqlx::query_scalar("SELECT indexed_upto FROM index_state WHERE id = 1")
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(to_u64(upto.unwrap_or_default()))
+            }
+
+            async fn lookup_keys(&self, from: u64) -> Result<Vec<LookupKeys>, StoreError> {
+                let mut select: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("SELECT idx, subject, trace_id FROM records WHERE idx >= ");
+                select.push_bind(to_i64(from)).push(" ORDER BY idx");
+                let rows: Vec<(i64, Option<String>, Option<String>)> =
+                    select.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(idx, subject, trace)| (to_u64(idx), subject, trace))
+                    .collect())
+            }
+
+            async fn index_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError> {
+                let mut orders = Vec::with_capacity(2);
+                for column in ["subject", "trace_id"] {
+                    let mut select: QueryBuilder<'_, $db> =
+                        QueryBuilder::new("SELECT idx FROM records WHERE idx >= ");
+                    select
+                        .push_bind(to_i64(from))
+                        .push(" AND idx < ")
+                        .push_bind(to_i64(end))
+                        .push(format!(" AND {column} IS NOT NULL ORDER BY {column}, idx"));
+                    let rows: Vec<i64> = select.build_query_scalar().fetch_all(&self.pool).await?;
+                    orders.push(rows.into_iter().map(to_u64).collect::<Vec<u64>>());
+                }
+                let traces = orders.pop().unwrap_or_default();
+                let subjects = orders.pop().unwrap_or_default();
+                Ok((subjects, traces))
+            }
+
+            async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+                // The same records in each statement: the oldest expired ones by index.
+                // On the writer's connection, so a prune waits for a commit instead of
+                // failing on a busy database.
+                let mut tx = self.writer.begin().await?;
+                for (table, column) in [("subject_index", "subject"), ("trace_index", "trace_id")] {
+                    let mut delete = QueryBuilder::<'_, $db>::new(format!(
+                        "DELETE FROM {table} WHERE (bucket, {column}, idx) IN (SELECT bucket, {column}, idx \
+                         FROM records WHERE body IS NOT NULL AND expires_at < "
+                    ));
+                    delete
+                        .push_bind(now)
+                        .push(" ORDER BY idx LIMIT ")
+                        .push_bind(i64::from(limit))
+                        .push(")");
+                    delete.build().execute(&mut *tx).await?;
+                }
+                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
+                    "UPDATE records SET body = NULL, subject = NULL, trace_id = NULL, activity = NULL
+                     WHERE idx IN (SELECT idx FROM records WHERE body IS NOT NULL AND expires_at < ",
+                );
+                update
+                    .push_bind(now)
+                    .push(" ORDER BY idx LIMIT ")
+                    .push_bind(i64::from(limit))
+                    .push(")");
+                let result = update.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(result.rows_affected())
+            }
+        }
+
+        impl $store {
+            /// The filter's conditions on a record's own columns. Subject and trace are
+            /// checked here too: the lookup tables and the log's tail only narrow down.
+            fn push_conditions<'a>(select: &mut QueryBuilder<'a, $db>, filter: &'a Filter) {
                 if let Some(subject) = &filter.subject {
                     select.push(" AND subject = ").push_bind(subject);
                 }
@@ -171,28 +313,6 @@ macro_rules! log_store_impl {
                 if let Some(before) = filter.before {
                     select.push(" AND idx < ").push_bind(to_i64(before));
                 }
-                select
-                    // `idx + 0`: never walk the primary key backwards looking for a
-                    // subject's few records (Postgres does when its statistics lag
-                    // behind a burst of appends: 24 s instead of 2 ms at 10 M records).
-                    .push(" ORDER BY idx + 0 DESC LIMIT ")
-                    .push_bind(i64::from(filter.limit));
-                let rows: Vec<EntryRow> = select.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter().map(entry_from_row).collect()
-            }
-
-            async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
-                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
-                    "UPDATE records SET body = NULL, subject = NULL, trace_id = NULL, activity = NULL
-                     WHERE idx IN (SELECT idx FROM records WHERE body IS NOT NULL AND expires_at < ",
-                );
-                update
-                    .push_bind(now)
-                    .push(" LIMIT ")
-                    .push_bind(i64::from(limit))
-                    .push(")");
-                let result = update.build().execute(&self.pool).await?;
-                Ok(result.rows_affected())
             }
         }
     };
