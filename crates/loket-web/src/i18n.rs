@@ -40,9 +40,35 @@ impl Lang {
     }
 }
 
+/// `path` (which may carry a query) with `lang=code` instead of any language it named, so
+/// switching the language keeps what the page was showing (filters, a page number).
+pub(crate) fn switch_href(path: &str, code: &str) -> String {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+        .collect();
+    let choice = format!("lang={code}");
+    kept.push(&choice);
+    format!("{base}?{}", kept.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_switch_keeps_the_query_and_replaces_the_language() {
+        assert_eq!(switch_href("/werkplek", "en"), "/werkplek?lang=en");
+        assert_eq!(
+            switch_href("/werkplek?mijn=ja&pagina=2", "en"),
+            "/werkplek?mijn=ja&pagina=2&lang=en"
+        );
+        assert_eq!(
+            switch_href("/aanvragen?lang=en&q=auto", "nl"),
+            "/aanvragen?q=auto&lang=nl"
+        );
+    }
 
     #[test]
     fn explicit_choice_beats_the_browser() {

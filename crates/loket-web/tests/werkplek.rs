@@ -651,6 +651,17 @@ async fn the_workspace_is_in_english_when_asked_and_remembers_it(w: World) {
             .contains("href=\"/werkplek?lang=en\" lang=\"en\" hreflang=\"en\"")
     );
     assert!(language_cookie(&dutch).is_none(), "no choice, no cookie");
+    // Switching keeps the queue's filters and page.
+    let filtered = w
+        .send("GET", "/werkplek?mijn=ja", Some(&handler), &[])
+        .await;
+    assert!(
+        filtered
+            .body
+            .contains("href=\"/werkplek?mijn=ja&#38;lang=en\" lang=\"en\""),
+        "{}",
+        filtered.body
+    );
 
     let english = w
         .send("GET", "/werkplek?lang=en", Some(&handler), &[])

@@ -39,6 +39,11 @@ impl Layout {
         }
     }
 
+    /// This page in the other language, its own query kept.
+    pub(crate) fn switch_href(&self) -> String {
+        crate::i18n::switch_href(&self.path, self.other_code())
+    }
+
     pub(crate) fn current(&self, item: &str) -> &'static str {
         if self.nav == item { "page" } else { "false" }
     }

@@ -540,7 +540,7 @@ async fn queue(
             Some(&me.medewerker),
             &me.session.csrf,
             lang,
-            "/werkplek",
+            &view.here,
         ),
         view,
     })?;

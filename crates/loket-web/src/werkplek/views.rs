@@ -59,6 +59,11 @@ impl<'a> Layout<'a> {
             Lang::En => "nl",
         }
     }
+
+    /// This page in the other language, its own query (filters, page) kept.
+    pub(super) fn switch_href(&self) -> String {
+        crate::i18n::switch_href(&self.path, self.other_code())
+    }
 }
 
 /// A form error: the field it belongs to (its id on the page) and what to do.
@@ -323,6 +328,8 @@ pub(super) struct QueueView {
     pub(super) rows: Vec<QueueRow>,
     pub(super) page: u32,
     pub(super) pages: u64,
+    /// This page with its filters, for the language switch.
+    pub(super) here: String,
     pub(super) previous: Option<String>,
     pub(super) next: Option<String>,
 }
@@ -393,6 +400,8 @@ impl QueueView {
             .collect();
         let pages = page.total.div_ceil(u64::from(QUEUE_PAGE_SIZE)).max(1);
         let current = filter.page.max(1);
+        // This page's own address (the language switch keeps its filters); page 1
+        // without filters is plain `/werkplek`.
         let link = |page: u32| {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
             for (name, value) in [
@@ -407,8 +416,15 @@ impl QueueView {
             if filter.mine {
                 query.append_pair("mijn", "ja");
             }
-            query.append_pair("pagina", &page.to_string());
-            format!("/werkplek?{}", query.finish())
+            if page > 1 {
+                query.append_pair("pagina", &page.to_string());
+            }
+            let query = query.finish();
+            if query.is_empty() {
+                "/werkplek".to_owned()
+            } else {
+                format!("/werkplek?{query}")
+            }
         };
         Self {
             products,
@@ -419,6 +435,7 @@ impl QueueView {
             rows,
             page: current,
             pages,
+            here: link(current),
             previous: (current > 1).then(|| link(current - 1)),
             next: (u64::from(current) < pages).then(|| link(current + 1)),
         }
