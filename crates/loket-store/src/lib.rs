@@ -12,6 +12,7 @@
 mod database;
 mod error;
 mod migrate;
+mod sqlite_reader;
 mod url;
 
 #[cfg(feature = "testing")]
@@ -20,7 +21,10 @@ pub mod testing;
 pub use database::{Backend, Database};
 pub use error::StoreError;
 pub use migrate::{Migration, Schema};
+pub use sqlite_reader::SqliteReader;
 pub use url::{StorageUrl, StorageUrlError};
 
+/// Re-exported for [`SqliteReader`]'s reads: the same SQLite library sqlx links.
+pub use rusqlite;
 /// Re-exported so store crates use the same sqlx as the pools they are handed.
 pub use sqlx;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use loket_store::sqlx::{PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
-use loket_store::{Database, StoreError};
+use loket_store::{Database, SqliteReader, StoreError, rusqlite};
 use serde_json::Value;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -143,7 +143,10 @@ pub trait ZaakStore: Send + Sync + std::fmt::Debug {
 
 pub fn zaak_store(database: &Database) -> Arc<dyn ZaakStore> {
     match database {
-        Database::Sqlite(pool) => Arc::new(SqliteZaken { pool: pool.clone() }),
+        Database::Sqlite(pool) => Arc::new(SqliteZaken {
+            pool: pool.clone(),
+            reader: SqliteReader::new(pool),
+        }),
         Database::Postgres(pool) => Arc::new(PostgresZaken { pool: pool.clone() }),
     }
 }
@@ -151,6 +154,9 @@ pub fn zaak_store(database: &Database) -> Arc<dyn ZaakStore> {
 #[derive(Debug)]
 struct SqliteZaken {
     pool: SqlitePool,
+    /// A resident's own cases and letters (the portal's every page) are read on the
+    /// request's thread: bounded index lookups, a few rows each.
+    reader: SqliteReader,
 }
 
 #[derive(Debug)]
@@ -158,14 +164,173 @@ struct PostgresZaken {
     pool: PgPool,
 }
 
+/// A case's columns, read with `$get` (`try_get` for sqlx, `get` for rusqlite).
+macro_rules! zaak_row_from {
+    ($row:expr, $get:ident) => {
+        ZaakRow {
+            seq: $row.$get(0)?,
+            uuid: $row.$get(1)?,
+            bronorganisatie: $row.$get(2)?,
+            zaaktype: $row.$get(3)?,
+            omschrijving: $row.$get(4)?,
+            registratiedatum: $row.$get(5)?,
+            startdatum: $row.$get(6)?,
+            einddatum_gepland: $row.$get(7)?,
+            uiterlijke_einddatum: $row.$get(8)?,
+            einddatum: $row.$get(9)?,
+            opschorting: $row.$get(10)?,
+            zaakobject: $row.$get(11)?,
+            status: $row.$get(12)?,
+            status_count: $row.$get(13)?,
+            uitkomst: $row.$get(14)?,
+            behandelaar: $row.$get(15)?,
+            besluit: $row.$get(16)?,
+            aangemaakt_ms: $row.$get(17)?,
+            status_uuid: $row.$get(18)?,
+            resultaat_uuid: $row.$get(19)?,
+            opgeschort_sinds: $row.$get(20)?,
+            verlenging_reden: $row.$get(21)?,
+            verlenging_dagen: $row.$get(22)?,
+        }
+    };
+}
+
 mod sqlite {
     use super::*;
     shared::zaak_store_impl!(SqliteZaken, Sqlite);
+
+    impl SqliteZaken {
+        /// A resident's cases, on this thread; `None` for other lists (the workspace's
+        /// queue counts every open case, which is no lookup), left to the pool.
+        fn read_list(&self, filter: &ZaakFilter) -> Result<Option<Page<Zaak>>, StoreError> {
+            if filter.bsn.is_none() {
+                return Ok(None);
+            }
+            let size = i64::from(filter.page_size.max(1));
+            let offset = i64::from(filter.page.max(1) - 1) * size;
+            let mut select = PlainStatement::default();
+            select.sql(&format!(
+                "SELECT {LIST_COLUMNS}, count(*) OVER () FROM zaken z"
+            ));
+            push_filter(&mut select, filter);
+            select
+                .sql(order_by(filter.order))
+                .sql(" LIMIT ")
+                .int(size)
+                .sql(" OFFSET ")
+                .int(offset);
+            let (items, total) = self.reader.read(|c| {
+                let mut statement = c.prepare_cached(&select.text)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(&select.values))?;
+                let mut items = Vec::new();
+                let mut total = None;
+                while let Some(row) = rows.next()? {
+                    total = Some(row.get::<_, i64>(ZAAK_COLUMN_COUNT)?);
+                    items.push(zaak_row_from!(row, get).into_zaak()?);
+                }
+                Ok((items, total))
+            })?;
+            let total = match total {
+                Some(total) => total,
+                None if offset == 0 => 0,
+                // Past the last page: count on its own.
+                None => {
+                    let mut count = PlainStatement::default();
+                    count.sql("SELECT count(*) FROM zaken z");
+                    push_filter(&mut count, filter);
+                    self.reader.read(|c| {
+                        let mut statement = c.prepare_cached(&count.text)?;
+                        Ok(statement
+                            .query_row(rusqlite::params_from_iter(&count.values), |r| r.get(0))?)
+                    })?
+                }
+            };
+            Ok(Some(Page {
+                items,
+                total: u64::try_from(total).unwrap_or_default(),
+            }))
+        }
+
+        fn read_inbox(
+            &self,
+            bsn: &str,
+            page: u32,
+            page_size: u32,
+        ) -> Result<Option<Inbox>, StoreError> {
+            let size = i64::from(page_size.max(1));
+            let offset = i64::from(page.max(1) - 1) * size;
+            let inbox = self.reader.read(|c| {
+                // The page, the total and the unread count in one statement.
+                let mut select = c.prepare_cached(&format!(
+                    "SELECT {BERICHT_COLUMNS}, count(*) OVER (), \
+                     sum(CASE WHEN b.gelezen_ms IS NULL THEN 1 ELSE 0 END) OVER () \
+                     FROM berichten b WHERE b.bsn = ?1 ORDER BY b.id DESC LIMIT ?2 OFFSET ?3"
+                ))?;
+                let mut rows = select.query(rusqlite::params![bsn, size, offset])?;
+                let mut items = Vec::new();
+                let mut counts = None;
+                while let Some(row) = rows.next()? {
+                    counts = Some((row.get::<_, i64>(8)?, row.get::<_, i64>(9)?));
+                    items.push(bericht_from_row((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                    ))?);
+                }
+                let (total, unread) = match counts {
+                    Some(counts) => counts,
+                    None if offset == 0 => (0, 0),
+                    // Past the last page: count on their own.
+                    None => {
+                        let mut count = c.prepare_cached(
+                            "SELECT count(*), sum(CASE WHEN gelezen_ms IS NULL THEN 1 ELSE 0 END) \
+                             FROM berichten WHERE bsn = ?1",
+                        )?;
+                        count.query_row([bsn], |r| {
+                            Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or_default()))
+                        })?
+                    }
+                };
+                Ok(Inbox {
+                    items,
+                    total: u64::try_from(total).unwrap_or_default(),
+                    unread: u64::try_from(unread).unwrap_or_default(),
+                })
+            })?;
+            Ok(Some(inbox))
+        }
+    }
 }
 
 mod postgres {
     use super::*;
     shared::zaak_store_impl!(PostgresZaken, Postgres);
+
+    /// Postgres is asked over the network: every read goes through the pool.
+    impl PostgresZaken {
+        #[expect(
+            clippy::unused_self,
+            clippy::unnecessary_wraps,
+            reason = "the SQLite store's shape"
+        )]
+        fn read_list(&self, _filter: &ZaakFilter) -> Result<Option<Page<Zaak>>, StoreError> {
+            Ok(None)
+        }
+
+        #[expect(
+            clippy::unused_self,
+            clippy::unnecessary_wraps,
+            reason = "the SQLite store's shape"
+        )]
+        fn read_inbox(&self, _: &str, _: u32, _: u32) -> Result<Option<Inbox>, StoreError> {
+            Ok(None)
+        }
+    }
 }
 
 /// A case's columns from `zaken z`, with its newest status and its result (both by their
@@ -429,20 +594,62 @@ fn order_by(order: ListOrder) -> &'static str {
     }
 }
 
-/// The filter's conditions, appended to a query that has `FROM zaken z`.
-fn push_filter<DB: loket_store::sqlx::Database>(
-    query: &mut QueryBuilder<'_, DB>,
-    filter: &ZaakFilter,
-) where
+/// A statement being written: a sqlx `QueryBuilder`, or a [`PlainStatement`] for a read
+/// on the caller's thread, so each piece of SQL is written once for both.
+trait Sql {
+    fn sql(&mut self, text: &str) -> &mut Self;
+    fn text(&mut self, value: String) -> &mut Self;
+    fn int(&mut self, value: i64) -> &mut Self;
+}
+
+impl<DB: loket_store::sqlx::Database> Sql for QueryBuilder<'_, DB>
+where
     for<'q> String: loket_store::sqlx::Encode<'q, DB> + loket_store::sqlx::Type<DB>,
     for<'q> i64: loket_store::sqlx::Encode<'q, DB> + loket_store::sqlx::Type<DB>,
 {
-    query.push(" WHERE 1 = 1");
+    fn sql(&mut self, text: &str) -> &mut Self {
+        self.push(text)
+    }
+    fn text(&mut self, value: String) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+}
+
+/// SQLite text with `?` placeholders and the values that fill them, in order.
+#[derive(Debug, Default)]
+struct PlainStatement {
+    text: String,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl Sql for PlainStatement {
+    fn sql(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    fn text(&mut self, value: String) -> &mut Self {
+        self.text.push('?');
+        self.values.push(rusqlite::types::Value::Text(value));
+        self
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.text.push('?');
+        self.values.push(rusqlite::types::Value::Integer(value));
+        self
+    }
+}
+
+/// The filter's conditions, appended to a query that has `FROM zaken z`.
+fn push_filter(query: &mut impl Sql, filter: &ZaakFilter) {
+    query.sql(" WHERE 1 = 1");
     if let Some(bsn) = &filter.bsn {
         query
-            .push(" AND z.seq IN (SELECT zaak_seq FROM rollen WHERE bsn = ")
-            .push_bind(bsn.clone())
-            .push(")");
+            .sql(" AND z.seq IN (SELECT zaak_seq FROM rollen WHERE bsn = ")
+            .text(bsn.clone())
+            .sql(")");
     }
     // With a resident given, their roles must drive the query. `zaaktype || ''` keeps
     // SQLite's planner (which has no statistics on a young database) from scanning the
@@ -454,48 +661,48 @@ fn push_filter<DB: loket_store::sqlx::Database>(
     };
     if let Some(wanted) = &filter.zaaktype {
         query
-            .push(format!(" AND {zaaktype} = "))
-            .push_bind(wanted.clone());
+            .sql(&format!(" AND {zaaktype} = "))
+            .text(wanted.clone());
     }
     if let Some(zaaktypen) = &filter.zaaktypen {
         if zaaktypen.is_empty() {
-            query.push(" AND 1 = 0");
+            query.sql(" AND 1 = 0");
         } else {
-            query.push(format!(" AND {zaaktype} IN ("));
-            let mut list = query.separated(", ");
-            for zaaktype in zaaktypen {
-                list.push_bind(zaaktype.clone());
+            query.sql(&format!(" AND {zaaktype} IN ("));
+            for (i, zaaktype) in zaaktypen.iter().enumerate() {
+                if i > 0 {
+                    query.sql(", ");
+                }
+                query.text(zaaktype.clone());
             }
-            query.push(")");
+            query.sql(")");
         }
     }
     if let Some(status) = &filter.status {
-        query.push(" AND z.status = ").push_bind(status.clone());
+        query.sql(" AND z.status = ").text(status.clone());
     }
     if let Some(outcome) = filter.uitkomst {
         query
-            .push(" AND z.uitkomst = ")
-            .push_bind(outcome.as_str().to_owned());
+            .sql(" AND z.uitkomst = ")
+            .text(outcome.as_str().to_owned());
     }
     match filter.open {
-        Some(true) => _ = query.push(" AND z.einddatum IS NULL"),
-        Some(false) => _ = query.push(" AND z.einddatum IS NOT NULL"),
+        Some(true) => _ = query.sql(" AND z.einddatum IS NULL"),
+        Some(false) => _ = query.sql(" AND z.einddatum IS NOT NULL"),
         None => {}
     }
     if let Some(behandelaar) = &filter.behandelaar {
-        query
-            .push(" AND z.behandelaar = ")
-            .push_bind(behandelaar.clone());
+        query.sql(" AND z.behandelaar = ").text(behandelaar.clone());
     }
     if let Some(due_by) = filter.due_by {
         // A suspended case is not running late: its clock has stopped.
         query
-            .push(" AND z.opschorting IS NULL AND z.einddatum_gepland <= ")
-            .push_bind(date_text(due_by));
+            .sql(" AND z.opschorting IS NULL AND z.einddatum_gepland <= ")
+            .text(date_text(due_by));
     }
     if let Some(identificatie) = &filter.identificatie {
         // Not an identificatie of ours: matches nothing (-1 is never a seq).
         let seq = crate::zaak::parse_identificatie(identificatie).unwrap_or(-1);
-        query.push(" AND z.seq = ").push_bind(seq);
+        query.sql(" AND z.seq = ").int(seq);
     }
 }

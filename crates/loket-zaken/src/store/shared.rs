@@ -77,6 +77,9 @@ macro_rules! zaak_store_impl {
 
             async fn list(&self, filter: &ZaakFilter) -> Result<Page<Zaak>, StoreError> {
                 use loket_store::sqlx::Row;
+                if let Some(page) = self.read_list(filter)? {
+                    return Ok(page);
+                }
                 let size = i64::from(filter.page_size.max(1));
                 let offset = i64::from(filter.page.max(1) - 1) * size;
                 // The page and the total in one statement: the window counts every match.
@@ -516,6 +519,9 @@ macro_rules! zaak_store_impl {
                 page: u32,
                 page_size: u32,
             ) -> Result<Inbox, StoreError> {
+                if let Some(inbox) = self.read_inbox(bsn, page, page_size)? {
+                    return Ok(inbox);
+                }
                 let size = i64::from(page_size.max(1));
                 let offset = i64::from(page.max(1) - 1) * size;
                 // The page, the total and the unread count in one statement.
@@ -868,31 +874,7 @@ macro_rules! zaak_store_impl {
 
         fn zaak_row(row: &<$db as loket_store::sqlx::Database>::Row) -> Result<ZaakRow, StoreError> {
             use loket_store::sqlx::Row;
-            Ok(ZaakRow {
-                seq: row.try_get(0)?,
-                uuid: row.try_get(1)?,
-                bronorganisatie: row.try_get(2)?,
-                zaaktype: row.try_get(3)?,
-                omschrijving: row.try_get(4)?,
-                registratiedatum: row.try_get(5)?,
-                startdatum: row.try_get(6)?,
-                einddatum_gepland: row.try_get(7)?,
-                uiterlijke_einddatum: row.try_get(8)?,
-                einddatum: row.try_get(9)?,
-                opschorting: row.try_get(10)?,
-                zaakobject: row.try_get(11)?,
-                status: row.try_get(12)?,
-                status_count: row.try_get(13)?,
-                uitkomst: row.try_get(14)?,
-                behandelaar: row.try_get(15)?,
-                besluit: row.try_get(16)?,
-                aangemaakt_ms: row.try_get(17)?,
-                status_uuid: row.try_get(18)?,
-                resultaat_uuid: row.try_get(19)?,
-                opgeschort_sinds: row.try_get(20)?,
-                verlenging_reden: row.try_get(21)?,
-                verlenging_dagen: row.try_get(22)?,
-            })
+            Ok(zaak_row_from!(row, try_get))
         }
     };
 }
