@@ -1,5 +1,5 @@
-use loket_store::StoreError;
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
+use loket_store::{SqliteReader, StoreError};
 
 use super::query::PersonFilter;
 use super::record::PersonRecord;
@@ -7,16 +7,24 @@ use super::store::{
     NameCondition, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching, has_indexed_key,
     in_requested_order,
 };
+use std::sync::Arc;
+
 use crate::common::feed::{self, NewMutatie};
+use crate::common::records::sqlite_documents;
 
 #[derive(Debug, Clone)]
 pub(super) struct SqlitePersonStore {
     pool: SqlitePool,
+    /// Lookups by BSN (the register's every request), on the request's thread.
+    reader: Arc<SqliteReader>,
 }
 
 impl SqlitePersonStore {
     pub(super) fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            reader: Arc::new(SqliteReader::new(&pool)),
+            pool,
+        }
     }
 }
 
@@ -50,17 +58,11 @@ impl PersonStore for SqlitePersonStore {
     }
 
     async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError> {
-        if bsns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut select: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT document FROM personen WHERE bsn IN (");
-        let mut list = select.separated(", ");
-        for bsn in bsns {
-            list.push_bind(bsn);
-        }
-        select.push(")");
-        let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
+        let documents = sqlite_documents(
+            &self.reader,
+            "SELECT document FROM personen WHERE bsn IN",
+            bsns,
+        )?;
         let found = documents
             .iter()
             .map(|d| decode(d))

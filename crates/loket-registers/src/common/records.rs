@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
-use loket_store::{Database, StoreError};
+use loket_store::{Database, SqliteReader, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -45,6 +45,7 @@ pub fn record_store<R: Record>(database: &Database) -> Arc<dyn RecordStore<R>> {
     match database {
         Database::Sqlite(pool) => Arc::new(SqliteRecords::<R> {
             pool: pool.clone(),
+            reader: SqliteReader::new(pool),
             record: PhantomData,
         }),
         Database::Postgres(pool) => Arc::new(PostgresRecords::<R> {
@@ -100,12 +101,42 @@ pub(crate) async fn sqlite_build_indexes(
     result
 }
 
+/// The `document` column of the rows whose key is one of `keys` (at most a few dozen),
+/// read on this thread: `select` ends in `IN`, the list is added here.
+pub(crate) fn sqlite_documents(
+    reader: &SqliteReader,
+    select: &str,
+    keys: &[String],
+) -> Result<Vec<String>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::with_capacity(select.len() + 3 * keys.len() + 3);
+    sql.push_str(select);
+    sql.push_str(" (");
+    for i in 0..keys.len() {
+        sql.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+    sql.push(')');
+    reader.read(|c| {
+        let mut statement = c.prepare_cached(&sql)?;
+        let documents = statement
+            .query_map(loket_store::rusqlite::params_from_iter(keys), |row| {
+                row.get::<_, String>(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(documents)
+    })
+}
+
 fn not_empty() -> StoreError {
     StoreError::Corrupt("a bulk load needs an empty register".into())
 }
 
 struct SqliteRecords<R> {
     pool: SqlitePool,
+    /// Lookups by key and by BSN, on the request's thread.
+    reader: SqliteReader,
     record: PhantomData<fn() -> R>,
 }
 
@@ -159,19 +190,8 @@ impl<R: Record> RecordStore<R> for SqliteRecords<R> {
     }
 
     async fn by_key(&self, keys: &[String]) -> Result<Vec<R>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut select: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT document FROM {} WHERE sleutel IN (",
-            R::TABLE
-        ));
-        let mut list = select.separated(", ");
-        for key in keys {
-            list.push_bind(key);
-        }
-        select.push(")");
-        let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
+        let select = format!("SELECT document FROM {} WHERE sleutel IN", R::TABLE);
+        let documents = sqlite_documents(&self.reader, &select, keys)?;
         let found = documents
             .iter()
             .map(|d| decode(d))
@@ -180,13 +200,17 @@ impl<R: Record> RecordStore<R> for SqliteRecords<R> {
     }
 
     async fn by_bsn(&self, bsn: &str) -> Result<Vec<R>, StoreError> {
-        let documents: Vec<String> = sqlx::query_scalar(&format!(
+        let select = format!(
             "SELECT document FROM {} WHERE bsn = ?1 ORDER BY sleutel",
             R::TABLE
-        ))
-        .bind(bsn)
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let documents = self.reader.read(|c| {
+            let mut statement = c.prepare_cached(&select)?;
+            let documents = statement
+                .query_map([bsn], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(documents)
+        })?;
         documents.iter().map(|d| decode(d)).collect()
     }
 
