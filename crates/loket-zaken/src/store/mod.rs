@@ -304,6 +304,23 @@ mod sqlite {
             })?;
             Ok(Some(inbox))
         }
+
+        /// Permits at an address (every decision asks): the `zaken_object` index.
+        fn read_count_about(
+            &self,
+            zaaktype: &str,
+            zaakobject: &str,
+            outcome: Outcome,
+        ) -> Result<Option<u64>, StoreError> {
+            let n: i64 = self.reader.read(|c| {
+                let mut count = c.prepare_cached(
+                    "SELECT count(*) FROM zaken \
+                     WHERE zaaktype = ?1 AND zaakobject = ?2 AND uitkomst = ?3",
+                )?;
+                Ok(count.query_row([zaaktype, zaakobject, outcome.as_str()], |r| r.get(0))?)
+            })?;
+            Ok(Some(u64::try_from(n).unwrap_or_default()))
+        }
     }
 }
 
@@ -328,6 +345,20 @@ mod postgres {
             reason = "the SQLite store's shape"
         )]
         fn read_inbox(&self, _: &str, _: u32, _: u32) -> Result<Option<Inbox>, StoreError> {
+            Ok(None)
+        }
+
+        #[expect(
+            clippy::unused_self,
+            clippy::unnecessary_wraps,
+            reason = "the SQLite store's shape"
+        )]
+        fn read_count_about(
+            &self,
+            _: &str,
+            _: &str,
+            _: Outcome,
+        ) -> Result<Option<u64>, StoreError> {
             Ok(None)
         }
     }

@@ -637,6 +637,9 @@ macro_rules! zaak_store_impl {
                 zaakobject: &str,
                 outcome: Outcome,
             ) -> Result<u64, StoreError> {
+                if let Some(n) = self.read_count_about(zaaktype, zaakobject, outcome)? {
+                    return Ok(n);
+                }
                 let mut count: QueryBuilder<'_, $db> =
                     QueryBuilder::new("SELECT count(*) FROM zaken WHERE zaaktype = ");
                 count
