@@ -15,33 +15,8 @@ macro_rules! log_store_impl {
                     return Err(sqlx::Error::PoolClosed.into());
                 }
                 let mut tx = self.writer.begin().await?;
-                for chunk in batch.entries.chunks(CHUNK) {
-                    let mut insert: QueryBuilder<'_, $db> =
-                        QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
-                    insert.push_values(chunk, |mut row, entry| {
-                        row.push_bind(to_i64(bucket(entry.index)))
-                            .push_bind(to_i64(entry.index))
-                            .push_bind(&entry.trace_id)
-                            .push_bind(&entry.subject)
-                            .push_bind(&entry.activity)
-                            .push_bind(entry.start_ms)
-                            .push_bind(entry.expires_at)
-                            .push_bind(&entry.body)
-                            .push_bind(&entry.body_digest[..])
-                            .push_bind(&entry.leaf_hash[..]);
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
-                for chunk in batch.nodes.chunks(CHUNK * 3) {
-                    let mut insert: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("INSERT INTO nodes (level, idx, hash) ");
-                    insert.push_values(chunk, |mut row, ((level, idx), hash)| {
-                        row.push_bind(i64::from(*level))
-                            .push_bind(to_i64(*idx))
-                            .push_bind(&hash[..]);
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
+                insert_entries(&mut tx, &batch.entries).await?;
+                insert_nodes(&mut tx, &batch.nodes).await?;
                 if let Some(head) = &batch.head {
                     let mut insert: QueryBuilder<'_, $db> =
                         QueryBuilder::new("INSERT INTO tree_heads (size, root, signed_at_ms, signature) ");

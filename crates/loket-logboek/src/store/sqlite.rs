@@ -45,3 +45,46 @@ impl SqliteLog {
 const CHUNK: usize = 1000;
 
 log_store_impl!(SqliteLog, Sqlite);
+
+/// A batch's records, `CHUNK` rows per multi-row INSERT.
+async fn insert_entries(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    entries: &[Entry],
+) -> Result<(), StoreError> {
+    for chunk in entries.chunks(CHUNK) {
+        let mut insert: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
+        insert.push_values(chunk, |mut row, entry| {
+            row.push_bind(to_i64(bucket(entry.index)))
+                .push_bind(to_i64(entry.index))
+                .push_bind(&entry.trace_id)
+                .push_bind(&entry.subject)
+                .push_bind(&entry.activity)
+                .push_bind(entry.start_ms)
+                .push_bind(entry.expires_at)
+                .push_bind(&entry.body)
+                .push_bind(&entry.body_digest[..])
+                .push_bind(&entry.leaf_hash[..]);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A batch's new tree nodes, three times `CHUNK` rows per INSERT.
+async fn insert_nodes(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    nodes: &[(NodeId, Hash)],
+) -> Result<(), StoreError> {
+    for chunk in nodes.chunks(CHUNK * 3) {
+        let mut insert: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new("INSERT INTO nodes (level, idx, hash) ");
+        insert.push_values(chunk, |mut row, ((level, idx), hash)| {
+            row.push_bind(i64::from(*level))
+                .push_bind(to_i64(*idx))
+                .push_bind(&hash[..]);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
