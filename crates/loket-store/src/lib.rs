@@ -12,6 +12,7 @@
 mod database;
 mod error;
 mod migrate;
+mod pg_reader;
 mod sqlite_reader;
 mod url;
 
@@ -21,6 +22,7 @@ pub mod testing;
 pub use database::{Backend, Database};
 pub use error::StoreError;
 pub use migrate::{Migration, Schema};
+pub use pg_reader::{PgRead, PgReader};
 pub use sqlite_reader::SqliteReader;
 pub use url::{StorageUrl, StorageUrlError};
 

@@ -1,5 +1,7 @@
-use loket_store::StoreError;
+use std::sync::Arc;
+
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
+use loket_store::{PgReader, StoreError};
 
 use super::query::PersonFilter;
 use super::record::PersonRecord;
@@ -12,11 +14,17 @@ use crate::common::feed::{self, NewMutatie};
 #[derive(Debug, Clone)]
 pub(super) struct PostgresPersonStore {
     pool: PgPool,
+    /// Lookups by BSN (the register's every request), without the pool's release ping.
+    reader: Arc<PgReader>,
 }
 
 impl PostgresPersonStore {
     pub(super) fn new(pool: PgPool) -> Self {
-        Self { pool }
+        let connections = usize::try_from(pool.options().get_max_connections()).unwrap_or(4);
+        Self {
+            reader: Arc::new(PgReader::new(&pool, connections)),
+            pool,
+        }
     }
 }
 
@@ -60,7 +68,12 @@ impl PersonStore for PostgresPersonStore {
             list.push_bind(bsn);
         }
         select.push(")");
-        let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
+        let mut read = self.reader.get().await?;
+        let documents: Vec<String> = select
+            .build_query_scalar()
+            .fetch_all(read.connection())
+            .await?;
+        read.done();
         let found = documents
             .iter()
             .map(|d| decode(d))
