@@ -1,6 +1,6 @@
 //! Pooled Postgres connections are not pinged while in steady use; one that sat idle is
 //! checked before it is handed out, so a server that dropped it costs a reconnect, not a
-//! failed request.
+//! failed request. The same for a `PgReader`'s own connections.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,33 +19,17 @@ const SCHEMA: Schema = Schema {
     ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
 )]
 async fn an_idle_connection_the_server_dropped_is_replaced_before_use() {
-    let storage = TestStorage::postgres().await.unwrap();
-    let Database::Postgres(pool) = Database::open(&storage.url, &SCHEMA).await.unwrap() else {
-        panic!("a Postgres URL opens a Postgres database");
-    };
-    let StorageUrl::Postgres(url) = &storage.url else {
-        panic!("Postgres storage");
-    };
-    let database = url::Url::parse(url.expose()).unwrap().path()[1..].to_owned();
+    let (storage, pool, database) = postgres().await;
     let one: i32 = sqlx::query_scalar("SELECT 1")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(one, 1);
 
-    // The server ends every session of this database, as a restart or failover would.
-    let admin = sqlx::PgPool::connect(&std::env::var("LOKET_TEST_POSTGRES_URL").unwrap())
-        .await
-        .unwrap();
-    let ended: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&database)
-    .fetch_all(&admin)
-    .await
-    .unwrap();
-    assert!(!ended.is_empty(), "the pool held a connection to end");
-    admin.close().await;
+    assert!(
+        end_every_session(&database).await,
+        "the pool held a connection to end"
+    );
 
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let two: i32 = sqlx::query_scalar("SELECT 2")
@@ -67,14 +51,7 @@ async fn an_idle_connection_the_server_dropped_is_replaced_before_use() {
     ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
 )]
 async fn a_reader_replaces_connections_the_server_dropped_and_never_reuses_a_failed_one() {
-    let storage = TestStorage::postgres().await.unwrap();
-    let Database::Postgres(pool) = Database::open(&storage.url, &SCHEMA).await.unwrap() else {
-        panic!("a Postgres URL opens a Postgres database");
-    };
-    let StorageUrl::Postgres(url) = &storage.url else {
-        panic!("Postgres storage");
-    };
-    let database = url::Url::parse(url.expose()).unwrap().path()[1..].to_owned();
+    let (storage, pool, database) = postgres().await;
     let reader = loket_store::PgReader::new(&pool, 1);
     let first = backend_pid(&reader).await;
     assert_eq!(
@@ -95,18 +72,10 @@ async fn a_reader_replaces_connections_the_server_dropped_and_never_reuses_a_fai
         "a failed read's connection is not reused"
     );
 
-    let admin = sqlx::PgPool::connect(&std::env::var("LOKET_TEST_POSTGRES_URL").unwrap())
-        .await
-        .unwrap();
-    let ended: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&database)
-    .fetch_all(&admin)
-    .await
-    .unwrap();
-    assert!(!ended.is_empty(), "the reader held a connection to end");
-    admin.close().await;
+    assert!(
+        end_every_session(&database).await,
+        "the reader held a connection to end"
+    );
 
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     let reconnected = backend_pid(&reader).await;
@@ -127,4 +96,34 @@ async fn backend_pid(reader: &loket_store::PgReader) -> i32 {
         .unwrap();
     read.done();
     pid
+}
+
+/// A fresh Postgres database with the (empty) schema, its pool and its name.
+async fn postgres() -> (TestStorage, sqlx::PgPool, String) {
+    let storage = TestStorage::postgres().await.unwrap();
+    let Database::Postgres(pool) = Database::open(&storage.url, &SCHEMA).await.unwrap() else {
+        panic!("a Postgres URL opens a Postgres database");
+    };
+    let StorageUrl::Postgres(url) = &storage.url else {
+        panic!("Postgres storage");
+    };
+    let database = url::Url::parse(url.expose()).unwrap().path()[1..].to_owned();
+    (storage, pool, database)
+}
+
+/// The server ends every session of `database`, as a restart or failover would; true
+/// when there was one to end.
+async fn end_every_session(database: &str) -> bool {
+    let admin = sqlx::PgPool::connect(&std::env::var("LOKET_TEST_POSTGRES_URL").unwrap())
+        .await
+        .unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(database)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+    !ended.is_empty()
 }
