@@ -1,6 +1,8 @@
 //! Where cases live: one trait, one implementation written once with `QueryBuilder`
 //! (`shared.rs`) and instantiated for SQLite and for Postgres, one contract suite run
-//! against both (`tests/zaken_contract.rs`).
+//! against both (`tests/zaken_contract.rs`). On SQLite the portal's lookups (a
+//! resident's cases and letters) and the permit count read through a `SqliteReader` on
+//! the request's thread, with the same SQL (`Sql`, `push_filter`).
 
 mod shared;
 
@@ -154,8 +156,8 @@ pub fn zaak_store(database: &Database) -> Arc<dyn ZaakStore> {
 #[derive(Debug)]
 struct SqliteZaken {
     pool: SqlitePool,
-    /// A resident's own cases and letters (the portal's every page) are read on the
-    /// request's thread: bounded index lookups, a few rows each.
+    /// A resident's own cases and letters (the portal's every page) and the permit count
+    /// per address are read on the request's thread: bounded index lookups.
     reader: SqliteReader,
 }
 
