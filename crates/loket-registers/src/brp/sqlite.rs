@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
 use loket_store::{SqliteReader, StoreError};
 
@@ -7,8 +9,6 @@ use super::store::{
     NameCondition, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching, has_indexed_key,
     in_requested_order,
 };
-use std::sync::Arc;
-
 use crate::common::feed::{self, NewMutatie};
 use crate::common::records::sqlite_documents;
 

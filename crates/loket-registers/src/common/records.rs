@@ -118,12 +118,19 @@ pub(crate) fn sqlite_documents(
         sql.push_str(if i == 0 { "?" } else { ", ?" });
     }
     sql.push(')');
+    read_documents(reader, &sql, loket_store::rusqlite::params_from_iter(keys))
+}
+
+/// The first column (`document`) of every row `select` gives, read on this thread.
+fn read_documents(
+    reader: &SqliteReader,
+    select: &str,
+    params: impl loket_store::rusqlite::Params,
+) -> Result<Vec<String>, StoreError> {
     reader.read(|c| {
-        let mut statement = c.prepare_cached(&sql)?;
+        let mut statement = c.prepare_cached(select)?;
         let documents = statement
-            .query_map(loket_store::rusqlite::params_from_iter(keys), |row| {
-                row.get::<_, String>(0)
-            })?
+            .query_map(params, |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(documents)
     })
@@ -204,13 +211,7 @@ impl<R: Record> RecordStore<R> for SqliteRecords<R> {
             "SELECT document FROM {} WHERE bsn = ?1 ORDER BY sleutel",
             R::TABLE
         );
-        let documents = self.reader.read(|c| {
-            let mut statement = c.prepare_cached(&select)?;
-            let documents = statement
-                .query_map([bsn], |row| row.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(documents)
-        })?;
+        let documents = read_documents(&self.reader, &select, [bsn])?;
         documents.iter().map(|d| decode(d)).collect()
     }
 
