@@ -410,7 +410,8 @@ impl Writer {
             frontier.root(),
             now,
         ));
-        match self.store.append(&batch).await {
+        let batch = Arc::new(batch);
+        match self.store.append(batch.clone()).await {
             Ok(()) => {
                 self.frontier = frontier;
                 let mut tail = self

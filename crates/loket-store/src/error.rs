@@ -2,9 +2,9 @@
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// A read on the caller's thread (`SqliteReader`) failed in SQLite.
-    #[error("database read failed: {0}")]
-    Read(String),
+    /// A statement run directly through SQLite (`SqliteReader`, `SqliteWriter`) failed.
+    #[error("SQLite error: {0}")]
+    Sqlite(String),
     #[error("cannot prepare storage directory {path}: {source}")]
     Directory {
         path: String,

@@ -14,6 +14,7 @@ mod error;
 mod migrate;
 mod pg_reader;
 mod sqlite_reader;
+mod sqlite_writer;
 mod url;
 
 #[cfg(feature = "testing")]
@@ -24,9 +25,11 @@ pub use error::StoreError;
 pub use migrate::{Migration, Schema};
 pub use pg_reader::{PgRead, PgReader};
 pub use sqlite_reader::SqliteReader;
+pub use sqlite_writer::{SqliteWriter, WriterSettings};
 pub use url::{StorageUrl, StorageUrlError};
 
-/// Re-exported for [`SqliteReader`]'s reads: the same SQLite library sqlx links.
+/// Re-exported for [`SqliteReader`]'s reads and [`SqliteWriter`]'s writes: the same
+/// SQLite library sqlx links.
 pub use rusqlite;
 /// Re-exported so store crates use the same sqlx as the pools they are handed.
 pub use sqlx;

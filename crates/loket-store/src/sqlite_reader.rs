@@ -94,10 +94,10 @@ impl SqliteReader {
     }
 }
 
-/// A read that failed in SQLite itself (not in checking what it returned).
+/// A statement that failed in SQLite itself (not in checking what it returned).
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
-        Self::Read(error.to_string())
+        Self::Sqlite(error.to_string())
     }
 }
 

@@ -49,7 +49,7 @@ pub struct Filter {
 #[async_trait]
 pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// Write the whole batch in one transaction, or nothing.
-    async fn append(&self, batch: &Batch) -> Result<(), StoreError>;
+    async fn append(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
     async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
     /// Tree heads with a size of at least `from_size`, smallest first.
     async fn heads(&self, from_size: u64, limit: u32) -> Result<Vec<SignedTreeHead>, StoreError>;
@@ -82,6 +82,27 @@ pub fn log_store(database: &Database) -> Arc<dyn LogStore> {
         Database::Sqlite(pool) => Arc::new(sqlite::SqliteLog::new(pool.clone())),
         Database::Postgres(pool) => Arc::new(postgres::PostgresLog::new(pool.clone())),
     }
+}
+
+/// The statements of a prune, with the backend's placeholders for `now` and `limit`: the
+/// same records in each, the oldest expired ones by index.
+pub(crate) fn prune_statements(now: &str, limit: &str) -> [String; 3] {
+    let expired = format!(
+        "FROM records WHERE body IS NOT NULL AND expires_at < {now} ORDER BY idx LIMIT {limit}"
+    );
+    let unindex = |table: &str, column: &str| {
+        format!(
+            "DELETE FROM {table} WHERE (bucket, {column}, idx) IN (SELECT bucket, {column}, idx {expired})"
+        )
+    };
+    [
+        unindex("subject_index", "subject"),
+        unindex("trace_index", "trace_id"),
+        format!(
+            "UPDATE records SET body = NULL, subject = NULL, trace_id = NULL, activity = NULL \
+             WHERE idx IN (SELECT idx {expired})"
+        ),
+    ]
 }
 
 pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {

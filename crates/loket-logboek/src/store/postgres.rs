@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use loket_store::StoreError;
@@ -7,31 +8,86 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, buckets,
-    entry_from_row, head_from_row, to_hash, to_i64, to_u64,
+    entry_from_row, head_from_row, prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
 use crate::tree_head::SignedTreeHead;
 
+/// Appends use the same pool as reads: Postgres keeps one shared buffer cache, so they
+/// need no connection of their own.
 #[derive(Debug)]
 pub(crate) struct PostgresLog {
     pool: PgPool,
-    /// The same pool: Postgres keeps one shared buffer cache, so appends need no
-    /// connection of their own.
-    writer: PgPool,
 }
 
 impl PostgresLog {
     pub(crate) fn new(pool: PgPool) -> Self {
-        Self {
-            writer: pool.clone(),
-            pool,
+        Self { pool }
+    }
+
+    async fn append_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_entries(&mut tx, &batch.entries).await?;
+        insert_nodes(&mut tx, &batch.nodes).await?;
+        if let Some(head) = &batch.head {
+            sqlx::query(
+                "INSERT INTO tree_heads (size, root, signed_at_ms, signature) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(to_i64(head.size))
+            .bind(&head.root[..])
+            .bind(head.signed_at_ms)
+            .bind(&head.signature)
+            .execute(&mut *tx)
+            .await?;
         }
+        for (table, column, list) in [
+            ("subject_index", "subject", &batch.index_subjects),
+            ("trace_index", "trace_id", &batch.index_traces),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            // From the records themselves: one pruned since it was appended has no
+            // subject or trace left to index.
+            let indexes: Vec<i64> = list.iter().map(|idx| to_i64(*idx)).collect();
+            sqlx::query(&format!(
+                "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
+                 FROM records WHERE {column} IS NOT NULL AND idx = ANY($1) \
+                 ORDER BY {column}, idx ON CONFLICT DO NOTHING"
+            ))
+            .bind(indexes)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(upto) = batch.indexed_upto {
+            sqlx::query(
+                "INSERT INTO index_state (id, indexed_upto) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto",
+            )
+            .bind(to_i64(upto))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut pruned = 0;
+        for statement in prune_statements("$1", "$2") {
+            pruned = sqlx::query(&statement)
+                .bind(now)
+                .bind(i64::from(limit))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(pruned)
     }
 }
-
-/// Rows per INSERT: 9 columns × 1000 stays far below Postgres's 65,535 bound parameters.
-const CHUNK: usize = 1000;
 
 log_store_impl!(PostgresLog, Postgres);
 

@@ -2,61 +2,14 @@
 //! every statement is built with `QueryBuilder`, which writes each backend's own
 //! placeholders, so the SQL is the same text for both.
 
-/// `impl LogStore for $store` over pools of `$db`; `$store` has a `pool` for reads and a
-/// `writer` for appends.
+/// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends and
+/// prunes are the backend's own (`append_batch`, `prune_expired`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait]
         impl LogStore for $store {
-            async fn append(&self, batch: &Batch) -> Result<(), StoreError> {
-                // The writer lives and dies with the component's database.
-                if self.pool.is_closed() {
-                    self.writer.close().await;
-                    return Err(sqlx::Error::PoolClosed.into());
-                }
-                let mut tx = self.writer.begin().await?;
-                insert_entries(&mut tx, &batch.entries).await?;
-                insert_nodes(&mut tx, &batch.nodes).await?;
-                if let Some(head) = &batch.head {
-                    let mut insert: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("INSERT INTO tree_heads (size, root, signed_at_ms, signature) ");
-                    insert.push_values([head], |mut row, head| {
-                        row.push_bind(to_i64(head.size))
-                            .push_bind(&head.root[..])
-                            .push_bind(head.signed_at_ms)
-                            .push_bind(&head.signature);
-                    });
-                    insert.build().execute(&mut *tx).await?;
-                }
-                for (table, column, list) in [
-                    ("subject_index", "subject", &batch.index_subjects),
-                    ("trace_index", "trace_id", &batch.index_traces),
-                ] {
-                    for chunk in list.chunks(CHUNK) {
-                        // From the records themselves: one pruned since it was appended
-                        // has no subject or trace left to index.
-                        let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(format!(
-                            "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
-                             FROM records WHERE {column} IS NOT NULL AND idx IN ("
-                        ));
-                        let mut list = insert.separated(", ");
-                        for idx in chunk {
-                            list.push_bind(to_i64(*idx));
-                        }
-                        insert.push(format!(") ORDER BY {column}, idx ON CONFLICT DO NOTHING"));
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                }
-                if let Some(upto) = batch.indexed_upto {
-                    let mut upsert: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("INSERT INTO index_state (id, indexed_upto) VALUES (1, ");
-                    upsert
-                        .push_bind(to_i64(upto))
-                        .push(") ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto");
-                    upsert.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
+            async fn append(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+                self.append_batch(batch).await
             }
 
             async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
@@ -235,34 +188,7 @@ macro_rules! log_store_impl {
             }
 
             async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
-                // The same records in each statement: the oldest expired ones by index.
-                // On the writer's connection, so a prune waits for a commit instead of
-                // failing on a busy database.
-                let mut tx = self.writer.begin().await?;
-                for (table, column) in [("subject_index", "subject"), ("trace_index", "trace_id")] {
-                    let mut delete = QueryBuilder::<'_, $db>::new(format!(
-                        "DELETE FROM {table} WHERE (bucket, {column}, idx) IN (SELECT bucket, {column}, idx \
-                         FROM records WHERE body IS NOT NULL AND expires_at < "
-                    ));
-                    delete
-                        .push_bind(now)
-                        .push(" ORDER BY idx LIMIT ")
-                        .push_bind(i64::from(limit))
-                        .push(")");
-                    delete.build().execute(&mut *tx).await?;
-                }
-                let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
-                    "UPDATE records SET body = NULL, subject = NULL, trace_id = NULL, activity = NULL
-                     WHERE idx IN (SELECT idx FROM records WHERE body IS NOT NULL AND expires_at < ",
-                );
-                update
-                    .push_bind(now)
-                    .push(" ORDER BY idx LIMIT ")
-                    .push_bind(i64::from(limit))
-                    .push(")");
-                let result = update.build().execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(result.rows_affected())
+                self.prune_expired(now, limit).await
             }
         }
 

@@ -1,14 +1,15 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use loket_store::StoreError;
-use loket_store::sqlx::sqlite::SqlitePoolOptions;
+use loket_store::rusqlite::{Transaction, params};
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
+use loket_store::{SqliteWriter, StoreError, WriterSettings};
 
 use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, buckets,
-    entry_from_row, head_from_row, to_hash, to_i64, to_u64,
+    entry_from_row, head_from_row, prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -17,10 +18,12 @@ use crate::tree_head::SignedTreeHead;
 #[derive(Debug)]
 pub(crate) struct SqliteLog {
     pool: SqlitePool,
-    /// Appends use one connection of their own: in WAL mode a connection that sees
-    /// another's commit throws away its whole page cache, so alternating writers would
-    /// read the tree's pages back from disk on every commit.
-    writer: SqlitePool,
+    /// Appends and prunes go through one connection of their own, on a thread of its
+    /// own: a group commit is one hand-off to that thread instead of one per statement,
+    /// and in WAL mode a connection that sees another's commit throws away its whole
+    /// page cache, so alternating writers would read the tree's pages back from disk on
+    /// every commit.
+    writer: SqliteWriter,
 }
 
 impl SqliteLog {
@@ -30,61 +33,105 @@ impl SqliteLog {
         // cache, not more: at every commit SQLite walks the cache's whole hash table
         // (`pcache1TruncateUnsafe`), so a 128 MiB cache cost about 330 µs of CPU per
         // commit once the log outgrew it (BENCHMARKS.md, the processing log).
-        let options = (*pool.connect_options())
-            .clone()
-            .pragma("wal_autocheckpoint", "16384")
-            .pragma("cache_size", "-8192");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(options);
+        let writer = SqliteWriter::new(
+            pool.connect_options().get_filename(),
+            WriterSettings {
+                wal_autocheckpoint: 16384,
+                cache_kib: 8192,
+            },
+        );
         Self { pool, writer }
     }
+
+    async fn append_batch(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
+        // The writer lives and dies with the component's database.
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        self.writer.write(move |tx| write_batch(tx, &batch)).await
+    }
+
+    async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        self.writer
+            .write(move |tx| {
+                let mut pruned = 0;
+                for statement in prune_statements("?1", "?2") {
+                    pruned = tx
+                        .prepare_cached(&statement)?
+                        .execute(params![now, i64::from(limit)])?;
+                }
+                Ok(u64::try_from(pruned).unwrap_or_default())
+            })
+            .await
+    }
 }
 
-/// Rows per INSERT: 9 columns × 1000 stays far below SQLite's 32,766 bound parameters.
-const CHUNK: usize = 1000;
+/// A batch in one transaction, a prepared single-row statement per table: SQLite runs a
+/// prepared statement without parsing, so many executions cost what one multi-row
+/// statement does, without building its text.
+fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO records (bucket, {ENTRY_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?;
+    for entry in &batch.entries {
+        insert.execute(params![
+            to_i64(bucket(entry.index)),
+            to_i64(entry.index),
+            entry.trace_id,
+            entry.subject,
+            entry.activity,
+            entry.start_ms,
+            entry.expires_at,
+            entry.body,
+            &entry.body_digest[..],
+            &entry.leaf_hash[..],
+        ])?;
+    }
+    let mut insert =
+        tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+    for ((level, idx), hash) in &batch.nodes {
+        insert.execute(params![i64::from(*level), to_i64(*idx), &hash[..]])?;
+    }
+    if let Some(head) = &batch.head {
+        tx.prepare_cached(
+            "INSERT INTO tree_heads (size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            to_i64(head.size),
+            &head.root[..],
+            head.signed_at_ms,
+            head.signature
+        ])?;
+    }
+    for (table, column, list) in [
+        ("subject_index", "subject", &batch.index_subjects),
+        ("trace_index", "trace_id", &batch.index_traces),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        // From the records themselves: one pruned since it was appended has no subject
+        // or trace left to index.
+        let mut insert = tx.prepare_cached(&format!(
+            "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
+             FROM records WHERE {column} IS NOT NULL AND idx = ?1 ON CONFLICT DO NOTHING"
+        ))?;
+        for idx in list {
+            insert.execute([to_i64(*idx)])?;
+        }
+    }
+    if let Some(upto) = batch.indexed_upto {
+        tx.prepare_cached(
+            "INSERT INTO index_state (id, indexed_upto) VALUES (1, ?1) \
+             ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto",
+        )?
+        .execute([to_i64(upto)])?;
+    }
+    Ok(())
+}
 
 log_store_impl!(SqliteLog, Sqlite);
-
-/// A batch's records, `CHUNK` rows per multi-row INSERT.
-async fn insert_entries(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    entries: &[Entry],
-) -> Result<(), StoreError> {
-    for chunk in entries.chunks(CHUNK) {
-        let mut insert: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO records (bucket, {ENTRY_COLUMNS}) "));
-        insert.push_values(chunk, |mut row, entry| {
-            row.push_bind(to_i64(bucket(entry.index)))
-                .push_bind(to_i64(entry.index))
-                .push_bind(&entry.trace_id)
-                .push_bind(&entry.subject)
-                .push_bind(&entry.activity)
-                .push_bind(entry.start_ms)
-                .push_bind(entry.expires_at)
-                .push_bind(&entry.body)
-                .push_bind(&entry.body_digest[..])
-                .push_bind(&entry.leaf_hash[..]);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// A batch's new tree nodes, three times `CHUNK` rows per INSERT.
-async fn insert_nodes(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    nodes: &[(NodeId, Hash)],
-) -> Result<(), StoreError> {
-    for chunk in nodes.chunks(CHUNK * 3) {
-        let mut insert: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("INSERT INTO nodes (level, idx, hash) ");
-        insert.push_values(chunk, |mut row, ((level, idx), hash)| {
-            row.push_bind(i64::from(*level))
-                .push_bind(to_i64(*idx))
-                .push_bind(&hash[..]);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-    Ok(())
-}

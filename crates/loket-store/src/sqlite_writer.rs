@@ -1,0 +1,247 @@
+//! Write transactions on a thread that owns its SQLite connection.
+//!
+//! sqlx hands each statement of a transaction to the connection's worker thread and back,
+//! and pings the connection once more on its way back to the pool: a group commit of six
+//! statements costs a dozen thread switches before SQLite does any work. A
+//! [`SqliteWriter`] sends the whole transaction to its thread once and gets the outcome
+//! back once. Meant for one store's single writer (a log's group commit), whose
+//! transactions are already serialised; other writers of the same file wait on SQLite's
+//! lock as they would for any connection.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use crate::StoreError;
+
+type Job = Box<dyn FnOnce(&mut Slot) + Send>;
+
+/// How the writer's connection is set up, beyond what every store connection gets.
+#[derive(Debug, Clone)]
+pub struct WriterSettings {
+    /// Pages of WAL between automatic checkpoints (SQLite's default: 1,000).
+    pub wal_autocheckpoint: u32,
+    /// Page cache in KiB.
+    pub cache_kib: u32,
+}
+
+pub struct SqliteWriter {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for SqliteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteWriter {
+    /// A writer of the file at `path` (already created and migrated). Its thread starts
+    /// now and ends when the writer is dropped; the connection is opened on first use and
+    /// again after a failed transaction.
+    pub fn new(path: &Path, settings: WriterSettings) -> Self {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let mut slot = Slot {
+            path: path.to_owned(),
+            settings,
+            connection: None,
+        };
+        // When the thread cannot start, `inbox` is dropped with it and every write
+        // reports the writer as stopped.
+        let _ = std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || {
+                for job in inbox {
+                    job(&mut slot);
+                }
+            });
+        Self {
+            path: path.to_owned(),
+            jobs,
+        }
+    }
+
+    /// Run `work` in one `BEGIN IMMEDIATE` transaction on the writer's thread and commit
+    /// it; nothing of it stays when it fails.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        let job: Job = Box::new(move |slot| {
+            let result = slot
+                .connection()
+                .and_then(|connection| run(connection, work));
+            if result.is_err() {
+                // A fresh connection next time: whatever state this one is in goes.
+                slot.connection = None;
+            }
+            let _ = done.send(result);
+        });
+        let stopped = || StoreError::Unavailable("the SQLite writer stopped".to_owned());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+fn run<T>(
+    connection: &mut Connection,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = work(&transaction)?;
+    transaction.commit()?;
+    Ok(value)
+}
+
+/// The writer thread's connection, opened when first needed.
+struct Slot {
+    path: PathBuf,
+    settings: WriterSettings,
+    connection: Option<Connection>,
+}
+
+impl Slot {
+    fn connection(&mut self) -> Result<&mut Connection, StoreError> {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => self.open()?,
+        };
+        Ok(self.connection.insert(connection))
+    }
+
+    /// The same durability as the store's pool (database.rs): WAL, synchronous FULL.
+    fn open(&self) -> Result<Connection, StoreError> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        connection.pragma_update(None, "temp_store", "memory")?;
+        connection.pragma_update(None, "wal_autocheckpoint", self.settings.wal_autocheckpoint)?;
+        connection.pragma_update(None, "cache_size", -i64::from(self.settings.cache_kib))?;
+        connection.set_prepared_statement_cache_capacity(32);
+        let mode: String = connection.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!(
+                "{} is in journal mode {mode}, not WAL",
+                self.path.display()
+            )));
+        }
+        Ok(connection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::SqlitePool;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+
+    const SETTINGS: WriterSettings = WriterSettings {
+        wal_autocheckpoint: 1000,
+        cache_kib: 2048,
+    };
+
+    async fn pool(dir: &Path) -> SqlitePool {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    async fn rows(pool: &SqlitePool) -> Vec<(i64, String)> {
+        sqlx::query_as("SELECT k, v FROM t ORDER BY k")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    fn insert(tx: &Transaction<'_>, k: i64, v: &str) -> Result<(), StoreError> {
+        tx.prepare_cached("INSERT INTO t (k, v) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![k, v])?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_committed_write_is_seen_by_the_pool_and_returns_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = SqliteWriter::new(&dir.path().join("t.db"), SETTINGS);
+        let written = writer
+            .write(|tx| {
+                insert(tx, 1, "een")?;
+                insert(tx, 2, "twee")?;
+                Ok(2)
+            })
+            .await
+            .unwrap();
+        assert_eq!(written, 2);
+        assert_eq!(rows(&pool).await, [(1, "een".into()), (2, "twee".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_transaction_leaves_nothing_and_the_next_one_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = SqliteWriter::new(&dir.path().join("t.db"), SETTINGS);
+        let failed = writer
+            .write(|tx| {
+                insert(tx, 1, "een")?;
+                insert(tx, 1, "nog eens een")
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Sqlite(_))), "{failed:?}");
+        assert!(
+            rows(&pool).await.is_empty(),
+            "the first insert was rolled back"
+        );
+        writer.write(|tx| insert(tx, 3, "drie")).await.unwrap();
+        assert_eq!(rows(&pool).await, [(3, "drie".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_there_is_an_error_not_a_new_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.db");
+        let writer = SqliteWriter::new(&missing, SETTINGS);
+        let result = writer.write(|tx| insert(tx, 1, "een")).await;
+        assert!(matches!(result, Err(StoreError::Sqlite(_))), "{result:?}");
+        assert!(!missing.exists());
+    }
+
+    #[tokio::test]
+    async fn a_database_not_in_wal_mode_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rollback.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let writer = SqliteWriter::new(&path, SETTINGS);
+        let result = writer.write(|tx| insert(tx, 1, "een")).await;
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+}
