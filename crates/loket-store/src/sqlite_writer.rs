@@ -7,6 +7,12 @@
 //! back once. Meant for one store's single writer (a log's group commit), whose
 //! transactions are already serialised; other writers of the same file wait on SQLite's
 //! lock as they would for any connection.
+//!
+//! A second thread checkpoints the WAL in the background (`PASSIVE`, at most a few times
+//! a second, while there are commits): SQLite's automatic checkpoint runs on the
+//! committing connection, so every few thousand commits one of them waited for the whole
+//! WAL to be copied into the database and synced. Now that one finds the WAL nearly all
+//! copied already, and only finishes it (so the WAL starts over from its beginning).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -18,6 +24,9 @@ use tokio::sync::oneshot;
 use crate::StoreError;
 
 type Job = Box<dyn FnOnce(&mut Slot) + Send>;
+
+/// Pause before a background checkpoint: commits in the meantime join it.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(200);
 
 /// How the writer's connection is set up, beyond what every store connection gets.
 #[derive(Debug, Clone)]
@@ -47,6 +56,7 @@ impl SqliteWriter {
     /// again after a failed transaction.
     pub fn new(path: &Path, settings: WriterSettings) -> Self {
         let (jobs, inbox) = mpsc::channel::<Job>();
+        let (kick, kicks) = mpsc::sync_channel::<()>(1);
         let mut slot = Slot {
             path: path.to_owned(),
             settings,
@@ -59,8 +69,14 @@ impl SqliteWriter {
             .spawn(move || {
                 for job in inbox {
                     job(&mut slot);
+                    // A full channel: a checkpoint is already due.
+                    let _ = kick.try_send(());
                 }
             });
+        let checkpoints = path.to_owned();
+        let _ = std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || checkpoint_while_kicked(&checkpoints, &kicks));
         Self {
             path: path.to_owned(),
             jobs,
@@ -87,6 +103,32 @@ impl SqliteWriter {
         let stopped = || StoreError::Unavailable("the SQLite writer stopped".to_owned());
         self.jobs.send(job).map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
+    }
+}
+
+/// Checkpoint the WAL of `path` after commits, until the writer is gone. A failure only
+/// leaves the work to SQLite's automatic checkpoint on the writer's connection.
+fn checkpoint_while_kicked(path: &Path, kicks: &mpsc::Receiver<()>) {
+    let mut connection: Option<Connection> = None;
+    while kicks.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_PAUSE);
+        while kicks.try_recv().is_ok() {}
+        let checkpointed = match connection.take() {
+            Some(connection) => Ok(connection),
+            None => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            ),
+        }
+        .and_then(|opened| {
+            // PASSIVE: copies what no reader still needs, never waits for anyone.
+            opened.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(opened)
+        });
+        match checkpointed {
+            Ok(opened) => connection = Some(opened),
+            Err(error) => tracing::debug!(%error, "background checkpoint failed"),
+        }
     }
 }
 
@@ -212,6 +254,40 @@ mod tests {
         );
         writer.write(|tx| insert(tx, 3, "drie")).await.unwrap();
         assert_eq!(rows(&pool).await, [(3, "drie".into())]);
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_database_file_through_the_background_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let pool = pool(dir.path()).await;
+        // No automatic checkpoint on the writer's connection: only the background one.
+        let writer = SqliteWriter::new(
+            &path,
+            WriterSettings {
+                wal_autocheckpoint: 0,
+                cache_kib: 2048,
+            },
+        );
+        let before = std::fs::metadata(&path).unwrap().len();
+        let text = "x".repeat(4000);
+        for k in 0..256 {
+            let text = text.clone();
+            writer.write(move |tx| insert(tx, k, &text)).await.unwrap();
+        }
+        let mut grown = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            grown = std::fs::metadata(&path).unwrap().len() - before;
+            if grown >= 256 * 4000 {
+                break;
+            }
+        }
+        assert!(
+            grown >= 256 * 4000,
+            "the database file grew by {grown} bytes only"
+        );
+        assert_eq!(rows(&pool).await.len(), 256);
     }
 
     #[tokio::test]
