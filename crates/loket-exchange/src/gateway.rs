@@ -127,8 +127,9 @@ impl Action {
 
     /// Log the answer: one record per data subject. When the answer is about no one the
     /// durable request record did not already name, it goes back while its records
-    /// commit: the log already says whose data this is. An answer that reveals others (a
-    /// search) waits until its records are durable, and is withheld if they cannot be.
+    /// commit (unhurried: with the next request's records, so they do not hold that
+    /// one up): the log already says whose data this is. An answer that reveals others
+    /// (a search) waits until its records are durable, and is withheld if they cannot be.
     pub(crate) async fn answered(
         &self,
         log: &Logboek,
@@ -142,7 +143,7 @@ impl Action {
         if about.is_subset(named) {
             let log = log.clone();
             tokio::spawn(async move {
-                if let Err(error) = log.append(records).await {
+                if let Err(error) = log.append_unhurried(records).await {
                     tracing::error!(%error, "cannot log an answer after handing it back");
                 }
             });

@@ -26,6 +26,8 @@ const QUEUE: usize = 4096;
 const INDEX_PIECE: usize = 1024;
 /// Records from the tail the store checks in one query.
 const CANDIDATES_PER_QUERY: usize = 500;
+/// How long records that nobody waits for wait for a commit that someone does wait for.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -41,6 +43,8 @@ pub enum LogError {
 
 struct Job {
     records: Vec<NewRecord>,
+    /// A caller waits for these records before it goes on.
+    urgent: bool,
     done: oneshot::Sender<Result<Vec<u64>, String>>,
 }
 
@@ -126,13 +130,30 @@ impl Logboek {
 
     /// Append records; returns their indexes once they are committed to disk.
     pub async fn append(&self, records: Vec<NewRecord>) -> Result<Vec<u64>, LogError> {
+        self.enqueue(records, true).await
+    }
+
+    /// Append records that no one waits for before going on (an answer's records when
+    /// the request's durable records already named its subjects): they join the next
+    /// commit someone does wait for, or get one of their own after a few milliseconds,
+    /// instead of holding up the next urgent append with a commit of their own. Returns
+    /// once they are on disk, like [`Logboek::append`].
+    pub async fn append_unhurried(&self, records: Vec<NewRecord>) -> Result<Vec<u64>, LogError> {
+        self.enqueue(records, false).await
+    }
+
+    async fn enqueue(&self, records: Vec<NewRecord>, urgent: bool) -> Result<Vec<u64>, LogError> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
         let (done, result) = oneshot::channel();
         self.inner
             .queue
-            .send(Job { records, done })
+            .send(Job {
+                records,
+                urgent,
+                done,
+            })
             .await
             .map_err(|_| LogError::Stopped)?;
         match result.await {
@@ -313,15 +334,29 @@ impl Writer {
         let mut waiting: Vec<Job> = Vec::new();
         while let Some(first) = jobs.recv().await {
             let mut count = first.records.len();
+            let mut urgent = first.urgent;
             waiting.push(first);
             // Everything that queued while the last commit ran goes into this one.
             while count < MAX_BATCH {
                 match jobs.try_recv() {
                     Ok(job) => {
                         count += job.records.len();
+                        urgent |= job.urgent;
                         waiting.push(job);
                     }
                     Err(_) => break,
+                }
+            }
+            // Nobody waits for these: give an urgent append a moment to share the commit.
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while !urgent && count < MAX_BATCH {
+                match tokio::time::timeout_at(deadline, jobs.recv()).await {
+                    Ok(Some(job)) => {
+                        count += job.records.len();
+                        urgent = job.urgent;
+                        waiting.push(job);
+                    }
+                    Ok(None) | Err(_) => break,
                 }
             }
             let outcome = self.commit(&waiting).await;

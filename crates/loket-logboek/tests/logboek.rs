@@ -266,6 +266,41 @@ async fn concurrent_appends_share_commits_and_get_distinct_indexes(f: Fixture) {
     );
 }
 
+async fn an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone(f: Fixture) {
+    let mut answer = Box::pin(
+        f.log
+            .append_unhurried(vec![record(&f, Some(SANNE), PARKEREN, NOW)]),
+    );
+    // One poll queues it; then the writer takes it (the test runs on one thread) and
+    // waits a moment for an urgent append, instead of committing it at once.
+    let queued = tokio::time::timeout(std::time::Duration::ZERO, &mut answer).await;
+    assert!(
+        queued.is_err(),
+        "an unhurried append does not commit at once"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    let request = f
+        .log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!((answer.await.unwrap(), request), (vec![0], vec![1]));
+    assert_eq!(
+        verified(&f).await.unwrap().tree_heads,
+        1,
+        "one commit for both"
+    );
+
+    let alone = f
+        .log
+        .append_unhurried(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(alone, [2]);
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.tree_heads), (3, 2));
+}
+
 async fn proofs_verify_against_the_signed_heads(f: Fixture) {
     fill(&f, 5).await;
     let small = f.log.latest_head().await.unwrap().unwrap();
@@ -740,6 +775,7 @@ loket_store::contract_suite! {
     tests = [
         appends_are_numbered_and_found_by_subject_newest_first,
         concurrent_appends_share_commits_and_get_distinct_indexes,
+        an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
         proofs_verify_against_the_signed_heads,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
