@@ -91,6 +91,12 @@ pub enum BenchCommand {
         /// Extra request header, `name: value` (repeatable).
         #[arg(long = "header")]
         headers: Vec<String>,
+        /// Send at this many requests per second in all (spread evenly over the
+        /// connections) instead of as fast as answers come: an open-loop load, whose
+        /// latency counts from when a request was due, so a slow answer also counts
+        /// against the requests it held up (as wrk2 does).
+        #[arg(long)]
+        rate: Option<f64>,
     },
 }
 
@@ -137,17 +143,30 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             duration,
             body,
             headers,
+            rate,
         } => {
             let body = body.map(Bytes::from);
             let headers = parse_headers(&headers)?;
+            let pace = match rate {
+                Some(rate) if rate.is_finite() && rate > 0.0 => {
+                    Some(Duration::from_secs_f64(connections as f64 / rate))
+                }
+                Some(rate) => {
+                    bail!("--rate {rate} is not a positive number of requests per second")
+                }
+                None => None,
+            };
             let load = Load {
                 body,
                 headers: Arc::new(headers),
                 paths: None,
+                pace,
             };
             let report = http_load(&url, connections, Duration::from_secs(duration), load).await?;
+            let offered =
+                rate.map_or_else(String::new, |rate| format!(" (offered {rate:.0} req/s)"));
             println!(
-                "{} requests in {:.1} s over {connections} connections: {:.0} req/s, {} errors",
+                "{} requests in {:.1} s over {connections} connections: {:.0} req/s{offered}, {} errors",
                 report.latencies_us.len(),
                 report.elapsed.as_secs_f64(),
                 report.latencies_us.len() as f64 / report.elapsed.as_secs_f64(),
@@ -173,6 +192,8 @@ struct Load {
     headers: Arc<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>>,
     /// Paths to take turns with instead of the URL's own.
     paths: Option<Arc<Vec<String>>>,
+    /// Open loop: each connection sends one request per `pace`, on schedule.
+    pace: Option<Duration>,
 }
 
 fn parse_headers(
@@ -331,12 +352,15 @@ pub(crate) async fn http_load_paths(
             hyper::header::HeaderValue::from_str(authorization)?,
         )]),
         paths: Some(Arc::new(paths.to_vec())),
+        pace: None,
     };
     http_load(&format!("{base}/"), connections, duration, load).await
 }
 
 /// One keep-alive connection per worker, each sending its next request as soon as the
-/// previous answer is read: a closed-loop load like wrk's.
+/// previous answer is read: a closed-loop load like wrk's. With a `pace`, each sends on
+/// a schedule instead (the connections' schedules staggered), and a request's latency
+/// runs from when it was due.
 async fn http_load(
     url: &str,
     connections: usize,
@@ -358,6 +382,9 @@ async fn http_load(
             let mut errors = 0u64;
             let mut sender = connect(&authority).await?;
             let mut turn = worker;
+            let mut due = load
+                .pace
+                .map(|pace| start + pace.mul_f64(worker as f64 / connections as f64));
             while Instant::now() < end {
                 let path = match &load.paths {
                     Some(paths) if !paths.is_empty() => &paths[turn % paths.len()],
@@ -365,7 +392,25 @@ async fn http_load(
                 };
                 turn += connections;
                 let request = build_request(&authority, path, &load)?;
-                let sent = Instant::now();
+                let sent = match (due.as_mut(), load.pace) {
+                    (Some(due), Some(pace)) => {
+                        if *due >= end {
+                            break;
+                        }
+                        let at = *due;
+                        *due += pace;
+                        if Instant::now() < at {
+                            // On time: the latency runs from the actual send, so the
+                            // timer's own lateness (up to a millisecond) is not counted.
+                            tokio::time::sleep_until(at.into()).await;
+                            Instant::now()
+                        } else {
+                            // Held up by the previous answer: that wait counts.
+                            at
+                        }
+                    }
+                    _ => Instant::now(),
+                };
                 let outcome = async {
                     let response = sender.send_request(request).await?;
                     let status = response.status();
