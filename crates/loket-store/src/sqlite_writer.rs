@@ -194,10 +194,14 @@ mod tests {
     };
 
     async fn pool(dir: &Path) -> SqlitePool {
+        pool_in_mode(&dir.join("t.db"), SqliteJournalMode::Wal).await
+    }
+
+    async fn pool_in_mode(path: &Path, mode: SqliteJournalMode) -> SqlitePool {
         let options = SqliteConnectOptions::new()
-            .filename(dir.join("t.db"))
+            .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
+            .journal_mode(mode);
         let pool = SqlitePool::connect_with(options).await.unwrap();
         sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
             .execute(&pool)
@@ -304,15 +308,7 @@ mod tests {
     async fn a_database_not_in_wal_mode_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rollback.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Delete);
-        let pool = SqlitePool::connect_with(options).await.unwrap();
-        sqlx::query("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-            .execute(&pool)
-            .await
-            .unwrap();
+        let _pool = pool_in_mode(&path, SqliteJournalMode::Delete).await;
         let writer = SqliteWriter::new(&path, SETTINGS);
         let result = writer.write(|tx| insert(tx, 1, "een")).await;
         assert!(
