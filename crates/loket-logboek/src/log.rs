@@ -314,6 +314,11 @@ enum Indexing {
     /// The store is sorting the bucket's records into key order.
     Sorting(oneshot::Receiver<Result<Run, StoreError>>),
     Writing(Run),
+    /// The store is indexing the bucket below `end` in a transaction of its own.
+    Beside {
+        end: u64,
+        result: oneshot::Receiver<Result<(), StoreError>>,
+    },
 }
 
 /// A complete bucket's records in the order they go into the lookup tables.
@@ -374,8 +379,9 @@ impl Writer {
         }
     }
 
-    /// Start sorting the oldest bucket of the tail once it is complete; pick up the
-    /// sorted run once it is there.
+    /// Once the oldest bucket of the tail is complete, start sorting it (its pieces then
+    /// ride on the commits) or have the store index it beside the appends; pick up the
+    /// outcome once it is there.
     fn advance_indexing(&mut self) {
         match &mut self.indexing {
             Indexing::Idle => {
@@ -388,8 +394,16 @@ impl Writer {
                 if self.frontier.size() < end {
                     return;
                 }
-                let (done, result) = oneshot::channel();
                 let store = self.store.clone();
+                if store.indexes_beside_appends() {
+                    let (done, result) = oneshot::channel();
+                    tokio::spawn(async move {
+                        let _ = done.send(store.index_bucket(from, end).await);
+                    });
+                    self.indexing = Indexing::Beside { end, result };
+                    return;
+                }
+                let (done, result) = oneshot::channel();
                 tokio::spawn(async move {
                     let run = store
                         .index_order(from, end)
@@ -414,6 +428,22 @@ impl Writer {
                 Err(oneshot::error::TryRecvError::Closed) => self.indexing = Indexing::Idle,
             },
             Indexing::Writing(_) => {}
+            Indexing::Beside { end, result } => match result.try_recv() {
+                Ok(Ok(())) => {
+                    let end = *end;
+                    self.tail
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .drop_below(end);
+                    self.indexing = Indexing::Idle;
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot move a bucket into the lookup tables; trying again");
+                    self.indexing = Indexing::Idle;
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.indexing = Indexing::Idle,
+            },
         }
     }
 

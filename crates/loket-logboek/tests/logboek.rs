@@ -512,8 +512,8 @@ async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
     assert_eq!(tampered(verified(&f).await), Tampered::PrunedEarly(1));
 }
 
-/// A bucket of 65,536 records goes into the lookup tables only once it is complete, a
-/// piece per commit; until then its subjects and traces are in memory. Lookups answer
+/// A bucket of 65,536 records goes into the lookup tables only once it is complete (a
+/// piece per commit, or in one transaction beside them); until then its subjects and traces are in memory. Lookups answer
 /// the same before, during and after, and after a restart halfway.
 async fn lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables(f: Fixture) {
     const BUCKET: u64 = 65_536;
@@ -570,18 +570,22 @@ async fn lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_table
     // A restart halfway rebuilds the tail from the records and finishes the bucket.
     let log = start(&f.store, &f.keys, &f.clock).await.unwrap();
     assert_eq!(log.indexed_upto(), 0);
-    // Sorting the bucket runs beside the commits; it is done when it is done.
+    // SQLite: sorting the bucket runs beside the commits, then each commit takes a piece
+    // in proportion to its records. Postgres: the store indexes the whole bucket beside
+    // the commits. Either way it is done when it is done.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut commits = 0;
     while log.indexed_upto() == 0 {
-        log.append(vec![one(commits)]).await.unwrap();
+        log.append((0..64).map(one).collect()).await.unwrap();
         commits += 1;
         assert!(
             std::time::Instant::now() < deadline,
             "the bucket never reached the lookup tables"
         );
     }
-    assert!(commits >= 100, "a piece per commit: {commits}");
+    if !f.store.indexes_beside_appends() {
+        assert!(commits >= 100, "a piece per commit: {commits}");
+    }
     assert_eq!(log.indexed_upto(), BUCKET);
     let in_bucket = |table: &str, column: &str| {
         format!(

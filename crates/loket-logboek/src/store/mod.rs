@@ -72,6 +72,14 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// The records from `from` up to `end` with a subject, in subject order; and those
     /// with a trace, in trace order: the order in which they go into the lookup tables.
     async fn index_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError>;
+    /// Whether a complete bucket goes into the lookup tables in a transaction of its own,
+    /// beside the appends ([`LogStore::index_bucket`]), rather than a piece at a time in
+    /// the writer's commits. Postgres: yes, another backend does it on another core while
+    /// the appends go on. SQLite: no, it has one writer, and a piece costs no extra sync.
+    fn indexes_beside_appends(&self) -> bool;
+    /// Put records `from..end` (one complete bucket) into the lookup tables and move
+    /// `indexed_upto` to `end`, in one transaction.
+    async fn index_bucket(&self, from: u64, end: u64) -> Result<(), StoreError>;
     /// Drop the body, subject and trace of records that expired before `now` (unix s);
     /// at most `limit` per call. Returns how many were pruned.
     async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError>;
@@ -103,6 +111,31 @@ pub(crate) fn prune_statements(now: &str, limit: &str) -> [String; 3] {
              WHERE idx IN (SELECT idx {expired})"
         ),
     ]
+}
+
+/// Records `from..end` into both lookup tables, with `from` and `end` as the
+/// placeholders given. From the records themselves: one pruned since it was appended has
+/// no subject or trace left to index.
+pub(crate) fn index_bucket_statements(from: &str, end: &str) -> [String; 2] {
+    let fill = |table: &str, column: &str| {
+        format!(
+            "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
+             FROM records WHERE idx >= {from} AND idx < {end} AND {column} IS NOT NULL \
+             ORDER BY {column}, idx ON CONFLICT DO NOTHING"
+        )
+    };
+    [
+        fill("subject_index", "subject"),
+        fill("trace_index", "trace_id"),
+    ]
+}
+
+/// Every record below `upto` (a placeholder) is in the lookup tables.
+pub(crate) fn indexed_upto_statement(upto: &str) -> String {
+    format!(
+        "INSERT INTO index_state (id, indexed_upto) VALUES (1, {upto}) \
+         ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto"
+    )
 }
 
 pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {

@@ -2,8 +2,9 @@
 //! every statement is built with `QueryBuilder`, which writes each backend's own
 //! placeholders, so the SQL is the same text for both.
 
-/// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends and
-/// prunes are the backend's own (`append_batch`, `prune_expired`).
+/// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes
+/// and whole-bucket indexing are the backend's own (`append_batch`, `prune_expired`,
+/// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait]
@@ -189,6 +190,14 @@ macro_rules! log_store_impl {
 
             async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
                 self.prune_expired(now, limit).await
+            }
+
+            fn indexes_beside_appends(&self) -> bool {
+                Self::INDEXES_BESIDE_APPENDS
+            }
+
+            async fn index_bucket(&self, from: u64, end: u64) -> Result<(), StoreError> {
+                self.index_whole_bucket(from, end).await
             }
         }
 

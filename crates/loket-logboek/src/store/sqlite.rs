@@ -9,7 +9,8 @@ use loket_store::{SqliteWriter, StoreError, WriterSettings};
 use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, buckets,
-    entry_from_row, head_from_row, prune_statements, to_hash, to_i64, to_u64,
+    entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
+    prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -49,6 +50,27 @@ impl SqliteLog {
             return Err(sqlx::Error::PoolClosed.into());
         }
         self.writer.write(move |tx| write_batch(tx, &batch)).await
+    }
+
+    /// One writer: a bucket goes in a piece per commit (log.rs), riding on syncs that
+    /// happen anyway.
+    const INDEXES_BESIDE_APPENDS: bool = false;
+
+    async fn index_whole_bucket(&self, from: u64, end: u64) -> Result<(), StoreError> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        self.writer
+            .write(move |tx| {
+                for statement in index_bucket_statements("?1", "?2") {
+                    tx.prepare_cached(&statement)?
+                        .execute([to_i64(from), to_i64(end)])?;
+                }
+                tx.prepare_cached(&indexed_upto_statement("?1"))?
+                    .execute([to_i64(end)])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
@@ -125,11 +147,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
         }
     }
     if let Some(upto) = batch.indexed_upto {
-        tx.prepare_cached(
-            "INSERT INTO index_state (id, indexed_upto) VALUES (1, ?1) \
-             ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto",
-        )?
-        .execute([to_i64(upto)])?;
+        tx.prepare_cached(&indexed_upto_statement("?1"))?
+            .execute([to_i64(upto)])?;
     }
     Ok(())
 }
