@@ -141,12 +141,7 @@ impl Action {
         let status = if ok { Status::Ok } else { Status::Error };
         let records = self.records(log, clock.now(), "antwoord", status, about);
         if about.is_subset(named) {
-            let log = log.clone();
-            tokio::spawn(async move {
-                if let Err(error) = log.append_unhurried(records).await {
-                    tracing::error!(%error, "cannot log an answer after handing it back");
-                }
-            });
+            log.append_in_background(records);
             return Ok(());
         }
         log.append(records).await.map(|_| ()).map_err(|error| {

@@ -53,7 +53,9 @@ struct Job {
     records: Vec<NewRecord>,
     /// A caller waits for these records before it goes on.
     urgent: bool,
-    done: oneshot::Sender<Result<Vec<u64>, String>>,
+    /// Where the outcome goes; `None` for records appended in the background, whose
+    /// failure the writer reports itself.
+    done: Option<oneshot::Sender<Result<Vec<u64>, String>>>,
 }
 
 /// A handle to a running log; cheap to clone.
@@ -150,6 +152,31 @@ impl Logboek {
         self.enqueue(records, false).await
     }
 
+    /// [`Logboek::append_unhurried`] without waiting for the outcome: no task of its own
+    /// to wake when the records are on disk. A commit that fails is reported by the
+    /// writer, as an error naming the records it could not keep.
+    pub fn append_in_background(&self, records: Vec<NewRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let job = Job {
+            records,
+            urgent: false,
+            done: None,
+        };
+        if let Err(mpsc::error::TrySendError::Full(job)) = self.inner.queue.try_send(job) {
+            // A full queue: wait for room beside the caller rather than drop records.
+            let queue = self.inner.queue.clone();
+            tokio::spawn(async move {
+                if queue.send(job).await.is_err() {
+                    tracing::error!(
+                        "the processing log stopped before records appended in the background reached it"
+                    );
+                }
+            });
+        }
+    }
+
     async fn enqueue(&self, records: Vec<NewRecord>, urgent: bool) -> Result<Vec<u64>, LogError> {
         if records.is_empty() {
             return Ok(Vec::new());
@@ -160,7 +187,7 @@ impl Logboek {
             .send(Job {
                 records,
                 urgent,
-                done,
+                done: Some(done),
             })
             .await
             .map_err(|_| LogError::Stopped)?;
@@ -374,7 +401,17 @@ impl Writer {
             }
             let outcome = self.commit(&waiting).await;
             for (job, indexes) in waiting.drain(..).zip(outcome.split()) {
-                let _ = job.done.send(indexes);
+                match (job.done, indexes) {
+                    (Some(done), indexes) => {
+                        let _ = done.send(indexes);
+                    }
+                    (None, Err(error)) => tracing::error!(
+                        %error,
+                        records = job.records.len(),
+                        "records appended in the background could not be committed"
+                    ),
+                    (None, Ok(_)) => {}
+                }
             }
         }
     }

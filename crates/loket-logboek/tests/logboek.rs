@@ -301,6 +301,30 @@ async fn an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone(f: F
     assert_eq!((report.records, report.tree_heads), (3, 2));
 }
 
+async fn a_background_append_joins_the_next_urgent_commit_without_a_waiter(f: Fixture) {
+    f.log
+        .append_in_background(vec![record(&f, Some(SANNE), PARKEREN, NOW)]);
+    let request = f
+        .log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    // Queued first, so committed first, and in the same commit as the urgent one.
+    assert_eq!(request, [1]);
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.tree_heads), (2, 1));
+
+    // Alone, it still reaches the disk once nobody else comes along.
+    f.log
+        .append_in_background(vec![record(&f, Some(SANNE), PARKEREN, NOW)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while verified(&f).await.unwrap().records < 3 {
+        assert!(std::time::Instant::now() < deadline, "never committed");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    assert_eq!(verified(&f).await.unwrap().tree_heads, 2);
+}
+
 async fn proofs_verify_against_the_signed_heads(f: Fixture) {
     fill(&f, 5).await;
     let small = f.log.latest_head().await.unwrap().unwrap();
@@ -780,6 +804,7 @@ loket_store::contract_suite! {
         appends_are_numbered_and_found_by_subject_newest_first,
         concurrent_appends_share_commits_and_get_distinct_indexes,
         an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
+        a_background_append_joins_the_next_urgent_commit_without_a_waiter,
         proofs_verify_against_the_signed_heads,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
