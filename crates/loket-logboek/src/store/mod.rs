@@ -130,6 +130,23 @@ pub(crate) fn index_bucket_statements(from: &str, end: &str) -> [String; 2] {
     ]
 }
 
+/// A bucket's records (idx, subject, trace) in the order they go into the two lookup
+/// tables: by subject, and by trace. Byte order, as SQLite compares the tables' keys (it
+/// only decides how local the inserts are).
+pub(crate) fn bucket_order(rows: Vec<LookupKeys>) -> (Vec<u64>, Vec<u64>) {
+    let mut subjects = Vec::with_capacity(rows.len());
+    let mut traces = Vec::with_capacity(rows.len());
+    for (idx, subject, trace) in rows {
+        subjects.extend(subject.map(|subject| (subject, idx)));
+        traces.extend(trace.map(|trace| (trace, idx)));
+    }
+    let order = |mut keyed: Vec<(String, u64)>| {
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, idx)| idx).collect()
+    };
+    (order(subjects), order(traces))
+}
+
 /// Every record below `upto` (a placeholder) is in the lookup tables.
 pub(crate) fn indexed_upto_statement(upto: &str) -> String {
     format!(
@@ -225,6 +242,18 @@ pub(crate) fn head_from_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_is_ordered_by_key_then_record_and_records_without_one_are_left_out() {
+        let some = |s: &str| Some(s.to_owned());
+        let rows = vec![
+            (7, some("b"), some("t2")),
+            (5, some("a"), None),
+            (6, None, some("t1")),
+            (4, some("b"), some("t1")),
+        ];
+        assert_eq!(bucket_order(rows), (vec![5, 4, 7], vec![4, 6, 7]));
+    }
 
     #[test]
     fn buckets_cover_every_record_up_to_the_last_newest_first() {

@@ -7,8 +7,8 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
 use super::shared::log_store_impl;
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, buckets,
-    entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
+    buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
     prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
@@ -92,6 +92,23 @@ impl PostgresLog {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Unused while [`Self::INDEXES_BESIDE_APPENDS`]; kept so the pieces path works on
+    /// Postgres too.
+    async fn bucket_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError> {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT idx, subject, trace_id FROM records WHERE idx >= $1 AND idx < $2",
+        )
+        .bind(to_i64(from))
+        .bind(to_i64(end))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(bucket_order(
+            rows.into_iter()
+                .map(|(idx, subject, trace)| (to_u64(idx), subject, trace))
+                .collect(),
+        ))
     }
 
     async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {

@@ -3,7 +3,7 @@
 //! placeholders, so the SQL is the same text for both.
 
 /// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes
-/// and whole-bucket indexing are the backend's own (`append_batch`, `prune_expired`,
+/// and indexing are the backend's own (`append_batch`, `prune_expired`, `bucket_order`,
 /// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
@@ -171,21 +171,7 @@ macro_rules! log_store_impl {
             }
 
             async fn index_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError> {
-                let mut orders = Vec::with_capacity(2);
-                for column in ["subject", "trace_id"] {
-                    let mut select: QueryBuilder<'_, $db> =
-                        QueryBuilder::new("SELECT idx FROM records WHERE idx >= ");
-                    select
-                        .push_bind(to_i64(from))
-                        .push(" AND idx < ")
-                        .push_bind(to_i64(end))
-                        .push(format!(" AND {column} IS NOT NULL ORDER BY {column}, idx"));
-                    let rows: Vec<i64> = select.build_query_scalar().fetch_all(&self.pool).await?;
-                    orders.push(rows.into_iter().map(to_u64).collect::<Vec<u64>>());
-                }
-                let traces = orders.pop().unwrap_or_default();
-                let subjects = orders.pop().unwrap_or_default();
-                Ok((subjects, traces))
+                self.bucket_order(from, end).await
             }
 
             async fn prune(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
