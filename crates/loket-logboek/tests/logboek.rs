@@ -325,6 +325,35 @@ async fn a_background_append_joins_the_next_urgent_commit_without_a_waiter(f: Fi
     assert_eq!(verified(&f).await.unwrap().tree_heads, 2);
 }
 
+/// Both ways into the lookup tables exist on both backends (each backend uses one): the
+/// sorted order of a bucket for pieces, and a whole bucket in one transaction.
+async fn a_bucket_sorts_and_indexes_alike_on_either_backend(f: Fixture) {
+    fill(&f, 6).await;
+    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
+    let tom = f.log.pseudonyms().bsn(TOM).as_str().to_owned();
+    let (subjects, traces) = f.store.index_order(0, 65_536).await.unwrap();
+    let (first, second) = if sanne < tom {
+        ([0, 2, 4], [1, 3, 5])
+    } else {
+        ([1, 3, 5], [0, 2, 4])
+    };
+    assert_eq!(
+        subjects,
+        [first, second].concat(),
+        "by subject, then record"
+    );
+    let mut sorted = traces.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1, 2, 3, 4, 5], "every trace once");
+
+    f.store.index_bucket(0, 65_536).await.unwrap();
+    assert_eq!(f.store.indexed_upto().await.unwrap(), 65_536);
+    assert_eq!(count(&f, "SELECT COUNT(*) FROM subject_index").await, 6);
+    assert_eq!(count(&f, "SELECT COUNT(*) FROM trace_index").await, 6);
+    let sql = format!("SELECT COUNT(*) FROM subject_index WHERE subject = '{sanne}'");
+    assert_eq!(count(&f, &sql).await, 3);
+}
+
 async fn proofs_verify_against_the_signed_heads(f: Fixture) {
     fill(&f, 5).await;
     let small = f.log.latest_head().await.unwrap().unwrap();
@@ -805,6 +834,7 @@ loket_store::contract_suite! {
         concurrent_appends_share_commits_and_get_distinct_indexes,
         an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
         a_background_append_joins_the_next_urgent_commit_without_a_waiter,
+        a_bucket_sorts_and_indexes_alike_on_either_backend,
         proofs_verify_against_the_signed_heads,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
