@@ -69,11 +69,29 @@ pub async fn verify(
     };
     let mut heads = Heads::default();
     let mut last_good = 0u64;
+    let mut looked_again = false;
     loop {
         let page = store.scan(frontier.size(), PAGE).await?;
         if page.is_empty() {
-            break;
+            match heads.first_size(store).await? {
+                None => break,
+                // A head beyond the last record read: on a log that is being appended
+                // to, a commit (its records and its head, at once) may have landed after
+                // that read. Look once more before calling the log truncated.
+                Some(_) if !looked_again => {
+                    looked_again = true;
+                    continue;
+                }
+                Some(size) => {
+                    return Err(Tampered::Truncated {
+                        heads: size,
+                        records: frontier.size(),
+                    }
+                    .into());
+                }
+            }
         }
+        looked_again = false;
         for entry in page {
             let index = frontier.size();
             if entry.index != index {
@@ -120,26 +138,20 @@ pub async fn verify(
             }
         }
     }
-    if let Some(head) = heads.next_up_to(store, u64::MAX).await? {
-        return Err(Tampered::Truncated {
-            heads: head.size,
-            records: frontier.size(),
-        }
-        .into());
-    }
     if last_good < frontier.size() {
         return Err(Tampered::Unsigned(last_good).into());
     }
     Ok(report)
 }
 
-/// The signed tree heads in order of size, read a page at a time.
+/// The signed tree heads in order of size, read a page at a time. Once every head read
+/// is used up, the next question reads again: on a log that is being appended to, a
+/// record read after the last page of heads comes with a head committed beside it.
 #[derive(Default)]
 struct Heads {
     page: std::collections::VecDeque<SignedTreeHead>,
     /// The size after the last head read, where the next page starts.
     next_from: u64,
-    exhausted: bool,
 }
 
 impl Heads {
@@ -149,16 +161,24 @@ impl Heads {
         store: &dyn LogStore,
         size: u64,
     ) -> Result<Option<SignedTreeHead>, StoreError> {
-        if self.page.is_empty() && !self.exhausted {
+        if self
+            .first_size(store)
+            .await?
+            .is_some_and(|first| first <= size)
+        {
+            return Ok(self.page.pop_front());
+        }
+        Ok(None)
+    }
+
+    /// The size of the next head, without taking it.
+    async fn first_size(&mut self, store: &dyn LogStore) -> Result<Option<u64>, StoreError> {
+        if self.page.is_empty() {
             self.page = store.heads(self.next_from, PAGE).await?.into();
-            self.exhausted = self.page.len() < PAGE as usize;
             if let Some(last) = self.page.back() {
                 self.next_from = last.size + 1;
             }
         }
-        if self.page.front().is_some_and(|head| head.size <= size) {
-            return Ok(self.page.pop_front());
-        }
-        Ok(None)
+        Ok(self.page.front().map(|head| head.size))
     }
 }

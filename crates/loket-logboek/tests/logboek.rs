@@ -328,6 +328,28 @@ async fn a_background_append_joins_the_next_urgent_commit_without_a_waiter(f: Fi
     assert_eq!((report.records, report.tree_heads), (3, 2));
 }
 
+/// `verify` on a log that is being appended to: a commit landing between its reads of
+/// records and of heads is no tampering.
+async fn verify_holds_while_appends_go_on(f: Fixture) {
+    fill(&f, 3).await;
+    let log = f.log.clone();
+    let records: Vec<NewRecord> = (0..100)
+        .map(|_| record(&f, Some(SANNE), PARKEREN, NOW))
+        .collect();
+    let appends = tokio::spawn(async move {
+        for record in records {
+            log.append(vec![record]).await.unwrap();
+        }
+    });
+    let mut checked = 0;
+    while !appends.is_finished() || checked < 20 {
+        let report = verified(&f).await.unwrap();
+        assert!(report.records >= 3);
+        checked += 1;
+    }
+    appends.await.unwrap();
+}
+
 /// Both ways into the lookup tables exist on both backends (each backend uses one): the
 /// sorted order of a bucket for pieces, and a whole bucket in one transaction.
 async fn a_bucket_sorts_and_indexes_alike_on_either_backend(f: Fixture) {
@@ -838,6 +860,7 @@ loket_store::contract_suite! {
         an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
         a_background_append_joins_the_next_urgent_commit_without_a_waiter,
         a_bucket_sorts_and_indexes_alike_on_either_backend,
+        verify_holds_while_appends_go_on,
         proofs_verify_against_the_signed_heads,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
