@@ -62,10 +62,7 @@ impl PostgresLog {
             .await?;
         }
         if let Some(upto) = batch.indexed_upto {
-            sqlx::query(&indexed_upto_statement("$1"))
-                .bind(to_i64(upto))
-                .execute(&mut *tx)
-                .await?;
+            mark_indexed(&mut tx, upto).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -86,10 +83,7 @@ impl PostgresLog {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(&indexed_upto_statement("$1"))
-            .bind(to_i64(end))
-            .execute(&mut *tx)
-            .await?;
+        mark_indexed(&mut tx, end).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -129,6 +123,18 @@ impl PostgresLog {
 }
 
 log_store_impl!(PostgresLog, Postgres);
+
+/// Every record below `upto` is in the lookup tables.
+async fn mark_indexed(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    upto: u64,
+) -> Result<(), StoreError> {
+    sqlx::query(&indexed_upto_statement("$1"))
+        .bind(to_i64(upto))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 /// Indexing a bucket and pruning take turns: a prune that ran beside an indexing
 /// transaction would not see (and so not delete) the lookup rows that transaction adds
