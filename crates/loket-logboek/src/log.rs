@@ -104,18 +104,32 @@ impl Logboek {
             activities: activities.clone(),
             tail: tail.clone(),
         });
-        tokio::spawn(
-            Writer {
-                store,
-                keys,
-                activities,
-                clock,
-                frontier,
-                tail,
-                indexing: Indexing::Idle,
-            }
-            .run(jobs),
-        );
+        let blocking = store.appends_blocking();
+        let writer = Writer {
+            store,
+            keys,
+            activities,
+            clock,
+            frontier,
+            tail,
+            indexing: Indexing::Idle,
+            blocking,
+        };
+        if blocking {
+            // A thread of its own, which commits itself: an append then costs one wake-up
+            // of this thread and one of the caller, instead of two more for a hand-off to
+            // the store's writer thread and back (BENCHMARKS.md, the exchange).
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+            std::thread::Builder::new()
+                .name("logboek-writer".to_owned())
+                .spawn(move || runtime.block_on(writer.run(jobs)))
+                .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        } else {
+            tokio::spawn(writer.run(jobs));
+        }
         Ok(Self { inner })
     }
 
@@ -334,6 +348,9 @@ struct Writer {
     frontier: Frontier,
     tail: Arc<RwLock<Tail>>,
     indexing: Indexing,
+    /// Commits on this thread ([`LogStore::append_blocking`]): the writer has a thread
+    /// of its own.
+    blocking: bool,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -533,7 +550,12 @@ impl Writer {
             now,
         ));
         let batch = Arc::new(batch);
-        match self.store.append(batch.clone()).await {
+        let appended = if self.blocking {
+            self.store.append_blocking(&batch)
+        } else {
+            self.store.append(batch.clone()).await
+        };
+        match appended {
             Ok(()) => {
                 self.frontier = frontier;
                 let mut tail = self

@@ -15,7 +15,7 @@
 //! copied already, and only finishes it (so the WAL starts over from its beginning).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -40,6 +40,10 @@ pub struct WriterSettings {
 pub struct SqliteWriter {
     path: PathBuf,
     jobs: mpsc::Sender<Job>,
+    /// The connection, shared by the writer's thread and [`SqliteWriter::write_blocking`].
+    slot: Arc<Mutex<Slot>>,
+    /// Tells the checkpoint thread that a transaction committed.
+    kick: mpsc::SyncSender<()>,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -57,20 +61,22 @@ impl SqliteWriter {
     pub fn new(path: &Path, settings: WriterSettings) -> Self {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (kick, kicks) = mpsc::sync_channel::<()>(1);
-        let mut slot = Slot {
+        let slot = Arc::new(Mutex::new(Slot {
             path: path.to_owned(),
             settings,
             connection: None,
-        };
+        }));
+        let shared = slot.clone();
+        let kicked = kick.clone();
         // When the thread cannot start, `inbox` is dropped with it and every write
         // reports the writer as stopped.
         let _ = std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
             .spawn(move || {
                 for job in inbox {
-                    job(&mut slot);
+                    job(&mut lock(&shared));
                     // A full channel: a checkpoint is already due.
-                    let _ = kick.try_send(());
+                    let _ = kicked.try_send(());
                 }
             });
         let checkpoints = path.to_owned();
@@ -80,6 +86,8 @@ impl SqliteWriter {
         Self {
             path: path.to_owned(),
             jobs,
+            slot,
+            kick,
         }
     }
 
@@ -91,19 +99,37 @@ impl SqliteWriter {
     ) -> Result<T, StoreError> {
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move |slot| {
-            let result = slot
-                .connection()
-                .and_then(|connection| run(connection, work));
-            if result.is_err() {
-                // A fresh connection next time: whatever state this one is in goes.
-                slot.connection = None;
-            }
-            let _ = done.send(result);
+            let _ = done.send(slot.transact(work));
         });
         let stopped = || StoreError::Unavailable("the SQLite writer stopped".to_owned());
         self.jobs.send(job).map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
+
+    /// [`SqliteWriter::write`] on the calling thread, which it blocks until the
+    /// transaction has committed: for a caller with a thread of its own to spend (a
+    /// log's group commit), so that a transaction costs no hand-off to the writer's
+    /// thread and back (two thread wake-ups, about 80 µs on a loaded 2-core VM). Takes
+    /// turns with the transactions sent through [`SqliteWriter::write`].
+    pub fn write_blocking<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = lock(&self.slot).transact(work);
+        let _ = self.kick.try_send(());
+        result
+    }
+}
+
+/// The connection's slot. A transaction that panicked was rolled back when its
+/// `Transaction` was dropped, so a poisoned lock still holds a usable slot; its
+/// connection is opened afresh all the same.
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
+    slot.lock().unwrap_or_else(|poisoned| {
+        let mut slot = poisoned.into_inner();
+        slot.connection = None;
+        slot
+    })
 }
 
 /// Checkpoint the WAL of `path` after commits, until the writer is gone. A failure only
@@ -150,6 +176,21 @@ struct Slot {
 }
 
 impl Slot {
+    /// `work` in one transaction on the slot's connection.
+    fn transact<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = self
+            .connection()
+            .and_then(|connection| run(connection, work));
+        if result.is_err() {
+            // A fresh connection next time: whatever state this one is in goes.
+            self.connection = None;
+        }
+        result
+    }
+
     fn connection(&mut self) -> Result<&mut Connection, StoreError> {
         let connection = match self.connection.take() {
             Some(connection) => connection,
@@ -258,6 +299,42 @@ mod tests {
         );
         writer.write(|tx| insert(tx, 3, "drie")).await.unwrap();
         assert_eq!(rows(&pool).await, [(3, "drie".into())]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_writes_take_turns_with_writes_sent_to_the_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = Arc::new(SqliteWriter::new(&dir.path().join("t.db"), SETTINGS));
+        let blocking = {
+            let writer = writer.clone();
+            tokio::task::spawn_blocking(move || {
+                for k in 0..200 {
+                    writer
+                        .write_blocking(|tx| insert(tx, k, "blokkerend"))
+                        .unwrap();
+                }
+                // A failure leaves nothing and the writer goes on.
+                let failed = writer.write_blocking(|tx| {
+                    insert(tx, 1000, "half")?;
+                    insert(tx, 0, "dubbel")
+                });
+                assert!(matches!(failed, Err(StoreError::Sqlite(_))), "{failed:?}");
+            })
+        };
+        for k in 200..400 {
+            writer
+                .write(move |tx| insert(tx, k, "via de thread"))
+                .await
+                .unwrap();
+        }
+        blocking.await.unwrap();
+        let rows = rows(&pool).await;
+        assert_eq!(rows.len(), 400);
+        assert!(
+            rows.iter().map(|(k, _)| *k).eq(0..400),
+            "every write, and only those"
+        );
     }
 
     #[tokio::test]

@@ -50,6 +50,14 @@ pub struct Filter {
 pub trait LogStore: Send + Sync + std::fmt::Debug {
     /// Write the whole batch in one transaction, or nothing.
     async fn append(&self, batch: Arc<Batch>) -> Result<(), StoreError>;
+    /// Whether [`LogStore::append_blocking`] works; the log then runs its group commit on
+    /// a thread of its own that commits itself. SQLite: yes, one connection of its own
+    /// does the writing. Postgres: no, its connections belong to the runtime that opened
+    /// them.
+    fn appends_blocking(&self) -> bool;
+    /// [`LogStore::append`] on the calling thread, blocking it until the batch is
+    /// durable.
+    fn append_blocking(&self, batch: &Batch) -> Result<(), StoreError>;
     async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
     /// Tree heads with a size of at least `from_size`, smallest first.
     async fn heads(&self, from_size: u64, limit: u32) -> Result<Vec<SignedTreeHead>, StoreError>;

@@ -68,6 +68,15 @@ impl PostgresLog {
         Ok(())
     }
 
+    /// sqlx's Postgres connections belong to the runtime that opened them.
+    const APPENDS_BLOCKING: bool = false;
+
+    fn append_batch_blocking(&self, _batch: &Batch) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable(
+            "a Postgres log appends asynchronously only".to_owned(),
+        ))
+    }
+
     /// Another backend fills the lookup tables on another core while the appends go on:
     /// at 10,000,000 records the pieces in the appends' commits held them to 38,869
     /// records/s (BENCHMARKS.md, the processing log).

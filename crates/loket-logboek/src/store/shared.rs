@@ -3,14 +3,23 @@
 //! placeholders, so the SQL is the same text for both.
 
 /// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes
-/// and indexing are the backend's own (`append_batch`, `prune_expired`, `bucket_order`,
-/// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`).
+/// and indexing are the backend's own (`append_batch`, `append_batch_blocking`,
+/// `APPENDS_BLOCKING`, `prune_expired`, `bucket_order`, `index_whole_bucket`,
+/// `INDEXES_BESIDE_APPENDS`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait]
         impl LogStore for $store {
             async fn append(&self, batch: Arc<Batch>) -> Result<(), StoreError> {
                 self.append_batch(batch).await
+            }
+
+            fn appends_blocking(&self) -> bool {
+                Self::APPENDS_BLOCKING
+            }
+
+            fn append_blocking(&self, batch: &Batch) -> Result<(), StoreError> {
+                self.append_batch_blocking(batch)
             }
 
             async fn latest_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
