@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -125,11 +124,11 @@ impl Metrics {
     }
 }
 
-pub(crate) async fn record(
-    metrics: Metrics,
-    service: Arc<str>,
+pub(crate) async fn record<F: Future<Output = Response>>(
+    metrics: &Metrics,
+    service: &str,
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     // The route template, never the raw path: raw paths would carry ids (and explode cardinality).
     let route = request
@@ -138,9 +137,9 @@ pub(crate) async fn record(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = next(request).await;
     metrics.observe(
-        &service,
+        service,
         &method,
         &route,
         response.status().as_u16(),

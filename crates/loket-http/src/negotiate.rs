@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use loket_core::Problem;
 
@@ -17,16 +16,16 @@ pub trait ErrorPages: Send + Sync {
     fn render(&self, problem: &Problem, headers: &HeaderMap, path: &str) -> String;
 }
 
-pub(crate) async fn finish_problems(
+pub(crate) async fn finish_problems<F: Future<Output = Response>>(
     pages: Option<Arc<dyn ErrorPages>>,
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     let path = request.uri().path().to_owned();
     let wants_html = pages.is_some() && prefers_html(request.headers());
     // Only a browser's request keeps its headers, for the language and menu of the page.
     let page_headers = wants_html.then(|| request.headers().clone());
-    let response = next.run(request).await;
+    let response = next(request).await;
     let Some(problem) = response.extensions().get::<Problem>() else {
         return response;
     };

@@ -2,7 +2,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 const HEADERS: [(HeaderName, &str); 6] = [
@@ -24,8 +23,11 @@ const HEADERS: [(HeaderName, &str); 6] = [
     ),
 ];
 
-pub(crate) async fn add_security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+pub(crate) async fn add_security_headers<F: Future<Output = Response>>(
+    request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
+    let mut response = next(request).await;
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
         if !headers.contains_key(&name) {

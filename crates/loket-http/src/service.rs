@@ -84,7 +84,10 @@ impl HttpService {
 
     /// The finished router. Layers, from the outside in: panic guard, trace context,
     /// security headers, metrics, problem finishing (instance, HTML), body size check,
-    /// timeout, then the routes.
+    /// timeout, then the routes. All but the panic guard and axum's body limit run in
+    /// one middleware ([`edge`]): axum clones a route's layers below each `from_fn` on
+    /// every request, so seven layers of their own cost 57 boxed clones per request
+    /// (8% of a BRP lookup's instructions, BENCHMARKS.md).
     pub fn into_router(self, metrics: Metrics) -> Router {
         let Self {
             name,
@@ -94,9 +97,15 @@ impl HttpService {
             timeout,
             large_bodies,
         } = self;
-        let large_bodies = Arc::new(large_bodies);
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
+        let edge = Arc::new(Edge {
+            name,
+            metrics,
+            error_pages,
+            timeout,
+            large_bodies,
+        });
         routes
             .route("/healthz", get(healthz))
             .route("/readyz", get(move || readyz(checks.clone())))
@@ -108,23 +117,38 @@ impl HttpService {
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
             .layer(middleware::from_fn(move |request: Request, next: Next| {
-                enforce_timeout(timeout, request, next)
+                through_edge(edge.clone(), request, next)
             }))
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                refuse_oversized_bodies(large_bodies.clone(), request, next)
-            }))
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                finish_problems(error_pages.clone(), request, next)
-            }))
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                record(metrics.clone(), name.clone(), request, next)
-            }))
-            .layer(middleware::from_fn(add_security_headers))
-            .layer(middleware::from_fn(accept_traceparent))
             .layer(CatchPanicLayer::custom(|_panic| {
                 problem_response(Problem::internal())
             }))
     }
+}
+
+/// What the edge's layers need.
+struct Edge {
+    name: Arc<str>,
+    metrics: Metrics,
+    error_pages: Option<Arc<dyn ErrorPages>>,
+    timeout: Duration,
+    large_bodies: Vec<(&'static str, usize)>,
+}
+
+/// The edge's layers, from the outside in, each handing the request on to the next.
+async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response {
+    let edge = &*edge;
+    accept_traceparent(request, |request| {
+        add_security_headers(request, |request| {
+            record(&edge.metrics, &edge.name, request, |request| {
+                finish_problems(edge.error_pages.clone(), request, |request| {
+                    refuse_oversized_bodies(&edge.large_bodies, request, |request| {
+                        enforce_timeout(edge.timeout, request, next)
+                    })
+                })
+            })
+        })
+    })
+    .await
 }
 
 async fn not_found() -> ApiError {
@@ -147,10 +171,10 @@ async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Respo
 }
 
 /// Refuse a body announced as too large before reading a byte of it.
-async fn refuse_oversized_bodies(
-    large_bodies: Arc<Vec<(&'static str, usize)>>,
+async fn refuse_oversized_bodies<F: Future<Output = Response>>(
+    large_bodies: &[(&'static str, usize)],
     request: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     let path = request.uri().path();
     let limit = large_bodies
@@ -166,5 +190,5 @@ async fn refuse_oversized_bodies(
     if announced.is_some_and(|length| length > limit as u64) {
         return ApiError::from(Problem::payload_too_large(limit)).into_response();
     }
-    next.run(request).await
+    next(request).await
 }

@@ -2,7 +2,6 @@
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::Response;
 use loket_core::TraceContext;
 use tracing::Instrument;
@@ -12,7 +11,10 @@ use tracing::Instrument;
 #[derive(Debug, Clone, Copy)]
 pub struct RequestTrace(pub TraceContext);
 
-pub(crate) async fn accept_traceparent(mut request: Request, next: Next) -> Response {
+pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
+    mut request: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let incoming = request
         .headers()
         .get("traceparent")
@@ -33,7 +35,7 @@ pub(crate) async fn accept_traceparent(mut request: Request, next: Next) -> Resp
     );
     async move {
         let probe = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
-        let response = next.run(request).await;
+        let response = next(request).await;
         let status = response.status().as_u16();
         // Orchestrators poll the probes every few seconds; keep them out of the info log.
         if probe {
