@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The requested paths as a tree: a node marked `whole` keeps everything beneath it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,21 +49,22 @@ impl FieldSet {
             return Some(value);
         }
         match value {
-            Value::Object(object) => {
-                // In the object's own order, so the answer reads like the full person.
-                let mut kept = Map::new();
+            Value::Object(mut object) => {
+                // In place, in the object's own order, so the answer reads like the full
+                // person; kept members are not hashed and inserted again.
                 let mut selected_any = false;
-                for (key, value) in object {
-                    if let Some(child) = self.children.get(&key) {
-                        if let Some(selected) = child.select(value) {
-                            kept.insert(key, selected);
+                object.retain(|key, value| match self.children.get(key) {
+                    Some(child) => match child.select(std::mem::take(value)) {
+                        Some(selected) => {
+                            *value = selected;
                             selected_any = true;
+                            true
                         }
-                    } else if key == "type" {
-                        kept.insert(key, value);
-                    }
-                }
-                selected_any.then_some(Value::Object(kept))
+                        None => false,
+                    },
+                    None => key == "type",
+                });
+                selected_any.then_some(Value::Object(object))
             }
             Value::Array(items) => {
                 let kept: Vec<Value> = items
