@@ -85,9 +85,9 @@ impl HttpService {
     /// The finished router. Layers, from the outside in: panic guard, trace context,
     /// security headers, metrics, problem finishing (instance, HTML), body size check,
     /// timeout, then the routes. All but the panic guard and axum's body limit run in
-    /// one middleware ([`edge`]): axum clones a route's layers below each `from_fn` on
-    /// every request, so seven layers of their own cost 57 boxed clones per request
-    /// (8% of a BRP lookup's instructions, BENCHMARKS.md).
+    /// one middleware (`through_edge`): axum clones a route's layers below each
+    /// `from_fn` on every request, so seven layers of their own cost 57 boxed clones
+    /// per request (8% of a BRP lookup's instructions, BENCHMARKS.md).
     pub fn into_router(self, metrics: Metrics) -> Router {
         let Self {
             name,

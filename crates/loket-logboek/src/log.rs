@@ -1,6 +1,7 @@
-//! `Logboek`: one organisation's processing log. Appends go through one writer task that
-//! commits whatever has queued up in one transaction (group commit) and signs the new
-//! tree head in it; an append returns only when its records are durable.
+//! `Logboek`: one organisation's processing log. Appends go through one writer (on SQLite
+//! a thread of its own, on Postgres a task) that commits whatever has queued up in one
+//! transaction (group commit) and signs the new tree head in it; an append returns only
+//! when its records are durable.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
