@@ -73,6 +73,17 @@ impl Documents {
         Ok(())
     }
 
+    /// A number that every change to the documents raises (by trigger, whoever makes
+    /// it): the same number means the same documents.
+    pub(crate) async fn revision(&self) -> Result<i64, StoreError> {
+        const SELECT: &str = "SELECT revision FROM documents_revision WHERE id = 1";
+        let revision = match &self.database {
+            Database::Sqlite(pool) => sqlx::query_scalar(SELECT).fetch_one(pool).await?,
+            Database::Postgres(pool) => sqlx::query_scalar(SELECT).fetch_one(pool).await?,
+        };
+        Ok(revision)
+    }
+
     /// Every document of a kind, by key.
     pub(crate) async fn list<T: DeserializeOwned>(
         &self,

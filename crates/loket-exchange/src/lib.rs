@@ -33,21 +33,35 @@ pub use canonical::{NotCanonical, canonical};
 pub use denial::{Denial, FSC_ERROR_CODE};
 pub use gateway::{GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID};
 pub use inway::Inway;
-pub use manager::{Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
+pub use manager::{ContractState, Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
 pub use outway::{Outway, OutwayError};
 
 pub const SCHEMA: loket_store::Schema = loket_store::Schema {
     component: "exchange",
-    sqlite: &[loket_store::Migration {
-        version: 1,
-        description: "0001_exchange.sql",
-        sql: include_str!("../migrations/sqlite/0001_exchange.sql"),
-    }],
-    postgres: &[loket_store::Migration {
-        version: 1,
-        description: "0001_exchange.sql",
-        sql: include_str!("../migrations/postgres/0001_exchange.sql"),
-    }],
+    sqlite: &[
+        loket_store::Migration {
+            version: 1,
+            description: "0001_exchange.sql",
+            sql: include_str!("../migrations/sqlite/0001_exchange.sql"),
+        },
+        loket_store::Migration {
+            version: 2,
+            description: "0002_documents_revision.sql",
+            sql: include_str!("../migrations/sqlite/0002_documents_revision.sql"),
+        },
+    ],
+    postgres: &[
+        loket_store::Migration {
+            version: 1,
+            description: "0001_exchange.sql",
+            sql: include_str!("../migrations/postgres/0001_exchange.sql"),
+        },
+        loket_store::Migration {
+            version: 2,
+            description: "0002_documents_revision.sql",
+            sql: include_str!("../migrations/postgres/0002_documents_revision.sql"),
+        },
+    ],
 };
 
 /// Serve an inway's router over mutual TLS until `shutdown` resolves.

@@ -3,7 +3,7 @@
 //! every change.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use loket_store::{Database, StoreError};
 use rustls_pki_types::CertificateDer;
@@ -148,6 +148,23 @@ pub enum ManagerError {
 pub struct Manager {
     documents: Documents,
     policy: Arc<RwLock<Arc<Policy>>>,
+    /// What the policy in force was built from, so a periodic check can tell whether
+    /// building it again would change anything.
+    built: Arc<Mutex<Option<Built>>>,
+}
+
+/// The documents' revision a policy was built from, and the first moment its contracts'
+/// states can change by the clock alone (a validity period starting or ending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Built {
+    revision: i64,
+    until: i64,
+}
+
+impl Built {
+    fn still_current(self, revision: i64, now: i64) -> bool {
+        self.revision == revision && now < self.until
+    }
 }
 
 impl Manager {
@@ -155,6 +172,7 @@ impl Manager {
         let manager = Self {
             documents: Documents::new(database),
             policy: Arc::default(),
+            built: Arc::default(),
         };
         manager.reload().await?;
         Ok(manager)
@@ -170,12 +188,32 @@ impl Manager {
 
     /// Rebuild the policy from the stored documents.
     pub async fn reload(&self) -> Result<Arc<Policy>, ManagerError> {
+        // Read before the documents: a change made while building raises it past what
+        // is recorded here, so the next check builds again.
+        let revision = self.documents.revision().await?;
         let policy = Arc::new(self.build().await?);
+        let built = Built {
+            revision,
+            until: next_change_by_clock(&policy, OffsetDateTime::now_utc().unix_timestamp()),
+        };
         match self.policy.write() {
             Ok(mut current) => *current = policy.clone(),
             Err(poisoned) => *poisoned.into_inner() = policy.clone(),
         }
+        *lock(&self.built) = Some(built);
         Ok(policy)
+    }
+
+    /// Rebuild the policy only if the documents changed since it was built, or a
+    /// contract's validity period began or ended. Returns whether it rebuilt.
+    pub async fn refresh(&self) -> Result<bool, ManagerError> {
+        let revision = self.documents.revision().await?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if lock(&self.built).is_some_and(|built| built.still_current(revision, now)) {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
     }
 
     async fn build(&self) -> Result<Policy, ManagerError> {
@@ -338,15 +376,16 @@ impl Manager {
         Ok(())
     }
 
-    /// Reload the policy every `period`, so changes made by another process (the
-    /// `loket exchange` commands) take effect without a restart.
+    /// Check every `period` whether the policy must be rebuilt ([`Manager::refresh`]), so
+    /// changes made by another process (the `loket exchange` commands) take effect
+    /// without a restart.
     pub fn reload_every(&self, period: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let manager = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(period);
             loop {
                 ticks.tick().await;
-                if let Err(error) = manager.reload().await {
+                if let Err(error) = manager.refresh().await {
                     tracing::warn!(%error, "cannot reload the exchange policy; keeping the last one");
                 }
             }
@@ -493,6 +532,28 @@ impl Manager {
         self.reload().await?;
         Ok(())
     }
+}
+
+/// The first moment after `now` at which a contract's validity period begins or ends.
+fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
+    policy
+        .contracts
+        .iter()
+        .flat_map(|contract| {
+            let validity = contract.content.validity;
+            [validity.not_before, validity.not_after]
+        })
+        .filter(|&moment| moment > now)
+        .min()
+        .unwrap_or(i64::MAX)
+}
+
+/// The record of what the policy was built from is replaced whole, so a panic elsewhere
+/// cannot leave it half-written.
+fn lock(built: &Mutex<Option<Built>>) -> std::sync::MutexGuard<'_, Option<Built>> {
+    built
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn parse_pem(pem: &str) -> Option<PeerCertificate> {

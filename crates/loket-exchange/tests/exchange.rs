@@ -13,8 +13,8 @@ use loket_core::{Oin, SystemClock};
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
-    FSC_ERROR_CODE, GRANT_HASH, Inway, Manager, Outway, PROCESSING_ACTIVITY, ServiceEntry,
-    TRANSACTION_ID, tls,
+    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, Manager, Outway, PROCESSING_ACTIVITY,
+    ServiceEntry, TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
 use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
@@ -42,6 +42,8 @@ struct World {
     pki: std::path::PathBuf,
     foreign: std::path::PathBuf,
     manager: Manager,
+    /// The exchange's own database, as another process (`loket exchange …`) opens it.
+    database: Database,
     outway: String,
     inway: String,
     reached: Arc<AtomicUsize>,
@@ -224,6 +226,7 @@ async fn world(url: &StorageUrl) -> World {
         _pki: pki_dir,
         _foreign: foreign_dir,
         manager,
+        database,
         outway: outway_url,
         inway: inway_url,
         reached,
@@ -624,6 +627,66 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
     assert!(w.manager.accept(&rdw, &expired).await.is_err());
 }
 
+async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
+    assert!(
+        !w.manager.refresh().await.unwrap(),
+        "nothing changed, nothing rebuilt"
+    );
+    // `loket exchange revoke` in another process: the same database, a manager of its own.
+    let other = Manager::open(&w.database).await.unwrap();
+    let contract = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
+    other
+        .revoke(&identity(&w.pki, "rvig"), &contract)
+        .await
+        .unwrap();
+    assert!(w.manager.refresh().await.unwrap(), "the revocation is seen");
+    assert!(!w.manager.policy().connections.contains_key(&w.grant));
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+
+    // A contract whose validity ends in two seconds: no document changes, the clock does.
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let short = w
+        .manager
+        .request_connection(
+            &identity(&w.pki, "gemeente"),
+            SERVICE,
+            vec![PARKEREN.into()],
+            None,
+            Validity {
+                not_before: now - 60,
+                not_after: now + 2,
+            },
+        )
+        .await
+        .unwrap();
+    w.manager
+        .accept(&identity(&w.pki, "rvig"), &short)
+        .await
+        .unwrap();
+    let state = |manager: &Manager| {
+        manager
+            .policy()
+            .contracts
+            .iter()
+            .find(|c| c.hash == short)
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&w.manager), ContractState::Active);
+    assert!(!w.manager.refresh().await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(w.manager.refresh().await.unwrap(), "its end is seen");
+    assert_eq!(state(&w.manager), ContractState::Expired);
+}
+
 async fn a_failing_log_makes_the_exchange_refuse(w: World) {
     w.rvig_log.1.close().await;
     denied(
@@ -801,6 +864,7 @@ loket_store::contract_suite! {
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
         revoked_and_expired_grants_stop_working_at_once,
+        changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,
     ];
