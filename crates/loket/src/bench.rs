@@ -86,8 +86,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         duration: u64,
         /// POST this JSON body (as application/json) instead of sending GET.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bodies")]
         body: Option<String>,
+        /// POST the JSON bodies in this file (one per line) in turn, so that requests
+        /// differ (other BSNs, say) instead of asking the same thing again and again.
+        #[arg(long)]
+        bodies: Option<PathBuf>,
         /// Extra request header, `name: value` (repeatable).
         #[arg(long = "header")]
         headers: Vec<String>,
@@ -142,10 +146,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             connections,
             duration,
             body,
+            bodies,
             headers,
             rate,
         } => {
-            let body = body.map(Bytes::from);
+            let bodies = match (body, bodies) {
+                (Some(body), _) => vec![Bytes::from(body)],
+                (None, Some(file)) => read_bodies(&file)?,
+                (None, None) => Vec::new(),
+            };
             let headers = parse_headers(&headers)?;
             let pace = match rate {
                 Some(rate) if rate.is_finite() && rate > 0.0 => {
@@ -157,7 +166,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let load = Load {
-                body,
+                bodies: Arc::new(bodies),
                 headers: Arc::new(headers),
                 paths: None,
                 pace,
@@ -188,12 +197,28 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
 /// What every request of a load run carries.
 #[derive(Clone, Default)]
 struct Load {
-    body: Option<Bytes>,
+    /// POST these in turn; none: GET.
+    bodies: Arc<Vec<Bytes>>,
     headers: Arc<Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>>,
     /// Paths to take turns with instead of the URL's own.
     paths: Option<Arc<Vec<String>>>,
     /// Open loop: each connection sends one request per `pace`, on schedule.
     pace: Option<Duration>,
+}
+
+/// The bodies of `--bodies FILE`: one per line, blank lines skipped.
+fn read_bodies(file: &Path) -> anyhow::Result<Vec<Bytes>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("--bodies {}", file.display()))?;
+    let bodies: Vec<Bytes> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| Bytes::from(line.to_owned()))
+        .collect();
+    if bodies.is_empty() {
+        bail!("--bodies {}: no bodies in the file", file.display());
+    }
+    Ok(bodies)
 }
 
 fn parse_headers(
@@ -284,7 +309,7 @@ fn read_portal(data: &Path) -> Option<String> {
 async fn get_status(url: &str) -> Option<u16> {
     let (authority, path) = split_url(url).ok()?;
     let mut sender = connect(&authority).await.ok()?;
-    let request = build_request(&authority, &path, &Load::default()).ok()?;
+    let request = build_request(&authority, &path, &Load::default(), 0).ok()?;
     let response = sender.send_request(request).await.ok()?;
     Some(response.status().as_u16())
 }
@@ -313,6 +338,7 @@ fn build_request(
     authority: &str,
     path: &str,
     load: &Load,
+    turn: usize,
 ) -> anyhow::Result<hyper::Request<Full<Bytes>>> {
     let mut request = hyper::Request::builder()
         .uri(path)
@@ -320,7 +346,7 @@ fn build_request(
     for (name, value) in load.headers.iter() {
         request = request.header(name, value);
     }
-    Ok(match &load.body {
+    Ok(match load.bodies.get(turn % load.bodies.len().max(1)) {
         Some(body) => request
             .method(hyper::Method::POST)
             .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -346,7 +372,7 @@ pub(crate) async fn http_load_paths(
     authorization: &str,
 ) -> anyhow::Result<LoadReport> {
     let load = Load {
-        body: None,
+        bodies: Arc::default(),
         headers: Arc::new(vec![(
             hyper::header::AUTHORIZATION,
             hyper::header::HeaderValue::from_str(authorization)?,
@@ -390,8 +416,8 @@ async fn http_load(
                     Some(paths) if !paths.is_empty() => &paths[turn % paths.len()],
                     _ => &path,
                 };
+                let request = build_request(&authority, path, &load, turn)?;
                 turn += connections;
-                let request = build_request(&authority, path, &load)?;
                 let sent = match (due.as_mut(), load.pace) {
                     (Some(due), Some(pace)) => {
                         if *due >= end {
@@ -448,4 +474,38 @@ async fn http_load(
         report.errors += errors;
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[tokio::test]
+    async fn bodies_are_the_file_s_lines_and_requests_take_them_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bodies");
+        std::fs::write(&file, "{\"a\":1}\n\n{\"b\":2}\n").unwrap();
+        let load = Load {
+            bodies: Arc::new(read_bodies(&file).unwrap()),
+            ..Load::default()
+        };
+        let mut sent = Vec::new();
+        for turn in 0..3 {
+            let request = build_request("host", "/", &load, turn).unwrap();
+            assert_eq!(request.method(), hyper::Method::POST);
+            sent.push(request.into_body().collect().await.unwrap().to_bytes());
+        }
+        assert_eq!(sent, ["{\"a\":1}", "{\"b\":2}", "{\"a\":1}"]);
+
+        std::fs::write(&file, "\n \n").unwrap();
+        assert!(
+            read_bodies(&file).is_err(),
+            "a file without bodies is refused"
+        );
+        assert!(read_bodies(&dir.path().join("missing")).is_err());
+        let get = build_request("host", "/", &Load::default(), 0).unwrap();
+        assert_eq!(get.method(), hyper::Method::GET);
+    }
 }
