@@ -24,6 +24,11 @@ use crate::StoreError;
 /// Connections kept for reuse. Reads never wait for each other: a read that finds none
 /// idle opens one, so there are at most as many as threads reading at once.
 const KEPT: usize = 8;
+/// How much of a database file a reader maps into memory: address space, not memory
+/// (the pages stay in the kernel's page cache, shared by all readers). SQLite's own
+/// ceiling in the bundled build (`SQLITE_MAX_MMAP_SIZE`, 0x7fff0000); a larger file is
+/// read through the mapping up to there and with system calls beyond.
+const MMAP_BYTES: i64 = 0x7fff_0000;
 
 pub struct SqliteReader {
     path: PathBuf,
@@ -89,6 +94,9 @@ impl SqliteReader {
         connection.pragma_update(None, "query_only", true)?;
         // 8 MiB of page cache: the hot index pages of a lookup, per connection.
         connection.pragma_update(None, "cache_size", -8192)?;
+        // Pages beyond that cache read straight from the file's mapping instead of being
+        // copied in by a system call each (lookups by BSN spread over the whole file).
+        connection.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         connection.set_prepared_statement_cache_capacity(32);
         Ok(connection)
     }
