@@ -4,6 +4,7 @@
 mod api;
 mod fields;
 mod openapi;
+mod pg_lookups;
 mod postgres;
 mod query;
 mod record;

@@ -3,26 +3,28 @@ use std::sync::Arc;
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 use loket_store::{PgReader, StoreError};
 
+use super::pg_lookups::PgLookups;
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
     NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, decode_matching, has_indexed_key,
-    in_requested_order,
 };
 use crate::common::feed::{self, NewMutatie};
 
 #[derive(Debug, Clone)]
 pub(super) struct PostgresPersonStore {
     pool: PgPool,
-    /// Lookups by BSN (the register's every request), without the pool's release ping.
-    reader: Arc<PgReader>,
+    /// Lookups by BSN (the register's every request): those that queue up go to the
+    /// server as one statement, on connections without the pool's release ping.
+    lookups: Arc<PgLookups>,
 }
 
 impl PostgresPersonStore {
     pub(super) fn new(pool: PgPool) -> Self {
         let connections = usize::try_from(pool.options().get_max_connections()).unwrap_or(4);
+        let reader = Arc::new(PgReader::new(&pool, connections));
         Self {
-            reader: Arc::new(PgReader::new(&pool, connections)),
+            lookups: Arc::new(PgLookups::new(reader, connections)),
             pool,
         }
     }
@@ -61,24 +63,8 @@ impl PersonStore for PostgresPersonStore {
         if bsns.is_empty() {
             return Ok(Vec::new());
         }
-        let mut select: QueryBuilder<Postgres> =
-            QueryBuilder::new("SELECT document FROM personen WHERE bsn IN (");
-        let mut list = select.separated(", ");
-        for bsn in bsns {
-            list.push_bind(bsn);
-        }
-        select.push(")");
-        let mut read = self.reader.get().await?;
-        let documents: Vec<String> = select
-            .build_query_scalar()
-            .fetch_all(read.connection())
-            .await?;
-        read.done();
-        let found = documents
-            .iter()
-            .map(|d| decode(d))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(in_requested_order(bsns, found))
+        let documents = self.lookups.documents(bsns.to_vec()).await?;
+        documents.iter().map(|d| decode(d)).collect()
     }
 
     async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError> {
