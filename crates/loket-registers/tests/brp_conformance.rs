@@ -651,8 +651,51 @@ mod bulk {
         assert_eq!(found, vec![JAN, PIET, ELDERS]);
     }
 
+    /// Lookups at once (on Postgres they share statements): each gets its own persons,
+    /// in its own order, and never another's.
+    async fn lookups_at_once_each_get_their_own_persons(store: Arc<dyn PersonStore>) {
+        let persons = population();
+        store.insert(&persons).await.unwrap();
+        let bsns: Vec<String> = persons
+            .iter()
+            .map(|p| p.burgerservicenummer.clone())
+            .collect();
+        let mut lookups = tokio::task::JoinSet::new();
+        for round in 0..200 {
+            let store = store.clone();
+            // One, two or three persons, sometimes one unknown, in varying order.
+            let mut asked: Vec<String> = (0..=round % 3)
+                .map(|k| bsns[(round * 7 + k * 3) % bsns.len()].clone())
+                .collect();
+            if round % 5 == 0 {
+                asked.insert(0, "000000012".to_owned());
+            }
+            lookups.spawn(async move {
+                let found = store.by_bsn(&asked).await.unwrap();
+                (asked, found)
+            });
+        }
+        while let Some(joined) = lookups.join_next().await {
+            let (asked, found) = joined.unwrap();
+            let mut expected: Vec<&str> = Vec::new();
+            for bsn in &asked {
+                if bsn != "000000012" && !expected.contains(&bsn.as_str()) {
+                    expected.push(bsn);
+                }
+            }
+            let got: Vec<&str> = found
+                .iter()
+                .map(|p| p.burgerservicenummer.as_str())
+                .collect();
+            assert_eq!(got, expected, "asked {asked:?}");
+        }
+    }
+
     loket_store::contract_suite! {
         open = open_empty;
-        tests = [a_bulk_load_rebuilds_the_search_indexes];
+        tests = [
+            a_bulk_load_rebuilds_the_search_indexes,
+            lookups_at_once_each_get_their_own_persons,
+        ];
     }
 }
