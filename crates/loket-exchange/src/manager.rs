@@ -191,10 +191,13 @@ impl Manager {
         // Read before the documents: a change made while building raises it past what
         // is recorded here, so the next check builds again.
         let revision = self.documents.revision().await?;
+        // Also before: a validity period that begins or ends while building is still
+        // ahead of this moment, so the next check builds again.
+        let now = OffsetDateTime::now_utc().unix_timestamp();
         let policy = Arc::new(self.build().await?);
         let built = Built {
             revision,
-            until: next_change_by_clock(&policy, OffsetDateTime::now_utc().unix_timestamp()),
+            until: next_change_by_clock(&policy, now),
         };
         match self.policy.write() {
             Ok(mut current) => *current = policy.clone(),
