@@ -99,8 +99,7 @@ async fn answer(reader: &PgReader, batch: &mut Vec<Lookup>) {
     bsns.sort_unstable();
     bsns.dedup();
     match fetch(reader, &bsns).await {
-        Ok(rows) => {
-            let mut rows = rows;
+        Ok(mut rows) => {
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for lookup in batch.drain(..) {
                 let _ = lookup.done.send(Ok(in_order(&lookup.bsns, &rows)));
