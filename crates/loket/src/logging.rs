@@ -1,7 +1,9 @@
+mod batched;
+
 use std::io::IsTerminal;
 
+pub use batched::FlushGuard;
 use serde::Deserialize;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -16,28 +18,28 @@ pub enum LogFormat {
 
 /// Structured logs to stderr. `RUST_LOG` overrides the default filter.
 ///
-/// Lines are written by a thread of their own, so a request never waits for a write to
-/// stderr (one line per request, on every hop of the exchange), and lines that queue up
-/// together go out in one write. Nothing is dropped: when the writer falls far behind,
-/// callers wait for it. Keep the returned guard until the
-/// command ends; dropping it flushes what is still queued.
+/// Lines are written by a thread of their own, in batches (`batched.rs`), so a request
+/// never waits for a write to stderr (one line per request, on every hop of the
+/// exchange). Nothing is dropped: when the writer falls far behind, callers wait for it.
+/// Keep the returned guard until the command ends; dropping it writes out what is still
+/// buffered. `None` when the writer thread could not start (then lines go straight to
+/// stderr).
 #[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat) -> WorkerGuard {
+pub fn init(format: LogFormat) -> Option<FlushGuard> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let colours = std::io::stderr().is_terminal();
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("loket-log")
-        // Buffered: the writer drains every queued line, then flushes once.
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = match batched::start("loket-log", std::io::stderr()) {
+        Ok((writer, guard)) => (LineWriter::Batched(writer), Some(guard)),
+        Err(error) => {
+            eprintln!("loket: cannot start the log writer, logging unbuffered: {error}");
+            (LineWriter::Stderr, None)
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours)
-        .with_writer(writer);
+        .with_writer(move || writer.clone());
     let result = match format {
         LogFormat::Json => builder
             .json()
@@ -50,4 +52,26 @@ pub fn init(format: LogFormat) -> WorkerGuard {
         eprintln!("loket: logging was already set up: {error}");
     }
     guard
+}
+
+#[derive(Clone)]
+enum LineWriter {
+    Batched(batched::BatchedWriter),
+    Stderr,
+}
+
+impl std::io::Write for LineWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Batched(writer) => writer.write(bytes),
+            Self::Stderr => std::io::stderr().write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Batched(writer) => writer.flush(),
+            Self::Stderr => std::io::stderr().flush(),
+        }
+    }
 }

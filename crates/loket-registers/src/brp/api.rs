@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{OriginalUri, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use loket_core::Clock;
 use loket_http::{ApiError, ApiJson, HttpService};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::query::{self, QueryKind};
 use super::render;
@@ -45,7 +47,7 @@ async fn personen(
     State(state): State<BrpState>,
     OriginalUri(uri): OriginalUri,
     ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = query::parse(&body, uri.path())?;
     let found = match query.kind {
         QueryKind::RaadpleegMetBurgerservicenummer => {
@@ -56,15 +58,20 @@ async fn personen(
     .map_err(unavailable("BRP"))?;
     let today = state.clock.now().date();
     let target = query.kind.field_target();
-    let personen: Vec<Value> = found
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(query.kind.name().as_bytes());
+    out.extend_from_slice(b"\",\"personen\":[");
+    for (i, person) in found
         .iter()
         .filter(|person| query.filter.matches(person))
-        .map(|person| {
-            let rendered = render::person(person, target, today, |key| query.fields.wants(key));
-            query.fields.select(rendered).unwrap_or_else(|| json!({}))
-        })
-        .collect();
-    Ok(Json(
-        json!({ "type": query.kind.name(), "personen": personen }),
-    ))
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        render::person(&mut out, person, target, today, &query.fields);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(([(CONTENT_TYPE, "application/json")], out).into_response())
 }

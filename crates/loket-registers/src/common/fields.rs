@@ -35,6 +35,28 @@ impl FieldSet {
         Ok(root)
     }
 
+    /// Every path: the whole answer.
+    pub fn everything() -> Self {
+        Self {
+            whole: true,
+            children: BTreeMap::new(),
+        }
+    }
+
+    /// What is asked for beneath `key`, if anything: everything when this node is whole.
+    pub fn child(&self, key: &str) -> Option<&Self> {
+        if self.whole {
+            Some(self)
+        } else {
+            self.children.get(key)
+        }
+    }
+
+    /// Everything beneath this node is asked for.
+    pub fn is_whole(&self) -> bool {
+        self.whole
+    }
+
     /// Does the answer need the top-level member `key` at all? Lets a register skip
     /// building parts of an answer nobody asked for.
     pub fn wants(&self, key: &str) -> bool {

@@ -10,6 +10,7 @@ pub(crate) mod openapi;
 pub(crate) mod params;
 pub(crate) mod query;
 pub mod records;
+pub(crate) mod selected_json;
 
 /// `pub const $name: Schema` for a register whose one migration is `$file` in
 /// `migrations/$component/{sqlite,postgres}/`.
