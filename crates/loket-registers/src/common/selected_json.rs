@@ -21,7 +21,11 @@ pub(crate) struct Object<'a> {
 
 impl<'a> Object<'a> {
     /// Write a whole top-level object: `{` … `}`, `{}` when nothing in it was asked for.
-    pub(crate) fn write(out: &'a mut Vec<u8>, fields: &'a FieldSet, members: impl FnOnce(&mut Self)) {
+    pub(crate) fn write(
+        out: &'a mut Vec<u8>,
+        fields: &'a FieldSet,
+        members: impl FnOnce(&mut Self),
+    ) {
         out.push(b'{');
         let mut object = Object {
             out,
