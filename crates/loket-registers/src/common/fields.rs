@@ -57,12 +57,6 @@ impl FieldSet {
         self.whole
     }
 
-    /// Does the answer need the top-level member `key` at all? Lets a register skip
-    /// building parts of an answer nobody asked for.
-    pub fn wants(&self, key: &str) -> bool {
-        self.whole || self.children.contains_key(key)
-    }
-
     /// Keep only what was asked for. Arrays are cut element by element; the `type` of a
     /// polymorphic object (verblijfplaats, nationaliteit, datum) is kept with any part of it,
     /// because without it the rest cannot be read. Takes the value, so nothing is copied.
