@@ -49,6 +49,11 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
+    // Most bodies are valid: parse them without tracking the path, which only an error
+    // message needs; a bad body is parsed again below, with it.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
