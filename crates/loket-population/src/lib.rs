@@ -9,7 +9,7 @@ mod personas;
 mod records;
 mod registers;
 
-pub use generator::{BsnSequence, Generator, Municipality};
+pub use generator::{BsnSequence, Generator, MAX_PERSONS, Municipality};
 pub use personas::{DEMO_GEMEENTE, Persona, personas};
 pub use records::{Mutaties, Records};
 pub use registers::FEED_WINDOW_DAYS;

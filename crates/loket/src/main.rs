@@ -89,8 +89,9 @@ enum Command {
         /// Directory of the SQLite databases (ignored when --storage is given).
         #[arg(long, default_value = "./data")]
         data: PathBuf,
-        /// How many residents to generate, besides the personas.
-        #[arg(long, default_value_t = 20_000)]
+        /// How many residents to generate, besides the personas (at most 25,000,000).
+        #[arg(long, default_value_t = 20_000,
+              value_parser = clap::value_parser!(u64).range(..=loket_population::MAX_PERSONS))]
         persons: u64,
         /// The same seed gives the same people.
         #[arg(long, default_value_t = 1)]
