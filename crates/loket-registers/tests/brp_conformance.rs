@@ -600,6 +600,30 @@ async fn the_store_refuses_a_duplicate_bsn_and_keeps_the_batch_out(brp: Brp) {
     );
 }
 
+/// A BSN may begin with a zero: stored under its number (SQLite keys the table by it),
+/// it is still found and answered as written.
+async fn a_bsn_with_a_leading_zero_is_found_and_answered_as_written(brp: Brp) {
+    let nul = person(
+        "012345672",
+        "Nul",
+        None,
+        "Voorloop",
+        "1990-02-02",
+        ("9999", "Voorbeeldstad"),
+    );
+    brp.store.insert(&[nul]).await.unwrap();
+    let personen = brp
+        .personen(raadpleeg(
+            &["012345672", "123456720", "000000000"],
+            &["burgerservicenummer", "naam.voornamen"],
+        ))
+        .await;
+    assert_eq!(
+        personen,
+        vec![json!({"burgerservicenummer": "012345672", "naam": {"voornamen": "Nul"}})]
+    );
+}
+
 loket_store::contract_suite! {
     open = start;
     tests = [
@@ -615,6 +639,7 @@ loket_store::contract_suite! {
         search_by_postcode_and_by_name_in_gemeente,
         responses_carry_the_api_version,
         the_store_refuses_a_duplicate_bsn_and_keeps_the_batch_out,
+        a_bsn_with_a_leading_zero_is_found_and_answered_as_written,
     ];
 }
 
@@ -698,4 +723,42 @@ mod bulk {
             lookups_at_once_each_get_their_own_persons,
         ];
     }
+}
+
+/// A SQLite register from before the BSN became the table's key (migration 3) keeps its
+/// residents through the migration, and they are found by BSN afterwards.
+#[tokio::test]
+async fn a_sqlite_register_keyed_by_text_migrates_with_its_residents() {
+    use loket_store::Schema;
+    static BEFORE: Schema = Schema {
+        component: brp::SCHEMA.component,
+        sqlite: brp::SCHEMA.sqlite.split_at(2).0,
+        postgres: brp::SCHEMA.postgres,
+    };
+    let test_storage = loket_store::testing::TestStorage::sqlite().unwrap();
+    let storage = test_storage.url.clone();
+    let old = Database::open(&storage, &BEFORE).await.unwrap();
+    brp::person_store(&old).insert(&population()).await.unwrap();
+    old.close().await;
+    let migrated = Database::open(&storage, &brp::SCHEMA).await.unwrap();
+    let store = brp::person_store(&migrated);
+    assert_eq!(store.count().await.unwrap(), 5);
+    let found = store
+        .by_bsn(&[ELS.to_owned(), JAN.to_owned()])
+        .await
+        .unwrap();
+    let bsns: Vec<&str> = found
+        .iter()
+        .map(|p| p.burgerservicenummer.as_str())
+        .collect();
+    assert_eq!(bsns, [ELS, JAN]);
+    let Database::Sqlite(pool) = &migrated else {
+        unreachable!("opened as SQLite")
+    };
+    let kinds: Vec<String> =
+        loket_store::sqlx::query_scalar("SELECT DISTINCT typeof(bsn) FROM personen")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds, ["integer"]);
 }

@@ -36,6 +36,11 @@ pub const SCHEMA: Schema = Schema {
             description: "mutaties",
             sql: include_str!("../../migrations/brp/sqlite/0002_mutaties.sql"),
         },
+        Migration {
+            version: 3,
+            description: "bsn als sleutel",
+            sql: include_str!("../../migrations/brp/sqlite/0003_bsn_als_sleutel.sql"),
+        },
     ],
     postgres: &[
         Migration {

@@ -58,10 +58,12 @@ impl PersonStore for SqlitePersonStore {
     }
 
     async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError> {
+        // The table's integer key (migration 3); a BSN that is no number finds nobody.
+        let keys: Vec<i64> = bsns.iter().filter_map(|bsn| bsn.parse().ok()).collect();
         let documents = sqlite_documents(
             &self.reader,
             "SELECT document FROM personen WHERE bsn IN",
-            bsns,
+            &keys,
         )?;
         let found = documents
             .iter()

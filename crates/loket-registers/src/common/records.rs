@@ -103,10 +103,10 @@ pub(crate) async fn sqlite_build_indexes(
 
 /// The `document` column of the rows whose key is one of `keys` (at most a few dozen),
 /// read on this thread: `select` ends in `IN`, the list is added here.
-pub(crate) fn sqlite_documents(
+pub(crate) fn sqlite_documents<K: loket_store::rusqlite::ToSql>(
     reader: &SqliteReader,
     select: &str,
-    keys: &[String],
+    keys: &[K],
 ) -> Result<Vec<String>, StoreError> {
     if keys.is_empty() {
         return Ok(Vec::new());
