@@ -19,7 +19,10 @@ use crate::records::Records;
 /// How far back the change feeds start: events older than this are just state.
 pub const FEED_WINDOW_DAYS: i64 = 60;
 
-/// Counters that make keys unique across the whole generated population.
+/// Counters that make keys unique across the whole generated population. Numbers are
+/// handed out in ascending order from a seed-dependent start, as the issuers do, so a
+/// register keyed by them appends each new item at the end of its index (random keys
+/// made every load transaction rewrite pages all over an index that outgrew the cache).
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     documents: u64,
@@ -27,18 +30,17 @@ pub(crate) struct Keys {
     offset: u64,
 }
 
-/// Nine-character document numbers: two letters for the kind, seven for the number.
-const DOCUMENT_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPRSTUVWXYZ123456789";
+/// Nine-character document numbers: two letters for the kind, seven for the number, in
+/// an alphabet in byte order, so later numbers sort after earlier ones.
+const DOCUMENT_ALPHABET: &[u8; 32] = b"123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 const DOCUMENT_SPACE: u64 = 1 << 35; // 32^7
-/// Letters on Dutch number plates: no vowels, no C, M, Q, W.
+/// Letters on Dutch number plates (no vowels, no C, M, Q, W), in byte order.
 const PLATE_LETTERS: &[u8; 16] = b"BDFGHJKLNPRSTVXZ";
 /// Plates of sidecodes 9 (XX-999-X), 10 (X-999-XX) and 11 (XXX-99-X).
 const SIDECODE_9: u64 = 16 * 16 * 900 * 16;
 const SIDECODE_10: u64 = 16 * 900 * 16 * 16;
 const SIDECODE_11: u64 = 16 * 16 * 16 * 90 * 16;
 const PLATE_SPACE: u64 = SIDECODE_9 + SIDECODE_10 + SIDECODE_11;
-/// Prime and no factor of either space, so `index × stride + offset` is a bijection.
-const STRIDE: u64 = 1_000_003;
 
 impl Keys {
     pub(crate) fn new(seed: u64) -> Self {
@@ -50,40 +52,49 @@ impl Keys {
     }
 
     fn document_number(&mut self, soort: Soort) -> String {
-        let mut n = (self.documents * STRIDE + self.offset % DOCUMENT_SPACE) % DOCUMENT_SPACE;
+        // Starts in the first half of the space: room for billions after it.
+        let mut n = (self.offset % (DOCUMENT_SPACE / 2) + self.documents) % DOCUMENT_SPACE;
         self.documents += 1;
+        let mut digits = [0u8; 7];
+        for digit in digits.iter_mut().rev() {
+            *digit = DOCUMENT_ALPHABET[(n % 32) as usize];
+            n /= 32;
+        }
         let mut number = String::with_capacity(9);
         number.push_str(match soort {
             Soort::Paspoort => "NP",
             Soort::Identiteitskaart => "NI",
         });
-        for _ in 0..7 {
-            number.push(char::from(DOCUMENT_ALPHABET[(n % 32) as usize]));
-            n /= 32;
-        }
+        number.extend(digits.iter().map(|&d| char::from(d)));
         number
     }
 
     fn kenteken(&mut self) -> String {
-        let p = (self.vehicles * STRIDE + self.offset % PLATE_SPACE) % PLATE_SPACE;
+        // Starts in the first quarter: 8 million plates after it, within one sidecode
+        // at a time ascending.
+        let p = (self.offset % (PLATE_SPACE / 4) + self.vehicles) % PLATE_SPACE;
         self.vehicles += 1;
         let letter = |n: u64| char::from(PLATE_LETTERS[(n % 16) as usize]);
+        // Mixed radix, most significant first, so a later plate sorts after an earlier one.
         if p < SIDECODE_9 {
-            let digits = 100 + p / 4096;
-            format!("{}{}{digits}{}", letter(p), letter(p / 16), letter(p / 256))
+            let (c, rest) = (p % 16, p / 16);
+            let (digits, rest) = (100 + rest % 900, rest / 900);
+            format!("{}{}{digits}{}", letter(rest / 16), letter(rest), letter(c))
         } else if p < SIDECODE_9 + SIDECODE_10 {
             let q = p - SIDECODE_9;
-            let digits = 100 + q / 4096;
-            format!("{}{digits}{}{}", letter(q), letter(q / 16), letter(q / 256))
+            let (c, b, rest) = (q % 16, q / 16 % 16, q / 256);
+            let (digits, a) = (100 + rest % 900, rest / 900);
+            format!("{}{digits}{}{}", letter(a), letter(b), letter(c))
         } else {
             let q = p - SIDECODE_9 - SIDECODE_10;
-            let digits = 10 + q / 65_536;
+            let (e, rest) = (q % 16, q / 16);
+            let (digits, rest) = (10 + rest % 90, rest / 90);
             format!(
                 "{}{}{}{digits}{}",
-                letter(q),
-                letter(q / 16),
-                letter(q / 256),
-                letter(q / 4096)
+                letter(rest / 256),
+                letter(rest / 16),
+                letter(rest),
+                letter(e)
             )
         }
     }
@@ -421,4 +432,50 @@ fn income_position(
         return;
     };
     out.inkomenssituaties.push(situatie);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_plates_ascend_in_byte_order_without_repeats() {
+        for seed in [0, 1, 7, u64::MAX] {
+            let mut keys = Keys::new(seed);
+            let mut last_document = keys.document_number(Soort::Paspoort);
+            let mut last_plate = keys.kenteken();
+            for _ in 0..200_000 {
+                let document = keys.document_number(Soort::Paspoort);
+                assert!(document > last_document, "{document} after {last_document}");
+                last_document = document;
+                let plate = keys.kenteken();
+                let same_sidecode = plate
+                    .bytes()
+                    .map(|b| b.is_ascii_digit())
+                    .eq(last_plate.bytes().map(|b| b.is_ascii_digit()));
+                if same_sidecode {
+                    assert!(plate > last_plate, "{plate} after {last_plate}");
+                }
+                last_plate = plate;
+            }
+        }
+    }
+
+    #[test]
+    fn plates_are_distinct_six_character_plates_across_every_sidecode_boundary() {
+        let mut plates = std::collections::HashSet::new();
+        let mut asked = 0;
+        for start in [0, SIDECODE_9, SIDECODE_9 + SIDECODE_10, PLATE_SPACE] {
+            let mut keys = Keys::new(0);
+            keys.vehicles = start.saturating_sub(50_000);
+            for _ in 0..100_000 {
+                let plate = keys.kenteken();
+                assert_eq!(plate.len(), 6, "{plate}");
+                plates.insert(plate);
+                asked += 1;
+            }
+        }
+        // The last range wraps around to the first: those 50,000 are the same plates.
+        assert_eq!(plates.len(), asked - 50_000);
+    }
 }
