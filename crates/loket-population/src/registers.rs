@@ -70,8 +70,8 @@ impl Keys {
     }
 
     fn kenteken(&mut self) -> String {
-        // Starts in the first quarter: 8 million plates after it, within one sidecode
-        // at a time ascending.
+        // Starts in the first quarter: at least 9.9 million plates after it before they
+        // would wrap, more than MAX_PERSONS residents own; ascending within a sidecode.
         let p = (self.offset % (PLATE_SPACE / 4) + self.vehicles) % PLATE_SPACE;
         self.vehicles += 1;
         let letter = |n: u64| char::from(PLATE_LETTERS[(n % 16) as usize]);
