@@ -85,6 +85,7 @@ async fn log(url: &StorageUrl, component: &'static str, keys: &Path) -> (Logboek
         LogKeys::load_or_create(keys, component).unwrap(),
         Arc::new(Activities::parse(ACTIVITIES, "test").unwrap()),
         Arc::new(SystemClock),
+        loket_logboek::HEAD_INTERVAL,
     )
     .await
     .unwrap();

@@ -2,8 +2,8 @@
 //!
 //! Every use of personal data that passes the exchange becomes one LDV record per data
 //! subject. Records hold pseudonyms, never a plaintext BSN; they are appended to a Merkle
-//! tree (RFC 9162) with a signed tree head per commit, so `verify` detects any record
-//! that was modified, removed, inserted or reordered; and the read API answers a
+//! tree (RFC 9162) with periodic signed tree heads, so `verify` detects any record that
+//! was modified, removed, inserted or reordered; and the read API answers a
 //! resident's (or the privacy officer's) question "who used my data, and why".
 //!
 //! Architecture invariant: the log knows no register, no exchange policy and no portal:
@@ -23,7 +23,7 @@ mod verify;
 
 pub use activities::{Activities, ActivitiesError, Text, Verwerkingsactiviteit};
 pub use keys::{KeyError, LogKeys, VerifyingKey};
-pub use log::{LogError, Logboek};
+pub use log::{HEAD_INTERVAL, LogError, Logboek};
 pub use pseudonym::{Pseudonym, PseudonymKey};
 pub use record::{Attributes, Body, Direction, Entry, Exchange, NewRecord, Status, leaf_input};
 pub use store::{Batch, Filter, LogStore, LookupKeys, log_store};

@@ -1,18 +1,21 @@
 //! `Logboek`: one organisation's processing log. Appends go through one writer (on SQLite
 //! a thread of its own, on Postgres a task) that commits whatever has queued up in one
-//! transaction (group commit) and signs the new tree head in it; an append returns only
-//! when its records are durable.
+//! transaction (group commit); an append returns only when its records are durable. The
+//! writer signs a tree head over them within [`HEAD_INTERVAL`], in a commit that goes to
+//! disk anyway when appends keep coming, and at once for anyone who asks for the head.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use loket_core::Clock;
 use loket_store::StoreError;
+use sha2::Digest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
-use crate::record::{Entry, NewRecord};
+use crate::record::{Entry, NewRecord, leaf_input};
 use crate::store::{Batch, Filter, LogStore, bucket_end};
 use crate::tail::Tail;
 use crate::tree_head::SignedTreeHead;
@@ -37,7 +40,12 @@ const INDEX_ROWS_CATCH_UP: usize = 1024;
 /// Records from the tail the store checks in one query.
 const CANDIDATES_PER_QUERY: usize = 500;
 /// How long records that nobody waits for wait for a commit that someone does wait for.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+const LINGER: Duration = Duration::from_millis(5);
+/// How long a committed record may wait for a signed tree head over it. Signing every
+/// commit (Ed25519 and one more page in the transaction) cost about 15% of the log
+/// writer's CPU at 1,000 exchange requests a second (BENCHMARKS.md); a head every 100 ms
+/// is ten signatures a second, whatever the load.
+pub const HEAD_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
@@ -49,12 +57,18 @@ pub enum LogError {
     Encode(#[from] serde_json::Error),
     #[error("the stored tree does not match its last signed head")]
     Inconsistent,
+    #[error(
+        "record {0}, committed after the last signed tree head, does not match its digests or the tree stored with it"
+    )]
+    TailTampered(u64),
 }
 
 struct Job {
     records: Vec<NewRecord>,
     /// A caller waits for these records before it goes on.
     urgent: bool,
+    /// Sign a tree head over everything committed, in this commit.
+    seal: bool,
     /// Where the outcome goes; `None` for records appended in the background, whose
     /// failure the writer reports itself.
     done: Option<oneshot::Sender<Result<Vec<u64>, String>>>,
@@ -85,15 +99,19 @@ impl std::fmt::Debug for Logboek {
 }
 
 impl Logboek {
-    /// Start the log's writer over `store`, continuing the tree it already holds.
+    /// Start the log's writer over `store`, continuing the tree it already holds. The
+    /// writer signs a tree head at most `head_interval` after a commit
+    /// ([`HEAD_INTERVAL`]; zero: in every commit). Records a stopped log had not signed
+    /// yet are checked against their content and signed first.
     pub async fn start(
         name: &str,
         store: Arc<dyn LogStore>,
         keys: LogKeys,
         activities: Arc<Activities>,
         clock: Arc<dyn Clock>,
+        head_interval: Duration,
     ) -> Result<Self, LogError> {
-        let frontier = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
+        let (frontier, signed_size) = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
         let tail = Arc::new(RwLock::new(load_tail(store.as_ref()).await?));
         let (queue, jobs) = mpsc::channel(QUEUE);
         let inner = Arc::new(Inner {
@@ -115,6 +133,9 @@ impl Logboek {
             tail,
             indexing: Indexing::Idle,
             blocking,
+            signed_size,
+            signed_at: tokio::time::Instant::now(),
+            head_interval,
         };
         if blocking {
             // A thread of its own, which commits itself: an append then costs one wake-up
@@ -178,6 +199,7 @@ impl Logboek {
         let job = Job {
             records,
             urgent: false,
+            seal: false,
             done: None,
         };
         if let Err(mpsc::error::TrySendError::Full(job)) = self.inner.queue.try_send(job) {
@@ -203,6 +225,7 @@ impl Logboek {
             .send(Job {
                 records,
                 urgent,
+                seal: false,
                 done: Some(done),
             })
             .await
@@ -214,8 +237,31 @@ impl Logboek {
         }
     }
 
+    /// The newest signed tree head, covering every record committed before the call.
     pub async fn latest_head(&self) -> Result<Option<SignedTreeHead>, LogError> {
+        self.seal().await?;
         Ok(self.inner.store.latest_head().await?)
+    }
+
+    /// Sign a tree head over every record committed so far, unless one already covers
+    /// them: for a reader who asks for the head, and when the log stops.
+    pub async fn seal(&self) -> Result<(), LogError> {
+        let (done, result) = oneshot::channel();
+        self.inner
+            .queue
+            .send(Job {
+                records: Vec::new(),
+                urgent: true,
+                seal: true,
+                done: Some(done),
+            })
+            .await
+            .map_err(|_| LogError::Stopped)?;
+        match result.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(message)) => Err(LogError::Store(StoreError::Corrupt(message))),
+            Err(_) => Err(LogError::Stopped),
+        }
     }
 
     /// Records matching the filter, newest first. A lookup by subject or trace finds the
@@ -313,22 +359,57 @@ impl Logboek {
     }
 }
 
-/// Rebuild the right edge of the tree from the stored nodes, and check it against the
-/// last signed head: a log whose tail was tampered with does not start.
-async fn load_frontier(store: &dyn LogStore, key: &VerifyingKey) -> Result<Frontier, LogError> {
-    let Some(head) = store.latest_head().await? else {
-        return Ok(Frontier::new());
+/// Rebuild the right edge of the tree from the stored nodes and check it against the
+/// last signed head, then add the records committed after that head (a log that stopped
+/// before it signed them), each recomputed from its content as `verify` does: a log
+/// whose tail was tampered with does not start. Returns the tree and the signed size.
+async fn load_frontier(
+    store: &dyn LogStore,
+    key: &VerifyingKey,
+) -> Result<(Frontier, u64), LogError> {
+    let mut frontier = match store.latest_head().await? {
+        None => Frontier::new(),
+        Some(head) => {
+            let ids = merkle::edge_nodes(head.size);
+            let nodes = store.nodes(&ids).await?;
+            let hashes: Option<Vec<Hash>> = ids.iter().map(|id| nodes.get(id).copied()).collect();
+            let frontier = hashes
+                .and_then(|hashes| Frontier::from_edge(head.size, hashes))
+                .ok_or(LogError::Inconsistent)?;
+            if frontier.root() != head.root || !head.verify(key) {
+                return Err(LogError::Inconsistent);
+            }
+            frontier
+        }
     };
-    let ids = merkle::edge_nodes(head.size);
-    let nodes = store.nodes(&ids).await?;
-    let hashes: Option<Vec<Hash>> = ids.iter().map(|id| nodes.get(id).copied()).collect();
-    let frontier = hashes
-        .and_then(|hashes| Frontier::from_edge(head.size, hashes))
-        .ok_or(LogError::Inconsistent)?;
-    if frontier.root() != head.root || !head.verify(key) {
-        return Err(LogError::Inconsistent);
+    let signed = frontier.size();
+    let mut completed = Vec::new();
+    loop {
+        let page = store.scan(frontier.size(), 10_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in page {
+            let index = frontier.size();
+            let digest_matches = entry.body.as_ref().is_none_or(|body| {
+                <[u8; 32]>::from(sha2::Sha256::digest(body.as_bytes())) == entry.body_digest
+            });
+            let leaf = merkle::leaf_hash(&leaf_input(index, entry.expires_at, &entry.body_digest));
+            if entry.index != index || !digest_matches || leaf != entry.leaf_hash {
+                return Err(LogError::TailTampered(index));
+            }
+            completed.extend(frontier.push(leaf));
+        }
     }
-    Ok(frontier)
+    for chunk in completed.chunks(1000) {
+        let ids: Vec<NodeId> = chunk.iter().map(|(id, _)| *id).collect();
+        let stored = store.nodes(&ids).await?;
+        if let Some(((_, index), _)) = chunk.iter().find(|(id, hash)| stored.get(id) != Some(hash))
+        {
+            return Err(LogError::TailTampered(*index));
+        }
+    }
+    Ok((frontier, signed))
 }
 
 /// The subjects and traces of the records not yet in the lookup tables, from the store.
@@ -352,6 +433,10 @@ struct Writer {
     /// Commits on this thread ([`LogStore::append_blocking`]): the writer has a thread
     /// of its own.
     blocking: bool,
+    /// The size of the tree the newest signed head covers, and when it was signed.
+    signed_size: u64,
+    signed_at: tokio::time::Instant,
+    head_interval: Duration,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -390,8 +475,32 @@ impl Run {
 
 impl Writer {
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        if self.frontier.size() > self.signed_size {
+            tracing::warn!(
+                records = self.frontier.size(),
+                signed = self.signed_size,
+                "the log stopped before it signed its newest records; they match their content and are signed now"
+            );
+            self.sign_tail().await;
+        }
         let mut waiting: Vec<Job> = Vec::new();
-        while let Some(first) = jobs.recv().await {
+        loop {
+            let next = if self.frontier.size() > self.signed_size {
+                // Committed records without a head: sign them once the interval is up,
+                // whether or not more appends come.
+                match tokio::time::timeout_at(self.signed_at + self.head_interval, jobs.recv())
+                    .await
+                {
+                    Ok(next) => next,
+                    Err(_) => {
+                        self.sign_tail().await;
+                        continue;
+                    }
+                }
+            } else {
+                jobs.recv().await
+            };
+            let Some(first) = next else { break };
             let mut count = first.records.len();
             let mut urgent = first.urgent;
             waiting.push(first);
@@ -418,7 +527,8 @@ impl Writer {
                     Ok(None) | Err(_) => break,
                 }
             }
-            let outcome = self.commit(&waiting).await;
+            let seal = waiting.iter().any(|job| job.seal);
+            let outcome = self.commit(&waiting, seal).await;
             for (job, indexes) in waiting.drain(..).zip(outcome.split()) {
                 match (job.done, indexes) {
                     (Some(done), indexes) => {
@@ -432,6 +542,20 @@ impl Writer {
                     (None, Ok(_)) => {}
                 }
             }
+        }
+        // Every handle is gone: sign what is left.
+        if self.frontier.size() > self.signed_size {
+            self.sign_tail().await;
+        }
+    }
+
+    /// Commit a signed tree head over the records committed without one.
+    async fn sign_tail(&mut self) {
+        if let Outcome::Failed(error, _) = self.commit(&[], true).await {
+            tracing::error!(%error, "cannot sign the log's tree head; trying again");
+            // Try again in a second rather than at once: a store that fails keeps
+            // failing for a while, and each attempt says so.
+            self.signed_at = tokio::time::Instant::now() + Duration::from_secs(1);
         }
     }
 
@@ -514,7 +638,17 @@ impl Writer {
         index_rows(records, self.frontier.size().saturating_sub(from))
     }
 
-    async fn commit(&mut self, jobs: &[Job]) -> Outcome {
+    /// Commit `jobs` in one transaction, with a signed tree head when `seal` asks for one
+    /// or the last head is [`HEAD_INTERVAL`] old.
+    async fn commit(&mut self, jobs: &[Job], seal: bool) -> Outcome {
+        let appending = jobs.iter().any(|job| !job.records.is_empty());
+        let sign =
+            seal || self.head_interval.is_zero() || self.signed_at.elapsed() >= self.head_interval;
+        let unsigned = self.frontier.size() > self.signed_size;
+        if !(appending || sign && unsigned) {
+            // Nothing to write: a seal with every record already signed.
+            return Outcome::Committed(vec![0..0; jobs.len()]);
+        }
         self.advance_indexing();
         let mut frontier = self.frontier.clone();
         let mut batch = Batch::default();
@@ -543,13 +677,15 @@ impl Writer {
             }
             ranges.push(first..frontier.size());
         }
-        let now = crate::record::millis(self.clock.now());
-        batch.head = Some(SignedTreeHead::sign(
-            &self.keys,
-            frontier.size(),
-            frontier.root(),
-            now,
-        ));
+        if sign {
+            let now = crate::record::millis(self.clock.now());
+            batch.head = Some(SignedTreeHead::sign(
+                &self.keys,
+                frontier.size(),
+                frontier.root(),
+                now,
+            ));
+        }
         let batch = Arc::new(batch);
         let appended = if self.blocking {
             self.store.append_blocking(&batch)
@@ -558,6 +694,10 @@ impl Writer {
         };
         match appended {
             Ok(()) => {
+                if let Some(head) = &batch.head {
+                    self.signed_size = head.size;
+                    self.signed_at = tokio::time::Instant::now();
+                }
                 self.frontier = frontier;
                 let mut tail = self
                     .tail

@@ -2,6 +2,8 @@
 //! against every signed tree head. Any record modified, removed, inserted or reordered
 //! makes it fail, naming the first record (or range) that is wrong.
 
+use std::time::Duration;
+
 use loket_store::StoreError;
 use sha2::{Digest, Sha256};
 
@@ -40,7 +42,9 @@ pub enum Tampered {
         "there is a signed tree head for {heads} records but only {records} records: records were removed at the end"
     )]
     Truncated { heads: u64, records: u64 },
-    #[error("records {0} and later are not covered by any signed tree head: they were inserted")]
+    #[error(
+        "records {0} and later are not covered by any signed tree head: they were inserted, or the log stopped before it signed them (a log signs such records when it starts again, after checking them)"
+    )]
     Unsigned(u64),
 }
 
@@ -53,28 +57,62 @@ pub enum VerifyError {
 }
 
 const PAGE: u32 = 20_000;
+/// A running log signs its newest records within [`crate::HEAD_INTERVAL`]; `verify`
+/// waits this long for that head before it calls them unsigned.
+const UNSIGNED_WAIT: Duration = Duration::from_secs(2);
+const UNSIGNED_POLL: Duration = Duration::from_millis(20);
 
 /// Check every record and every tree head; `now` (unix seconds) decides which records
-/// may have been pruned.
+/// may have been pruned. On a log that is being appended to, it checks up to the first
+/// head that covers every record there was when it reached the end.
 pub async fn verify(
     store: &dyn LogStore,
     key: &VerifyingKey,
     now: i64,
 ) -> Result<Report, VerifyError> {
-    let mut frontier = Frontier::new();
-    let mut report = Report {
-        records: 0,
-        pruned: 0,
-        tree_heads: 0,
+    let mut tree = Checked {
+        frontier: Frontier::new(),
+        last_good: 0,
+        report: Report {
+            records: 0,
+            pruned: 0,
+            tree_heads: 0,
+        },
     };
     let mut heads = Heads::default();
-    let mut last_good = 0u64;
     let mut looked_again = false;
+    let mut reached_end = false;
+    let mut waited = Duration::ZERO;
     loop {
-        let page = store.scan(frontier.size(), PAGE).await?;
+        let mut limit = PAGE;
+        if reached_end {
+            tree.check_heads(&mut heads, store, key).await?;
+            if tree.last_good == tree.frontier.size() {
+                break;
+            }
+            match heads.first_size(store).await? {
+                // Read on to that head and stop there.
+                Some(size) => {
+                    limit =
+                        u32::try_from(size - tree.frontier.size()).map_or(PAGE, |n| n.min(PAGE));
+                }
+                None if waited < UNSIGNED_WAIT => {
+                    tokio::time::sleep(UNSIGNED_POLL).await;
+                    waited += UNSIGNED_POLL;
+                    continue;
+                }
+                None => return Err(Tampered::Unsigned(tree.last_good).into()),
+            }
+        }
+        let page = store.scan(tree.frontier.size(), limit).await?;
         if page.is_empty() {
             match heads.first_size(store).await? {
-                None => break,
+                None if tree.last_good == tree.frontier.size() => break,
+                // The newest records have no head yet: wait for it (above).
+                None => {
+                    reached_end = true;
+                    continue;
+                }
                 // A head beyond the last record read: on a log that is being appended
                 // to, a commit (its records and its head, at once) may have landed after
                 // that read. Look once more before calling the log truncated.
@@ -85,7 +123,7 @@ pub async fn verify(
                 Some(size) => {
                     return Err(Tampered::Truncated {
                         heads: size,
-                        records: frontier.size(),
+                        records: tree.frontier.size(),
                     }
                     .into());
                 }
@@ -93,7 +131,7 @@ pub async fn verify(
         }
         looked_again = false;
         for entry in page {
-            let index = frontier.size();
+            let index = tree.frontier.size();
             if entry.index != index {
                 return Err(Tampered::Missing(index).into());
             }
@@ -105,43 +143,57 @@ pub async fn verify(
                     }
                 }
                 None if entry.expires_at > now => return Err(Tampered::PrunedEarly(index).into()),
-                None => report.pruned += 1,
+                None => tree.report.pruned += 1,
             }
             let leaf = leaf_hash(&leaf_input(index, entry.expires_at, &entry.body_digest));
             if leaf != entry.leaf_hash {
                 return Err(Tampered::LeafModified(index).into());
             }
-            frontier.push(leaf);
-            report.records += 1;
-            // Every head signed at this size must agree with the recomputed tree.
-            loop {
-                let Some(head) = heads.next_up_to(store, frontier.size()).await? else {
-                    break;
-                };
-                if !head.verify(key) {
-                    return Err(Tampered::BadSignature(head.size).into());
-                }
-                if head.size < frontier.size() {
-                    // Only possible if a head's size was rewritten: its signature covers it.
-                    return Err(Tampered::BadSignature(head.size).into());
-                }
-                if head.root != frontier.root() {
-                    return Err(Tampered::RootMismatch {
-                        from: last_good,
-                        to: head.size - 1,
-                        size: head.size,
-                    }
-                    .into());
-                }
-                last_good = head.size;
-                report.tree_heads += 1;
-            }
+            tree.frontier.push(leaf);
+            tree.report.records += 1;
+            tree.check_heads(&mut heads, store, key).await?;
         }
     }
-    if last_good < frontier.size() {
-        return Err(Tampered::Unsigned(last_good).into());
+    Ok(tree.report)
+}
+
+/// The tree recomputed so far, and how far the signed heads confirm it.
+struct Checked {
+    frontier: Frontier,
+    /// The size of the last head that matched.
+    last_good: u64,
+    report: Report,
+}
+
+impl Checked {
+    /// Every head signed at the current size must agree with the recomputed tree.
+    async fn check_heads(
+        &mut self,
+        heads: &mut Heads,
+        store: &dyn LogStore,
+        key: &VerifyingKey,
+    ) -> Result<(), VerifyError> {
+        while let Some(head) = heads.next_up_to(store, self.frontier.size()).await? {
+            if !head.verify(key) {
+                return Err(Tampered::BadSignature(head.size).into());
+            }
+            if head.size < self.frontier.size() {
+                // Only possible if a head's size was rewritten: its signature covers it.
+                return Err(Tampered::BadSignature(head.size).into());
+            }
+            if head.root != self.frontier.root() {
+                return Err(Tampered::RootMismatch {
+                    from: self.last_good,
+                    to: head.size - 1,
+                    size: head.size,
+                }
+                .into());
+            }
+            self.last_good = head.size;
+            self.report.tree_heads += 1;
+        }
+        Ok(())
     }
-    Ok(report)
 }
 
 /// The signed tree heads in order of size, read a page at a time. Once every head read

@@ -70,12 +70,23 @@ async fn start(
     keys: &tempfile::TempDir,
     clock: &Arc<FixedClock>,
 ) -> Result<Logboek, loket_logboek::LogError> {
+    // A head in every commit, as the tests below count commits by their heads.
+    start_signing_every(store, keys, clock, std::time::Duration::ZERO).await
+}
+
+async fn start_signing_every(
+    store: &Arc<dyn LogStore>,
+    keys: &tempfile::TempDir,
+    clock: &Arc<FixedClock>,
+    interval: std::time::Duration,
+) -> Result<Logboek, loket_logboek::LogError> {
     Logboek::start(
         "test",
         store.clone(),
         LogKeys::load_or_create(keys.path(), "test").unwrap(),
         Arc::new(Activities::parse(ACTIVITIES, "test").unwrap()),
         clock.clone(),
+        interval,
     )
     .await
 }
@@ -852,6 +863,118 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+const AN_HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Wait until the store holds a signed head for `size` records.
+async fn head_in_store(f: &Fixture, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while f.store.latest_head().await.unwrap().map(|head| head.size) != Some(size) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no head for {size} records"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them(f: Fixture) {
+    let log = start_signing_every(&f.store, &f.keys, &f.clock, AN_HOUR)
+        .await
+        .unwrap();
+    for bsn in [SANNE, TOM, SANNE] {
+        log.append(vec![record(&f, Some(bsn), PARKEREN, NOW)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(f.store.scan(0, 10).await.unwrap().len(), 3, "on disk");
+    assert!(
+        f.store.latest_head().await.unwrap().is_none(),
+        "no head yet: the interval is not up"
+    );
+    // Whoever asks for the head gets one over every committed record.
+    let head = log.latest_head().await.unwrap().unwrap();
+    assert_eq!(head.size, 3);
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.tree_heads), (3, 1));
+    // Asking again signs nothing new.
+    log.seal().await.unwrap();
+    assert_eq!(verified(&f).await.unwrap().tree_heads, 1);
+}
+
+async fn an_idle_log_signs_its_last_records_within_the_interval(f: Fixture) {
+    let log = start_signing_every(
+        &f.store,
+        &f.keys,
+        &f.clock,
+        std::time::Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    log.append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    log.append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    head_in_store(&f, 2).await;
+    assert_eq!(verified(&f).await.unwrap().records, 2);
+}
+
+async fn a_log_signs_what_is_left_when_its_last_handle_goes(f: Fixture) {
+    let log = start_signing_every(&f.store, &f.keys, &f.clock, AN_HOUR)
+        .await
+        .unwrap();
+    log.append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    drop(log);
+    head_in_store(&f, 1).await;
+}
+
+async fn records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again(f: Fixture) {
+    fill(&f, 5).await;
+    // As if the log had stopped before signing records 2, 3 and 4.
+    tamper(&f, "DELETE FROM tree_heads WHERE size > 2").await;
+    assert_eq!(tampered(verified(&f).await), Tampered::Unsigned(2));
+    let again = start(&f.store, &f.keys, &f.clock).await.unwrap();
+    assert_eq!(again.latest_head().await.unwrap().unwrap().size, 5);
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.tree_heads), (5, 3));
+    let indexes = again
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(indexes, [5], "the tree goes on after the records it signed");
+    assert_eq!(verified(&f).await.unwrap().records, 6);
+}
+
+async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixture) {
+    fill(&f, 5).await;
+    tamper(&f, "DELETE FROM tree_heads WHERE size > 2").await;
+    tamper(
+        &f,
+        "UPDATE records SET body = replace(body, 'traceId', 'traceID') WHERE idx = 3",
+    )
+    .await;
+    let error = start(&f.store, &f.keys, &f.clock).await.unwrap_err();
+    assert!(
+        matches!(error, loket_logboek::LogError::TailTampered(3)),
+        "{error}"
+    );
+    // A stored node that does not match the records is refused too.
+    tamper(
+        &f,
+        "UPDATE records SET body = replace(body, 'traceID', 'traceId') WHERE idx = 3",
+    )
+    .await;
+    tamper(&f, "DELETE FROM nodes WHERE level = 1 AND idx = 1").await;
+    let error = start(&f.store, &f.keys, &f.clock).await.unwrap_err();
+    assert!(
+        matches!(error, loket_logboek::LogError::TailTampered(_)),
+        "{error}"
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -875,5 +998,10 @@ loket_store::contract_suite! {
         expired_records_are_pruned_and_the_log_still_verifies,
         lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
+        records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,
+        an_idle_log_signs_its_last_records_within_the_interval,
+        a_log_signs_what_is_left_when_its_last_handle_goes,
+        records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again,
+        an_unsigned_tail_that_was_changed_keeps_the_log_from_starting,
     ];
 }

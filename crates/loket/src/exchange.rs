@@ -265,6 +265,7 @@ pub async fn start(
             keys,
             activities.clone(),
             clock.clone(),
+            loket_logboek::HEAD_INTERVAL,
         )
         .await?;
         let api = loket_logboek::api::service(log.clone(), readers.clone());
@@ -287,6 +288,7 @@ pub async fn start(
             public_key,
         });
         identities.insert(organisation.name, identity);
+        platform.seal_on_stop(log.clone());
         logs.insert(organisation.name, log);
     }
     let gemeente = &identities["gemeente"];

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use loket_core::{Secret, SystemClock};
 use loket_http::{HttpService, Metrics};
+use loket_logboek::Logboek;
 use loket_registers::brp;
 use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
 use loket_store::{Database, Schema, StorageUrl};
@@ -80,6 +81,8 @@ pub struct Platform {
     metrics: Metrics,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
+    /// Processing logs that sign a last tree head once the servers have stopped.
+    logs: Vec<Logboek>,
 }
 
 impl Platform {
@@ -90,6 +93,7 @@ impl Platform {
             metrics: Metrics::new(),
             shutdown,
             tasks: JoinSet::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -359,7 +363,13 @@ impl Platform {
         Ok(())
     }
 
-    /// Serve until Ctrl-C or SIGTERM, then let open requests finish.
+    /// Have `log` sign a tree head over its last records when the platform stops.
+    pub fn seal_on_stop(&mut self, log: Logboek) {
+        self.logs.push(log);
+    }
+
+    /// Serve until Ctrl-C or SIGTERM, then let open requests finish and the processing
+    /// logs sign their last records.
     pub async fn run_until_signal(mut self) -> anyhow::Result<()> {
         tokio::select! {
             () = shutdown_signal() => tracing::info!("shutting down"),
@@ -375,6 +385,11 @@ impl Platform {
             result
                 .context("a service task failed")?
                 .context("a service failed while stopping")?;
+        }
+        for log in &self.logs {
+            if let Err(error) = log.seal().await {
+                tracing::error!(log = log.name(), %error, "cannot sign the log's last tree head");
+            }
         }
         Ok(())
     }
