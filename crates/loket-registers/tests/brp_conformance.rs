@@ -667,7 +667,7 @@ mod bulk {
             ..Default::default()
         };
         let found: Vec<String> = store
-            .search(&filter)
+            .search(&filter, brp::Parts::Whole)
             .await
             .unwrap()
             .into_iter()
@@ -696,7 +696,7 @@ mod bulk {
                 asked.insert(0, "000000012".to_owned());
             }
             lookups.spawn(async move {
-                let found = store.by_bsn(&asked).await.unwrap();
+                let found = store.by_bsn(&asked, brp::Parts::Whole).await.unwrap();
                 (asked, found)
             });
         }
@@ -716,11 +716,65 @@ mod bulk {
         }
     }
 
+    /// A lookup that asks for no relatives reads each person without them, and is
+    /// otherwise the same person.
+    async fn a_person_read_without_relatives_is_the_whole_person_less_its_relatives(
+        store: Arc<dyn PersonStore>,
+    ) {
+        let mut persons = population();
+        let relative = persons
+            .iter()
+            .find_map(|p| p.partners.first().cloned())
+            .unwrap();
+        persons[1].ouders.push(relative.clone());
+        persons[2].kinderen.push(relative);
+        store.insert(&persons).await.unwrap();
+        let bsns: Vec<String> = persons
+            .iter()
+            .map(|p| p.burgerservicenummer.clone())
+            .collect();
+        let whole = store.by_bsn(&bsns, brp::Parts::Whole).await.unwrap();
+        assert!(
+            whole.iter().any(|p| !p.partners.is_empty())
+                && whole.iter().any(|p| !p.ouders.is_empty())
+                && whole.iter().any(|p| !p.kinderen.is_empty()),
+            "the population has partners, parents and children to leave out"
+        );
+        let cut = store
+            .by_bsn(&bsns, brp::Parts::WithoutRelatives)
+            .await
+            .unwrap();
+        let expected: Vec<_> = whole
+            .into_iter()
+            .map(|mut person| {
+                person.partners.clear();
+                person.ouders.clear();
+                person.kinderen.clear();
+                person
+            })
+            .collect();
+        assert_eq!(cut, expected);
+        let filter = brp::PersonFilter {
+            geslachtsnaam: Some(brp::TextMatch::Prefix("vries".into())),
+            ..Default::default()
+        };
+        let searched = store
+            .search(&filter, brp::Parts::WithoutRelatives)
+            .await
+            .unwrap();
+        assert!(!searched.is_empty());
+        assert!(searched.iter().all(|p| p.partners.is_empty()
+            && p.ouders.is_empty()
+            && p.kinderen.is_empty()
+            && expected.contains(p)));
+    }
+
     loket_store::contract_suite! {
         open = open_empty;
         tests = [
             a_bulk_load_rebuilds_the_search_indexes,
             lookups_at_once_each_get_their_own_persons,
+            a_person_read_without_relatives_is_the_whole_person_less_its_relatives,
         ];
     }
 }
@@ -744,7 +798,7 @@ async fn a_sqlite_register_keyed_by_text_migrates_with_its_residents() {
     let store = brp::person_store(&migrated);
     assert_eq!(store.count().await.unwrap(), 5);
     let found = store
-        .by_bsn(&[ELS.to_owned(), JAN.to_owned()])
+        .by_bsn(&[ELS.to_owned(), JAN.to_owned()], brp::Parts::Whole)
         .await
         .unwrap();
     let bsns: Vec<&str> = found

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::query::{self, QueryKind};
 use super::render;
-use super::store::PersonStore;
+use super::store::{Parts, PersonStore};
 use crate::common::api::{feed_route, openapi_route, unavailable, with_version};
 use crate::common::feed::Feed;
 
@@ -49,11 +49,22 @@ async fn personen(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let query = query::parse(&body, uri.path())?;
+    let parts = if ["partners", "ouders", "kinderen"]
+        .iter()
+        .any(|relatives| query.fields.child(relatives).is_some())
+    {
+        Parts::Whole
+    } else {
+        Parts::WithoutRelatives
+    };
     let found = match query.kind {
         QueryKind::RaadpleegMetBurgerservicenummer => {
-            state.store.by_bsn(&query.filter.burgerservicenummers).await
+            state
+                .store
+                .by_bsn(&query.filter.burgerservicenummers, parts)
+                .await
         }
-        _ => state.store.search(&query.filter).await,
+        _ => state.store.search(&query.filter, parts).await,
     }
     .map_err(unavailable("BRP"))?;
     let today = state.clock.now().date();

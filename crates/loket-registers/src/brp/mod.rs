@@ -19,7 +19,7 @@ pub use record::{
     AdellijkeTitel, Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, Relative,
     Waarde,
 };
-pub use store::{PersonStore, person_store};
+pub use store::{Parts, PersonStore, person_store};
 
 use loket_store::{Migration, Schema};
 

@@ -7,7 +7,8 @@ use super::pg_lookups::PgLookups;
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, POSTGRES_INDEXES, PersonStore, Row, decode, decode_matching, has_indexed_key,
+    NameCondition, POSTGRES_INDEXES, Parts, PersonStore, Row, decode, decode_matching,
+    has_indexed_key,
 };
 use crate::common::feed::{self, NewMutatie};
 
@@ -59,15 +60,19 @@ impl PersonStore for PostgresPersonStore {
         Ok(())
     }
 
-    async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError> {
+    async fn by_bsn(&self, bsns: &[String], parts: Parts) -> Result<Vec<PersonRecord>, StoreError> {
         if bsns.is_empty() {
             return Ok(Vec::new());
         }
         let documents = self.lookups.documents(bsns.to_vec()).await?;
-        documents.iter().map(|d| decode(d)).collect()
+        documents.iter().map(|d| decode(d, parts)).collect()
     }
 
-    async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError> {
+    async fn search(
+        &self,
+        filter: &PersonFilter,
+        parts: Parts,
+    ) -> Result<Vec<PersonRecord>, StoreError> {
         if !has_indexed_key(filter) {
             return Ok(Vec::new());
         }
@@ -102,7 +107,7 @@ impl PersonStore for PostgresPersonStore {
         }
         select.push(" ORDER BY bsn");
         let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
-        decode_matching(&documents, filter)
+        decode_matching(&documents, filter, parts)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -27,6 +27,45 @@ pub struct PersonRecord {
     pub overlijden: Option<Overlijden>,
 }
 
+/// A stored person read without partners, parents and children (their members are
+/// skipped, not decoded): for answers that do not ask for them, which is most. Decoding
+/// the relatives was more than half of decoding a typical person. Mirrors
+/// [`PersonRecord`] member for member; a test holds the two together.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PersonWithoutRelatives {
+    burgerservicenummer: String,
+    geslacht: Geslacht,
+    naam: Naam,
+    geboorte: Geboorte,
+    #[serde(default)]
+    nationaliteiten: Vec<Waarde>,
+    #[serde(default)]
+    verblijfplaats: Option<Adres>,
+    gemeente_van_inschrijving: Waarde,
+    datum_inschrijving_in_gemeente: Datum,
+    #[serde(default)]
+    overlijden: Option<Overlijden>,
+}
+
+impl From<PersonWithoutRelatives> for PersonRecord {
+    fn from(person: PersonWithoutRelatives) -> Self {
+        Self {
+            burgerservicenummer: person.burgerservicenummer,
+            geslacht: person.geslacht,
+            naam: person.naam,
+            geboorte: person.geboorte,
+            nationaliteiten: person.nationaliteiten,
+            verblijfplaats: person.verblijfplaats,
+            gemeente_van_inschrijving: person.gemeente_van_inschrijving,
+            datum_inschrijving_in_gemeente: person.datum_inschrijving_in_gemeente,
+            partners: Vec::new(),
+            ouders: Vec::new(),
+            kinderen: Vec::new(),
+            overlijden: person.overlijden,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Geslacht {
     #[serde(rename = "M")]

@@ -6,8 +6,8 @@ use loket_store::{SqliteReader, StoreError};
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching, has_indexed_key,
-    in_requested_order,
+    NameCondition, Parts, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching,
+    has_indexed_key, in_requested_order,
 };
 use crate::common::feed::{self, NewMutatie};
 use crate::common::records::sqlite_documents;
@@ -57,7 +57,7 @@ impl PersonStore for SqlitePersonStore {
         Ok(())
     }
 
-    async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError> {
+    async fn by_bsn(&self, bsns: &[String], parts: Parts) -> Result<Vec<PersonRecord>, StoreError> {
         // The table's integer key (migration 3); a BSN that is no number finds nobody.
         let keys: Vec<i64> = bsns.iter().filter_map(|bsn| bsn.parse().ok()).collect();
         let documents = sqlite_documents(
@@ -67,12 +67,16 @@ impl PersonStore for SqlitePersonStore {
         )?;
         let found = documents
             .iter()
-            .map(|d| decode(d))
+            .map(|d| decode(d, parts))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(in_requested_order(bsns, found))
     }
 
-    async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError> {
+    async fn search(
+        &self,
+        filter: &PersonFilter,
+        parts: Parts,
+    ) -> Result<Vec<PersonRecord>, StoreError> {
         if !has_indexed_key(filter) {
             return Ok(Vec::new());
         }
@@ -111,7 +115,7 @@ impl PersonStore for SqlitePersonStore {
         }
         select.push(" ORDER BY bsn");
         let documents: Vec<String> = select.build_query_scalar().fetch_all(&self.pool).await?;
-        decode_matching(&documents, filter)
+        decode_matching(&documents, filter, parts)
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -5,7 +5,7 @@ use loket_store::{Database, StoreError};
 
 use super::postgres::PostgresPersonStore;
 use super::query::{PersonFilter, TextMatch};
-use super::record::PersonRecord;
+use super::record::{PersonRecord, PersonWithoutRelatives};
 use super::sqlite::SqlitePersonStore;
 use crate::common::feed::NewMutatie;
 
@@ -15,9 +15,13 @@ pub trait PersonStore: Send + Sync + fmt::Debug {
     /// Add persons (a whole batch in one transaction). A BSN that exists already is an error.
     async fn insert(&self, persons: &[PersonRecord]) -> Result<(), StoreError>;
     /// The persons with these BSNs, in the order asked, each once.
-    async fn by_bsn(&self, bsns: &[String]) -> Result<Vec<PersonRecord>, StoreError>;
+    async fn by_bsn(&self, bsns: &[String], parts: Parts) -> Result<Vec<PersonRecord>, StoreError>;
     /// Everyone `filter` matches, ordered by BSN.
-    async fn search(&self, filter: &PersonFilter) -> Result<Vec<PersonRecord>, StoreError>;
+    async fn search(
+        &self,
+        filter: &PersonFilter,
+        parts: Parts,
+    ) -> Result<Vec<PersonRecord>, StoreError>;
     async fn count(&self) -> Result<u64, StoreError>;
     /// Add or replace one person and record what happened in the feed, atomically.
     async fn put(&self, person: &PersonRecord, mutatie: &NewMutatie) -> Result<(), StoreError>;
@@ -97,8 +101,23 @@ impl<'a> Row<'a> {
     }
 }
 
-pub(super) fn decode(document: &str) -> Result<PersonRecord, StoreError> {
-    serde_json::from_str(document).map_err(|e| StoreError::Corrupt(format!("person document: {e}")))
+/// How much of each stored person a lookup decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    Whole,
+    /// Partners, parents and children left out (their lists come back empty): for an
+    /// answer that asks for none of them.
+    WithoutRelatives,
+}
+
+pub(super) fn decode(document: &str, parts: Parts) -> Result<PersonRecord, StoreError> {
+    match parts {
+        Parts::Whole => serde_json::from_str(document),
+        Parts::WithoutRelatives => {
+            serde_json::from_str::<PersonWithoutRelatives>(document).map(PersonRecord::from)
+        }
+    }
+    .map_err(|e| StoreError::Corrupt(format!("person document: {e}")))
 }
 
 /// The stored documents the SQL narrowed down to, decoded, keeping those `filter` matches
@@ -106,10 +125,11 @@ pub(super) fn decode(document: &str) -> Result<PersonRecord, StoreError> {
 pub(super) fn decode_matching(
     documents: &[String],
     filter: &PersonFilter,
+    parts: Parts,
 ) -> Result<Vec<PersonRecord>, StoreError> {
     let mut found = Vec::new();
     for document in documents {
-        let person = decode(document)?;
+        let person = decode(document, parts)?;
         if filter.matches(&person) {
             found.push(person);
         }
