@@ -133,6 +133,7 @@ impl Logboek {
             tail,
             indexing: Indexing::Idle,
             blocking,
+            background: tokio::runtime::Handle::current(),
             signed_size,
             signed_at: tokio::time::Instant::now(),
             head_interval,
@@ -433,6 +434,12 @@ struct Writer {
     /// Commits on this thread ([`LogStore::append_blocking`]): the writer has a thread
     /// of its own.
     blocking: bool,
+    /// The runtime that started the log, where the writer sends work beside its
+    /// commits. Not the writer's own thread: under a steady flood of appends it never
+    /// waits, so a task spawned there ran only every 128 commits (tokio's budget), and
+    /// the lookup tables fell behind (1 of 30 buckets indexed after 2,000,000 records,
+    /// the rest held in memory).
+    background: tokio::runtime::Handle,
     /// The size of the tree the newest signed head covers, and when it was signed.
     signed_size: u64,
     signed_at: tokio::time::Instant,
@@ -577,14 +584,14 @@ impl Writer {
                 let store = self.store.clone();
                 if store.indexes_beside_appends() {
                     let (done, result) = oneshot::channel();
-                    tokio::spawn(async move {
+                    self.background.spawn(async move {
                         let _ = done.send(store.index_bucket(from, end).await);
                     });
                     self.indexing = Indexing::Beside { end, result };
                     return;
                 }
                 let (done, result) = oneshot::channel();
-                tokio::spawn(async move {
+                self.background.spawn(async move {
                     let run = store
                         .index_order(from, end)
                         .await

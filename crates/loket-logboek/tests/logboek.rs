@@ -975,6 +975,70 @@ async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixtur
     );
 }
 
+/// Under a steady flood of appends (the writer finds work waiting after every commit) a
+/// complete bucket still reaches the lookup tables while the flood goes on, so the
+/// newest records kept in memory stay a few buckets at most. SQLite, whose writer has a
+/// thread of its own; a runtime with workers, as the platform's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lookup_tables_keep_pace_with_a_flood_of_appends() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    const BUCKET: u64 = 65_536;
+    let storage = loket_store::testing::TestStorage::sqlite().unwrap();
+    let f = open(&storage.url).await;
+    let mut appended = 0;
+    while appended < BUCKET {
+        let batch: Vec<NewRecord> = (0..4096)
+            .map(|i| {
+                record(
+                    &f,
+                    Some(if i % 2 == 0 { SANNE } else { TOM }),
+                    PARKEREN,
+                    NOW,
+                )
+            })
+            .collect();
+        appended += batch.len() as u64;
+        f.log.append(batch).await.unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let during = Arc::new(AtomicU64::new(0));
+    let mut callers = tokio::task::JoinSet::new();
+    for caller in 0..2048 {
+        let (log, stop, during) = (f.log.clone(), stop.clone(), during.clone());
+        let one = record(
+            &f,
+            Some(if caller % 2 == 0 { SANNE } else { TOM }),
+            PARKEREN,
+            NOW,
+        );
+        callers.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                log.append(vec![one.clone()]).await.unwrap();
+                during.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while f.log.indexed_upto() < BUCKET {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed after {} more appends",
+            during.load(Ordering::Relaxed)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let during = during.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    while callers.join_next().await.is_some() {}
+    // Indexing takes about a bucket's worth of appends (9 rows for every 4 records);
+    // starved, it waited hundreds of commits of 2,048 records before it even began.
+    assert!(
+        during < 2 * BUCKET,
+        "the bucket reached the tables only after {during} more appends"
+    );
+    storage.teardown().await;
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
