@@ -68,9 +68,10 @@ pub async fn run(
         println!("reusing the {existing} records of an earlier run");
     } else {
         println!(
-            "appended {appended} records in {:.1} s with {callers} concurrent callers: {:.0} durable records/s, {heads} signed tree heads",
+            "appended {appended} records in {:.1} s with {callers} concurrent callers: {:.0} durable records/s, {heads} signed tree heads; the lookup tables hold records below {} (the rest are looked up in memory)",
             elapsed.as_secs_f64(),
             appended as f64 / elapsed.as_secs_f64(),
+            log.indexed_upto(),
         );
     }
     let appended = appended.max(existing);
