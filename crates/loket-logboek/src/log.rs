@@ -125,6 +125,7 @@ impl Logboek {
         });
         let blocking = store.appends_blocking();
         let writer = Writer {
+            name: name.to_owned(),
             store,
             keys,
             activities,
@@ -424,6 +425,8 @@ async fn load_tail(store: &dyn LogStore) -> Result<Tail, LogError> {
 }
 
 struct Writer {
+    /// The log's name, for what the writer reports.
+    name: String,
     store: Arc<dyn LogStore>,
     keys: LogKeys,
     activities: Arc<Activities>,
@@ -484,6 +487,7 @@ impl Writer {
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         if self.frontier.size() > self.signed_size {
             tracing::warn!(
+                log = %self.name,
                 records = self.frontier.size(),
                 signed = self.signed_size,
                 "the log stopped before it signed its newest records; they match their content and are signed now"
@@ -542,6 +546,7 @@ impl Writer {
                         let _ = done.send(indexes);
                     }
                     (None, Err(error)) => tracing::error!(
+                        log = %self.name,
                         %error,
                         records = job.records.len(),
                         "records appended in the background could not be committed"
@@ -559,7 +564,7 @@ impl Writer {
     /// Commit a signed tree head over the records committed without one.
     async fn sign_tail(&mut self) {
         if let Outcome::Failed(error, _) = self.commit(&[], true).await {
-            tracing::error!(%error, "cannot sign the log's tree head; trying again");
+            tracing::error!(log = %self.name, %error, "cannot sign the log's tree head; trying again");
             // Try again in a second rather than at once: a store that fails keeps
             // failing for a while, and each attempt says so.
             self.signed_at = tokio::time::Instant::now() + Duration::from_secs(1);
@@ -608,7 +613,7 @@ impl Writer {
             Indexing::Sorting(result) => match result.try_recv() {
                 Ok(Ok(run)) => self.indexing = Indexing::Writing(run),
                 Ok(Err(error)) => {
-                    tracing::warn!(%error, "cannot sort a bucket for the lookup tables; trying again");
+                    tracing::warn!(log = %self.name, %error, "cannot sort a bucket for the lookup tables; trying again");
                     self.indexing = Indexing::Idle;
                 }
                 Err(oneshot::error::TryRecvError::Empty) => {}
@@ -625,7 +630,7 @@ impl Writer {
                     self.indexing = Indexing::Idle;
                 }
                 Ok(Err(error)) => {
-                    tracing::warn!(%error, "cannot move a bucket into the lookup tables; trying again");
+                    tracing::warn!(log = %self.name, %error, "cannot move a bucket into the lookup tables; trying again");
                     self.indexing = Indexing::Idle;
                 }
                 Err(oneshot::error::TryRecvError::Empty) => {}
@@ -726,7 +731,7 @@ impl Writer {
                 Outcome::Committed(ranges)
             }
             Err(error) => {
-                tracing::error!(%error, "the processing log could not commit a batch");
+                tracing::error!(log = %self.name, %error, "the processing log could not commit a batch");
                 Outcome::Failed(error.to_string(), jobs.len())
             }
         }
