@@ -49,14 +49,7 @@ async fn personen(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let query = query::parse(&body, uri.path())?;
-    let parts = if ["partners", "ouders", "kinderen"]
-        .iter()
-        .any(|relatives| query.fields.child(relatives).is_some())
-    {
-        Parts::Whole
-    } else {
-        Parts::WithoutRelatives
-    };
+    let parts = Parts::for_answer(&query.fields);
     let found = match query.kind {
         QueryKind::RaadpleegMetBurgerservicenummer => {
             state

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use loket_store::{Database, StoreError};
 
+use super::fields::FieldSet;
 use super::postgres::PostgresPersonStore;
 use super::query::{PersonFilter, TextMatch};
 use super::record::{PersonRecord, PersonWithoutRelatives};
@@ -110,6 +111,20 @@ pub enum Parts {
     WithoutRelatives,
 }
 
+impl Parts {
+    /// What an answer with these `fields` needs of each person.
+    pub(super) fn for_answer(fields: &FieldSet) -> Self {
+        let asks_relatives = ["partners", "ouders", "kinderen"]
+            .iter()
+            .any(|relatives| fields.child(relatives).is_some());
+        if asks_relatives {
+            Self::Whole
+        } else {
+            Self::WithoutRelatives
+        }
+    }
+}
+
 pub(super) fn decode(document: &str, parts: Parts) -> Result<PersonRecord, StoreError> {
     match parts {
         Parts::Whole => serde_json::from_str(document),
@@ -170,4 +185,24 @@ impl NameCondition {
 /// Searches need at least one indexed key, which every valid query type provides.
 pub(super) fn has_indexed_key(filter: &PersonFilter) -> bool {
     filter.geslachtsnaam.is_some() || (filter.postcode.is_some() && filter.huisnummer.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::brp::fields::FieldTarget;
+
+    fn parts(paths: &[&str]) -> Parts {
+        let fields = FieldSet::parse(paths, |p| FieldTarget::Persoon.allows(p)).unwrap();
+        Parts::for_answer(&fields)
+    }
+
+    #[test]
+    fn relatives_are_decoded_only_for_an_answer_that_asks_for_one() {
+        assert_eq!(parts(&["naam", "verblijfplaats"]), Parts::WithoutRelatives);
+        assert_eq!(parts(&["naam", "partners.naam"]), Parts::Whole);
+        assert_eq!(parts(&["ouders"]), Parts::Whole);
+        assert_eq!(parts(&["kinderen.burgerservicenummer"]), Parts::Whole);
+        assert_eq!(Parts::for_answer(&FieldSet::everything()), Parts::Whole);
+    }
 }
