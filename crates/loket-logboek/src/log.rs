@@ -10,15 +10,15 @@ use std::time::Duration;
 
 use loket_core::Clock;
 use loket_store::StoreError;
-use sha2::Digest;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
-use crate::record::{Entry, NewRecord, leaf_input};
+use crate::record::{Entry, NewRecord};
 use crate::store::{Batch, Filter, LogStore, bucket_end};
 use crate::tail::Tail;
 use crate::tree_head::SignedTreeHead;
+use crate::verify::recomputed_leaf;
 use crate::{Activities, PseudonymKey};
 
 /// The most records one transaction takes; more wait for the next one.
@@ -393,13 +393,10 @@ async fn load_frontier(
         }
         for entry in page {
             let index = frontier.size();
-            let digest_matches = entry.body.as_ref().is_none_or(|body| {
-                <[u8; 32]>::from(sha2::Sha256::digest(body.as_bytes())) == entry.body_digest
-            });
-            let leaf = merkle::leaf_hash(&leaf_input(index, entry.expires_at, &entry.body_digest));
-            if entry.index != index || !digest_matches || leaf != entry.leaf_hash {
+            if entry.index != index {
                 return Err(LogError::TailTampered(index));
             }
+            let leaf = recomputed_leaf(&entry).map_err(|_| LogError::TailTampered(index))?;
             completed.extend(frontier.push(leaf));
         }
     }

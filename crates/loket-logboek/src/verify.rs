@@ -8,8 +8,8 @@ use loket_store::StoreError;
 use sha2::{Digest, Sha256};
 
 use crate::keys::VerifyingKey;
-use crate::merkle::{Frontier, leaf_hash};
-use crate::record::leaf_input;
+use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::record::{Entry, leaf_input};
 use crate::store::LogStore;
 use crate::tree_head::SignedTreeHead;
 
@@ -136,25 +136,37 @@ pub async fn verify(
                 return Err(Tampered::Missing(index).into());
             }
             match &entry.body {
-                Some(body) => {
-                    let digest: [u8; 32] = Sha256::digest(body.as_bytes()).into();
-                    if digest != entry.body_digest {
-                        return Err(Tampered::BodyModified(index).into());
-                    }
-                }
+                Some(_) => {}
                 None if entry.expires_at > now => return Err(Tampered::PrunedEarly(index).into()),
                 None => tree.report.pruned += 1,
             }
-            let leaf = leaf_hash(&leaf_input(index, entry.expires_at, &entry.body_digest));
-            if leaf != entry.leaf_hash {
-                return Err(Tampered::LeafModified(index).into());
-            }
+            let leaf = recomputed_leaf(&entry)?;
             tree.frontier.push(leaf);
             tree.report.records += 1;
             tree.check_heads(&mut heads, store, key).await?;
         }
     }
     Ok(tree.report)
+}
+
+/// The record's leaf recomputed from its content and position: its body must match its
+/// digest (a pruned record has only the digest), and the leaf the stored leaf hash.
+pub(crate) fn recomputed_leaf(entry: &Entry) -> Result<Hash, Tampered> {
+    if let Some(body) = &entry.body {
+        let digest: [u8; 32] = Sha256::digest(body.as_bytes()).into();
+        if digest != entry.body_digest {
+            return Err(Tampered::BodyModified(entry.index));
+        }
+    }
+    let leaf = leaf_hash(&leaf_input(
+        entry.index,
+        entry.expires_at,
+        &entry.body_digest,
+    ));
+    if leaf != entry.leaf_hash {
+        return Err(Tampered::LeafModified(entry.index));
+    }
+    Ok(leaf)
 }
 
 /// The tree recomputed so far, and how far the signed heads confirm it.
