@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::common::fields::CheckedFields;
 pub(crate) use crate::common::fields::FieldSet;
 
 /// Generated from the OpenAPI document by `scripts/brp-field-paths.py`.
@@ -19,6 +20,9 @@ static PERSOON_BEPERKT: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+static CHECKED_PERSOON: LazyLock<CheckedFields> = LazyLock::new(CheckedFields::default);
+static CHECKED_PERSOON_BEPERKT: LazyLock<CheckedFields> = LazyLock::new(CheckedFields::default);
+
 /// Which person shape a query answers with: full (`Persoon`, for a lookup by BSN) or
 /// limited (`PersoonBeperkt`, for searches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,14 @@ impl FieldTarget {
         match self {
             Self::Persoon => PERSOON.contains(path),
             Self::PersoonBeperkt => PERSOON_BEPERKT.contains(path),
+        }
+    }
+
+    /// The `fields` lists that passed [`FieldTarget::allows`] for this shape before.
+    pub(super) fn checked(self) -> &'static CheckedFields {
+        match self {
+            Self::Persoon => &CHECKED_PERSOON,
+            Self::PersoonBeperkt => &CHECKED_PERSOON_BEPERKT,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Parsing a `POST /personen` body into a query, with the errors exactly as Haal Centraal
 //! words them. Every problem in the body is reported, once, in `invalidParams`.
 
+use std::sync::Arc;
+
 use loket_core::Problem;
 use serde_json::Value;
 
@@ -187,7 +189,7 @@ impl PersonFilter {
 pub struct PersonenQuery {
     pub kind: QueryKind,
     pub filter: PersonFilter,
-    pub fields: FieldSet,
+    pub fields: Arc<FieldSet>,
 }
 
 pattern!(GEMEENTE, r"^[0-9]{4}$", r"^[0-9]{4}$");
@@ -227,7 +229,8 @@ pub(super) fn parse(body: &Value, instance: &str) -> Result<PersonenQuery, Probl
     let Some(kind) = errors.query_type(object, QueryKind::from_name) else {
         return Err(errors.into_problem(instance));
     };
-    let fields = errors.fields(object, 130, |p| kind.field_target().allows(p));
+    let target = kind.field_target();
+    let fields = errors.fields(object, 130, |p| target.allows(p), target.checked());
 
     let mut filter = PersonFilter::default();
     for (name, required) in kind.parameters() {

@@ -15,7 +15,7 @@ use time::Date;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::feed::{Feed, MAX_PAGE};
-use super::fields::FieldPaths;
+use super::fields::{CheckedFields, FieldPaths};
 use super::params::Errors;
 use super::query::{self, Lookup, QueryType};
 use super::records::{Record, RecordStore};
@@ -129,6 +129,7 @@ pub struct RegisterApi<R: Record> {
 struct ApiState<R: Record> {
     api: &'static RegisterApi<R>,
     paths: FieldPaths,
+    checked: CheckedFields,
     store: Arc<dyn RecordStore<R>>,
     clock: Arc<dyn Clock>,
 }
@@ -153,6 +154,7 @@ impl<R: Record> RegisterApi<R> {
         let state = Arc::new(ApiState {
             api: self,
             paths: self.field_paths(),
+            checked: CheckedFields::default(),
             store,
             clock,
         });
@@ -174,7 +176,14 @@ async fn query_handler<R: Record>(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let api = state.api;
-    let query = query::parse(api.types, api.max_fields, &state.paths, &body, uri.path())?;
+    let query = query::parse(
+        api.types,
+        api.max_fields,
+        &state.paths,
+        &state.checked,
+        &body,
+        uri.path(),
+    )?;
     let found = match query.kind.lookup {
         Lookup::ByKey => state.store.by_key(&query.values).await,
         Lookup::ByBsn => state.store.by_bsn(&query.values[0]).await,

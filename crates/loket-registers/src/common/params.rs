@@ -1,13 +1,13 @@
 //! Reading the parameters of a Haal Centraal–style query body, with the errors worded as
 //! Haal Centraal words them. Every problem is collected, so all are reported at once.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use loket_core::{InvalidParam, Problem};
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::fields::FieldSet;
+use super::fields::{CheckedFields, FieldSet};
 
 /// A pattern as the spec writes it (quoted in messages) and as the regex crate needs it.
 #[derive(Debug)]
@@ -171,19 +171,25 @@ impl Errors {
         kind
     }
 
-    /// The `fields` parameter: at most `max` paths, each one that `allows` accepts.
+    /// The `fields` parameter: at most `max` paths, each one that `allows` accepts. A list
+    /// `checked` holds passed these same checks before and is not checked again.
     pub(crate) fn fields(
         &mut self,
         object: &Map<String, Value>,
         max: usize,
         allows: impl Fn(&str) -> bool,
-    ) -> Option<FieldSet> {
+        checked: &CheckedFields,
+    ) -> Option<Arc<FieldSet>> {
         let Some(value) = object.get("fields") else {
             self.add("fields", "required", REQUIRED);
             return None;
         };
+        let key = CheckedFields::key(value);
+        if let Some(fields) = key.as_deref().and_then(|key| checked.get(key)) {
+            return Some(fields);
+        }
         let paths = self.string_array("fields", value, max, &FIELD)?;
-        FieldSet::parse(&paths, allows)
+        let fields = FieldSet::parse(&paths, allows)
             .map_err(|bad| {
                 for index in bad {
                     self.add(
@@ -193,7 +199,12 @@ impl Errors {
                     );
                 }
             })
-            .ok()
+            .ok()?;
+        let fields = Arc::new(fields);
+        if let Some(key) = key {
+            checked.keep(key, Arc::clone(&fields));
+        }
+        Some(fields)
     }
 
     /// The 400 answer for everything collected, at `instance` (the path asked).

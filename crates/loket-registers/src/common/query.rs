@@ -4,7 +4,9 @@
 use loket_core::Problem;
 use serde_json::Value;
 
-use super::fields::{FieldPaths, FieldSet};
+use std::sync::Arc;
+
+use super::fields::{CheckedFields, FieldPaths, FieldSet};
 use super::params::{self, BSN, Errors, Pattern, REQUIRED};
 
 /// How a query type finds its items.
@@ -44,7 +46,7 @@ pub(crate) struct Query {
     pub(crate) kind: &'static QueryType,
     /// The keys asked (`ByKey`) or the one BSN (`ByBsn`).
     pub(crate) values: Vec<String>,
-    pub(crate) fields: FieldSet,
+    pub(crate) fields: Arc<FieldSet>,
 }
 
 /// Read a body into one of `types`, or into the 400 Haal Centraal would answer.
@@ -52,6 +54,7 @@ pub(crate) fn parse(
     types: &'static [QueryType],
     max_fields: usize,
     paths: &FieldPaths,
+    checked: &CheckedFields,
     body: &Value,
     instance: &str,
 ) -> Result<Query, Problem> {
@@ -60,7 +63,7 @@ pub(crate) fn parse(
     let Some(kind) = errors.query_type(object, |name| types.iter().find(|t| t.name == name)) else {
         return Err(errors.into_problem(instance));
     };
-    let fields = errors.fields(object, max_fields, |p| paths.allows(p));
+    let fields = errors.fields(object, max_fields, |p| paths.allows(p), checked);
 
     let values = match (object.get(kind.parameter), kind.lookup) {
         (None, _) => {
@@ -94,6 +97,7 @@ pub(crate) fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::fields::KEPT_LISTS;
     use crate::common::params::pattern;
     use proptest::prelude::*;
     use serde_json::json;
@@ -129,6 +133,7 @@ mod tests {
             &TYPES,
             5,
             &paths(),
+            &CheckedFields::default(),
             &json!({"type": "RaadpleegMetKenteken", "kenteken": ["AB12CD"], "fields": ["merk"]}),
             "/x",
         )
@@ -143,6 +148,7 @@ mod tests {
             &TYPES,
             5,
             &paths(),
+            &CheckedFields::default(),
             &json!({"type": "RaadpleegMetKenteken", "kenteken": ["ab", "AB12CD", "x"], "fields": ["merk", "kleur"], "extra": 1}),
             "/x",
         )
@@ -160,6 +166,7 @@ mod tests {
             &TYPES,
             5,
             &paths(),
+            &CheckedFields::default(),
             &json!({"type": "ZoekMetBurgerservicenummer", "burgerservicenummer": ["999990007"]}),
             "/x",
         )
@@ -168,8 +175,57 @@ mod tests {
             names(&problem),
             [("fields", "required"), ("burgerservicenummer", "string")]
         );
-        let problem = parse(&TYPES, 5, &paths(), &json!({"type": "Zoek"}), "/x").unwrap_err();
+        let problem = parse(
+            &TYPES,
+            5,
+            &paths(),
+            &CheckedFields::default(),
+            &json!({"type": "Zoek"}),
+            "/x",
+        )
+        .unwrap_err();
         assert_eq!(names(&problem), [("type", "value")]);
+    }
+
+    #[test]
+    fn a_list_that_passed_is_parsed_once_and_one_that_failed_is_checked_every_time() {
+        let checked = CheckedFields::default();
+        let ask = |fields: Value| {
+            parse(
+                &TYPES,
+                5,
+                &paths(),
+                &checked,
+                &json!({"type": "RaadpleegMetKenteken", "kenteken": ["AB12CD"], "fields": fields}),
+                "/x",
+            )
+        };
+        let first = ask(json!(["merk", "kenteken"])).unwrap();
+        let again = ask(json!(["merk", "kenteken"])).unwrap();
+        assert!(Arc::ptr_eq(&first.fields, &again.fields));
+        assert_eq!(checked.kept(), 1);
+        for _ in 0..2 {
+            let problem = ask(json!(["merk", "kleur"])).unwrap_err();
+            assert_eq!(names(&problem), [("fields[1]", "fields")]);
+            let problem = ask(json!("merk")).unwrap_err();
+            assert_eq!(names(&problem), [("fields", "array")]);
+        }
+        assert_eq!(checked.kept(), 1, "only lists that passed are kept");
+        // The same characters split otherwise are another list, not the one kept.
+        assert!(ask(json!(["merkkenteken"])).is_err());
+    }
+
+    #[test]
+    fn no_client_can_make_the_kept_lists_grow_without_bound() {
+        let checked = CheckedFields::default();
+        let paths = FieldPaths::from_example(&Value::Object(
+            (0..400).map(|i| (format!("v{i}"), json!(1))).collect(),
+        ));
+        for i in 0..400 {
+            let body = json!({"type": "RaadpleegMetKenteken", "kenteken": ["AB12CD"], "fields": [format!("v{i}")]});
+            parse(&TYPES, 5, &paths, &checked, &body, "/x").unwrap();
+            assert!(checked.kept() <= KEPT_LISTS);
+        }
     }
 
     proptest! {
@@ -181,7 +237,7 @@ mod tests {
             fields in prop_oneof![Just(json!(["merk"])), Just(json!("merk")), Just(json!([])), Just(json!(["bla"]))],
         ) {
             let body = json!({"type": kind, "kenteken": key, "burgerservicenummer": bsn, "fields": fields});
-            if let Err(problem) = parse(&TYPES, 5, &paths(), &body, "/x") {
+            if let Err(problem) = parse(&TYPES, 5, &paths(), &CheckedFields::default(), &body, "/x") {
                 prop_assert_eq!(problem.status, 400);
                 prop_assert!(!problem.invalid_params.is_empty());
                 let detail = problem.detail.unwrap_or_default();
