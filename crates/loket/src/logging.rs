@@ -1,4 +1,5 @@
 mod batched;
+mod plain;
 
 use std::io::IsTerminal;
 
@@ -46,7 +47,13 @@ pub fn init(format: LogFormat) -> Option<FlushGuard> {
             .flatten_event(true)
             .with_current_span(true)
             .try_init(),
-        LogFormat::Text => builder.compact().try_init(),
+        // Colours for a person at a terminal; elsewhere the same line without them,
+        // written by hand (`plain.rs`), as every request writes one.
+        LogFormat::Text if colours => builder.compact().try_init(),
+        LogFormat::Text => builder
+            .event_format(plain::PlainLine)
+            .fmt_fields(plain::PlainFields)
+            .try_init(),
     };
     if let Err(error) = result {
         eprintln!("loket: logging was already set up: {error}");
