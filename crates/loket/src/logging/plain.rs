@@ -172,15 +172,7 @@ fn write_timestamp(writer: &mut impl fmt::Write, now: SystemTime) -> fmt::Result
         }
         writer.write_str(&second.1)
     })?;
-    let micros = since_epoch.subsec_micros();
-    let mut fraction = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'Z', b' '];
-    let mut rest = micros;
-    for digit in fraction[1..7].iter_mut().rev() {
-        // A remainder of ten fits a digit.
-        *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
-        rest /= 10;
-    }
-    writer.write_str(std::str::from_utf8(&fraction).unwrap_or(".000000Z "))
+    write!(writer, ".{:06}Z ", since_epoch.subsec_micros())
 }
 
 fn calendar_second(seconds: u64) -> String {
