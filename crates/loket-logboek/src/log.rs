@@ -25,15 +25,28 @@ use crate::{Activities, PseudonymKey};
 const MAX_BATCH: usize = 8192;
 /// Appends waiting for the writer before callers get back-pressure.
 const QUEUE: usize = 4096;
-/// Lookup-table rows a commit takes along while a complete bucket is being indexed:
-/// nine for every four records it appends (each record gives at most two: a subject and
-/// a trace), so the indexing gains on the appends and makes up for the commits that went
-/// by while the bucket was being sorted. Proportional, so a commit that a caller waits
-/// for with one or two records in it stays small: a fixed piece of 1,024 rows took 6 ms
-/// on a loaded machine, and a bucket's 128 such commits in a row put the exchange's p99
-/// at 20 ms; a row costs a few microseconds, so even 16 per commit showed.
+/// Lookup-table rows the writer puts in while no append is waiting, in a transaction that
+/// does not wait for the disk: small, since an append that arrives meanwhile waits for
+/// it. The rows used to ride on the commits callers wait for (nine for every four records)
+/// and kept the exchange's p99 up for the half minute a bucket took at 1,000 requests a
+/// second (BENCHMARKS.md, the exchange).
+const IDLE_PIECE_ROWS: usize = 64;
+/// The pause after each such piece. "Idle" is the writer's view: back to back, the two
+/// logs' writers filled both cores with pieces, each took 2–8 ms instead of 0.25, and the
+/// requests waited for a core. At a piece every 2 ms a bucket's 131,072 rows take 4 s.
+const IDLE_PIECE_PAUSE: Duration = Duration::from_millis(2);
+/// How long the writer leaves the lookup tables alone after a piece failed to commit.
+const IDLE_PIECE_RETRY: Duration = Duration::from_secs(1);
+/// A writer that is seldom idle (appends queue up as fast as it commits) is behind once
+/// half of the next bucket is appended and this one is still not in; at 1,000 exchange
+/// requests a second that is 16 s, where idle moments take a second or two. Pieces then
+/// ride on the commits, nine rows for every four
+/// records (each record gives at most two: a subject and a trace), so the indexing gains
+/// on the appends. Proportional, so a commit a caller waits for with one or two records
+/// in it stays small: a fixed piece of 1,024 rows took 6 ms on a loaded machine.
+const RIDE_FROM: u64 = (1 << 16) + (1 << 15);
 const INDEX_ROWS_PER_FOUR_RECORDS: usize = 9;
-/// A tail longer than three buckets is behind (after a restart, or commits that
+/// A tail longer than three buckets is far behind (after a restart, or commits that
 /// failed): commits then take bigger pieces until it has caught up.
 const TAIL_BEHIND: u64 = 3 << 16;
 const INDEX_ROWS_CATCH_UP: usize = 1024;
@@ -138,6 +151,7 @@ impl Logboek {
             signed_size,
             signed_at: tokio::time::Instant::now(),
             head_interval,
+            idle_pieces_from: tokio::time::Instant::now(),
         };
         if blocking {
             // A thread of its own, which commits itself: an append then costs one wake-up
@@ -444,6 +458,9 @@ struct Writer {
     signed_size: u64,
     signed_at: tokio::time::Instant,
     head_interval: Duration,
+    /// When the writer may next put lookup-table rows in while idle: a pause after each
+    /// piece, a longer one after a piece failed.
+    idle_pieces_from: tokio::time::Instant,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -466,6 +483,15 @@ struct Run {
     traces: Vec<u64>,
     /// How many of `subjects` and then `traces` are committed.
     done: usize,
+}
+
+/// What ends the writer's wait while no job is queued.
+enum Idle {
+    Job(Option<Job>),
+    HeadDue,
+    PiecesDue,
+    Sorted(Option<Result<Run, StoreError>>),
+    IndexedBeside(Option<Result<(), StoreError>>),
 }
 
 impl Run {
@@ -493,22 +519,9 @@ impl Writer {
         }
         let mut waiting: Vec<Job> = Vec::new();
         loop {
-            let next = if self.frontier.size() > self.signed_size {
-                // Committed records without a head: sign them once the interval is up,
-                // whether or not more appends come.
-                match tokio::time::timeout_at(self.signed_at + self.head_interval, jobs.recv())
-                    .await
-                {
-                    Ok(next) => next,
-                    Err(_) => {
-                        self.sign_tail().await;
-                        continue;
-                    }
-                }
-            } else {
-                jobs.recv().await
+            let Some(first) = self.next_job(&mut jobs).await else {
+                break;
             };
-            let Some(first) = next else { break };
             let mut count = first.records.len();
             let mut urgent = first.urgent;
             waiting.push(first);
@@ -556,6 +569,132 @@ impl Writer {
         if self.frontier.size() > self.signed_size {
             self.sign_tail().await;
         }
+    }
+
+    /// The next job, or `None` once every handle is gone. While none is waiting: pick up
+    /// a sorted bucket, put the next piece of it into the lookup tables, and sign the
+    /// newest records once their head is due.
+    async fn next_job(&mut self, jobs: &mut mpsc::Receiver<Job>) -> Option<Job> {
+        loop {
+            match jobs.try_recv() {
+                Ok(job) => return Some(job),
+                Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            self.advance_indexing();
+            let pieces_due = self.idle_pieces_from <= tokio::time::Instant::now();
+            if pieces_due && matches!(self.indexing, Indexing::Writing(_)) {
+                self.write_idle_piece().await;
+                continue;
+            }
+            let unsigned = self.frontier.size() > self.signed_size;
+            let head_due = self.signed_at + self.head_interval;
+            let pieces_at = self.idle_pieces_from;
+            let writing = matches!(self.indexing, Indexing::Writing(_));
+            let event = {
+                let finished = async {
+                    match &mut self.indexing {
+                        Indexing::Sorting(result) => Idle::Sorted(result.await.ok()),
+                        Indexing::Beside { result, .. } => Idle::IndexedBeside(result.await.ok()),
+                        _ => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    job = jobs.recv() => Idle::Job(job),
+                    () = tokio::time::sleep_until(head_due), if unsigned => Idle::HeadDue,
+                    () = tokio::time::sleep_until(pieces_at), if writing => Idle::PiecesDue,
+                    event = finished => event,
+                }
+            };
+            match event {
+                Idle::Job(job) => return job,
+                Idle::HeadDue => self.sign_tail().await,
+                Idle::PiecesDue => {}
+                Idle::Sorted(outcome) => self.sorted(outcome),
+                Idle::IndexedBeside(outcome) => self.indexed_beside(outcome),
+            }
+        }
+    }
+
+    /// The next piece of the bucket being indexed, in a transaction of its own that does
+    /// not wait for the disk (the next commit's sync takes it along).
+    async fn write_idle_piece(&mut self) {
+        let Indexing::Writing(run) = &self.indexing else {
+            return;
+        };
+        let (subjects, traces, last) = run.piece(IDLE_PIECE_ROWS);
+        let rows = subjects.len() + traces.len();
+        let batch = Batch {
+            index_subjects: subjects,
+            index_traces: traces,
+            indexed_upto: last.then_some(run.end),
+            unsynced: true,
+            ..Batch::default()
+        };
+        let indexed_upto = batch.indexed_upto;
+        let written = if self.blocking {
+            self.store.append_blocking(&batch)
+        } else {
+            self.store.append(Arc::new(batch)).await
+        };
+        match written {
+            Ok(()) => {
+                self.piece_written(rows, indexed_upto);
+                self.idle_pieces_from = tokio::time::Instant::now() + IDLE_PIECE_PAUSE;
+            }
+            Err(error) => {
+                tracing::warn!(log = %self.name, %error, "cannot put records into the lookup tables; trying again");
+                self.idle_pieces_from = tokio::time::Instant::now() + IDLE_PIECE_RETRY;
+            }
+        }
+    }
+
+    /// A piece of `rows` rows is committed; with `indexed_upto`, the bucket's last.
+    fn piece_written(&mut self, rows: usize, indexed_upto: Option<u64>) {
+        if let Some(upto) = indexed_upto {
+            self.forget_below(upto);
+            self.indexing = Indexing::Idle;
+        } else if let Indexing::Writing(run) = &mut self.indexing {
+            run.done += rows;
+        }
+    }
+
+    /// Drop the tail's records below `upto` (they are in the lookup tables), and free
+    /// them beside the writer: a bucket's maps are 65,536 allocations.
+    fn forget_below(&mut self, upto: u64) {
+        let forgotten = self
+            .tail
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drop_below(upto);
+        self.background.spawn_blocking(move || drop(forgotten));
+    }
+
+    /// The outcome of a bucket's sort: its pieces go in next, or it is tried again.
+    fn sorted(&mut self, outcome: Option<Result<Run, StoreError>>) {
+        self.indexing = match outcome {
+            Some(Ok(run)) => Indexing::Writing(run),
+            Some(Err(error)) => {
+                tracing::warn!(log = %self.name, %error, "cannot sort a bucket for the lookup tables; trying again");
+                Indexing::Idle
+            }
+            None => Indexing::Idle,
+        };
+    }
+
+    /// The outcome of the store indexing a bucket beside the appends.
+    fn indexed_beside(&mut self, outcome: Option<Result<(), StoreError>>) {
+        let Indexing::Beside { end, .. } = self.indexing else {
+            return;
+        };
+        match outcome {
+            Some(Ok(())) => self.forget_below(end),
+            Some(Err(error)) => {
+                tracing::warn!(log = %self.name, %error, "cannot move a bucket into the lookup tables; trying again");
+            }
+            None => {}
+        }
+        self.indexing = Indexing::Idle;
     }
 
     /// Commit a signed tree head over the records committed without one.
@@ -608,30 +747,15 @@ impl Writer {
                 self.indexing = Indexing::Sorting(result);
             }
             Indexing::Sorting(result) => match result.try_recv() {
-                Ok(Ok(run)) => self.indexing = Indexing::Writing(run),
-                Ok(Err(error)) => {
-                    tracing::warn!(log = %self.name, %error, "cannot sort a bucket for the lookup tables; trying again");
-                    self.indexing = Indexing::Idle;
-                }
+                Ok(outcome) => self.sorted(Some(outcome)),
                 Err(oneshot::error::TryRecvError::Empty) => {}
-                Err(oneshot::error::TryRecvError::Closed) => self.indexing = Indexing::Idle,
+                Err(oneshot::error::TryRecvError::Closed) => self.sorted(None),
             },
             Indexing::Writing(_) => {}
-            Indexing::Beside { end, result } => match result.try_recv() {
-                Ok(Ok(())) => {
-                    let end = *end;
-                    self.tail
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .drop_below(end);
-                    self.indexing = Indexing::Idle;
-                }
-                Ok(Err(error)) => {
-                    tracing::warn!(log = %self.name, %error, "cannot move a bucket into the lookup tables; trying again");
-                    self.indexing = Indexing::Idle;
-                }
+            Indexing::Beside { result, .. } => match result.try_recv() {
+                Ok(outcome) => self.indexed_beside(Some(outcome)),
                 Err(oneshot::error::TryRecvError::Empty) => {}
-                Err(oneshot::error::TryRecvError::Closed) => self.indexing = Indexing::Idle,
+                Err(oneshot::error::TryRecvError::Closed) => self.indexed_beside(None),
             },
         }
     }
@@ -719,12 +843,8 @@ impl Writer {
                         entry.trace_id.as_deref(),
                     );
                 }
-                if let Some(upto) = batch.indexed_upto {
-                    tail.drop_below(upto);
-                    self.indexing = Indexing::Idle;
-                } else if let Indexing::Writing(run) = &mut self.indexing {
-                    run.done += piece;
-                }
+                drop(tail);
+                self.piece_written(piece, batch.indexed_upto);
                 Outcome::Committed(ranges)
             }
             Err(error) => {
@@ -735,8 +855,12 @@ impl Writer {
     }
 }
 
-/// Lookup-table rows for a commit of `records` records while the tail holds `tail`.
+/// Lookup-table rows for a commit of `records` records while the tail holds `tail`:
+/// none unless the writer is behind ([`RIDE_FROM`]).
 fn index_rows(records: usize, tail: u64) -> usize {
+    if tail <= RIDE_FROM {
+        return 0;
+    }
     let extra = if tail > TAIL_BEHIND {
         INDEX_ROWS_CATCH_UP
     } else {
@@ -764,12 +888,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_small_commit_takes_a_small_piece_that_still_keeps_pace() {
-        // One record: its own two rows and one more, far from the old fixed 1,024.
-        assert_eq!(index_rows(1, 100), 3);
-        // More than every record's subject and trace: the indexing gains on the appends.
+    fn a_commit_takes_no_piece_unless_behind_and_then_one_that_keeps_pace() {
+        // The writer puts the bucket in while idle: commits callers wait for carry none.
+        for tail in [100, 70_000, RIDE_FROM] {
+            assert_eq!(index_rows(1, tail), 0);
+            assert_eq!(index_rows(MAX_BATCH, tail), 0);
+        }
+        // Behind: one record takes its own two rows and one more, far from the old
+        // fixed 1,024; every commit more than its records' subjects and traces, so the
+        // indexing gains on the appends.
+        assert_eq!(index_rows(1, RIDE_FROM + 1), 3);
         for records in [1, 2, 7, 4096, MAX_BATCH] {
-            assert!(index_rows(records, 70_000) > records * 2);
+            assert!(index_rows(records, RIDE_FROM + 1) > records * 2);
         }
         // Behind (a long tail after a restart): bigger pieces until it catches up.
         assert_eq!(index_rows(1, TAIL_BEHIND + 1), 2 + INDEX_ROWS_CATCH_UP);

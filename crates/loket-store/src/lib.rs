@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate knows no component's tables. It never reads or
 //! writes anything but its own `loket_migrations` bookkeeping.
 
+mod background;
 mod database;
 mod error;
 mod migrate;
@@ -20,6 +21,7 @@ mod url;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use background::in_background;
 pub use database::{Backend, Database};
 pub use error::StoreError;
 pub use migrate::{Migration, Schema};

@@ -119,6 +119,20 @@ impl SqliteWriter {
         let _ = self.kick.try_send(());
         result
     }
+
+    /// [`SqliteWriter::write_blocking`] without waiting for the disk: the transaction's
+    /// WAL frames are written but not synced. For work a crash may undo without harm
+    /// (what can be redone from what is durable): the next synced commit makes these
+    /// frames durable too, since a sync covers the whole WAL file, and frames a crash
+    /// cut short fail their checksums and are ignored along with everything after them.
+    pub fn write_blocking_unsynced<T>(
+        &self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = lock(&self.slot).transact_unsynced(work);
+        let _ = self.kick.try_send(());
+        result
+    }
 }
 
 /// The connection's slot. A transaction that panicked was rolled back when its
@@ -186,6 +200,25 @@ impl Slot {
             .and_then(|connection| run(connection, work));
         if result.is_err() {
             // A fresh connection next time: whatever state this one is in goes.
+            self.connection = None;
+        }
+        result
+    }
+
+    /// `work` in one transaction that commits without a sync. SQLite refuses to change
+    /// `synchronous` inside a transaction, so it is switched off around it.
+    fn transact_unsynced<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = self.connection().and_then(|connection| {
+            connection.pragma_update(None, "synchronous", "OFF")?;
+            let result = run(connection, work);
+            connection.pragma_update(None, "synchronous", "FULL")?;
+            result
+        });
+        if result.is_err() {
+            // Whatever state the connection is in, synced or not, goes with it.
             self.connection = None;
         }
         result
@@ -335,6 +368,36 @@ mod tests {
             rows.iter().map(|(k, _)| *k).eq(0..400),
             "every write, and only those"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unsynced_write_commits_and_the_next_write_syncs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(dir.path()).await;
+        let writer = SqliteWriter::new(&dir.path().join("t.db"), SETTINGS);
+        let synchronous = |tx: &Transaction<'_>| -> Result<i64, StoreError> {
+            Ok(tx.query_row("PRAGMA synchronous", [], |row| row.get(0))?)
+        };
+        let during = writer
+            .write_blocking_unsynced(|tx| {
+                insert(tx, 1, "een")?;
+                synchronous(tx)
+            })
+            .unwrap();
+        assert_eq!(during, 0, "OFF inside the unsynced transaction");
+        assert_eq!(
+            writer.write_blocking(synchronous).unwrap(),
+            2,
+            "FULL after it"
+        );
+        // A failed unsynced transaction leaves nothing and syncing as it was.
+        let failed = writer.write_blocking_unsynced(|tx| {
+            insert(tx, 2, "twee")?;
+            insert(tx, 1, "dubbel")
+        });
+        assert!(matches!(failed, Err(StoreError::Sqlite(_))), "{failed:?}");
+        assert_eq!(writer.write_blocking(synchronous).unwrap(), 2);
+        assert_eq!(rows(&pool).await, [(1, "een".into())]);
     }
 
     #[tokio::test]

@@ -28,6 +28,19 @@ pub struct Batch {
     pub index_traces: Vec<u64>,
     /// Set with the bucket's last piece: every record below it is in the lookup tables.
     pub indexed_upto: Option<u64>,
+    /// The store may commit this batch without waiting for the disk, when it holds
+    /// nothing but lookup-table rows ([`Batch::is_unsynced`]).
+    pub unsynced: bool,
+}
+
+impl Batch {
+    /// Whether the batch may commit without a sync: asked for, and only lookup-table
+    /// rows, which a crash can only undo (they are made again from the durable records;
+    /// `indexed_upto` moves in the same transaction as the last of them). Records and
+    /// heads always wait for the disk.
+    pub fn is_unsynced(&self) -> bool {
+        self.unsynced && self.entries.is_empty() && self.nodes.is_empty() && self.head.is_none()
+    }
 }
 
 /// A record's lookup keys as stored: index, subject, trace.
@@ -261,6 +274,30 @@ mod tests {
             (4, some("b"), some("t1")),
         ];
         assert_eq!(bucket_order(rows), (vec![5, 4, 7], vec![4, 6, 7]));
+    }
+
+    #[test]
+    fn only_a_batch_of_lookup_rows_alone_may_skip_the_sync() {
+        let rows = Batch {
+            index_traces: vec![1, 2],
+            indexed_upto: Some(65_536),
+            unsynced: true,
+            ..Batch::default()
+        };
+        assert!(rows.is_unsynced());
+        assert!(
+            !Batch {
+                unsynced: false,
+                ..rows
+            }
+            .is_unsynced()
+        );
+        let with_node = Batch {
+            nodes: vec![((1, 0), [0; 32])],
+            unsynced: true,
+            ..Batch::default()
+        };
+        assert!(!with_node.is_unsynced(), "tree nodes always wait for the disk");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use loket_store::rusqlite::{Transaction, params};
 use loket_store::sqlx::{self, QueryBuilder, Sqlite, SqlitePool};
-use loket_store::{SqliteReader, SqliteWriter, StoreError, WriterSettings};
+use loket_store::{SqliteReader, SqliteWriter, StoreError, WriterSettings, in_background};
 
 use super::shared::log_store_impl;
 use super::{
@@ -68,11 +68,15 @@ impl SqliteLog {
         if self.pool.is_closed() {
             return Err(sqlx::Error::PoolClosed.into());
         }
-        self.writer.write_blocking(|tx| write_batch(tx, batch))
+        if batch.is_unsynced() {
+            self.writer
+                .write_blocking_unsynced(|tx| write_batch(tx, batch))
+        } else {
+            self.writer.write_blocking(|tx| write_batch(tx, batch))
+        }
     }
 
-    /// One writer: a bucket goes in a piece per commit (log.rs), riding on syncs that
-    /// happen anyway.
+    /// One writer: a bucket goes in a piece at a time between the appends (log.rs).
     const INDEXES_BESIDE_APPENDS: bool = false;
 
     async fn index_whole_bucket(&self, from: u64, end: u64) -> Result<(), StoreError> {
@@ -97,9 +101,10 @@ impl SqliteLog {
             return Err(sqlx::Error::PoolClosed.into());
         }
         let reader = self.bucket_reader.clone();
-        // The sort too is off the async workers: 65,536 keys twice, tens of milliseconds
-        // that requests on that worker would otherwise wait for.
-        tokio::task::spawn_blocking(move || {
+        // The read and the sort (65,536 keys twice: tens of milliseconds) on a thread of
+        // their own at background priority, off the async workers and out of the way of
+        // the requests that want the two cores meanwhile.
+        in_background("logboek-sort", move || {
             let rows = reader.read(|connection| {
                 let mut select = connection.prepare_cached(
                     "SELECT idx, subject, trace_id FROM records WHERE idx >= ?1 AND idx < ?2",
@@ -112,7 +117,6 @@ impl SqliteLog {
             Ok(bucket_order(rows))
         })
         .await
-        .map_err(|error| StoreError::Unavailable(format!("reading a bucket stopped: {error}")))?
     }
 
     async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
