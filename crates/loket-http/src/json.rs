@@ -21,6 +21,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonBody(bytes) = JsonBody::from_request(request, state).await?;
+        parse_json(&bytes).map(ApiJson).map_err(ApiError::from)
+    }
+}
+
+/// A JSON request's body, checked as [`ApiJson`] checks it (content type, size) but not
+/// parsed: for a handler that reads its usual request its own way and hands anything
+/// else to [`parse_json`].
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json_content_type(request.headers().get(header::CONTENT_TYPE)) {
             return Err(Problem::unsupported_media_type("application/json").into());
         }
@@ -33,7 +48,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     Problem::bad_request("De body kon niet worden gelezen.")
                 }
             })?;
-        parse_json(&bytes).map(ApiJson).map_err(ApiError::from)
+        Ok(Self(bytes))
     }
 }
 
@@ -48,7 +63,8 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
         && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
 }
 
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
+/// A JSON body into `T`, or the problem [`ApiJson`] answers for it.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
     // Most bodies are valid: parse them without tracking the path, which only an error
     // message needs; a bad body is parsed again below, with it.
     if let Ok(value) = serde_json::from_slice(bytes) {

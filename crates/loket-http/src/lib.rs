@@ -22,7 +22,7 @@ mod trace;
 pub use client::{ClientBuildError, OutgoingClient};
 pub use error::ApiError;
 pub use health::ReadinessCheck;
-pub use json::{ApiJson, JSON_BODY_LIMIT};
+pub use json::{ApiJson, JSON_BODY_LIMIT, JsonBody, parse_json};
 pub use metrics::Metrics;
 pub use negotiate::ErrorPages;
 pub use serve::serve;

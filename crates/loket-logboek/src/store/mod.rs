@@ -297,7 +297,10 @@ mod tests {
             unsynced: true,
             ..Batch::default()
         };
-        assert!(!with_node.is_unsynced(), "tree nodes always wait for the disk");
+        assert!(
+            !with_node.is_unsynced(),
+            "tree nodes always wait for the disk"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use loket_core::Clock;
-use loket_http::{ApiError, ApiJson, HttpService};
+use loket_http::{ApiError, HttpService, JsonBody, parse_json};
 use serde_json::Value;
 
 use super::query::{self, QueryKind};
@@ -46,9 +46,15 @@ pub fn service(store: Arc<dyn PersonStore>, feed: Feed, clock: Arc<dyn Clock>) -
 async fn personen(
     State(state): State<BrpState>,
     OriginalUri(uri): OriginalUri,
-    ApiJson(body): ApiJson<Value>,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let query = query::parse(&body, uri.path())?;
+    let query = match query::parse_plain(&body) {
+        Some(query) => query,
+        None => {
+            let body: Value = parse_json(&body)?;
+            query::parse(&body, uri.path())?
+        }
+    };
     let parts = Parts::for_answer(&query.fields);
     let found = match query.kind {
         QueryKind::RaadpleegMetBurgerservicenummer => {

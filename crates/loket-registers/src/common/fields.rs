@@ -112,9 +112,14 @@ impl CheckedFields {
     /// share one. `None` when it is not an array of strings (that list is never kept).
     pub(crate) fn key(value: &Value) -> Option<Vec<u8>> {
         let items = value.as_array()?;
-        let mut key = Vec::with_capacity(items.len() * 24);
-        for item in items {
-            let path = item.as_str()?;
+        let paths: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+        Self::key_of_paths(&paths?)
+    }
+
+    /// The key of a list of paths read some other way ([`CheckedFields::key`]).
+    pub(crate) fn key_of_paths(paths: &[&str]) -> Option<Vec<u8>> {
+        let mut key = Vec::with_capacity(paths.len() * 24);
+        for path in paths {
             let length = u32::try_from(path.len()).ok()?;
             key.extend_from_slice(&length.to_le_bytes());
             key.extend_from_slice(path.as_bytes());
