@@ -816,3 +816,65 @@ async fn a_sqlite_register_keyed_by_text_migrates_with_its_residents() {
             .unwrap();
     assert_eq!(kinds, ["integer"]);
 }
+
+/// A Postgres register from before the BSN became a number (migration 3) keeps its
+/// residents through the migration, and they are found by BSN afterwards.
+#[tokio::test]
+#[cfg_attr(
+    not(loket_postgres),
+    ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
+)]
+async fn a_postgres_register_keyed_by_text_migrates_with_its_residents() {
+    use loket_store::Schema;
+    static BEFORE: Schema = Schema {
+        component: brp::SCHEMA.component,
+        sqlite: brp::SCHEMA.sqlite,
+        postgres: brp::SCHEMA.postgres.split_at(2).0,
+    };
+    let test_storage = loket_store::testing::TestStorage::postgres().await.unwrap();
+    let storage = test_storage.url.clone();
+    let old = Database::open(&storage, &BEFORE).await.unwrap();
+    let Database::Postgres(pool) = &old else {
+        unreachable!("opened as Postgres")
+    };
+    // As the register before migration 3 wrote them: the BSN as text.
+    for person in population() {
+        loket_store::sqlx::query(
+            "INSERT INTO personen (bsn, geslachtsnaam, geboortedatum, gemeentecode, overleden, document) \
+             VALUES ($1, $2, $3, $4, FALSE, $5)",
+        )
+        .bind(&person.burgerservicenummer)
+        .bind(person.naam.geslachtsnaam.to_lowercase())
+        .bind(person.geboorte.datum.0)
+        .bind(&person.gemeente_van_inschrijving.code)
+        .bind(serde_json::to_string(&person).unwrap())
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+    let migrated = Database::open(&storage, &brp::SCHEMA).await.unwrap();
+    let store = brp::person_store(&migrated);
+    assert_eq!(store.count().await.unwrap(), 5);
+    let found = store
+        .by_bsn(&[ELS.to_owned(), JAN.to_owned()], brp::Parts::Whole)
+        .await
+        .unwrap();
+    let bsns: Vec<&str> = found
+        .iter()
+        .map(|p| p.burgerservicenummer.as_str())
+        .collect();
+    assert_eq!(bsns, [ELS, JAN]);
+    let Database::Postgres(pool) = &migrated else {
+        unreachable!("opened as Postgres")
+    };
+    let kind: String = loket_store::sqlx::query_scalar(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = 'brp' AND table_name = 'personen' AND column_name = 'bsn'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(kind, "bigint");
+    migrated.close().await;
+    test_storage.teardown().await;
+}

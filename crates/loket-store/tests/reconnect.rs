@@ -87,6 +87,37 @@ async fn a_reader_replaces_connections_the_server_dropped_and_never_reuses_a_fai
     storage.teardown().await;
 }
 
+/// A reader's connections keep the pool's settings (the component's schema) and plan a
+/// statement once instead of on every run.
+#[tokio::test]
+#[cfg_attr(
+    not(loket_postgres),
+    ignore = "set LOKET_TEST_POSTGRES_URL to run against PostgreSQL"
+)]
+async fn a_reader_plans_its_statements_once_in_the_components_schema() {
+    let (storage, pool, _) = postgres().await;
+    let reader = loket_store::PgReader::new(&pool, 1);
+    let mut read = reader.get().await.unwrap();
+    let (plans, schema): (String, String) =
+        sqlx::query_as("SELECT current_setting('plan_cache_mode'), current_schema()")
+            .fetch_one(read.connection())
+            .await
+            .unwrap();
+    read.done();
+    assert_eq!(plans, "force_generic_plan");
+    assert_eq!(schema, "reconnect");
+    let pooled: String = sqlx::query_scalar("SELECT current_setting('plan_cache_mode')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        pooled, "auto",
+        "the pool's own connections plan as Postgres decides"
+    );
+    pool.close().await;
+    storage.teardown().await;
+}
+
 /// The server process behind the connection a read gets.
 async fn backend_pid(reader: &loket_store::PgReader) -> i32 {
     let mut read = reader.get().await.unwrap();

@@ -53,5 +53,10 @@ pub const SCHEMA: Schema = Schema {
             description: "mutaties",
             sql: include_str!("../../migrations/brp/postgres/0002_mutaties.sql"),
         },
+        Migration {
+            version: 3,
+            description: "bsn als getal",
+            sql: include_str!("../../migrations/brp/postgres/0003_bsn_als_getal.sql"),
+        },
     ],
 };

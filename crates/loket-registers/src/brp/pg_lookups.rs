@@ -21,7 +21,8 @@ const QUEUE: usize = 1024;
 type Answer = Result<Vec<String>, String>;
 
 struct Lookup {
-    bsns: Vec<String>,
+    /// The persons' keys (`store::bsn_key`).
+    keys: Vec<i64>,
     done: oneshot::Sender<Answer>,
 }
 
@@ -43,12 +44,12 @@ impl PgLookups {
         }
     }
 
-    /// The stored documents of the persons with these BSNs, in the order asked, each once.
-    pub(super) async fn documents(&self, bsns: Vec<String>) -> Result<Vec<String>, StoreError> {
+    /// The stored documents of the persons with these keys, in the order asked, each once.
+    pub(super) async fn documents(&self, keys: Vec<i64>) -> Result<Vec<String>, StoreError> {
         let stopped = || StoreError::Unavailable("the BRP's lookups stopped".to_owned());
         let (done, answer) = oneshot::channel();
         self.queue()
-            .send(Lookup { bsns, done })
+            .send(Lookup { keys, done })
             .await
             .map_err(|_| stopped())?;
         answer
@@ -92,17 +93,17 @@ async fn work(reader: Arc<PgReader>, lookups: Arc<Mutex<mpsc::Receiver<Lookup>>>
 }
 
 async fn answer(reader: &PgReader, batch: &mut Vec<Lookup>) {
-    let mut bsns: Vec<&str> = batch
+    let mut keys: Vec<i64> = batch
         .iter()
-        .flat_map(|lookup| lookup.bsns.iter().map(String::as_str))
+        .flat_map(|lookup| lookup.keys.iter().copied())
         .collect();
-    bsns.sort_unstable();
-    bsns.dedup();
-    match fetch(reader, &bsns).await {
+    keys.sort_unstable();
+    keys.dedup();
+    match fetch(reader, &keys).await {
         Ok(mut rows) => {
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for lookup in batch.drain(..) {
-                let _ = lookup.done.send(Ok(in_order(&lookup.bsns, &rows)));
+                let _ = lookup.done.send(Ok(in_order(&lookup.keys, &rows)));
             }
         }
         Err(error) => {
@@ -114,24 +115,24 @@ async fn answer(reader: &PgReader, batch: &mut Vec<Lookup>) {
     }
 }
 
-async fn fetch(reader: &PgReader, bsns: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+async fn fetch(reader: &PgReader, keys: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
     let mut read = reader.get().await?;
     let rows = sqlx::query_as("SELECT bsn, document FROM personen WHERE bsn = ANY($1)")
-        .bind(bsns)
+        .bind(keys)
         .fetch_all(read.connection())
         .await?;
     read.done();
     Ok(rows)
 }
 
-/// The documents for `bsns` from `rows` (sorted by BSN), in the order asked, each once.
-fn in_order(bsns: &[String], rows: &[(String, String)]) -> Vec<String> {
-    let mut documents = Vec::with_capacity(bsns.len());
-    for (i, bsn) in bsns.iter().enumerate() {
-        if bsns[..i].contains(bsn) {
+/// The documents for `keys` from `rows` (sorted by key), in the order asked, each once.
+fn in_order(keys: &[i64], rows: &[(i64, String)]) -> Vec<String> {
+    let mut documents = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        if keys[..i].contains(key) {
             continue;
         }
-        if let Ok(found) = rows.binary_search_by(|(key, _)| key.as_str().cmp(bsn)) {
+        if let Ok(found) = rows.binary_search_by(|(row, _)| row.cmp(key)) {
             documents.push(rows[found].1.clone());
         }
     }
@@ -142,21 +143,18 @@ fn in_order(bsns: &[String], rows: &[(String, String)]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn rows(bsns: &[&str]) -> Vec<(String, String)> {
-        bsns.iter()
-            .map(|bsn| ((*bsn).to_owned(), format!("doc {bsn}")))
+    fn rows(keys: &[i64]) -> Vec<(i64, String)> {
+        keys.iter()
+            .map(|key| (*key, format!("doc {key}")))
             .collect()
     }
 
     #[test]
     fn each_lookup_gets_its_own_persons_in_its_own_order_once() {
-        let found = rows(&["111", "222", "333"]);
-        let asked = |bsns: &[&str]| {
-            let bsns: Vec<String> = bsns.iter().map(|b| (*b).to_owned()).collect();
-            in_order(&bsns, &found)
-        };
-        assert_eq!(asked(&["333", "111"]), ["doc 333", "doc 111"]);
-        assert_eq!(asked(&["222", "999", "222"]), ["doc 222"]);
-        assert!(asked(&["999"]).is_empty());
+        let found = rows(&[111, 222, 333]);
+        let asked = |keys: &[i64]| in_order(keys, &found);
+        assert_eq!(asked(&[333, 111]), ["doc 333", "doc 111"]);
+        assert_eq!(asked(&[222, 999, 222]), ["doc 222"]);
+        assert!(asked(&[999]).is_empty());
     }
 }

@@ -7,7 +7,7 @@ use super::pg_lookups::PgLookups;
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, POSTGRES_INDEXES, Parts, PersonStore, Row, decode, decode_matching,
+    NameCondition, POSTGRES_INDEXES, Parts, PersonStore, Row, bsn_key, decode, decode_matching,
     has_indexed_key,
 };
 use crate::common::feed::{self, NewMutatie};
@@ -61,10 +61,12 @@ impl PersonStore for PostgresPersonStore {
     }
 
     async fn by_bsn(&self, bsns: &[String], parts: Parts) -> Result<Vec<PersonRecord>, StoreError> {
-        if bsns.is_empty() {
+        // A BSN that is no number finds nobody.
+        let keys: Vec<i64> = bsns.iter().filter_map(|bsn| bsn_key(bsn)).collect();
+        if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let documents = self.lookups.documents(bsns.to_vec()).await?;
+        let documents = self.lookups.documents(keys).await?;
         documents.iter().map(|d| decode(d, parts)).collect()
     }
 

@@ -6,7 +6,7 @@ use loket_store::{SqliteReader, StoreError};
 use super::query::PersonFilter;
 use super::record::PersonRecord;
 use super::store::{
-    NameCondition, Parts, PersonStore, Row, SQLITE_INDEXES, decode, decode_matching,
+    NameCondition, Parts, PersonStore, Row, SQLITE_INDEXES, bsn_key, decode, decode_matching,
     has_indexed_key, in_requested_order,
 };
 use crate::common::feed::{self, NewMutatie};
@@ -59,7 +59,7 @@ impl PersonStore for SqlitePersonStore {
 
     async fn by_bsn(&self, bsns: &[String], parts: Parts) -> Result<Vec<PersonRecord>, StoreError> {
         // The table's integer key (migration 3); a BSN that is no number finds nobody.
-        let keys: Vec<i64> = bsns.iter().filter_map(|bsn| bsn.parse().ok()).collect();
+        let keys: Vec<i64> = bsns.iter().filter_map(|bsn| bsn_key(bsn)).collect();
         let documents = sqlite_documents(
             &self.reader,
             "SELECT document FROM personen WHERE bsn IN",

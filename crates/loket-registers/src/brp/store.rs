@@ -66,7 +66,8 @@ pub fn person_store(database: &Database) -> Arc<dyn PersonStore> {
 
 /// The indexed columns of a person row.
 pub(super) struct Row<'a> {
-    pub bsn: &'a str,
+    /// The BSN as the table's key: its nine digits as a number (both backends).
+    pub bsn: i64,
     pub geslachtsnaam: String,
     pub geboortedatum: String,
     pub postcode: Option<&'a str>,
@@ -86,7 +87,12 @@ impl Row<'_> {
 impl<'a> Row<'a> {
     pub(super) fn of(person: &'a PersonRecord) -> Result<Self, StoreError> {
         Ok(Self {
-            bsn: &person.burgerservicenummer,
+            bsn: bsn_key(&person.burgerservicenummer).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "a BSN is nine digits, not {:?}",
+                    person.burgerservicenummer
+                ))
+            })?,
             geslachtsnaam: person.naam.geslachtsnaam.to_lowercase(),
             geboortedatum: person.geboorte.datum.iso(),
             postcode: person.verblijfplaats.as_ref().map(|a| a.postcode.as_str()),
@@ -99,6 +105,16 @@ impl<'a> Row<'a> {
             document: serde_json::to_string(person)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
+    }
+}
+
+/// The table's key for a BSN: its nine digits as a number; anything else has none (and
+/// so finds nobody).
+pub(super) fn bsn_key(bsn: &str) -> Option<i64> {
+    if bsn.len() == 9 && bsn.bytes().all(|b| b.is_ascii_digit()) {
+        bsn.parse().ok()
+    } else {
+        None
     }
 }
 
