@@ -107,9 +107,7 @@ async fn dispatch(reader: Arc<PgReader>, mut lookups: mpsc::Receiver<Lookup>, mo
             waiting.push_back(lookup);
         }
         while may_start(&waiting, out.len(), most_out, Instant::now()) {
-            let batch: Vec<Lookup> = waiting
-                .drain(..waiting.len().min(MAX_LOOKUPS))
-                .collect();
+            let batch: Vec<Lookup> = waiting.drain(..waiting.len().min(MAX_LOOKUPS)).collect();
             out.spawn(answer(reader.clone(), batch));
         }
     }
@@ -127,8 +125,7 @@ fn may_start(waiting: &VecDeque<Lookup>, out: usize, most_out: usize, now: Insta
         return false;
     };
     out == 0
-        || (out < most_out
-            && (waiting.len() >= ANOTHER_AT || now >= oldest.since + ANOTHER_AFTER))
+        || (out < most_out && (waiting.len() >= ANOTHER_AT || now >= oldest.since + ANOTHER_AFTER))
 }
 
 /// One statement for `batch`; each lookup gets its own answer.
@@ -207,7 +204,10 @@ mod tests {
         assert!(may_start(&waiting(1, now), 0, 4, now), "none out: at once");
         assert!(!may_start(&waiting(1, now), 1, 4, now), "one out: gather");
         assert!(may_start(&waiting(ANOTHER_AT, now), 1, 4, now), "many wait");
-        assert!(may_start(&waiting(1, now), 1, 4, later), "the one out is slow");
+        assert!(
+            may_start(&waiting(1, now), 1, 4, later),
+            "the one out is slow"
+        );
         assert!(
             !may_start(&waiting(ANOTHER_AT, now), 4, 4, later),
             "never more than one per connection"
