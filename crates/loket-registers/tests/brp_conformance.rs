@@ -794,18 +794,7 @@ async fn a_sqlite_register_keyed_by_text_migrates_with_its_residents() {
     let old = Database::open(&storage, &BEFORE).await.unwrap();
     brp::person_store(&old).insert(&population()).await.unwrap();
     old.close().await;
-    let migrated = Database::open(&storage, &brp::SCHEMA).await.unwrap();
-    let store = brp::person_store(&migrated);
-    assert_eq!(store.count().await.unwrap(), 5);
-    let found = store
-        .by_bsn(&[ELS.to_owned(), JAN.to_owned()], brp::Parts::Whole)
-        .await
-        .unwrap();
-    let bsns: Vec<&str> = found
-        .iter()
-        .map(|p| p.burgerservicenummer.as_str())
-        .collect();
-    assert_eq!(bsns, [ELS, JAN]);
+    let migrated = migrated_keeps_its_residents(&storage).await;
     let Database::Sqlite(pool) = &migrated else {
         unreachable!("opened as SQLite")
     };
@@ -853,18 +842,7 @@ async fn a_postgres_register_keyed_by_text_migrates_with_its_residents() {
         .unwrap();
     }
     old.close().await;
-    let migrated = Database::open(&storage, &brp::SCHEMA).await.unwrap();
-    let store = brp::person_store(&migrated);
-    assert_eq!(store.count().await.unwrap(), 5);
-    let found = store
-        .by_bsn(&[ELS.to_owned(), JAN.to_owned()], brp::Parts::Whole)
-        .await
-        .unwrap();
-    let bsns: Vec<&str> = found
-        .iter()
-        .map(|p| p.burgerservicenummer.as_str())
-        .collect();
-    assert_eq!(bsns, [ELS, JAN]);
+    let migrated = migrated_keeps_its_residents(&storage).await;
     let Database::Postgres(pool) = &migrated else {
         unreachable!("opened as Postgres")
     };
@@ -877,4 +855,22 @@ async fn a_postgres_register_keyed_by_text_migrates_with_its_residents() {
     assert_eq!(kind, "bigint");
     migrated.close().await;
     test_storage.teardown().await;
+}
+
+/// The register at `storage`, migrated to the current schema: all five residents still
+/// there, found by BSN in the order asked.
+async fn migrated_keeps_its_residents(storage: &StorageUrl) -> Database {
+    let migrated = Database::open(storage, &brp::SCHEMA).await.unwrap();
+    let store = brp::person_store(&migrated);
+    assert_eq!(store.count().await.unwrap(), 5);
+    let found = store
+        .by_bsn(&[ELS.to_owned(), JAN.to_owned()], brp::Parts::Whole)
+        .await
+        .unwrap();
+    let bsns: Vec<&str> = found
+        .iter()
+        .map(|p| p.burgerservicenummer.as_str())
+        .collect();
+    assert_eq!(bsns, [ELS, JAN]);
+    migrated
 }
