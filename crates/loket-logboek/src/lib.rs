@@ -50,6 +50,11 @@ const SQLITE: &[loket_store::Migration] = &[
         description: "0002_deferred_lookup_indexes.sql",
         sql: include_str!("../migrations/sqlite/0002_deferred_lookup_indexes.sql"),
     },
+    loket_store::Migration {
+        version: 3,
+        description: "0003_nodes_in_append_order.sql",
+        sql: include_str!("../migrations/sqlite/0003_nodes_in_append_order.sql"),
+    },
 ];
 
 const POSTGRES: &[loket_store::Migration] = &[
@@ -62,5 +67,10 @@ const POSTGRES: &[loket_store::Migration] = &[
         version: 2,
         description: "0002_deferred_lookup_indexes.sql",
         sql: include_str!("../migrations/postgres/0002_deferred_lookup_indexes.sql"),
+    },
+    loket_store::Migration {
+        version: 3,
+        description: "0003_nodes_in_append_order.sql",
+        sql: include_str!("../migrations/postgres/0003_nodes_in_append_order.sql"),
     },
 ];

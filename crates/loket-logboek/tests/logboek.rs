@@ -1072,3 +1072,71 @@ loket_store::contract_suite! {
         an_unsigned_tail_that_was_changed_keeps_the_log_from_starting,
     ];
 }
+
+/// A log from before migration 3, whose tree nodes were keyed by level and then index,
+/// keeps every node through the migration, found where a proof or a restart looks.
+mod from_before_migration_3 {
+    use super::*;
+    use loket_store::sqlx;
+
+    const NODES: [(u32, u64); 6] = [(1, 0), (1, 1), (2, 0), (1, 2), (1, 3), (3, 5)];
+
+    fn hash_of((level, idx): (u32, u64)) -> Hash {
+        sha2_digest(format!("{level}/{idx}").as_bytes())
+    }
+
+    /// A database at migration 2 with `NODES` in it, as that schema stored them.
+    async fn open_before(url: &StorageUrl) -> StorageUrl {
+        let full = schema("logboek_test");
+        let before = loket_store::Schema {
+            component: full.component,
+            sqlite: full.sqlite.split_at(2).0,
+            postgres: full.postgres.split_at(2).0,
+        };
+        let old = Database::open(url, &before).await.unwrap();
+        for (level, idx) in NODES {
+            let hash = hash_of((level, idx)).to_vec();
+            let (level, idx) = (i64::from(level), i64::try_from(idx).unwrap());
+            match &old {
+                Database::Sqlite(pool) => {
+                    sqlx::query("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
+                        .bind(level)
+                        .bind(idx)
+                        .bind(hash)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+                Database::Postgres(pool) => {
+                    sqlx::query("INSERT INTO nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                        .bind(level)
+                        .bind(idx)
+                        .bind(hash)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        old.close().await;
+        url.clone()
+    }
+
+    async fn every_tree_node_is_found_after_it(url: StorageUrl) {
+        let database = Database::open(&url, &schema("logboek_test")).await.unwrap();
+        let store = log_store(&database);
+        let mut asked = NODES.to_vec();
+        asked.push((2, 1));
+        let found = store.nodes(&asked).await.unwrap();
+        assert_eq!(found.len(), NODES.len(), "{found:?}");
+        for id in NODES {
+            assert_eq!(found[&id], hash_of(id), "node {id:?}");
+        }
+        database.close().await;
+    }
+
+    loket_store::contract_suite! {
+        open = open_before;
+        tests = [every_tree_node_is_found_after_it];
+    }
+}

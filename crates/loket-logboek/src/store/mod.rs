@@ -207,6 +207,17 @@ pub(crate) fn buckets(last: i64) -> String {
         .join(",")
 }
 
+/// A tree node's key in the `nodes` table (with its level): one past the last leaf it
+/// covers, `(idx + 1) << level`, so the nodes a commit completes are neighbours
+/// (migration 3). A node no tree can have (the key would overflow) gets `i64::MAX`,
+/// which no stored node has.
+pub(crate) fn node_upto((level, idx): NodeId) -> i64 {
+    match idx.checked_add(1) {
+        Some(end) if level < 64 && end.leading_zeros() > level => to_i64(end << level),
+        _ => i64::MAX,
+    }
+}
+
 pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -263,6 +274,21 @@ pub(crate) fn head_from_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_is_keyed_by_one_past_its_last_leaf() {
+        assert_eq!(node_upto((1, 0)), 2);
+        assert_eq!(node_upto((1, 3)), 8);
+        assert_eq!(node_upto((3, 1)), 16);
+        // The nodes one leaf completes (leaf 7: levels 1, 2, 3) share a key.
+        assert_eq!(node_upto((1, 3)), node_upto((2, 1)));
+        assert_eq!(node_upto((2, 1)), node_upto((3, 0)));
+        assert_eq!(node_upto((62, 0)), 1 << 62);
+        assert_eq!(node_upto((63, 0)), i64::MAX);
+        assert_eq!(node_upto((64, 0)), i64::MAX);
+        assert_eq!(node_upto((1, u64::MAX)), i64::MAX);
+        assert_eq!(node_upto((0, u64::MAX >> 1)), i64::MAX);
+    }
 
     #[test]
     fn a_bucket_is_ordered_by_key_then_record_and_records_without_one_are_left_out() {

@@ -9,7 +9,7 @@ use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
     buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    prune_statements, to_hash, to_i64, to_u64,
+    node_upto, prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -206,11 +206,13 @@ async fn insert_nodes(
         .map(|((level, _), _)| i64::from(*level))
         .collect();
     let indexes: Vec<i64> = nodes.iter().map(|((_, idx), _)| to_i64(*idx)).collect();
+    let uptos: Vec<i64> = nodes.iter().map(|(id, _)| node_upto(*id)).collect();
     let hashes: Vec<Vec<u8>> = nodes.iter().map(|(_, hash)| hash.to_vec()).collect();
     sqlx::query(
-        "INSERT INTO nodes (level, idx, hash) \
-         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::bytea[])",
+        "INSERT INTO nodes (upto, level, idx, hash) \
+         SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::bytea[])",
     )
+    .bind(uptos)
     .bind(levels)
     .bind(indexes)
     .bind(hashes)

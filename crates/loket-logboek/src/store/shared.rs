@@ -68,14 +68,14 @@ macro_rules! log_store_impl {
                 }
                 if !inner.is_empty() {
                     let mut select: QueryBuilder<'_, $db> = QueryBuilder::new(
-                        "SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES ",
+                        "SELECT level, idx, hash FROM nodes WHERE (upto, level) IN (VALUES ",
                     );
                     let mut list = select.separated(", ");
-                    for (level, idx) in &inner {
+                    for id in &inner {
                         list.push("(")
-                            .push_bind_unseparated(i64::from(*level))
+                            .push_bind_unseparated(node_upto(**id))
                             .push_unseparated(", ")
-                            .push_bind_unseparated(to_i64(*idx))
+                            .push_bind_unseparated(i64::from(id.0))
                             .push_unseparated(")");
                     }
                     select.push(")");

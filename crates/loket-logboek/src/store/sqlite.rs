@@ -10,7 +10,7 @@ use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
     buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    prune_statements, to_hash, to_i64, to_u64,
+    node_upto, prune_statements, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -160,9 +160,14 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
         ])?;
     }
     let mut insert =
-        tx.prepare_cached("INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-    for ((level, idx), hash) in &batch.nodes {
-        insert.execute(params![i64::from(*level), to_i64(*idx), &hash[..]])?;
+        tx.prepare_cached("INSERT INTO nodes (upto, level, idx, hash) VALUES (?1, ?2, ?3, ?4)")?;
+    for (id @ (level, idx), hash) in &batch.nodes {
+        insert.execute(params![
+            node_upto(*id),
+            i64::from(*level),
+            to_i64(*idx),
+            &hash[..]
+        ])?;
     }
     if let Some(head) = &batch.head {
         tx.prepare_cached(
