@@ -28,6 +28,8 @@ pub enum Denial {
     FieldNotGranted,
     /// The request body cannot be checked against the grant's fields.
     BodyUnreadable,
+    /// The body names `fields` or `burgerservicenummer` more than once.
+    BodyAmbiguous,
     LogUnavailable,
     ServiceUnreachable,
 }
@@ -47,6 +49,7 @@ impl Denial {
             Self::ProcessingActivityNotGranted => "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
             Self::FieldNotGranted => "ERROR_CODE_FIELD_NOT_GRANTED",
             Self::BodyUnreadable => "ERROR_CODE_BODY_UNREADABLE",
+            Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
             Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
             Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
         }
@@ -78,6 +81,10 @@ impl Denial {
             ),
             Self::FieldNotGranted => (403, "Er worden velden gevraagd die de grant niet toestaat."),
             Self::BodyUnreadable => (400, "De body is geen geldige JSON met een lijst fields."),
+            Self::BodyAmbiguous => (
+                400,
+                "De body noemt fields of burgerservicenummer meer dan eens.",
+            ),
             Self::LogUnavailable => (
                 503,
                 "Het verwerkingenlogboek kan niet schrijven; het verzoek is daarom niet uitgevoerd.",

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use axum::http::HeaderMap;
 use loket_core::{Clock, TraceContext};
 use loket_logboek::{Direction, Exchange, Logboek, NewRecord, Status};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::denial::Denial;
 use crate::manager::Connection;
+use crate::request_body::{Named, RequestBody};
 
 pub const GRANT_HASH: &str = "fsc-grant-hash";
 pub const TRANSACTION_ID: &str = "fsc-transaction-id";
@@ -151,40 +151,28 @@ impl Action {
     }
 }
 
-/// The request body as JSON, when it is JSON.
-pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Option<Value> {
-    let json = header(headers, "content-type").is_some_and(|t| t.contains("json"));
-    if !json || body.is_empty() {
-        return None;
-    }
-    serde_json::from_slice(body).ok()
-}
-
-/// The `fields` list of a JSON request body (strings only; anything else is not a field).
-pub(crate) fn requested_fields(body: Option<&Value>) -> Vec<String> {
-    match body.and_then(|b| b.get("fields")) {
-        Some(Value::Array(fields)) => fields
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
+/// The `fields` a request body asks for, as the log names them.
+pub(crate) fn requested_fields(body: &RequestBody<'_>) -> Vec<String> {
+    body.named().map(Named::field_names).unwrap_or_default()
 }
 
 /// Does `connection` allow every field the request asks for? A grant limited to certain
-/// fields needs a JSON body with a `fields` list of strings.
-pub(crate) fn fields_allowed(connection: &Connection, body: Option<&Value>) -> Result<(), Denial> {
+/// fields needs a JSON body with a `fields` list of strings. A body that names its
+/// `fields` or BSNs twice is refused whatever the grant.
+pub(crate) fn fields_allowed(
+    connection: &Connection,
+    body: &RequestBody<'_>,
+) -> Result<(), Denial> {
+    if *body == RequestBody::Ambiguous {
+        return Err(Denial::BodyAmbiguous);
+    }
     if connection.fields.is_none() {
         return Ok(());
     }
-    let Some(Value::Array(fields)) = body.and_then(|b| b.get("fields")) else {
+    let Some(fields) = body.named().and_then(Named::strict_fields) else {
         return Err(Denial::BodyUnreadable);
     };
     for field in fields {
-        let Some(field) = field.as_str() else {
-            return Err(Denial::BodyUnreadable);
-        };
         if !connection.allows_field(field) {
             return Err(Denial::FieldNotGranted);
         }
@@ -204,16 +192,4 @@ where
         .route("/{*path}", axum::routing::any(handler))
         .with_state(state);
     loket_http::HttpService::new(name, routes)
-}
-
-/// The HTTP client a gateway forwards with: answers within 25 s (under the edge's 30 s),
-/// and every connection kept for reuse up to a generous bound. With fewer idle slots than
-/// requests in flight, each burst closes the surplus and the next one opens new
-/// connections (and, outway to inway, does new TLS handshakes): at 128 in flight with 64
-/// slots the inway opened about 220 connections a second to the register.
-pub(crate) fn client(builder: reqwest::ClientBuilder) -> reqwest::Result<reqwest::Client> {
-    builder
-        .timeout(std::time::Duration::from_secs(25))
-        .pool_max_idle_per_host(1024)
-        .build()
 }

@@ -9,16 +9,19 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use loket_core::Clock;
 use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
 use loket_logboek::{Direction, Logboek};
 use serde_json::Value;
 
 use crate::denial::Denial;
+use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
 use crate::manager::{Connection, Manager, Policy};
+use crate::request_body::{Named, RequestBody};
 use crate::subjects;
-use crate::tls::Peer;
+use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
 #[derive(Debug, Clone)]
@@ -32,9 +35,17 @@ struct Inner {
     manager: Manager,
     log: Logboek,
     /// Service name → the register's base URL inside the provider's network.
-    upstreams: HashMap<String, String>,
-    client: reqwest::Client,
+    upstreams: HashMap<String, http::Uri>,
+    forwarder: Forwarder,
     clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InwayError {
+    #[error("the address of service {service}'s register: {error}")]
+    Upstream { service: String, error: String },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 impl Inway {
@@ -44,15 +55,22 @@ impl Inway {
         log: Logboek,
         upstreams: HashMap<String, String>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, reqwest::Error> {
-        let client = gateway::client(reqwest::Client::builder())?;
+    ) -> Result<Self, InwayError> {
+        let forwarder = Forwarder::new(tls::trusting_no_server()?);
+        let upstreams = upstreams
+            .into_iter()
+            .map(|(service, address)| match forward::base_uri(&address) {
+                Ok(url) => Ok((service, url)),
+                Err(error) => Err(InwayError::Upstream { service, error }),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: oin.to_owned(),
                 manager,
                 log,
                 upstreams,
-                client,
+                forwarder,
                 clock,
             }),
         })
@@ -149,9 +167,9 @@ async fn handle(
             .await
             .into_response();
     };
-    let mut json = gateway::json_body(&parts.headers, &bytes);
-    action.fields = gateway::requested_fields(json.as_ref());
-    if let Err(denial) = gateway::fields_allowed(&connection, json.as_ref()) {
+    let body = RequestBody::read(&parts.headers, &bytes);
+    action.fields = gateway::requested_fields(&body);
+    if let Err(denial) = gateway::fields_allowed(&connection, &body) {
         return action
             .refuse(&inner.log, clock, denial)
             .await
@@ -161,35 +179,37 @@ async fn handle(
         .services
         .get(&connection.service)
         .and_then(|s| s.subject_field.clone());
-    let named = json.as_ref().map(subjects::requested).unwrap_or_default();
+    let named = body.named().map(Named::bsns).unwrap_or_default();
     // Ask the register for the subject too, so the log is exact; taken out again below.
-    let added = match (&mut json, &subject_field) {
-        (Some(body), Some(field)) => subjects::ask_for_subject(body, field),
-        _ => false,
+    let amended = match (body.named(), &subject_field) {
+        (Some(request), Some(field)) => request.with_field(&bytes, field),
+        _ => None,
     };
+    let added = amended.is_some();
+    drop(body);
     if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }
-    let upstream = inner
-        .upstreams
-        .get(&connection.service)
-        .cloned()
-        .unwrap_or_default();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut forward = inner
-        .client
-        .request(parts.method.clone(), format!("{upstream}{path}"))
-        .header("traceparent", action.trace.to_traceparent());
-    for name in [header::CONTENT_TYPE, header::ACCEPT] {
-        if let Some(value) = parts.headers.get(&name) {
-            forward = forward.header(name, value);
-        }
-    }
-    let forward = match (&json, added) {
-        (Some(body), true) => forward.body(serde_json::to_vec(body).unwrap_or_default()),
-        _ => forward.body(bytes),
+    let Some(upstream) = inner.upstreams.get(&connection.service) else {
+        // Not reached: `check` found it there, and the upstreams never change.
+        return Denial::ServiceNotFound.into_response();
     };
-    let answer = match forward.send().await {
+    let body = amended.map_or(bytes, Bytes::from);
+    let traceparent = action.trace.to_traceparent();
+    let request = forward::uri(upstream, parts.uri.path(), parts.uri.query()).and_then(|uri| {
+        forward::request(
+            parts.method.clone(),
+            uri,
+            &parts.headers,
+            [("traceparent", traceparent.as_str())],
+            body,
+        )
+    });
+    let answer = match request {
+        Ok(request) => inner.forwarder.send(request).await,
+        Err(error) => Err(ForwardError::from(error)),
+    };
+    let answer = match answer {
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, service = %connection.service, "register unreachable");
@@ -199,16 +219,11 @@ async fn handle(
             return Denial::ServiceUnreachable.into_response();
         }
     };
-    let status = answer.status();
-    let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
-    let api_version = answer.headers().get("api-version").cloned();
+    let status = answer.status;
+    let content_type = answer.headers.get(header::CONTENT_TYPE).cloned();
+    let api_version = answer.headers.get("api-version").cloned();
     let mut about = named.clone();
-    let Ok(mut body) = answer.bytes().await else {
-        let _ = action
-            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
-            .await;
-        return Denial::ServiceUnreachable.into_response();
-    };
+    let mut body = answer.body;
     if status.is_success()
         && let (Some(field), Ok(mut value)) =
             (&subject_field, serde_json::from_slice::<Value>(&body))

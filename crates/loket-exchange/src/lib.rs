@@ -14,12 +14,14 @@ mod canonical;
 pub mod contract;
 mod denial;
 mod documents;
+mod forward;
 mod gateway;
 mod inway;
 pub mod management;
 pub mod manager;
 mod outway;
 pub mod pki;
+mod request_body;
 mod subjects;
 pub mod tls;
 
@@ -32,7 +34,7 @@ use tokio::net::TcpListener;
 pub use canonical::{NotCanonical, canonical};
 pub use denial::{Denial, FSC_ERROR_CODE};
 pub use gateway::{GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID};
-pub use inway::Inway;
+pub use inway::{Inway, InwayError};
 pub use manager::{ContractState, Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
 pub use outway::{Outway, OutwayError};
 

@@ -117,6 +117,9 @@ pub struct Policy {
     pub peers: HashMap<String, PeerEntry>,
     /// Services with an active publication contract, by name.
     pub services: HashMap<String, ServiceEntry>,
+    /// Each of those services' inway address, parsed (left out when it does not parse:
+    /// then the outway cannot reach it).
+    pub inways: HashMap<String, http::Uri>,
     /// Connection grants of accepted, unrevoked contracts (also expired ones, so the
     /// refusal can say so), by grant hash.
     pub connections: HashMap<String, Connection>,
@@ -311,6 +314,15 @@ impl Manager {
                             .get(&service.name)
                             .filter(|e| e.peer_id == service.peer_id)
                         {
+                            match crate::forward::base_uri(&entry.inway) {
+                                Ok(url) => {
+                                    policy.inways.insert(service.name.clone(), url);
+                                }
+                                Err(error) => tracing::warn!(
+                                    service = %service.name, %error,
+                                    "the directory's inway address for this service is not a URL"
+                                ),
+                            }
                             policy.services.insert(service.name.clone(), entry.clone());
                         }
                     }

@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 use loket_core::Clock;
 use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
 use loket_logboek::{Direction, Logboek};
-use serde_json::Value;
 
 use crate::denial::{Denial, FSC_ERROR_CODE};
+use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
 use crate::manager::{Connection, Manager, Policy};
 use crate::pki::Identity;
+use crate::request_body::{Named, RequestBody};
 use crate::subjects;
 use crate::tls;
 
@@ -32,7 +33,7 @@ struct Inner {
     thumbprint: String,
     manager: Manager,
     log: Logboek,
-    client: reqwest::Client,
+    forwarder: Forwarder,
     clock: Arc<dyn Clock>,
 }
 
@@ -40,8 +41,6 @@ struct Inner {
 pub enum OutwayError {
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
-    #[error(transparent)]
-    Client(#[from] reqwest::Error),
 }
 
 impl Outway {
@@ -52,17 +51,14 @@ impl Outway {
         log: Logboek,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OutwayError> {
-        let client = gateway::client(
-            reqwest::Client::builder()
-                .use_preconfigured_tls(tls::client_config(identity, anchors)?),
-        )?;
+        let forwarder = Forwarder::new(tls::client_config(identity, anchors)?);
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: identity.oin.as_str().to_owned(),
                 thumbprint: identity.thumbprint.clone(),
                 manager,
                 log,
-                client,
+                forwarder,
                 clock,
             }),
         })
@@ -79,7 +75,7 @@ fn choose<'p>(
     policy: &'p Policy,
     service: &str,
     activity: Option<&str>,
-    body: Option<&Value>,
+    body: &RequestBody<'_>,
 ) -> Result<&'p Connection, Denial> {
     if !policy.services.contains_key(service) {
         return Err(Denial::ServiceNotFound);
@@ -122,11 +118,6 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().trim_start_matches('/');
     let (service, rest) = path.split_once('/').unwrap_or((path, ""));
-    let query = parts
-        .uri
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
     let activity = header(&parts.headers, PROCESSING_ACTIVITY);
     let policy = inner.manager.policy();
     let provider = policy.services.get(service);
@@ -148,11 +139,11 @@ async fn handle(
             .await
             .into_response();
     };
-    let json = gateway::json_body(&parts.headers, &bytes);
-    action.fields = gateway::requested_fields(json.as_ref());
-    let chosen = choose(inner, &policy, service, activity, json.as_ref());
+    let body = RequestBody::read(&parts.headers, &bytes);
+    action.fields = gateway::requested_fields(&body);
+    let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
-        (Ok(connection), Some(provider)) => (connection, provider.inway.clone()),
+        (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),
         (Err(denial), _) => {
             return action
                 .refuse(&inner.log, clock, denial)
@@ -167,23 +158,38 @@ async fn handle(
         }
     };
     action.grant_hash = Some(connection.grant_hash.clone());
-    let named = json.as_ref().map(subjects::requested).unwrap_or_default();
+    let named = body.named().map(Named::bsns).unwrap_or_default();
     if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }
-    let mut forward = inner
-        .client
-        .request(parts.method.clone(), format!("{inway}/{rest}{query}"))
-        .header("traceparent", action.trace.to_traceparent())
-        .header(GRANT_HASH, &connection.grant_hash)
-        .header(TRANSACTION_ID, &action.transaction_id)
-        .header(PROCESSING_ACTIVITY, activity.unwrap_or_default());
-    for name in [header::CONTENT_TYPE, header::ACCEPT] {
-        if let Some(value) = parts.headers.get(&name) {
-            forward = forward.header(name, value);
-        }
-    }
-    let answer = match forward.body(bytes.clone()).send().await {
+    let Some(inway) = inway else {
+        tracing::warn!(%service, "the directory's inway address for this service is not usable");
+        let _ = action
+            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
+            .await;
+        return Denial::ServiceUnreachable.into_response();
+    };
+    let traceparent = action.trace.to_traceparent();
+    let headers = [
+        ("traceparent", traceparent.as_str()),
+        (GRANT_HASH, connection.grant_hash.as_str()),
+        (TRANSACTION_ID, action.transaction_id.as_str()),
+        (PROCESSING_ACTIVITY, activity.unwrap_or_default()),
+    ];
+    let request = forward::uri(inway, rest, parts.uri.query()).and_then(|uri| {
+        forward::request(
+            parts.method.clone(),
+            uri,
+            &parts.headers,
+            headers,
+            bytes.clone(),
+        )
+    });
+    let answer = match request {
+        Ok(request) => inner.forwarder.send(request).await,
+        Err(error) => Err(ForwardError::from(error)),
+    };
+    let answer = match answer {
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, %service, "inway unreachable");
@@ -193,26 +199,21 @@ async fn handle(
             return Denial::ServiceUnreachable.into_response();
         }
     };
-    let status = answer.status();
+    let status = answer.status;
     let forwarded: Vec<(header::HeaderName, HeaderValue)> = [
         header::CONTENT_TYPE,
         header::HeaderName::from_static("api-version"),
         FSC_ERROR_CODE,
     ]
     .into_iter()
-    .filter_map(|name| answer.headers().get(&name).cloned().map(|v| (name, v)))
+    .filter_map(|name| answer.headers.get(&name).cloned().map(|v| (name, v)))
     .collect();
-    let Ok(body) = answer.bytes().await else {
-        let _ = action
-            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
-            .await;
-        return Denial::ServiceUnreachable.into_response();
-    };
+    let body = answer.body;
     let mut about = named.clone();
     if status.is_success()
-        && let Ok(value) = serde_json::from_slice::<Value>(&body)
+        && let Some(found) = subjects::anywhere(&body)
     {
-        about.extend(subjects::anywhere(&value));
+        about.extend(found);
     }
     if let Err(denial) = action
         .answered(&inner.log, clock, status.is_success(), &about, &named)

@@ -3,68 +3,107 @@
 //! not ask for them (they are taken out again before the answer leaves the inway).
 
 use std::collections::BTreeSet;
+use std::fmt;
 
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// The key every Loket register and Haal Centraal API uses for a BSN.
-const BSN_KEY: &str = "burgerservicenummer";
+pub(crate) const BSN_KEY: &str = "burgerservicenummer";
 
-/// BSNs named in a request body (`"burgerservicenummer": ["…"]` or `"…"`).
-pub(crate) fn requested(body: &Value) -> BTreeSet<String> {
+/// Every BSN anywhere in an answer (the value of any `burgerservicenummer` key that is a
+/// string), read from its text without building a tree of it; `None` when it is not JSON.
+pub(crate) fn anywhere(answer: &[u8]) -> Option<BTreeSet<String>> {
     let mut found = BTreeSet::new();
-    match body.get(BSN_KEY) {
-        Some(Value::String(bsn)) => {
-            found.insert(bsn.clone());
-        }
-        Some(Value::Array(items)) => {
-            found.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
-        }
-        _ => {}
+    let mut deserializer = serde_json::Deserializer::from_slice(answer);
+    Collect {
+        found: &mut found,
+        under_bsn_key: false,
     }
-    found
+    .deserialize(&mut deserializer)
+    .ok()?;
+    deserializer.end().ok()?;
+    Some(found)
 }
 
-/// Every BSN anywhere in an answer.
-pub(crate) fn anywhere(answer: &Value) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    collect(answer, &mut found);
-    found
+/// Walks a value, keeping the strings found under a `burgerservicenummer` key.
+struct Collect<'s> {
+    found: &'s mut BTreeSet<String>,
+    under_bsn_key: bool,
 }
 
-fn collect(value: &Value, found: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map {
-                match item {
-                    Value::String(bsn) if key == BSN_KEY => {
-                        found.insert(bsn.clone());
-                    }
-                    other => collect(other, found),
-                }
+impl<'de> DeserializeSeed<'de> for Collect<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Collect<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if self.under_bsn_key {
+            self.found.insert(v.to_owned());
+        }
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq
+            .next_element_seed(Collect {
+                found: &mut *self.found,
+                under_bsn_key: false,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key::<IsBsnKey>()? {
+            map.next_value_seed(Collect {
+                found: &mut *self.found,
+                under_bsn_key: key.0,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a key is `burgerservicenummer`, told without copying it.
+struct IsBsnKey(bool);
+
+impl<'de> Deserialize<'de> for IsBsnKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = IsBsnKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<IsBsnKey, E> {
+                Ok(IsBsnKey(key == BSN_KEY))
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| collect(item, found)),
-        _ => {}
+        deserializer.deserialize_str(KeyVisitor)
     }
-}
-
-/// Add `subject_field` to the request's `fields` when it is not covered. Returns whether
-/// it was added (and so must be taken out of the answer).
-pub(crate) fn ask_for_subject(body: &mut Value, subject_field: &str) -> bool {
-    let Some(Value::Array(fields)) = body.get_mut("fields") else {
-        return false;
-    };
-    let covered = fields.iter().filter_map(Value::as_str).any(|field| {
-        subject_field == field
-            || subject_field
-                .strip_prefix(field)
-                .is_some_and(|rest| rest.starts_with('.'))
-    });
-    if covered {
-        return false;
-    }
-    fields.push(Value::String(subject_field.to_owned()));
-    true
 }
 
 /// The BSN at `subject_field` in each item of the answer's list(s), and, when `strip`,
@@ -105,25 +144,16 @@ fn take(value: &mut Value, path: &[&str], strip: bool) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
 
     #[test]
-    fn asks_for_the_subject_and_takes_it_out_again() {
-        let mut body =
-            json!({"type": "RaadpleegMetKenteken", "kenteken": ["34GBV7"], "fields": ["merk"]});
-        assert!(ask_for_subject(
-            &mut body,
-            "tenaamstelling.burgerservicenummer"
-        ));
-        assert_eq!(
-            body["fields"],
-            json!(["merk", "tenaamstelling.burgerservicenummer"])
-        );
+    fn takes_the_subject_out_of_each_item() {
         let mut answer = json!({"voertuigen": [{"merk": "VW", "tenaamstelling": {"burgerservicenummer": "999990007"}}]});
         let found = per_item(&mut answer, "tenaamstelling.burgerservicenummer", true);
         assert_eq!(found.into_iter().collect::<Vec<_>>(), ["999990007"]);
@@ -131,33 +161,93 @@ mod tests {
     }
 
     #[test]
-    fn a_covering_field_needs_nothing_added() {
-        let mut body = json!({"fields": ["tenaamstelling"]});
-        assert!(!ask_for_subject(
-            &mut body,
-            "tenaamstelling.burgerservicenummer"
-        ));
-        let mut body = json!({"fields": ["burgerservicenummer"]});
-        assert!(!ask_for_subject(&mut body, "burgerservicenummer"));
-        let mut no_fields = json!({"type": "X"});
-        assert!(!ask_for_subject(&mut no_fields, "burgerservicenummer"));
+    fn finds_every_bsn_in_an_answer() {
+        let answer = br#"{"personen": [{"burgerservicenummer": "999990007", "partners": [{"burgerservicenummer": "999990020"}]}], "burgerservicenummer": 5}"#;
+        let found = anywhere(answer).unwrap();
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            ["999990007", "999990020"]
+        );
+        // Escapes are read as JSON reads them.
+        let escaped = br#"{"burger\u0073ervicenummer": "9999\u00390007"}"#;
+        assert_eq!(
+            anywhere(escaped).unwrap().into_iter().collect::<Vec<_>>(),
+            ["999990007"]
+        );
     }
 
     #[test]
-    fn finds_requested_and_answered_bsns() {
-        let request = json!({"burgerservicenummer": ["999990007", "999990019"]});
-        assert_eq!(requested(&request).len(), 2);
-        let answer = json!({"personen": [{"burgerservicenummer": "999990007", "partners": [{"burgerservicenummer": "999990020"}]}]});
-        assert_eq!(anywhere(&answer).len(), 2);
+    fn a_bsn_named_twice_in_one_object_is_found_both_times() {
+        let answer = br#"{"burgerservicenummer": "999990007", "burgerservicenummer": "999990019"}"#;
+        assert_eq!(anywhere(answer).unwrap().len(), 2);
     }
 
-    proptest::proptest! {
+    #[test]
+    fn an_answer_that_is_not_json_names_nobody() {
+        for text in [&b""[..], b"{", b"{\"a\": 1} x", b"\xff", b"[1,]"] {
+            assert_eq!(anywhere(text), None, "{text:?}");
+        }
+    }
+
+    /// Every BSN anywhere in a tree: what the scanner must find, written over the tree.
+    fn anywhere_in_tree(value: &Value, found: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map {
+                    match item {
+                        Value::String(bsn) if key == BSN_KEY => {
+                            found.insert(bsn.clone());
+                        }
+                        other => anywhere_in_tree(other, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| anywhere_in_tree(item, found)),
+            _ => {}
+        }
+    }
+
+    /// JSON values with keys that are often `burgerservicenummer`.
+    pub(crate) fn json_value() -> impl Strategy<Value = Value> + Clone {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i32>().prop_map(Value::from),
+            "[0-9]{9}".prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::vec(
+                    (
+                        prop_oneof![Just(BSN_KEY.to_owned()), "[a-z]{1,6}", "\\PC{0,4}"],
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
         #[test]
-        fn never_panics_on_any_json_shape(text in "\\PC{0,64}", field in "[a-z.]{0,12}") {
-            if let Ok(mut value) = serde_json::from_str::<Value>(&text) {
-                let _ = requested(&value);
-                let _ = anywhere(&value);
-                let _ = ask_for_subject(&mut value, &field);
+        fn the_scanner_finds_what_the_tree_holds(value in json_value(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_vec_pretty(&value).unwrap()
+            } else {
+                serde_json::to_vec(&value).unwrap()
+            };
+            let mut expected = BTreeSet::new();
+            anywhere_in_tree(&value, &mut expected);
+            prop_assert_eq!(anywhere(&text), Some(expected));
+        }
+
+        #[test]
+        fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96), field in "[a-z.]{0,12}") {
+            let _ = anywhere(&text);
+            if let Ok(mut value) = serde_json::from_slice::<Value>(&text) {
                 let _ = per_item(&mut value, &field, true);
             }
         }

@@ -64,6 +64,15 @@ pub fn client_config(
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
 }
 
+/// A client configuration that trusts no server, for a client that only speaks plain
+/// HTTP (an inway to the registers inside its own network).
+pub(crate) fn trusting_no_server() -> Result<ClientConfig, TlsError> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
+}
+
 /// A handshake that takes longer than this is dropped, so slow clients cannot pile up.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

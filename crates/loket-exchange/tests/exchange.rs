@@ -467,6 +467,19 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
         .await
         .unwrap();
     denied(unknown, 404, "ERROR_CODE_SERVICE_NOT_FOUND").await;
+    // A body naming its fields twice could be checked on one list and answered on the
+    // other: refused, whatever the grant allows.
+    let ambiguous = reqwest::Client::new()
+        .post(format!("{}/{SERVICE}{PATH}", w.outway))
+        .header(PROCESSING_ACTIVITY, PARKEREN)
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"type": "RaadpleegMetBurgerservicenummer", "burgerservicenummer": ["{SANNE}"], "fields": ["naam"], "fields": ["nationaliteiten"]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    denied(ambiguous, 400, "ERROR_CODE_BODY_AMBIGUOUS").await;
     let malformed = reqwest::Client::new()
         .post(format!("{}/{SERVICE}{PATH}", w.outway))
         .header(PROCESSING_ACTIVITY, PARKEREN)
@@ -490,7 +503,7 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
     assert_eq!(w.reached(), 0, "nothing reached the register");
     // Every refusal is in the municipality's log, with its reason.
     let refused = w.gemeente_log.0.query(&all()).await.unwrap();
-    assert_eq!(refused.len(), 6, "one record per refused request");
+    assert_eq!(refused.len(), 7, "one record per refused request");
     assert_eq!(
         w.last_error_code(&w.gemeente_log.0).await,
         "ERROR_CODE_BODY_UNREADABLE"

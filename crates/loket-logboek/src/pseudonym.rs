@@ -12,9 +12,16 @@ use loket_core::Secret;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
-/// The key an organisation pseudonymises its data subjects with.
-#[derive(Debug, Clone)]
-pub struct PseudonymKey(Secret<[u8; 32]>);
+/// The key an organisation pseudonymises its data subjects with, made ready for HMAC
+/// once (the padded key's two hash states), not for every pseudonym.
+#[derive(Clone)]
+pub struct PseudonymKey(hmac::Key);
+
+impl std::fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PseudonymKey(…)")
+    }
+}
 
 /// A data subject as the log knows them: base64url of the HMAC, 43 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,7 +30,8 @@ pub struct Pseudonym(String);
 
 impl PseudonymKey {
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(Secret::new(bytes))
+        let bytes = Secret::new(bytes);
+        Self(hmac::Key::new(hmac::HMAC_SHA256, bytes.expose()))
     }
 
     /// The pseudonym of a BSN. Takes the register's 9-digit string as is: the log must
@@ -34,8 +42,7 @@ impl PseudonymKey {
 
     /// The pseudonym of an identifier of the given type (`BSN`, a personnel number, …).
     pub fn of(&self, id_type: &str, id: &str) -> Pseudonym {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, self.0.expose());
-        let mut context = hmac::Context::with_key(&key);
+        let mut context = hmac::Context::with_key(&self.0);
         // The type is part of the input so equal numbers of different kinds differ.
         context.update(id_type.as_bytes());
         context.update(b":");
