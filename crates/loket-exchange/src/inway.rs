@@ -13,14 +13,13 @@ use bytes::Bytes;
 use loket_core::Clock;
 use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
 use loket_logboek::{Direction, Logboek};
-use serde_json::Value;
 
+use crate::answer_subjects;
 use crate::denial::Denial;
 use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
 use crate::manager::{Connection, Manager, Policy};
 use crate::request_body::{Named, RequestBody};
-use crate::subjects;
 use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
@@ -225,12 +224,12 @@ async fn handle(
     let mut about = named.clone();
     let mut body = answer.body;
     if status.is_success()
-        && let (Some(field), Ok(mut value)) =
-            (&subject_field, serde_json::from_slice::<Value>(&body))
+        && let Some(field) = &subject_field
+        && let Some((found, written)) = answer_subjects::per_item(&body, field, added)
     {
-        about.extend(subjects::per_item(&mut value, field, added));
-        if added {
-            body = serde_json::to_vec(&value).unwrap_or_default().into();
+        about.extend(found);
+        if let Some(written) = written {
+            body = written.into();
         }
     }
     if let Err(denial) = action

@@ -10,6 +10,7 @@
 //! Architecture invariant: fail closed. No request is forwarded before its record is
 //! durable, and no answer is handed back before its records are.
 
+mod answer_subjects;
 mod canonical;
 pub mod contract;
 mod denial;

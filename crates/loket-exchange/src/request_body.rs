@@ -68,12 +68,11 @@ impl<'a> RequestBody<'a> {
         }
         let fields = top.fields.map(|raw| {
             let text = raw.get();
-            match serde_json::from_str::<Shape<'a>>(text) {
-                Ok(Shape::List(items)) => Fields::List {
-                    items,
-                    // The raw text is a slice of `body` that ends with the list's `]`.
-                    close: text.as_ptr().addr() - body.as_ptr().addr() + text.len() - 1,
-                },
+            match (
+                serde_json::from_str::<Shape<'a>>(text),
+                closing_bracket(body, text),
+            ) {
+                (Ok(Shape::List(items)), Some(close)) => Fields::List { items, close },
                 _ => Fields::Other,
             }
         });
@@ -148,6 +147,13 @@ impl Named<'_> {
         out.extend_from_slice(after);
         Some(out)
     }
+}
+
+/// Where in `body` the list `text` (a slice of it) closes.
+fn closing_bracket(body: &[u8], text: &str) -> Option<usize> {
+    let start = text.as_ptr().addr().checked_sub(body.as_ptr().addr())?;
+    let close = (start + text.len()).checked_sub(1)?;
+    (body.get(start..=close) == Some(text.as_bytes()) && text.ends_with(']')).then_some(close)
 }
 
 /// The top-level object: the two values the exchange reads (`fields` kept as text, to

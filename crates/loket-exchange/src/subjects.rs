@@ -1,13 +1,12 @@
-//! Whose data a request is about: the BSNs a request names, the ones an answer contains,
-//! and making sure the register includes them in its answer even when the consumer did
-//! not ask for them (they are taken out again before the answer leaves the inway).
+//! Whose data an answer is about: every BSN it holds, wherever it is (what the outway
+//! logs). The inway reads the subject field of each answered item instead
+//! (`answer_subjects.rs`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
 /// The key every Loket register and Haal Centraal API uses for a BSN.
 pub(crate) const BSN_KEY: &str = "burgerservicenummer";
@@ -106,59 +105,14 @@ impl<'de> Deserialize<'de> for IsBsnKey {
     }
 }
 
-/// The BSN at `subject_field` in each item of the answer's list(s), and, when `strip`,
-/// remove it there (and any object it leaves empty).
-pub(crate) fn per_item(answer: &mut Value, subject_field: &str, strip: bool) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let path: Vec<&str> = subject_field.split('.').collect();
-    let Value::Object(map) = answer else {
-        return found;
-    };
-    for list in map.values_mut() {
-        let Value::Array(items) = list else { continue };
-        for item in items {
-            if let Some(bsn) = take(item, &path, strip) {
-                found.insert(bsn);
-            }
-        }
-    }
-    found
-}
-
-fn take(value: &mut Value, path: &[&str], strip: bool) -> Option<String> {
-    let (first, rest) = path.split_first()?;
-    let map = value.as_object_mut()?;
-    if rest.is_empty() {
-        let bsn = map.get(*first)?.as_str()?.to_owned();
-        if strip {
-            map.remove(*first);
-        }
-        return Some(bsn);
-    }
-    let child = map.get_mut(*first)?;
-    let bsn = take(child, rest, strip);
-    if strip && child.as_object().is_some_and(serde_json::Map::is_empty) {
-        map.remove(*first);
-    }
-    bsn
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use proptest::prelude::*;
-    use serde_json::json;
+    use serde_json::Value;
 
     use super::*;
-
-    #[test]
-    fn takes_the_subject_out_of_each_item() {
-        let mut answer = json!({"voertuigen": [{"merk": "VW", "tenaamstelling": {"burgerservicenummer": "999990007"}}]});
-        let found = per_item(&mut answer, "tenaamstelling.burgerservicenummer", true);
-        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["999990007"]);
-        assert_eq!(answer, json!({"voertuigen": [{"merk": "VW"}]}));
-    }
 
     #[test]
     fn finds_every_bsn_in_an_answer() {
@@ -245,11 +199,8 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96), field in "[a-z.]{0,12}") {
+        fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96)) {
             let _ = anywhere(&text);
-            if let Ok(mut value) = serde_json::from_slice::<Value>(&text) {
-                let _ = per_item(&mut value, &field, true);
-            }
         }
     }
 }

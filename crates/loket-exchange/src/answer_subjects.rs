@@ -1,0 +1,388 @@
+//! Whose data a register's answer holds, read in one pass over its text: the BSN at the
+//! service's subject field in each item of the answer's lists. When the inway asked for
+//! that field itself, the same pass writes the answer again without it (and without any
+//! object that leaves empty), so the consumer gets only what it asked for. No tree of
+//! the answer is built.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// The subjects in `answer`, and the answer without the subject field when `strip`
+/// (`None` when not). `None` when the answer is not JSON.
+pub(crate) fn per_item(
+    answer: &[u8],
+    subject_field: &str,
+    strip: bool,
+) -> Option<(BTreeSet<String>, Option<Vec<u8>>)> {
+    let path: Vec<&str> = subject_field.split('.').collect();
+    let mut found = BTreeSet::new();
+    let mut out = Vec::with_capacity(if strip { answer.len() } else { 0 });
+    let mut deserializer = serde_json::Deserializer::from_slice(answer);
+    Pass {
+        out: &mut out,
+        found: &mut found,
+        write: strip,
+        role: Role::Answer,
+        path: &path,
+    }
+    .deserialize(&mut deserializer)
+    .ok()?;
+    deserializer.end().ok()?;
+    Some((found, strip.then_some(out)))
+}
+
+/// Where in the answer a value is.
+#[derive(Clone, Copy)]
+enum Role {
+    /// The whole answer.
+    Answer,
+    /// A value of the answer object: its list items are the subjects' items.
+    TopValue,
+    /// An item, or an object on the way from one to the subject field (`path` left).
+    OnPath,
+    /// The subject field itself.
+    Subject,
+    /// Anything else: copied as it is.
+    Elsewhere,
+}
+
+/// What a value turned out to be, for the object holding it.
+#[derive(Default)]
+struct Seen {
+    /// An object with nothing left in it (after taking the subject out).
+    empty_object: bool,
+    /// The value was a string (kept only for [`Role::Subject`]).
+    string: Option<String>,
+}
+
+struct Pass<'o, 'p> {
+    out: &'o mut Vec<u8>,
+    found: &'o mut BTreeSet<String>,
+    /// Write the answer again (without the subject field).
+    write: bool,
+    role: Role,
+    path: &'p [&'p str],
+}
+
+impl<'o, 'p> Pass<'o, 'p> {
+    fn child(&mut self, role: Role, path: &'p [&'p str]) -> Pass<'_, 'p> {
+        Pass {
+            out: &mut *self.out,
+            found: &mut *self.found,
+            write: self.write,
+            role,
+            path,
+        }
+    }
+
+    fn put<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        if self.write {
+            // Writing JSON scalars into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, value);
+        }
+    }
+
+    fn byte(&mut self, byte: u8) {
+        if self.write {
+            self.out.push(byte);
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Pass<'_, '_> {
+    type Value = Seen;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Seen, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pass<'_, '_> {
+    type Value = Seen;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<Seen, E> {
+        self.put(v);
+        let string = matches!(self.role, Role::Subject).then(|| v.to_owned());
+        Ok(Seen {
+            empty_object: false,
+            string,
+        })
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<Seen, E> {
+        self.put(&v);
+        Ok(Seen::default())
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<Seen, E> {
+        self.put(&v);
+        Ok(Seen::default())
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<Seen, E> {
+        self.put(&v);
+        Ok(Seen::default())
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<Seen, E> {
+        self.put(&v);
+        Ok(Seen::default())
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<Seen, E> {
+        self.put(&());
+        Ok(Seen::default())
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(mut self, mut seq: S) -> Result<Seen, S::Error> {
+        let items = match self.role {
+            Role::TopValue => Role::OnPath,
+            _ => Role::Elsewhere,
+        };
+        let path = self.path;
+        self.byte(b'[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.byte(b',');
+            }
+            if seq.next_element_seed(self.child(items, path))?.is_none() {
+                self.out.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        self.byte(b']');
+        Ok(Seen::default())
+    }
+
+    fn visit_map<M: MapAccess<'de>>(mut self, mut map: M) -> Result<Seen, M::Error> {
+        let role = self.role;
+        let path = self.path;
+        self.byte(b'{');
+        let mut kept = 0_usize;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let mark = self.out.len();
+            if kept > 0 {
+                self.byte(b',');
+            }
+            self.put(key.0.as_ref());
+            self.byte(b':');
+            let (value_role, rest) = match (role, path.split_first()) {
+                (Role::Answer, _) => (Role::TopValue, path),
+                (Role::OnPath, Some((step, rest))) if *step == key.0.as_ref() => (
+                    if rest.is_empty() {
+                        Role::Subject
+                    } else {
+                        Role::OnPath
+                    },
+                    rest,
+                ),
+                _ => (Role::Elsewhere, path),
+            };
+            let seen = map.next_value_seed(self.child(value_role, rest))?;
+            let taken_out = match value_role {
+                Role::Subject => seen.string.is_some_and(|bsn| {
+                    self.found.insert(bsn);
+                    true
+                }),
+                Role::OnPath => seen.empty_object,
+                _ => false,
+            };
+            if taken_out && self.write {
+                self.out.truncate(mark);
+            } else {
+                kept += 1;
+            }
+        }
+        self.byte(b'}');
+        Ok(Seen {
+            // Only an object on the way to the subject field is ever taken out for
+            // being empty, and only when the answer is written again.
+            empty_object: kept == 0 && matches!(role, Role::OnPath) && self.write,
+            string: None,
+        })
+    }
+}
+
+/// An object key, unescaped (borrowed from the answer when it has no escapes).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn strip(answer: &Value, field: &str) -> (Vec<&'static str>, Value) {
+        let text = serde_json::to_vec(answer).unwrap();
+        let (found, written) = per_item(&text, field, true).unwrap();
+        let found = found.into_iter().map(|b| &*b.leak()).collect();
+        (found, serde_json::from_slice(&written.unwrap()).unwrap())
+    }
+
+    #[test]
+    fn takes_the_subject_out_of_each_item() {
+        let answer = json!({"voertuigen": [{"merk": "VW", "tenaamstelling": {"burgerservicenummer": "999990007"}}]});
+        let (found, written) = strip(&answer, "tenaamstelling.burgerservicenummer");
+        assert_eq!(found, ["999990007"]);
+        assert_eq!(written, json!({"voertuigen": [{"merk": "VW"}]}));
+        let answer = json!({"type": "X", "personen": [{"burgerservicenummer": "999990007", "naam": {"voornamen": "Sanne"}}, {"burgerservicenummer": "999990019"}]});
+        let (found, written) = strip(&answer, "burgerservicenummer");
+        assert_eq!(found, ["999990007", "999990019"]);
+        assert_eq!(
+            written,
+            json!({"type": "X", "personen": [{"naam": {"voornamen": "Sanne"}}, {}]})
+        );
+    }
+
+    #[test]
+    fn reads_without_writing_when_nothing_is_taken_out() {
+        let text = br#"{"personen": [{"burgerservicenummer": "999990007"}], "b": {"burgerservicenummer": "1"}}"#;
+        let (found, written) = per_item(text, "burgerservicenummer", false).unwrap();
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["999990007"]);
+        assert_eq!(written, None);
+    }
+
+    #[test]
+    fn an_answer_that_is_not_json_is_left_alone() {
+        for text in [&b""[..], b"{", b"{\"a\": 1} x", b"\xff", b"[1,]"] {
+            assert_eq!(
+                per_item(text, "burgerservicenummer", true),
+                None,
+                "{text:?}"
+            );
+        }
+    }
+
+    /// The same over a parsed tree: what the pass must agree with.
+    fn per_item_in_tree(answer: &mut Value, subject_field: &str, strip: bool) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let path: Vec<&str> = subject_field.split('.').collect();
+        let Value::Object(map) = answer else {
+            return found;
+        };
+        for list in map.values_mut() {
+            let Value::Array(items) = list else { continue };
+            for item in items {
+                if let Some(bsn) = take(item, &path, strip) {
+                    found.insert(bsn);
+                }
+            }
+        }
+        found
+    }
+
+    fn take(value: &mut Value, path: &[&str], strip: bool) -> Option<String> {
+        let (first, rest) = path.split_first()?;
+        let map = value.as_object_mut()?;
+        if rest.is_empty() {
+            let bsn = map.get(*first)?.as_str()?.to_owned();
+            if strip {
+                map.remove(*first);
+            }
+            return Some(bsn);
+        }
+        let child = map.get_mut(*first)?;
+        let bsn = take(child, rest, strip);
+        if strip && child.as_object().is_some_and(serde_json::Map::is_empty) {
+            map.remove(*first);
+        }
+        bsn
+    }
+
+    fn subject_field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("burgerservicenummer".to_owned()),
+            Just("a.burgerservicenummer".to_owned()),
+            Just("a.b.burgerservicenummer".to_owned()),
+            Just("a".to_owned()),
+        ]
+    }
+
+    /// Answers shaped like a register's: lists of items whose keys are often on the path.
+    fn answer() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "[0-9]{9}".prop_map(Value::from),
+            "\\PC{0,6}".prop_map(Value::from),
+        ];
+        let key = prop_oneof![
+            Just("burgerservicenummer".to_owned()),
+            Just("a".to_owned()),
+            Just("b".to_owned()),
+            "\\PC{0,4}",
+        ];
+        leaf.prop_recursive(5, 64, 5, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                prop::collection::vec((key.clone(), inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_tree(answer in answer(), field in subject_field(), strip in any::<bool>(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_vec_pretty(&answer).unwrap()
+            } else {
+                serde_json::to_vec(&answer).unwrap()
+            };
+            // The tree as the old way had it: parsed from the same text.
+            let mut tree: Value = serde_json::from_slice(&text).unwrap();
+            let expected = per_item_in_tree(&mut tree, &field, strip);
+            let (found, written) = per_item(&text, &field, strip).unwrap();
+            prop_assert_eq!(found, expected);
+            if strip {
+                // Byte for byte what writing the changed tree gives.
+                prop_assert_eq!(written.unwrap(), serde_json::to_vec(&tree).unwrap());
+            } else {
+                prop_assert_eq!(written, None);
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96), field in subject_field()) {
+            if let Some((_, Some(written))) = per_item(&text, &field, true) {
+                prop_assert!(serde_json::from_slice::<Value>(&written).is_ok());
+            }
+        }
+    }
+}
