@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::gateway::header;
-use crate::subjects::BSN_KEY;
+use crate::subjects::Key;
 
 /// A request body as the exchange reads it.
 #[derive(Debug, PartialEq, Eq)]
@@ -164,33 +164,6 @@ struct Top<'a> {
     ambiguous: bool,
 }
 
-/// A top-level key, told apart without copying it.
-enum Key {
-    Fields,
-    Bsn,
-    Other,
-}
-
-impl<'de> de::Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-                Ok(match key {
-                    "fields" => Key::Fields,
-                    BSN_KEY => Key::Bsn,
-                    _ => Key::Other,
-                })
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
 impl<'de: 'a, 'a> de::Deserialize<'de> for Top<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct TopVisitor<'a>(PhantomData<&'a ()>);
@@ -326,6 +299,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::subjects::BSN_KEY;
 
     fn named(text: &str) -> Named<'_> {
         match RequestBody::parse(text.as_bytes()) {

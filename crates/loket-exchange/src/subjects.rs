@@ -76,29 +76,37 @@ impl<'de> Visitor<'de> for Collect<'_> {
         Ok(())
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        while let Some(key) = map.next_key::<IsBsnKey>()? {
+        while let Some(key) = map.next_key::<Key>()? {
             map.next_value_seed(Collect {
                 found: &mut *self.found,
-                under_bsn_key: key.0,
+                under_bsn_key: matches!(key, Key::Bsn),
             })?;
         }
         Ok(())
     }
 }
 
-/// Whether a key is `burgerservicenummer`, told without copying it.
-struct IsBsnKey(bool);
+/// A key the exchange looks for, told apart without copying it.
+pub(crate) enum Key {
+    Fields,
+    Bsn,
+    Other,
+}
 
-impl<'de> Deserialize<'de> for IsBsnKey {
+impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
         impl Visitor<'_> for KeyVisitor {
-            type Value = IsBsnKey;
+            type Value = Key;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a key")
             }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<IsBsnKey, E> {
-                Ok(IsBsnKey(key == BSN_KEY))
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "fields" => Key::Fields,
+                    BSN_KEY => Key::Bsn,
+                    _ => Key::Other,
+                })
             }
         }
         deserializer.deserialize_str(KeyVisitor)
