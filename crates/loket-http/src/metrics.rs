@@ -1,6 +1,6 @@
 //! Prometheus metrics for every service in the process.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -11,7 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -44,7 +44,8 @@ pub struct Metrics {
 }
 
 struct Inner {
-    registry: Registry,
+    /// Locked only to register a metric (at start) and to render them (on a scrape).
+    registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     durations: Family<DurationLabels, Histogram, fn() -> Histogram>,
 }
@@ -84,16 +85,31 @@ impl Metrics {
         registry.register("build_info", "The running version", build);
         Self {
             inner: Arc::new(Inner {
-                registry,
+                registry: Mutex::new(registry),
                 requests,
                 durations,
             }),
         }
     }
 
+    /// Add another part's metric (`loket_` is prefixed to `name`), once per process: a
+    /// metric that several instances report to is one family with a label for each.
+    pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register(name, help, metric);
+    }
+
     pub fn render(&self) -> String {
         let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, &self.inner.registry).is_err() {
+        let registry = self
+            .inner
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if prometheus_client::encoding::text::encode(&mut text, &registry).is_err() {
             tracing::error!("could not encode metrics");
         }
         text

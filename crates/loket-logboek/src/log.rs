@@ -5,8 +5,8 @@
 //! disk anyway when appends keep coming, and at once for anyone who asks for the head.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use loket_core::Clock;
 use loket_store::StoreError;
@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
+use crate::metrics::{CommitMetrics, LogMetrics};
 use crate::record::{Entry, NewRecord};
 use crate::store::{Batch, Filter, LogStore, bucket_end};
 use crate::tail::Tail;
@@ -101,6 +102,8 @@ struct Inner {
     verifying_key: VerifyingKey,
     activities: Arc<Activities>,
     tail: Arc<RwLock<Tail>>,
+    /// Set once the process reports metrics; shared with the writer.
+    metrics: Arc<OnceLock<CommitMetrics>>,
 }
 
 impl std::fmt::Debug for Logboek {
@@ -127,6 +130,7 @@ impl Logboek {
         let (frontier, signed_size) = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
         let tail = Arc::new(RwLock::new(load_tail(store.as_ref()).await?));
         let (queue, jobs) = mpsc::channel(QUEUE);
+        let metrics = Arc::new(OnceLock::new());
         let inner = Arc::new(Inner {
             name: name.to_owned(),
             store: store.clone(),
@@ -135,6 +139,7 @@ impl Logboek {
             verifying_key: keys.verifying_key(),
             activities: activities.clone(),
             tail: tail.clone(),
+            metrics: metrics.clone(),
         });
         let blocking = store.appends_blocking();
         let writer = Writer {
@@ -152,6 +157,7 @@ impl Logboek {
             signed_at: tokio::time::Instant::now(),
             head_interval,
             idle_pieces_from: tokio::time::Instant::now(),
+            metrics,
         };
         if blocking {
             // A thread of its own, which commits itself: an append then costs one wake-up
@@ -189,6 +195,12 @@ impl Logboek {
 
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.store
+    }
+
+    /// Report how long appends wait and commits take to `metrics`, under this log's
+    /// name, from now on. Only the first call counts.
+    pub fn report_to(&self, metrics: &LogMetrics) {
+        let _ = self.inner.metrics.set(metrics.of(&self.inner.name));
     }
 
     /// Append records; returns their indexes once they are committed to disk.
@@ -236,6 +248,7 @@ impl Logboek {
             return Ok(Vec::new());
         }
         let (done, result) = oneshot::channel();
+        let queued = Instant::now();
         self.inner
             .queue
             .send(Job {
@@ -247,7 +260,13 @@ impl Logboek {
             .await
             .map_err(|_| LogError::Stopped)?;
         match result.await {
-            Ok(Ok(indexes)) => Ok(indexes),
+            Ok(Ok(indexes)) => {
+                // What a caller that cannot go on without its records waits.
+                if urgent && let Some(metrics) = self.inner.metrics.get() {
+                    metrics.wait.observe(queued.elapsed().as_secs_f64());
+                }
+                Ok(indexes)
+            }
             Ok(Err(message)) => Err(LogError::Store(StoreError::Corrupt(message))),
             Err(_) => Err(LogError::Stopped),
         }
@@ -461,6 +480,7 @@ struct Writer {
     /// When the writer may next put lookup-table rows in while idle: a pause after each
     /// piece, a longer one after a piece failed.
     idle_pieces_from: tokio::time::Instant,
+    metrics: Arc<OnceLock<CommitMetrics>>,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -820,6 +840,7 @@ impl Writer {
             ));
         }
         let batch = Arc::new(batch);
+        let started = Instant::now();
         let appended = if self.blocking {
             self.store.append_blocking(&batch)
         } else {
@@ -827,6 +848,11 @@ impl Writer {
         };
         match appended {
             Ok(()) => {
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.commit.observe(started.elapsed().as_secs_f64());
+                    #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
+                    metrics.records.observe(batch.entries.len() as f64);
+                }
                 if let Some(head) = &batch.head {
                     self.signed_size = head.size;
                     self.signed_at = tokio::time::Instant::now();

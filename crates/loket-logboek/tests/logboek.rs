@@ -339,6 +339,51 @@ async fn a_background_append_joins_the_next_urgent_commit_without_a_waiter(f: Fi
     assert_eq!((report.records, report.tree_heads), (3, 2));
 }
 
+/// The metric line `name{log="test"} value` of a rendered exposition.
+fn metric(text: &str, name: &str) -> f64 {
+    let prefix = format!("{name}{{log=\"test\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+async fn appends_report_their_waits_and_commits_to_the_metrics(f: Fixture) {
+    let metrics = loket_http::Metrics::new();
+    f.log
+        .report_to(&loket_logboek::LogMetrics::register(&metrics));
+    f.log
+        .append(vec![
+            record(&f, Some(SANNE), PARKEREN, NOW),
+            record(&f, Some(TOM), PARKEREN, NOW),
+        ])
+        .await
+        .unwrap();
+    f.log
+        .append_unhurried(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    let text = metrics.render();
+    // Two commits (a head in every one, as this fixture signs) of three records; only
+    // the urgent append counts as a wait.
+    assert_eq!(metric(&text, "loket_logboek_commit_seconds_count"), 2.0);
+    assert_eq!(metric(&text, "loket_logboek_commit_records_count"), 2.0);
+    assert_eq!(metric(&text, "loket_logboek_commit_records_sum"), 3.0);
+    assert_eq!(
+        metric(&text, "loket_logboek_append_wait_seconds_count"),
+        1.0
+    );
+    let (wait, commits) = (
+        metric(&text, "loket_logboek_append_wait_seconds_sum"),
+        metric(&text, "loket_logboek_commit_seconds_sum"),
+    );
+    assert!(
+        wait > 0.0 && commits > 0.0,
+        "wait {wait}, commits {commits}"
+    );
+}
+
 /// `verify` on a log that is being appended to: a commit landing between its reads of
 /// records and of heads is no tampering.
 async fn verify_holds_while_appends_go_on(f: Fixture) {
@@ -1049,6 +1094,7 @@ loket_store::contract_suite! {
         concurrent_appends_share_commits_and_get_distinct_indexes,
         an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
         a_background_append_joins_the_next_urgent_commit_without_a_waiter,
+        appends_report_their_waits_and_commits_to_the_metrics,
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
         proofs_verify_against_the_signed_heads,

@@ -288,7 +288,7 @@ pub async fn start(
             public_key,
         });
         identities.insert(organisation.name, identity);
-        platform.seal_on_stop(log.clone());
+        platform.keep_log(log.clone());
         logs.insert(organisation.name, log);
     }
     let gemeente = &identities["gemeente"];

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use loket_core::{Secret, SystemClock};
 use loket_http::{HttpService, Metrics};
-use loket_logboek::Logboek;
+use loket_logboek::{LogMetrics, Logboek};
 use loket_registers::brp;
 use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
 use loket_store::{Database, Schema, StorageUrl};
@@ -79,6 +79,7 @@ pub struct ZakenApiSettings {
 pub struct Platform {
     pub endpoints: BTreeMap<&'static str, String>,
     metrics: Metrics,
+    log_metrics: LogMetrics,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
     /// Processing logs that sign a last tree head once the servers have stopped.
@@ -88,9 +89,11 @@ pub struct Platform {
 impl Platform {
     pub fn new() -> Self {
         let (shutdown, _) = watch::channel(false);
+        let metrics = Metrics::new();
         Self {
             endpoints: BTreeMap::new(),
-            metrics: Metrics::new(),
+            log_metrics: LogMetrics::register(&metrics),
+            metrics,
             shutdown,
             tasks: JoinSet::new(),
             logs: Vec::new(),
@@ -363,8 +366,10 @@ impl Platform {
         Ok(())
     }
 
-    /// Have `log` sign a tree head over its last records when the platform stops.
-    pub fn seal_on_stop(&mut self, log: Logboek) {
+    /// Take `log` in: it reports its commits to the platform's metrics, and signs a tree
+    /// head over its last records when the platform stops.
+    pub fn keep_log(&mut self, log: Logboek) {
+        log.report_to(&self.log_metrics);
         self.logs.push(log);
     }
 

@@ -217,6 +217,15 @@ fn the_demo_starts_and_serves_the_portal() {
     assert_eq!(status, 200);
     assert!(metrics.contains("loket_build_info"));
     assert!(metrics.contains(r#"route="/",status="200""#));
+    // Each organisation's processing log reports how long the exchange waits for it.
+    for log in ["logboek_gemeente", "logboek_rvig"] {
+        assert!(
+            metrics.contains(&format!(
+                r#"loket_logboek_append_wait_seconds_count{{log="{log}"}}"#
+            )),
+            "{log} reports its appends: {metrics}"
+        );
+    }
 }
 
 #[test]
