@@ -11,11 +11,22 @@
 //! A second thread checkpoints the WAL in the background (`PASSIVE`, at most a few times
 //! a second, while there are commits): SQLite's automatic checkpoint runs on the
 //! committing connection, so every few thousand commits one of them waited for the whole
-//! WAL to be copied into the database and synced. Now that one finds the WAL nearly all
-//! copied already, and only finishes it (so the WAL starts over from its beginning).
+//! WAL to be copied into the database and synced.
+//!
+//! The WAL starts over from its beginning only once a checkpoint has copied all of it,
+//! and under a steady stream of commits a checkpoint that runs beside them never does:
+//! new frames arrive while it copies. SQLite also syncs the database file only after a
+//! checkpoint that copied everything. Left alone, the writer's automatic checkpoint
+//! finished the job inside a commit: it copied up to a pause's worth of frames and then
+//! synced every page copied since the WAL last started over (BENCHMARKS.md, the
+//! exchange). So the background thread syncs the database after each of its passes,
+//! and once the WAL is long it catches up beside the writer until only a few frames are
+//! left, then holds the writer for the last of them: the writer's next transaction
+//! starts the WAL over.
 
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -28,13 +39,22 @@ type Job = Box<dyn FnOnce(&mut Slot) + Send>;
 /// Pause before a background checkpoint: commits in the meantime join it.
 const CHECKPOINT_PAUSE: Duration = Duration::from_millis(200);
 
+/// Catching up beside the writer ends once this few frames are left to copy (or after
+/// [`CATCH_UP_PASSES`] passes): the writer then waits for their copy and one sync.
+const FEW_FRAMES: i64 = 64;
+const CATCH_UP_PASSES: usize = 4;
+
 /// How the writer's connection is set up, beyond what every store connection gets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct WriterSettings {
     /// Pages of WAL between automatic checkpoints (SQLite's default: 1,000).
     pub wal_autocheckpoint: u32,
     /// Page cache in KiB.
     pub cache_kib: u32,
+    /// Pages of WAL from which the background checkpoint starts the WAL over itself
+    /// (module docs); below `wal_autocheckpoint`, so that the writer's own automatic
+    /// checkpoint does not come first. 0: never.
+    pub wal_restart_frames: u32,
 }
 
 pub struct SqliteWriter {
@@ -79,10 +99,16 @@ impl SqliteWriter {
                     let _ = kicked.try_send(());
                 }
             });
-        let checkpoints = path.to_owned();
+        let checkpointer = Checkpointer {
+            path: path.to_owned(),
+            slot: Arc::downgrade(&slot),
+            restart_frames: i64::from(settings.wal_restart_frames),
+            connection: None,
+            database: None,
+        };
         let _ = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
-            .spawn(move || checkpoint_while_kicked(&checkpoints, &kicks));
+            .spawn(move || checkpointer.run(&kicks));
         Self {
             path: path.to_owned(),
             jobs,
@@ -146,29 +172,101 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     })
 }
 
-/// Checkpoint the WAL of `path` after commits, until the writer is gone. A failure only
-/// leaves the work to SQLite's automatic checkpoint on the writer's connection.
-fn checkpoint_while_kicked(path: &Path, kicks: &mpsc::Receiver<()>) {
-    let mut connection: Option<Connection> = None;
-    while kicks.recv().is_ok() {
-        std::thread::sleep(CHECKPOINT_PAUSE);
-        while kicks.try_recv().is_ok() {}
-        let checkpointed = match connection.take() {
-            Some(connection) => Ok(connection),
+/// The background checkpoint of one writer's database.
+struct Checkpointer {
+    path: PathBuf,
+    /// Held for the last frames before the WAL starts over; weak, so that the writer's
+    /// connection closes with the writer, not with this thread.
+    slot: Weak<Mutex<Slot>>,
+    /// 0: never start the WAL over.
+    restart_frames: i64,
+    connection: Option<Connection>,
+    database: Option<File>,
+}
+
+/// The WAL after a checkpoint: its frames, and how many of them are in the database.
+struct Wal {
+    frames: i64,
+    copied: i64,
+}
+
+impl Checkpointer {
+    /// Checkpoint after commits until the writer is gone. A failure only leaves the work
+    /// to SQLite's automatic checkpoint on the writer's connection.
+    fn run(mut self, kicks: &mpsc::Receiver<()>) {
+        while kicks.recv().is_ok() {
+            std::thread::sleep(CHECKPOINT_PAUSE);
+            while kicks.try_recv().is_ok() {}
+            if let Err(error) = self.checkpoint() {
+                tracing::debug!(%error, "background checkpoint failed");
+                self.connection = None;
+                self.database = None;
+            }
+        }
+    }
+
+    /// Copy what the WAL holds into the database and sync it, beside the writer; once
+    /// the WAL is long, copy all of it, so that the writer's next transaction starts it
+    /// over.
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        let wal = self.pass()?;
+        // SQLite syncs the database only when a checkpoint copied the whole WAL, which
+        // under steady commits is the one that holds the writer: every page copied
+        // since the last time would be written then.
+        self.sync_database()?;
+        if self.restart_frames == 0 || wal.frames < self.restart_frames {
+            return Ok(());
+        }
+        for _ in 0..CATCH_UP_PASSES {
+            let wal = self.pass()?;
+            if wal.frames - wal.copied <= FEW_FRAMES {
+                break;
+            }
+        }
+        self.sync_database()?;
+        let Some(slot) = self.slot.upgrade() else {
+            return Ok(());
+        };
+        let held = lock(&slot);
+        let last = self.pass();
+        drop(held);
+        last.map(|_| ())
+    }
+
+    /// A `PASSIVE` checkpoint: copies what no reader still needs, never waits for anyone.
+    fn pass(&mut self) -> Result<Wal, StoreError> {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
             None => Connection::open_with_flags(
-                path,
+                &self.path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            ),
-        }
-        .and_then(|opened| {
-            // PASSIVE: copies what no reader still needs, never waits for anyone.
-            opened.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-            Ok(opened)
-        });
-        match checkpointed {
-            Ok(opened) => connection = Some(opened),
-            Err(error) => tracing::debug!(%error, "background checkpoint failed"),
-        }
+            )?,
+        };
+        let connection = self.connection.insert(connection);
+        Ok(
+            connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                Ok(Wal {
+                    frames: row.get(1)?,
+                    copied: row.get(2)?,
+                })
+            })?,
+        )
+    }
+
+    fn sync_database(&mut self) -> Result<(), StoreError> {
+        let database = match self.database.take() {
+            Some(file) => file,
+            None => OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("{}: {error}", self.path.display()))
+                })?,
+        };
+        let database = self.database.insert(database);
+        database
+            .sync_data()
+            .map_err(|error| StoreError::Unavailable(format!("{}: {error}", self.path.display())))
     }
 }
 
@@ -265,6 +363,7 @@ mod tests {
     const SETTINGS: WriterSettings = WriterSettings {
         wal_autocheckpoint: 1000,
         cache_kib: 2048,
+        wal_restart_frames: 0,
     };
 
     async fn pool(dir: &Path) -> SqlitePool {
@@ -411,6 +510,7 @@ mod tests {
             WriterSettings {
                 wal_autocheckpoint: 0,
                 cache_kib: 2048,
+                wal_restart_frames: 0,
             },
         );
         let before = std::fs::metadata(&path).unwrap().len();
@@ -432,6 +532,64 @@ mod tests {
             "the database file grew by {grown} bytes only"
         );
         assert_eq!(rows(&pool).await.len(), 256);
+    }
+
+    /// The WAL's frame count, from the WAL-index header in the `-shm` file (`mxFrame`,
+    /// bytes 16..20 in native byte order; sqlite.org/walformat.html), read without
+    /// taking any of SQLite's locks.
+    fn wal_frames(path: &Path) -> u32 {
+        let shm = std::fs::read(path.with_extension("db-shm")).unwrap();
+        u32::from_ne_bytes(shm[16..20].try_into().unwrap())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_commits_that_never_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let pool = pool(dir.path()).await;
+        // No automatic checkpoint on the writer's connection: a checkpoint that runs
+        // beside commits that never pause never copies the whole WAL, so without the
+        // background restart the WAL would only grow.
+        let writer = Arc::new(SqliteWriter::new(
+            &path,
+            WriterSettings {
+                wal_autocheckpoint: 0,
+                cache_kib: 2048,
+                wal_restart_frames: 64,
+            },
+        ));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let commits = {
+            let (writer, stop) = (writer.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut k = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    writer
+                        .write_blocking(|tx| insert(tx, k, "zonder pauze"))
+                        .unwrap();
+                    k += 1;
+                }
+                k
+            })
+        };
+        let mut longest = 0;
+        let mut started_over = false;
+        for _ in 0..1000 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let frames = wal_frames(&path);
+            if frames < longest {
+                started_over = true;
+                break;
+            }
+            longest = frames;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = commits.await.unwrap();
+        assert!(
+            started_over,
+            "the WAL grew to {longest} frames in {written} commits and never started over"
+        );
+        assert_eq!(rows(&pool).await.len(), usize::try_from(written).unwrap());
     }
 
     #[tokio::test]

@@ -36,12 +36,15 @@ impl SqliteLog {
         // database once per checkpoint instead of once per few commits. An 8 MiB page
         // cache, not more: at every commit SQLite walks the cache's whole hash table
         // (`pcache1TruncateUnsafe`), so a 128 MiB cache cost about 330 µs of CPU per
-        // commit once the log outgrew it (BENCHMARKS.md, the processing log).
+        // commit once the log outgrew it (BENCHMARKS.md, the processing log). The WAL
+        // starts over at 32 MiB, by the background checkpoint, so that no commit waits
+        // for the automatic one (sqlite_writer.rs).
         let writer = SqliteWriter::new(
             pool.connect_options().get_filename(),
             WriterSettings {
                 wal_autocheckpoint: 16384,
                 cache_kib: 8192,
+                wal_restart_frames: 8192,
             },
         );
         let bucket_reader = Arc::new(SqliteReader::new(&pool));
