@@ -210,9 +210,9 @@ impl Checkpointer {
     /// over.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
         let wal = self.pass()?;
-        // SQLite syncs the database only when a checkpoint copied the whole WAL, which
-        // under steady commits is the one that holds the writer: every page copied
-        // since the last time would be written then.
+        // SQLite syncs the database only after a checkpoint that copied the whole WAL:
+        // without this, that one (which holds the writer) would write out every page
+        // copied since the WAL last started over.
         self.sync_database()?;
         if self.restart_frames == 0 || wal.frames < self.restart_frames {
             return Ok(());
@@ -254,19 +254,20 @@ impl Checkpointer {
     }
 
     fn sync_database(&mut self) -> Result<(), StoreError> {
+        let path = &self.path;
+        let unavailable =
+            |error: std::io::Error| StoreError::Unavailable(format!("{}: {error}", path.display()));
         let database = match self.database.take() {
             Some(file) => file,
             None => OpenOptions::new()
                 .write(true)
-                .open(&self.path)
-                .map_err(|error| {
-                    StoreError::Unavailable(format!("{}: {error}", self.path.display()))
-                })?,
+                .open(path)
+                .map_err(unavailable)?,
         };
-        let database = self.database.insert(database);
-        database
+        self.database
+            .insert(database)
             .sync_data()
-            .map_err(|error| StoreError::Unavailable(format!("{}: {error}", self.path.display())))
+            .map_err(unavailable)
     }
 }
 
