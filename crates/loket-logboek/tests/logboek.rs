@@ -282,14 +282,14 @@ async fn an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone(f: F
         f.log
             .append_unhurried(vec![record(&f, Some(SANNE), PARKEREN, NOW)]),
     );
-    // One poll queues it; then the writer takes it (the test runs on one thread) and
-    // waits a moment for an urgent append, instead of committing it at once.
+    // One poll queues it; the writer takes it and waits a moment for an urgent append,
+    // instead of committing it at once. The urgent one follows straight away: a pause
+    // here (there was a 1 ms sleep) could outlast the writer's wait on a loaded machine.
     let queued = tokio::time::timeout(std::time::Duration::ZERO, &mut answer).await;
     assert!(
         queued.is_err(),
         "an unhurried append does not commit at once"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     let request = f
         .log
         .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
