@@ -63,6 +63,35 @@ impl Database {
     }
 }
 
+/// Run `statements` in order on a connection of their own, for work that is slow by
+/// design (the indexes a bulk load builds at its end): sqlx warns of every statement
+/// over a second, and the person loading a municipality would take those for trouble.
+/// The connection closes afterwards, so a pragma among `statements` ends with it.
+pub async fn run_slow_sqlite(pool: &SqlitePool, statements: &[String]) -> Result<(), StoreError> {
+    let options = (*pool.connect_options())
+        .clone()
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO);
+    let mut connection = options.connect().await?;
+    for statement in statements {
+        connection.execute(statement.as_str()).await?;
+    }
+    connection.close().await?;
+    Ok(())
+}
+
+/// [`run_slow_sqlite`] for PostgreSQL, in the pool's schema.
+pub async fn run_slow_postgres(pool: &PgPool, statements: &[String]) -> Result<(), StoreError> {
+    let options = (*pool.connect_options())
+        .clone()
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO);
+    let mut connection = options.connect().await?;
+    for statement in statements {
+        connection.execute(statement.as_str()).await?;
+    }
+    connection.close().await?;
+    Ok(())
+}
+
 async fn open_sqlite(path: &std::path::Path) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::new()
         .filename(path)

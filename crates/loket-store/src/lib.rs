@@ -22,7 +22,7 @@ mod url;
 pub mod testing;
 
 pub use background::in_background;
-pub use database::{Backend, Database};
+pub use database::{Backend, Database, run_slow_postgres, run_slow_sqlite};
 pub use error::StoreError;
 pub use migrate::{Migration, Schema};
 pub use pg_reader::{PgRead, PgReader};

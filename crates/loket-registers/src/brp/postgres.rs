@@ -158,12 +158,13 @@ impl PersonStore for PostgresPersonStore {
     }
 
     async fn finish_bulk_load(&self) -> Result<(), StoreError> {
-        for (name, definition) in POSTGRES_INDEXES {
-            let create = format!("CREATE INDEX IF NOT EXISTS {name} ON {definition}");
-            sqlx::query(&create).execute(&self.pool).await?;
-        }
-        // Fresh statistics, or the planner guesses about a table that just grew from nothing.
-        sqlx::query("ANALYZE personen").execute(&self.pool).await?;
-        Ok(())
+        let statements: Vec<String> = POSTGRES_INDEXES
+            .iter()
+            .map(|(name, definition)| format!("CREATE INDEX IF NOT EXISTS {name} ON {definition}"))
+            // Fresh statistics, or the planner guesses about a table that just grew from
+            // nothing.
+            .chain(std::iter::once("ANALYZE personen".to_owned()))
+            .collect();
+        loket_store::run_slow_postgres(&self.pool, &statements).await
     }
 }

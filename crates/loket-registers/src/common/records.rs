@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool};
-use loket_store::{Database, SqliteReader, StoreError};
+use loket_store::{Database, SqliteReader, StoreError, run_slow_postgres, run_slow_sqlite};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -84,21 +84,10 @@ pub(crate) async fn sqlite_build_indexes(
     pool: &SqlitePool,
     statements: &[String],
 ) -> Result<(), StoreError> {
-    let mut connection = pool.acquire().await?;
-    sqlx::query("PRAGMA temp_store = FILE")
-        .execute(&mut *connection)
-        .await?;
-    let mut result = Ok(());
-    for statement in statements {
-        if let Err(error) = sqlx::query(statement).execute(&mut *connection).await {
-            result = Err(error.into());
-            break;
-        }
-    }
-    sqlx::query("PRAGMA temp_store = MEMORY")
-        .execute(&mut *connection)
-        .await?;
-    result
+    let with_temp_file: Vec<String> = std::iter::once("PRAGMA temp_store = FILE".to_owned())
+        .chain(statements.iter().cloned())
+        .collect();
+    run_slow_sqlite(pool, &with_temp_file).await
 }
 
 /// The `document` column of the rows whose key is one of `keys` (at most a few dozen),
@@ -345,15 +334,13 @@ impl<R: Record> RecordStore<R> for PostgresRecords<R> {
     }
 
     async fn finish_bulk_load(&self) -> Result<(), StoreError> {
-        sqlx::query(&format!(
-            "CREATE INDEX IF NOT EXISTS {0}_bsn ON {0} (bsn)",
-            R::TABLE
-        ))
-        .execute(&self.pool)
-        .await?;
-        sqlx::query(&format!("ANALYZE {}", R::TABLE))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        run_slow_postgres(
+            &self.pool,
+            &[
+                format!("CREATE INDEX IF NOT EXISTS {0}_bsn ON {0} (bsn)", R::TABLE),
+                format!("ANALYZE {}", R::TABLE),
+            ],
+        )
+        .await
     }
 }
