@@ -9,7 +9,7 @@ use crate::StoreError;
 /// core that request threads want (at 19 about 1.5% against one at 0), and all of an
 /// idle one. On two shared cores, a 100 ms sort at normal priority held up the requests
 /// queued behind it (BENCHMARKS.md, the exchange).
-const BACKGROUND_NICE: i32 = 19;
+pub(crate) const BACKGROUND_NICE: i32 = 19;
 
 /// Run `work` on a new thread of its own at background priority; the outcome arrives on
 /// the returned future. For work that comes seldom (a thread per call) and takes long.
@@ -32,7 +32,7 @@ pub async fn in_background<T: Send + 'static>(
 
 /// Lower the calling thread's priority. On Linux a thread has a nice value of its own;
 /// elsewhere `setpriority` would lower the whole process, so the thread keeps its own.
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     if let Err(error) = rustix::process::setpriority_process(None, BACKGROUND_NICE) {
         tracing::debug!(%error, "cannot lower a background thread's priority");

@@ -21,12 +21,20 @@
 //! synced every page copied since the WAL last started over (BENCHMARKS.md, the
 //! exchange). So the background thread syncs the database after each of its passes,
 //! and once the WAL is long it catches up beside the writer until only a few frames are
-//! left, then holds the writer for the last of them: the writer's next transaction
-//! starts the WAL over.
+//! left, then leaves the last of them to the writer: before its next transaction the
+//! writer's own connection copies them, and that transaction starts the WAL over.
+//!
+//! The background thread runs at background priority (background.rs). A pass copies a
+//! few hundred pages and syncs them; at normal priority it took one of two cores from
+//! the requests for a couple of milliseconds, five times a second per log, and about
+//! half of the exchange's slow log appends started within 5 ms of one (BENCHMARKS.md,
+//! the exchange). The writer copies the last frames itself rather than wait for a thread
+//! the scheduler may hold back.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -81,10 +89,12 @@ impl SqliteWriter {
     pub fn new(path: &Path, settings: WriterSettings) -> Self {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (kick, kicks) = mpsc::sync_channel::<()>(1);
+        let last_frames_due = Arc::new(AtomicBool::new(false));
         let slot = Arc::new(Mutex::new(Slot {
             path: path.to_owned(),
             settings,
             connection: None,
+            last_frames_due: last_frames_due.clone(),
         }));
         let shared = slot.clone();
         let kicked = kick.clone();
@@ -101,14 +111,17 @@ impl SqliteWriter {
             });
         let checkpointer = Checkpointer {
             path: path.to_owned(),
-            slot: Arc::downgrade(&slot),
+            last_frames_due,
             restart_frames: i64::from(settings.wal_restart_frames),
             connection: None,
             database: None,
         };
         let _ = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
-            .spawn(move || checkpointer.run(&kicks));
+            .spawn(move || {
+                crate::background::lower_priority();
+                checkpointer.run(&kicks);
+            });
         Self {
             path: path.to_owned(),
             jobs,
@@ -175,9 +188,9 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 /// The background checkpoint of one writer's database.
 struct Checkpointer {
     path: PathBuf,
-    /// Held for the last frames before the WAL starts over; weak, so that the writer's
-    /// connection closes with the writer, not with this thread.
-    slot: Weak<Mutex<Slot>>,
+    /// Set once only a few frames are left to copy: the writer copies them before its
+    /// next transaction, which then starts the WAL over.
+    last_frames_due: Arc<AtomicBool>,
     /// 0: never start the WAL over.
     restart_frames: i64,
     connection: Option<Connection>,
@@ -224,13 +237,8 @@ impl Checkpointer {
             }
         }
         self.sync_database()?;
-        let Some(slot) = self.slot.upgrade() else {
-            return Ok(());
-        };
-        let held = lock(&slot);
-        let last = self.pass();
-        drop(held);
-        last.map(|_| ())
+        self.last_frames_due.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// A `PASSIVE` checkpoint: copies what no reader still needs, never waits for anyone.
@@ -286,6 +294,8 @@ struct Slot {
     path: PathBuf,
     settings: WriterSettings,
     connection: Option<Connection>,
+    /// Shared with the checkpoint thread ([`Checkpointer`]).
+    last_frames_due: Arc<AtomicBool>,
 }
 
 impl Slot {
@@ -323,12 +333,24 @@ impl Slot {
         result
     }
 
+    /// The connection, having copied the WAL's last frames first when the checkpoint
+    /// thread left them to it.
     fn connection(&mut self) -> Result<&mut Connection, StoreError> {
         let connection = match self.connection.take() {
             Some(connection) => connection,
             None => self.open()?,
         };
-        Ok(self.connection.insert(connection))
+        let connection = self.connection.insert(connection);
+        if self.last_frames_due.swap(false, Ordering::Relaxed) {
+            // A failure leaves the WAL to grow until the next try or SQLite's automatic
+            // checkpoint; the transaction goes ahead either way.
+            if let Err(error) =
+                connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            {
+                tracing::debug!(%error, "the writer could not copy the WAL's last frames");
+            }
+        }
+        Ok(connection)
     }
 
     /// The same durability as the store's pool (database.rs): WAL, synchronous FULL.
@@ -591,6 +613,49 @@ mod tests {
             "the WAL grew to {longest} frames in {written} commits and never started over"
         );
         assert_eq!(rows(&pool).await.len(), usize::try_from(written).unwrap());
+    }
+
+    /// The nice value of each of this process's checkpoint threads.
+    #[cfg(target_os = "linux")]
+    fn checkpoint_thread_nice_values() -> Vec<i64> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with("sqlite-checkpoi") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // After the name in parentheses: state is field 3, nice field 19.
+            let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            if let Some(nice) = after_name.split_whitespace().nth(16) {
+                found.push(nice.parse().unwrap());
+            }
+        }
+        found
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_checkpoint_thread_yields_the_cpu_to_the_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let pool = pool(dir.path()).await;
+        let _writer = SqliteWriter::new(&path, SETTINGS);
+        let background = i64::from(crate::background::BACKGROUND_NICE);
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            seen = checkpoint_thread_nice_values();
+            if !seen.is_empty() && seen.iter().all(|nice| *nice == background) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!seen.is_empty(), "no checkpoint thread");
+        assert!(
+            seen.iter().all(|nice| *nice == background),
+            "checkpoint threads at nice {seen:?}"
+        );
+        drop(pool);
     }
 
     #[tokio::test]
