@@ -219,12 +219,12 @@ impl Checkpointer {
     }
 
     /// Copy what the WAL holds into the database and sync it, beside the writer; once
-    /// the WAL is long, copy all of it, so that the writer's next transaction starts it
-    /// over.
+    /// the WAL is long, copy nearly all of it and leave the last frames to the writer,
+    /// whose next transaction then starts it over.
     fn checkpoint(&mut self) -> Result<(), StoreError> {
         let wal = self.pass()?;
         // SQLite syncs the database only after a checkpoint that copied the whole WAL:
-        // without this, that one (which holds the writer) would write out every page
+        // without this, that one (on the writer's connection) would write out every page
         // copied since the WAL last started over.
         self.sync_database()?;
         if self.restart_frames == 0 || wal.frames < self.restart_frames {
