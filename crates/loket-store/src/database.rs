@@ -68,23 +68,25 @@ impl Database {
 /// over a second, and the person loading a municipality would take those for trouble.
 /// The connection closes afterwards, so a pragma among `statements` ends with it.
 pub async fn run_slow_sqlite(pool: &SqlitePool, statements: &[String]) -> Result<(), StoreError> {
-    let options = (*pool.connect_options())
-        .clone()
-        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO);
-    let mut connection = options.connect().await?;
-    for statement in statements {
-        connection.execute(statement.as_str()).await?;
-    }
-    connection.close().await?;
-    Ok(())
+    run_slow::<sqlx::Sqlite>((*pool.connect_options()).clone(), statements).await
 }
 
 /// [`run_slow_sqlite`] for PostgreSQL, in the pool's schema.
 pub async fn run_slow_postgres(pool: &PgPool, statements: &[String]) -> Result<(), StoreError> {
-    let options = (*pool.connect_options())
-        .clone()
-        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO);
-    let mut connection = options.connect().await?;
+    run_slow::<sqlx::Postgres>((*pool.connect_options()).clone(), statements).await
+}
+
+async fn run_slow<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    statements: &[String],
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let mut connection = options
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::ZERO)
+        .connect()
+        .await?;
     for statement in statements {
         connection.execute(statement.as_str()).await?;
     }
