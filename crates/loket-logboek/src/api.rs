@@ -1,6 +1,8 @@
 //! The log's HTTP API: LDV's read API (`POST /processing-activities`, for the resident
 //! through the portal and for the privacy officer), and the public transparency
 //! endpoints (latest signed tree head, inclusion and consistency proofs).
+//! `openapi/ldv-lezen-openapi.json` is LDV's published description of the read API,
+//! with the missing comma that kept the published file from parsing put back.
 
 use std::sync::Arc;
 
@@ -404,4 +406,19 @@ fn out_of_range(name: &str) -> ApiError {
         "Waarde valt buiten de boom.",
     )])
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// Our copy of LDV's read API parses, and the route we serve is the one it describes.
+    #[test]
+    fn the_ldv_description_parses_and_names_our_route() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../openapi/ldv-lezen-openapi.json")).unwrap();
+        let server = spec["servers"][0]["url"].as_str().unwrap();
+        assert!(server.ends_with(super::BASE), "{server}");
+        assert!(spec["paths"]["/processing-activities"]["post"].is_object());
+    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use loket_core::Clock;
 use loket_store::StoreError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
@@ -104,6 +104,8 @@ struct Inner {
     tail: Arc<RwLock<Tail>>,
     /// Set once the process reports metrics; shared with the writer.
     metrics: Arc<OnceLock<CommitMetrics>>,
+    /// What "expired" is measured against when the log prunes itself.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Logboek {
@@ -140,6 +142,7 @@ impl Logboek {
             activities: activities.clone(),
             tail: tail.clone(),
             metrics: metrics.clone(),
+            clock: clock.clone(),
         });
         let blocking = store.appends_blocking();
         let writer = Writer {
@@ -379,6 +382,26 @@ impl Logboek {
             return Err(LogError::Inconsistent);
         }
         Ok(proof(&mut fetched))
+    }
+
+    /// Retention in a running system: prune now, then every `every`, until `stop` says
+    /// so (or its sender is gone). A pass that fails is reported and tried at the next.
+    pub async fn prune_until(&self, every: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            match self.prune(self.inner.clock.now().unix_timestamp()).await {
+                Ok(0) => {}
+                Ok(pruned) => {
+                    tracing::info!(log = %self.inner.name, pruned, "expired records pruned");
+                }
+                Err(error) => {
+                    tracing::warn!(log = %self.inner.name, %error, "cannot prune expired records; trying again later");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+        }
     }
 
     /// Drop the bodies of expired records (the tree keeps their leaves).

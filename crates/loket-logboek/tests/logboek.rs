@@ -646,6 +646,47 @@ async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
     assert_eq!(tampered(verified(&f).await), Tampered::PrunedEarly(1));
 }
 
+/// A running log prunes by itself: at once when it starts pruning, then on its interval,
+/// until it is told to stop.
+async fn a_running_log_prunes_expired_records_until_it_stops(f: Fixture) {
+    f.log
+        .append(vec![record(&f, Some(SANNE), KORT, NOW - Duration::days(3))])
+        .await
+        .unwrap();
+    f.log
+        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let log = f.log.clone();
+    let pruning = tokio::spawn(async move {
+        log.prune_until(std::time::Duration::from_secs(3600), stopped)
+            .await;
+    });
+    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
+    let filter = Filter {
+        subject: Some(sanne),
+        limit: 10,
+        ..Filter::default()
+    };
+    let mut left = Vec::new();
+    for _ in 0..200 {
+        left = f.log.query(&filter).await.unwrap();
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(left.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), pruning)
+        .await
+        .expect("pruning stops when told to")
+        .unwrap();
+    let report = verified(&f).await.unwrap();
+    assert_eq!((report.records, report.pruned), (2, 1));
+}
+
 /// A bucket of 65,536 records goes into the lookup tables only once it is complete (a
 /// piece at a time while the writer is idle, or in one transaction beside the appends);
 /// until then its subjects and traces are in memory. Lookups answer the same before and
@@ -1109,6 +1150,7 @@ loket_store::contract_suite! {
         a_forged_tree_head_is_refused,
         a_removed_tail_with_its_heads_left_is_named,
         expired_records_are_pruned_and_the_log_still_verifies,
+        a_running_log_prunes_expired_records_until_it_stops,
         lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use loket_core::{Secret, SystemClock};
@@ -22,6 +23,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::readiness::StoreReadiness;
+
+/// How often a running log drops the bodies of records whose retention has passed.
+/// Retention is counted in days, so a body kept up to an hour longer is within it.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the platform needs to start; built from the demo defaults or from configuration.
 #[derive(Debug, Clone)]
@@ -366,10 +371,17 @@ impl Platform {
         Ok(())
     }
 
-    /// Take `log` in: it reports its commits to the platform's metrics, and signs a tree
-    /// head over its last records when the platform stops.
+    /// Take `log` in: it reports its commits to the platform's metrics, drops the bodies
+    /// of expired records now and every [`PRUNE_EVERY`] (retention per processing
+    /// activity), and signs a tree head over its last records when the platform stops.
     pub fn keep_log(&mut self, log: Logboek) {
         log.report_to(&self.log_metrics);
+        let pruning = log.clone();
+        let stop = self.shutdown.subscribe();
+        self.tasks.spawn(async move {
+            pruning.prune_until(PRUNE_EVERY, stop).await;
+            Ok(())
+        });
         self.logs.push(log);
     }
 
