@@ -267,16 +267,29 @@ impl World {
         grant: Option<&str>,
         body: &Value,
     ) -> reqwest::Result<reqwest::Response> {
+        self.direct_for(dir, name, grant, Some(PARKEREN), body)
+            .await
+    }
+
+    /// Straight to the inway, as `name`, stating `activity` (or none).
+    async fn direct_for(
+        &self,
+        dir: &Path,
+        name: &str,
+        grant: Option<&str>,
+        activity: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Result<reqwest::Response> {
         let anchors = pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap();
         let config = tls::client_config(&identity(dir, name), &anchors).unwrap();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(config)
             .build()
             .unwrap();
-        let mut request = client
-            .post(format!("{}{PATH}", self.inway))
-            .header(PROCESSING_ACTIVITY, PARKEREN)
-            .json(body);
+        let mut request = client.post(format!("{}{PATH}", self.inway)).json(body);
+        if let Some(activity) = activity {
+            request = request.header(PROCESSING_ACTIVITY, activity);
+        }
         if let Some(grant) = grant {
             request = request.header(GRANT_HASH, grant);
         }
@@ -550,6 +563,23 @@ async fn the_inway_checks_on_its_own(w: World) {
         "ERROR_CODE_GRANT_NOT_FOUND",
     )
     .await;
+    // The right grant, but no purpose or one the grant does not list.
+    denied(
+        w.direct_for(&w.pki, "gemeente", Some(&w.grant), None, &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
+    )
+    .await;
+    denied(
+        w.direct_for(&w.pki, "gemeente", Some(&w.grant), Some(BELASTING), &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
     let nationaliteiten = lookup(&["nationaliteiten"]);
     denied(
         w.direct(&w.pki, "gemeente", Some(&w.grant), &nationaliteiten)
@@ -562,7 +592,7 @@ async fn the_inway_checks_on_its_own(w: World) {
     assert_eq!(w.reached(), 0, "nothing reached the register");
     assert_eq!(
         w.rvig_log.0.query(&all()).await.unwrap().len(),
-        5,
+        7,
         "every refusal logged by RvIG"
     );
     assert_eq!(
