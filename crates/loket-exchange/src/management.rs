@@ -239,14 +239,8 @@ fn validity(days: Option<u16>) -> Validity {
     }
 }
 
-/// FSC service names: 3 to 255 characters; we keep them to URL path–safe ones, since the
-/// outway takes the name from the path.
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let valid = (3..=255).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
+    if crate::manager::is_service_name(name) {
         Ok(())
     } else {
         Err(Problem::validation(vec![InvalidParam::new(

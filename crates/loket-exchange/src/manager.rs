@@ -30,6 +30,15 @@ pub struct PeerEntry {
     pub certificate_pem: String,
 }
 
+/// FSC service names: 3 to 255 characters; we keep them to URL path–safe ones
+/// (`^[a-z0-9-]{3,255}$`), since the outway takes the name from the path.
+pub fn is_service_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// A service as the directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

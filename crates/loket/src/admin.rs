@@ -113,6 +113,29 @@ pub enum ExchangeCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Publish a service in the directory, as the organisation that provides it; in
+    /// force once the directory's organisation approves.
+    Publish {
+        /// The service's name (lower-case letters, digits and hyphens).
+        #[arg(long)]
+        service: String,
+        /// Where outways reach it: the provider's inway (https://host:port).
+        #[arg(long)]
+        inway: String,
+        /// The service's OpenAPI document, relative to the inway.
+        #[arg(long, default_value = "/openapi.json")]
+        openapi: String,
+        /// The path, in each answered item, of the data subject's BSN.
+        #[arg(long)]
+        subject_field: Option<String>,
+        /// The OIN of the organisation that keeps the directory.
+        #[arg(long, default_value = crate::exchange::GEMEENTE_OIN)]
+        directory: String,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[command(flatten)]
+        party: Party,
+    },
     /// Ask for a connection to a service, as an organisation.
     Request {
         #[arg(long)]
@@ -176,6 +199,41 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        ExchangeCommand::Publish {
+            service,
+            inway,
+            openapi,
+            subject_field,
+            directory,
+            days,
+            party,
+        } => {
+            anyhow::ensure!(
+                loket_exchange::manager::is_service_name(&service),
+                "a service name is 3 to 255 lower-case letters, digits and hyphens, not {service:?}"
+            );
+            anyhow::ensure!(
+                inway.starts_with("https://"),
+                "the inway is an https:// address (outways reach it over mutual TLS), not {inway:?}"
+            );
+            let (manager, identity) = party.open().await?;
+            let entry = loket_exchange::ServiceEntry {
+                name: service,
+                peer_id: identity.oin.as_str().to_owned(),
+                inway,
+                openapi,
+                subject_field,
+            };
+            let hash = manager
+                .publish(&identity, &directory, entry, validity(days))
+                .await?;
+            println!("{hash}");
+            println!(
+                "Published as {}; in force once the directory approves: loket exchange approve '{hash}' --as DIRECTORY",
+                party.name
+            );
+            Ok(())
+        }
         ExchangeCommand::Request {
             service,
             activities,
@@ -185,14 +243,9 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
         } => {
             let (manager, identity) = party.open().await?;
             let party = &party.name;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let validity = loket_exchange::contract::Validity {
-                not_before: now,
-                not_after: now + days.max(1) * 86_400,
-            };
             let fields = (!fields.is_empty()).then_some(fields);
             let hash = manager
-                .request_connection(&identity, &service, activities, fields, validity)
+                .request_connection(&identity, &service, activities, fields, validity(days))
                 .await?;
             println!("{hash}");
             println!(
@@ -214,6 +267,15 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
             Ok(())
         }
+    }
+}
+
+/// From now for `days` days (at least one).
+fn validity(days: i64) -> loket_exchange::contract::Validity {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    loket_exchange::contract::Validity {
+        not_before: now,
+        not_after: now + days.max(1) * 86_400,
     }
 }
 

@@ -921,6 +921,73 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
             .any(|c| c["hash"] == hash.as_str() && c["state"] == "active")
     );
 
+    // A provider publishes a service from the command line; the directory approves it,
+    // the provider revokes it, and `list` shows each state.
+    let state_of = |hash: &str| -> Value {
+        let listed: Value = serde_json::from_str(&cli(&["exchange", "list", "--json"])).unwrap();
+        listed["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["hash"] == hash)
+            .map(|c| c["state"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let published = cli(&[
+        "exchange",
+        "publish",
+        "--as",
+        "rdw",
+        "--service",
+        "rdw-kentekens",
+        "--inway",
+        "https://127.0.0.1:9",
+    ]);
+    let publication = published.lines().next().unwrap().to_owned();
+    let listed_service = || -> Option<Value> {
+        let listed: Value = serde_json::from_str(&cli(&["exchange", "list", "--json"])).unwrap();
+        listed["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "rdw-kentekens")
+            .cloned()
+    };
+    assert_eq!(state_of(&publication), "proposed");
+    assert_eq!(
+        listed_service(),
+        None,
+        "not in the directory before it is accepted"
+    );
+    cli(&["exchange", "approve", &publication, "--as", "gemeente"]);
+    assert_eq!(state_of(&publication), "active");
+    assert_eq!(
+        listed_service().unwrap()["inway"],
+        "https://127.0.0.1:9",
+        "in the directory once accepted"
+    );
+    cli(&["exchange", "revoke", &publication, "--as", "rdw"]);
+    assert_eq!(state_of(&publication), "revoked");
+    let bad_name = Command::new(LOKET)
+        .args([
+            "exchange",
+            "publish",
+            "--as",
+            "rdw",
+            "--service",
+            "RDW Kentekens",
+        ])
+        .args([
+            "--inway",
+            "https://127.0.0.1:9",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad_name.status.success());
+    assert!(String::from_utf8_lossy(&bad_name.stderr).contains("service name"));
+
     // The logs hold pseudonyms only, and verify after a restart.
     assert!(demo.terminate());
     for file in [
