@@ -666,6 +666,18 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
     )
     .await;
     assert_eq!(w.reached(), 0);
+    // Each refusal is on record where it was made: two at the outway, two at the inway.
+    for (log, refusals) in [(&w.gemeente_log.0, 2), (&w.rvig_log.0, 2)] {
+        assert_eq!(log.query(&all()).await.unwrap().len(), refusals);
+    }
+    assert_eq!(
+        w.last_error_code(&w.gemeente_log.0).await,
+        "ERROR_CODE_GRANT_NOT_FOUND"
+    );
+    assert_eq!(
+        w.last_error_code(&w.rvig_log.0).await,
+        "ERROR_CODE_GRANT_EXPIRED"
+    );
     // A stranger cannot revoke or accept a contract it is not a party to.
     let rdw = identity(&w.pki, "rdw");
     assert!(w.manager.accept(&rdw, &expired).await.is_err());
