@@ -613,32 +613,38 @@ async fn a_removed_tail_with_its_heads_left_is_named(f: Fixture) {
     );
 }
 
-async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
-    f.log
-        .append(vec![record(&f, Some(SANNE), KORT, NOW - Duration::days(3))])
-        .await
-        .unwrap();
-    f.log
-        .append(vec![record(
-            &f,
-            Some(SANNE),
-            PARKEREN,
-            NOW - Duration::days(3),
-        )])
-        .await
-        .unwrap();
-    assert_eq!(f.log.prune(f.clock.now_unix()).await.unwrap(), 1);
+/// Two records about Sanne that ended three days ago: record 0 under a short retention
+/// (expired), record 1 under the parking permit's (kept).
+async fn one_expired_one_kept(f: &Fixture) {
+    for activity in [KORT, PARKEREN] {
+        f.log
+            .append(vec![record(
+                f,
+                Some(SANNE),
+                activity,
+                NOW - Duration::days(3),
+            )])
+            .await
+            .unwrap();
+    }
+}
+
+/// The indexes of the records about Sanne that still have their body.
+async fn left_about_sanne(f: &Fixture) -> Vec<u64> {
     let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
-    let left = f
-        .log
-        .query(&Filter {
-            subject: Some(sanne),
-            limit: 10,
-            ..Filter::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(left.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    let filter = Filter {
+        subject: Some(sanne),
+        limit: 10,
+        ..Filter::default()
+    };
+    let left = f.log.query(&filter).await.unwrap();
+    left.iter().map(|e| e.index).collect()
+}
+
+async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
+    one_expired_one_kept(&f).await;
+    assert_eq!(f.log.prune(f.clock.now_unix()).await.unwrap(), 1);
+    assert_eq!(left_about_sanne(&f).await, [1]);
     let report = verified(&f).await.unwrap();
     assert_eq!((report.records, report.pruned), (2, 1));
     // Removing a record whose time has not come is tampering.
@@ -649,35 +655,22 @@ async fn expired_records_are_pruned_and_the_log_still_verifies(f: Fixture) {
 /// A running log prunes by itself: at once when it starts pruning, then on its interval,
 /// until it is told to stop.
 async fn a_running_log_prunes_expired_records_until_it_stops(f: Fixture) {
-    f.log
-        .append(vec![record(&f, Some(SANNE), KORT, NOW - Duration::days(3))])
-        .await
-        .unwrap();
-    f.log
-        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
-        .await
-        .unwrap();
+    one_expired_one_kept(&f).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let log = f.log.clone();
     let pruning = tokio::spawn(async move {
         log.prune_until(std::time::Duration::from_secs(3600), stopped)
             .await;
     });
-    let sanne = f.log.pseudonyms().bsn(SANNE).as_str().to_owned();
-    let filter = Filter {
-        subject: Some(sanne),
-        limit: 10,
-        ..Filter::default()
-    };
     let mut left = Vec::new();
     for _ in 0..200 {
-        left = f.log.query(&filter).await.unwrap();
+        left = left_about_sanne(&f).await;
         if left.len() == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert_eq!(left.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    assert_eq!(left, [1]);
     stop.send(true).unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(5), pruning)
         .await
