@@ -303,20 +303,22 @@ mod tests {
         found
     }
 
+    /// `shift_remove`, not `remove`: with `preserve_order` (the workspace's), `remove` swaps
+    /// the last key into the removed one's place, and the rewritten text keeps the order.
     fn take(value: &mut Value, path: &[&str], strip: bool) -> Option<String> {
         let (first, rest) = path.split_first()?;
         let map = value.as_object_mut()?;
         if rest.is_empty() {
             let bsn = map.get(*first)?.as_str()?.to_owned();
             if strip {
-                map.remove(*first);
+                map.shift_remove(*first);
             }
             return Some(bsn);
         }
         let child = map.get_mut(*first)?;
         let bsn = take(child, rest, strip);
         if strip && child.as_object().is_some_and(serde_json::Map::is_empty) {
-            map.remove(*first);
+            map.shift_remove(*first);
         }
         bsn
     }
