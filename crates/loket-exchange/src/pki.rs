@@ -28,9 +28,9 @@ pub enum PkiError {
         source: std::io::Error,
     },
     #[error("{0} holds no usable PEM certificate or key")]
-    Pem(PathBuf),
+    Pem(String),
     #[error("the certificate in {0} has no valid OIN in its subject serialNumber")]
-    NoOin(PathBuf),
+    NoOin(String),
     #[error("a certificate cannot be parsed")]
     Certificate,
 }
@@ -143,21 +143,35 @@ pub struct Identity {
 impl Identity {
     /// Load `<cert>` (PEM chain, leaf first) and `<key>` (PEM PKCS#8).
     pub fn load(cert: &Path, key: &Path) -> Result<Self, PkiError> {
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-            .map_err(|_| PkiError::Pem(cert.to_path_buf()))?
-            .collect::<Result<_, _>>()
-            .map_err(|_| PkiError::Pem(cert.to_path_buf()))?;
-        let key_der =
-            PrivateKeyDer::from_pem_file(key).map_err(|_| PkiError::Pem(key.to_path_buf()))?;
+        Self::from_pem(
+            &read(cert)?,
+            &cert.display().to_string(),
+            &read(key)?,
+            &key.display().to_string(),
+        )
+    }
+
+    /// An identity from PEM text (as configuration passes it): a certificate chain, leaf
+    /// first, and its PKCS#8 key. `*_origin` name the text's source in errors.
+    pub fn from_pem(
+        chain_pem: &str,
+        chain_origin: &str,
+        key_pem: &str,
+        key_origin: &str,
+    ) -> Result<Self, PkiError> {
+        let chain = certificates(chain_pem, chain_origin)?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|_| PkiError::Pem(key_origin.to_owned()))?;
         let leaf = chain
             .first()
-            .ok_or_else(|| PkiError::Pem(cert.to_path_buf()))?;
-        let peer = PeerCertificate::parse(leaf).map_err(|_| PkiError::NoOin(cert.to_path_buf()))?;
+            .ok_or_else(|| PkiError::Pem(chain_origin.to_owned()))?;
+        let peer =
+            PeerCertificate::parse(leaf).map_err(|_| PkiError::NoOin(chain_origin.to_owned()))?;
         Ok(Self {
             oin: peer.oin,
             thumbprint: peer.thumbprint,
             chain,
-            key: key_der,
+            key,
         })
     }
 
@@ -172,10 +186,25 @@ impl Identity {
 
 /// Load the trust anchors from a PEM file.
 pub fn load_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, PkiError> {
-    CertificateDer::pem_file_iter(path)
-        .map_err(|_| PkiError::Pem(path.to_path_buf()))?
+    certificates(&read(path)?, &path.display().to_string())
+}
+
+/// Every certificate in PEM text; at least one.
+pub fn certificates(pem: &str, origin: &str) -> Result<Vec<CertificateDer<'static>>, PkiError> {
+    let found: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<_, _>>()
-        .map_err(|_| PkiError::Pem(path.to_path_buf()))
+        .map_err(|_| PkiError::Pem(origin.to_owned()))?;
+    if found.is_empty() {
+        return Err(PkiError::Pem(origin.to_owned()));
+    }
+    Ok(found)
+}
+
+fn read(path: &Path) -> Result<String, PkiError> {
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// What the exchange needs from a peer's certificate: who it is and which key it holds.

@@ -48,7 +48,6 @@ pub async fn log_verify(
 ) -> anyhow::Result<()> {
     let storage = storage(&data, storage_url)?;
     let keys = keys.unwrap_or_else(|| keys_dir(&data));
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut checked = 0;
     for organisation in &ORGANISATIONS {
         if !only.is_empty() && !only.iter().any(|o| o == organisation.name) {
@@ -59,30 +58,52 @@ pub async fn log_verify(
         {
             continue;
         }
-        let key = LogKeys::load(&keys, organisation.log)
-            .with_context(|| format!("the keys of {}", organisation.log))?
-            .verifying_key();
-        let database = platform::open(&storage, &loket_logboek::schema(organisation.log)).await?;
-        let started = Instant::now();
-        let report = verify(log_store(&database).as_ref(), &key, now)
-            .await
-            .with_context(|| {
-                format!(
-                    "the processing log of {} cannot be trusted",
-                    organisation.display_name
-                )
-            })?;
-        println!(
-            "{:<16} ok: {} records ({} pruned), {} signed tree heads, checked in {:.2} s",
-            organisation.log,
-            report.records,
-            report.pruned,
-            report.tree_heads,
-            started.elapsed().as_secs_f64()
-        );
+        verify_log(&storage, &keys, organisation.log, organisation.display_name).await?;
         checked += 1;
     }
     anyhow::ensure!(checked > 0, "no processing log found in {storage:?}");
+    Ok(())
+}
+
+/// Verify the log of the organisation a production configuration describes.
+pub async fn log_verify_configured(config: &Path) -> anyhow::Result<()> {
+    let config = crate::config::load(config)?;
+    let exchange = config
+        .platform
+        .exchange
+        .context("the configuration has no [exchange], so no processing log")?;
+    verify_log(
+        &config.platform.storage,
+        &exchange.log.keys,
+        crate::exchange_peer::LOG,
+        &exchange.display_name,
+    )
+    .await
+}
+
+#[allow(clippy::print_stdout)]
+async fn verify_log(
+    storage: &StorageUrl,
+    keys: &Path,
+    component: &'static str,
+    organisation: &str,
+) -> anyhow::Result<()> {
+    let key = LogKeys::load(keys, component)
+        .with_context(|| format!("the keys of {component}"))?
+        .verifying_key();
+    let database = platform::open(storage, &loket_logboek::schema(component)).await?;
+    let started = Instant::now();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let report = verify(log_store(&database).as_ref(), &key, now)
+        .await
+        .with_context(|| format!("the processing log of {organisation} cannot be trusted"))?;
+    println!(
+        "{component:<16} ok: {} records ({} pruned), {} signed tree heads, checked in {:.2} s",
+        report.records,
+        report.pruned,
+        report.tree_heads,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

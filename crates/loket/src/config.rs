@@ -14,6 +14,7 @@ use loket_core::Secret;
 use loket_store::StorageUrl;
 use serde::Deserialize;
 
+use crate::exchange_peer::{ExchangeSettings, InwaySettings, LogSettings, ManagementSettings};
 use crate::logging::LogFormat;
 use crate::platform::{PlatformSettings, RegisterName};
 
@@ -28,20 +29,170 @@ struct RawConfig {
     werkplek: Option<RawWerkplek>,
     /// Run registers in-process (for test environments; production asks RvIG's, RDW's, …).
     #[serde(default)]
-    brp: Option<RawRegister>,
+    brp: Option<RawListen>,
     #[serde(default)]
-    reisdocumenten: Option<RawRegister>,
+    reisdocumenten: Option<RawListen>,
     #[serde(default)]
-    rdw: Option<RawRegister>,
+    rdw: Option<RawListen>,
     #[serde(default)]
-    duo: Option<RawRegister>,
+    duo: Option<RawListen>,
     #[serde(default)]
-    inkomen: Option<RawRegister>,
+    inkomen: Option<RawListen>,
     #[serde(default)]
     log: RawLog,
     /// The ZGW Zaken API, for the municipality's other systems (optional).
     #[serde(default)]
     zaken_api: Option<RawZakenApi>,
+    /// This organisation's part of the exchange (optional).
+    #[serde(default)]
+    exchange: Option<RawExchange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExchange {
+    /// This organisation as residents know it.
+    name: String,
+    /// PEM texts (usually given as `certificate_file`, `private_key_file`, …).
+    certificate: String,
+    private_key: Secret<String>,
+    trust_anchors: String,
+    /// Where the directory and contracts are (default: `storage.url`).
+    #[serde(default)]
+    directory_url: Option<Secret<String>>,
+    /// The OIN of the organisation that keeps the directory (default: this one).
+    #[serde(default)]
+    directory_peer: Option<String>,
+    /// The register of processing activities, TOML (default: the built-in one).
+    #[serde(default)]
+    activities: Option<String>,
+    log: RawExchangeLog,
+    #[serde(default)]
+    outway: Option<RawListen>,
+    #[serde(default)]
+    inway: Option<RawInway>,
+    #[serde(default)]
+    management: Option<RawManagement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExchangeLog {
+    #[serde(default)]
+    listen: Option<SocketAddr>,
+    keys: std::path::PathBuf,
+    #[serde(default)]
+    readers: Vec<RawReader>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReader {
+    name: String,
+    token: Secret<String>,
+    role: RawRole,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawRole {
+    /// The portal, for one logged-in resident at a time.
+    Resident,
+    /// The privacy officer (FG).
+    PrivacyOfficer,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInway {
+    listen: SocketAddr,
+    services: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManagement {
+    listen: SocketAddr,
+    token: Secret<String>,
+}
+
+/// Shorter bearer tokens (the log's readers, the management API) are too easy to guess.
+const MIN_TOKEN: usize = 32;
+
+fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSettings> {
+    use loket_logboek::api::{Reader, Role};
+    let directory = match raw.directory_url {
+        Some(url) => url.expose().parse().context("exchange.directory_url")?,
+        None => storage.clone(),
+    };
+    let mut readers = Vec::new();
+    let mut portal_token = None;
+    for reader in raw.log.readers {
+        let name = &reader.name;
+        if reader.token.expose().len() < MIN_TOKEN {
+            bail!("exchange.log reader {name}: the token must be at least {MIN_TOKEN} characters");
+        }
+        if readers.iter().any(|r: &Reader| &r.name == name) {
+            bail!("exchange.log reader {name} is configured twice");
+        }
+        let role = match reader.role {
+            RawRole::Resident => {
+                portal_token.get_or_insert_with(|| reader.token.clone());
+                Role::Resident
+            }
+            RawRole::PrivacyOfficer => Role::PrivacyOfficer,
+        };
+        readers.push(Reader::new(name, &reader.token, role));
+    }
+    if let Some(management) = &raw.management
+        && management.token.expose().len() < MIN_TOKEN
+    {
+        bail!("exchange.management: the token must be at least {MIN_TOKEN} characters");
+    }
+    if let Some(unnamed) = raw
+        .inway
+        .iter()
+        .flat_map(|i| i.services.keys())
+        .find(|name| !loket_exchange::manager::is_service_name(name))
+    {
+        bail!("exchange.inway.services: {unnamed:?} is not a service name (a-z, 0-9, -)");
+    }
+    let mut settings = ExchangeSettings {
+        display_name: raw.name,
+        certificate: raw.certificate,
+        private_key: raw.private_key,
+        trust_anchors: raw.trust_anchors,
+        directory,
+        directory_peer: String::new(),
+        activities: raw.activities,
+        log: LogSettings {
+            listen: raw.log.listen,
+            keys: raw.log.keys,
+            readers,
+            portal_token,
+        },
+        outway: raw.outway.map(|o| o.listen),
+        inway: raw.inway.map(|i| InwaySettings {
+            listen: i.listen,
+            services: i.services,
+        }),
+        management: raw.management.map(|m| ManagementSettings {
+            listen: m.listen,
+            token: m.token,
+        }),
+    };
+    // Fail at start, naming the key, rather than at the first request.
+    let identity = settings.identity().context("exchange.certificate")?;
+    settings.anchors().context("exchange.trust_anchors")?;
+    settings.activities().context("exchange.activities")?;
+    settings.directory_peer = match raw.directory_peer {
+        Some(oin) => loket_core::Oin::parse(&oin)
+            .map_err(|_| anyhow::anyhow!("exchange.directory_peer: {oin:?} is not an OIN"))?
+            .as_str()
+            .to_owned(),
+        None => identity.oin.as_str().to_owned(),
+    };
+    Ok(settings)
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,7 +315,7 @@ impl RawOidc {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRegister {
+struct RawListen {
     listen: SocketAddr,
 }
 
@@ -229,6 +380,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .zaken_api
         .map(|api| zaken_api(api, &catalogue))
         .transpose()?;
+    let exchange = raw.exchange.map(|e| exchange(e, &storage)).transpose()?;
     Ok(Config {
         platform: PlatformSettings {
             storage,
@@ -252,6 +404,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
                 .and_then(|w| w.oidc)
                 .map(|o| o.settings("preferred_username")),
             zaken_api,
+            exchange,
             portal: crate::platform::PortalWiring {
                 outway: raw.portal.outway,
                 logs: Vec::new(),
@@ -390,6 +543,48 @@ mod tests {
             ),
         );
         assert!(format!("{:#}", load(&unknown).unwrap_err()).contains("hondenbelasting"));
+    }
+
+    #[test]
+    fn the_exchange_takes_its_certificate_and_tokens_from_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        loket_exchange::pki::init(&pki, &crate::exchange::organisations().unwrap()).unwrap();
+        let config = |certificate: &str, token: &str, service: &str| {
+            write(
+                dir.path(),
+                "exchange.toml",
+                &format!(
+                    "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
+                     [exchange]\nname = \"Gemeente X\"\ncertificate_file = \"{pki}/{certificate}\"\n\
+                     private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
+                     [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
+                     role = \"resident\"\ntoken = \"{token}\"\n[exchange.outway]\nlisten = \"127.0.0.1:2\"\n\
+                     [exchange.inway]\nlisten = \"127.0.0.1:3\"\n[exchange.inway.services]\n\"{service}\" = \"http://127.0.0.1:4\"\n",
+                    pki = pki.display()
+                ),
+            )
+        };
+        let token = "t".repeat(32);
+        let loaded = load(&config("gemeente.pem", &token, "zaken")).unwrap();
+        let exchange = loaded.platform.exchange.unwrap();
+        assert_eq!(exchange.directory_peer, crate::exchange::GEMEENTE_OIN);
+        assert!(
+            matches!(&exchange.directory, StorageUrl::SqliteDir(d) if d == Path::new("/tmp/x"))
+        );
+        assert_eq!(exchange.log.portal_token.unwrap().expose(), &token);
+        assert_eq!(
+            exchange.inway.unwrap().services["zaken"],
+            "http://127.0.0.1:4"
+        );
+        assert!(!format!("{:?}", exchange.private_key).contains("PRIVATE"));
+
+        let error = |path: std::path::PathBuf| format!("{:#}", load(&path).unwrap_err());
+        assert!(
+            error(config("gemeente.key", &token, "zaken")).contains("no usable PEM certificate")
+        );
+        assert!(error(config("gemeente.pem", "kort", "zaken")).contains("at least 32"));
+        assert!(error(config("gemeente.pem", &token, "Zaken API")).contains("Zaken API"));
     }
 
     #[test]

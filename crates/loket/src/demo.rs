@@ -49,6 +49,7 @@ pub async fn run(
         werkplek_listen: Some(next_port(listen)),
         werkplek_oidc: None,
         zaken_api: Some(zaken_api),
+        exchange: None,
         portal: PortalWiring {
             outway: platform.endpoints.get("outway").cloned(),
             logs,

@@ -14,8 +14,8 @@ use loket_exchange::management::Operator;
 use loket_exchange::manager::ContractState;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{Inway, Manager, Outway, ServiceEntry, tls};
+use loket_logboek::Activities;
 use loket_logboek::api::{Reader, Role};
-use loket_logboek::{Activities, LogKeys, Logboek, log_store};
 use loket_store::StorageUrl;
 use loket_web::portaal::LogSource;
 use time::OffsetDateTime;
@@ -256,16 +256,13 @@ pub async fn start(
         manager
             .register_peer(organisation.display_name, &pem)
             .await?;
-        let database = platform::open(storage, &loket_logboek::schema(organisation.log)).await?;
-        let keys = LogKeys::load_or_create(&keys_dir(data), organisation.log)?;
-        let public_key = keys.verifying_key().0;
-        let log = Logboek::start(
+        let (log, public_key) = crate::exchange_peer::start_log(
+            platform,
+            storage,
             organisation.log,
-            log_store(&database),
-            keys,
+            &keys_dir(data),
             activities.clone(),
             clock.clone(),
-            loket_logboek::HEAD_INTERVAL,
         )
         .await?;
         let api = loket_logboek::api::service(log.clone(), readers.clone());
@@ -288,7 +285,6 @@ pub async fn start(
             public_key,
         });
         identities.insert(organisation.name, identity);
-        platform.keep_log(log.clone());
         logs.insert(organisation.name, log);
     }
     let gemeente = &identities["gemeente"];

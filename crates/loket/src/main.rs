@@ -12,6 +12,7 @@ mod bench_zaken;
 mod config;
 mod demo;
 mod exchange;
+mod exchange_peer;
 mod healthcheck;
 mod logging;
 mod platform;
@@ -176,6 +177,10 @@ enum LogCommand {
         /// Only these organisations' logs (gemeente, rvig, rdw, duo, inkomen).
         #[arg(long = "log")]
         logs: Vec<String>,
+        /// Production: the log of the organisation this configuration file describes
+        /// (its storage and keys; instead of the other options).
+        #[arg(long, conflicts_with_all = ["storage", "keys", "logs"])]
+        config: Option<PathBuf>,
     },
 }
 
@@ -225,10 +230,15 @@ fn main() -> ExitCode {
             Command::Bench(command) => bench::run(command).await,
             Command::Pki(PkiCommand::Init { dir }) => admin::pki_init(&dir),
             Command::Log(LogCommand::Verify {
+                config: Some(config),
+                ..
+            }) => admin::log_verify_configured(&config).await,
+            Command::Log(LogCommand::Verify {
                 data,
                 storage,
                 keys,
                 logs,
+                config: None,
             }) => admin::log_verify(data, storage, keys, logs).await,
             Command::Exchange(command) => admin::exchange(command).await,
             Command::Catalogue(CatalogueCommand::Check { catalogue }) => {

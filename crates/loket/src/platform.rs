@@ -45,6 +45,8 @@ pub struct PlatformSettings {
     pub werkplek_oidc: Option<loket_web::oidc::OidcSettings>,
     /// The ZGW Zaken API, on its own address.
     pub zaken_api: Option<ZakenApiSettings>,
+    /// This organisation's part of the exchange (production; the demo sets up its own).
+    pub exchange: Option<crate::exchange_peer::ExchangeSettings>,
     pub portal: PortalWiring,
 }
 
@@ -113,9 +115,17 @@ impl Platform {
 
     /// The components every deployment runs: the process layer and the portal (and the BRP
     /// when configured to run in-process).
-    pub async fn add_platform(&mut self, settings: PlatformSettings) -> anyhow::Result<()> {
+    pub async fn add_platform(&mut self, mut settings: PlatformSettings) -> anyhow::Result<()> {
         for (name, listen) in &settings.registers {
             self.add_register(*name, &settings.storage, *listen).await?;
+        }
+        if let Some(exchange) = &settings.exchange {
+            let ours = crate::exchange_peer::start(self, &settings.storage, exchange).await?;
+            // A configured portal.outway (another host's) wins over the one started here.
+            if settings.portal.outway.is_none() {
+                settings.portal.outway = ours.outway;
+            }
+            settings.portal.logs.extend(ours.log);
         }
         let zaken = Database::open(&settings.storage, &loket_zaken::SCHEMA)
             .await

@@ -1061,6 +1061,242 @@ fn services_in(answer: &Value) -> BTreeSet<&str> {
         .collect()
 }
 
+const MIJN_GEGEVENS: &str = "https://voorbeeldstad.example/verwerkingen/mijn-gegevens";
+
+/// The `[exchange]` part of a production configuration for one organisation of the demo
+/// PKI in `pki`, with a directory shared in `directory`.
+fn exchange_config(name: &str, display: &str, pki: &Path, directory: &Path, rest: &str) -> String {
+    format!(
+        "[exchange]\nname = \"{display}\"\ncertificate_file = \"{pki}/{name}.pem\"\nprivate_key_file = \"{pki}/{name}.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\ndirectory_url = \"sqlite:{directory}\"\ndirectory_peer = \"00000001001234567000\"\n{rest}",
+        pki = pki.display(),
+        directory = directory.display(),
+    )
+}
+
+/// A management API call as `token`'s organisation; the status and the answer.
+fn manage(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.json().unwrap())
+}
+
+/// Two organisations, each its own `loket serve` with its certificate from configuration:
+/// RvIG publishes the BRP at its inway, the municipality asks for it through its outway
+/// under a contract made through both management APIs, and both logs hold the request.
+#[test]
+fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pki = root.join("pki");
+    let directory = root.join("directory");
+    assert!(
+        loket(&["pki", "init", "--dir", pki.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let rvig_data = root.join("rvig");
+    let seeded = loket(&[
+        "seed",
+        "--data",
+        rvig_data.to_str().unwrap(),
+        "--persons",
+        "10",
+    ]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let port = || format!("127.0.0.1:{}", free_port());
+    let (brp, inway, rvig_manager, rvig_portal) = (port(), port(), port(), port());
+    let (outway, log, gemeente_manager, gemeente_portal) = (port(), port(), port(), port());
+    let rvig_token = "r".repeat(32);
+    let gemeente_token = "g".repeat(32);
+    let fg_token = "f".repeat(32);
+    let rvig = root.join("rvig.toml");
+    std::fs::write(
+        &rvig,
+        format!(
+            "municipality = \"RvIG\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{rvig_portal}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
+            data = rvig_data.display(),
+            exchange = exchange_config(
+                "rvig",
+                "Rijksdienst voor Identiteitsgegevens",
+                &pki,
+                &directory,
+                &format!(
+                    "[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    keys = root.join("rvig-keys").display()
+                )
+            )
+        ),
+    )
+    .unwrap();
+    let gemeente = root.join("gemeente.toml");
+    let gemeente_data = root.join("gemeente");
+    std::fs::write(
+        &gemeente,
+        format!(
+            "municipality = \"Gemeente Voorbeeldstad\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n{exchange}",
+            data = gemeente_data.display(),
+            exchange = exchange_config(
+                "gemeente",
+                "Gemeente Voorbeeldstad",
+                &pki,
+                &directory,
+                &format!(
+                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{log}\"\n[[exchange.log.readers]]\nname = \"fg\"\nrole = \"privacy-officer\"\ntoken = \"{fg_token}\"\n[exchange.outway]\nlisten = \"{outway}\"\n[exchange.management]\nlisten = \"{gemeente_manager}\"\ntoken = \"{gemeente_token}\"\n",
+                    keys = root.join("gemeente-keys").display()
+                )
+            )
+        ),
+    )
+    .unwrap();
+    let config_arg = |path: &Path| path.to_str().unwrap().to_owned();
+    let _rvig = Running::on_port(
+        &["serve", "--config", &config_arg(&rvig)],
+        &[],
+        &format!("http://{rvig_portal}"),
+    );
+    let running = Running::on_port(
+        &["serve", "--config", &config_arg(&gemeente)],
+        &[],
+        &format!("http://{gemeente_portal}"),
+    );
+
+    let client = reqwest::blocking::Client::new();
+    let api = |host: &str, path: &str| format!("http://{host}/api/v1/{path}");
+    let (status, published) = manage(
+        &client,
+        &api(&rvig_manager, "services"),
+        &rvig_token,
+        &serde_json::json!({
+            "name": "brp-personen",
+            "inway": format!("https://{inway}"),
+            "openapi": "/openapi.json",
+            "subjectField": "burgerservicenummer"
+        }),
+    );
+    assert_eq!(status, 200, "{published}");
+    // The municipality keeps the directory: the publication counts once it accepts. Each
+    // process sees the other's changes within its 2 s reload.
+    let accept = |host: &str, token: &str, hash: &str| -> Value {
+        let url = api(host, &format!("contracts/{hash}/accept"));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, answer) = manage(&client, &url, token, &Value::Null);
+            if status == 200 {
+                return answer;
+            }
+            assert!(
+                status == 404 && Instant::now() < deadline,
+                "{status} {answer}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let accepted = accept(
+        &gemeente_manager,
+        &gemeente_token,
+        published["contractHash"].as_str().unwrap(),
+    );
+    assert_eq!(accepted["state"], "active", "{accepted}");
+    let (status, requested) = manage(
+        &client,
+        &api(&gemeente_manager, "contracts"),
+        &gemeente_token,
+        &serde_json::json!({"service": "brp-personen", "processingActivities": [MIJN_GEGEVENS]}),
+    );
+    assert_eq!(status, 200, "{requested}");
+    let accepted = accept(
+        &rvig_manager,
+        &rvig_token,
+        requested["contractHash"].as_str().unwrap(),
+    );
+    assert_eq!(accepted["state"], "active", "{accepted}");
+
+    let ask = |activity: &str| {
+        client
+            .post(format!(
+                "http://{outway}/brp-personen/haalcentraal/api/brp/personen"
+            ))
+            .header("fsc-processing-activity", activity)
+            .json(&serde_json::json!({
+                "type": "RaadpleegMetBurgerservicenummer",
+                "burgerservicenummer": ["999990007"],
+                "fields": ["naam.voornamen"]
+            }))
+            .send()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let answer: Value = loop {
+        let response = ask(MIJN_GEGEVENS);
+        if response.status() == 200 {
+            break response.json().unwrap();
+        }
+        assert!(Instant::now() < deadline, "{:?}", response.text());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        answer["personen"][0]["naam"]["voornamen"], "Sanne",
+        "{answer}"
+    );
+    let refused = ask(PARKEREN);
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["fsc-error-code"],
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"
+    );
+
+    // The privacy officer finds the request about Sanne, with its purpose and legal basis.
+    let inzage: Value = client
+        .post(format!("http://{log}/lezenapi/v1/processing-activities"))
+        .bearer_auth(&fg_token)
+        .json(&serde_json::json!({"dpl.core.data_subject_id": "999990007", "dpl.core.data_subject_id_type": "BSN"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let records = inzage["processingActivities"].as_array().unwrap();
+    let record = records
+        .iter()
+        .find(|r| r["attributes"]["loket.exchange"]["serviceName"] == "brp-personen")
+        .unwrap_or_else(|| panic!("{inzage}"));
+    let activity = &record["verwerkingsactiviteit"];
+    assert_eq!(
+        activity["doel"]["nl"],
+        "U laten zien wat de overheid over u vastlegt"
+    );
+    assert!(
+        activity["grondslag"]["nl"]
+            .as_str()
+            .is_some_and(|g| !g.is_empty()),
+        "{activity}"
+    );
+
+    // Stopped, the municipality's log checks out from its configuration alone.
+    assert!(running.terminate());
+    let verified = loket(&["log", "verify", "--config", &config_arg(&gemeente)]);
+    let out = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        verified.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(out.contains("logboek") && out.contains(" ok: "), "{out}");
+    assert!(!out.contains(" ok: 0 records"), "{out}");
+}
+
 fn loket(args: &[&str]) -> std::process::Output {
     Command::new(LOKET).args(args).output().unwrap()
 }

@@ -1,0 +1,206 @@
+//! This organisation's part of the exchange in production (`[exchange]` in the
+//! configuration): its processing log with the read API, its outway, its inway in front
+//! of its registers, and its management API, with certificates from configuration.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use loket_core::{Clock, Secret, SystemClock};
+use loket_exchange::management::Operator;
+use loket_exchange::pki::{self, Identity};
+use loket_exchange::{Inway, Manager, Outway, tls};
+use loket_logboek::api::Reader;
+use loket_logboek::{Activities, LogKeys, Logboek, log_store};
+use loket_store::StorageUrl;
+use loket_web::portaal::LogSource;
+
+use crate::platform::{self, Platform};
+
+/// The component (database) name of a configured organisation's processing log.
+pub const LOG: &str = "logboek";
+
+/// How often the exchange looks for contracts changed elsewhere (the CLI, other peers).
+const RELOAD_EVERY: Duration = Duration::from_secs(2);
+
+/// What `[exchange]` configures.
+#[derive(Debug, Clone)]
+pub struct ExchangeSettings {
+    /// This organisation as residents know it ("Gemeente Voorbeeldstad").
+    pub display_name: String,
+    /// Its certificate chain (PEM, leaf first) with its OIN, and the chain's key.
+    pub certificate: String,
+    pub private_key: Secret<String>,
+    /// The CA certificates (PEM) that peers' certificates must chain to.
+    pub trust_anchors: String,
+    /// Where the directory and the contracts are kept (shared by the peers using it).
+    pub directory: StorageUrl,
+    /// The OIN of the organisation that keeps the directory (accepts publications).
+    pub directory_peer: String,
+    /// The register of processing activities (TOML text); `None`: the built-in one.
+    pub activities: Option<String>,
+    pub log: LogSettings,
+    pub outway: Option<SocketAddr>,
+    pub inway: Option<InwaySettings>,
+    pub management: Option<ManagementSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// The read API (inzage), if it is served.
+    pub listen: Option<SocketAddr>,
+    /// Where the log's signing and pseudonym keys are (made on first start).
+    pub keys: PathBuf,
+    pub readers: Vec<Reader>,
+    /// The token the portal reads residents' records with, when it runs here too.
+    pub portal_token: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InwaySettings {
+    pub listen: SocketAddr,
+    /// Per published service, the register behind it (`http://host:port`).
+    pub services: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManagementSettings {
+    pub listen: SocketAddr,
+    pub token: Secret<String>,
+}
+
+impl ExchangeSettings {
+    /// This organisation's identity; checked when the configuration is loaded.
+    pub fn identity(&self) -> anyhow::Result<Identity> {
+        Ok(Identity::from_pem(
+            &self.certificate,
+            "exchange.certificate",
+            self.private_key.expose(),
+            "exchange.private_key",
+        )?)
+    }
+
+    pub fn anchors(&self) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+        Ok(pki::certificates(
+            &self.trust_anchors,
+            "exchange.trust_anchors",
+        )?)
+    }
+
+    pub fn activities(&self) -> anyhow::Result<Activities> {
+        match &self.activities {
+            Some(text) => Ok(Activities::parse(text, "exchange.activities")?),
+            None => crate::exchange::activities(),
+        }
+    }
+}
+
+/// What the portal gets from the exchange that runs beside it.
+#[derive(Debug, Default)]
+pub struct ForThePortal {
+    pub outway: Option<String>,
+    pub log: Option<LogSource>,
+}
+
+/// Start this organisation's log, outway, inway and management API as configured.
+pub async fn start(
+    platform: &mut Platform,
+    storage: &StorageUrl,
+    settings: &ExchangeSettings,
+) -> anyhow::Result<ForThePortal> {
+    let identity = settings.identity()?;
+    let anchors = settings.anchors()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let manager =
+        Manager::open(&platform::open(&settings.directory, &loket_exchange::SCHEMA).await?)
+            .await
+            .context("cannot open the exchange's directory")?;
+    manager
+        .register_peer(&settings.display_name, &settings.certificate)
+        .await
+        .context("cannot enter this organisation in the directory")?;
+    let (log, public_key) = start_log(
+        platform,
+        storage,
+        LOG,
+        &settings.log.keys,
+        Arc::new(settings.activities()?),
+        clock.clone(),
+    )
+    .await?;
+    let mut for_portal = ForThePortal::default();
+    if let Some(listen) = settings.log.listen {
+        let api = loket_logboek::api::service(log.clone(), settings.log.readers.clone());
+        platform.spawn("logboek", listen, api).await?;
+        for_portal.log = settings.log.portal_token.clone().map(|token| LogSource {
+            organisatie: settings.display_name.clone(),
+            url: platform.endpoints["logboek"].clone(),
+            token,
+            public_key,
+        });
+    }
+    if let Some(inway) = &settings.inway {
+        let service = Inway::new(
+            identity.oin.as_str(),
+            manager.clone(),
+            log.clone(),
+            inway
+                .services
+                .clone()
+                .into_iter()
+                .collect::<HashMap<_, _>>(),
+            clock.clone(),
+        )?;
+        let listener = platform::bind("inway", inway.listen).await?;
+        let config = tls::server_config(&identity, &anchors)?;
+        platform.spawn_tls_on("inway", listener, service.service(), config)?;
+    }
+    if let Some(listen) = settings.outway {
+        let outway = Outway::new(&identity, &anchors, manager.clone(), log, clock)?;
+        platform.spawn("outway", listen, outway.service()).await?;
+        for_portal.outway = Some(platform.endpoints["outway"].clone());
+    }
+    if let Some(management) = &settings.management {
+        let operator = Operator::new(&management.token, settings.identity()?);
+        let api = loket_exchange::management::service(
+            manager.clone(),
+            vec![operator],
+            &settings.directory_peer,
+        );
+        platform
+            .spawn("exchange-manager", management.listen, api)
+            .await?;
+    }
+    manager.reload_every(RELOAD_EVERY);
+    Ok(for_portal)
+}
+
+/// Open (or create) a processing log and hand it to the platform; returns the log and
+/// the public key its tree heads are signed with.
+pub async fn start_log(
+    platform: &mut Platform,
+    storage: &StorageUrl,
+    component: &'static str,
+    keys: &Path,
+    activities: Arc<Activities>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Logboek, Vec<u8>)> {
+    let database = platform::open(storage, &loket_logboek::schema(component)).await?;
+    let keys = LogKeys::load_or_create(keys, component)
+        .with_context(|| format!("the keys of the processing log {component}"))?;
+    let public_key = keys.verifying_key().0;
+    let log = Logboek::start(
+        component,
+        log_store(&database),
+        keys,
+        activities,
+        clock,
+        loket_logboek::HEAD_INTERVAL,
+    )
+    .await?;
+    platform.keep_log(log.clone());
+    Ok((log, public_key))
+}
