@@ -28,6 +28,8 @@ pub enum Denial {
     FieldNotGranted,
     /// The request body cannot be checked against the grant's fields.
     BodyUnreadable,
+    /// The body is over the gateway's limit (1 MiB).
+    BodyTooLarge,
     /// The body names `fields` or `burgerservicenummer` more than once.
     BodyAmbiguous,
     LogUnavailable,
@@ -49,6 +51,7 @@ impl Denial {
             Self::ProcessingActivityNotGranted => "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
             Self::FieldNotGranted => "ERROR_CODE_FIELD_NOT_GRANTED",
             Self::BodyUnreadable => "ERROR_CODE_BODY_UNREADABLE",
+            Self::BodyTooLarge => "ERROR_CODE_BODY_TOO_LARGE",
             Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
             Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
             Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
@@ -81,6 +84,7 @@ impl Denial {
             ),
             Self::FieldNotGranted => (403, "Er worden velden gevraagd die de grant niet toestaat."),
             Self::BodyUnreadable => (400, "De body is geen geldige JSON met een lijst fields."),
+            Self::BodyTooLarge => (413, "De body is groter dan 1 MiB."),
             Self::BodyAmbiguous => (
                 400,
                 "De body noemt fields of burgerservicenummer meer dan eens.",
@@ -96,6 +100,7 @@ impl Denial {
             401 => "Niet geauthenticeerd.",
             403 => "Geen toegang.",
             404 => "Niet gevonden.",
+            413 => "Het verzoek is te groot.",
             502 => "De bronservice gaf geen antwoord.",
             _ => "De dienst is tijdelijk niet beschikbaar.",
         };

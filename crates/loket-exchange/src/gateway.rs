@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use axum::http::HeaderMap;
 use loket_core::{Clock, TraceContext};
+use loket_http::JSON_BODY_LIMIT;
 use loket_logboek::{Direction, Exchange, Logboek, NewRecord, Status};
 use time::OffsetDateTime;
 
@@ -191,5 +192,28 @@ where
     let routes = axum::Router::new()
         .route("/{*path}", axum::routing::any(handler))
         .with_state(state);
-    loket_http::HttpService::new(name, routes)
+    // The gateway holds bodies to the limit itself (`read_body`), so that a refusal for
+    // size is logged like every other refusal instead of ending at the HTTP edge.
+    loket_http::HttpService::new(name, routes).large_bodies("/", usize::MAX)
+}
+
+/// A request body of at most [`JSON_BODY_LIMIT`] bytes: one announced as larger is
+/// refused before a byte is read, one that turns out larger when it is read too.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, Denial> {
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > JSON_BODY_LIMIT as u64) {
+        return Err(Denial::BodyTooLarge);
+    }
+    let limited = http_body_util::Limited::new(body, JSON_BODY_LIMIT);
+    match http_body_util::BodyExt::collect(limited).await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(Denial::BodyTooLarge),
+        Err(_) => Err(Denial::BodyUnreadable),
+    }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use loket_core::Clock;
-use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
+use loket_http::{HttpService, RequestTrace};
 use loket_logboek::{Direction, Logboek};
 
 use crate::answer_subjects;
@@ -160,11 +160,14 @@ async fn handle(
         }
     };
     action.service.clone_from(&connection.service);
-    let Ok(bytes) = axum::body::to_bytes(body, JSON_BODY_LIMIT).await else {
-        return action
-            .refuse(&inner.log, clock, Denial::BodyUnreadable)
-            .await
-            .into_response();
+    let bytes = match gateway::read_body(&parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(denial) => {
+            return action
+                .refuse(&inner.log, clock, denial)
+                .await
+                .into_response();
+        }
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use loket_core::Clock;
-use loket_http::{HttpService, JSON_BODY_LIMIT, RequestTrace};
+use loket_http::{HttpService, RequestTrace};
 use loket_logboek::{Direction, Logboek};
 
 use crate::denial::{Denial, FSC_ERROR_CODE};
@@ -133,11 +133,14 @@ async fn handle(
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
     };
-    let Ok(bytes) = axum::body::to_bytes(body, JSON_BODY_LIMIT).await else {
-        return action
-            .refuse(&inner.log, clock, Denial::BodyUnreadable)
-            .await
-            .into_response();
+    let bytes = match gateway::read_body(&parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(denial) => {
+            return action
+                .refuse(&inner.log, clock, denial)
+                .await
+                .into_response();
+        }
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);

@@ -510,17 +510,56 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
         .send()
         .await
         .unwrap();
-    // Refused at the HTTP edge before the exchange reads it: a problem, not a log record.
-    assert_eq!(huge.status(), 413);
-    assert_eq!(huge.headers()["content-type"], "application/problem+json");
+    // Announced as too large: refused before a byte is read, and logged.
+    denied(huge, 413, "ERROR_CODE_BODY_TOO_LARGE").await;
+    // Sent in chunks without a length: refused once it passes the limit, and logged.
+    let (status, code) = chunked_post(&w.outway, PARKEREN, 2 * 1024 * 1024).await;
+    assert_eq!((status, code.as_str()), (413, "ERROR_CODE_BODY_TOO_LARGE"));
     assert_eq!(w.reached(), 0, "nothing reached the register");
     // Every refusal is in the municipality's log, with its reason.
     let refused = w.gemeente_log.0.query(&all()).await.unwrap();
-    assert_eq!(refused.len(), 7, "one record per refused request");
+    assert_eq!(refused.len(), 9, "one record per refused request");
     assert_eq!(
         w.last_error_code(&w.gemeente_log.0).await,
-        "ERROR_CODE_BODY_UNREADABLE"
+        "ERROR_CODE_BODY_TOO_LARGE"
     );
+}
+
+/// POST `size` bytes of JSON whitespace to the outway in chunks (no Content-Length);
+/// the answer's status and `Fsc-Error-Code`.
+async fn chunked_post(outway: &str, activity: &str, size: usize) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = outway.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /{SERVICE}{PATH} HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         fsc-processing-activity: {activity}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..size / chunk.len() {
+        // The server may answer and close before it has read everything.
+        let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {answer}"));
+    let code = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("fsc-error-code: "))
+        .unwrap_or_default()
+        .trim()
+        .to_uppercase();
+    (status, code)
 }
 
 async fn the_inway_checks_on_its_own(w: World) {
