@@ -888,6 +888,47 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     );
     assert_eq!(post("fg-token", json!({})).await.unwrap().status(), 400);
 
+    // Sanne's records began 4 and 2 minutes before NOW; a time window picks one. The
+    // bounds are the records' start times in milliseconds, both inclusive.
+    let ms = |minutes: i64| {
+        i64::try_from((NOW - Duration::minutes(minutes)).unix_timestamp_nanos() / 1_000_000)
+            .unwrap()
+    };
+    let in_window = |start: Option<i64>, end: Option<i64>| {
+        let mut body = sanne.clone();
+        if let Some(start) = start {
+            body["startTime"] = json!(start);
+        }
+        if let Some(end) = end {
+            body["endTime"] = json!(end);
+        }
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let found: Value = client
+                .post(format!("{base}/processing-activities"))
+                .bearer_auth("fg-token")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            found["processingActivities"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{found}"))
+                .iter()
+                .map(|r| r["logIndex"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(in_window(None, None).await, [2, 0]);
+    assert_eq!(in_window(Some(ms(3)), None).await, [2]);
+    assert_eq!(in_window(None, Some(ms(3))).await, [0]);
+    assert_eq!(in_window(Some(ms(4)), Some(ms(2))).await, [2, 0]);
+    assert_eq!(in_window(Some(ms(1)), None).await, Vec::<u64>::new());
+
     let head: Value = client
         .get(format!("{base}/tree-heads/latest"))
         .send()
@@ -931,6 +972,63 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         .send()
         .await
         .unwrap();
+    assert_eq!(unsigned.status(), 400);
+
+    // The log grows; a reader holding the head over 4 records checks, with the proof the
+    // API gives, that the head over 7 extends it (nothing before was changed).
+    fill(&f, 3).await;
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap() }
+    };
+    let newer: Value = get(format!("{base}/tree-heads/latest"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(newer["treeSize"], 7);
+    let root = |head: &Value| -> Hash {
+        base64::engine::general_purpose::STANDARD
+            .decode(head["rootHash"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let answer: Value = get(format!("{base}/proofs/consistency?first=4&second=7"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let proof: Vec<Hash> = answer["consistency"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect();
+    assert!(merkle::verify_consistency(
+        4,
+        7,
+        &root(&head),
+        &root(&newer),
+        &proof
+    ));
+    let mut forged = root(&head);
+    forged[0] ^= 1;
+    assert!(!merkle::verify_consistency(
+        4,
+        7,
+        &forged,
+        &root(&newer),
+        &proof
+    ));
+    // Only between sizes the log signed a head for.
+    let unsigned = get(format!("{base}/proofs/consistency?first=4&second=99")).await;
     assert_eq!(unsigned.status(), 400);
 }
 
