@@ -814,6 +814,10 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         brp["verwerkingsactiviteit"]["naam"]["nl"],
         "Aanvraag bewonersparkeervergunning behandelen"
     );
+    assert_eq!(
+        brp["verwerkingsactiviteit"]["doel"]["nl"],
+        "Nagaan of u recht hebt op een parkeervergunning en wat die kost"
+    );
     assert!(
         brp["verwerkingsactiviteit"]["grondslag"]["nl"]
             .as_str()
