@@ -22,6 +22,10 @@ use crate::platform::{PlatformSettings, RegisterName};
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     municipality: String,
+    /// The municipality's four-digit CBS code, as the BRP gives `gemeenteVanInschrijving`.
+    municipality_code: String,
+    /// The municipality's RSIN, `bronorganisatie` of its cases.
+    rsin: String,
     storage: RawStorage,
     portal: RawResidentPortal,
     /// The employee workspace (serve it on an internal network only).
@@ -273,6 +277,19 @@ struct RawResidentPortal {
     /// The municipality's DigiD broker (OpenID Connect); without it nobody can log in.
     #[serde(default)]
     digid: Option<RawOidc>,
+    /// The processing activities the portal names when it asks the registers (default:
+    /// those of the built-in register).
+    #[serde(default)]
+    verwerkingsactiviteiten: Option<RawPortalActivities>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortalActivities {
+    /// Showing residents their own data.
+    mijn_gegevens: String,
+    /// Telling residents in time (a travel document that expires).
+    attenderen: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -381,6 +398,28 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .map(|api| zaken_api(api, &catalogue))
         .transpose()?;
     let exchange = raw.exchange.map(|e| exchange(e, &storage)).transpose()?;
+    let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
+    let portal_activities = raw.portal.verwerkingsactiviteiten.map_or_else(
+        crate::platform::built_in_portal_activities,
+        |a| loket_zaken::inwoner::Activities {
+            mijn_gegevens: a.mijn_gegevens,
+            attenderen: a.attenderen,
+        },
+    );
+    // Asking under an activity the log does not know would name no purpose to residents.
+    if let Some(exchange) = &exchange {
+        let register = exchange.activities()?;
+        for id in [
+            &portal_activities.mijn_gegevens,
+            &portal_activities.attenderen,
+        ] {
+            if register.get(id).is_none() {
+                bail!(
+                    "portal.verwerkingsactiviteiten: {id} is not in the register of processing activities"
+                );
+            }
+        }
+    }
     Ok(Config {
         platform: PlatformSettings {
             storage,
@@ -396,6 +435,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             .filter_map(|(name, register)| register.map(|r| (name, r.listen)))
             .collect(),
             municipality: raw.municipality,
+            gemeente,
             demo: false,
             catalogue: std::sync::Arc::new(catalogue),
             werkplek_listen: raw.werkplek.as_ref().map(|w| w.listen),
@@ -411,10 +451,49 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
                 session_key: portal_key(raw.portal.session_key)?,
                 personas: Vec::new(),
                 digid: raw.portal.digid.map(|d| d.settings("sub")),
+                activities: portal_activities,
             },
         },
         log_format: raw.log.format,
     })
+}
+
+/// The municipality as the process layer knows it, its code and RSIN checked.
+fn gemeente(
+    name: &str,
+    code: String,
+    rsin: String,
+) -> anyhow::Result<loket_zaken::apply::Gemeente> {
+    if code.len() != 4 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("municipality_code must be the four-digit CBS code (e.g. \"0363\"), not {code:?}");
+    }
+    if !passes_eleven_test(&rsin) {
+        bail!("rsin must be nine digits that pass the eleven-test, not {rsin:?}");
+    }
+    Ok(loket_zaken::apply::Gemeente {
+        code,
+        naam: name.to_owned(),
+        rsin,
+    })
+}
+
+/// The RSIN's check, the same as the BSN's: 9·d1 + 8·d2 + … + 2·d8 − d9 is a multiple of 11.
+fn passes_eleven_test(number: &str) -> bool {
+    let digits: Vec<i64> = number
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| i64::from(b - b'0'))
+        .collect();
+    if number.len() != 9 || digits.len() != 9 {
+        return false;
+    }
+    let sum: i64 = digits[..8]
+        .iter()
+        .zip((2..=9).rev())
+        .map(|(d, w)| d * w)
+        .sum::<i64>()
+        - digits[8];
+    sum % 11 == 0
 }
 
 /// Replace every `name_file = "/path"` by `name = <contents of /path>`.
@@ -473,7 +552,7 @@ mod tests {
             dir.path(),
             "loket.toml",
             &format!(
-                "municipality = \"Gemeente Test\"\n[storage]\nurl_file = \"{}\"\n[portal]\nlisten = \"0.0.0.0:8080\"\n",
+                "municipality = \"Gemeente Test\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl_file = \"{}\"\n[portal]\nlisten = \"0.0.0.0:8080\"\n",
                 secret.display()
             ),
         );
@@ -493,7 +572,7 @@ mod tests {
     fn zgw_clients_are_configured_with_secrets_from_files() {
         let dir = tempfile::tempdir().unwrap();
         let secret = write(dir.path(), "zgw", "0123456789abcdef0123456789abcdef\n");
-        let base = "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n[zaken_api]\nlisten = \"127.0.0.1:8090\"\npublic_url = \"https://zaken.example\"\n";
+        let base = "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n[zaken_api]\nlisten = \"127.0.0.1:8090\"\npublic_url = \"https://zaken.example\"\n";
         let client = |secret: &str, zaaktype: &str| {
             format!(
                 "[[zaken_api.clients]]\nclient_id = \"formulieren\"\n{secret}\n[zaken_api.clients.autorisaties]\n{zaaktype} = [\"zaken.lezen\", \"zaken.aanmaken\"]\n"
@@ -555,7 +634,7 @@ mod tests {
                 dir.path(),
                 "exchange.toml",
                 &format!(
-                    "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
+                    "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
                      [exchange]\nname = \"Gemeente X\"\ncertificate_file = \"{pki}/{certificate}\"\n\
                      private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
                      [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
@@ -585,6 +664,12 @@ mod tests {
         );
         assert!(error(config("gemeente.pem", "kort", "zaken")).contains("at least 32"));
         assert!(error(config("gemeente.pem", &token, "Zaken API")).contains("Zaken API"));
+        // The portal's activities must be in the register the log explains them from.
+        let path = config("gemeente.pem", &token, "zaken");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("[portal.verwerkingsactiviteiten]\nmijn_gegevens = \"https://x.example/onbekend\"\nattenderen = \"https://voorbeeldstad.example/verwerkingen/attenderen\"\n");
+        std::fs::write(&path, text).unwrap();
+        assert!(error(path).contains("https://x.example/onbekend is not in the register"));
     }
 
     #[test]
@@ -593,14 +678,26 @@ mod tests {
         let typo = write(
             dir.path(),
             "typo.toml",
-            "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n",
+            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n",
         );
         assert!(format!("{:#}", load(&typo).unwrap_err()).contains("listne"));
         let both = write(
             dir.path(),
             "both.toml",
-            "municipality = \"X\"\n[storage]\nurl = \"sqlite:/tmp/x\"\nurl_file = \"/nope\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\nurl_file = \"/nope\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
         );
         assert!(format!("{:#}", load(&both).unwrap_err()).contains("use one"));
+        let rsin = write(
+            dir.path(),
+            "rsin.toml",
+            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456789\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+        );
+        assert!(format!("{:#}", load(&rsin).unwrap_err()).contains("eleven-test"));
+        let code = write(
+            dir.path(),
+            "code.toml",
+            "municipality = \"X\"\nmunicipality_code = \"363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+        );
+        assert!(format!("{:#}", load(&code).unwrap_err()).contains("CBS code"));
     }
 }

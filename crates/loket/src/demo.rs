@@ -43,6 +43,7 @@ pub async fn run(
         portal_listen: listen,
         registers: Vec::new(),
         municipality: DEMO_MUNICIPALITY.to_owned(),
+        gemeente: crate::process::demo_gemeente(),
         demo: true,
         catalogue: std::sync::Arc::new(catalogue),
         // The workspace on the port after the portal's (any free port when that is 0).
@@ -56,6 +57,7 @@ pub async fn run(
             session_key: session_key(&data)?,
             personas: personas(),
             digid: None,
+            activities: crate::platform::built_in_portal_activities(),
         },
     };
     platform.add_platform(settings).await?;

@@ -37,6 +37,8 @@ pub struct PlatformSettings {
     /// production asks RvIG's, RDW's and DUO's).
     pub registers: Vec<(RegisterName, SocketAddr)>,
     pub municipality: String,
+    /// The municipality as the process layer knows it (CBS code, RSIN).
+    pub gemeente: loket_zaken::apply::Gemeente,
     pub demo: bool,
     pub catalogue: Arc<Catalogue>,
     /// The employee workspace, on its own address (an internal network, in production).
@@ -63,6 +65,17 @@ pub struct PortalWiring {
     pub personas: Vec<loket_web::portaal::DemoPersona>,
     /// Production: the DigiD broker residents log in with.
     pub digid: Option<loket_web::oidc::OidcSettings>,
+    /// The processing activities the portal names when it asks the registers.
+    pub activities: loket_zaken::inwoner::Activities,
+}
+
+/// The processing activities of the built-in register (`config/verwerkingsactiviteiten.toml`)
+/// under which the portal asks.
+pub fn built_in_portal_activities() -> loket_zaken::inwoner::Activities {
+    loket_zaken::inwoner::Activities {
+        mijn_gegevens: crate::exchange::MIJN_GEGEVENS.to_owned(),
+        attenderen: crate::exchange::ATTENDEREN.to_owned(),
+    }
 }
 
 /// 32 random bytes.
@@ -205,10 +218,7 @@ impl Platform {
             store.clone(),
             settings.catalogue.clone(),
             exchange.clone(),
-            loket_zaken::inwoner::Activities {
-                mijn_gegevens: crate::exchange::MIJN_GEGEVENS.to_owned(),
-                attenderen: crate::exchange::ATTENDEREN.to_owned(),
-            },
+            wiring.activities.clone(),
             clock.clone(),
         );
         let applications = exchange.map(|exchange| {
@@ -216,7 +226,7 @@ impl Platform {
                 settings.catalogue.clone(),
                 store.clone(),
                 exchange,
-                crate::process::demo_gemeente(),
+                settings.gemeente.clone(),
                 clock.clone(),
             )
         });

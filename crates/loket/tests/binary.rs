@@ -281,7 +281,7 @@ fn serve_without_a_config_file_says_so() {
 fn write_config(dir: &Path, storage_line: &str) -> PathBuf {
     let path = dir.join("loket.toml");
     let toml = format!(
-        "municipality = \"Gemeente Testdorp\"\n\n[storage]\n{storage_line}\n\n[portal]\nlisten = \"127.0.0.1:0\"\n"
+        "municipality = \"Gemeente Testdorp\"\n\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\n{storage_line}\n\n[portal]\nlisten = \"127.0.0.1:0\"\n"
     );
     std::fs::write(&path, toml).unwrap();
     path
@@ -1130,7 +1130,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     std::fs::write(
         &rvig,
         format!(
-            "municipality = \"RvIG\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{rvig_portal}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
+            "municipality = \"RvIG\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{rvig_portal}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
             data = rvig_data.display(),
             exchange = exchange_config(
                 "rvig",
@@ -1150,7 +1150,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     std::fs::write(
         &gemeente,
         format!(
-            "municipality = \"Gemeente Voorbeeldstad\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n{exchange}",
+            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n{exchange}",
             data = gemeente_data.display(),
             exchange = exchange_config(
                 "gemeente",
