@@ -62,7 +62,10 @@ impl Denial {
         let (status, detail) = match self {
             Self::NoCertificate => (401, "Een geldig clientcertificaat is verplicht."),
             Self::UnknownPeer => (403, "Deze organisatie staat niet in de directory."),
-            Self::GrantHashMissing => (401, "De header Fsc-Grant-Hash ontbreekt."),
+            Self::GrantHashMissing => (
+                401,
+                "De header Fsc-Grant-Hash ontbreekt of staat er meer dan eens.",
+            ),
             Self::GrantNotFound => (
                 403,
                 "Er is geen geldig contract met deze grant (onbekend, ingetrokken of nog niet geaccepteerd).",
@@ -76,7 +79,7 @@ impl Denial {
             ),
             Self::ProcessingActivityMissing => (
                 403,
-                "Noem de verwerkingsactiviteit in de header Fsc-Processing-Activity.",
+                "Noem de verwerkingsactiviteit, één keer, in de header Fsc-Processing-Activity.",
             ),
             Self::ProcessingActivityNotGranted => (
                 403,

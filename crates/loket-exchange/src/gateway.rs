@@ -17,12 +17,15 @@ pub const GRANT_HASH: &str = "fsc-grant-hash";
 pub const TRANSACTION_ID: &str = "fsc-transaction-id";
 pub const PROCESSING_ACTIVITY: &str = "fsc-processing-activity";
 
+/// A header's value when it is given once, as text. Given twice it counts as not given:
+/// the check, the log and the next hop must not each read a different one.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    let mut values = headers.get_all(name).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    value.to_str().ok().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// One request through one end of the exchange, as the log will describe it.

@@ -562,6 +562,67 @@ async fn chunked_post(outway: &str, activity: &str, size: usize) -> (u16, String
     (status, code)
 }
 
+/// Headers an application gets wrong: an answer (problem+json where refused) and a record.
+async fn malformed_headers_get_an_answer_and_a_record(w: World) {
+    use reqwest::header::HeaderValue;
+    let client = reqwest::Client::new();
+    let post = |headers: Vec<(&'static str, HeaderValue)>| {
+        let mut request = client
+            .post(format!("{}/{SERVICE}{PATH}", w.outway))
+            .json(&lookup(&["naam"]));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let parkeren = HeaderValue::from_static(PARKEREN);
+    // An activity that is not text counts as none named; so does an activity named twice
+    // (the check, the log and the inway might each read another).
+    let garbled = HeaderValue::from_bytes(b"\xffparkeren\xfe").unwrap();
+    let twice = vec![
+        (PROCESSING_ACTIVITY, parkeren.clone()),
+        (PROCESSING_ACTIVITY, HeaderValue::from_static(BELASTING)),
+    ];
+    for headers in [vec![(PROCESSING_ACTIVITY, garbled)], twice] {
+        let response = post(headers).await.unwrap();
+        denied(response, 403, "ERROR_CODE_PROCESSING_ACTIVITY_MISSING").await;
+        assert_eq!(
+            w.last_error_code(&w.gemeente_log.0).await,
+            "ERROR_CODE_PROCESSING_ACTIVITY_MISSING"
+        );
+    }
+    assert_eq!(w.reached(), 0);
+    let post = |name: &'static str, value: HeaderValue| {
+        post(vec![(PROCESSING_ACTIVITY, parkeren.clone()), (name, value)])
+    };
+    // A broken traceparent is not followed: the request goes on under a trace of its own.
+    let broken = HeaderValue::from_static("00-not-a-trace-01");
+    assert_eq!(post("traceparent", broken).await.unwrap().status(), 200);
+    let logged = &w.records_about(&w.gemeente_log.0, SANNE).await[0];
+    let trace = logged["traceId"].as_str().unwrap();
+    assert!(
+        trace.len() == 32 && trace.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{logged}"
+    );
+    // A valid one is followed by both ends.
+    let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = post(
+        "traceparent",
+        reqwest::header::HeaderValue::from_static(valid),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    for log in [&w.gemeente_log.0, &w.rvig_log.0] {
+        let newest = &w.records_about(log, SANNE).await[0];
+        assert_eq!(
+            newest["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{newest}"
+        );
+    }
+    assert_eq!(w.reached(), 2);
+}
+
 async fn the_inway_checks_on_its_own(w: World) {
     let body = lookup(&["naam"]);
     // A certificate from another CA does not get through the handshake.
@@ -958,6 +1019,7 @@ loket_store::contract_suite! {
         an_allowed_request_reaches_the_register_and_is_logged_at_both_ends,
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
+        malformed_headers_get_an_answer_and_a_record,
         revoked_and_expired_grants_stop_working_at_once,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
