@@ -114,13 +114,21 @@ pub struct ExchangeStore {
     data: PathBuf,
     #[arg(long, env = "LOKET_EXCHANGE_STORAGE")]
     storage: Option<String>,
+    /// Production: the directory, and the organisation that signs, of this configuration
+    /// file's `[exchange]` (instead of --data, --storage and --as).
+    #[arg(long, conflicts_with = "storage")]
+    config: Option<PathBuf>,
 }
 
 /// Which organisation signs (its short name, e.g. rvig), and where the exchange is.
 #[derive(Debug, clap::Args)]
 pub struct Party {
-    #[arg(long = "as")]
-    name: String,
+    #[arg(
+        long = "as",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    name: Option<String>,
     #[command(flatten)]
     store: ExchangeStore,
 }
@@ -251,7 +259,7 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             println!("{hash}");
             println!(
                 "Published as {}; in force once the directory approves: loket exchange approve '{hash}' --as DIRECTORY",
-                party.name
+                party.label(&identity)
             );
             Ok(())
         }
@@ -263,7 +271,7 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             party,
         } => {
             let (manager, identity) = party.open().await?;
-            let party = &party.name;
+            let party = party.label(&identity);
             let fields = (!fields.is_empty()).then_some(fields);
             let hash = manager
                 .request_connection(&identity, &service, activities, fields, validity(days))
@@ -276,14 +284,14 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
         }
         ExchangeCommand::Approve { hash, party } => {
             let (manager, identity) = party.open().await?;
-            let party = &party.name;
+            let party = party.label(&identity);
             manager.accept(&identity, &hash).await?;
             println!("Accepted {hash} as {party}.");
             Ok(())
         }
         ExchangeCommand::Revoke { hash, party } => {
             let (manager, identity) = party.open().await?;
-            let party = &party.name;
+            let party = party.label(&identity);
             manager.revoke(&identity, &hash).await?;
             println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
             Ok(())
@@ -302,18 +310,46 @@ fn validity(days: i64) -> loket_exchange::contract::Validity {
 
 impl ExchangeStore {
     async fn manager(&self) -> anyhow::Result<Manager> {
-        let url = storage(&self.data, self.storage.clone())?;
+        let url = match self.configured()? {
+            Some(exchange) => exchange.directory,
+            None => storage(&self.data, self.storage.clone())?,
+        };
         let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
         Ok(Manager::open(&database).await?)
+    }
+
+    /// The `[exchange]` of `--config`, when given.
+    fn configured(&self) -> anyhow::Result<Option<crate::exchange_peer::ExchangeSettings>> {
+        let Some(path) = &self.config else {
+            return Ok(None);
+        };
+        let exchange = crate::config::load(path)?
+            .platform
+            .exchange
+            .with_context(|| format!("{} has no [exchange]", path.display()))?;
+        Ok(Some(exchange))
     }
 }
 
 impl Party {
     /// The exchange's manager and this organisation's identity to sign with.
     async fn open(&self) -> anyhow::Result<(Manager, Identity)> {
-        let pki = pki_dir(&self.store.data);
-        let identity = Identity::load_named(&pki, &self.name)
-            .with_context(|| format!("no certificate for {} in {}", self.name, pki.display()))?;
+        let identity = match (&self.name, self.store.configured()?) {
+            (_, Some(exchange)) => exchange.identity()?,
+            (Some(name), None) => {
+                let pki = pki_dir(&self.store.data);
+                Identity::load_named(&pki, name)
+                    .with_context(|| format!("no certificate for {name} in {}", pki.display()))?
+            }
+            (None, None) => anyhow::bail!("say who signs: --as NAME or --config FILE"),
+        };
         Ok((self.store.manager().await?, identity))
+    }
+
+    /// Who signs, for messages: the short name, or the OIN of the configured organisation.
+    fn label(&self, identity: &Identity) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| identity.oin.as_str().to_owned())
     }
 }

@@ -1288,6 +1288,48 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         "{activity}"
     );
 
+    // The command line works on the same directory, signing as the configured organisation.
+    let listed = loket(&[
+        "exchange",
+        "list",
+        "--json",
+        "--config",
+        &config_arg(&gemeente),
+    ]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["services"][0]["inway"], format!("https://{inway}"));
+    let connection = requested["contractHash"].as_str().unwrap();
+    let revoked = loket(&[
+        "exchange",
+        "revoke",
+        connection,
+        "--config",
+        &config_arg(&rvig),
+    ]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let response = ask(MIJN_GEGEVENS);
+        if response.status() == 403 {
+            assert_eq!(
+                response.headers()["fsc-error-code"],
+                "ERROR_CODE_GRANT_NOT_FOUND"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "still answered after revoking");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Stopped, the municipality's log checks out from its configuration alone.
     assert!(running.terminate());
     let verified = loket(&["log", "verify", "--config", &config_arg(&gemeente)]);
