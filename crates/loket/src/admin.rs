@@ -81,6 +81,27 @@ pub async fn log_verify_configured(config: &Path) -> anyhow::Result<()> {
     .await
 }
 
+/// Print the configured log's public key, base64.
+#[allow(clippy::print_stdout)]
+pub fn log_public_key(config: &Path) -> anyhow::Result<()> {
+    use base64::Engine;
+    let exchange = crate::config::load(config)?
+        .platform
+        .exchange
+        .context("the configuration has no [exchange], so no processing log")?;
+    let keys = LogKeys::load(&exchange.log.keys, crate::exchange_peer::LOG).with_context(|| {
+        format!(
+            "no keys in {} yet: they are made when loket serve first starts",
+            exchange.log.keys.display()
+        )
+    })?;
+    println!(
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode(keys.verifying_key().0)
+    );
+    Ok(())
+}
+
 #[allow(clippy::print_stdout)]
 async fn verify_log(
     storage: &StorageUrl,

@@ -281,6 +281,43 @@ struct RawResidentPortal {
     /// those of the built-in register).
     #[serde(default)]
     verwerkingsactiviteiten: Option<RawPortalActivities>,
+    /// Other organisations' processing logs residents can read about themselves in.
+    #[serde(default)]
+    logboeken: Vec<RawLogSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogSource {
+    /// The organisation, as residents know it.
+    organisatie: String,
+    /// The log's read API (without `/lezenapi/v1`).
+    url: String,
+    /// The portal's token there (role resident).
+    token: Secret<String>,
+    /// The log's Ed25519 public key, base64 (`loket log public-key` prints it).
+    public_key: String,
+}
+
+fn log_source(raw: RawLogSource) -> anyhow::Result<loket_web::portaal::LogSource> {
+    use base64::Engine;
+    let name = &raw.organisatie;
+    if !(raw.url.starts_with("https://") || raw.url.starts_with("http://")) {
+        bail!("portal.logboeken {name}: the url must start with https:// or http://");
+    }
+    let public_key = base64::engine::general_purpose::STANDARD
+        .decode(raw.public_key.trim())
+        .ok()
+        .filter(|key| key.len() == 32)
+        .with_context(|| {
+            format!("portal.logboeken {name}: public_key must be a 32-byte Ed25519 key in base64")
+        })?;
+    Ok(loket_web::portaal::LogSource {
+        organisatie: raw.organisatie,
+        url: raw.url.trim_end_matches('/').to_owned(),
+        token: raw.token,
+        public_key,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -399,6 +436,12 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .transpose()?;
     let exchange = raw.exchange.map(|e| exchange(e, &storage)).transpose()?;
     let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
+    let logs = raw
+        .portal
+        .logboeken
+        .into_iter()
+        .map(log_source)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let portal_activities = raw.portal.verwerkingsactiviteiten.map_or_else(
         crate::platform::built_in_portal_activities,
         |a| loket_zaken::inwoner::Activities {
@@ -447,7 +490,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             exchange,
             portal: crate::platform::PortalWiring {
                 outway: raw.portal.outway,
-                logs: Vec::new(),
+                logs,
                 session_key: portal_key(raw.portal.session_key)?,
                 personas: Vec::new(),
                 digid: raw.portal.digid.map(|d| d.settings("sub")),
@@ -699,5 +742,25 @@ mod tests {
             "municipality = \"X\"\nmunicipality_code = \"363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
         );
         assert!(format!("{:#}", load(&code).unwrap_err()).contains("CBS code"));
+        let log = |key: &str| {
+            write(
+                dir.path(),
+                "logboeken.toml",
+                &format!(
+                    "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
+                     [[portal.logboeken]]\norganisatie = \"RDW\"\nurl = \"https://logboek.rdw.example/\"\ntoken = \"t\"\npublic_key = \"{key}\"\n"
+                ),
+            )
+        };
+        // 32 zero bytes in base64.
+        let zeros = format!("{}=", "A".repeat(43));
+        let loaded = load(&log(&zeros)).unwrap();
+        let source = &loaded.platform.portal.logs[0];
+        assert_eq!(
+            (source.organisatie.as_str(), source.url.as_str()),
+            ("RDW", "https://logboek.rdw.example")
+        );
+        assert_eq!(source.public_key, vec![0u8; 32]);
+        assert!(format!("{:#}", load(&log("c2hvcnQ=")).unwrap_err()).contains("32-byte Ed25519"));
     }
 }

@@ -163,6 +163,12 @@ enum PkiCommand {
 
 #[derive(Debug, Subcommand)]
 enum LogCommand {
+    /// Print the public key (base64) the configured organisation's log signs its tree
+    /// heads with, for other organisations' portals (`[[portal.logboeken]]`).
+    PublicKey {
+        #[arg(long, env = "LOKET_CONFIG")]
+        config: PathBuf,
+    },
     /// Check every record against the signed tree heads; exits non-zero naming the first
     /// record that was modified, removed, inserted or reordered.
     Verify {
@@ -229,6 +235,7 @@ fn main() -> ExitCode {
             Command::Healthcheck { url, timeout } => healthcheck::run(&url, timeout).await,
             Command::Bench(command) => bench::run(command).await,
             Command::Pki(PkiCommand::Init { dir }) => admin::pki_init(&dir),
+            Command::Log(LogCommand::PublicKey { config }) => admin::log_public_key(&config),
             Command::Log(LogCommand::Verify {
                 config: Some(config),
                 ..

@@ -138,7 +138,9 @@ impl Platform {
             if settings.portal.outway.is_none() {
                 settings.portal.outway = ours.outway;
             }
-            settings.portal.logs.extend(ours.log);
+            if let Some(log) = ours.log {
+                settings.portal.logs.insert(0, log);
+            }
         }
         let zaken = Database::open(&settings.storage, &loket_zaken::SCHEMA)
             .await

@@ -1123,6 +1123,8 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     let port = || format!("127.0.0.1:{}", free_port());
     let (brp, inway, rvig_manager, rvig_portal) = (port(), port(), port(), port());
     let (outway, log, gemeente_manager, gemeente_portal) = (port(), port(), port(), port());
+    let rvig_log = port();
+    let portal_token = "p".repeat(32);
     let rvig_token = "r".repeat(32);
     let gemeente_token = "g".repeat(32);
     let fg_token = "f".repeat(32);
@@ -1138,19 +1140,35 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
                 &pki,
                 &directory,
                 &format!(
-                    "[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{rvig_log}\"\n[[exchange.log.readers]]\nname = \"gemeente-portal\"\nrole = \"resident\"\ntoken = \"{portal_token}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
                     keys = root.join("rvig-keys").display()
                 )
             )
         ),
     )
     .unwrap();
+    let config_arg = |path: &Path| path.to_str().unwrap().to_owned();
+    let _rvig = Running::on_port(
+        &["serve", "--config", &config_arg(&rvig)],
+        &[],
+        &format!("http://{rvig_portal}"),
+    );
+    // RvIG's log made its keys at its first start; its public key goes to the municipality's
+    // portal, which reads residents' records there too.
+    let printed = loket(&["log", "public-key", "--config", &config_arg(&rvig)]);
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let rvig_key = String::from_utf8(printed.stdout).unwrap().trim().to_owned();
     let gemeente = root.join("gemeente.toml");
     let gemeente_data = root.join("gemeente");
     std::fs::write(
         &gemeente,
         format!(
-            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n{exchange}",
+            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n\
+             [[portal.logboeken]]\norganisatie = \"RvIG\"\nurl = \"http://{rvig_log}\"\ntoken = \"{portal_token}\"\npublic_key = \"{rvig_key}\"\n{exchange}",
             data = gemeente_data.display(),
             exchange = exchange_config(
                 "gemeente",
@@ -1165,12 +1183,6 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         ),
     )
     .unwrap();
-    let config_arg = |path: &Path| path.to_str().unwrap().to_owned();
-    let _rvig = Running::on_port(
-        &["serve", "--config", &config_arg(&rvig)],
-        &[],
-        &format!("http://{rvig_portal}"),
-    );
     let running = Running::on_port(
         &["serve", "--config", &config_arg(&gemeente)],
         &[],
@@ -1287,6 +1299,30 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
             .is_some_and(|g| !g.is_empty()),
         "{activity}"
     );
+
+    // The key printed is the one RvIG's log signs its tree heads with.
+    let head: Value = client
+        .get(format!("http://{rvig_log}/lezenapi/v1/tree-heads/latest"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let decode = |text: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
+    };
+    let signed = loket_logboek::SignedTreeHead {
+        size: head["treeSize"].as_u64().unwrap(),
+        root: decode(head["rootHash"].as_str().unwrap())
+            .try_into()
+            .unwrap(),
+        signed_at_ms: head["timestamp"].as_i64().unwrap(),
+        signature: decode(head["signature"].as_str().unwrap()),
+    };
+    assert!(signed.size >= 2, "{head}");
+    assert!(signed.verify(&loket_logboek::VerifyingKey(decode(&rvig_key))));
 
     // The command line works on the same directory, signing as the configured organisation.
     let listed = loket(&[
