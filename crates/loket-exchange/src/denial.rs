@@ -30,7 +30,8 @@ pub enum Denial {
     BodyUnreadable,
     /// The body is over the gateway's limit (1 MiB).
     BodyTooLarge,
-    /// The body names `fields` or `burgerservicenummer` more than once.
+    /// The body names `fields` or `burgerservicenummer` more than once, or the request
+    /// has two content types.
     BodyAmbiguous,
     LogUnavailable,
     ServiceUnreachable,
@@ -90,7 +91,7 @@ impl Denial {
             Self::BodyTooLarge => (413, "De body is groter dan 1 MiB."),
             Self::BodyAmbiguous => (
                 400,
-                "De body noemt fields of burgerservicenummer meer dan eens.",
+                "De body noemt fields of burgerservicenummer meer dan eens, of het verzoek heeft meer dan één Content-Type.",
             ),
             Self::LogUnavailable => (
                 503,

@@ -200,12 +200,23 @@ where
     loket_http::HttpService::new(name, routes).large_bodies("/", usize::MAX)
 }
 
-/// A request body of at most [`JSON_BODY_LIMIT`] bytes: one announced as larger is
-/// refused before a byte is read, one that turns out larger when it is read too.
+/// A request body of at most [`JSON_BODY_LIMIT`] bytes, with one content type: one
+/// announced as larger is refused before a byte is read, one that turns out larger when
+/// it is read too.
 pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::body::Bytes, Denial> {
+    // Two content types: the gateway might read the body as one thing and the register
+    // as another (and the log would then miss whose data it was).
+    if headers
+        .get_all(axum::http::header::CONTENT_TYPE)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(Denial::BodyAmbiguous);
+    }
     let announced = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

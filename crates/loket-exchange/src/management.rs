@@ -41,15 +41,13 @@ impl Operator {
 struct Api {
     manager: Manager,
     operators: Arc<[Operator]>,
-    directory_peer: String,
 }
 
-/// The management API; `directory_peer` is the OIN of the peer that runs the directory.
-pub fn service(manager: Manager, operators: Vec<Operator>, directory_peer: &str) -> HttpService {
+/// The management API.
+pub fn service(manager: Manager, operators: Vec<Operator>) -> HttpService {
     let api = Api {
         manager,
         operators: operators.into(),
-        directory_peer: directory_peer.to_owned(),
     };
     let routes = Router::new()
         .route(&format!("{BASE}/peers"), get(peers))
@@ -66,6 +64,11 @@ impl From<ManagerError> for ApiError {
         match &error {
             ManagerError::UnknownService(_) | ManagerError::UnknownContract(_) => {
                 Problem::not_found().with_detail(error.to_string()).into()
+            }
+            ManagerError::ServiceTaken { .. } => {
+                Problem::new(409, "serviceTaken", "Deze dienstnaam is al in gebruik.")
+                    .with_detail(error.to_string())
+                    .into()
             }
             ManagerError::NotAParty(_) => {
                 Problem::new(403, "notAParty", "Geen partij bij dit contract.")
@@ -163,12 +166,7 @@ async fn publish(
     };
     let hash = api
         .manager
-        .publish(
-            &operator.identity,
-            &api.directory_peer,
-            entry,
-            validity(body.valid_days),
-        )
+        .publish(&operator.identity, entry, validity(body.valid_days))
         .await?;
     Ok(Json(json!({ "contractHash": hash })))
 }

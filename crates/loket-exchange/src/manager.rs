@@ -145,6 +145,8 @@ pub enum ManagerError {
     UnknownPeer(String),
     #[error("unknown service {0}")]
     UnknownService(String),
+    #[error("the service {service} is published by {peer}")]
+    ServiceTaken { service: String, peer: String },
     #[error("unknown contract {0}")]
     UnknownContract(String),
     #[error("peer {0} is not a party to this contract")]
@@ -159,6 +161,9 @@ pub enum ManagerError {
 #[derive(Debug, Clone)]
 pub struct Manager {
     documents: Documents,
+    /// The OIN of the organisation that keeps this directory: only publications it
+    /// accepted put a service in the directory.
+    directory_keeper: Arc<str>,
     policy: Arc<RwLock<Arc<Policy>>>,
     /// What the policy in force was built from, so a periodic check can tell whether
     /// building it again would change anything.
@@ -180,9 +185,12 @@ impl Built {
 }
 
 impl Manager {
-    pub async fn open(database: &Database) -> Result<Self, ManagerError> {
+    /// The directory and contracts in `database`, kept by the organisation whose OIN is
+    /// `directory_keeper`.
+    pub async fn open(database: &Database, directory_keeper: &str) -> Result<Self, ManagerError> {
         let manager = Self {
             documents: Documents::new(database),
+            directory_keeper: directory_keeper.into(),
             policy: Arc::default(),
             built: Arc::default(),
         };
@@ -318,6 +326,10 @@ impl Manager {
                 }
                 match &grant.data {
                     GrantData::ServicePublication { .. } if state == ContractState::Expired => {}
+                    // Only the directory's keeper puts a service in it; a publication
+                    // "accepted" by another directory is not this one's.
+                    GrantData::ServicePublication { directory, .. }
+                        if directory.peer_id != *self.directory_keeper => {}
                     GrantData::ServicePublication { service, .. } => {
                         if let Some(entry) = listed
                             .get(&service.name)
@@ -416,21 +428,37 @@ impl Manager {
         })
     }
 
+    /// The OIN of the organisation that keeps this directory.
+    pub fn directory_keeper(&self) -> &str {
+        &self.directory_keeper
+    }
+
     /// Publish a service: list it and propose its publication contract, accepted by the
-    /// provider (`identity`); the directory peer accepts it to make it visible.
+    /// provider (`identity`); the directory's keeper accepts it to make it visible. A
+    /// name another organisation publishes now is refused: its entry must not change.
     pub async fn publish(
         &self,
         identity: &Identity,
-        directory_peer: &str,
         entry: ServiceEntry,
         validity: Validity,
     ) -> Result<String, ManagerError> {
+        let current = self.reload().await?;
+        if let Some(holder) = current
+            .services
+            .get(&entry.name)
+            .filter(|held| held.peer_id != identity.oin.as_str())
+        {
+            return Err(ManagerError::ServiceTaken {
+                service: entry.name,
+                peer: holder.peer_id.clone(),
+            });
+        }
         self.documents
             .put(Kind::Service, &entry.name, &entry)
             .await?;
         let grant = GrantData::ServicePublication {
             directory: PeerRef {
-                peer_id: directory_peer.to_owned(),
+                peer_id: self.directory_keeper.to_string(),
             },
             service: ServicePublication {
                 peer_id: identity.oin.as_str().to_owned(),

@@ -77,15 +77,17 @@ fn choose<'p>(
     activity: Option<&str>,
     body: &RequestBody<'_>,
 ) -> Result<&'p Connection, Denial> {
-    if !policy.services.contains_key(service) {
+    let Some(listed) = policy.services.get(service) else {
         return Err(Denial::ServiceNotFound);
-    }
+    };
     let now = outway.clock.now();
+    // A grant is for a service of one provider: if the name now belongs to another
+    // organisation, the grant does not take our requests there.
     let ours: Vec<&Connection> = policy
         .connections
         .values()
         .filter(|c| c.consumer == outway.oin && c.thumbprint == outway.thumbprint)
-        .filter(|c| c.service == service && c.valid_at(now))
+        .filter(|c| c.service == service && c.provider == listed.peer_id && c.valid_at(now))
         .collect();
     if ours.is_empty() {
         return Err(Denial::GrantNotFound);

@@ -38,6 +38,27 @@ fn roots(anchors: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError>
     Ok(roots)
 }
 
+/// Whether `identity` will be accepted by peers: its key belongs to its certificate, and
+/// the certificate chains to `anchors` and is valid now, as an inway checks a client.
+pub fn check_identity(
+    identity: &Identity,
+    anchors: &[CertificateDer<'static>],
+) -> Result<(), TlsError> {
+    let provider = provider();
+    let key = provider
+        .key_provider
+        .load_private_key(identity.key.clone_key())?;
+    rustls::sign::CertifiedKey::new(identity.chain.clone(), key).keys_match()?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider).build()?;
+    let (leaf, intermediates) = identity
+        .chain
+        .split_first()
+        .ok_or(rustls::Error::NoCertificatesPresented)?;
+    verifier.verify_client_cert(leaf, intermediates, rustls_pki_types::UnixTime::now())?;
+    Ok(())
+}
+
 /// An inway's TLS: its own certificate, and a client certificate required from everyone.
 pub fn server_config(
     identity: &Identity,

@@ -138,7 +138,7 @@ async fn world(url: &StorageUrl) -> World {
     let brp_url = serve_plain(router).await;
 
     let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
-    let manager = Manager::open(&database).await.unwrap();
+    let manager = Manager::open(&database, GEMEENTE).await.unwrap();
     for name in ["gemeente", "rvig", "rdw"] {
         let pem = std::fs::read_to_string(pki_dir.path().join(format!("{name}.pem"))).unwrap();
         manager.register_peer(name, &pem).await.unwrap();
@@ -176,7 +176,6 @@ async fn world(url: &StorageUrl) -> World {
     let publication = manager
         .publish(
             &rvig,
-            GEMEENTE,
             ServiceEntry {
                 name: SERVICE.into(),
                 peer_id: RVIG.into(),
@@ -591,6 +590,15 @@ async fn malformed_headers_get_an_answer_and_a_record(w: World) {
             "ERROR_CODE_PROCESSING_ACTIVITY_MISSING"
         );
     }
+    // Two content types: the register might read the body otherwise than the gateway.
+    let json = HeaderValue::from_static("application/json");
+    let response = post(vec![
+        (PROCESSING_ACTIVITY, parkeren.clone()),
+        ("content-type", json),
+    ])
+    .await
+    .unwrap();
+    denied(response, 400, "ERROR_CODE_BODY_AMBIGUOUS").await;
     assert_eq!(w.reached(), 0);
     let post = |name: &'static str, value: HeaderValue| {
         post(vec![(PROCESSING_ACTIVITY, parkeren.clone()), (name, value)])
@@ -621,6 +629,90 @@ async fn malformed_headers_get_an_answer_and_a_record(w: World) {
         );
     }
     assert_eq!(w.reached(), 2);
+}
+
+fn entry(name: &str, peer: &str, inway: &str) -> ServiceEntry {
+    ServiceEntry {
+        name: name.into(),
+        peer_id: peer.into(),
+        inway: inway.into(),
+        openapi: "/openapi.json".into(),
+        subject_field: Some("burgerservicenummer".into()),
+    }
+}
+
+/// Another organisation cannot take a service's name, nor list one the directory's
+/// keeper did not accept, and a grant never follows a name to a new provider.
+async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
+    let rdw = identity(&w.pki, "rdw");
+    let gemeente = identity(&w.pki, "gemeente");
+    let elsewhere = "https://127.0.0.1:9";
+    let taken = w
+        .manager
+        .publish(&rdw, entry(SERVICE, RDW, elsewhere), validity(0, 30))
+        .await;
+    assert!(
+        matches!(
+            taken,
+            Err(loket_exchange::ManagerError::ServiceTaken { .. })
+        ),
+        "{taken:?}"
+    );
+    assert_eq!(w.manager.policy().services[SERVICE].peer_id, RVIG);
+    assert_eq!(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"]))
+            .await
+            .status(),
+        200
+    );
+
+    // RDW keeping a directory of its own in the same database lists nothing in ours.
+    let own = Manager::open(&w.database, RDW).await.unwrap();
+    let hash = own
+        .publish(&rdw, entry("rdw-brp", RDW, elsewhere), validity(0, 30))
+        .await
+        .unwrap();
+    own.accept(&rdw, &hash).await.unwrap();
+    assert!(own.policy().services.contains_key("rdw-brp"));
+    w.manager.reload().await.unwrap();
+    assert!(!w.manager.policy().services.contains_key("rdw-brp"));
+
+    // Once RvIG's publication is revoked the name is free; the keeper accepts RDW's. The
+    // municipality's grant was for RvIG's service: it does not carry requests to RDW.
+    let rvig = identity(&w.pki, "rvig");
+    let publication = w
+        .manager
+        .policy()
+        .contracts
+        .iter()
+        .find(|c| {
+            c.state == ContractState::Active
+                && c.accepted_by.len() == 2
+                && c.content.grants.iter().any(|g| {
+                    matches!(
+                        g.data,
+                        loket_exchange::contract::GrantData::ServicePublication { .. }
+                    )
+                })
+        })
+        .map(|c| c.hash.clone())
+        .unwrap();
+    w.manager.revoke(&rvig, &publication).await.unwrap();
+    let hash = w
+        .manager
+        .publish(&rdw, entry(SERVICE, RDW, elsewhere), validity(-1, 30))
+        .await
+        .unwrap();
+    w.manager.accept(&gemeente, &hash).await.unwrap();
+    assert_eq!(w.manager.policy().services[SERVICE].peer_id, RDW);
+    let before = w.reached();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), before);
 }
 
 async fn the_inway_checks_on_its_own(w: World) {
@@ -789,7 +881,7 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
         "nothing changed, nothing rebuilt"
     );
     // `loket exchange revoke` in another process: the same database, a manager of its own.
-    let other = Manager::open(&w.database).await.unwrap();
+    let other = Manager::open(&w.database, GEMEENTE).await.unwrap();
     let contract = w.manager.policy().connections[&w.grant]
         .contract_hash
         .clone();
@@ -876,8 +968,7 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
         ),
         Operator::new(&Secret::new("rvig-token".into()), identity(&w.pki, "rvig")),
     ];
-    let router =
-        management::service(w.manager.clone(), operators, GEMEENTE).into_router(Metrics::new());
+    let router = management::service(w.manager.clone(), operators).into_router(Metrics::new());
     let base = format!("{}{}", serve_plain(router).await, management::BASE);
     let client = reqwest::Client::new();
     let call = |path: &str, token: &str, body: Option<Value>| {
@@ -1020,6 +1111,7 @@ loket_store::contract_suite! {
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,
+        a_service_stays_with_the_provider_the_directory_accepted,
         revoked_and_expired_grants_stop_working_at_once,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,

@@ -178,9 +178,6 @@ pub enum ExchangeCommand {
         /// The path, in each answered item, of the data subject's BSN.
         #[arg(long)]
         subject_field: Option<String>,
-        /// The OIN of the organisation that keeps the directory.
-        #[arg(long, default_value = crate::exchange::GEMEENTE_OIN)]
-        directory: String,
         #[arg(long, default_value_t = 365)]
         days: i64,
         #[command(flatten)]
@@ -254,7 +251,6 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             inway,
             openapi,
             subject_field,
-            directory,
             days,
             party,
         } => {
@@ -274,13 +270,12 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
                 openapi,
                 subject_field,
             };
-            let hash = manager
-                .publish(&identity, &directory, entry, validity(days))
-                .await?;
+            let hash = manager.publish(&identity, entry, validity(days)).await?;
             println!("{hash}");
             println!(
-                "Published as {}; in force once the directory approves: loket exchange approve '{hash}' --as DIRECTORY",
-                party.label(&identity)
+                "Published as {}; in force once the directory's keeper ({}) approves: loket exchange approve '{hash}'",
+                party.label(&identity),
+                manager.directory_keeper()
             );
             Ok(())
         }
@@ -331,12 +326,15 @@ fn validity(days: i64) -> loket_exchange::contract::Validity {
 
 impl ExchangeStore {
     async fn manager(&self) -> anyhow::Result<Manager> {
-        let url = match self.configured()? {
-            Some(exchange) => exchange.directory,
-            None => storage(&self.data, self.storage.clone())?,
+        let (url, keeper) = match self.configured()? {
+            Some(exchange) => (exchange.directory, exchange.directory_peer),
+            None => (
+                storage(&self.data, self.storage.clone())?,
+                crate::exchange::GEMEENTE_OIN.to_owned(),
+            ),
         };
         let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
-        Ok(Manager::open(&database).await?)
+        Ok(Manager::open(&database, &keeper).await?)
     }
 
     /// The `[exchange]` of `--config`, when given.

@@ -125,6 +125,10 @@ const MIN_TOKEN: usize = 32;
 
 fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSettings> {
     use loket_logboek::api::{Reader, Role};
+    // A shared directory has one keeper, and every peer must name the same one.
+    if raw.directory_url.is_some() && raw.directory_peer.is_none() {
+        bail!("exchange.directory_peer: name the OIN of the organisation that keeps the directory at exchange.directory_url");
+    }
     let directory = match raw.directory_url {
         Some(url) => url.expose().parse().context("exchange.directory_url")?,
         None => storage.clone(),
@@ -187,7 +191,10 @@ fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSe
     };
     // Fail at start, naming the key, rather than at the first request.
     let identity = settings.identity().context("exchange.certificate")?;
-    settings.anchors().context("exchange.trust_anchors")?;
+    let anchors = settings.anchors().context("exchange.trust_anchors")?;
+    loket_exchange::tls::check_identity(&identity, &anchors).context(
+        "exchange.certificate and exchange.private_key: peers would not accept this identity",
+    )?;
     settings.activities().context("exchange.activities")?;
     settings.directory_peer = match raw.directory_peer {
         Some(oin) => loket_core::Oin::parse(&oin)
@@ -400,6 +407,10 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// The top-level keys an environment variable may set (`LOKET_RSIN`); other top-level
+/// `LOKET_*` variables belong to something else (`LOKET_CONFIG`).
+const TOP_LEVEL: [&str; 3] = ["municipality", "municipality_code", "rsin"];
+
 pub fn load(path: &Path) -> anyhow::Result<Config> {
     if !path.is_file() {
         bail!("configuration file {} does not exist", path.display());
@@ -413,7 +424,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     // Only nested keys (LOKET_STORAGE__URL) and known top-level ones, so that unrelated
     // LOKET_* variables (LOKET_CONFIG, LOKET_TEST_POSTGRES_URL) are not taken for settings.
     let env = Env::prefixed("LOKET_")
-        .filter(|key| key.as_str().contains("__") || key == "municipality")
+        .filter(|key| key.as_str().contains("__") || TOP_LEVEL.contains(&key.as_str()))
         .split("__");
     let mut from_env: Dict = Figment::from(env)
         .extract()
@@ -604,6 +615,8 @@ mod tests {
             matches!(&loaded.platform.storage, StorageUrl::Postgres(url) if url.expose() == "postgres://loket:hunter2@db/loket")
         );
         assert_eq!(loaded.platform.portal_listen.port(), 8080);
+        assert_eq!(loaded.platform.gemeente.code, "0363");
+        assert_eq!(loaded.platform.gemeente.rsin, "123456782");
         assert_eq!(loaded.log_format, LogFormat::Json);
         assert!(
             !format!("{loaded:?}").contains("hunter2"),
@@ -706,6 +719,8 @@ mod tests {
             error(config("gemeente.key", &token, "zaken")).contains("no usable PEM certificate")
         );
         assert!(error(config("gemeente.pem", "kort", "zaken")).contains("at least 32"));
+        // RvIG's certificate with the municipality's key: no peer would accept it.
+        assert!(error(config("rvig.pem", &token, "zaken")).contains("would not accept"));
         assert!(error(config("gemeente.pem", &token, "Zaken API")).contains("Zaken API"));
         // The portal's activities must be in the register the log explains them from.
         let path = config("gemeente.pem", &token, "zaken");

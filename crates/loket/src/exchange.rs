@@ -246,7 +246,11 @@ pub async fn start(
             Reader::new(name, &Secret::new(token.clone()), role)
         })
         .collect();
-    let manager = Manager::open(&platform::open(storage, &loket_exchange::SCHEMA).await?).await?;
+    let manager = Manager::open(
+        &platform::open(storage, &loket_exchange::SCHEMA).await?,
+        GEMEENTE_OIN,
+    )
+    .await?;
     let mut identities = HashMap::new();
     let mut logs = HashMap::new();
     let mut sources = Vec::new();
@@ -310,7 +314,7 @@ pub async fn start(
             if manager.policy().services.contains_key(service.name) {
                 manager.update_service(&entry).await?;
             } else {
-                let hash = manager.publish(identity, GEMEENTE_OIN, entry, year).await?;
+                let hash = manager.publish(identity, entry, year).await?;
                 manager.accept(gemeente, &hash).await?;
             }
         }
@@ -370,7 +374,7 @@ pub async fn start(
         let identity = Identity::load_named(&pki, &name)?;
         operators.push(Operator::new(&Secret::new(token), identity));
     }
-    let management = loket_exchange::management::service(manager.clone(), operators, GEMEENTE_OIN);
+    let management = loket_exchange::management::service(manager.clone(), operators);
     platform
         .spawn("exchange-manager", loopback(), management)
         .await?;

@@ -114,10 +114,10 @@ pub async fn start(
     let identity = settings.identity()?;
     let anchors = settings.anchors()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let manager =
-        Manager::open(&platform::open(&settings.directory, &loket_exchange::SCHEMA).await?)
-            .await
-            .context("cannot open the exchange's directory")?;
+    let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
+    let manager = Manager::open(&directory, &settings.directory_peer)
+        .await
+        .context("cannot open the exchange's directory")?;
     manager
         .register_peer(&settings.display_name, &settings.certificate)
         .await
@@ -165,11 +165,7 @@ pub async fn start(
     }
     if let Some(management) = &settings.management {
         let operator = Operator::new(&management.token, settings.identity()?);
-        let api = loket_exchange::management::service(
-            manager.clone(),
-            vec![operator],
-            &settings.directory_peer,
-        );
+        let api = loket_exchange::management::service(manager.clone(), vec![operator]);
         platform
             .spawn("exchange-manager", management.listen, api)
             .await?;
