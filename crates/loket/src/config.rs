@@ -127,7 +127,9 @@ fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSe
     use loket_logboek::api::{Reader, Role};
     // A shared directory has one keeper, and every peer must name the same one.
     if raw.directory_url.is_some() && raw.directory_peer.is_none() {
-        bail!("exchange.directory_peer: name the OIN of the organisation that keeps the directory at exchange.directory_url");
+        bail!(
+            "exchange.directory_peer: name the OIN of the organisation that keeps the directory at exchange.directory_url"
+        );
     }
     let directory = match raw.directory_url {
         Some(url) => url.expose().parse().context("exchange.directory_url")?,
