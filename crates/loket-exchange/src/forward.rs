@@ -32,6 +32,8 @@ pub(crate) enum ForwardError {
     Body(#[from] hyper::Error),
     #[error("cannot make the request: {0}")]
     Build(#[from] http::Error),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// An answer from upstream.

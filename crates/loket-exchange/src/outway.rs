@@ -2,8 +2,8 @@
 //! An application names the service in the path and states its processing activity; the
 //! outway picks the grant for it, logs, and forwards over mutual TLS to the inway.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -33,8 +33,37 @@ struct Inner {
     thumbprint: String,
     manager: Manager,
     log: Logboek,
-    forwarder: Forwarder,
+    /// What the TLS towards each provider is made of.
+    identity: Identity,
+    anchors: Vec<rustls_pki_types::CertificateDer<'static>>,
+    /// One pooled client per provider, each accepting only that provider's inway.
+    forwarders: RwLock<HashMap<String, Forwarder>>,
     clock: Arc<dyn Clock>,
+}
+
+impl Inner {
+    fn forwarder_to(&self, provider: &str) -> Result<Forwarder, tls::TlsError> {
+        let known = match self.forwarders.read() {
+            Ok(forwarders) => forwarders.get(provider).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
+        };
+        if let Some(forwarder) = known {
+            return Ok(forwarder);
+        }
+        let forwarder = Forwarder::new(tls::client_config_for(
+            &self.identity,
+            &self.anchors,
+            provider,
+        )?);
+        let mut forwarders = match self.forwarders.write() {
+            Ok(forwarders) => forwarders,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Ok(forwarders
+            .entry(provider.to_owned())
+            .or_insert(forwarder)
+            .clone())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +80,17 @@ impl Outway {
         log: Logboek,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OutwayError> {
-        let forwarder = Forwarder::new(tls::client_config(identity, anchors)?);
+        // The configuration is checked once here, so that a bad one fails at start.
+        tls::client_config(identity, anchors)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: identity.oin.as_str().to_owned(),
                 thumbprint: identity.thumbprint.clone(),
                 manager,
                 log,
-                forwarder,
+                identity: identity.clone(),
+                anchors: anchors.to_vec(),
+                forwarders: RwLock::default(),
                 clock,
             }),
         })
@@ -190,9 +222,10 @@ async fn handle(
             bytes.clone(),
         )
     });
-    let answer = match request {
-        Ok(request) => inner.forwarder.send(request).await,
-        Err(error) => Err(ForwardError::from(error)),
+    let answer = match (request, inner.forwarder_to(&connection.provider)) {
+        (Ok(request), Ok(forwarder)) => forwarder.send(request).await,
+        (Err(error), _) => Err(ForwardError::from(error)),
+        (_, Err(error)) => Err(ForwardError::Tls(error)),
     };
     let answer = match answer {
         Ok(answer) => answer,

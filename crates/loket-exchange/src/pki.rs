@@ -140,6 +140,17 @@ pub struct Identity {
     pub thumbprint: String,
 }
 
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Self {
+            oin: self.oin,
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            thumbprint: self.thumbprint.clone(),
+        }
+    }
+}
+
 impl Identity {
     /// Load `<cert>` (PEM chain, leaf first) and `<key>` (PEM PKCS#8).
     pub fn load(cert: &Path, key: &Path) -> Result<Self, PkiError> {

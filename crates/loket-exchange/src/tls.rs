@@ -85,6 +85,84 @@ pub fn client_config(
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
 }
 
+/// An outway's TLS towards one provider: as [`client_config`], and the inway must also
+/// present a certificate with the provider's OIN. The directory's inway address is not
+/// part of any signed contract; this way a changed address cannot lead elsewhere.
+pub fn client_config_for(
+    identity: &Identity,
+    anchors: &[CertificateDer<'static>],
+    provider_oin: &str,
+) -> Result<ClientConfig, TlsError> {
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots(anchors)?),
+        provider(),
+    )
+    .build()?;
+    let verifier = Arc::new(PinnedProvider {
+        webpki,
+        oin: provider_oin.to_owned(),
+    });
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
+}
+
+/// The usual server check, and then: is it the provider's certificate?
+#[derive(Debug)]
+struct PinnedProvider {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    oin: String,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedProvider {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls_pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        match PeerCertificate::parse(end_entity) {
+            Ok(peer) if peer.oin.as_str() == self.oin => Ok(verified),
+            _ => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
 /// A client configuration that trusts no server, for a client that only speaks plain
 /// HTTP (an inway to the registers inside its own network).
 pub(crate) fn trusting_no_server() -> Result<ClientConfig, TlsError> {

@@ -715,6 +715,59 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
     assert_eq!(w.reached(), before);
 }
 
+/// The inway address in the directory is not signed by anyone; the outway only talks to
+/// an inway that shows the provider's own certificate.
+async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
+    // An inway with RDW's certificate (from the same CA) that counts what it is sent.
+    let anchors = pki::load_roots(&w.pki.join(pki::CA_FILE)).unwrap();
+    let rdw = identity(&w.pki, "rdw");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let router = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        std::future::ready("{}")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let impostor = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(loket_exchange::serve_tls(
+        listener,
+        tls::server_config(&rdw, &anchors).unwrap(),
+        router,
+        std::future::pending(),
+    ));
+    // Whoever can write to the directory's database moves RvIG's address there.
+    w.manager
+        .update_service(&entry(SERVICE, RVIG, &impostor))
+        .await
+        .unwrap();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        502,
+        "ERROR_CODE_SERVICE_UNREACHABLE",
+    )
+    .await;
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        0,
+        "the other inway got nothing"
+    );
+    assert_eq!(w.reached(), 0);
+    // Back at RvIG's own inway, the same request goes through.
+    w.manager
+        .update_service(&entry(SERVICE, RVIG, &w.inway))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"]))
+            .await
+            .status(),
+        200
+    );
+}
+
 async fn the_inway_checks_on_its_own(w: World) {
     let body = lookup(&["naam"]);
     // A certificate from another CA does not get through the handshake.
@@ -1112,6 +1165,7 @@ loket_store::contract_suite! {
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,
         a_service_stays_with_the_provider_the_directory_accepted,
+        the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
