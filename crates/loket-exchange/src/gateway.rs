@@ -96,6 +96,20 @@ impl Action {
         }
     }
 
+    /// The request body ([`read_body`]), or the refusal (logged) to answer with.
+    pub(crate) async fn body(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        headers: &HeaderMap,
+        body: axum::body::Body,
+    ) -> Result<axum::body::Bytes, Denial> {
+        match read_body(headers, body).await {
+            Ok(bytes) => Ok(bytes),
+            Err(denial) => Err(self.refuse(log, clock, denial).await),
+        }
+    }
+
     /// One record per subject, or one about nobody when there are none.
     fn records(
         &self,
@@ -203,7 +217,7 @@ where
 /// A request body of at most [`JSON_BODY_LIMIT`] bytes, with one content type: one
 /// announced as larger is refused before a byte is read, one that turns out larger when
 /// it is read too.
-pub(crate) async fn read_body(
+async fn read_body(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::body::Bytes, Denial> {

@@ -160,14 +160,9 @@ async fn handle(
         }
     };
     action.service.clone_from(&connection.service);
-    let bytes = match gateway::read_body(&parts.headers, body).await {
+    let bytes = match action.body(&inner.log, clock, &parts.headers, body).await {
         Ok(bytes) => bytes,
-        Err(denial) => {
-            return action
-                .refuse(&inner.log, clock, denial)
-                .await
-                .into_response();
-        }
+        Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);

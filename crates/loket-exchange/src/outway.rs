@@ -167,14 +167,9 @@ async fn handle(
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
     };
-    let bytes = match gateway::read_body(&parts.headers, body).await {
+    let bytes = match action.body(&inner.log, clock, &parts.headers, body).await {
         Ok(bytes) => bytes,
-        Err(denial) => {
-            return action
-                .refuse(&inner.log, clock, denial)
-                .await
-                .into_response();
-        }
+        Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);
