@@ -247,3 +247,56 @@ impl PeerCertificate {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn demo_pki() -> (tempfile::TempDir, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let oin = Oin::parse("00000001001234567000").unwrap();
+        let organisation = Organisation {
+            name: "gemeente".into(),
+            display_name: "Gemeente".into(),
+            oin,
+        };
+        init(dir.path(), &[organisation]).unwrap();
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let (cert, key) = (read("gemeente.pem"), read("gemeente.key"));
+        (dir, cert, key)
+    }
+
+    #[test]
+    fn an_identity_comes_from_pem_text_with_its_oin() {
+        let (_dir, cert, key) = demo_pki();
+        let identity = Identity::from_pem(&cert, "cert", &key, "key").unwrap();
+        assert_eq!(identity.oin.as_str(), "00000001001234567000");
+        // The key where the certificate should be, and the other way round.
+        assert!(matches!(
+            Identity::from_pem(&key, "cert", &key, "key"),
+            Err(PkiError::Pem(origin)) if origin == "cert"
+        ));
+        assert!(matches!(
+            Identity::from_pem(&cert, "cert", &cert, "key"),
+            Err(PkiError::Pem(origin)) if origin == "key"
+        ));
+    }
+
+    proptest! {
+        /// Whatever text configuration hands in, reading it is an answer, never a panic.
+        #[test]
+        fn reading_any_text_as_pem_never_panics(text in ".{0,400}", cut in 0usize..2000) {
+            let (_dir, cert, key) = demo_pki();
+            let _ = certificates(&text, "text");
+            let _ = Identity::from_pem(&text, "cert", &text, "key");
+            // A real certificate and key, cut off anywhere.
+            let cut_cert: String = cert.chars().take(cut).collect();
+            let cut_key: String = key.chars().take(cut).collect();
+            let _ = Identity::from_pem(&cut_cert, "cert", &cut_key, "key");
+        }
+    }
+}
