@@ -27,7 +27,10 @@ struct RawConfig {
     /// The municipality's RSIN, `bronorganisatie` of its cases.
     rsin: String,
     storage: RawStorage,
-    portal: RawResidentPortal,
+    /// The resident portal; an organisation that only provides services through the
+    /// exchange leaves it out.
+    #[serde(default)]
+    portal: Option<RawResidentPortal>,
     /// The employee workspace (serve it on an internal network only).
     #[serde(default)]
     werkplek: Option<RawWerkplek>,
@@ -449,37 +452,17 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .transpose()?;
     let exchange = raw.exchange.map(|e| exchange(e, &storage)).transpose()?;
     let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
-    let logs = raw
-        .portal
-        .logboeken
-        .into_iter()
-        .map(log_source)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let portal_activities = raw.portal.verwerkingsactiviteiten.map_or_else(
-        crate::platform::built_in_portal_activities,
-        |a| loket_zaken::inwoner::Activities {
-            mijn_gegevens: a.mijn_gegevens,
-            attenderen: a.attenderen,
-        },
-    );
-    // Asking under an activity the log does not know would name no purpose to residents.
-    if let Some(exchange) = &exchange {
-        let register = exchange.activities()?;
-        for id in [
-            &portal_activities.mijn_gegevens,
-            &portal_activities.attenderen,
-        ] {
-            if register.get(id).is_none() {
-                bail!(
-                    "portal.verwerkingsactiviteiten: {id} is not in the register of processing activities"
-                );
-            }
-        }
-    }
+    let (portal_listen, portal) = match raw.portal {
+        Some(portal) => (
+            Some(portal.listen),
+            portal_wiring(portal, exchange.as_ref())?,
+        ),
+        None => (None, no_portal()?),
+    };
     Ok(Config {
         platform: PlatformSettings {
             storage,
-            portal_listen: raw.portal.listen,
+            portal_listen,
             registers: [
                 (RegisterName::Brp, raw.brp),
                 (RegisterName::Reisdocumenten, raw.reisdocumenten),
@@ -501,16 +484,60 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
                 .map(|o| o.settings("preferred_username")),
             zaken_api,
             exchange,
-            portal: crate::platform::PortalWiring {
-                outway: raw.portal.outway,
-                logs,
-                session_key: portal_key(raw.portal.session_key)?,
-                personas: Vec::new(),
-                digid: raw.portal.digid.map(|d| d.settings("sub")),
-                activities: portal_activities,
-            },
+            portal,
         },
         log_format: raw.log.format,
+    })
+}
+
+/// What the configured portal is connected to.
+fn portal_wiring(
+    raw: RawResidentPortal,
+    exchange: Option<&ExchangeSettings>,
+) -> anyhow::Result<crate::platform::PortalWiring> {
+    let logs = raw
+        .logboeken
+        .into_iter()
+        .map(log_source)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let activities =
+        raw.verwerkingsactiviteiten
+            .map_or_else(crate::platform::built_in_portal_activities, |a| {
+                loket_zaken::inwoner::Activities {
+                    mijn_gegevens: a.mijn_gegevens,
+                    attenderen: a.attenderen,
+                }
+            });
+    // Asking under an activity the log does not know would name no purpose to residents.
+    if let Some(exchange) = exchange {
+        let register = exchange.activities()?;
+        for id in [&activities.mijn_gegevens, &activities.attenderen] {
+            if register.get(id).is_none() {
+                bail!(
+                    "portal.verwerkingsactiviteiten: {id} is not in the register of processing activities"
+                );
+            }
+        }
+    }
+    Ok(crate::platform::PortalWiring {
+        outway: raw.outway,
+        logs,
+        session_key: portal_key(raw.session_key)?,
+        personas: Vec::new(),
+        digid: raw.digid.map(|d| d.settings("sub")),
+        activities,
+    })
+}
+
+/// Without `[portal]`: nothing is served, so nothing needs to be connected.
+fn no_portal() -> anyhow::Result<crate::platform::PortalWiring> {
+    Ok(crate::platform::PortalWiring {
+        outway: None,
+        logs: Vec::new(),
+        session_key: crate::platform::random_key()?,
+        personas: Vec::new(),
+        digid: None,
+        activities: crate::platform::built_in_portal_activities(),
     })
 }
 
@@ -598,7 +625,7 @@ mod tests {
         assert!(
             matches!(&loaded.platform.storage, StorageUrl::Postgres(url) if url.expose() == "postgres://loket:hunter2@db/loket")
         );
-        assert_eq!(loaded.platform.portal_listen.port(), 8080);
+        assert_eq!(loaded.platform.portal_listen.map(|l| l.port()), Some(8080));
         assert_eq!(loaded.platform.gemeente.code, "0363");
         assert_eq!(loaded.platform.gemeente.rsin, "123456782");
         assert_eq!(loaded.log_format, LogFormat::Json);

@@ -40,7 +40,7 @@ pub async fn run(
     let logs = crate::exchange::start(&mut platform, &data, &storage).await?;
     let settings = PlatformSettings {
         storage: storage.clone(),
-        portal_listen: listen,
+        portal_listen: Some(listen),
         registers: Vec::new(),
         municipality: DEMO_MUNICIPALITY.to_owned(),
         gemeente: crate::process::demo_gemeente(),

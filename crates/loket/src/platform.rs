@@ -32,7 +32,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub struct PlatformSettings {
     pub storage: StorageUrl,
-    pub portal_listen: SocketAddr,
+    /// The resident portal's address; `None` serves no portal (an organisation that only
+    /// provides services through the exchange).
+    pub portal_listen: Option<SocketAddr>,
     /// Registers to run in this process too, each on its own address (the demo runs all;
     /// production asks RvIG's, RDW's and DUO's).
     pub registers: Vec<(RegisterName, SocketAddr)>,
@@ -148,8 +150,10 @@ impl Platform {
 
         let store = loket_zaken::zaak_store(&zaken);
         let clock: Arc<dyn loket_core::Clock> = Arc::new(SystemClock);
-        self.add_portal(&settings, &zaken, store.clone(), clock.clone())
-            .await?;
+        if let Some(listen) = settings.portal_listen {
+            self.add_portal(listen, &settings, &zaken, store.clone(), clock.clone())
+                .await?;
+        }
         if let Some(listen) = settings.werkplek_listen {
             let database = open(&settings.storage, &loket_web::werkplek::staff::SCHEMA).await?;
             let werk = Werk::new(store.clone(), settings.catalogue.clone(), clock.clone());
@@ -199,6 +203,7 @@ impl Platform {
     /// The resident portal, with its own database for sessions.
     async fn add_portal(
         &mut self,
+        listen: SocketAddr,
         settings: &PlatformSettings,
         zaken: &Database,
         store: Arc<dyn loket_zaken::ZaakStore>,
@@ -277,7 +282,7 @@ impl Platform {
             loket_web::portaal::UPLOAD_LIMIT,
         )
         .error_pages(Arc::new(PortalErrorPages::new(portal_settings)));
-        self.spawn("portal", settings.portal_listen, portal).await
+        self.spawn("portal", listen, portal).await
     }
 
     /// One register on its own address, with its own database.

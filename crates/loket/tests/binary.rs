@@ -1121,7 +1121,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         String::from_utf8_lossy(&seeded.stderr)
     );
     let port = || format!("127.0.0.1:{}", free_port());
-    let (brp, inway, rvig_manager, rvig_portal) = (port(), port(), port(), port());
+    let (brp, inway, rvig_manager) = (port(), port(), port());
     let (outway, log, gemeente_manager, gemeente_portal) = (port(), port(), port(), port());
     let rvig_log = port();
     let portal_token = "p".repeat(32);
@@ -1132,7 +1132,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     std::fs::write(
         &rvig,
         format!(
-            "municipality = \"RvIG\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{rvig_portal}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
+            "municipality = \"RvIG\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
             data = rvig_data.display(),
             exchange = exchange_config(
                 "rvig",
@@ -1148,11 +1148,15 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     )
     .unwrap();
     let config_arg = |path: &Path| path.to_str().unwrap().to_owned();
-    let _rvig = Running::on_port(
+    // RvIG serves no portal; its management API says when it is ready.
+    let rvig_running = Running::on_port(
         &["serve", "--config", &config_arg(&rvig)],
         &[],
-        &format!("http://{rvig_portal}"),
+        &format!("http://{rvig_manager}"),
     );
+    let started = rvig_running.stderr();
+    assert!(started.contains(r#""service":"inway""#), "{started}");
+    assert!(!started.contains(r#""service":"portal""#), "{started}");
     // RvIG's log made its keys at its first start; its public key goes to the municipality's
     // portal, which reads residents' records there too.
     let printed = loket(&["log", "public-key", "--config", &config_arg(&rvig)]);
