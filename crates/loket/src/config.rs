@@ -603,6 +603,9 @@ fn resolve_files(dict: &mut Dict, prefix: &str) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// The smallest valid configuration; tests add to it or change one value.
+    const MINIMAL: &str = "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n";
+
     fn write(dir: &Path, name: &str, contents: &str) -> std::path::PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, contents).unwrap();
@@ -639,7 +642,9 @@ mod tests {
     fn zgw_clients_are_configured_with_secrets_from_files() {
         let dir = tempfile::tempdir().unwrap();
         let secret = write(dir.path(), "zgw", "0123456789abcdef0123456789abcdef\n");
-        let base = "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n[zaken_api]\nlisten = \"127.0.0.1:8090\"\npublic_url = \"https://zaken.example\"\n";
+        let base = format!(
+            "{MINIMAL}[zaken_api]\nlisten = \"127.0.0.1:8090\"\npublic_url = \"https://zaken.example\"\n"
+        );
         let client = |secret: &str, zaaktype: &str| {
             format!(
                 "[[zaken_api.clients]]\nclient_id = \"formulieren\"\n{secret}\n[zaken_api.clients.autorisaties]\n{zaaktype} = [\"zaken.lezen\", \"zaken.aanmaken\"]\n"
@@ -701,7 +706,7 @@ mod tests {
                 dir.path(),
                 "exchange.toml",
                 &format!(
-                    "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
+                    "{MINIMAL}\
                      [exchange]\nname = \"Gemeente X\"\ncertificate_file = \"{pki}/{certificate}\"\n\
                      private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
                      [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
@@ -744,11 +749,7 @@ mod tests {
     #[test]
     fn refuses_unknown_keys_and_double_secrets() {
         let dir = tempfile::tempdir().unwrap();
-        let typo = write(
-            dir.path(),
-            "typo.toml",
-            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n",
-        );
+        let typo = write(dir.path(), "typo.toml", &format!("{MINIMAL}listne = 3\n"));
         assert!(format!("{:#}", load(&typo).unwrap_err()).contains("listne"));
         let both = write(
             dir.path(),
@@ -759,13 +760,13 @@ mod tests {
         let rsin = write(
             dir.path(),
             "rsin.toml",
-            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456789\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+            &MINIMAL.replace("123456782", "123456789"),
         );
         assert!(format!("{:#}", load(&rsin).unwrap_err()).contains("eleven-test"));
         let code = write(
             dir.path(),
             "code.toml",
-            "municipality = \"X\"\nmunicipality_code = \"363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n",
+            &MINIMAL.replace("\"0363\"", "\"363\""),
         );
         assert!(format!("{:#}", load(&code).unwrap_err()).contains("CBS code"));
         let log = |key: &str| {
@@ -773,7 +774,7 @@ mod tests {
                 dir.path(),
                 "logboeken.toml",
                 &format!(
-                    "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:/tmp/x\"\n[portal]\nlisten = \"127.0.0.1:1\"\n\
+                    "{MINIMAL}\
                      [[portal.logboeken]]\norganisatie = \"RDW\"\nurl = \"https://logboek.rdw.example/\"\ntoken = \"t\"\npublic_key = \"{key}\"\n"
                 ),
             )
