@@ -1154,7 +1154,15 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         &[],
         &format!("http://{rvig_manager}"),
     );
-    let started = rvig_running.stderr();
+    // Log lines are written by a thread of their own a few milliseconds later.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let started = loop {
+        let started = rvig_running.stderr();
+        if started.contains(r#""service":"inway""#) || Instant::now() > deadline {
+            break started;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(started.contains(r#""service":"inway""#), "{started}");
     assert!(!started.contains(r#""service":"portal""#), "{started}");
     // RvIG's log made its keys at its first start; its public key goes to the municipality's
