@@ -86,19 +86,40 @@ export async function startServe({ port, portal, werkplek, staff = [] }) {
     await promisify(execFile)(binary, ['staff', 'add', '--id', id, '--naam', naam, '--rol', rol, '--storage', `sqlite:${data}`],
       { env: { ...process.env, LOKET_WACHTWOORD: 'een-lang-wachtwoord-voor-de-test' } });
   }
-  const child = spawn(binary, ['serve', '--config', join(data, 'loket.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
   const base = `http://127.0.0.1:${port}`;
-  await whenReady(child, 'loket serve', () => stderr, async () => (await fetch(`${base}/readyz`)).ok);
+  const stop = await runServe(join(data, 'loket.toml'), base);
   return {
     portal: base,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await stop();
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Run `loket serve --config <path>` until its server at `base` is ready; returns the
+ * function that stops it. For a configuration written by the test itself.
+ */
+export async function runServe(path, base) {
+  if (!binary || !existsSync(binary)) {
+    throw new Error(`LOKET_BIN must point at a built loket binary (got ${binary})`);
+  }
+  const child = spawn(binary, ['serve', '--config', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  await whenReady(child, 'loket serve', () => stderr, async () => (await fetch(`${base}/readyz`)).ok);
+  return async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+}
+
+/** Run the `loket` command line; its standard output. Fails with its standard error. */
+export async function loketCommand(...args) {
+  const { stdout } = await promisify(execFile)(binary, args);
+  return stdout;
 }
 
 /** Wait up to 30 s for `ready()` to hold while `child` runs; fail with its stderr. */

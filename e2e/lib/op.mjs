@@ -30,3 +30,11 @@ export async function startProvider({ port, clients }) {
   });
   return { issuer, stop: () => new Promise((resolve) => server.close(resolve)) };
 }
+
+/** The provider's own login page, then its consent page when it asks. */
+export async function signInAtProvider(page, login, backTo) {
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('wat-dan-ook');
+  await page.locator('button[type=submit]').click();
+  if (!page.url().startsWith(backTo)) await page.locator('button[type=submit]').click();
+}

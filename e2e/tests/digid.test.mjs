@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startServe } from '../lib/loket.mjs';
-import { startProvider } from '../lib/op.mjs';
+import { startProvider, signInAtProvider } from '../lib/op.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
 
 const SECRET = 'een-geheim-van-minstens-tweeendertig-tekens';
@@ -63,14 +63,6 @@ test('a resident logs in at the DigiD broker and comes back logged in (JS off)',
   });
   await context.close();
 });
-
-/** The provider's own login page, then its consent page when it asks. */
-async function signInAtProvider(page, login, backTo) {
-  await page.locator('input[name=login]').fill(login);
-  await page.locator('input[name=password]').fill('wat-dan-ook');
-  await page.locator('button[type=submit]').click();
-  if (!page.url().startsWith(backTo)) await page.locator('button[type=submit]').click();
-}
 
 test('an employee signs in with the municipality account; one without a workspace account cannot (JS off)', async () => {
   for (const [login, allowed] of [['m.jansen', true], ['x.onbekend', false]]) {

@@ -1,0 +1,188 @@
+// Two organisations in production, each its own `loket serve` with certificates from its
+// configuration: RvIG publishes the BRP at its inway; the municipality's portal asks for a
+// resident's data through its outway, under a contract both management APIs agreed, and
+// shows the resident who used it, from its own processing log and from RvIG's. The
+// resident logs in at a real OpenID DigiD broker. JavaScript off, axe on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, runServe, loketCommand } from '../lib/loket.mjs';
+import { startProvider, signInAtProvider } from '../lib/op.mjs';
+import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
+
+const SECRET = 'een-geheim-van-minstens-tweeendertig-tekens';
+const MIJN_GEGEVENS = 'https://voorbeeldstad.example/verwerkingen/mijn-gegevens';
+const DIRECTORY_KEEPER = '00000001001234567000';
+const RVIG_TOKEN = 'r'.repeat(32);
+const GEMEENTE_TOKEN = 'g'.repeat(32);
+const PORTAL_READS_RVIG = 'p'.repeat(32);
+
+let root;
+const stops = [];
+let op;
+let portal;
+let browser;
+
+/** The `[exchange]` part for one organisation of the PKI `loket pki init` made. */
+function exchange(name, display, rest) {
+  return [
+    '[exchange]',
+    `name = "${display}"`,
+    `certificate_file = "${root}/pki/${name}.pem"`,
+    `private_key_file = "${root}/pki/${name}.key"`,
+    `trust_anchors_file = "${root}/pki/ca.pem"`,
+    `directory_url = "sqlite:${root}/directory"`,
+    `directory_peer = "${DIRECTORY_KEEPER}"`,
+    ...rest,
+  ].join('\n');
+}
+
+/** A management API call as `token`'s organisation; the status and the answer. */
+async function manage(url, token, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, answer: await response.json() };
+}
+
+/** Accept a contract once the other process has seen it (each reloads every 2 s). */
+async function accept(manager, token, hash) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const { status, answer } = await manage(`${manager}/api/v1/contracts/${hash}/accept`, token);
+    if (status === 200) return answer;
+    assert.ok(status === 404 && Date.now() < deadline, `${status} ${JSON.stringify(answer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'loket-e2e-exchange-'));
+  await loketCommand('pki', 'init', '--dir', join(root, 'pki'));
+  await loketCommand('seed', '--data', join(root, 'rvig'), '--persons', '10');
+  const [opPort, brp, inway, rvigManager, rvigLog] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
+  const [portalPort, outway, log, manager] = await Promise.all([1, 2, 3, 4].map(freePort));
+
+  // RvIG: the BRP behind its inway, a processing log the municipality's portal may read
+  // for the resident who is logged in, and no portal of its own.
+  const rvig = join(root, 'rvig.toml');
+  writeFileSync(rvig, [
+    'municipality = "RvIG"',
+    'municipality_code = "9999"',
+    'rsin = "123456782"',
+    '[storage]', `url = "sqlite:${root}/rvig"`,
+    '[brp]', `listen = "127.0.0.1:${brp}"`,
+    exchange('rvig', 'Rijksdienst voor Identiteitsgegevens', [
+      '[exchange.log]', `keys = "${root}/rvig-keys"`, `listen = "127.0.0.1:${rvigLog}"`,
+      '[[exchange.log.readers]]', 'name = "gemeente-portaal"', 'role = "resident"', `token = "${PORTAL_READS_RVIG}"`,
+      '[exchange.inway]', `listen = "127.0.0.1:${inway}"`,
+      '[exchange.inway.services]', `brp-personen = "http://127.0.0.1:${brp}"`,
+      '[exchange.management]', `listen = "127.0.0.1:${rvigManager}"`, `token = "${RVIG_TOKEN}"`,
+    ]),
+  ].join('\n'));
+  stops.push(await runServe(rvig, `http://127.0.0.1:${rvigManager}`));
+  const rvigKey = (await loketCommand('log', 'public-key', '--config', rvig)).trim();
+
+  op = await startProvider({
+    port: opPort,
+    clients: [{ clientId: 'loket-portaal', clientSecret: SECRET, redirectUri: `http://127.0.0.1:${portalPort}/inloggen/terug` }],
+  });
+  const gemeente = join(root, 'gemeente.toml');
+  writeFileSync(gemeente, [
+    'municipality = "Gemeente Voorbeeldstad"',
+    'municipality_code = "9999"',
+    'rsin = "123456782"',
+    '[storage]', `url = "sqlite:${root}/gemeente"`,
+    '[portal]', `listen = "127.0.0.1:${portalPort}"`, `session_key = "${'k'.repeat(40)}"`,
+    '[portal.digid]', `issuer = "${op.issuer}"`, 'client_id = "loket-portaal"', `client_secret = "${SECRET}"`,
+    `redirect_url = "http://127.0.0.1:${portalPort}/inloggen/terug"`,
+    '[[portal.logboeken]]', 'organisatie = "Rijksdienst voor Identiteitsgegevens"',
+    `url = "http://127.0.0.1:${rvigLog}"`, `token = "${PORTAL_READS_RVIG}"`, `public_key = "${rvigKey}"`,
+    exchange('gemeente', 'Gemeente Voorbeeldstad', [
+      // The portal reads the municipality's own log with a resident's token, too.
+      '[exchange.log]', `keys = "${root}/gemeente-keys"`, `listen = "127.0.0.1:${log}"`,
+      '[[exchange.log.readers]]', 'name = "portaal"', 'role = "resident"', `token = "${'q'.repeat(32)}"`,
+      '[exchange.outway]', `listen = "127.0.0.1:${outway}"`,
+      '[exchange.management]', `listen = "127.0.0.1:${manager}"`, `token = "${GEMEENTE_TOKEN}"`,
+    ]),
+  ].join('\n'));
+  portal = `http://127.0.0.1:${portalPort}`;
+  stops.push(await runServe(gemeente, portal));
+
+  // RvIG publishes the BRP; the municipality keeps the directory and accepts it, then
+  // asks to use it for showing residents their own data, which RvIG approves.
+  const rvigApi = `http://127.0.0.1:${rvigManager}/api/v1`;
+  const gemeenteApi = `http://127.0.0.1:${manager}`;
+  const published = await manage(`${rvigApi}/services`, RVIG_TOKEN, {
+    name: 'brp-personen', inway: `https://127.0.0.1:${inway}`, openapi: '/openapi.json', subjectField: 'burgerservicenummer',
+  });
+  assert.equal(published.status, 200, JSON.stringify(published.answer));
+  assert.equal((await accept(gemeenteApi, GEMEENTE_TOKEN, published.answer.contractHash)).state, 'active');
+  const requested = await manage(`${gemeenteApi}/api/v1/contracts`, GEMEENTE_TOKEN, {
+    service: 'brp-personen', processingActivities: [MIJN_GEGEVENS],
+  });
+  assert.equal(requested.status, 200, JSON.stringify(requested.answer));
+  assert.equal((await accept(`http://127.0.0.1:${rvigManager}`, RVIG_TOKEN, requested.answer.contractHash)).state, 'active');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const stop of stops.reverse()) await stop();
+  await op?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+test('a resident sees their BRP data through the exchange, and who used it in both organisations\' logs (JS off)', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'exchange-production', async (page) => {
+    await page.goto(`${portal}/inloggen`);
+    await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
+    await signInAtProvider(page, '999990007', portal);
+    await page.waitForURL(`${portal}/overzicht`);
+
+    // The outway picks up the approved contract within its reload: ask until it has.
+    const deadline = Date.now() + 15_000;
+    let data;
+    for (;;) {
+      await page.goto(`${portal}/mijn-gegevens`);
+      data = await page.locator('main').innerText();
+      if (/Sanne/.test(data) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.match(data, /Bron: BRP \(Basisregistratie Personen, RvIG\)/, data);
+    assert.match(data, /Sanne/, data);
+    assert.deepEqual(await axeViolations(browser, page), []);
+
+    await page.getByRole('link', { name: 'Wie gebruikte mijn gegevens' }).first().click();
+    const used = await page.locator('tbody tr').allInnerTexts();
+    // The municipality's outway and RvIG's inway each logged the request: the resident
+    // reads both, RvIG's through its log's read API, its signature checked.
+    assert.ok(used.some((r) => /Gemeente Voorbeeldstad/.test(r) && /Vroeg op: naam.*\(brp-personen\)/.test(r)), used.join('\n'));
+    assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /Gaf: naam.*\(brp-personen\)/.test(r)), used.join('\n'));
+    // Each with its purpose and legal basis, and checked against its log's signed tree
+    // head (RvIG's with the public key in the municipality's configuration).
+    assert.ok(used.every((r) => /U laten zien wat de overheid over u vastlegt/.test(r) && /AVG artikel 15/.test(r)), used.join('\n'));
+    assert.ok(used.every((r) => /Gecontroleerd: staat in het ondertekende logboek/.test(r)), used.join('\n'));
+    assert.deepEqual(await axeViolations(browser, page), []);
+  });
+  await context.close();
+
+  // Another resident, in a browser of her own, reads the same logs and finds none of
+  // Sanne's records: the portal's token lets it ask about the signed-in resident only.
+  const other = await newContext(browser, { javaScript: false });
+  await withPage(other, 'exchange-production-other', async (page) => {
+    await page.goto(`${portal}/inloggen`);
+    await page.getByRole('link', { name: 'Inloggen met DigiD' }).click();
+    await signInAtProvider(page, '999990081', portal);
+    await page.waitForURL(`${portal}/overzicht`);
+    await page.goto(`${portal}/wie-gebruikte-mijn-gegevens`);
+    const used = await page.locator('main').innerText();
+    assert.doesNotMatch(used, /geboortedatum/, used);
+  });
+  await other.close();
+});
