@@ -137,7 +137,7 @@ struct Edge {
 /// The edge's layers, from the outside in, each handing the request on to the next.
 async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response {
     let edge = &*edge;
-    accept_traceparent(request, |request| {
+    accept_traceparent(&edge.name, request, |request| {
         add_security_headers(request, |request| {
             record(&edge.metrics, &edge.name, request, |request| {
                 finish_problems(edge.error_pages.clone(), request, |request| {

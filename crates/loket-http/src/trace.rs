@@ -11,7 +11,11 @@ use tracing::Instrument;
 #[derive(Debug, Clone, Copy)]
 pub struct RequestTrace(pub TraceContext);
 
+/// Every request runs in a `request` span naming the server (`service`) and ends with a
+/// `handled` line with its status and duration: one process may serve a portal, an
+/// outway, an inway and a register, and their lines must tell them apart.
 pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
+    service: &str,
     mut request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response {
@@ -28,6 +32,7 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!(
         "request",
+        service,
         method = %request.method(),
         path = %path,
         trace_id = %ours.trace_id,
@@ -35,13 +40,15 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
     );
     async move {
         let probe = matches!(path.as_str(), "/healthz" | "/readyz" | "/metrics");
+        let started = std::time::Instant::now();
         let response = next(request).await;
         let status = response.status().as_u16();
+        let ms = format_args!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
         // Orchestrators poll the probes every few seconds; keep them out of the info log.
         if probe {
-            tracing::debug!(status, "handled");
+            tracing::debug!(status, ms = %ms, "handled");
         } else {
-            tracing::info!(status, "handled");
+            tracing::info!(status, ms = %ms, "handled");
         }
         response
     }

@@ -1279,6 +1279,23 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         answer["personen"][0]["naam"]["voornamen"], "Sanne",
         "{answer}"
     );
+    // RvIG's operational log tells its inway's requests from its BRP's, with durations.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let handled_by = |service: &str| {
+        rvig_running.stderr().lines().any(|line| {
+            line.contains(r#""message":"handled""#)
+                && line.contains(&format!(r#""service":"{service}""#))
+                && line.contains(r#""ms":""#)
+        })
+    };
+    while !(handled_by("inway") && handled_by("brp")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        handled_by("inway") && handled_by("brp"),
+        "{}",
+        rvig_running.stderr()
+    );
     let refused = ask(PARKEREN);
     assert_eq!(refused.status(), 403);
     assert_eq!(

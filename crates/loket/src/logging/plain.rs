@@ -4,7 +4,7 @@
 //! the generic formatter, with its `fmt::Write` calls per part and a timestamp formatted
 //! from scratch each time, was about a tenth of a BRP lookup's instructions.
 //!
-//! `2026-12-04T22:59:33.372701Z  INFO request: loket_http::trace: handled status=200 method=POST`
+//! `2026-12-04T22:59:33.372701Z  INFO request: loket_http::trace: handled status=200 ms=0.412 service="inway" method=POST …`
 //! — time (UTC), level, the spans the event is in, its target, its fields, then the
 //! fields of its spans. String values other than the message are quoted, as Debug writes
 //! them, so a value with a space in it stays one value.
