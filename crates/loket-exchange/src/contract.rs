@@ -263,3 +263,112 @@ pub fn verify(
     }
     Ok(parsed.kind)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::OnceLock;
+
+    use loket_core::Oin;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::pki::{self, Organisation};
+
+    const HASH: &str = "$1$4$c29tZS1jb250cmFjdA";
+
+    /// Two organisations of a demo PKI, made once: key generation is slow.
+    fn peers() -> &'static (Identity, PeerCertificate, PeerCertificate) {
+        static PEERS: OnceLock<(Identity, PeerCertificate, PeerCertificate)> = OnceLock::new();
+        PEERS.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let organisation = |name: &str, oin: &str| Organisation {
+                name: name.into(),
+                display_name: name.into(),
+                oin: Oin::parse(oin).unwrap(),
+            };
+            pki::init(
+                dir.path(),
+                &[
+                    organisation("gemeente", "00000001001234567000"),
+                    organisation("rvig", "00000001001234567001"),
+                ],
+            )
+            .unwrap();
+            let gemeente = Identity::load_named(dir.path(), "gemeente").unwrap();
+            let rvig = Identity::load_named(dir.path(), "rvig").unwrap();
+            let certificate =
+                |identity: &Identity| PeerCertificate::parse(&identity.chain[0]).unwrap();
+            let (own, other) = (certificate(&gemeente), certificate(&rvig));
+            (gemeente, own, other)
+        })
+    }
+
+    #[test]
+    fn a_signature_says_what_its_signer_signed_and_nothing_else_passes() {
+        let (signer, certificate, other) = peers();
+        let accept = sign(signer, HASH, SignatureKind::Accept, 1).unwrap();
+        let revoke = sign(signer, HASH, SignatureKind::Revoke, 2).unwrap();
+        assert_eq!(
+            verify(&accept, certificate, HASH).unwrap(),
+            SignatureKind::Accept
+        );
+        assert_eq!(
+            verify(&revoke, certificate, HASH).unwrap(),
+            SignatureKind::Revoke
+        );
+        // Another organisation's certificate, another contract.
+        assert!(matches!(
+            verify(&accept, other, HASH),
+            Err(ContractError::Signature)
+        ));
+        assert!(matches!(
+            verify(&accept, certificate, "$1$4$b3RoZXI"),
+            Err(ContractError::OtherContract)
+        ));
+        // A payload taken from another signature by the same signer does not fit.
+        let parts: Vec<&str> = accept.split('.').collect();
+        let swapped = format!(
+            "{}.{}.{}",
+            parts[0],
+            revoke.split('.').nth(1).unwrap(),
+            parts[2]
+        );
+        assert!(matches!(
+            verify(&swapped, certificate, HASH),
+            Err(ContractError::Signature)
+        ));
+        // The wrong number of parts.
+        for text in ["", "a.b", "a.b.c.d", &format!("{accept}.")] {
+            assert!(matches!(
+                verify(text, certificate, HASH),
+                Err(ContractError::Malformed)
+            ));
+        }
+    }
+
+    proptest! {
+        /// Signatures come from the shared directory: any text gets an answer, never a
+        /// panic, and no change to a real signature passes.
+        #[test]
+        fn only_the_signature_as_signed_verifies(
+            text in ".{0,300}",
+            at in 0usize..400,
+            byte in 0x20u8..0x7f,
+        ) {
+            let (signer, certificate, _) = peers();
+            prop_assert!(verify(&text, certificate, HASH).is_err());
+            let jws = sign(signer, HASH, SignatureKind::Accept, 1).unwrap();
+            let mut changed = jws.clone().into_bytes();
+            let at = at % changed.len();
+            changed[at] = byte;
+            let changed = String::from_utf8(changed).unwrap();
+            if changed != jws {
+                prop_assert!(verify(&changed, certificate, HASH).is_err(), "{changed}");
+            }
+            let cut: String = jws.chars().take(at).collect();
+            prop_assert!(verify(&cut, certificate, HASH).is_err());
+        }
+    }
+}
