@@ -8,12 +8,16 @@ use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use crate::PseudonymKey;
+use crate::head_file::HeadFile;
 
 /// The keys of one organisation's log.
 #[derive(Debug)]
 pub struct LogKeys {
     signing: Ed25519KeyPair,
     pub pseudonyms: PseudonymKey,
+    /// Where the newest signed head is kept, beside the key files; none for keys that
+    /// live in memory only.
+    head_file: Option<HeadFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,7 @@ impl LogKeys {
         Ok(Self {
             signing,
             pseudonyms: PseudonymKey::new(hmac),
+            head_file: None,
         })
     }
 
@@ -80,7 +85,13 @@ impl LogKeys {
         Ok(Self {
             signing,
             pseudonyms: PseudonymKey::new(hmac),
+            head_file: Some(HeadFile::beside_keys(dir, name)),
         })
+    }
+
+    /// The file that keeps the newest head this log signed ([`HeadFile`]).
+    pub fn head_file(&self) -> Option<&HeadFile> {
+        self.head_file.as_ref()
     }
 
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {

@@ -11,6 +11,7 @@
 
 mod activities;
 pub mod api;
+mod head_file;
 mod keys;
 mod log;
 pub mod merkle;
@@ -23,6 +24,7 @@ mod tree_head;
 mod verify;
 
 pub use activities::{Activities, ActivitiesError, Text, Verwerkingsactiviteit};
+pub use head_file::{HeadFile, HeadFileError};
 pub use keys::{KeyError, LogKeys, VerifyingKey};
 pub use log::{HEAD_INTERVAL, LogError, Logboek};
 pub use metrics::LogMetrics;

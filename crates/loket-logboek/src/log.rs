@@ -12,6 +12,7 @@ use loket_core::Clock;
 use loket_store::StoreError;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::head_file::{HeadFile, HeadFileError, HeadKeeper};
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::{self, Frontier, Hash, NodeId, Wanted};
 use crate::metrics::{CommitMetrics, LogMetrics};
@@ -75,6 +76,15 @@ pub enum LogError {
         "record {0}, committed after the last signed tree head, does not match its digests or the tree stored with it"
     )]
     TailTampered(u64),
+    #[error(
+        "the log signed a tree head over {signed} records ({file}), but its database no longer holds that head: heads were removed, and the records after the last one left may have been rewritten. If the database was restored from a backup, remove {file} to accept it as it is"
+    )]
+    HeadsRemoved {
+        signed: u64,
+        file: std::path::PathBuf,
+    },
+    #[error(transparent)]
+    HeadFile(#[from] HeadFileError),
 }
 
 struct Job {
@@ -129,6 +139,9 @@ impl Logboek {
         clock: Arc<dyn Clock>,
         head_interval: Duration,
     ) -> Result<Self, LogError> {
+        if let Some(file) = keys.head_file() {
+            check_head_file(store.as_ref(), file, &keys.verifying_key()).await?;
+        }
         let (frontier, signed_size) = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
         let tail = Arc::new(RwLock::new(load_tail(store.as_ref()).await?));
         let (queue, jobs) = mpsc::channel(QUEUE);
@@ -145,6 +158,12 @@ impl Logboek {
             clock: clock.clone(),
         });
         let blocking = store.appends_blocking();
+        let head_file = keys.head_file().cloned().map(HeadKeeper::start);
+        // A log from before the head file, or one whose file lags: the file catches up.
+        let last_head = store.latest_head().await?;
+        if let (Some(file), Some(head)) = (&head_file, &last_head) {
+            file.later(head);
+        }
         let writer = Writer {
             name: name.to_owned(),
             store,
@@ -161,6 +180,8 @@ impl Logboek {
             head_interval,
             idle_pieces_from: tokio::time::Instant::now(),
             metrics,
+            head_file,
+            last_head,
         };
         if blocking {
             // A thread of its own, which commits itself: an append then costs one wake-up
@@ -467,6 +488,24 @@ async fn load_frontier(
     Ok((frontier, signed))
 }
 
+/// The database must still hold the newest head the log wrote to its head file.
+async fn check_head_file(
+    store: &dyn LogStore,
+    file: &HeadFile,
+    key: &VerifyingKey,
+) -> Result<(), LogError> {
+    let Some(known) = file.read(key)? else {
+        return Ok(());
+    };
+    match store.head(known.size).await? {
+        Some(stored) if stored == known => Ok(()),
+        _ => Err(LogError::HeadsRemoved {
+            signed: known.size,
+            file: file.path().to_owned(),
+        }),
+    }
+}
+
 /// The subjects and traces of the records not yet in the lookup tables, from the store.
 async fn load_tail(store: &dyn LogStore) -> Result<Tail, LogError> {
     let from = store.indexed_upto().await?;
@@ -504,6 +543,10 @@ struct Writer {
     /// piece, a longer one after a piece failed.
     idle_pieces_from: tokio::time::Instant,
     metrics: Arc<OnceLock<CommitMetrics>>,
+    /// Keeps the newest committed head in the file beside the keys.
+    head_file: Option<HeadKeeper>,
+    /// The newest head committed.
+    last_head: Option<SignedTreeHead>,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -593,6 +636,11 @@ impl Writer {
             }
             let seal = waiting.iter().any(|job| job.seal);
             let outcome = self.commit(&waiting, seal).await;
+            if seal {
+                // Whoever seals (a reader of the newest head, a log that stops) finds
+                // the file as far as the database.
+                self.keep_head_file_now().await;
+            }
             for (job, indexes) in waiting.drain(..).zip(outcome.split()) {
                 match (job.done, indexes) {
                     (Some(done), indexes) => {
@@ -741,6 +789,18 @@ impl Writer {
     }
 
     /// Commit a signed tree head over the records committed without one.
+    async fn keep_head_file_now(&self) {
+        let (Some(file), Some(head)) = (&self.head_file, &self.last_head) else {
+            return;
+        };
+        if self.blocking {
+            file.now(head);
+        } else {
+            let (file, head) = (file.clone(), head.clone());
+            let _ = tokio::task::spawn_blocking(move || file.now(&head)).await;
+        }
+    }
+
     async fn sign_tail(&mut self) {
         if let Outcome::Failed(error, _) = self.commit(&[], true).await {
             tracing::error!(log = %self.name, %error, "cannot sign the log's tree head; trying again");
@@ -879,6 +939,10 @@ impl Writer {
                 if let Some(head) = &batch.head {
                     self.signed_size = head.size;
                     self.signed_at = tokio::time::Instant::now();
+                    if let Some(file) = &self.head_file {
+                        file.later(head);
+                    }
+                    self.last_head = Some(head.clone());
                 }
                 self.frontier = frontier;
                 let mut tail = self

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::keys::{LogKeys, VerifyingKey};
 use crate::merkle::Hash;
@@ -56,7 +56,7 @@ impl SignedTreeHead {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TreeHeadJson {
     pub tree_size: u64,

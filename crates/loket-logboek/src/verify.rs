@@ -46,6 +46,10 @@ pub enum Tampered {
         "records {0} and later are not covered by any signed tree head: they were inserted, or the log stopped before it signed them (a log signs such records when it starts again, after checking them)"
     )]
     Unsigned(u64),
+    #[error(
+        "the log signed a tree head over {0} records (the head file beside its keys), but the database no longer holds it: heads were removed, and records after them may have been rewritten"
+    )]
+    HeadRemoved(u64),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,13 +67,21 @@ const UNSIGNED_WAIT: Duration = Duration::from_secs(2);
 const UNSIGNED_POLL: Duration = Duration::from_millis(20);
 
 /// Check every record and every tree head; `now` (unix seconds) decides which records
-/// may have been pruned. On a log that is being appended to, it checks up to the first
-/// head that covers every record there was when it reached the end.
+/// may have been pruned; `known` is a head the log is known to have signed (its
+/// [`crate::HeadFile`]), which the database must still hold. On a log that is being
+/// appended to, it checks up to the first head that covers every record there was when
+/// it reached the end.
 pub async fn verify(
     store: &dyn LogStore,
     key: &VerifyingKey,
     now: i64,
+    known: Option<&SignedTreeHead>,
 ) -> Result<Report, VerifyError> {
+    if let Some(known) = known
+        && store.head(known.size).await?.as_ref() != Some(known)
+    {
+        return Err(Tampered::HeadRemoved(known.size).into());
+    }
     let mut tree = Checked {
         frontier: Frontier::new(),
         last_good: 0,

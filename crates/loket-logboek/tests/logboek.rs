@@ -9,8 +9,8 @@ use loket_core::{FixedClock, Secret, SpanId, TraceId};
 use loket_logboek::api::{self, Reader, Role};
 use loket_logboek::merkle::{self, Hash};
 use loket_logboek::{
-    Activities, Direction, Exchange, Filter, LogKeys, LogStore, Logboek, NewRecord, Status,
-    Tampered, VerifyError, leaf_input, log_store, schema, verify,
+    Activities, Direction, Exchange, Filter, HeadFile, LogKeys, LogStore, Logboek, NewRecord,
+    Status, Tampered, VerifyError, leaf_input, log_store, schema, verify,
 };
 use loket_store::{Database, StorageUrl};
 use serde_json::{Value, json};
@@ -127,7 +127,40 @@ async fn fill(f: &Fixture, n: usize) {
 }
 
 async fn verified(f: &Fixture) -> Result<loket_logboek::Report, VerifyError> {
-    verify(f.store.as_ref(), f.log.verifying_key(), f.clock.now_unix()).await
+    let known = head_file(f).read(f.log.verifying_key()).unwrap();
+    verify(
+        f.store.as_ref(),
+        f.log.verifying_key(),
+        f.clock.now_unix(),
+        known.as_ref(),
+    )
+    .await
+}
+
+fn head_file(f: &Fixture) -> HeadFile {
+    HeadFile::beside_keys(f.keys.path(), "test")
+}
+
+/// Wait until the head file beside the keys holds the head for `size` records.
+async fn head_file_at(f: &Fixture, size: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let file = head_file(f);
+    while file.read(f.log.verifying_key()).unwrap().map(|h| h.size) != Some(size) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no head file at {size}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// As if the log had stopped before it signed the records after `size`: the heads after
+/// it go from the database, and the head file holds the one for `size`.
+async fn stopped_before_signing_after(f: &Fixture, size: u64) {
+    head_file_at(f, f.log.latest_head().await.unwrap().unwrap().size).await;
+    tamper(f, &format!("DELETE FROM tree_heads WHERE size > {size}")).await;
+    let head = f.store.head(size).await.unwrap().unwrap();
+    head_file(f).write(&head).unwrap();
 }
 
 trait NowUnix {
@@ -1112,7 +1145,7 @@ async fn a_log_signs_what_is_left_when_its_last_handle_goes(f: Fixture) {
 async fn records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again(f: Fixture) {
     fill(&f, 5).await;
     // As if the log had stopped before signing records 2, 3 and 4.
-    tamper(&f, "DELETE FROM tree_heads WHERE size > 2").await;
+    stopped_before_signing_after(&f, 2).await;
     assert_eq!(tampered(verified(&f).await), Tampered::Unsigned(2));
     let again = start(&f.store, &f.keys, &f.clock).await.unwrap();
     assert_eq!(again.latest_head().await.unwrap().unwrap().size, 5);
@@ -1128,7 +1161,7 @@ async fn records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again(f:
 
 async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixture) {
     fill(&f, 5).await;
-    tamper(&f, "DELETE FROM tree_heads WHERE size > 2").await;
+    stopped_before_signing_after(&f, 2).await;
     tamper(
         &f,
         "UPDATE records SET body = replace(body, 'traceId', 'traceID') WHERE idx = 3",
@@ -1151,6 +1184,50 @@ async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixtur
         matches!(error, loket_logboek::LogError::TailTampered(_)),
         "{error}"
     );
+}
+
+/// Whoever asks for the newest head (a reader, or a platform that stops its logs) finds
+/// it in the head file beside the keys at once, not only in the database.
+async fn a_sealed_log_has_its_newest_head_in_the_file(f: Fixture) {
+    let log = start_signing_every(&f.store, &f.keys, &f.clock, AN_HOUR)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        log.append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+            .await
+            .unwrap();
+    }
+    let head = log.latest_head().await.unwrap().unwrap();
+    assert_eq!(head.size, 3);
+    assert_eq!(head_file(&f).read(log.verifying_key()).unwrap(), Some(head));
+}
+
+/// Someone who can write the database but not the key directory removes the newest
+/// heads: the records after the last one left would then pass as a crashed log's
+/// unsigned records, rewritten or not, and be signed at the next start. The head file
+/// beside the keys still names the head for all five records: the log does not start,
+/// and `verify` names the removed head.
+async fn removed_heads_keep_the_log_from_starting_and_fail_verify(f: Fixture) {
+    fill(&f, 5).await;
+    head_file_at(&f, 5).await;
+    tamper(&f, "DELETE FROM tree_heads WHERE size > 2").await;
+    let error = start(&f.store, &f.keys, &f.clock).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            loket_logboek::LogError::HeadsRemoved { signed: 5, .. }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("test.latest-head.json"),
+        "{error}"
+    );
+    assert_eq!(tampered(verified(&f).await), Tampered::HeadRemoved(5));
+    // Once the operator removes the file (a database restored from a backup), the
+    // database's own heads decide again: here, records 2 to 4 are unsigned.
+    std::fs::remove_file(head_file(&f).path()).unwrap();
+    assert_eq!(tampered(verified(&f).await), Tampered::Unsigned(2));
 }
 
 /// Under a steady flood of appends (the writer finds work waiting after every commit) a
@@ -1249,6 +1326,8 @@ loket_store::contract_suite! {
         a_log_signs_what_is_left_when_its_last_handle_goes,
         records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again,
         an_unsigned_tail_that_was_changed_keeps_the_log_from_starting,
+        removed_heads_keep_the_log_from_starting_and_fail_verify,
+        a_sealed_log_has_its_newest_head_in_the_file,
     ];
 }
 

@@ -109,13 +109,17 @@ async fn verify_log(
     component: &'static str,
     organisation: &str,
 ) -> anyhow::Result<()> {
-    let key = LogKeys::load(keys, component)
-        .with_context(|| format!("the keys of {component}"))?
-        .verifying_key();
+    let keys =
+        LogKeys::load(keys, component).with_context(|| format!("the keys of {component}"))?;
+    let key = keys.verifying_key();
+    let known = match keys.head_file() {
+        Some(file) => file.read(&key)?,
+        None => None,
+    };
     let database = platform::open(storage, &loket_logboek::schema(component)).await?;
     let started = Instant::now();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let report = verify(log_store(&database).as_ref(), &key, now)
+    let report = verify(log_store(&database).as_ref(), &key, now, known.as_ref())
         .await
         .with_context(|| format!("the processing log of {organisation} cannot be trusted"))?;
     println!(

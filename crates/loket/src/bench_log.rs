@@ -30,6 +30,18 @@ pub async fn run(
     let existing = store.latest_head().await?.map_or(0, |head| head.size);
     let keys = LogKeys::load_or_create(keys_dir, COMPONENT)?;
     let key = keys.verifying_key();
+    if existing == 0
+        && let Some(file) = keys.head_file()
+    {
+        // The newest head of an earlier run's store, which is gone: the benchmark starts
+        // a fresh log, where a running platform would refuse to start (HeadFile).
+        match std::fs::remove_file(file.path()) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).context("remove an earlier run's head file");
+            }
+            _ => {}
+        }
+    }
     let log = Logboek::start(
         COMPONENT,
         store.clone(),
@@ -107,10 +119,12 @@ pub async fn run(
     );
 
     let started = Instant::now();
+    let known = loket_logboek::HeadFile::beside_keys(keys_dir, COMPONENT).read(&key)?;
     let report = verify(
         store.as_ref(),
         &key,
         time::OffsetDateTime::now_utc().unix_timestamp(),
+        known.as_ref(),
     )
     .await
     .context("verify")?;

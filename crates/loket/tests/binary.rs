@@ -1022,33 +1022,43 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         "{report}"
     );
 
-    // Someone with write access to the database edits a record: verify names it.
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        use loket_store::sqlx::{self, ConnectOptions};
-        let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(data.join("logboek_gemeente.db"))
-            .connect()
-            .await
+    // Someone with write access to the databases edits a record in one log and removes
+    // the newest head from the other: verify names each.
+    let tamper = |log: &str, sql: &'static str| {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            use loket_store::sqlx::{self, ConnectOptions};
+            let mut connection = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(data.join(format!("{log}.db")))
+                .connect()
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut connection).await.unwrap();
+        });
+    };
+    let verify_one = |organisation: &str| {
+        let tampered = Command::new(LOKET)
+            .args(["log", "verify", "--data", data.to_str().unwrap()])
+            .args(["--log", organisation])
+            .output()
             .unwrap();
-        sqlx::query("UPDATE records SET body = replace(body, 'traceId', 'traceID') WHERE idx = 2")
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    });
-    let tampered = Command::new(LOKET)
-        .args([
-            "log",
-            "verify",
-            "--data",
-            data.to_str().unwrap(),
-            "--log",
-            "gemeente",
-        ])
-        .output()
-        .unwrap();
-    assert!(!tampered.status.success());
-    let error = String::from_utf8_lossy(&tampered.stderr);
+        assert!(!tampered.status.success());
+        String::from_utf8_lossy(&tampered.stderr).into_owned()
+    };
+    tamper(
+        "logboek_gemeente",
+        "UPDATE records SET body = replace(body, 'traceId', 'traceID') WHERE idx = 2",
+    );
+    let error = verify_one("gemeente");
     assert!(error.contains("record 2 was modified"), "{error}");
+    tamper(
+        "logboek_rvig",
+        "DELETE FROM tree_heads WHERE size = (SELECT MAX(size) FROM tree_heads)",
+    );
+    let error = verify_one("rvig");
+    assert!(
+        error.contains("the database no longer holds it") && error.contains("head file"),
+        "{error}"
+    );
 }
 
 /// The exchange services named in an inzage answer's records.
