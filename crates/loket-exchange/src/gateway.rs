@@ -77,17 +77,25 @@ impl Action {
         }
     }
 
-    /// Log a refusal; if even that fails, the answer is that the log is unavailable.
-    pub(crate) async fn refuse(&self, log: &Logboek, clock: &dyn Clock, denial: Denial) -> Denial {
-        let record = self.record(
+    /// Log a refusal, one record for each subject the request names (so that the
+    /// resident and the privacy officer find attempts on a person's data that were
+    /// refused too); if even that fails, the answer is that the log is unavailable.
+    pub(crate) async fn refuse(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        denial: Denial,
+        named: &BTreeSet<String>,
+    ) -> Denial {
+        let records = self.records(
             log,
             clock.now(),
             "geweigerd",
             Status::Error,
-            None,
+            named,
             Some(denial),
         );
-        match log.append(vec![record]).await {
+        match log.append(records).await {
             Ok(_) => denial,
             Err(error) => {
                 tracing::error!(%error, "cannot log a refused request");
@@ -106,7 +114,7 @@ impl Action {
     ) -> Result<axum::body::Bytes, Denial> {
         match read_body(headers, body).await {
             Ok(bytes) => Ok(bytes),
-            Err(denial) => Err(self.refuse(log, clock, denial).await),
+            Err(denial) => Err(self.refuse(log, clock, denial, &BTreeSet::new()).await),
         }
     }
 
@@ -118,13 +126,14 @@ impl Action {
         name: &str,
         status: Status,
         subjects: &BTreeSet<String>,
+        denial: Option<Denial>,
     ) -> Vec<NewRecord> {
         if subjects.is_empty() {
-            return vec![self.record(log, end, name, status, None, None)];
+            return vec![self.record(log, end, name, status, None, denial)];
         }
         subjects
             .iter()
-            .map(|bsn| self.record(log, end, name, status, Some(bsn), None))
+            .map(|bsn| self.record(log, end, name, status, Some(bsn), denial))
             .collect()
     }
 
@@ -136,7 +145,7 @@ impl Action {
         clock: &dyn Clock,
         named: &BTreeSet<String>,
     ) -> Result<(), Denial> {
-        let records = self.records(log, clock.now(), "verzoek", Status::Unset, named);
+        let records = self.records(log, clock.now(), "verzoek", Status::Unset, named, None);
         log.append(records).await.map(|_| ()).map_err(|error| {
             tracing::error!(%error, "cannot log before forwarding; refusing");
             Denial::LogUnavailable
@@ -157,7 +166,7 @@ impl Action {
         named: &BTreeSet<String>,
     ) -> Result<(), Denial> {
         let status = if ok { Status::Ok } else { Status::Error };
-        let records = self.records(log, clock.now(), "antwoord", status, about);
+        let records = self.records(log, clock.now(), "antwoord", status, about, None);
         if about.is_subset(named) {
             log.append_in_background(records);
             return Ok(());

@@ -150,33 +150,31 @@ async fn handle(
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
     };
-    let connection = match check(inner, &policy, &peer, grant_hash, activity) {
-        Ok(connection) => connection,
-        Err(denial) => {
-            return action
-                .refuse(&inner.log, clock, denial)
-                .await
-                .into_response();
-        }
-    };
-    action.service.clone_from(&connection.service);
+    // The body first, so that a refusal names whose data was asked for (the body is
+    // held to the size limit either way).
     let bytes = match action.body(&inner.log, clock, &parts.headers, body).await {
         Ok(bytes) => bytes,
         Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);
-    if let Err(denial) = gateway::fields_allowed(&connection, &body) {
-        return action
-            .refuse(&inner.log, clock, denial)
-            .await
-            .into_response();
-    }
+    let named = body.named().map(Named::bsns).unwrap_or_default();
+    let connection = match check(inner, &policy, &peer, grant_hash, activity)
+        .and_then(|connection| gateway::fields_allowed(&connection, &body).map(|()| connection))
+    {
+        Ok(connection) => connection,
+        Err(denial) => {
+            return action
+                .refuse(&inner.log, clock, denial, &named)
+                .await
+                .into_response();
+        }
+    };
+    action.service.clone_from(&connection.service);
     let subject_field = policy
         .services
         .get(&connection.service)
         .and_then(|s| s.subject_field.clone());
-    let named = body.named().map(Named::bsns).unwrap_or_default();
     // Ask the register for the subject too, so the log is exact; taken out again below.
     let amended = match (body.named(), &subject_field) {
         (Some(request), Some(field)) => request.with_field(&bytes, field),

@@ -173,24 +173,24 @@ async fn handle(
     };
     let body = RequestBody::read(&parts.headers, &bytes);
     action.fields = gateway::requested_fields(&body);
+    let named = body.named().map(Named::bsns).unwrap_or_default();
     let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),
         (Err(denial), _) => {
             return action
-                .refuse(&inner.log, clock, denial)
+                .refuse(&inner.log, clock, denial, &named)
                 .await
                 .into_response();
         }
         (Ok(_), None) => {
             return action
-                .refuse(&inner.log, clock, Denial::ServiceNotFound)
+                .refuse(&inner.log, clock, Denial::ServiceNotFound, &named)
                 .await
                 .into_response();
         }
     };
     action.grant_hash = Some(connection.grant_hash.clone());
-    let named = body.named().map(Named::bsns).unwrap_or_default();
     if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }

@@ -522,6 +522,28 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
         w.last_error_code(&w.gemeente_log.0).await,
         "ERROR_CODE_BODY_TOO_LARGE"
     );
+    // The three that named Sanne (no purpose, a purpose not granted, a field outside the
+    // grant) are found under her, with the reason for each.
+    let mut reasons: Vec<String> = w
+        .records_about(&w.gemeente_log.0, SANNE)
+        .await
+        .iter()
+        .map(|r| {
+            r["attributes"]["loket.exchange"]["errorCode"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{r}"))
+                .to_owned()
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "ERROR_CODE_FIELD_NOT_GRANTED",
+            "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
+            "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"
+        ]
+    );
 }
 
 /// POST `size` bytes of JSON whitespace to the outway in chunks (no Content-Length);
@@ -843,6 +865,15 @@ async fn the_inway_checks_on_its_own(w: World) {
     assert_eq!(
         w.last_error_code(&w.rvig_log.0).await,
         "ERROR_CODE_FIELD_NOT_GRANTED"
+    );
+    // Each refusal names whose data was asked for: Sanne finds all seven attempts.
+    let about_sanne = w.records_about(&w.rvig_log.0, SANNE).await;
+    assert_eq!(about_sanne.len(), 7, "{about_sanne:?}");
+    assert!(
+        about_sanne
+            .iter()
+            .all(|r| r["name"].as_str().unwrap().ends_with(" geweigerd") && r["status"] == "Error"),
+        "{about_sanne:?}"
     );
     // The same request with the right certificate and fields goes through.
     let ok = w
