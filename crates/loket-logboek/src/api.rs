@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use loket_core::{Bsn, InvalidParam, Problem, Secret};
-use loket_http::{ApiError, ApiJson, HttpService};
+use loket_http::{ApiError, ApiJson, ApiQuery, HttpService};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -170,7 +170,7 @@ struct Integrity {
 async fn processing_activities(
     State(api): State<Api>,
     headers: HeaderMap,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
     ApiJson(request): ApiJson<Request>,
 ) -> Result<Json<Value>, ApiError> {
     let role = authorise(&api, &headers)?;
@@ -337,7 +337,7 @@ struct InclusionQuery {
 
 async fn inclusion(
     State(api): State<Api>,
-    Query(query): Query<InclusionQuery>,
+    ApiQuery(query): ApiQuery<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
     signed_size(&api, query.tree_size).await?;
     let proof = api
@@ -370,7 +370,7 @@ struct ConsistencyQuery {
 
 async fn consistency(
     State(api): State<Api>,
-    Query(query): Query<ConsistencyQuery>,
+    ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
     signed_size(&api, query.first).await?;
     signed_size(&api, query.second).await?;

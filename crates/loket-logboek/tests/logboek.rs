@@ -920,6 +920,27 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         400
     );
     assert_eq!(post("fg-token", json!({})).await.unwrap().status(), 400);
+    for (query, name) in [
+        ("limit=many", "limit"),
+        ("limit=0", "limit"),
+        ("page=2", "page"),
+    ] {
+        let answer = reqwest::Client::new()
+            .post(format!("{base}/processing-activities?{query}"))
+            .bearer_auth("fg-token")
+            .json(&sanne)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{query}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{query}"
+        );
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!(problem["invalidParams"][0]["name"], name, "{query}");
+    }
 
     // Sanne's records began 4 and 2 minutes before NOW; a time window picks one. The
     // bounds are the records' start times in milliseconds, both inclusive.
@@ -1006,6 +1027,23 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(unsigned.status(), 400);
+    // A query string that does not fit gets problem+json naming the parameter.
+    for (path, name) in [
+        ("proofs/inclusion?index=two&treeSize=4", "index"),
+        ("proofs/inclusion?treeSize=4", "index"),
+        ("proofs/consistency?first=1", "second"),
+        ("proofs/consistency?first=1&second=4&third=5", "third"),
+    ] {
+        let answer = client.get(format!("{base}/{path}")).send().await.unwrap();
+        assert_eq!(answer.status(), 400, "{path}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!(problem["invalidParams"][0]["name"], name, "{path}");
+    }
 
     // The log grows; a reader holding the head over 4 records checks, with the proof the
     // API gives, that the head over 7 extends it (nothing before was changed).
