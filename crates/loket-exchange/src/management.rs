@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use loket_core::{InvalidParam, Problem, Secret};
 use loket_http::{ApiError, ApiJson, HttpService};
+use loket_logboek::Activities;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -41,13 +42,21 @@ impl Operator {
 struct Api {
     manager: Manager,
     operators: Arc<[Operator]>,
+    /// The operators' register of processing activities: a grant asked for names only
+    /// activities in it.
+    register: Arc<Activities>,
 }
 
 /// The management API.
-pub fn service(manager: Manager, operators: Vec<Operator>) -> HttpService {
+pub fn service(
+    manager: Manager,
+    operators: Vec<Operator>,
+    register: Arc<Activities>,
+) -> HttpService {
     let api = Api {
         manager,
         operators: operators.into(),
+        register,
     };
     let routes = Router::new()
         .route(&format!("{BASE}/peers"), get(peers))
@@ -79,6 +88,12 @@ impl From<ManagerError> for ApiError {
                 "processingActivities",
                 "minItems",
                 "Array bevat minder dan 1 items.",
+            )])
+            .into(),
+            ManagerError::UnknownActivity(id) => Problem::validation(vec![InvalidParam::new(
+                "processingActivities",
+                "unknown",
+                format!("{id} staat niet in het register van verwerkingsactiviteiten."),
             )])
             .into(),
             _ => {
@@ -194,6 +209,7 @@ async fn request(
             body.processing_activities,
             body.fields,
             validity(body.valid_days),
+            &api.register,
         )
         .await?;
     Ok(Json(json!({ "contractHash": hash })))

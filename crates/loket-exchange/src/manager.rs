@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use loket_logboek::Activities;
 use loket_store::{Database, StoreError};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -155,6 +156,8 @@ pub enum ManagerError {
     Certificate(String),
     #[error("a connection grant needs at least one processing activity")]
     NoActivity,
+    #[error("{0} is not in the register of processing activities")]
+    UnknownActivity(String),
 }
 
 /// The exchange manager: documents in the database, policy in memory.
@@ -469,8 +472,9 @@ impl Manager {
         self.propose(identity, grant, validity).await
     }
 
-    /// Ask for a connection to `service` for the given processing activities (and, when
-    /// given, only these fields). Returns the contract hash; the provider must approve.
+    /// Ask for a connection to `service` for the given processing activities, each in the
+    /// requester's `register` (and, when given, only these fields). Returns the contract
+    /// hash; the provider must approve.
     pub async fn request_connection(
         &self,
         identity: &Identity,
@@ -478,9 +482,18 @@ impl Manager {
         processing_activities: Vec<String>,
         fields: Option<Vec<String>>,
         validity: Validity,
+        register: &Activities,
     ) -> Result<String, ManagerError> {
         if processing_activities.is_empty() {
             return Err(ManagerError::NoActivity);
+        }
+        // A grant for a purpose the requester's register does not describe could never
+        // be shown to a resident with its purpose and legal basis.
+        if let Some(unknown) = processing_activities
+            .iter()
+            .find(|id| register.get(id).is_none())
+        {
+            return Err(ManagerError::UnknownActivity(unknown.clone()));
         }
         let documents: HashMap<String, ServiceEntry> = self
             .documents

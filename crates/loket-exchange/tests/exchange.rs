@@ -29,6 +29,12 @@ const RDW: &str = "00000001005555555000";
 const ONBEKEND: &str = "00000001000000000666";
 const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
 const BELASTING: &str = "https://voorbeeldstad.example/verwerkingen/belastingen";
+/// In the register, and granted to no one in the world below.
+const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
+
+fn register() -> Activities {
+    Activities::parse(ACTIVITIES, "test").unwrap()
+}
 const SANNE: &str = "999990007";
 const SERVICE: &str = "brp-personen";
 const PATH: &str = "/haalcentraal/api/brp/personen";
@@ -201,6 +207,7 @@ async fn world(url: &StorageUrl) -> World {
             vec![PARKEREN.into()],
             Some(vec!["naam".into(), "verblijfplaats".into()]),
             validity(-1, 365),
+            &register(),
         )
         .await
         .unwrap();
@@ -914,6 +921,7 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
             vec![PARKEREN.into()],
             None,
             validity(-10, -1),
+            &register(),
         )
         .await
         .unwrap();
@@ -996,6 +1004,7 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
                 not_before: now - 60,
                 not_after: now + 2,
             },
+            &register(),
         )
         .await
         .unwrap();
@@ -1052,7 +1061,8 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
         ),
         Operator::new(&Secret::new("rvig-token".into()), identity(&w.pki, "rvig")),
     ];
-    let router = management::service(w.manager.clone(), operators).into_router(Metrics::new());
+    let router = management::service(w.manager.clone(), operators, Arc::new(register()))
+        .into_router(Metrics::new());
     let base = format!("{}{}", serve_plain(router).await, management::BASE);
     let client = reqwest::Client::new();
     let call = |path: &str, token: &str, body: Option<Value>| {
@@ -1077,12 +1087,12 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     let asked = json_of(call(
         "/contracts",
         "gemeente-token",
-        Some(json!({"service": SERVICE, "processingActivities": [BELASTING], "fields": ["naam"]})),
+        Some(json!({"service": SERVICE, "processingActivities": [ATTENDEREN], "fields": ["naam"]})),
     ).await.unwrap()).await;
     let hash = asked["contractHash"].as_str().unwrap().to_owned();
     // Proposed only: the municipality cannot use it yet.
     denied(
-        w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
+        w.via_outway(Some(ATTENDEREN), &lookup(&["naam"])).await,
         403,
         "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
     )
@@ -1099,7 +1109,7 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .await;
     assert_eq!(accepted["state"], "active");
     assert_eq!(
-        w.via_outway(Some(BELASTING), &lookup(&["naam"]))
+        w.via_outway(Some(ATTENDEREN), &lookup(&["naam"]))
             .await
             .status(),
         200
@@ -1117,7 +1127,7 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .await;
     assert_eq!(revoked["state"], "revoked");
     denied(
-        w.via_outway(Some(BELASTING), &lookup(&["naam"])).await,
+        w.via_outway(Some(ATTENDEREN), &lookup(&["naam"])).await,
         403,
         "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
     )
@@ -1138,6 +1148,20 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .await
     .unwrap();
     assert_eq!(empty.status(), 400);
+    // A purpose the municipality's register does not describe.
+    let unregistered = call(
+        "/contracts",
+        "gemeente-token",
+        Some(json!({"service": SERVICE, "processingActivities": [PARKEREN, BELASTING]})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unregistered.status(), 400);
+    let problem = json_of(unregistered).await;
+    assert_eq!(
+        problem["invalidParams"][0]["name"], "processingActivities",
+        "{problem}"
+    );
     let unknown = call(
         "/contracts",
         "gemeente-token",

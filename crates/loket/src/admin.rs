@@ -291,10 +291,18 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             party,
         } => {
             let (manager, identity) = party.open().await?;
+            let register = party.register()?;
             let party = party.label(&identity);
             let fields = (!fields.is_empty()).then_some(fields);
             let hash = manager
-                .request_connection(&identity, &service, activities, fields, validity(days))
+                .request_connection(
+                    &identity,
+                    &service,
+                    activities,
+                    fields,
+                    validity(days),
+                    &register,
+                )
                 .await?;
             println!("{hash}");
             println!(
@@ -367,6 +375,15 @@ impl Party {
             (None, None) => anyhow::bail!("say who signs: --as NAME or --config FILE"),
         };
         Ok((self.store.manager().await?, identity))
+    }
+
+    /// The signer's register of processing activities: the configured organisation's,
+    /// or the demo's built-in one.
+    fn register(&self) -> anyhow::Result<loket_logboek::Activities> {
+        match self.store.configured()? {
+            Some(exchange) => exchange.activities(),
+            None => crate::exchange::activities(),
+        }
     }
 
     /// Who signs, for messages: the short name, or the OIN of the configured organisation.

@@ -333,12 +333,12 @@ pub async fn start(
             config,
         )?;
     }
-    for (service, activities, fields) in GRANTS {
+    for (service, purposes, fields) in GRANTS {
         let in_force = manager.policy().contracts.iter().any(|contract| {
             contract.state == ContractState::Active
                 && contract.content.grants.iter().any(|grant| {
                     matches!(&grant.data, loket_exchange::contract::GrantData::ServiceConnection { service: s, properties, .. }
-                        if s.name == *service && properties.processing_activities.iter().map(String::as_str).eq(activities.iter().copied()))
+                        if s.name == *service && properties.processing_activities.iter().map(String::as_str).eq(purposes.iter().copied()))
                 })
         });
         if in_force {
@@ -352,9 +352,10 @@ pub async fn start(
             .request_connection(
                 gemeente,
                 service,
-                activities.iter().map(|a| (*a).to_owned()).collect(),
+                purposes.iter().map(|a| (*a).to_owned()).collect(),
                 fields.map(|f| f.iter().map(|f| (*f).to_owned()).collect()),
                 year,
+                &activities,
             )
             .await?;
         manager.accept(&identities[provider.name], &hash).await?;
@@ -374,7 +375,8 @@ pub async fn start(
         let identity = Identity::load_named(&pki, &name)?;
         operators.push(Operator::new(&Secret::new(token), identity));
     }
-    let management = loket_exchange::management::service(manager.clone(), operators);
+    let management =
+        loket_exchange::management::service(manager.clone(), operators, activities.clone());
     platform
         .spawn("exchange-manager", loopback(), management)
         .await?;

@@ -122,12 +122,13 @@ pub async fn start(
         .register_peer(&settings.display_name, &settings.certificate)
         .await
         .context("cannot enter this organisation in the directory")?;
+    let activities = Arc::new(settings.activities()?);
     let (log, public_key) = start_log(
         platform,
         storage,
         LOG,
         &settings.log.keys,
-        Arc::new(settings.activities()?),
+        activities.clone(),
         clock.clone(),
     )
     .await?;
@@ -165,7 +166,7 @@ pub async fn start(
     }
     if let Some(management) = &settings.management {
         let operator = Operator::new(&management.token, settings.identity()?);
-        let api = loket_exchange::management::service(manager.clone(), vec![operator]);
+        let api = loket_exchange::management::service(manager.clone(), vec![operator], activities);
         platform
             .spawn("exchange-manager", management.listen, api)
             .await?;
