@@ -1060,6 +1060,7 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
             identity(&w.pki, "gemeente"),
         ),
         Operator::new(&Secret::new("rvig-token".into()), identity(&w.pki, "rvig")),
+        Operator::new(&Secret::new("rdw-token".into()), identity(&w.pki, "rdw")),
     ];
     let router = management::service(w.manager.clone(), operators, Arc::new(register()))
         .into_router(Metrics::new());
@@ -1186,21 +1187,35 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .await
     .unwrap();
     assert_eq!(bad_name.status(), 400);
+    // RDW is no party to the municipality's contract with RvIG: it cannot revoke it.
+    let connection = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
     let not_a_party = call(
-        &format!(
-            "/contracts/{}/revoke",
-            w.manager.policy().connections[&w.grant].contract_hash
-        ),
+        &format!("/contracts/{connection}/revoke"),
+        "rdw-token",
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(not_a_party.status(), 403);
+    assert_eq!(
+        not_a_party.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(json_of(not_a_party).await["code"], "notAParty");
+    assert!(
+        w.manager.policy().connections.contains_key(&w.grant),
+        "still in force"
+    );
+    let party = call(
+        &format!("/contracts/{connection}/revoke"),
         "rvig-token",
         Some(json!({})),
     )
     .await
     .unwrap();
-    assert_eq!(
-        not_a_party.status(),
-        200,
-        "RvIG is a party to the connection contract"
-    );
+    assert_eq!(party.status(), 200, "RvIG is a party to the contract");
     let no_such = call(
         "/contracts/$1$1$nothing/accept",
         "rvig-token",
