@@ -541,3 +541,131 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// "Who used my data" reads a log a page at a time: over the pages every use of Sanne's
+/// data shows exactly once, each checked against the signed tree head, and none of
+/// Ingrid's. A real processing log answers through its LDV read API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
+    use loket_core::{Bsn, SpanId, SystemClock, TraceContext, TraceId};
+    use loket_logboek::api::{Reader, Role};
+    use loket_logboek::{Activities, LogKeys, Logboek, NewRecord, Status};
+    use loket_web::portaal::{LogSource, Start};
+
+    let storage = loket_store::testing::TestStorage::sqlite().unwrap();
+    let database = Database::open(&storage.url, &loket_logboek::schema("logboek_test"))
+        .await
+        .unwrap();
+    let log = Logboek::start(
+        "test",
+        loket_logboek::log_store(&database),
+        LogKeys::generate().unwrap(),
+        Arc::new(Activities::default()),
+        Arc::new(SystemClock),
+        std::time::Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let record = |bsn: &str, trace: TraceId, name: &str, status: Status, minutes: i64| {
+        let at = time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes);
+        NewRecord {
+            trace_id: trace,
+            span_id: SpanId::random(),
+            parent_span_id: None,
+            name: name.to_owned(),
+            start: at,
+            end: at,
+            status,
+            processing_activity_id: None,
+            data_subject: Some(log.pseudonyms().bsn(bsn)),
+            exchange: None,
+        }
+    };
+    let mut sanne = std::collections::BTreeSet::new();
+    for i in 0..70 {
+        let trace = TraceId::random();
+        sanne.insert(hex(trace.as_bytes()));
+        log.append(vec![
+            record(SANNE, trace, "brp-personen verzoek", Status::Unset, 100 - i),
+            record(SANNE, trace, "brp-personen antwoord", Status::Ok, 100 - i),
+        ])
+        .await
+        .unwrap();
+        if i % 10 == 0 {
+            // A refusal and another resident's use in between: neither is a use of hers.
+            log.append(vec![
+                record(
+                    SANNE,
+                    TraceId::random(),
+                    "brp-personen geweigerd",
+                    Status::Error,
+                    100 - i,
+                ),
+                record(
+                    INGRID,
+                    TraceId::random(),
+                    "brp-personen antwoord",
+                    Status::Ok,
+                    100 - i,
+                ),
+            ])
+            .await
+            .unwrap();
+        }
+    }
+    let readers = vec![Reader::new(
+        "portal",
+        &Secret::new("portal-token".into()),
+        Role::Resident,
+    )];
+    let router =
+        loket_logboek::api::service(log.clone(), readers).into_router(loket_http::Metrics::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    let inzage = Inzage::new(vec![LogSource {
+        organisatie: "Rijksdienst voor Identiteitsgegevens".to_owned(),
+        url,
+        token: Secret::new("portal-token".into()),
+        public_key: log.verifying_key().0.clone(),
+    }])
+    .unwrap();
+
+    let mut starts = vec![Start::Newest];
+    let mut shown = Vec::new();
+    let mut pages = 0;
+    loop {
+        let logs = inzage
+            .about(
+                &Bsn::parse(SANNE).unwrap(),
+                &TraceContext::new_root(),
+                &starts,
+            )
+            .await;
+        assert!(logs[0].bereikbaar);
+        for found in &logs[0].gebruik {
+            assert_eq!(found.integriteit, loket_web::portaal::Integrity::Verified);
+            shown.push(found.trace_id.clone());
+        }
+        pages += 1;
+        match Start::next_page(&logs) {
+            Some(verder) => starts = Start::parse_all(Some(&verder), 1),
+            None => break,
+        }
+        assert!(pages < 10, "the pages end");
+    }
+    assert!(pages >= 2, "70 uses do not fit on one page: {pages}");
+    let distinct: std::collections::BTreeSet<String> = shown.iter().cloned().collect();
+    assert_eq!(distinct.len(), shown.len(), "no use shown twice");
+    assert_eq!(distinct, sanne, "every use of hers, and only hers");
+    // A `verder` that is not one start per log starts over at the newest.
+    assert_eq!(Start::parse_all(Some("12,x"), 2), vec![Start::Newest; 2]);
+    assert_eq!(
+        Start::parse_all(Some("12,-,"), 3),
+        vec![Start::Before(12), Start::Done, Start::Newest]
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -68,12 +68,77 @@ pub struct FromLog {
     pub organisatie: String,
     pub gebruik: Vec<Use>,
     pub bereikbaar: bool,
+    /// Where this log's next page of the resident's records starts.
+    pub verder: Start,
+}
+
+/// Where a page of one log's records about the resident starts. A page of "who used my
+/// data" reads each log from its own start, so that none of a log's records is skipped
+/// or shown twice however busy the other logs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Newest,
+    /// Older than the log's record at this index (the read API's cursor).
+    Before(u64),
+    /// Every record was on an earlier page.
+    Done,
+}
+
+impl Start {
+    /// The starts in a page's `verder` parameter, one per log in the order of the
+    /// sources (a cursor, `-` for a log that is done, nothing for its newest records);
+    /// anything else starts over at the newest records.
+    pub fn parse_all(text: Option<&str>, logs: usize) -> Vec<Start> {
+        let parsed: Option<Vec<Start>> = text.and_then(|text| {
+            text.split(',')
+                .map(|part| match part {
+                    "" => Some(Start::Newest),
+                    "-" => Some(Start::Done),
+                    cursor => cursor.parse().ok().map(Start::Before),
+                })
+                .collect()
+        });
+        match parsed {
+            Some(starts) if starts.len() == logs => starts,
+            _ => vec![Start::Newest; logs],
+        }
+    }
+
+    /// The `verder` parameter of the next page, when any log has more.
+    pub fn next_page(logs: &[FromLog]) -> Option<String> {
+        if !logs
+            .iter()
+            .any(|log| matches!(log.verder, Start::Before(_)))
+        {
+            return None;
+        }
+        let parts: Vec<String> = logs
+            .iter()
+            .map(|log| match log.verder {
+                Start::Before(cursor) => cursor.to_string(),
+                // A log that could not be read starts over on the next page.
+                Start::Newest => String::new(),
+                Start::Done => "-".to_owned(),
+            })
+            .collect();
+        Some(parts.join(","))
+    }
 }
 
 #[derive(Debug, Deserialize)]
 struct Answer {
     #[serde(rename = "processingActivities")]
     records: Vec<Found>,
+    #[serde(default)]
+    pagination: Pagination,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pagination {
+    /// Empty on the last page.
+    #[serde(default)]
+    next_cursor: String,
 }
 
 /// A record as the read API gives it. Only what the leaf commits to is believed: the
@@ -158,8 +223,12 @@ struct InclusionProof {
     audit_path: Vec<String>,
 }
 
-/// At most this many records per log on the page.
-const PER_LOG: u32 = 50;
+/// Records asked of a log at a time; a page of the portal reads on until it has at least
+/// [`USES_PER_PAGE`] uses from the log, or has asked [`READS_PER_PAGE`] times (a request
+/// and its answer are two records, refusals one).
+const RECORDS_PER_READ: u32 = 50;
+const USES_PER_PAGE: usize = 25;
+const READS_PER_PAGE: usize = 4;
 
 impl Inzage {
     pub fn new(sources: Vec<LogSource>) -> Result<Self, loket_http::ClientBuildError> {
@@ -181,49 +250,54 @@ impl Inzage {
         !self.sources.is_empty()
     }
 
-    /// Every log's records about `bsn`, newest first per log, each with its check.
-    pub async fn about(&self, bsn: &Bsn, trace: &TraceContext) -> Vec<FromLog> {
+    /// The logs this portal reads, for [`Start::parse_all`].
+    pub fn sources(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// A page of every log's records about `bsn`, each log from its own start (one per
+    /// source; a missing one is the newest), newest first per log, each with its check.
+    pub async fn about(&self, bsn: &Bsn, trace: &TraceContext, starts: &[Start]) -> Vec<FromLog> {
         let Some(client) = &self.client else {
             return Vec::new();
         };
-        let reads = self
-            .sources
-            .iter()
-            .map(|source| read_log(client, source, bsn, trace));
+        let reads = self.sources.iter().enumerate().map(|(i, source)| {
+            let start = starts.get(i).copied().unwrap_or(Start::Newest);
+            read_log(client, source, bsn, trace, start)
+        });
         futures::future::join_all(reads).await
     }
 }
 
-async fn read_log(
+/// One page of the read API's records about `bsn`, from `cursor` (newest: none), and the
+/// cursor after it (none on the last page); `None` when the log cannot be read.
+async fn read_records(
     client: &OutgoingClient,
+    base: &str,
     source: &LogSource,
     bsn: &Bsn,
     trace: &TraceContext,
-) -> FromLog {
-    let base = source.url.trim_end_matches('/');
-    let url = format!("{base}/lezenapi/v1/processing-activities?limit={PER_LOG}");
+    cursor: Option<u64>,
+) -> Option<(Vec<Read>, Option<u64>)> {
+    let mut url = format!("{base}/lezenapi/v1/processing-activities?limit={RECORDS_PER_READ}");
+    if let Some(cursor) = cursor {
+        url.push_str(&format!("&cursor={cursor}"));
+    }
     let (request, _) = client.post(&url, trace);
-    let answer = request
+    let response = request
         .bearer_auth(source.token.expose())
         .json(&json!({
             "dpl.core.data_subject_id": bsn.as_str(),
             "dpl.core.data_subject_id_type": "BSN",
         }))
         .send()
-        .await;
-    let records = match answer {
-        Ok(response) if response.status().is_success() => response.json::<Answer>().await.ok(),
-        _ => None,
-    };
-    let Some(answer) = records else {
-        return FromLog {
-            organisatie: source.organisatie.clone(),
-            gebruik: Vec::new(),
-            bereikbaar: false,
-        };
-    };
+        .await
+        .ok()
+        .filter(|response| response.status().is_success())?;
+    let answer = response.json::<Answer>().await.ok()?;
+    let next = answer.pagination.next_cursor.parse().ok();
     // A request and its answer are two records of one span; the answer says it happened.
-    let records: Vec<Read> = answer
+    let records = answer
         .records
         .into_iter()
         .filter_map(|found| {
@@ -241,6 +315,48 @@ async fn read_log(
         })
         .filter(|r| r.record.name.ends_with(" antwoord") && r.record.status == "Ok")
         .collect();
+    Some((records, next))
+}
+
+async fn read_log(
+    client: &OutgoingClient,
+    source: &LogSource,
+    bsn: &Bsn,
+    trace: &TraceContext,
+    start: Start,
+) -> FromLog {
+    let base = source.url.trim_end_matches('/');
+    let mut cursor = match start {
+        Start::Newest => None,
+        Start::Before(cursor) => Some(cursor),
+        Start::Done => {
+            return FromLog {
+                organisatie: source.organisatie.clone(),
+                gebruik: Vec::new(),
+                bereikbaar: true,
+                verder: Start::Done,
+            };
+        }
+    };
+    let mut records = Vec::new();
+    let mut verder = Start::Done;
+    for _ in 0..READS_PER_PAGE {
+        let Some((read, next)) = read_records(client, base, source, bsn, trace, cursor).await
+        else {
+            return FromLog {
+                organisatie: source.organisatie.clone(),
+                gebruik: Vec::new(),
+                bereikbaar: false,
+                verder: start,
+            };
+        };
+        records.extend(read);
+        cursor = next;
+        verder = next.map_or(Start::Done, Start::Before);
+        if next.is_none() || records.len() >= USES_PER_PAGE {
+            break;
+        }
+    }
     let head = tree_head(client, base, source, trace).await;
     let checks = records.iter().map(|read| async {
         match &head {
@@ -298,6 +414,7 @@ async fn read_log(
         organisatie: source.organisatie.clone(),
         gebruik,
         bereikbaar: true,
+        verder,
     }
 }
 

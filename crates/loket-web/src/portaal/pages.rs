@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::inzage::{FromLog, Integrity};
+use super::inzage::{FromLog, Integrity, Start};
 use super::sessies::{Niveau, Resident};
 use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
 use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
@@ -32,6 +32,8 @@ use crate::oidc as oidc_types;
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageQuery {
     lang: Option<String>,
+    /// Where the next page of "who used my data" starts in each log.
+    verder: Option<String>,
     zoek: Option<String>,
     pagina: Option<String>,
     uitgelogd: Option<String>,
@@ -1465,6 +1467,10 @@ struct ProcessingPage {
     gebruik: Vec<UseLine>,
     onbereikbaar: Vec<String>,
     ingericht: bool,
+    /// The link to the next page, when a log has older records.
+    ouder: Option<String>,
+    /// This is not the first page.
+    vervolg: bool,
 }
 
 pub(crate) async fn processing(
@@ -1485,10 +1491,14 @@ pub(crate) async fn processing(
         .await?;
     let lang = layout.lang;
     let en = lang == Lang::En;
+    let starts = Start::parse_all(query.verder.as_deref(), app.portaal.inzage.sources());
     let (logs, cases) = tokio::join!(
-        app.portaal.inzage.about(&me.bsn, &trace),
+        app.portaal.inzage.about(&me.bsn, &trace, &starts),
         app.portaal.inwoner.case_traces(&me.bsn),
     );
+    // Digits, commas and dashes only: nothing in it needs escaping in a URL.
+    let ouder = Start::next_page(&logs)
+        .map(|verder| format!("/wie-gebruikte-mijn-gegevens?verder={verder}"));
     // A use made for one of the resident's cases links to it, by the case's trace.
     let by_trace = cases.map_err(internal)?;
     let onbereikbaar = logs
@@ -1552,6 +1562,8 @@ pub(crate) async fn processing(
         layout,
         gebruik,
         onbereikbaar,
+        ouder,
+        vervolg: query.verder.is_some(),
     };
     Ok(render(&page)?.into_response())
 }
