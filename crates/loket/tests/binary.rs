@@ -1325,12 +1325,24 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     let records = inzage["processingActivities"].as_array().unwrap();
     let record = records
         .iter()
-        .find(|r| r["attributes"]["loket.exchange"]["serviceName"] == "brp-personen")
+        .find(|r| {
+            r["attributes"]["loket.exchange"]["serviceName"] == "brp-personen"
+                && r["attributes"]["loket.exchange"]["errorCode"].is_null()
+        })
         .unwrap_or_else(|| panic!("{inzage}"));
     let activity = &record["verwerkingsactiviteit"];
     assert_eq!(
         activity["doel"]["nl"],
         "U laten zien wat de overheid over u vastlegt"
+    );
+    // The refused attempt on her data is there too, with its reason.
+    assert!(
+        records.iter().any(|r| {
+            r["attributes"]["loket.exchange"]["errorCode"]
+                == "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"
+                && r["attributes"]["dpl.core.processing_activity_id"] == PARKEREN
+        }),
+        "{inzage}"
     );
     assert!(
         activity["grondslag"]["nl"]
