@@ -494,8 +494,17 @@ async fn check_head_file(
     file: &HeadFile,
     key: &VerifyingKey,
 ) -> Result<(), LogError> {
-    let Some(known) = file.read(key)? else {
-        return Ok(());
+    let known = match file.read(key) {
+        Ok(Some(known)) => known,
+        Ok(None) => return Ok(()),
+        // Damaged in a crash (the file is not synced): the database's heads decide, and
+        // the writer puts the newest one in the file. Only someone who holds the signing
+        // key could make a file that reads, so a damaged one weakens nothing.
+        Err(HeadFileError::Invalid(path)) => {
+            tracing::warn!(file = %path.display(), "the head file beside the log's keys is damaged; the log goes on from its database's heads and writes a new one");
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
     };
     match store.head(known.size).await? {
         Some(stored) if stored == known => Ok(()),

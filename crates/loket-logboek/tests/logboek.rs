@@ -1240,6 +1240,25 @@ async fn a_sealed_log_has_its_newest_head_in_the_file(f: Fixture) {
     assert_eq!(head_file(&f).read(log.verifying_key()).unwrap(), Some(head));
 }
 
+/// The head file is not synced, so a crash can leave it damaged: the log starts from its
+/// database's heads and writes a new one.
+async fn a_damaged_head_file_is_written_again(f: Fixture) {
+    fill(&f, 3).await;
+    head_file_at(&f, 3).await;
+    std::fs::write(head_file(&f).path(), b"{\"treeSize\": 3, \"roo").unwrap();
+    let again = start(&f.store, &f.keys, &f.clock).await.unwrap();
+    again
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    let head = again.latest_head().await.unwrap().unwrap();
+    assert_eq!(head.size, 4);
+    assert_eq!(
+        head_file(&f).read(again.verifying_key()).unwrap(),
+        Some(head)
+    );
+}
+
 /// Someone who can write the database but not the key directory removes the newest
 /// heads: the records after the last one left would then pass as a crashed log's
 /// unsigned records, rewritten or not, and be signed at the next start. The head file
@@ -1366,6 +1385,7 @@ loket_store::contract_suite! {
         an_unsigned_tail_that_was_changed_keeps_the_log_from_starting,
         removed_heads_keep_the_log_from_starting_and_fail_verify,
         a_sealed_log_has_its_newest_head_in_the_file,
+        a_damaged_head_file_is_written_again,
     ];
 }
 
