@@ -174,24 +174,32 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let report = http_load(&url, connections, Duration::from_secs(duration), load).await?;
             let offered =
                 rate.map_or_else(String::new, |rate| format!(" (offered {rate:.0} req/s)"));
-            println!(
-                "{} requests in {:.1} s over {connections} connections: {:.0} req/s{offered}, {} errors",
-                report.latencies_us.len(),
-                report.elapsed.as_secs_f64(),
-                report.latencies_us.len() as f64 / report.elapsed.as_secs_f64(),
-                report.errors
-            );
             let mut sorted = report.latencies_us;
             sorted.sort_unstable();
-            println!(
-                "latency: p50 {} µs, p99 {} µs, max {} µs",
+            say(format_args!(
+                "{} requests in {:.1} s over {connections} connections: {:.0} req/s{offered}, {} errors\n\
+                 latency: p50 {} µs, p99 {} µs, max {} µs",
+                sorted.len(),
+                report.elapsed.as_secs_f64(),
+                sorted.len() as f64 / report.elapsed.as_secs_f64(),
+                report.errors,
                 percentile(&sorted, 0.50),
                 percentile(&sorted, 0.99),
                 sorted.last().copied().unwrap_or(0)
-            );
+            ))?;
         }
     }
     Ok(())
+}
+
+/// Print a result. A reader that stopped early (`| head -1`) is not an error: the
+/// figures it wanted are printed, and `println!` would panic on the closed pipe.
+fn say(text: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(()),
+    }
 }
 
 /// What every request of a load run carries.
