@@ -118,6 +118,12 @@ impl Action {
         }
     }
 
+    /// Note the fields `body` asks for, for the log; the BSNs it names.
+    pub(crate) fn note_request(&mut self, body: &RequestBody<'_>) -> BTreeSet<String> {
+        self.fields = body.named().map(Named::field_names).unwrap_or_default();
+        body.named().map(Named::bsns).unwrap_or_default()
+    }
+
     /// One record per subject, or one about nobody when there are none.
     fn records(
         &self,
@@ -176,11 +182,6 @@ impl Action {
             Denial::LogUnavailable
         })
     }
-}
-
-/// The `fields` a request body asks for, as the log names them.
-pub(crate) fn requested_fields(body: &RequestBody<'_>) -> Vec<String> {
-    body.named().map(Named::field_names).unwrap_or_default()
 }
 
 /// Does `connection` allow every field the request asks for? A grant limited to certain

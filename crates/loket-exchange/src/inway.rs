@@ -19,7 +19,7 @@ use crate::denial::Denial;
 use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
 use crate::manager::{Connection, Manager, Policy};
-use crate::request_body::{Named, RequestBody};
+use crate::request_body::RequestBody;
 use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
@@ -157,8 +157,7 @@ async fn handle(
         Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
-    action.fields = gateway::requested_fields(&body);
-    let named = body.named().map(Named::bsns).unwrap_or_default();
+    let named = action.note_request(&body);
     let connection = match check(inner, &policy, &peer, grant_hash, activity)
         .and_then(|connection| gateway::fields_allowed(&connection, &body).map(|()| connection))
     {

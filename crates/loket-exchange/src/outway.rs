@@ -18,7 +18,7 @@ use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
 use crate::manager::{Connection, Manager, Policy};
 use crate::pki::Identity;
-use crate::request_body::{Named, RequestBody};
+use crate::request_body::RequestBody;
 use crate::subjects;
 use crate::tls;
 
@@ -172,8 +172,7 @@ async fn handle(
         Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
-    action.fields = gateway::requested_fields(&body);
-    let named = body.named().map(Named::bsns).unwrap_or_default();
+    let named = action.note_request(&body);
     let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),

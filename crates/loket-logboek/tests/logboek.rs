@@ -845,6 +845,18 @@ async fn lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_table
     assert_eq!(report.pruned, 8);
 }
 
+/// A 400 problem+json whose first invalid parameter is `name`.
+async fn names_invalid(answer: reqwest::Response, name: &str, asked: &str) {
+    assert_eq!(answer.status(), 400, "{asked}");
+    assert_eq!(
+        answer.headers()["content-type"],
+        "application/problem+json",
+        "{asked}"
+    );
+    let problem: Value = answer.json().await.unwrap();
+    assert_eq!(problem["invalidParams"][0]["name"], name, "{asked}");
+}
+
 async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     fill(&f, 4).await;
     let readers = vec![
@@ -932,14 +944,7 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
             .send()
             .await
             .unwrap();
-        assert_eq!(answer.status(), 400, "{query}");
-        assert_eq!(
-            answer.headers()["content-type"],
-            "application/problem+json",
-            "{query}"
-        );
-        let problem: Value = answer.json().await.unwrap();
-        assert_eq!(problem["invalidParams"][0]["name"], name, "{query}");
+        names_invalid(answer, name, query).await;
     }
 
     // Sanne's records began 4 and 2 minutes before NOW; a time window picks one. The
@@ -1035,14 +1040,7 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         ("proofs/consistency?first=1&second=4&third=5", "third"),
     ] {
         let answer = client.get(format!("{base}/{path}")).send().await.unwrap();
-        assert_eq!(answer.status(), 400, "{path}");
-        assert_eq!(
-            answer.headers()["content-type"],
-            "application/problem+json",
-            "{path}"
-        );
-        let problem: Value = answer.json().await.unwrap();
-        assert_eq!(problem["invalidParams"][0]["name"], name, "{path}");
+        names_invalid(answer, name, path).await;
     }
 
     // The log grows; a reader holding the head over 4 records checks, with the proof the
