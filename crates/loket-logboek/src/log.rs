@@ -797,7 +797,7 @@ impl Writer {
         self.indexing = Indexing::Idle;
     }
 
-    /// Commit a signed tree head over the records committed without one.
+    /// Put the newest committed head in the file beside the keys now.
     async fn keep_head_file_now(&self) {
         let (Some(file), Some(head)) = (&self.head_file, &self.last_head) else {
             return;
@@ -810,6 +810,7 @@ impl Writer {
         }
     }
 
+    /// Commit a signed tree head over the records committed without one.
     async fn sign_tail(&mut self) {
         if let Outcome::Failed(error, _) = self.commit(&[], true).await {
             tracing::error!(log = %self.name, %error, "cannot sign the log's tree head; trying again");
