@@ -949,9 +949,47 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
         "ERROR_CODE_GRANT_EXPIRED",
     )
     .await;
+    // A grant whose validity begins tomorrow does not work today, at either end.
+    let future = w
+        .manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![PARKEREN.into()],
+            None,
+            validity(1, 30),
+            &register(),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&rvig, &future).await.unwrap();
+    let future_grant = w
+        .manager
+        .policy()
+        .connections
+        .values()
+        .find(|c| c.contract_hash == future)
+        .unwrap()
+        .grant_hash
+        .clone();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    denied(
+        w.direct(&w.pki, "gemeente", Some(&future_grant), &lookup(&["naam"]))
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_GRANT_EXPIRED",
+    )
+    .await;
     assert_eq!(w.reached(), 0);
-    // Each refusal is on record where it was made: two at the outway, two at the inway.
-    for (log, refusals) in [(&w.gemeente_log.0, 2), (&w.rvig_log.0, 2)] {
+    // Each refusal is on record where it was made: three at the outway, three at the
+    // inway.
+    for (log, refusals) in [(&w.gemeente_log.0, 3), (&w.rvig_log.0, 3)] {
         assert_eq!(log.query(&all()).await.unwrap().len(), refusals);
     }
     assert_eq!(
