@@ -124,6 +124,9 @@ async fn fill(f: &Fixture, n: usize) {
             .await
             .unwrap();
     }
+    // The head file is written in the background; asking for the newest head brings it
+    // up to date, so a test that tampers next finds the file where the log left it.
+    f.log.latest_head().await.unwrap();
 }
 
 async fn verified(f: &Fixture) -> Result<loket_logboek::Report, VerifyError> {
