@@ -77,6 +77,33 @@ before(async () => {
   const [opPort, brp, inway, rvigManager, rvigLog] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
   const [portalPort, outway, log, manager] = await Promise.all([1, 2, 3, 4].map(freePort));
 
+  op = await startProvider({
+    port: opPort,
+    clients: [{ clientId: 'loket-portaal', clientSecret: SECRET, redirectUri: `http://127.0.0.1:${portalPort}/inloggen/terug` }],
+  });
+
+  // The municipality: its portal signs which resident asks with a key made from its
+  // inzage_key, and reads its own log and RvIG's; RvIG's log accepts what that key signed.
+  const gemeente = join(root, 'gemeente.toml');
+  const gemeenteConfig = (logboeken) => [
+    ...settings('Gemeente Voorbeeldstad', 'gemeente'),
+    '[portal]', `listen = "127.0.0.1:${portalPort}"`, `session_key = "${'k'.repeat(40)}"`,
+    `inzage_key = "${'i'.repeat(40)}"`,
+    ...logboeken,
+    '[portal.digid]', `issuer = "${op.issuer}"`, 'client_id = "loket-portaal"', `client_secret = "${SECRET}"`,
+    `redirect_url = "http://127.0.0.1:${portalPort}/inloggen/terug"`,
+    exchange('gemeente', 'Gemeente Voorbeeldstad', [
+      // The portal reads the municipality's own log too (a resident reader without a
+      // portal_key: this configuration's portal).
+      '[exchange.log]', `keys = "${root}/gemeente-keys"`, `listen = "127.0.0.1:${log}"`,
+      '[[exchange.log.readers]]', 'name = "portaal"', 'role = "resident"', `token = "${'q'.repeat(32)}"`,
+      '[exchange.outway]', `listen = "127.0.0.1:${outway}"`,
+      '[exchange.management]', `listen = "127.0.0.1:${manager}"`, `token = "${GEMEENTE_TOKEN}"`,
+    ]),
+  ].join('\n');
+  writeFileSync(gemeente, gemeenteConfig([]));
+  const portalKey = (await loketCommand('portal', 'public-key', '--config', gemeente)).trim();
+
   // RvIG: the BRP behind its inway, a processing log the municipality's portal may read
   // for the resident who is logged in, and no portal of its own.
   const rvig = join(root, 'rvig.toml');
@@ -86,6 +113,7 @@ before(async () => {
     exchange('rvig', 'Rijksdienst voor Identiteitsgegevens', [
       '[exchange.log]', `keys = "${root}/rvig-keys"`, `listen = "127.0.0.1:${rvigLog}"`,
       '[[exchange.log.readers]]', 'name = "gemeente-portaal"', 'role = "resident"', `token = "${PORTAL_READS_RVIG}"`,
+      `portal_key = "${portalKey}"`,
       '[exchange.inway]', `listen = "127.0.0.1:${inway}"`,
       '[exchange.inway.services]', `brp-personen = "http://127.0.0.1:${brp}"`,
       '[exchange.management]', `listen = "127.0.0.1:${rvigManager}"`, `token = "${RVIG_TOKEN}"`,
@@ -94,26 +122,10 @@ before(async () => {
   stops.push(await runServe(rvig, `http://127.0.0.1:${rvigManager}`));
   const rvigKey = (await loketCommand('log', 'public-key', '--config', rvig)).trim();
 
-  op = await startProvider({
-    port: opPort,
-    clients: [{ clientId: 'loket-portaal', clientSecret: SECRET, redirectUri: `http://127.0.0.1:${portalPort}/inloggen/terug` }],
-  });
-  const gemeente = join(root, 'gemeente.toml');
-  writeFileSync(gemeente, [
-    ...settings('Gemeente Voorbeeldstad', 'gemeente'),
-    '[portal]', `listen = "127.0.0.1:${portalPort}"`, `session_key = "${'k'.repeat(40)}"`,
-    '[portal.digid]', `issuer = "${op.issuer}"`, 'client_id = "loket-portaal"', `client_secret = "${SECRET}"`,
-    `redirect_url = "http://127.0.0.1:${portalPort}/inloggen/terug"`,
+  writeFileSync(gemeente, gemeenteConfig([
     '[[portal.logboeken]]', 'organisatie = "Rijksdienst voor Identiteitsgegevens"',
     `url = "http://127.0.0.1:${rvigLog}"`, `token = "${PORTAL_READS_RVIG}"`, `public_key = "${rvigKey}"`,
-    exchange('gemeente', 'Gemeente Voorbeeldstad', [
-      // The portal reads the municipality's own log with a resident's token, too.
-      '[exchange.log]', `keys = "${root}/gemeente-keys"`, `listen = "127.0.0.1:${log}"`,
-      '[[exchange.log.readers]]', 'name = "portaal"', 'role = "resident"', `token = "${'q'.repeat(32)}"`,
-      '[exchange.outway]', `listen = "127.0.0.1:${outway}"`,
-      '[exchange.management]', `listen = "127.0.0.1:${manager}"`, `token = "${GEMEENTE_TOKEN}"`,
-    ]),
-  ].join('\n'));
+  ]));
   portal = `http://127.0.0.1:${portalPort}`;
   stops.push(await runServe(gemeente, portal));
 

@@ -12,6 +12,7 @@ pub mod kenteken;
 pub mod merkle;
 pub mod oin;
 pub mod problem;
+pub mod resident_assertion;
 pub mod secret;
 pub mod trace;
 

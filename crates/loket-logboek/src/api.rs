@@ -12,17 +12,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use loket_core::{Bsn, InvalidParam, Problem, Secret};
+use loket_core::{Bsn, InvalidParam, Problem, Secret, resident_assertion};
 use loket_http::{ApiError, ApiJson, ApiQuery, HttpService};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::Verwerkingsactiviteit;
 use crate::log::{LogError, Logboek};
 use crate::record::Body;
 use crate::store::Filter;
-use crate::{Pseudonym, Verwerkingsactiviteit};
 
 /// Where the read API lives, as LDV's server URL has it.
 pub const BASE: &str = "/lezenapi/v1";
@@ -31,12 +31,12 @@ const DEFAULT_LIMIT: u32 = 25;
 const MAX_LIMIT: u32 = 1000;
 
 /// Who may read the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// The portal, acting for a logged-in resident: may only ask about one BSN per
-    /// request, the one it authenticated (the portal holds that invariant).
-    Resident,
+    /// The portal, acting for a signed-in resident: each request carries a resident
+    /// assertion signed with the portal's key (`portal_key`, its Ed25519 public key), and
+    /// may only ask about the resident it names.
+    Resident { portal_key: [u8; 32] },
     /// The privacy officer (FG): may search by subject, trace or time.
     PrivacyOfficer,
 }
@@ -57,6 +57,14 @@ impl Reader {
             role,
         }
     }
+}
+
+/// Who is asking, once the request's credentials are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Caller {
+    /// The portal, for this signed-in resident.
+    Resident(Bsn),
+    PrivacyOfficer,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +102,7 @@ impl From<LogError> for ApiError {
     }
 }
 
-fn authorise(api: &Api, headers: &HeaderMap) -> Result<Role, ApiError> {
+fn authorise(api: &Api, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -107,11 +115,37 @@ fn authorise(api: &Api, headers: &HeaderMap) -> Result<Role, ApiError> {
     };
     let token = token.ok_or_else(unauthorised)?;
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    api.readers
+    let role = api
+        .readers
         .iter()
         .find(|reader| same_digest(&reader.token_digest, &digest))
         .map(|reader| reader.role)
-        .ok_or_else(unauthorised)
+        .ok_or_else(unauthorised)?;
+    match role {
+        Role::PrivacyOfficer => Ok(Caller::PrivacyOfficer),
+        Role::Resident { portal_key } => {
+            let assertion = headers
+                .get(resident_assertion::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            resident_assertion::verify(
+                assertion,
+                &portal_key,
+                &api.log.verifying_key().0,
+                api.log.clock().now(),
+            )
+            .map(Caller::Resident)
+            .map_err(|error| {
+                tracing::warn!(%error, "a resident reader's assertion was refused");
+                ApiError::from(
+                    Problem::new(401, "unauthorized", "Niet geautoriseerd.").with_detail(
+                        "Namens een inwoner is een geldige verklaring van het portaal nodig \
+                         (Loket-Resident-Assertion).",
+                    ),
+                )
+            })
+        }
+    }
 }
 
 /// Compares without an early exit, so timing does not tell how much of a token matched.
@@ -173,8 +207,8 @@ async fn processing_activities(
     ApiQuery(page): ApiQuery<Page>,
     ApiJson(request): ApiJson<Request>,
 ) -> Result<Json<Value>, ApiError> {
-    let role = authorise(&api, &headers)?;
-    let filter = filter(&api.log, role, request, &page)?;
+    let caller = authorise(&api, &headers)?;
+    let filter = filter(&api.log, &caller, request, &page)?;
     let entries = api.log.query(&filter).await?;
     let next = (entries.len() == filter.limit as usize)
         .then(|| entries.last().map(|e| e.index.to_string()))
@@ -208,7 +242,12 @@ async fn processing_activities(
 }
 
 /// Turn the request into a store filter, or into a 400 naming every bad parameter.
-fn filter(log: &Logboek, role: Role, request: Request, page: &Page) -> Result<Filter, ApiError> {
+fn filter(
+    log: &Logboek,
+    caller: &Caller,
+    request: Request,
+    page: &Page,
+) -> Result<Filter, ApiError> {
     let mut invalid = Vec::new();
     let subject = match (
         &request.data_subject_id,
@@ -216,7 +255,7 @@ fn filter(log: &Logboek, role: Role, request: Request, page: &Page) -> Result<Fi
     ) {
         (None, None) => None,
         (Some(id), Some("BSN")) => match Bsn::parse(id) {
-            Ok(bsn) => Some(log.pseudonyms().bsn(bsn.as_str())),
+            Ok(bsn) => Some(bsn),
             Err(_) => {
                 invalid.push(InvalidParam::new(
                     "dpl.core.data_subject_id",
@@ -293,13 +332,15 @@ fn filter(log: &Logboek, role: Role, request: Request, page: &Page) -> Result<Fi
         .into());
     }
     // The portal acts for one resident: it may only ever ask about that resident.
-    if role == Role::Resident && subject.is_none() {
+    if let Caller::Resident(signed_in) = caller
+        && subject.as_ref() != Some(signed_in)
+    {
         return Err(Problem::new(403, "forbidden", "Geen toegang.")
             .with_detail("Namens een inwoner kan alleen op die inwoner zelf worden gezocht.")
             .into());
     }
     Ok(Filter {
-        subject: subject.map(|p: Pseudonym| p.as_str().to_owned()),
+        subject: subject.map(|bsn| log.pseudonyms().bsn(bsn.as_str()).as_str().to_owned()),
         trace_id,
         activity: request.processing_activity_id,
         start_from_ms: request.start_time,

@@ -217,6 +217,11 @@ impl Logboek {
         &self.inner.activities
     }
 
+    /// The log's clock, for what its API checks against the time.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.inner.store
     }

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use loket_core::{FixedClock, Secret, SpanId, TraceId};
+use loket_core::resident_assertion::{self, AssertionSigner};
+use loket_core::{Bsn, FixedClock, Secret, SpanId, TraceId};
 use loket_logboek::api::{self, Reader, Role};
 use loket_logboek::merkle::{self, Hash};
 use loket_logboek::{
@@ -860,13 +861,20 @@ async fn names_invalid(answer: reqwest::Response, name: &str, asked: &str) {
     assert_eq!(problem["invalidParams"][0]["name"], name, "{asked}");
 }
 
-async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
-    fill(&f, 4).await;
+fn portal_signer(secret: &str) -> AssertionSigner {
+    AssertionSigner::from_secret(&Secret::new(format!("{secret:<32}"))).unwrap()
+}
+
+/// The read API of `f`'s log, with the portal (its token and its assertions' key) and the
+/// privacy officer as readers; its base URL.
+async fn serve_read_api(f: &Fixture, portal: &AssertionSigner) -> String {
     let readers = vec![
         Reader::new(
             "portal",
             &Secret::new("portal-token".into()),
-            Role::Resident,
+            Role::Resident {
+                portal_key: portal.public_key(),
+            },
         ),
         Reader::new("fg", &Secret::new("fg-token".into()), Role::PrivacyOfficer),
     ];
@@ -874,15 +882,28 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}{}", listener.local_addr().unwrap(), api::BASE);
     tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    base
+}
+
+fn about(bsn: &str) -> Value {
+    json!({"dpl.core.data_subject_id": bsn, "dpl.core.data_subject_id_type": "BSN"})
+}
+
+async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
+    fill(&f, 4).await;
+    let portal = portal_signer("the portal");
+    let base = serve_read_api(&f, &portal).await;
     let client = reqwest::Client::new();
+    let signed_in = portal.sign(&Bsn::parse(SANNE).unwrap(), &f.log.verifying_key().0, NOW);
     let post = |token: &str, body: Value| {
         client
             .post(format!("{base}/processing-activities?limit=1"))
             .bearer_auth(token)
+            .header(resident_assertion::HEADER, &signed_in)
             .json(&body)
             .send()
     };
-    let sanne = json!({"dpl.core.data_subject_id": SANNE, "dpl.core.data_subject_id_type": "BSN"});
+    let sanne = about(SANNE);
 
     let response = post("portal-token", sanne.clone()).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -1125,6 +1146,79 @@ async fn head_in_store(f: &Fixture, size: u64) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+}
+
+/// The portal's token alone asks about nobody: each read needs the portal's assertion,
+/// signed with its key, fresh, for this log, and naming the resident asked about.
+async fn the_portal_asks_only_about_the_resident_its_assertion_names(f: Fixture) {
+    fill(&f, 4).await;
+    let portal = portal_signer("the portal");
+    let base = serve_read_api(&f, &portal).await;
+    let log_key = f.log.verifying_key().0.clone();
+    let sanne = Bsn::parse(SANNE).unwrap();
+    let ask = |assertion: Option<String>, bsn: &str| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}/processing-activities"))
+            .bearer_auth("portal-token")
+            .json(&about(bsn));
+        if let Some(assertion) = assertion {
+            request = request.header(resident_assertion::HEADER, assertion);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            if status != 200 {
+                assert_eq!(answer.headers()["content-type"], "application/problem+json");
+            }
+            let body: Value = answer.json().await.unwrap();
+            (status, body)
+        }
+    };
+    let (status, found) = ask(Some(portal.sign(&sanne, &log_key, NOW)), SANNE).await;
+    assert_eq!(status, 200);
+    assert_eq!(found["processingActivities"].as_array().unwrap().len(), 2);
+
+    let refused = [
+        ("no assertion", None, 401),
+        (
+            "another portal's key",
+            Some(portal_signer("someone else").sign(&sanne, &log_key, NOW)),
+            401,
+        ),
+        ("another log", Some(portal.sign(&sanne, &[9; 32], NOW)), 401),
+        (
+            "two minutes old",
+            Some(portal.sign(&sanne, &log_key, NOW - Duration::minutes(2))),
+            401,
+        ),
+        (
+            "from the future",
+            Some(portal.sign(&sanne, &log_key, NOW + Duration::minutes(2))),
+            401,
+        ),
+        ("not an assertion", Some("a.b.c".to_owned()), 401),
+    ];
+    for (what, assertion, expected) in refused {
+        let (status, problem) = ask(assertion, SANNE).await;
+        assert_eq!(status, expected, "{what}: {problem}");
+        assert!(problem["processingActivities"].is_null(), "{what}");
+    }
+    // Signed in as Sanne, the portal cannot ask about Tom.
+    let (status, problem) = ask(Some(portal.sign(&sanne, &log_key, NOW)), TOM).await;
+    assert_eq!(status, 403, "{problem}");
+    // The privacy officer needs no assertion, and one does not narrow what they may ask.
+    let tom = reqwest::Client::new()
+        .post(format!("{base}/processing-activities"))
+        .bearer_auth("fg-token")
+        .header(
+            resident_assertion::HEADER,
+            portal.sign(&sanne, &log_key, NOW),
+        )
+        .json(&about(TOM))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tom.status(), 200);
 }
 
 async fn records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them(f: Fixture) {
@@ -1379,6 +1473,7 @@ loket_store::contract_suite! {
         a_running_log_prunes_expired_records_until_it_stops,
         lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
+        the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,
         an_idle_log_signs_its_last_records_within_the_interval,
         a_log_signs_what_is_left_when_its_last_handle_goes,

@@ -547,6 +547,7 @@ fn tempfile_dir() -> std::path::PathBuf {
 /// Ingrid's. A real processing log answers through its LDV read API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
+    use loket_core::resident_assertion::AssertionSigner;
     use loket_core::{Bsn, SpanId, SystemClock, TraceContext, TraceId};
     use loket_logboek::api::{Reader, Role};
     use loket_logboek::{Activities, LogKeys, Logboek, NewRecord, Status};
@@ -613,22 +614,31 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
             .unwrap();
         }
     }
+    let portal = Arc::new(
+        AssertionSigner::from_secret(&Secret::new("the portal's own secret, long enough".into()))
+            .unwrap(),
+    );
     let readers = vec![Reader::new(
         "portal",
         &Secret::new("portal-token".into()),
-        Role::Resident,
+        Role::Resident {
+            portal_key: portal.public_key(),
+        },
     )];
     let router =
         loket_logboek::api::service(log.clone(), readers).into_router(loket_http::Metrics::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
-    let inzage = Inzage::new(vec![LogSource {
-        organisatie: "Rijksdienst voor Identiteitsgegevens".to_owned(),
-        url,
-        token: Secret::new("portal-token".into()),
-        public_key: log.verifying_key().0.clone(),
-    }])
+    let inzage = Inzage::new(
+        vec![LogSource {
+            organisatie: "Rijksdienst voor Identiteitsgegevens".to_owned(),
+            url,
+            token: Secret::new("portal-token".into()),
+            public_key: log.verifying_key().0.clone(),
+        }],
+        portal,
+    )
     .unwrap();
 
     let mut starts = vec![Start::Newest];

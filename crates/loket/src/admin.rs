@@ -102,6 +102,18 @@ pub fn log_public_key(config: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The public key of the configured portal's resident assertions (`portal.inzage_key`).
+#[allow(clippy::print_stdout)]
+pub fn portal_public_key(config: &Path) -> anyhow::Result<()> {
+    let assertions = crate::config::load(config)?
+        .platform
+        .portal
+        .assertions
+        .context("the configuration has no [portal] with an inzage_key")?;
+    println!("{}", assertions.public_key_base64());
+    Ok(())
+}
+
 #[allow(clippy::print_stdout)]
 async fn verify_log(
     storage: &StorageUrl,

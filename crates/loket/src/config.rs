@@ -5,12 +5,14 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Value};
 use loket_core::Secret;
+use loket_core::resident_assertion::AssertionSigner;
 use loket_store::StorageUrl;
 use serde::Deserialize;
 
@@ -98,6 +100,10 @@ struct RawReader {
     name: String,
     token: Secret<String>,
     role: RawRole,
+    /// Role resident: the public key (base64) of the portal's resident assertions
+    /// (`loket portal public-key`); without it, the portal of this configuration.
+    #[serde(default)]
+    portal_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -126,7 +132,12 @@ struct RawManagement {
 /// Shorter bearer tokens (the log's readers, the management API) are too easy to guess.
 const MIN_TOKEN: usize = 32;
 
-fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSettings> {
+/// `own_portal`: the public key of this configuration's portal, if it has one.
+fn exchange(
+    raw: RawExchange,
+    storage: &StorageUrl,
+    own_portal: Option<[u8; 32]>,
+) -> anyhow::Result<ExchangeSettings> {
     use loket_logboek::api::{Reader, Role};
     // A shared directory has one keeper, and every peer must name the same one.
     if raw.directory_url.is_some() && raw.directory_peer.is_none() {
@@ -148,13 +159,27 @@ fn exchange(raw: RawExchange, storage: &StorageUrl) -> anyhow::Result<ExchangeSe
         if readers.iter().any(|r: &Reader| &r.name == name) {
             bail!("exchange.log reader {name} is configured twice");
         }
-        let role = match reader.role {
-            RawRole::Resident => {
-                portal_token.get_or_insert_with(|| reader.token.clone());
-                Role::Resident
+        let role = match (reader.role, reader.portal_key) {
+            (RawRole::Resident, Some(key)) => Role::Resident {
+                portal_key: public_key(&key).with_context(|| {
+                    format!("exchange.log reader {name}: portal_key must be a 32-byte Ed25519 key in base64 (loket portal public-key prints it)")
+                })?,
+            },
+            (RawRole::Resident, None) => Role::Resident {
+                portal_key: own_portal.with_context(|| {
+                    format!("exchange.log reader {name}: give the portal_key of the portal that reads (loket portal public-key prints it); only a configuration whose [portal] has an inzage_key may leave it out")
+                })?,
+            },
+            (RawRole::PrivacyOfficer, Some(_)) => {
+                bail!("exchange.log reader {name}: only a reader with role resident has a portal_key")
             }
-            RawRole::PrivacyOfficer => Role::PrivacyOfficer,
+            (RawRole::PrivacyOfficer, None) => Role::PrivacyOfficer,
         };
+        if let Role::Resident { portal_key } = role
+            && Some(portal_key) == own_portal
+        {
+            portal_token.get_or_insert_with(|| reader.token.clone());
+        }
         readers.push(Reader::new(name, &reader.token, role));
     }
     if let Some(management) = &raw.management
@@ -296,6 +321,10 @@ struct RawResidentPortal {
     /// Other organisations' processing logs residents can read about themselves in.
     #[serde(default)]
     logboeken: Vec<RawLogSource>,
+    /// At least 32 characters the portal's signing key for resident assertions is made
+    /// from; each log the portal reads knows its public key (`loket portal public-key`).
+    #[serde(default)]
+    inzage_key: Option<Secret<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,24 +340,43 @@ struct RawLogSource {
     public_key: String,
 }
 
-fn log_source(raw: RawLogSource) -> anyhow::Result<loket_web::portaal::LogSource> {
+/// The portal's key for its resident assertions, made from `portal.inzage_key`; a portal
+/// that reads no log needs none.
+fn assertion_signer(portal: &RawResidentPortal) -> anyhow::Result<Option<Arc<AssertionSigner>>> {
+    match &portal.inzage_key {
+        Some(secret) => Ok(Some(Arc::new(
+            AssertionSigner::from_secret(secret).context("portal.inzage_key")?,
+        ))),
+        None if !portal.logboeken.is_empty() => bail!(
+            "portal.inzage_key: a portal that reads processing logs (portal.logboeken) needs a key to sign which resident asks; give at least 32 random characters"
+        ),
+        None => Ok(None),
+    }
+}
+
+/// A 32-byte Ed25519 public key in base64.
+fn public_key(text: &str) -> Option<[u8; 32]> {
     use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+fn log_source(raw: RawLogSource) -> anyhow::Result<loket_web::portaal::LogSource> {
     let name = &raw.organisatie;
     if !(raw.url.starts_with("https://") || raw.url.starts_with("http://")) {
         bail!("portal.logboeken {name}: the url must start with https:// or http://");
     }
-    let public_key = base64::engine::general_purpose::STANDARD
-        .decode(raw.public_key.trim())
-        .ok()
-        .filter(|key| key.len() == 32)
-        .with_context(|| {
-            format!("portal.logboeken {name}: public_key must be a 32-byte Ed25519 key in base64")
-        })?;
+    let public_key = public_key(&raw.public_key).with_context(|| {
+        format!("portal.logboeken {name}: public_key must be a 32-byte Ed25519 key in base64")
+    })?;
     Ok(loket_web::portaal::LogSource {
         organisatie: raw.organisatie,
         url: raw.url.trim_end_matches('/').to_owned(),
         token: raw.token,
-        public_key,
+        public_key: public_key.to_vec(),
     })
 }
 
@@ -450,12 +498,19 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .zaken_api
         .map(|api| zaken_api(api, &catalogue))
         .transpose()?;
-    let exchange = raw.exchange.map(|e| exchange(e, &storage)).transpose()?;
+    let assertions = match &raw.portal {
+        Some(portal) => assertion_signer(portal)?,
+        None => None,
+    };
+    let exchange = raw
+        .exchange
+        .map(|e| exchange(e, &storage, assertions.as_ref().map(|a| a.public_key())))
+        .transpose()?;
     let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
     let (portal_listen, portal) = match raw.portal {
         Some(portal) => (
             Some(portal.listen),
-            portal_wiring(portal, exchange.as_ref())?,
+            portal_wiring(portal, exchange.as_ref(), assertions)?,
         ),
         None => (None, no_portal()?),
     };
@@ -494,6 +549,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
 fn portal_wiring(
     raw: RawResidentPortal,
     exchange: Option<&ExchangeSettings>,
+    assertions: Option<Arc<AssertionSigner>>,
 ) -> anyhow::Result<crate::platform::PortalWiring> {
     let logs = raw
         .logboeken
@@ -523,6 +579,7 @@ fn portal_wiring(
         outway: raw.outway,
         logs,
         session_key: portal_key(raw.session_key)?,
+        assertions,
         personas: Vec::new(),
         digid: raw.digid.map(|d| d.settings("sub")),
         activities,
@@ -535,6 +592,7 @@ fn no_portal() -> anyhow::Result<crate::platform::PortalWiring> {
         outway: None,
         logs: Vec::new(),
         session_key: crate::platform::random_key()?,
+        assertions: None,
         personas: Vec::new(),
         digid: None,
         activities: crate::platform::built_in_portal_activities(),
@@ -696,25 +754,74 @@ mod tests {
         assert!(format!("{:#}", load(&unknown).unwrap_err()).contains("hondenbelasting"));
     }
 
-    #[test]
-    fn the_exchange_takes_its_certificate_and_tokens_from_configuration() {
-        let dir = tempfile::tempdir().unwrap();
-        let pki = dir.path().join("pki");
-        loket_exchange::pki::init(&pki, &crate::exchange::organisations().unwrap()).unwrap();
-        let config = |certificate: &str, token: &str, service: &str| {
+    /// An exchange for the municipality (the demo's PKI in `dir/pki`), with `portal` added
+    /// to the minimal `[portal]` and `reader` to its one log reader, of `role`.
+    struct ExchangeToml<'a> {
+        certificate: &'a str,
+        token: &'a str,
+        service: &'a str,
+        portal: &'a str,
+        role: &'a str,
+        reader: &'a str,
+    }
+
+    const INZAGE_KEY: &str = "inzage_key = \"the portal's assertions, 32 characters or more\"\n";
+
+    impl Default for ExchangeToml<'_> {
+        fn default() -> Self {
+            Self {
+                certificate: "gemeente.pem",
+                token: "tttttttttttttttttttttttttttttttt",
+                service: "zaken",
+                portal: INZAGE_KEY,
+                role: "resident",
+                reader: "",
+            }
+        }
+    }
+
+    impl ExchangeToml<'_> {
+        fn write(&self, dir: &Path) -> std::path::PathBuf {
+            let pki = dir.join("pki");
+            if !pki.exists() {
+                loket_exchange::pki::init(&pki, &crate::exchange::organisations().unwrap())
+                    .unwrap();
+            }
+            let Self {
+                certificate,
+                token,
+                service,
+                portal,
+                role,
+                reader,
+            } = self;
             write(
-                dir.path(),
+                dir,
                 "exchange.toml",
                 &format!(
-                    "{MINIMAL}\
+                    "{MINIMAL}{portal}\
                      [exchange]\nname = \"Gemeente X\"\ncertificate_file = \"{pki}/{certificate}\"\n\
                      private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
                      [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
-                     role = \"resident\"\ntoken = \"{token}\"\n[exchange.outway]\nlisten = \"127.0.0.1:2\"\n\
+                     role = \"{role}\"\ntoken = \"{token}\"\n{reader}[exchange.outway]\nlisten = \"127.0.0.1:2\"\n\
                      [exchange.inway]\nlisten = \"127.0.0.1:3\"\n[exchange.inway.services]\n\"{service}\" = \"http://127.0.0.1:4\"\n",
                     pki = pki.display()
                 ),
             )
+        }
+    }
+
+    #[test]
+    fn the_exchange_takes_its_certificate_and_tokens_from_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |certificate: &str, token: &str, service: &str| {
+            ExchangeToml {
+                certificate,
+                token,
+                service,
+                ..Default::default()
+            }
+            .write(dir.path())
         };
         let token = "t".repeat(32);
         let loaded = load(&config("gemeente.pem", &token, "zaken")).unwrap();
@@ -746,6 +853,80 @@ mod tests {
         assert!(error(path).contains("https://x.example/onbekend is not in the register"));
     }
 
+    /// A resident reader of the log names the portal whose assertions it accepts; this
+    /// configuration's own portal reads its own log only when that is the one.
+    #[test]
+    fn a_resident_reader_names_the_portal_that_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let load_with = |toml: ExchangeToml| load(&toml.write(dir.path()));
+        let error = |toml: ExchangeToml| format!("{:#}", load_with(toml).unwrap_err());
+        let own = AssertionSigner::from_secret(&Secret::new(
+            "the portal's assertions, 32 characters or more".to_owned(),
+        ))
+        .unwrap();
+        let loaded = load_with(ExchangeToml::default()).unwrap();
+        let portal = loaded.platform.portal.assertions.unwrap();
+        assert_eq!(portal.public_key(), own.public_key());
+        assert!(loaded.platform.exchange.unwrap().log.portal_token.is_some());
+
+        // Another portal's key: that portal reads here, this one does not.
+        let other = AssertionSigner::from_secret(&Secret::new("x".repeat(40))).unwrap();
+        let reader = format!("portal_key = \"{}\"\n", other.public_key_base64());
+        let loaded = load_with(ExchangeToml {
+            reader: &reader,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(loaded.platform.exchange.unwrap().log.portal_token.is_none());
+        // Naming its own key is the same as leaving it out.
+        let reader = format!("portal_key = \"{}\"\n", own.public_key_base64());
+        let loaded = load_with(ExchangeToml {
+            reader: &reader,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(loaded.platform.exchange.unwrap().log.portal_token.is_some());
+
+        assert!(
+            error(ExchangeToml {
+                portal: "",
+                ..Default::default()
+            })
+            .contains("give the portal_key")
+        );
+        assert!(
+            error(ExchangeToml {
+                reader: "portal_key = \"AAAA\"\n",
+                ..Default::default()
+            })
+            .contains("32-byte Ed25519 key")
+        );
+        assert!(
+            error(ExchangeToml {
+                role: "privacy-officer",
+                reader: &reader,
+                ..Default::default()
+            })
+            .contains("only a reader with role resident")
+        );
+        assert!(
+            error(ExchangeToml {
+                portal: "inzage_key = \"kort\"\n",
+                ..Default::default()
+            })
+            .contains("at least 32")
+        );
+        // A portal that reads other organisations' logs must be able to say who asks.
+        let logboek = format!(
+            "[[portal.logboeken]]\norganisatie = \"RvIG\"\nurl = \"http://127.0.0.1:5\"\n\
+             token = \"{}\"\npublic_key = \"{}\"\n",
+            "r".repeat(32),
+            other.public_key_base64()
+        );
+        let path = write(dir.path(), "portal.toml", &format!("{MINIMAL}{logboek}"));
+        assert!(format!("{:#}", load(&path).unwrap_err()).contains("portal.inzage_key"));
+    }
+
     #[test]
     fn refuses_unknown_keys_and_double_secrets() {
         let dir = tempfile::tempdir().unwrap();
@@ -774,7 +955,7 @@ mod tests {
                 dir.path(),
                 "logboeken.toml",
                 &format!(
-                    "{MINIMAL}\
+                    "{MINIMAL}{INZAGE_KEY}\
                      [[portal.logboeken]]\norganisatie = \"RDW\"\nurl = \"https://logboek.rdw.example/\"\ntoken = \"t\"\npublic_key = \"{key}\"\n"
                 ),
             )

@@ -37,7 +37,9 @@ pub async fn run(
     seed(&Targets::from_handles(&handles)?).await?;
     crate::werkplek::demo_accounts(&storage, &data).await?;
     let zaken_api = crate::process::demo_zaken_api(&data, &catalogue)?;
-    let logs = crate::exchange::start(&mut platform, &data, &storage).await?;
+    let assertions = assertion_signer(&data)?;
+    let logs =
+        crate::exchange::start(&mut platform, &data, &storage, assertions.public_key()).await?;
     let settings = PlatformSettings {
         storage: storage.clone(),
         portal_listen: Some(listen),
@@ -55,6 +57,7 @@ pub async fn run(
             outway: platform.endpoints.get("outway").cloned(),
             logs,
             session_key: session_key(&data)?,
+            assertions: Some(assertions),
             personas: personas(),
             digid: None,
             activities: crate::platform::built_in_portal_activities(),
@@ -71,6 +74,19 @@ fn session_key(data: &Path) -> anyhow::Result<loket_core::Secret<Vec<u8>>> {
     let keys = crate::exchange::tokens(data, "portaal-sessiesleutel.json", &["sessies"])?;
     let key = keys.get("sessies").context("no session key")?;
     Ok(loket_core::Secret::new(key.as_bytes().to_vec()))
+}
+
+/// The portal's key for its resident assertions, made on first start (`keys/`).
+pub fn assertion_signer(
+    data: &Path,
+) -> anyhow::Result<std::sync::Arc<loket_core::resident_assertion::AssertionSigner>> {
+    let keys = crate::exchange::tokens(data, "portaal-inzagesleutel.json", &["inzage"])?;
+    let secret = keys.get("inzage").context("no resident assertion key")?;
+    Ok(std::sync::Arc::new(
+        loket_core::resident_assertion::AssertionSigner::from_secret(&loket_core::Secret::new(
+            secret.clone(),
+        ))?,
+    ))
 }
 
 /// The personas the simulated DigiD offers, with what each is for.

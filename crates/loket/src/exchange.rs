@@ -226,6 +226,7 @@ pub async fn start(
     platform: &mut Platform,
     data: &Path,
     storage: &StorageUrl,
+    portal_key: [u8; 32],
 ) -> anyhow::Result<Vec<LogSource>> {
     let pki = pki_dir(data);
     if pki::init(&pki, &organisations()?)? {
@@ -241,7 +242,7 @@ pub async fn start(
             let role = if name == "fg" {
                 Role::PrivacyOfficer
             } else {
-                Role::Resident
+                Role::Resident { portal_key }
             };
             Reader::new(name, &Secret::new(token.clone()), role)
         })

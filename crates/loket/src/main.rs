@@ -120,6 +120,9 @@ enum Command {
     /// The processing logs.
     #[command(subcommand)]
     Log(LogCommand),
+    /// The resident portal.
+    #[command(subcommand)]
+    Portal(PortalCommand),
     /// The exchange: directory and contracts.
     #[command(subcommand)]
     Exchange(admin::ExchangeCommand),
@@ -158,6 +161,16 @@ enum PkiCommand {
     Init {
         #[arg(long, default_value = "./data/pki")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PortalCommand {
+    /// Print the public key (base64) of the configured portal's resident assertions, for
+    /// the organisations whose logs it reads (their `portal_key`).
+    PublicKey {
+        #[arg(long, env = "LOKET_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -236,6 +249,9 @@ fn main() -> ExitCode {
             Command::Bench(command) => bench::run(command).await,
             Command::Pki(PkiCommand::Init { dir }) => admin::pki_init(&dir),
             Command::Log(LogCommand::PublicKey { config }) => admin::log_public_key(&config),
+            Command::Portal(PortalCommand::PublicKey { config }) => {
+                admin::portal_public_key(&config)
+            }
             Command::Log(LogCommand::Verify {
                 config: Some(config),
                 ..

@@ -63,6 +63,9 @@ pub struct PortalWiring {
     pub logs: Vec<loket_web::portaal::LogSource>,
     /// Seals residents' sessions (at least 32 bytes).
     pub session_key: Secret<Vec<u8>>,
+    /// Signs, for each read of a log, which resident is signed in (the logs hold its
+    /// public key); none for a portal that reads no log.
+    pub assertions: Option<std::sync::Arc<loket_core::resident_assertion::AssertionSigner>>,
     /// Demo only: the personas the simulated DigiD offers.
     pub personas: Vec<loket_web::portaal::DemoPersona>,
     /// Production: the DigiD broker residents log in with.
@@ -245,10 +248,10 @@ impl Platform {
         } else {
             None
         };
-        let inzage = if wiring.logs.is_empty() {
-            Inzage::none()
-        } else {
-            Inzage::new(wiring.logs.clone())?
+        let inzage = match &wiring.assertions {
+            _ if wiring.logs.is_empty() => Inzage::none(),
+            Some(assertions) => Inzage::new(wiring.logs.clone(), assertions.clone())?,
+            None => anyhow::bail!("the portal reads processing logs but has no inzage key"),
         };
         let portaal = Portaal {
             sessions: sessies::Sessions::new(

@@ -784,22 +784,9 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         "ERROR_CODE_FIELD_NOT_GRANTED"
     );
 
-    // Sanne's inzage (through the portal's token): who used her data, and why.
-    let tokens: Value = serde_json::from_str(
-        &std::fs::read_to_string(data.join("keys/inzage-tokens.json")).unwrap(),
-    )
-    .unwrap();
-    let inzage = |log: &str| -> Value {
-        client
-            .post(format!("{}/lezenapi/v1/processing-activities", url(log)))
-            .bearer_auth(tokens["portal"].as_str().unwrap())
-            .json(&serde_json::json!({"dpl.core.data_subject_id": "999990007", "dpl.core.data_subject_id_type": "BSN"}))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap()
-    };
-    let gemeente = inzage("logboek-gemeente");
+    // Sanne's inzage (as the portal reads it): who used her data, and why.
+    let inzage = |log: &str| read_as_portal(&client, &data, log, "999990007");
+    let gemeente = inzage("gemeente");
     let records = gemeente["processingActivities"].as_array().unwrap();
     let services = services_in(&gemeente);
     assert!(
@@ -826,13 +813,13 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     );
     // RvIG logged the request about Sanne before it reached the BRP, and its answer while
     // the answer went back (so that one may take a moment).
-    let mut rvig = inzage("logboek-rvig");
+    let mut rvig = inzage("rvig");
     for _ in 0..100 {
         if rvig["processingActivities"].as_array().unwrap().len() >= 2 {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-        rvig = inzage("logboek-rvig");
+        rvig = inzage("rvig");
     }
     let names: Vec<&str> = rvig["processingActivities"]
         .as_array()
@@ -1062,6 +1049,54 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
 }
 
 /// The exchange services named in an inzage answer's records.
+/// A demo organisation's log (`gemeente`, `rvig`, …) asked about `bsn` as the portal asks:
+/// with its token and an assertion signed with its key, both from the demo's keys dir.
+fn read_as_portal(
+    client: &reqwest::blocking::Client,
+    data: &Path,
+    organisation: &str,
+    bsn: &str,
+) -> Value {
+    let keys = data.join("keys");
+    let secrets = |file: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(keys.join(file)).unwrap()).unwrap()
+    };
+    let portal =
+        loket_core::resident_assertion::AssertionSigner::from_secret(&loket_core::Secret::new(
+            secrets("portaal-inzagesleutel.json")["inzage"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ))
+        .unwrap();
+    let log_key = loket_logboek::LogKeys::load(&keys, &format!("logboek_{organisation}"))
+        .unwrap()
+        .verifying_key();
+    let assertion = portal.sign(
+        &loket_core::Bsn::parse(bsn).unwrap(),
+        &log_key.0,
+        time::OffsetDateTime::now_utc(),
+    );
+    let endpoints = read_endpoints(data).unwrap();
+    client
+        .post(format!(
+            "{}/lezenapi/v1/processing-activities",
+            endpoints[format!("logboek-{organisation}")]
+                .as_str()
+                .unwrap()
+        ))
+        .bearer_auth(secrets("inzage-tokens.json")["portal"].as_str().unwrap())
+        .header(loket_core::resident_assertion::HEADER, assertion)
+        .json(&serde_json::json!({
+            "dpl.core.data_subject_id": bsn,
+            "dpl.core.data_subject_id_type": "BSN",
+        }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 fn services_in(answer: &Value) -> BTreeSet<&str> {
     answer["processingActivities"]
         .as_array()
@@ -1138,6 +1173,46 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     let rvig_token = "r".repeat(32);
     let gemeente_token = "g".repeat(32);
     let fg_token = "f".repeat(32);
+    let inzage_key = "i".repeat(40);
+    // The municipality's portal signs which resident asks with a key made from its
+    // inzage_key; RvIG's log accepts only what that key signed.
+    let gemeente = root.join("gemeente.toml");
+    let gemeente_data = root.join("gemeente");
+    let gemeente_config = |logboeken: &str| {
+        format!(
+            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n\
+             inzage_key = \"{inzage_key}\"\n{logboeken}{exchange}",
+            data = gemeente_data.display(),
+            exchange = exchange_config(
+                "gemeente",
+                "Gemeente Voorbeeldstad",
+                &pki,
+                &directory,
+                &format!(
+                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{log}\"\n[[exchange.log.readers]]\nname = \"fg\"\nrole = \"privacy-officer\"\ntoken = \"{fg_token}\"\n[exchange.outway]\nlisten = \"{outway}\"\n[exchange.management]\nlisten = \"{gemeente_manager}\"\ntoken = \"{gemeente_token}\"\n",
+                    keys = root.join("gemeente-keys").display()
+                )
+            )
+        )
+    };
+    let logboek = |rvig_key: &str| {
+        format!(
+            "[[portal.logboeken]]\norganisatie = \"RvIG\"\nurl = \"http://{rvig_log}\"\ntoken = \"{portal_token}\"\npublic_key = \"{rvig_key}\"\n"
+        )
+    };
+    std::fs::write(&gemeente, gemeente_config("")).unwrap();
+    let printed = loket(&[
+        "portal",
+        "public-key",
+        "--config",
+        gemeente.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+    let portal_key = String::from_utf8(printed.stdout).unwrap().trim().to_owned();
     let rvig = root.join("rvig.toml");
     std::fs::write(
         &rvig,
@@ -1150,7 +1225,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
                 &pki,
                 &directory,
                 &format!(
-                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{rvig_log}\"\n[[exchange.log.readers]]\nname = \"gemeente-portal\"\nrole = \"resident\"\ntoken = \"{portal_token}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{rvig_log}\"\n[[exchange.log.readers]]\nname = \"gemeente-portal\"\nrole = \"resident\"\ntoken = \"{portal_token}\"\nportal_key = \"{portal_key}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
                     keys = root.join("rvig-keys").display()
                 )
             )
@@ -1184,27 +1259,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         String::from_utf8_lossy(&printed.stderr)
     );
     let rvig_key = String::from_utf8(printed.stdout).unwrap().trim().to_owned();
-    let gemeente = root.join("gemeente.toml");
-    let gemeente_data = root.join("gemeente");
-    std::fs::write(
-        &gemeente,
-        format!(
-            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[portal]\nlisten = \"{gemeente_portal}\"\n\
-             [[portal.logboeken]]\norganisatie = \"RvIG\"\nurl = \"http://{rvig_log}\"\ntoken = \"{portal_token}\"\npublic_key = \"{rvig_key}\"\n{exchange}",
-            data = gemeente_data.display(),
-            exchange = exchange_config(
-                "gemeente",
-                "Gemeente Voorbeeldstad",
-                &pki,
-                &directory,
-                &format!(
-                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{log}\"\n[[exchange.log.readers]]\nname = \"fg\"\nrole = \"privacy-officer\"\ntoken = \"{fg_token}\"\n[exchange.outway]\nlisten = \"{outway}\"\n[exchange.management]\nlisten = \"{gemeente_manager}\"\ntoken = \"{gemeente_token}\"\n",
-                    keys = root.join("gemeente-keys").display()
-                )
-            )
-        ),
-    )
-    .unwrap();
+    std::fs::write(&gemeente, gemeente_config(&logboek(&rvig_key))).unwrap();
     let running = Running::on_port(
         &["serve", "--config", &config_arg(&gemeente)],
         &[],
@@ -1374,6 +1429,36 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     };
     assert!(signed.size >= 2, "{head}");
     assert!(signed.verify(&loket_logboek::VerifyingKey(decode(&rvig_key))));
+
+    // RvIG's log answers the municipality's portal token only with an assertion signed by
+    // the key `loket portal public-key` printed, for the resident asked about.
+    let portal = loket_core::resident_assertion::AssertionSigner::from_secret(
+        &loket_core::Secret::new(inzage_key.clone()),
+    )
+    .unwrap();
+    assert_eq!(portal.public_key_base64(), portal_key);
+    let sanne = loket_core::Bsn::parse("999990007").unwrap();
+    let as_portal = |assertion: Option<String>| {
+        let mut request = client
+            .post(format!("http://{rvig_log}/lezenapi/v1/processing-activities"))
+            .bearer_auth(&portal_token)
+            .json(&serde_json::json!({"dpl.core.data_subject_id": sanne.as_str(), "dpl.core.data_subject_id_type": "BSN"}));
+        if let Some(assertion) = assertion {
+            request = request.header(loket_core::resident_assertion::HEADER, assertion);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(as_portal(None).status(), 401);
+    let now = time::OffsetDateTime::now_utc();
+    let found: Value = as_portal(Some(portal.sign(&sanne, &decode(&rvig_key), now)))
+        .json()
+        .unwrap();
+    assert!(
+        found["processingActivities"]
+            .as_array()
+            .is_some_and(|records| !records.is_empty()),
+        "{found}"
+    );
 
     // The command line works on the same directory, signing as the configured organisation.
     let listed = loket(&[
@@ -1723,25 +1808,7 @@ fn the_overview_reminds_of_an_expiring_passport_asking_the_register_once() {
         );
     }
     // Three views, one lookup: the reminder is remembered, not asked on every page.
-    let tokens: Value = serde_json::from_str(
-        &std::fs::read_to_string(data.join("keys/inzage-tokens.json")).unwrap(),
-    )
-    .unwrap();
-    let endpoints = read_endpoints(&data).unwrap();
-    let logged: Value = client
-        .post(format!(
-            "{}/lezenapi/v1/processing-activities",
-            endpoints["logboek-gemeente"].as_str().unwrap()
-        ))
-        .bearer_auth(tokens["portal"].as_str().unwrap())
-        .json(&serde_json::json!({
-            "dpl.core.data_subject_id": MOHAMMED,
-            "dpl.core.data_subject_id_type": "BSN",
-        }))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let logged = read_as_portal(&client, &data, "gemeente", MOHAMMED);
     let reminders = logged["processingActivities"]
         .as_array()
         .unwrap()

@@ -3,11 +3,13 @@
 //! checked against the log's signed tree head: the leaf is computed here from the
 //! record's exact stored text, so what the resident reads is what the log holds.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use loket_core::merkle::{Hash, record_leaf, verify_inclusion};
+use loket_core::resident_assertion::{self, AssertionSigner};
 use loket_core::{Bsn, Secret, TraceContext};
 use loket_http::OutgoingClient;
 use serde::Deserialize;
@@ -21,7 +23,8 @@ pub struct LogSource {
     pub organisatie: String,
     /// The log's read API, e.g. `http://127.0.0.1:9000` (the API is under `/lezenapi/v1`).
     pub url: String,
-    /// The portal's token: it may ask about one resident at a time.
+    /// The portal's token there; with it alone no resident can be asked about, each read
+    /// also carries a resident assertion signed with the portal's key.
     pub token: Secret<String>,
     /// The log's Ed25519 public key, to check its signed tree heads.
     pub public_key: Vec<u8>,
@@ -31,6 +34,8 @@ pub struct LogSource {
 pub struct Inzage {
     client: Option<OutgoingClient>,
     sources: Vec<LogSource>,
+    /// Signs, for each read, which resident is signed in and asks.
+    signer: Option<Arc<AssertionSigner>>,
 }
 
 /// How much of a record's integrity could be checked.
@@ -231,10 +236,14 @@ const USES_PER_PAGE: usize = 25;
 const READS_PER_PAGE: usize = 4;
 
 impl Inzage {
-    pub fn new(sources: Vec<LogSource>) -> Result<Self, loket_http::ClientBuildError> {
+    pub fn new(
+        sources: Vec<LogSource>,
+        signer: Arc<AssertionSigner>,
+    ) -> Result<Self, loket_http::ClientBuildError> {
         Ok(Self {
             client: Some(OutgoingClient::new(Duration::from_secs(10))?),
             sources,
+            signer: Some(signer),
         })
     }
 
@@ -243,6 +252,7 @@ impl Inzage {
         Self {
             client: None,
             sources: Vec::new(),
+            signer: None,
         }
     }
 
@@ -258,24 +268,33 @@ impl Inzage {
     /// A page of every log's records about `bsn`, each log from its own start (one per
     /// source; a missing one is the newest), newest first per log, each with its check.
     pub async fn about(&self, bsn: &Bsn, trace: &TraceContext, starts: &[Start]) -> Vec<FromLog> {
-        let Some(client) = &self.client else {
+        let (Some(client), Some(signer)) = (&self.client, &self.signer) else {
             return Vec::new();
         };
         let reads = self.sources.iter().enumerate().map(|(i, source)| {
             let start = starts.get(i).copied().unwrap_or(Start::Newest);
-            read_log(client, source, bsn, trace, start)
+            // One assertion for the page's reads of this log: it is valid for a minute.
+            let assertion = signer.sign(bsn, &source.public_key, OffsetDateTime::now_utc());
+            read_log(client, source, AskingFor { bsn, assertion }, trace, start)
         });
         futures::future::join_all(reads).await
     }
 }
 
-/// One page of the read API's records about `bsn`, from `cursor` (newest: none), and the
+/// The resident a read asks about, and the portal's signed statement that they are
+/// signed in and asking.
+struct AskingFor<'a> {
+    bsn: &'a Bsn,
+    assertion: String,
+}
+
+/// One page of the read API's records about the resident, from `cursor` (newest: none), and the
 /// cursor after it (none on the last page); `None` when the log cannot be read.
 async fn read_records(
     client: &OutgoingClient,
     base: &str,
     source: &LogSource,
-    bsn: &Bsn,
+    asking: &AskingFor<'_>,
     trace: &TraceContext,
     cursor: Option<u64>,
 ) -> Option<(Vec<Read>, Option<u64>)> {
@@ -286,8 +305,9 @@ async fn read_records(
     let (request, _) = client.post(&url, trace);
     let response = request
         .bearer_auth(source.token.expose())
+        .header(resident_assertion::HEADER, &asking.assertion)
         .json(&json!({
-            "dpl.core.data_subject_id": bsn.as_str(),
+            "dpl.core.data_subject_id": asking.bsn.as_str(),
             "dpl.core.data_subject_id_type": "BSN",
         }))
         .send()
@@ -321,7 +341,7 @@ async fn read_records(
 async fn read_log(
     client: &OutgoingClient,
     source: &LogSource,
-    bsn: &Bsn,
+    asking: AskingFor<'_>,
     trace: &TraceContext,
     start: Start,
 ) -> FromLog {
@@ -341,7 +361,7 @@ async fn read_log(
     let mut records = Vec::new();
     let mut verder = Start::Done;
     for _ in 0..READS_PER_PAGE {
-        let Some((read, next)) = read_records(client, base, source, bsn, trace, cursor).await
+        let Some((read, next)) = read_records(client, base, source, &asking, trace, cursor).await
         else {
             return FromLog {
                 organisatie: source.organisatie.clone(),
