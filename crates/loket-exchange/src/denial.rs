@@ -33,11 +33,39 @@ pub enum Denial {
     /// The body names `fields` or `burgerservicenummer` more than once, or the request
     /// has two content types.
     BodyAmbiguous,
+    /// The body names more BSNs than one request may ([`crate::MAX_SUBJECTS`]).
+    TooManySubjects,
     LogUnavailable,
     ServiceUnreachable,
 }
 
 impl Denial {
+    pub const ALL: [Self; 17] = [
+        Self::NoCertificate,
+        Self::UnknownPeer,
+        Self::GrantHashMissing,
+        Self::GrantNotFound,
+        Self::GrantExpired,
+        Self::WrongPeer,
+        Self::WrongThumbprint,
+        Self::ServiceNotFound,
+        Self::ProcessingActivityMissing,
+        Self::ProcessingActivityNotGranted,
+        Self::FieldNotGranted,
+        Self::BodyUnreadable,
+        Self::BodyTooLarge,
+        Self::BodyAmbiguous,
+        Self::TooManySubjects,
+        Self::LogUnavailable,
+        Self::ServiceUnreachable,
+    ];
+
+    /// The denial with this `Fsc-Error-Code`, if it is one of ours: what another
+    /// organisation's inway answers goes into this log only as a code we know.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|denial| denial.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::NoCertificate => "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED",
@@ -54,6 +82,7 @@ impl Denial {
             Self::BodyUnreadable => "ERROR_CODE_BODY_UNREADABLE",
             Self::BodyTooLarge => "ERROR_CODE_BODY_TOO_LARGE",
             Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
+            Self::TooManySubjects => "ERROR_CODE_TOO_MANY_SUBJECTS",
             Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
             Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
         }
@@ -93,6 +122,10 @@ impl Denial {
                 400,
                 "De body noemt fields of burgerservicenummer meer dan eens, of het verzoek heeft meer dan één Content-Type.",
             ),
+            Self::TooManySubjects => (
+                400,
+                "Het verzoek noemt meer dan 100 burgerservicenummers; verdeel het over meer verzoeken.",
+            ),
             Self::LogUnavailable => (
                 503,
                 "Het verwerkingenlogboek kan niet schrijven; het verzoek is daarom niet uitgevoerd.",
@@ -119,5 +152,20 @@ impl IntoResponse for Denial {
             .headers_mut()
             .insert(FSC_ERROR_CODE, HeaderValue::from_static(self.code()));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_distinct_and_read_back() {
+        for denial in Denial::ALL {
+            assert_eq!(Denial::from_code(denial.code()), Some(denial));
+        }
+        let codes: std::collections::BTreeSet<_> = Denial::ALL.iter().map(|d| d.code()).collect();
+        assert_eq!(codes.len(), Denial::ALL.len());
+        assert_eq!(Denial::from_code("ERROR_CODE_SOMETHING_ELSE"), None);
     }
 }

@@ -16,6 +16,9 @@ use crate::request_body::{Named, RequestBody};
 pub const GRANT_HASH: &str = "fsc-grant-hash";
 pub const TRANSACTION_ID: &str = "fsc-transaction-id";
 pub const PROCESSING_ACTIVITY: &str = "fsc-processing-activity";
+/// The most BSNs one request may name. Each is logged at both ends, so without a limit a
+/// body of 1 MiB could have each log write some 80,000 records for one request.
+pub const MAX_SUBJECTS: usize = 100;
 
 /// A header's value when it is given once, as text. Given twice it counts as not given:
 /// the check, the log and the next hop must not each read a different one.
@@ -118,10 +121,21 @@ impl Action {
         }
     }
 
-    /// Note the fields `body` asks for, for the log; the BSNs it names.
-    pub(crate) fn note_request(&mut self, body: &RequestBody<'_>) -> BTreeSet<String> {
+    /// Note the fields `body` asks for, for the log; the BSNs it names, or the refusal
+    /// (logged, about nobody) of a body that names more than [`MAX_SUBJECTS`].
+    pub(crate) async fn note_request(
+        &mut self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        body: &RequestBody<'_>,
+    ) -> Result<BTreeSet<String>, Denial> {
         self.fields = body.named().map(Named::field_names).unwrap_or_default();
-        body.named().map(Named::bsns).unwrap_or_default()
+        let named = body.named().map(Named::bsns).unwrap_or_default();
+        if named.len() > MAX_SUBJECTS {
+            let denial = Denial::TooManySubjects;
+            return Err(self.refuse(log, clock, denial, &BTreeSet::new()).await);
+        }
+        Ok(named)
     }
 
     /// One record per subject, or one about nobody when there are none.
@@ -158,7 +172,8 @@ impl Action {
         })
     }
 
-    /// Log the answer: one record per data subject. When the answer is about no one the
+    /// Log the answer: one record per data subject, with the reason when the request was
+    /// refused further on or could not be forwarded. When the answer is about no one the
     /// durable request record did not already name, it goes back while its records
     /// commit (unhurried: with the next request's records, so they do not hold that
     /// one up): the log already says whose data this is. An answer that reveals others
@@ -168,11 +183,12 @@ impl Action {
         log: &Logboek,
         clock: &dyn Clock,
         ok: bool,
+        refused: Option<Denial>,
         about: &BTreeSet<String>,
         named: &BTreeSet<String>,
     ) -> Result<(), Denial> {
         let status = if ok { Status::Ok } else { Status::Error };
-        let records = self.records(log, clock.now(), "antwoord", status, about, None);
+        let records = self.records(log, clock.now(), "antwoord", status, about, refused);
         if about.is_subset(named) {
             log.append_in_background(records);
             return Ok(());
@@ -181,6 +197,28 @@ impl Action {
             tracing::error!(%error, "cannot log an answer; withholding it");
             Denial::LogUnavailable
         })
+    }
+
+    /// Log that the request could not be forwarded, and answer so.
+    pub(crate) async fn unreachable(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        named: &BTreeSet<String>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let unreachable = Denial::ServiceUnreachable;
+        let _ = self
+            .answered(
+                log,
+                clock,
+                false,
+                Some(unreachable),
+                &BTreeSet::new(),
+                named,
+            )
+            .await;
+        unreachable.into_response()
     }
 }
 

@@ -2,7 +2,7 @@
 //! certificates under the trust anchor, checks every request against the grants, logs
 //! before anything reaches the register, and logs whose data the register returned.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -157,7 +157,10 @@ async fn handle(
         Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
-    let named = action.note_request(&body);
+    let named = match action.note_request(&inner.log, clock, &body).await {
+        Ok(named) => named,
+        Err(denial) => return denial.into_response(),
+    };
     let connection = match check(inner, &policy, &peer, grant_hash, activity)
         .and_then(|connection| gateway::fields_allowed(&connection, &body).map(|()| connection))
     {
@@ -207,10 +210,7 @@ async fn handle(
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, service = %connection.service, "register unreachable");
-            let _ = action
-                .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
-                .await;
-            return Denial::ServiceUnreachable.into_response();
+            return action.unreachable(&inner.log, clock, &named).await;
         }
     };
     let status = answer.status;
@@ -228,7 +228,7 @@ async fn handle(
         }
     }
     if let Err(denial) = action
-        .answered(&inner.log, clock, status.is_success(), &about, &named)
+        .answered(&inner.log, clock, status.is_success(), None, &about, &named)
         .await
     {
         return denial.into_response();

@@ -2,7 +2,7 @@
 //! An application names the service in the path and states its processing activity; the
 //! outway picks the grant for it, logs, and forwards over mutual TLS to the inway.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
@@ -172,7 +172,10 @@ async fn handle(
         Err(denial) => return denial.into_response(),
     };
     let body = RequestBody::read(&parts.headers, &bytes);
-    let named = action.note_request(&body);
+    let named = match action.note_request(&inner.log, clock, &body).await {
+        Ok(named) => named,
+        Err(denial) => return denial.into_response(),
+    };
     let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),
@@ -195,10 +198,7 @@ async fn handle(
     }
     let Some(inway) = inway else {
         tracing::warn!(%service, "the directory's inway address for this service is not usable");
-        let _ = action
-            .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
-            .await;
-        return Denial::ServiceUnreachable.into_response();
+        return action.unreachable(&inner.log, clock, &named).await;
     };
     let traceparent = action.trace.to_traceparent();
     let headers = [
@@ -225,10 +225,7 @@ async fn handle(
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, %service, "inway unreachable");
-            let _ = action
-                .answered(&inner.log, clock, false, &BTreeSet::new(), &named)
-                .await;
-            return Denial::ServiceUnreachable.into_response();
+            return action.unreachable(&inner.log, clock, &named).await;
         }
     };
     let status = answer.status;
@@ -240,6 +237,13 @@ async fn handle(
     .into_iter()
     .filter_map(|name| answer.headers.get(&name).cloned().map(|v| (name, v)))
     .collect();
+    // The inway's reason for a refusal goes into this log too, when it is one we know.
+    let refused = answer
+        .headers
+        .get(&FSC_ERROR_CODE)
+        .and_then(|code| code.to_str().ok())
+        .and_then(Denial::from_code)
+        .filter(|_| !status.is_success());
     let body = answer.body;
     let mut about = named.clone();
     if status.is_success()
@@ -248,7 +252,14 @@ async fn handle(
         about.extend(found);
     }
     if let Err(denial) = action
-        .answered(&inner.log, clock, status.is_success(), &about, &named)
+        .answered(
+            &inner.log,
+            clock,
+            status.is_success(),
+            refused,
+            &about,
+            &named,
+        )
         .await
     {
         return denial.into_response();

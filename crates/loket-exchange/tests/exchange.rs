@@ -13,8 +13,8 @@ use loket_core::{Oin, SystemClock};
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
-    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, Manager, Outway, PROCESSING_ACTIVITY,
-    ServiceEntry, TRANSACTION_ID, tls,
+    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_SUBJECTS, Manager, Outway,
+    PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
 use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
@@ -334,20 +334,43 @@ impl World {
     }
 
     async fn last_error_code(&self, log: &Logboek) -> String {
-        let entries = log
-            .query(&Filter {
-                activity: None,
-                limit: 1,
-                ..all()
-            })
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_str(entries[0].body.as_ref().unwrap()).unwrap();
-        body["attributes"]["loket.exchange"]["errorCode"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        error_code(&newest(log).await)
     }
+
+    /// The error code of the newest record once it is an answer's (logged while the
+    /// answer goes back, so it may land a moment later).
+    async fn answer_error_code(&self, log: &Logboek) -> String {
+        for _ in 0..500 {
+            let record = newest(log).await;
+            if record["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(" antwoord"))
+            {
+                return error_code(&record);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no answer was logged");
+    }
+}
+
+async fn newest(log: &Logboek) -> Value {
+    let entries = log
+        .query(&Filter {
+            activity: None,
+            limit: 1,
+            ..all()
+        })
+        .await
+        .unwrap();
+    serde_json::from_str(entries[0].body.as_ref().unwrap()).unwrap()
+}
+
+fn error_code(record: &Value) -> String {
+    record["attributes"]["loket.exchange"]["errorCode"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Every record (a filter that matches all: records are never before index u64::MAX).
@@ -784,6 +807,10 @@ async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
         "the other inway got nothing"
     );
     assert_eq!(w.reached(), 0);
+    assert_eq!(
+        w.answer_error_code(&w.gemeente_log.0).await,
+        "ERROR_CODE_SERVICE_UNREACHABLE"
+    );
     // Back at RvIG's own inway, the same request goes through.
     w.manager
         .update_service(&entry(SERVICE, RVIG, &w.inway))
@@ -795,6 +822,118 @@ async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
             .status(),
         200
     );
+}
+
+/// `router` behind mutual TLS with `name`'s certificate; its address.
+async fn serve_as(w: &World, name: &str, router: axum::Router) -> String {
+    let anchors = pki::load_roots(&w.pki.join(pki::CA_FILE)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(loket_exchange::serve_tls(
+        listener,
+        tls::server_config(&identity(&w.pki, name), &anchors).unwrap(),
+        router,
+        std::future::pending(),
+    ));
+    url
+}
+
+/// When the provider's inway refuses what the outway let through, the outway's record of
+/// the answer says why, as long as the reason is an error code the exchange knows.
+async fn the_outways_record_of_the_answer_says_why_the_inway_refused(w: World) {
+    // RvIG's inway without the register behind it (a provider's misconfiguration).
+    let bare = Inway::new(
+        RVIG,
+        w.manager.clone(),
+        w.rvig_log.0.clone(),
+        HashMap::new(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let bare = serve_as(&w, "rvig", bare.service().into_router(Metrics::new())).await;
+    w.manager
+        .update_service(&entry(SERVICE, RVIG, &bare))
+        .await
+        .unwrap();
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        404,
+        "ERROR_CODE_SERVICE_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+    assert_eq!(
+        w.answer_error_code(&w.gemeente_log.0).await,
+        "ERROR_CODE_SERVICE_NOT_FOUND"
+    );
+    // A code the exchange does not know is not written into its log.
+    let odd = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            [("fsc-error-code", "ERROR_CODE_MADE_UP")],
+            "{}",
+        )
+    });
+    let odd = serve_as(&w, "rvig", odd).await;
+    w.manager
+        .update_service(&entry(SERVICE, RVIG, &odd))
+        .await
+        .unwrap();
+    let answer = w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await;
+    assert_eq!(answer.status(), 403);
+    assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, "");
+}
+
+/// Each BSN a request names is logged at both ends, so one request may name at most
+/// `MAX_SUBJECTS`: more is refused at either end, with one record about nobody.
+async fn a_request_naming_too_many_residents_is_refused_at_both_ends(w: World) {
+    let bsns: Vec<String> = (0..100_000_000u32)
+        .map(|n| format!("{:09}", 100_000_000 + n))
+        .filter(|text| loket_core::Bsn::parse(text).is_ok())
+        .take(MAX_SUBJECTS + 1)
+        .collect();
+    let naming = |count: usize| {
+        let mut body = lookup(&["naam"]);
+        body["burgerservicenummer"] = json!(bsns[..count]);
+        body
+    };
+    denied(
+        w.via_outway(Some(PARKEREN), &naming(MAX_SUBJECTS + 1))
+            .await,
+        400,
+        "ERROR_CODE_TOO_MANY_SUBJECTS",
+    )
+    .await;
+    denied(
+        w.direct(
+            &w.pki,
+            "gemeente",
+            Some(&w.grant),
+            &naming(MAX_SUBJECTS + 1),
+        )
+        .await
+        .unwrap(),
+        400,
+        "ERROR_CODE_TOO_MANY_SUBJECTS",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+    for log in [&w.gemeente_log.0, &w.rvig_log.0] {
+        let records = log.query(&all()).await.unwrap();
+        assert_eq!(records.len(), 1, "one record about nobody");
+        assert_eq!(w.last_error_code(log).await, "ERROR_CODE_TOO_MANY_SUBJECTS");
+        assert!(w.records_about(log, &bsns[0]).await.is_empty());
+    }
+    // At the limit the exchange lets the request through; the register has its own.
+    let answer = w.via_outway(Some(PARKEREN), &naming(MAX_SUBJECTS)).await;
+    assert_eq!(w.reached(), 1, "{}", answer.status());
+    let logged = w
+        .settled_records_about(&w.gemeente_log.0, &bsns[0], 2)
+        .await;
+    assert_eq!(logged.len(), 2);
 }
 
 async fn the_inway_checks_on_its_own(w: World) {
@@ -1244,6 +1383,8 @@ loket_store::contract_suite! {
         a_service_stays_with_the_provider_the_directory_accepted,
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,
+        the_outways_record_of_the_answer_says_why_the_inway_refused,
+        a_request_naming_too_many_residents_is_refused_at_both_ends,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,
