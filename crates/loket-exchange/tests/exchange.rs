@@ -106,6 +106,9 @@ async fn world(url: &StorageUrl) -> World {
         ("rvig", RVIG),
         ("rdw", RDW),
         ("onbekend", ONBEKEND),
+        // The municipality's OIN with another key, from the same CA: a certificate
+        // the directory does not know it by.
+        ("gemeente-andere-sleutel", GEMEENTE),
     ];
     assert!(pki::init(pki_dir.path(), &organisations(&orgs)).unwrap());
     assert!(
@@ -953,6 +956,15 @@ async fn the_inway_checks_on_its_own(w: World) {
         "ERROR_CODE_UNKNOWN_PEER",
     )
     .await;
+    // The right organisation and CA, but not the certificate the grant was given to.
+    denied(
+        w.direct(&w.pki, "gemeente-andere-sleutel", Some(&w.grant), &body)
+            .await
+            .unwrap(),
+        403,
+        "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT",
+    )
+    .await;
     // A known organisation using someone else's grant.
     denied(
         w.direct(&w.pki, "rdw", Some(&w.grant), &body)
@@ -1005,16 +1017,16 @@ async fn the_inway_checks_on_its_own(w: World) {
     assert_eq!(w.reached(), 0, "nothing reached the register");
     assert_eq!(
         w.rvig_log.0.query(&all()).await.unwrap().len(),
-        7,
+        8,
         "every refusal logged by RvIG"
     );
     assert_eq!(
         w.last_error_code(&w.rvig_log.0).await,
         "ERROR_CODE_FIELD_NOT_GRANTED"
     );
-    // Each refusal names whose data was asked for: Sanne finds all seven attempts.
+    // Each refusal names whose data was asked for: Sanne finds all eight attempts.
     let about_sanne = w.records_about(&w.rvig_log.0, SANNE).await;
-    assert_eq!(about_sanne.len(), 7, "{about_sanne:?}");
+    assert_eq!(about_sanne.len(), 8, "{about_sanne:?}");
     assert!(
         about_sanne
             .iter()
