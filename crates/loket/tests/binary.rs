@@ -250,6 +250,25 @@ fn unknown_pages_get_a_friendly_page_or_a_problem() {
     let problem: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(problem["code"], "notFound");
     assert_eq!(problem["instance"], "/bestaat-niet");
+    // A page's address with a parameter given twice: the friendly page says the address
+    // is not right, and a program gets a problem naming the parameter.
+    let twice = format!("{}/?lang=nl&lang=en", demo.portal);
+    let (status, page, content_type) = get(&twice, "text/html,*/*;q=0.8");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "text/html; charset=utf-8")
+    );
+    assert!(
+        page.contains("Het adres van deze pagina klopt niet"),
+        "{page}"
+    );
+    let (status, body, content_type) = get(&twice, "application/json");
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/problem+json")
+    );
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["invalidParams"][0]["name"], "lang", "{problem}");
 }
 
 #[test]

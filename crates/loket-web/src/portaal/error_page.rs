@@ -18,6 +18,7 @@ struct ErrorPage<'a> {
     status: u16,
     code: &'a str,
     not_found: bool,
+    bad_request: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +55,7 @@ impl ErrorPages for PortalErrorPages {
             status: problem.status,
             code: &problem.code,
             not_found: problem.status == 404,
+            bad_request: problem.status == 400,
         };
         // A page that cannot render itself still owes the visitor an answer.
         page.render().unwrap_or_else(|_| {

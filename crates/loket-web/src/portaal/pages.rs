@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{Form, Multipart, Path, Query};
+use axum::extract::{Form, Multipart, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use loket_core::{Bsn, Problem};
-use loket_http::{ApiError, RequestTrace};
+use loket_http::{ApiError, ApiQuery, RequestTrace};
 use loket_zaken::apply::{Application, ApplyError, check_answers};
 use loket_zaken::berichten::Kanaal;
 use loket_zaken::bijlage::Upload;
@@ -128,7 +128,7 @@ struct StartPage {
 pub(crate) async fn start(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     if app.resident(&headers).await?.is_some() {
         return Ok(see_other("/overzicht"));
@@ -153,7 +153,7 @@ struct LoginPage {
 pub(crate) async fn login(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     if app.resident(&headers).await?.is_some() {
         return Ok(see_other("/overzicht"));
@@ -213,7 +213,7 @@ pub(crate) async fn oidc_return(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Query(back): Query<ReturnQuery>,
+    ApiQuery(back): ApiQuery<ReturnQuery>,
 ) -> Result<Response, ApiError> {
     let Some(oidc) = &app.portaal.oidc else {
         return Err(not_found());
@@ -308,7 +308,7 @@ impl DigidPage {
 pub(crate) async fn digid_form(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let lang = super::language(query.lang.as_deref(), &headers);
     digid_page(
@@ -503,7 +503,7 @@ pub(crate) async fn overview(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let inwoner = &app.portaal.inwoner;
@@ -580,7 +580,7 @@ pub(crate) async fn my_data(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let layout = app
@@ -639,7 +639,7 @@ fn matches(product: &Product, search: &str) -> bool {
 pub(crate) async fn products(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let me = app.resident(&headers).await?;
     let layout = app
@@ -799,7 +799,7 @@ pub(crate) async fn application_form(
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
     Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let product = product_of(&app, &id)?;
@@ -885,7 +885,7 @@ pub(crate) async fn application_check(
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
     Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
@@ -1042,7 +1042,7 @@ pub(crate) async fn application_submit(
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
     Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
@@ -1132,7 +1132,7 @@ struct CasesPage {
 pub(crate) async fn cases(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let layout = app
@@ -1199,7 +1199,7 @@ pub(crate) async fn case(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
@@ -1340,7 +1340,7 @@ struct MessagesPage {
 pub(crate) async fn messages(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let page_number = query.page();
@@ -1391,7 +1391,7 @@ pub(crate) async fn message(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let uuid = Uuid::parse_str(&uuid).map_err(|_| not_found())?;
@@ -1477,7 +1477,7 @@ pub(crate) async fn processing(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     let layout = app
@@ -1579,7 +1579,7 @@ struct ContactPage {
 pub(crate) async fn contact(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
     let me = app.resident(&headers).await?;
     let layout = app

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loket_core::{Clock, Problem};
-use loket_http::{ApiError, RequestTrace};
+use loket_http::{ApiError, ApiQuery, RequestTrace};
 
 use crate::Lang;
 use crate::oidc::Oidc;
@@ -185,7 +185,7 @@ struct LoginQuery {
 async fn login_form(
     State(app): App,
     headers: HeaderMap,
-    Query(query): Query<LoginQuery>,
+    ApiQuery(query): ApiQuery<LoginQuery>,
 ) -> Result<Response, ApiError> {
     if app.signed_in(&headers).await?.is_some() {
         return Ok(see_other("/werkplek"));
@@ -371,7 +371,7 @@ async fn oidc_return(
     State(app): App,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Query(back): Query<ReturnQuery>,
+    ApiQuery(back): ApiQuery<ReturnQuery>,
 ) -> Result<Response, ApiError> {
     let Some(oidc) = &app.oidc else {
         return Err(Problem::not_found().into());
@@ -512,7 +512,7 @@ struct QueueQuery {
 async fn queue(
     State(app): App,
     headers: HeaderMap,
-    Query(query): Query<QueueQuery>,
+    ApiQuery(query): ApiQuery<QueueQuery>,
 ) -> Result<Response, ApiError> {
     let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
@@ -595,7 +595,7 @@ async fn case(
     State(app): App,
     headers: HeaderMap,
     Path(uuid): Path<String>,
-    Query(query): Query<CaseQuery>,
+    ApiQuery(query): ApiQuery<CaseQuery>,
 ) -> Result<Response, ApiError> {
     let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));
