@@ -774,25 +774,13 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
 /// an inway that shows the provider's own certificate.
 async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
     // An inway with RDW's certificate (from the same CA) that counts what it is sent.
-    let anchors = pki::load_roots(&w.pki.join(pki::CA_FILE)).unwrap();
-    let rdw = identity(&w.pki, "rdw");
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
     let router = axum::Router::new().fallback(move || {
         counter.fetch_add(1, Ordering::SeqCst);
         std::future::ready("{}")
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let impostor = format!(
-        "https://127.0.0.1:{}",
-        listener.local_addr().unwrap().port()
-    );
-    tokio::spawn(loket_exchange::serve_tls(
-        listener,
-        tls::server_config(&rdw, &anchors).unwrap(),
-        router,
-        std::future::pending(),
-    ));
+    let impostor = serve_as(&w, "rdw", router).await;
     // Whoever can write to the directory's database moves RvIG's address there.
     w.manager
         .update_service(&entry(SERVICE, RVIG, &impostor))
