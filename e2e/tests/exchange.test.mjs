@@ -23,6 +23,7 @@ let root;
 const stops = [];
 let op;
 let portal;
+let outwayUrl;
 let browser;
 
 /** What every configuration starts with: who runs it, and its data under `root/dir`. */
@@ -127,6 +128,7 @@ before(async () => {
     `url = "http://127.0.0.1:${rvigLog}"`, `token = "${PORTAL_READS_RVIG}"`, `public_key = "${rvigKey}"`,
   ]));
   portal = `http://127.0.0.1:${portalPort}`;
+  outwayUrl = `http://127.0.0.1:${outway}`;
   stops.push(await runServe(gemeente, portal));
 
   // RvIG publishes the BRP; the municipality keeps the directory and accepts it, then
@@ -179,8 +181,31 @@ test('a resident sees their BRP data through the exchange, and who used it in bo
     assert.match(data, /Sanne/, data);
     assert.deepEqual(await axeViolations(browser, page), []);
 
+    // An application of the municipality asks for her name for a purpose the contract
+    // does not cover: the outway refuses, and she sees that attempt too.
+    const refusal = await fetch(`${outwayUrl}/brp-personen/haalcentraal/api/brp/personen`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'fsc-processing-activity': 'https://voorbeeldstad.example/verwerkingen/parkeervergunning',
+      },
+      body: JSON.stringify({ type: 'RaadpleegMetBurgerservicenummer', burgerservicenummer: ['999990007'], fields: ['naam'] }),
+    });
+    assert.equal(refusal.status, 403);
+    assert.equal(refusal.headers.get('fsc-error-code'), 'ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED');
+
     await page.getByRole('link', { name: 'Wie gebruikte mijn gegevens' }).first().click();
-    const used = await page.locator('tbody tr').allInnerTexts();
+    const rows = await page.locator('tbody tr').allInnerTexts();
+    // (The portal's own asks while the contract was not in force yet were refused too,
+    // for want of an agreement, and show as such.)
+    const refused = rows.filter((r) => /Geweigerd/.test(r));
+    const forParking = refused.filter((r) => /parkeervergunning/i.test(r));
+    assert.equal(forParking.length, 1, rows.join('\n'));
+    assert.match(forParking[0], /Gemeente Voorbeeldstad/);
+    assert.match(forParking[0], /Wilde opvragen: naam/);
+    assert.match(forParking[0], /Geweigerd: de gegevens mochten niet voor dit doel worden gebruikt/);
+    assert.ok(refused.every((r) => /Geweigerd: /.test(r)), refused.join('\n'));
+    const used = rows.filter((r) => !/Geweigerd/.test(r));
     // The municipality's outway and RvIG's inway each logged the request: the resident
     // reads both, RvIG's through its log's read API, its signature checked.
     assert.ok(used.some((r) => /Gemeente Voorbeeldstad/.test(r) && /Vroeg op: naam.*\(brp-personen\)/.test(r)), used.join('\n'));

@@ -583,6 +583,7 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         }
     };
     let mut sanne = std::collections::BTreeSet::new();
+    let mut refusals = std::collections::BTreeSet::new();
     for i in 0..70 {
         let trace = TraceId::random();
         sanne.insert(hex(trace.as_bytes()));
@@ -593,11 +594,13 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         .await
         .unwrap();
         if i % 10 == 0 {
-            // A refusal and another resident's use in between: neither is a use of hers.
+            // A refused attempt on her data and another resident's use in between.
+            let refused = TraceId::random();
+            refusals.insert(hex(refused.as_bytes()));
             log.append(vec![
                 record(
                     SANNE,
-                    TraceId::random(),
+                    refused,
                     "brp-personen geweigerd",
                     Status::Error,
                     100 - i,
@@ -643,6 +646,7 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
 
     let mut starts = vec![Start::Newest];
     let mut shown = Vec::new();
+    let mut refused = Vec::new();
     let mut pages = 0;
     loop {
         let logs = inzage
@@ -655,7 +659,14 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         assert!(logs[0].bereikbaar);
         for found in &logs[0].gebruik {
             assert_eq!(found.integriteit, loket_web::portaal::Integrity::Verified);
-            shown.push(found.trace_id.clone());
+            match found.geweigerd {
+                None => shown.push(found.trace_id.clone()),
+                Some(reason) => {
+                    // The records name no error code: a refusal for no reason given.
+                    assert_eq!(reason, loket_web::portaal::Refusal::Other);
+                    refused.push(found.trace_id.clone());
+                }
+            }
         }
         pages += 1;
         match Start::next_page(&logs) {
@@ -668,6 +679,10 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
     let distinct: std::collections::BTreeSet<String> = shown.iter().cloned().collect();
     assert_eq!(distinct.len(), shown.len(), "no use shown twice");
     assert_eq!(distinct, sanne, "every use of hers, and only hers");
+    // Every refused attempt on her data is shown too, once, as refused.
+    let distinct: std::collections::BTreeSet<String> = refused.iter().cloned().collect();
+    assert_eq!(distinct.len(), refused.len(), "no refusal shown twice");
+    assert_eq!(distinct, refusals);
     // A `verder` that is not one start per log starts over at the newest.
     assert_eq!(Start::parse_all(Some("12,x"), 2), vec![Start::Newest; 2]);
     assert_eq!(

@@ -65,6 +65,66 @@ pub struct Use {
     pub grondslag: Option<(String, String)>,
     pub trace_id: String,
     pub integriteit: Integrity,
+    /// An attempt on the resident's data that was refused, and why; `None` for a use.
+    pub geweigerd: Option<Refusal>,
+}
+
+/// Why the exchange refused an attempt on the resident's data, as the resident is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No valid agreement between the organisations, or not with this certificate.
+    NoPermission,
+    /// Not for this purpose, or no purpose named.
+    PurposeNotAllowed,
+    /// Data the agreement does not allow for this purpose.
+    DataNotAllowed,
+    /// The request itself was not in order (too large, unreadable, too many people).
+    NotInOrder,
+    /// It could not be written down first, so it was not carried out.
+    NotRecorded,
+    /// Any other reason, or none given.
+    Other,
+}
+
+impl Refusal {
+    /// The refusal a record describes: a refusal record (`… geweigerd`), or an answer
+    /// that says the other organisation refused (its error code); `None` for a use, and
+    /// for a request that found no service to answer it (no data could have been given:
+    /// the portal asking while a service is not set up yet is no attempt on anyone).
+    fn of(record: &Record) -> Option<Self> {
+        let code = record
+            .attributes
+            .exchange
+            .as_ref()
+            .and_then(|e| e.error_code.as_deref());
+        let no_service = matches!(
+            code,
+            Some("ERROR_CODE_SERVICE_NOT_FOUND" | "ERROR_CODE_SERVICE_UNREACHABLE")
+        );
+        let refused = record.name.ends_with(" geweigerd")
+            || (record.name.ends_with(" antwoord") && record.status == "Error" && code.is_some());
+        if !refused || no_service {
+            return None;
+        }
+        Some(match code.unwrap_or_default() {
+            "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED"
+            | "ERROR_CODE_UNKNOWN_PEER"
+            | "ERROR_CODE_GRANT_HASH_MISSING"
+            | "ERROR_CODE_GRANT_NOT_FOUND"
+            | "ERROR_CODE_GRANT_EXPIRED"
+            | "ERROR_CODE_WRONG_PEER"
+            | "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT" => Self::NoPermission,
+            "ERROR_CODE_PROCESSING_ACTIVITY_MISSING"
+            | "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED" => Self::PurposeNotAllowed,
+            "ERROR_CODE_FIELD_NOT_GRANTED" => Self::DataNotAllowed,
+            "ERROR_CODE_BODY_UNREADABLE"
+            | "ERROR_CODE_BODY_TOO_LARGE"
+            | "ERROR_CODE_BODY_AMBIGUOUS"
+            | "ERROR_CODE_TOO_MANY_SUBJECTS" => Self::NotInOrder,
+            "ERROR_CODE_LOG_UNAVAILABLE" => Self::NotRecorded,
+            _ => Self::Other,
+        })
+    }
 }
 
 /// What one log said, or that it could not be read.
@@ -198,6 +258,9 @@ struct Exchange {
     /// Older records name no fields.
     #[serde(default)]
     fields: Vec<String>,
+    /// Why the request was refused, on a refusal's record.
+    #[serde(default)]
+    error_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -317,6 +380,7 @@ async fn read_records(
     let answer = response.json::<Answer>().await.ok()?;
     let next = answer.pagination.next_cursor.parse().ok();
     // A request and its answer are two records of one span; the answer says it happened.
+    // A refused attempt is shown too: the resident sees who tried, and why it was refused.
     let records = answer
         .records
         .into_iter()
@@ -333,7 +397,10 @@ async fn read_records(
                 record,
             })
         })
-        .filter(|r| r.record.name.ends_with(" antwoord") && r.record.status == "Ok")
+        .filter(|r| {
+            (r.record.name.ends_with(" antwoord") && r.record.status == "Ok")
+                || Refusal::of(&r.record).is_some()
+        })
         .collect();
     Some((records, next))
 }
@@ -396,6 +463,7 @@ async fn read_log(
                 },
                 integriteit,
             )| {
+                let geweigerd = Refusal::of(&record);
                 let exchange = record.attributes.exchange;
                 Use {
                     organisatie: source.organisatie.clone(),
@@ -426,6 +494,7 @@ async fn read_log(
                         .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
                     trace_id: record.trace_id,
                     integriteit,
+                    geweigerd,
                 }
             },
         )
@@ -492,4 +561,101 @@ async fn included(
 
 fn decode_hash(text: &str) -> Option<Hash> {
     STANDARD.decode(text).ok()?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A record as a log stores it, with `name`, `status` and (on an exchange record)
+    /// an error code.
+    fn record(name: &str, status: &str, code: Option<&str>) -> Record {
+        let mut exchange =
+            json!({"direction": "DIRECTION_OUTGOING", "serviceName": "brp-personen"});
+        if let Some(code) = code {
+            exchange["errorCode"] = json!(code);
+        }
+        serde_json::from_value(json!({
+            "traceId": "0af7651916cd43dd8448eb211c80319c",
+            "name": name,
+            "startTime": 0,
+            "status": status,
+            "attributes": {"loket.exchange": exchange},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_refusal_is_told_by_its_reason_and_a_use_or_an_unanswered_request_is_none() {
+        let cases = [
+            ("brp-personen antwoord", "Ok", None, None),
+            ("brp-personen verzoek", "Unset", None, None),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_FIELD_NOT_GRANTED"),
+                Some(Refusal::DataNotAllowed),
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_GRANT_EXPIRED"),
+                Some(Refusal::NoPermission),
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"),
+                Some(Refusal::PurposeNotAllowed),
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_TOO_MANY_SUBJECTS"),
+                Some(Refusal::NotInOrder),
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_LOG_UNAVAILABLE"),
+                Some(Refusal::NotRecorded),
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                None,
+                Some(Refusal::Other),
+            ),
+            // The other organisation refused: the outway's answer says why.
+            (
+                "brp-personen antwoord",
+                "Error",
+                Some("ERROR_CODE_GRANT_NOT_FOUND"),
+                Some(Refusal::NoPermission),
+            ),
+            // Nobody answered, or no such service: no refusal, and nothing was used.
+            (
+                "brp-personen antwoord",
+                "Error",
+                Some("ERROR_CODE_SERVICE_UNREACHABLE"),
+                None,
+            ),
+            (
+                "brp-personen geweigerd",
+                "Error",
+                Some("ERROR_CODE_SERVICE_NOT_FOUND"),
+                None,
+            ),
+            ("brp-personen antwoord", "Error", None, None),
+        ];
+        for (name, status, code, expected) in cases {
+            assert_eq!(
+                Refusal::of(&record(name, status, code)),
+                expected,
+                "{name} {status} {code:?}"
+            );
+        }
+    }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::inzage::{FromLog, Integrity, Start};
+use super::inzage::{FromLog, Integrity, Refusal, Start};
 use super::sessies::{Niveau, Resident};
 use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
 use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
@@ -1458,6 +1458,8 @@ struct UseLine {
     grondslag: String,
     zaak: Option<String>,
     integriteit: String,
+    /// A refused attempt: why, in words for the resident.
+    geweigerd: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -1517,11 +1519,13 @@ pub(crate) async fn processing(
                     .unwrap_or_default()
             };
             let data = views::data_asked(&u.dienst, &u.velden, lang);
-            let dienst = if u.uitgaand {
-                format!("{} {data}", lang.pick("Vroeg op:", "Asked for:"))
-            } else {
-                format!("{} {data}", lang.pick("Gaf:", "Gave:"))
+            let verb = match (u.uitgaand, u.geweigerd.is_some()) {
+                (true, false) => lang.pick("Vroeg op:", "Asked for:"),
+                (false, false) => lang.pick("Gaf:", "Gave:"),
+                (true, true) => lang.pick("Wilde opvragen:", "Wanted to ask for:"),
+                (false, true) => lang.pick("Gaf niet:", "Did not give:"),
             };
+            let dienst = format!("{verb} {data}");
             UseLine {
                 moment: views::moment(u.moment, lang),
                 organisatie: u.organisatie.clone(),
@@ -1534,6 +1538,7 @@ pub(crate) async fn processing(
                     },
                 grondslag: pick(&u.grondslag),
                 zaak: by_trace.get(&u.trace_id).map(Uuid::to_string),
+                geweigerd: u.geweigerd.map(|reason| refusal_text(reason, lang)),
                 integriteit: match u.integriteit {
                     Integrity::Verified => lang
                         .pick(
@@ -1566,6 +1571,33 @@ pub(crate) async fn processing(
         vervolg: query.verder.is_some(),
     };
     Ok(render(&page)?.into_response())
+}
+
+/// Why an attempt on the resident's data was refused, in plain words (B1).
+fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
+    match reason {
+        Refusal::NoPermission => lang.pick(
+            "Geweigerd: er was geen geldige afspraak om deze gegevens te delen.",
+            "Refused: there was no valid agreement to share this data.",
+        ),
+        Refusal::PurposeNotAllowed => lang.pick(
+            "Geweigerd: de gegevens mochten niet voor dit doel worden gebruikt.",
+            "Refused: the data could not be used for this purpose.",
+        ),
+        Refusal::DataNotAllowed => lang.pick(
+            "Geweigerd: er werden meer gegevens gevraagd dan voor dit doel mag.",
+            "Refused: more data was asked for than this purpose allows.",
+        ),
+        Refusal::NotInOrder => lang.pick(
+            "Geweigerd: het verzoek was niet in orde.",
+            "Refused: the request was not in order.",
+        ),
+        Refusal::NotRecorded => lang.pick(
+            "Niet uitgevoerd: het verzoek kon niet eerst worden opgeschreven.",
+            "Not carried out: the request could not be written down first.",
+        ),
+        Refusal::Other => lang.pick("Geweigerd.", "Refused."),
+    }
 }
 
 // ---------------------------------------------------------------- contact
