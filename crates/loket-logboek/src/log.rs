@@ -142,7 +142,9 @@ impl Logboek {
         if let Some(file) = keys.head_file() {
             check_head_file(store.as_ref(), file, &keys.verifying_key()).await?;
         }
-        let (frontier, signed_size) = load_frontier(store.as_ref(), &keys.verifying_key()).await?;
+        let last_head = store.latest_head().await?;
+        let (frontier, signed_size) =
+            load_frontier(store.as_ref(), last_head.as_ref(), &keys.verifying_key()).await?;
         let tail = Arc::new(RwLock::new(load_tail(store.as_ref()).await?));
         let (queue, jobs) = mpsc::channel(QUEUE);
         let metrics = Arc::new(OnceLock::new());
@@ -160,7 +162,6 @@ impl Logboek {
         let blocking = store.appends_blocking();
         let head_file = keys.head_file().cloned().map(HeadKeeper::start);
         // A log from before the head file, or one whose file lags: the file catches up.
-        let last_head = store.latest_head().await?;
         if let (Some(file), Some(head)) = (&head_file, &last_head) {
             file.later(head);
         }
@@ -444,14 +445,15 @@ impl Logboek {
 }
 
 /// Rebuild the right edge of the tree from the stored nodes and check it against the
-/// last signed head, then add the records committed after that head (a log that stopped
+/// last signed head (`last_head`, the store's newest), then add the records committed after that head (a log that stopped
 /// before it signed them), each recomputed from its content as `verify` does: a log
 /// whose tail was tampered with does not start. Returns the tree and the signed size.
 async fn load_frontier(
     store: &dyn LogStore,
+    last_head: Option<&SignedTreeHead>,
     key: &VerifyingKey,
 ) -> Result<(Frontier, u64), LogError> {
-    let mut frontier = match store.latest_head().await? {
+    let mut frontier = match last_head {
         None => Frontier::new(),
         Some(head) => {
             let ids = merkle::edge_nodes(head.size);
