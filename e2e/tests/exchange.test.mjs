@@ -204,6 +204,10 @@ test('a resident sees their BRP data through the exchange, and who used it in bo
     assert.match(forParking[0], /Gemeente Voorbeeldstad/);
     assert.match(forParking[0], /Wilde opvragen: naam/);
     assert.match(forParking[0], /Geweigerd: de gegevens mochten niet voor dit doel worden gebruikt/);
+    // The purpose it named, but no legal basis: nothing was used.
+    assert.match(forParking[0], /Opgegeven doel: Aanvraag bewonersparkeervergunning behandelen/);
+    assert.match(forParking[0], /Niet gebruikt: het verzoek is geweigerd/);
+    assert.doesNotMatch(forParking[0], /Parkeerverordening/);
     assert.ok(refused.every((r) => /Geweigerd: /.test(r)), refused.join('\n'));
     const used = rows.filter((r) => !/Geweigerd/.test(r));
     // The municipality's outway and RvIG's inway each logged the request: the resident

@@ -22,7 +22,7 @@ pub const HEADER: &str = "loket-resident-assertion";
 pub const LIFETIME: Duration = Duration::seconds(60);
 /// The longest validity a log accepts, whatever the assertion says.
 pub const MAX_LIFETIME: Duration = Duration::minutes(5);
-/// How far the portal's clock may run ahead of the log's.
+/// How far the portal's clock may run ahead of the log's, or behind it.
 pub const LEEWAY: Duration = Duration::seconds(30);
 /// The shortest secret the portal's key is made from.
 pub const MIN_SECRET: usize = 32;
@@ -173,7 +173,7 @@ pub fn verify(
     if claims.iat > now + LEEWAY.whole_seconds() {
         return Err(NotYetValid);
     }
-    if claims.exp <= now {
+    if claims.exp.saturating_add(LEEWAY.whole_seconds()) <= now {
         return Err(Expired);
     }
     if claims.exp.saturating_sub(claims.iat) > MAX_LIFETIME.whole_seconds() {
@@ -251,9 +251,10 @@ mod tests {
         let key = portal.public_key();
         let assertion = portal.sign(&sanne(), &LOG, now());
         let at = |seconds: i64| verify(&assertion, &key, &LOG, now() + Duration::seconds(seconds));
-        assert_eq!(at(59), Ok(sanne()));
-        assert_eq!(at(60), Err(AssertionError::Expired));
-        // A portal clock a little ahead is tolerated, more is not.
+        // Its minute, and half a minute for a portal clock that runs behind the log's…
+        assert_eq!(at(89), Ok(sanne()));
+        assert_eq!(at(90), Err(AssertionError::Expired));
+        // …or ahead of it; more is not tolerated.
         assert_eq!(at(-30), Ok(sanne()));
         assert_eq!(at(-31), Err(AssertionError::NotYetValid));
     }

@@ -40,6 +40,7 @@ pub enum Denial {
 }
 
 impl Denial {
+    /// Every denial; a new variant goes here too, or `from_code` will not know its code.
     pub const ALL: [Self; 17] = [
         Self::NoCertificate,
         Self::UnknownPeer,

@@ -1203,9 +1203,27 @@ async fn the_portal_asks_only_about_the_resident_its_assertion_names(f: Fixture)
         assert_eq!(status, expected, "{what}: {problem}");
         assert!(problem["processingActivities"].is_null(), "{what}");
     }
-    // Signed in as Sanne, the portal cannot ask about Tom.
+    // Signed in as Sanne, the portal cannot ask about Tom, nor by trace or purpose alone.
     let (status, problem) = ask(Some(portal.sign(&sanne, &log_key, NOW)), TOM).await;
     assert_eq!(status, 403, "{problem}");
+    let trace = found["processingActivities"][0]["traceId"].clone();
+    for body in [
+        json!({"traceId": trace}),
+        json!({"dpl.core.processing_activity_id": PARKEREN}),
+    ] {
+        let answer = reqwest::Client::new()
+            .post(format!("{base}/processing-activities"))
+            .bearer_auth("portal-token")
+            .header(
+                resident_assertion::HEADER,
+                portal.sign(&sanne, &log_key, NOW),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 403, "{body}");
+    }
     // The privacy officer needs no assertion, and one does not narrow what they may ask.
     let tom = reqwest::Client::new()
         .post(format!("{base}/processing-activities"))

@@ -579,7 +579,19 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
             status,
             processing_activity_id: None,
             data_subject: Some(log.pseudonyms().bsn(bsn)),
-            exchange: None,
+            // A refusal is the exchange's record; a use is found by its answer alone.
+            exchange: name
+                .ends_with(" geweigerd")
+                .then(|| loket_logboek::Exchange {
+                    transaction_id: "t".to_owned(),
+                    direction: loket_logboek::Direction::Outgoing,
+                    grant_hash: None,
+                    source_peer_id: String::new(),
+                    destination_peer_id: String::new(),
+                    service_name: "brp-personen".to_owned(),
+                    fields: Vec::new(),
+                    error_code: None,
+                }),
         }
     };
     let mut sanne = std::collections::BTreeSet::new();

@@ -151,10 +151,18 @@ fn exchange(
     };
     let mut readers = Vec::new();
     let mut portal_token = None;
+    let mut tokens = std::collections::HashSet::new();
     for reader in raw.log.readers {
         let name = &reader.name;
         if reader.token.expose().len() < MIN_TOKEN {
             bail!("exchange.log reader {name}: the token must be at least {MIN_TOKEN} characters");
+        }
+        // The read API knows a reader by its token alone: a shared one would give the
+        // portal's token the privacy officer's reach, or lock one of two portals out.
+        if !tokens.insert(reader.token.expose().clone()) {
+            bail!(
+                "exchange.log reader {name}: another reader has the same token; give each its own"
+            );
         }
         if readers.iter().any(|r: &Reader| &r.name == name) {
             bail!("exchange.log reader {name} is configured twice");
@@ -900,6 +908,16 @@ mod tests {
                 ..Default::default()
             })
             .contains("32-byte Ed25519 key")
+        );
+        // Each reader its own token: the API knows a reader by its token alone.
+        let twice = "[[exchange.log.readers]]\nname = \"fg\"\nrole = \"privacy-officer\"\n\
+                     token = \"tttttttttttttttttttttttttttttttt\"\n";
+        assert!(
+            error(ExchangeToml {
+                reader: twice,
+                ..Default::default()
+            })
+            .contains("same token")
         );
         assert!(
             error(ExchangeToml {

@@ -1067,7 +1067,6 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     );
 }
 
-/// The exchange services named in an inzage answer's records.
 /// A demo organisation's log (`gemeente`, `rvig`, …) asked about `bsn` as the portal asks:
 /// with its token and an assertion signed with its key, both from the demo's keys dir.
 fn read_as_portal(
@@ -1116,6 +1115,7 @@ fn read_as_portal(
         .unwrap()
 }
 
+/// The exchange services named in an inzage answer's records.
 fn services_in(answer: &Value) -> BTreeSet<&str> {
     answer["processingActivities"]
         .as_array()

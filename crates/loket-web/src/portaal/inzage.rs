@@ -87,16 +87,13 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The refusal a record describes: a refusal record (`… geweigerd`), or an answer
-    /// that says the other organisation refused (its error code); `None` for a use, and
-    /// for a request that found no service to answer it (no data could have been given:
-    /// the portal asking while a service is not set up yet is no attempt on anyone).
+    /// The refusal an exchange record describes: a refusal (`… geweigerd`), or an
+    /// answer that says the other organisation refused (its error code). `None` for a
+    /// use, for a record that is not the exchange's, and for a request that found no
+    /// service to answer it: no data could have been given, so it was no attempt on the
+    /// resident's data. (A request without an agreement is one: it is shown.)
     fn of(record: &Record) -> Option<Self> {
-        let code = record
-            .attributes
-            .exchange
-            .as_ref()
-            .and_then(|e| e.error_code.as_deref());
+        let code = record.attributes.exchange.as_ref()?.error_code.as_deref();
         let no_service = matches!(
             code,
             Some("ERROR_CODE_SERVICE_NOT_FOUND" | "ERROR_CODE_SERVICE_UNREACHABLE")
@@ -657,5 +654,9 @@ mod tests {
                 "{name} {status} {code:?}"
             );
         }
+        // A record that is not the exchange's is no refused attempt, whatever its name.
+        let mut decision = record("aanvraag geweigerd", "Error", None);
+        decision.attributes.exchange = None;
+        assert_eq!(Refusal::of(&decision), None);
     }
 }

@@ -1530,13 +1530,26 @@ pub(crate) async fn processing(
                 moment: views::moment(u.moment, lang),
                 organisatie: u.organisatie.clone(),
                 dienst,
-                doel: pick(&u.naam)
+                // A refused attempt names a purpose, but had no legal basis to use it.
+                doel: if u.geweigerd.is_some() {
+                    lang.pick("Opgegeven doel: ", "Stated purpose: ").to_owned()
+                } else {
+                    String::new()
+                } + &pick(&u.naam)
                     + &if u.doel.is_some() {
                         format!(": {}", pick(&u.doel))
                     } else {
                         String::new()
                     },
-                grondslag: pick(&u.grondslag),
+                grondslag: if u.geweigerd.is_some() {
+                    lang.pick(
+                        "Niet gebruikt: het verzoek is geweigerd",
+                        "Not used: the request was refused",
+                    )
+                    .to_owned()
+                } else {
+                    pick(&u.grondslag)
+                },
                 zaak: by_trace.get(&u.trace_id).map(Uuid::to_string),
                 geweigerd: u.geweigerd.map(|reason| refusal_text(reason, lang)),
                 integriteit: match u.integriteit {
