@@ -305,6 +305,14 @@ impl World {
         request.send().await
     }
 
+    /// RvIG's service at another inway address in the directory (which no one signs).
+    async fn move_service_to(&self, inway: &str) {
+        self.manager
+            .update_service(&entry(SERVICE, RVIG, inway))
+            .await
+            .unwrap();
+    }
+
     fn reached(&self) -> usize {
         self.reached.load(Ordering::SeqCst)
     }
@@ -782,10 +790,7 @@ async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
     });
     let impostor = serve_as(&w, "rdw", router).await;
     // Whoever can write to the directory's database moves RvIG's address there.
-    w.manager
-        .update_service(&entry(SERVICE, RVIG, &impostor))
-        .await
-        .unwrap();
+    w.move_service_to(&impostor).await;
     denied(
         w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
         502,
@@ -803,10 +808,7 @@ async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
         "ERROR_CODE_SERVICE_UNREACHABLE"
     );
     // Back at RvIG's own inway, the same request goes through.
-    w.manager
-        .update_service(&entry(SERVICE, RVIG, &w.inway))
-        .await
-        .unwrap();
+    w.move_service_to(&w.inway).await;
     assert_eq!(
         w.via_outway(Some(PARKEREN), &lookup(&["naam"]))
             .await
@@ -845,10 +847,7 @@ async fn the_outways_record_of_the_answer_says_why_the_inway_refused(w: World) {
     )
     .unwrap();
     let bare = serve_as(&w, "rvig", bare.service().into_router(Metrics::new())).await;
-    w.manager
-        .update_service(&entry(SERVICE, RVIG, &bare))
-        .await
-        .unwrap();
+    w.move_service_to(&bare).await;
     denied(
         w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
         404,
@@ -869,10 +868,7 @@ async fn the_outways_record_of_the_answer_says_why_the_inway_refused(w: World) {
         )
     });
     let odd = serve_as(&w, "rvig", odd).await;
-    w.manager
-        .update_service(&entry(SERVICE, RVIG, &odd))
-        .await
-        .unwrap();
+    w.move_service_to(&odd).await;
     let answer = w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await;
     assert_eq!(answer.status(), 403);
     assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, "");
