@@ -931,33 +931,26 @@ async fn the_inway_checks_on_its_own(w: World) {
             .await
             .is_err()
     );
-    // A certificate from the right CA for an organisation not in the directory.
-    denied(
-        w.direct(&w.pki, "onbekend", Some(&w.grant), &body)
-            .await
-            .unwrap(),
-        403,
-        "ERROR_CODE_UNKNOWN_PEER",
-    )
-    .await;
-    // The right organisation and CA, but not the certificate the grant was given to.
-    denied(
-        w.direct(&w.pki, "gemeente-andere-sleutel", Some(&w.grant), &body)
-            .await
-            .unwrap(),
-        403,
-        "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT",
-    )
-    .await;
-    // A known organisation using someone else's grant.
-    denied(
-        w.direct(&w.pki, "rdw", Some(&w.grant), &body)
-            .await
-            .unwrap(),
-        403,
-        "ERROR_CODE_WRONG_PEER",
-    )
-    .await;
+    for (certificate, code) in [
+        // From the right CA, for an organisation not in the directory.
+        ("onbekend", "ERROR_CODE_UNKNOWN_PEER"),
+        // The right organisation and CA, but not the certificate the grant was given to.
+        (
+            "gemeente-andere-sleutel",
+            "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT",
+        ),
+        // A known organisation using someone else's grant.
+        ("rdw", "ERROR_CODE_WRONG_PEER"),
+    ] {
+        denied(
+            w.direct(&w.pki, certificate, Some(&w.grant), &body)
+                .await
+                .unwrap(),
+            403,
+            code,
+        )
+        .await;
+    }
     denied(
         w.direct(&w.pki, "gemeente", None, &body).await.unwrap(),
         401,
