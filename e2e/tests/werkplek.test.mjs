@@ -118,6 +118,24 @@ test('the workspace in English, chosen by its link in the header and remembered'
   await context.close();
 });
 
+test('a case address that does not exist gets the workspace\'s own error page', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'werkplek-not-found', async (page) => {
+    await signIn(page, loket.passwords()['m.jansen']);
+    const response = await page.goto(`${loket.werkplek}/werkplek/zaken/00000000-0000-0000-0000-000000000000`);
+    assert.equal(response.status(), 404);
+    assert.match(response.headers()['content-type'], /text\/html/);
+    assert.match(await page.locator('h1').innerText(), /Er ging iets mis/);
+    assert.match(await page.locator('main').innerText(), /Deze pagina bestaat niet/);
+    assert.deepEqual(await axeViolations(browser, page), []);
+    // Signed in, so the way on is the work queue, reached with the keyboard.
+    await page.getByRole('link', { name: 'Ga naar de werkvoorraad' }).focus();
+    await Promise.all([page.waitForURL(/\/werkplek$/), page.keyboard.press('Enter')]);
+    assert.match(await page.locator('h1').innerText(), /Werkvoorraad/);
+  });
+  await context.close();
+});
+
 test('the workspace at 400% zoom (320 CSS pixels wide) does not scroll sideways', async () => {
   const context = await newContext(browser, { viewport: { width: 320, height: 640 } });
   await withPage(context, 'werkplek-zoom', async (page) => {

@@ -14,6 +14,7 @@ pub mod werkplek;
 pub use i18n::Lang;
 pub use portaal::error_page::PortalErrorPages;
 pub use portaal::routes as portal_routes;
+pub use werkplek::error_page::WerkplekErrorPages;
 
 /// What the portal needs to know about where it runs.
 #[derive(Debug, Clone)]

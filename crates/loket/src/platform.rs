@@ -13,7 +13,7 @@ use loket_registers::brp;
 use loket_registers::{Feed, Record, RecordStore, RegisterApi, duo, inkomen, rdw, reisdocumenten};
 use loket_store::{Database, Schema, StorageUrl};
 use loket_web::werkplek::{Staff, WerkplekSettings, staff_store};
-use loket_web::{PortalErrorPages, PortalSettings};
+use loket_web::{PortalErrorPages, PortalSettings, WerkplekErrorPages};
 use loket_zaken::catalogue::Catalogue;
 use loket_zaken::werk::Werk;
 use loket_zaken::zgw::{Zaaktype, ZgwApi};
@@ -160,14 +160,15 @@ impl Platform {
         if let Some(listen) = settings.werkplek_listen {
             let database = open(&settings.storage, &loket_web::werkplek::staff::SCHEMA).await?;
             let werk = Werk::new(store.clone(), settings.catalogue.clone(), clock.clone());
+            let werkplek_settings = WerkplekSettings {
+                municipality: settings.municipality.clone(),
+                demo: settings.demo,
+                secure_cookies: !settings.demo,
+            };
             let routes = loket_web::werkplek::werkplek_routes(
                 Staff::new(staff_store(&database)),
                 werk,
-                WerkplekSettings {
-                    municipality: settings.municipality.clone(),
-                    demo: settings.demo,
-                    secure_cookies: !settings.demo,
-                },
+                werkplek_settings.clone(),
                 clock.clone(),
                 settings
                     .werkplek_oidc
@@ -176,7 +177,8 @@ impl Platform {
                     .transpose()?,
             );
             let service = HttpService::new("werkplek", routes)
-                .readiness(readiness(&database, loket_web::werkplek::staff::SCHEMA));
+                .readiness(readiness(&database, loket_web::werkplek::staff::SCHEMA))
+                .error_pages(Arc::new(WerkplekErrorPages::new(werkplek_settings)));
             self.spawn("werkplek", listen, service).await?;
         }
         if let Some(api) = settings.zaken_api {

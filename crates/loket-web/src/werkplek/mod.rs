@@ -3,6 +3,7 @@
 //! every form carries the session's CSRF token. What an employee may do is decided by the
 //! process layer (`loket_zaken::werk`); this module only shows and asks.
 
+pub mod error_page;
 mod session;
 pub mod staff;
 mod views;
