@@ -16,6 +16,16 @@ pub use portaal::error_page::PortalErrorPages;
 pub use portaal::routes as portal_routes;
 pub use werkplek::error_page::WerkplekErrorPages;
 
+/// An error page as rendered, or, if it could not render itself, a plain one: the
+/// visitor is still owed an answer.
+pub(crate) fn error_page_or_plain(rendered: askama::Result<String>, status: u16) -> String {
+    rendered.unwrap_or_else(|_| {
+        format!(
+            "<!doctype html><html lang=\"nl\"><title>Fout {status}</title><h1>Fout {status}</h1></html>"
+        )
+    })
+}
+
 /// What the portal needs to know about where it runs.
 #[derive(Debug, Clone)]
 pub struct PortalSettings {

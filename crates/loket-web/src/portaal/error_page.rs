@@ -57,13 +57,7 @@ impl ErrorPages for PortalErrorPages {
             not_found: problem.status == 404,
             bad_request: problem.status == 400,
         };
-        // A page that cannot render itself still owes the visitor an answer.
-        page.render().unwrap_or_else(|_| {
-            format!(
-                "<!doctype html><html lang=\"nl\"><title>Fout {0}</title><h1>Fout {0}</h1></html>",
-                problem.status
-            )
-        })
+        crate::error_page_or_plain(page.render(), problem.status)
     }
 }
 

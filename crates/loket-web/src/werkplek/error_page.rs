@@ -56,13 +56,7 @@ impl ErrorPages for WerkplekErrorPages {
                 .then_some(problem.title.as_str()),
             signed_in,
         };
-        // A page that cannot render itself still owes the employee an answer.
-        page.render().unwrap_or_else(|_| {
-            format!(
-                "<!doctype html><html lang=\"nl\"><title>Fout {0}</title><h1>Fout {0}</h1></html>",
-                problem.status
-            )
-        })
+        crate::error_page_or_plain(page.render(), problem.status)
     }
 }
 
