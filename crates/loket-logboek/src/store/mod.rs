@@ -134,18 +134,28 @@ pub(crate) fn prune_statements(now: &str, limit: &str) -> [String; 3] {
     ]
 }
 
-/// Records `from..end` into both lookup tables, with `from` and `end` as the
-/// placeholders given. From the records themselves: one pruned since it was appended has
-/// no subject or trace left to index.
-pub(crate) fn index_bucket_statements(from: &str, end: &str) -> [String; 2] {
+/// Records `from..end` (within one bucket) into both lookup tables, with `from` and
+/// `end` as the placeholders given. From the records themselves: one pruned since it was
+/// appended has no subject or trace left to index. Whatever rows the range already has
+/// go first, so indexing a range again changes nothing; plain inserts after that, because
+/// `ON CONFLICT` makes Postgres insert speculatively: an index probe before and a confirm
+/// record in the WAL after every row.
+pub(crate) fn index_bucket_statements(from: &str, end: &str) -> [String; 4] {
+    let clear = |table: &str| {
+        format!(
+            "DELETE FROM {table} WHERE bucket = ({from} >> {BUCKET_BITS}) AND idx >= {from} AND idx < {end}"
+        )
+    };
     let fill = |table: &str, column: &str| {
         format!(
             "INSERT INTO {table} (bucket, {column}, idx) SELECT bucket, {column}, idx \
              FROM records WHERE idx >= {from} AND idx < {end} AND {column} IS NOT NULL \
-             ORDER BY {column}, idx ON CONFLICT DO NOTHING"
+             ORDER BY {column}, idx"
         )
     };
     [
+        clear("subject_index"),
+        clear("trace_index"),
         fill("subject_index", "subject"),
         fill("trace_index", "trace_id"),
     ]
