@@ -21,6 +21,7 @@ mod record;
 mod store;
 mod tail;
 mod tree_head;
+mod tree_nodes;
 mod verify;
 
 pub use activities::{Activities, ActivitiesError, Text, Verwerkingsactiviteit};
@@ -32,6 +33,7 @@ pub use pseudonym::{Pseudonym, PseudonymKey};
 pub use record::{Attributes, Body, Direction, Entry, Exchange, NewRecord, Status, leaf_input};
 pub use store::{Batch, Filter, LogStore, LookupKeys, log_store};
 pub use tree_head::SignedTreeHead;
+pub use tree_nodes::LOWEST_STORED_LEVEL;
 pub use verify::{Report, Tampered, VerifyError, verify};
 
 /// The storage of a log named `component` (one per organisation, e.g. `logboek_gemeente`).

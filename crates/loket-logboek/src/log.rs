@@ -20,6 +20,7 @@ use crate::record::{Entry, NewRecord};
 use crate::store::{Batch, Filter, LogStore, bucket_end};
 use crate::tail::Tail;
 use crate::tree_head::SignedTreeHead;
+use crate::tree_nodes::{is_stored, tree_nodes};
 use crate::verify::recomputed_leaf;
 use crate::{Activities, PseudonymKey};
 
@@ -404,7 +405,7 @@ impl Logboek {
     ) -> Result<T, LogError> {
         let mut wanted = Wanted::default();
         let _ = proof(&mut wanted);
-        let mut fetched: HashMap<NodeId, Hash> = self.inner.store.nodes(&wanted.0).await?;
+        let mut fetched: HashMap<NodeId, Hash> = tree_nodes(&*self.inner.store, &wanted.0).await?;
         if wanted.0.iter().any(|id| !fetched.contains_key(id)) {
             return Err(LogError::Inconsistent);
         }
@@ -457,7 +458,7 @@ async fn load_frontier(
         None => Frontier::new(),
         Some(head) => {
             let ids = merkle::edge_nodes(head.size);
-            let nodes = store.nodes(&ids).await?;
+            let nodes = tree_nodes(store, &ids).await?;
             let hashes: Option<Vec<Hash>> = ids.iter().map(|id| nodes.get(id).copied()).collect();
             let frontier = hashes
                 .and_then(|hashes| Frontier::from_edge(head.size, hashes))
@@ -481,7 +482,12 @@ async fn load_frontier(
                 return Err(LogError::TailTampered(index));
             }
             let leaf = recomputed_leaf(&entry).map_err(|_| LogError::TailTampered(index))?;
-            completed.extend(frontier.push(leaf));
+            completed.extend(
+                frontier
+                    .push(leaf)
+                    .into_iter()
+                    .filter(|(id, _)| is_stored(*id)),
+            );
         }
     }
     for chunk in completed.chunks(1000) {
@@ -925,7 +931,10 @@ impl Writer {
                     Ok(entry) => entry,
                     Err(error) => return Outcome::Failed(error.to_string(), jobs.len()),
                 };
-                batch.nodes.extend(frontier.push(entry.leaf_hash));
+                let completed = frontier.push(entry.leaf_hash);
+                batch
+                    .nodes
+                    .extend(completed.into_iter().filter(|(id, _)| is_stored(*id)));
                 batch.entries.push(entry);
             }
             ranges.push(first..frontier.size());

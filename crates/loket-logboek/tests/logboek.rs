@@ -10,8 +10,8 @@ use loket_core::{Bsn, FixedClock, Secret, SpanId, TraceId};
 use loket_logboek::api::{self, Reader, Role};
 use loket_logboek::merkle::{self, Hash};
 use loket_logboek::{
-    Activities, Direction, Exchange, Filter, HeadFile, LogKeys, LogStore, Logboek, NewRecord,
-    Status, Tampered, VerifyError, leaf_input, log_store, schema, verify,
+    Activities, Direction, Exchange, Filter, HeadFile, LOWEST_STORED_LEVEL, LogKeys, LogStore,
+    Logboek, NewRecord, Status, Tampered, VerifyError, leaf_input, log_store, schema, verify,
 };
 use loket_store::{Database, StorageUrl};
 use serde_json::{Value, json};
@@ -504,6 +504,61 @@ async fn proofs_verify_against_the_signed_heads(f: Fixture) {
         &proof
     ));
     assert_eq!(f.log.inclusion_proof(17, 17).await.unwrap(), None);
+}
+
+/// The nodes below the lowest stored level are computed from their leaves: every proof
+/// over every size verifies, with only the higher levels in the table.
+async fn proofs_verify_at_every_size_with_only_the_higher_levels_stored(f: Fixture) {
+    let mut heads = Vec::new();
+    for _ in 0..40 {
+        fill(&f, 1).await;
+        heads.push(f.log.latest_head().await.unwrap().unwrap());
+    }
+    let leaves = f
+        .store
+        .nodes(&(0..40).map(|i| (0, i)).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    for (n, head) in heads.iter().enumerate() {
+        assert_eq!(head.size, u64::try_from(n).unwrap() + 1);
+        for index in 0..head.size {
+            let path = f
+                .log
+                .inclusion_proof(index, head.size)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                merkle::verify_inclusion(&leaves[&(0, index)], index, head.size, &path, &head.root),
+                "leaf {index} in {}",
+                head.size
+            );
+        }
+        for earlier in &heads[..n] {
+            let proof = f
+                .log
+                .consistency_proof(earlier.size, head.size)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                merkle::verify_consistency(
+                    earlier.size,
+                    head.size,
+                    &earlier.root,
+                    &head.root,
+                    &proof
+                ),
+                "{} to {}",
+                earlier.size,
+                head.size
+            );
+        }
+    }
+    // Of 40 leaves: two nodes on level 4 (16 leaves each) and one on level 5.
+    assert_eq!(LOWEST_STORED_LEVEL, 4);
+    assert_eq!(count(&f, "SELECT COUNT(*) FROM nodes").await, 3);
+    assert_eq!(count(&f, "SELECT MIN(level) FROM nodes").await, 4);
 }
 
 async fn a_restarted_log_continues_the_same_tree(f: Fixture) {
@@ -1313,7 +1368,8 @@ async fn records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again(f:
 }
 
 async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixture) {
-    fill(&f, 5).await;
+    // Enough records for a stored tree node (16 leaves) after the signed head.
+    fill(&f, 20).await;
     stopped_before_signing_after(&f, 2).await;
     tamper(
         &f,
@@ -1331,7 +1387,7 @@ async fn an_unsigned_tail_that_was_changed_keeps_the_log_from_starting(f: Fixtur
         "UPDATE records SET body = replace(body, 'traceID', 'traceId') WHERE idx = 3",
     )
     .await;
-    tamper(&f, "DELETE FROM nodes WHERE level = 1 AND idx = 1").await;
+    tamper(&f, "DELETE FROM nodes WHERE level = 4 AND idx = 0").await;
     let error = start(&f.store, &f.keys, &f.clock).await.unwrap_err();
     assert!(
         matches!(error, loket_logboek::LogError::TailTampered(_)),
@@ -1479,6 +1535,7 @@ loket_store::contract_suite! {
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
         proofs_verify_against_the_signed_heads,
+        proofs_verify_at_every_size_with_only_the_higher_levels_stored,
         a_restarted_log_continues_the_same_tree,
         a_failing_store_fails_the_append,
         after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree,

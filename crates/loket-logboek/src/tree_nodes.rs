@@ -1,0 +1,91 @@
+//! Which tree nodes a log stores, and how it finds the ones it does not.
+//!
+//! The leaves are stored with their records, and the perfect subtrees of level
+//! [`LOWEST_STORED_LEVEL`] and up in `nodes`. The levels in between, seven of every eight
+//! nodes, are computed from their leaves when a proof or a restart needs one (at most
+//! eight leaves each, read in the same query as any other leaf). Stored, they cost every
+//! record a row and an index entry: 13% of PostgreSQL's append rate (BENCHMARKS.md).
+//! Nothing checks less for it: `verify` recomputes the whole tree from the records.
+//! A log from before this stores every level, and its nodes are read as stored.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use loket_store::StoreError;
+
+use crate::merkle::{Frontier, Hash, NodeId};
+use crate::store::LogStore;
+
+/// Tree nodes from this level up are stored; the lower ones come from their leaves.
+pub const LOWEST_STORED_LEVEL: u32 = 4;
+
+/// Whether a node a commit completes (level 1 and up) goes into the store.
+pub(crate) fn is_stored((level, _): NodeId) -> bool {
+    level >= LOWEST_STORED_LEVEL
+}
+
+/// The hashes of `ids` (leaves at level 0): as stored, or computed from their leaves for
+/// a node below [`LOWEST_STORED_LEVEL`]. Ids that are neither are left out.
+pub(crate) async fn tree_nodes(
+    store: &dyn LogStore,
+    ids: &[NodeId],
+) -> Result<HashMap<NodeId, Hash>, StoreError> {
+    let mut found = store.nodes(ids).await?;
+    let derived: Vec<(NodeId, Range<u64>)> = ids
+        .iter()
+        .filter(|id| id.0 > 0 && !is_stored(**id) && !found.contains_key(id))
+        .filter_map(|id| Some((*id, leaves_of(*id)?)))
+        .collect();
+    if derived.is_empty() {
+        return Ok(found);
+    }
+    let leaves: Vec<NodeId> = derived
+        .iter()
+        .flat_map(|(_, range)| range.clone().map(|leaf| (0, leaf)))
+        .collect();
+    let leaf_hashes = store.nodes(&leaves).await?;
+    for (id, range) in derived {
+        let mut subtree = Frontier::new();
+        for leaf in range {
+            match leaf_hashes.get(&(0, leaf)) {
+                Some(hash) => {
+                    subtree.push(*hash);
+                }
+                None => break,
+            }
+        }
+        if subtree.size() == 1 << id.0 {
+            found.insert(id, subtree.root());
+        }
+    }
+    Ok(found)
+}
+
+/// The leaves under node `(level, idx)`; `None` for a node no tree of `u64` leaves has.
+fn leaves_of((level, idx): NodeId) -> Option<Range<u64>> {
+    let start = idx.checked_mul(1u64.checked_shl(level)?)?;
+    let end = start.checked_add(1 << level)?;
+    Some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_covers_its_leaves_and_impossible_nodes_none() {
+        assert_eq!(leaves_of((1, 0)), Some(0..2));
+        assert_eq!(leaves_of((3, 2)), Some(16..24));
+        assert_eq!(leaves_of((64, 0)), None);
+        assert_eq!(leaves_of((1, u64::MAX)), None);
+        assert_eq!(leaves_of((3, u64::MAX >> 3)), None);
+    }
+
+    #[test]
+    fn only_the_levels_from_the_lowest_stored_one_are_stored() {
+        assert!(!is_stored((1, 0)));
+        assert!(!is_stored((LOWEST_STORED_LEVEL - 1, 7)));
+        assert!(is_stored((LOWEST_STORED_LEVEL, 0)));
+        assert!(is_stored((40, 1)));
+    }
+}
