@@ -61,6 +61,11 @@ const SQLITE: &[loket_store::Migration] = &[
         description: "0003_nodes_in_append_order.sql",
         sql: include_str!("../migrations/sqlite/0003_nodes_in_append_order.sql"),
     },
+    loket_store::Migration {
+        version: 4,
+        description: "0004_lower_nodes_from_leaves.sql",
+        sql: include_str!("../migrations/sqlite/0004_lower_nodes_from_leaves.sql"),
+    },
 ];
 
 const POSTGRES: &[loket_store::Migration] = &[
@@ -78,5 +83,10 @@ const POSTGRES: &[loket_store::Migration] = &[
         version: 3,
         description: "0003_nodes_in_append_order.sql",
         sql: include_str!("../migrations/postgres/0003_nodes_in_append_order.sql"),
+    },
+    loket_store::Migration {
+        version: 4,
+        description: "0004_lower_nodes_from_leaves.sql",
+        sql: include_str!("../migrations/postgres/0004_lower_nodes_from_leaves.sql"),
     },
 ];

@@ -6,7 +6,7 @@
 //! eight leaves each, read in the same query as any other leaf). Stored, they cost every
 //! record a row and an index entry: 13% of PostgreSQL's append rate (BENCHMARKS.md).
 //! Nothing checks less for it: `verify` recomputes the whole tree from the records.
-//! A log from before this stores every level, and its nodes are read as stored.
+//! Migration 4 removed the lower nodes that logs had stored before.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -17,6 +17,7 @@ use crate::merkle::{Frontier, Hash, NodeId};
 use crate::store::LogStore;
 
 /// Tree nodes from this level up are stored; the lower ones come from their leaves.
+/// Migration 4 deleted the stored ones below 4: a lower value needs them made again.
 pub const LOWEST_STORED_LEVEL: u32 = 4;
 
 /// Whether a node a commit completes (level 1 and up) goes into the store.

@@ -1563,12 +1563,14 @@ loket_store::contract_suite! {
 }
 
 /// A log from before migration 3, whose tree nodes were keyed by level and then index,
-/// keeps every node through the migration, found where a proof or a restart looks.
+/// keeps every node from level 4 up through the migrations, found where a proof or a
+/// restart looks; migration 4 drops the lower ones, which are computed from their leaves.
 mod from_before_migration_3 {
     use super::*;
     use loket_store::sqlx;
 
-    const NODES: [(u32, u64); 6] = [(1, 0), (1, 1), (2, 0), (1, 2), (1, 3), (3, 5)];
+    const NODES: [(u32, u64); 6] = [(4, 0), (4, 1), (5, 0), (4, 2), (4, 3), (6, 5)];
+    const LOWER: [(u32, u64); 3] = [(1, 0), (2, 1), (3, 5)];
 
     fn hash_of((level, idx): (u32, u64)) -> Hash {
         sha2_digest(format!("{level}/{idx}").as_bytes())
@@ -1583,7 +1585,7 @@ mod from_before_migration_3 {
             postgres: full.postgres.split_at(2).0,
         };
         let old = Database::open(url, &before).await.unwrap();
-        for (level, idx) in NODES {
+        for (level, idx) in NODES.into_iter().chain(LOWER) {
             let hash = hash_of((level, idx)).to_vec();
             let (level, idx) = (i64::from(level), i64::try_from(idx).unwrap());
             match &old {
@@ -1611,11 +1613,12 @@ mod from_before_migration_3 {
         url.clone()
     }
 
-    async fn every_tree_node_is_found_after_it(url: StorageUrl) {
+    async fn the_stored_levels_are_found_after_them(url: StorageUrl) {
         let database = Database::open(&url, &schema("logboek_test")).await.unwrap();
         let store = log_store(&database);
         let mut asked = NODES.to_vec();
-        asked.push((2, 1));
+        asked.push((5, 1));
+        asked.extend(LOWER);
         let found = store.nodes(&asked).await.unwrap();
         assert_eq!(found.len(), NODES.len(), "{found:?}");
         for id in NODES {
@@ -1626,6 +1629,6 @@ mod from_before_migration_3 {
 
     loket_store::contract_suite! {
         open = open_before;
-        tests = [every_tree_node_is_found_after_it];
+        tests = [the_stored_levels_are_found_after_them];
     }
 }
