@@ -3,7 +3,7 @@
 //! The leaves are stored with their records, and the perfect subtrees of level
 //! [`LOWEST_STORED_LEVEL`] and up in `nodes`. The levels in between, seven of every eight
 //! nodes, are computed from their leaves when a proof or a restart needs one (at most
-//! eight leaves each, read in the same query as any other leaf). Stored, they cost every
+//! eight leaves each, read with the stored nodes it needs). Stored, they cost every
 //! record a row and an index entry: 13% of PostgreSQL's append rate (BENCHMARKS.md).
 //! Nothing checks less for it: `verify` recomputes the whole tree from the records.
 //! Migration 4 removed the lower nodes that logs had stored before.
@@ -26,29 +26,28 @@ pub(crate) fn is_stored((level, _): NodeId) -> bool {
 }
 
 /// The hashes of `ids` (leaves at level 0): as stored, or computed from their leaves for
-/// a node below [`LOWEST_STORED_LEVEL`]. Ids that are neither are left out.
+/// a node below [`LOWEST_STORED_LEVEL`], in one read of the store (the map may hold those
+/// leaves too). Ids that are neither are left out.
 pub(crate) async fn tree_nodes(
     store: &dyn LogStore,
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, Hash>, StoreError> {
-    let mut found = store.nodes(ids).await?;
-    let derived: Vec<(NodeId, Range<u64>)> = ids
-        .iter()
-        .filter(|id| id.0 > 0 && !is_stored(**id) && !found.contains_key(id))
-        .filter_map(|id| Some((*id, leaves_of(*id)?)))
+    let (computed, mut asked): (Vec<NodeId>, Vec<NodeId>) =
+        ids.iter().partition(|id| id.0 > 0 && !is_stored(**id));
+    let computed: Vec<(NodeId, Range<u64>)> = computed
+        .into_iter()
+        .filter_map(|id| Some((id, leaves_of(id)?)))
         .collect();
-    if derived.is_empty() {
-        return Ok(found);
-    }
-    let leaves: Vec<NodeId> = derived
-        .iter()
-        .flat_map(|(_, range)| range.clone().map(|leaf| (0, leaf)))
-        .collect();
-    let leaf_hashes = store.nodes(&leaves).await?;
-    for (id, range) in derived {
+    asked.extend(
+        computed
+            .iter()
+            .flat_map(|(_, leaves)| leaves.clone().map(|leaf| (0, leaf))),
+    );
+    let mut found = store.nodes(&asked).await?;
+    for (id, leaves) in computed {
         let mut subtree = Frontier::new();
-        for leaf in range {
-            match leaf_hashes.get(&(0, leaf)) {
+        for leaf in leaves {
+            match found.get(&(0, leaf)) {
                 Some(hash) => {
                     subtree.push(*hash);
                 }
