@@ -20,7 +20,7 @@ use crate::record::{Entry, NewRecord};
 use crate::store::{Batch, Filter, LogStore, bucket_end};
 use crate::tail::Tail;
 use crate::tree_head::SignedTreeHead;
-use crate::tree_nodes::{is_stored, tree_nodes};
+use crate::tree_nodes::{kept, tree_nodes};
 use crate::verify::recomputed_leaf;
 use crate::{Activities, PseudonymKey};
 
@@ -482,12 +482,7 @@ async fn load_frontier(
                 return Err(LogError::TailTampered(index));
             }
             let leaf = recomputed_leaf(&entry).map_err(|_| LogError::TailTampered(index))?;
-            completed.extend(
-                frontier
-                    .push(leaf)
-                    .into_iter()
-                    .filter(|(id, _)| is_stored(*id)),
-            );
+            completed.extend(kept(frontier.push(leaf)));
         }
     }
     for chunk in completed.chunks(1000) {
@@ -931,10 +926,7 @@ impl Writer {
                     Ok(entry) => entry,
                     Err(error) => return Outcome::Failed(error.to_string(), jobs.len()),
                 };
-                let completed = frontier.push(entry.leaf_hash);
-                batch
-                    .nodes
-                    .extend(completed.into_iter().filter(|(id, _)| is_stored(*id)));
+                batch.nodes.extend(kept(frontier.push(entry.leaf_hash)));
                 batch.entries.push(entry);
             }
             ranges.push(first..frontier.size());

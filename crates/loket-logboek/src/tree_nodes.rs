@@ -20,9 +20,14 @@ use crate::store::LogStore;
 /// Migration 4 deleted the stored ones below 4: a lower value needs them made again.
 pub const LOWEST_STORED_LEVEL: u32 = 4;
 
-/// Whether a node a commit completes (level 1 and up) goes into the store.
-pub(crate) fn is_stored((level, _): NodeId) -> bool {
+/// Whether a node of level 1 and up is in the store.
+fn is_stored((level, _): NodeId) -> bool {
     level >= LOWEST_STORED_LEVEL
+}
+
+/// Of the nodes a new leaf completed ([`Frontier::push`]), the ones the store keeps.
+pub(crate) fn kept(completed: Vec<(NodeId, Hash)>) -> impl Iterator<Item = (NodeId, Hash)> {
+    completed.into_iter().filter(|(id, _)| is_stored(*id))
 }
 
 /// The hashes of `ids` (leaves at level 0): as stored, or computed from their leaves for
