@@ -50,16 +50,12 @@ pub(crate) async fn tree_nodes(
     );
     let mut found = store.nodes(&asked).await?;
     for (id, leaves) in computed {
-        let mut subtree = Frontier::new();
-        for leaf in leaves {
-            match found.get(&(0, leaf)) {
-                Some(hash) => {
-                    subtree.push(*hash);
-                }
-                None => break,
+        let hashes: Option<Vec<Hash>> = leaves.map(|leaf| found.get(&(0, leaf)).copied()).collect();
+        if let Some(hashes) = hashes {
+            let mut subtree = Frontier::new();
+            for hash in hashes {
+                subtree.push(hash);
             }
-        }
-        if subtree.size() == 1 << id.0 {
             found.insert(id, subtree.root());
         }
     }
