@@ -1,5 +1,5 @@
 //! `loket bench logboek`: durable appends with group commit, inzage among millions of
-//! records, and `verify` over all of them.
+//! records, inclusion and consistency proofs, and `verify` over all of them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use loket_core::{SpanId, SystemClock, TraceId};
 use loket_logboek::{
-    Activities, Direction, Exchange, Filter, LogKeys, Logboek, NewRecord, Status, log_store, verify,
+    Activities, Direction, Exchange, Filter, LogKeys, LogStore, Logboek, NewRecord, Status,
+    log_store, merkle, verify,
 };
 use loket_store::StorageUrl;
 use rand::Rng;
@@ -108,15 +109,13 @@ pub async fn run(
         }
         latencies.push(asked.elapsed());
     }
-    latencies.sort_unstable();
-    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    let (p50, p99, max) = percentiles(&mut latencies);
     println!(
-        "inzage among {appended} records ({subjects} subjects): {} queries, {found} records, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "inzage among {appended} records ({subjects} subjects): {} queries, {found} records, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
         latencies.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0)
     );
+
+    proofs(&log, store.as_ref()).await?;
 
     let started = Instant::now();
     let known = loket_logboek::HeadFile::beside_keys(keys_dir, COMPONENT).read(&key)?;
@@ -136,6 +135,85 @@ pub async fn run(
         report.records as f64 / started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Proofs as the portal asks for them (an inclusion proof for each record a resident
+/// reads) and as an auditor does (a consistency proof between two signed heads): for 5 s
+/// each, a random record in the newest head and a random earlier head, every proof
+/// checked against the signed roots. Only the proof itself is timed.
+#[allow(clippy::print_stdout)]
+async fn proofs(log: &Logboek, store: &dyn LogStore) -> anyhow::Result<()> {
+    let newest = log
+        .latest_head()
+        .await?
+        .context("the log has no signed tree head")?;
+    let heads = store.heads(0, u32::MAX).await?;
+    let mut latencies = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        let index = rand::rng().random_range(0..newest.size);
+        let asked = Instant::now();
+        let path = log
+            .inclusion_proof(index, newest.size)
+            .await?
+            .context("no inclusion proof for a record in the tree")?;
+        latencies.push(asked.elapsed());
+        let leaf = store
+            .nodes(&[(0, index)])
+            .await?
+            .remove(&(0, index))
+            .context("a record without its leaf hash")?;
+        anyhow::ensure!(
+            merkle::verify_inclusion(&leaf, index, newest.size, &path, &newest.root),
+            "the inclusion proof of record {index} does not verify"
+        );
+    }
+    let (p50, p99, max) = percentiles(&mut latencies);
+    println!(
+        "inclusion proofs in a tree of {} records: {} proofs, each verified, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+        newest.size,
+        latencies.len(),
+    );
+    let mut latencies = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until && !heads.is_empty() {
+        let earlier = &heads[rand::rng().random_range(0..heads.len())];
+        let asked = Instant::now();
+        let proof = log
+            .consistency_proof(earlier.size, newest.size)
+            .await?
+            .context("no consistency proof between two signed heads")?;
+        latencies.push(asked.elapsed());
+        anyhow::ensure!(
+            merkle::verify_consistency(
+                earlier.size,
+                newest.size,
+                &earlier.root,
+                &newest.root,
+                &proof
+            ),
+            "the consistency proof from {} to {} records does not verify",
+            earlier.size,
+            newest.size
+        );
+    }
+    let (p50, p99, max) = percentiles(&mut latencies);
+    println!(
+        "consistency proofs from one of {} signed heads to the newest: {} proofs, each verified, p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+        heads.len(),
+        latencies.len(),
+    );
+    Ok(())
+}
+
+/// p50, p99 and the maximum, in milliseconds.
+fn percentiles(latencies: &mut [Duration]) -> (f64, f64, f64) {
+    if latencies.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    latencies.sort_unstable();
+    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99), at(1.0))
 }
 
 fn bsn(subject: u64) -> String {
