@@ -92,6 +92,9 @@ pub async fn verify(
         },
     };
     let mut heads = Heads::default();
+    // The page after a full one, read while that one was checked: the store reads (on
+    // SQLite, on a thread of its own) while this thread hashes.
+    let mut ahead: Option<(u64, Result<Vec<Entry>, StoreError>)> = None;
     let mut looked_again = false;
     let mut reached_end = false;
     let mut waited = Duration::ZERO;
@@ -116,7 +119,13 @@ pub async fn verify(
                 None => return Err(Tampered::Unsigned(tree.last_good).into()),
             }
         }
-        let page = store.scan(tree.frontier.size(), limit).await?;
+        let from = tree.frontier.size();
+        let page = match ahead.take() {
+            // Read a moment ago: the log only grows, so it is a page a scan could have
+            // given then, and what follows treats it as such.
+            Some((at, read)) if at == from && limit == PAGE => read?,
+            _ => store.scan(from, limit).await?,
+        };
         if page.is_empty() {
             match heads.first_size(store).await? {
                 None if tree.last_good == tree.frontier.size() => break,
@@ -142,20 +151,15 @@ pub async fn verify(
             }
         }
         looked_again = false;
-        for entry in page {
-            let index = tree.frontier.size();
-            if entry.index != index {
-                return Err(Tampered::Missing(index).into());
-            }
-            match &entry.body {
-                Some(_) => {}
-                None if entry.expires_at > now => return Err(Tampered::PrunedEarly(index).into()),
-                None => tree.report.pruned += 1,
-            }
-            let leaf = recomputed_leaf(&entry)?;
-            tree.frontier.push(leaf);
-            tree.report.records += 1;
-            tree.check_heads(&mut heads, store, key).await?;
+        let next = from + page.len() as u64;
+        let full = page.len() == PAGE as usize;
+        let checking = tree.check_records(page, &mut heads, store, key, now);
+        if full && !reached_end {
+            let (read, checked) = tokio::join!(store.scan(next, PAGE), checking);
+            checked?;
+            ahead = Some((next, read));
+        } else {
+            checking.await?;
         }
     }
     Ok(tree.report)
@@ -190,6 +194,34 @@ struct Checked {
 }
 
 impl Checked {
+    /// Add `page` (the records that follow, in order) to the tree, checking each record
+    /// and every head it completes.
+    async fn check_records(
+        &mut self,
+        page: Vec<Entry>,
+        heads: &mut Heads,
+        store: &dyn LogStore,
+        key: &VerifyingKey,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        for entry in page {
+            let index = self.frontier.size();
+            if entry.index != index {
+                return Err(Tampered::Missing(index).into());
+            }
+            match &entry.body {
+                Some(_) => {}
+                None if entry.expires_at > now => return Err(Tampered::PrunedEarly(index).into()),
+                None => self.report.pruned += 1,
+            }
+            let leaf = recomputed_leaf(&entry)?;
+            self.frontier.push(leaf);
+            self.report.records += 1;
+            self.check_heads(heads, store, key).await?;
+        }
+        Ok(())
+    }
+
     /// Every head signed at the current size must agree with the recomputed tree.
     async fn check_heads(
         &mut self,

@@ -629,6 +629,38 @@ async fn a_modified_record_is_named(f: Fixture) {
     assert_eq!(tampered(verified(&f).await), Tampered::BodyModified(3));
 }
 
+/// `verify` reads the next page of records while it checks one (20,000 a page): a log of
+/// three pages verifies whole, and a record changed or removed in a page that was read
+/// ahead is named like any other.
+async fn verify_reads_ahead_and_still_names_the_first_bad_record(f: Fixture) {
+    let mut appended = 0;
+    while appended < 45_000 {
+        let batch: Vec<NewRecord> = (0..4_500)
+            .map(|i| {
+                record(
+                    &f,
+                    Some(if i % 2 == 0 { SANNE } else { TOM }),
+                    PARKEREN,
+                    NOW,
+                )
+            })
+            .collect();
+        appended += batch.len();
+        f.log.append(batch).await.unwrap();
+    }
+    f.log.latest_head().await.unwrap();
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.records, 45_000);
+    tamper(&f, "DELETE FROM records WHERE idx = 40000").await;
+    assert_eq!(tampered(verified(&f).await), Tampered::Missing(40_000));
+    tamper(
+        &f,
+        "UPDATE records SET body = replace(body, 'brp personen', 'rdw voertuigen') WHERE idx = 30000",
+    )
+    .await;
+    assert_eq!(tampered(verified(&f).await), Tampered::BodyModified(30_000));
+}
+
 async fn a_record_rewritten_with_new_digests_breaks_the_signed_root(f: Fixture) {
     fill(&f, 6).await;
     // The intruder recomputes digest and leaf hash, but cannot sign a new tree head.
@@ -1534,6 +1566,7 @@ loket_store::contract_suite! {
         appends_report_their_waits_and_commits_to_the_metrics,
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
+        verify_reads_ahead_and_still_names_the_first_bad_record,
         proofs_verify_against_the_signed_heads,
         proofs_verify_at_every_size_with_only_the_higher_levels_stored,
         a_restarted_log_continues_the_same_tree,

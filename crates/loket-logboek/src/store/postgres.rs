@@ -71,6 +71,17 @@ impl PostgresLog {
     /// sqlx's Postgres connections belong to the runtime that opened them.
     const APPENDS_BLOCKING: bool = false;
 
+    async fn scan_records(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError> {
+        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= $1 ORDER BY idx LIMIT $2"
+        ))
+        .bind(to_i64(from))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
     fn append_batch_blocking(&self, _batch: &Batch) -> Result<(), StoreError> {
         Err(StoreError::Unavailable(
             "a Postgres log appends asynchronously only".to_owned(),

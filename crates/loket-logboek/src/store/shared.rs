@@ -3,9 +3,9 @@
 //! placeholders, so the SQL is the same text for both.
 
 /// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes
-/// and indexing are the backend's own (`append_batch`, `append_batch_blocking`,
-/// `APPENDS_BLOCKING`, `prune_expired`, `bucket_order`, `index_whole_bucket`,
-/// `INDEXES_BESIDE_APPENDS`).
+/// indexing and reading records in order are the backend's own (`append_batch`,
+/// `append_batch_blocking`, `APPENDS_BLOCKING`, `prune_expired`, `bucket_order`,
+/// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`, `scan_records`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait]
@@ -90,14 +90,7 @@ macro_rules! log_store_impl {
             }
 
             async fn scan(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError> {
-                let mut select: QueryBuilder<'_, $db> =
-                    QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= "));
-                select
-                    .push_bind(to_i64(from))
-                    .push(" ORDER BY idx LIMIT ")
-                    .push_bind(i64::from(limit));
-                let rows: Vec<EntryRow> = select.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter().map(entry_from_row).collect()
+                self.scan_records(from, limit).await
             }
 
             async fn query(&self, filter: &Filter) -> Result<Vec<Entry>, StoreError> {

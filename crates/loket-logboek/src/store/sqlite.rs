@@ -25,9 +25,12 @@ pub(crate) struct SqliteLog {
     /// page cache, so alternating writers would read the tree's pages back from disk on
     /// every commit.
     writer: SqliteWriter,
-    /// Reads a complete bucket for the lookup tables, on a blocking thread: through sqlx
-    /// (a hand-off per row) the 65,536 rows took 0.7–0.9 s beside the exchange's load.
-    bucket_reader: Arc<SqliteReader>,
+    /// Reads many rows at once on a thread of its own: a complete bucket for the lookup
+    /// tables, and the records in order for `verify`. Through sqlx (a hand-off to its
+    /// connection's thread per row, each value copied) the bucket's 65,536 rows took
+    /// 0.7–0.9 s beside the exchange's load, and `verify` spent three quarters of its time
+    /// there (BENCHMARKS.md, the processing log).
+    reader: Arc<SqliteReader>,
 }
 
 impl SqliteLog {
@@ -47,11 +50,11 @@ impl SqliteLog {
                 wal_restart_frames: 8192,
             },
         );
-        let bucket_reader = Arc::new(SqliteReader::new(&pool));
+        let reader = Arc::new(SqliteReader::new(&pool));
         Self {
             pool,
             writer,
-            bucket_reader,
+            reader,
         }
     }
 
@@ -103,7 +106,7 @@ impl SqliteLog {
         if self.pool.is_closed() {
             return Err(sqlx::Error::PoolClosed.into());
         }
-        let reader = self.bucket_reader.clone();
+        let reader = self.reader.clone();
         // The read and the sort (65,536 keys twice: tens of milliseconds) on a thread of
         // their own at background priority, off the async workers and out of the way of
         // the requests that want the two cores meanwhile.
@@ -120,6 +123,37 @@ impl SqliteLog {
             Ok(bucket_order(rows))
         })
         .await
+    }
+
+    async fn scan_records(&self, from: u64, limit: u32) -> Result<Vec<Entry>, StoreError> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        let reader = self.reader.clone();
+        let rows = tokio::task::spawn_blocking(move || {
+            reader.read(|connection| {
+                let mut select = connection.prepare_cached(&format!(
+                    "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
+                ))?;
+                let rows = select.query_map(params![to_i64(from), i64::from(limit)], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                    ))
+                })?;
+                Ok(rows.collect::<Result<Vec<EntryRow>, _>>()?)
+            })
+        })
+        .await
+        .map_err(|error| StoreError::Unavailable(format!("reading records stopped: {error}")))??;
+        rows.into_iter().map(entry_from_row).collect()
     }
 
     async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
