@@ -130,6 +130,18 @@ async fn fill(f: &Fixture, n: usize) {
     f.log.latest_head().await.unwrap();
 }
 
+/// `n` records about Sanne and Tom in turn, appended 4,096 at a time.
+async fn fill_in_batches(f: &Fixture, n: u64) {
+    let mut appended = 0;
+    while appended < n {
+        let batch: Vec<NewRecord> = (appended..(appended + 4096).min(n))
+            .map(|i| record(f, Some(if i % 2 == 0 { SANNE } else { TOM }), PARKEREN, NOW))
+            .collect();
+        appended += batch.len() as u64;
+        f.log.append(batch).await.unwrap();
+    }
+}
+
 async fn verified(f: &Fixture) -> Result<loket_logboek::Report, VerifyError> {
     let known = head_file(f).read(f.log.verifying_key()).unwrap();
     verify(
@@ -633,21 +645,7 @@ async fn a_modified_record_is_named(f: Fixture) {
 /// three pages verifies whole, and a record changed or removed in a page that was read
 /// ahead is named like any other.
 async fn verify_reads_ahead_and_still_names_the_first_bad_record(f: Fixture) {
-    let mut appended = 0;
-    while appended < 45_000 {
-        let batch: Vec<NewRecord> = (0..4_500)
-            .map(|i| {
-                record(
-                    &f,
-                    Some(if i % 2 == 0 { SANNE } else { TOM }),
-                    PARKEREN,
-                    NOW,
-                )
-            })
-            .collect();
-        appended += batch.len();
-        f.log.append(batch).await.unwrap();
-    }
+    fill_in_batches(&f, 45_000).await;
     f.log.latest_head().await.unwrap();
     let report = verified(&f).await.unwrap();
     assert_eq!(report.records, 45_000);
@@ -1500,21 +1498,7 @@ async fn the_lookup_tables_keep_pace_with_a_flood_of_appends() {
     const BUCKET: u64 = 65_536;
     let storage = loket_store::testing::TestStorage::sqlite().unwrap();
     let f = open(&storage.url).await;
-    let mut appended = 0;
-    while appended < BUCKET {
-        let batch: Vec<NewRecord> = (0..4096)
-            .map(|i| {
-                record(
-                    &f,
-                    Some(if i % 2 == 0 { SANNE } else { TOM }),
-                    PARKEREN,
-                    NOW,
-                )
-            })
-            .collect();
-        appended += batch.len() as u64;
-        f.log.append(batch).await.unwrap();
-    }
+    fill_in_batches(&f, BUCKET).await;
     let stop = Arc::new(AtomicBool::new(false));
     let during = Arc::new(AtomicU64::new(0));
     let mut callers = tokio::task::JoinSet::new();

@@ -136,17 +136,7 @@ impl SqliteLog {
                     "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
                 ))?;
                 let rows = select.query_map(params![to_i64(from), i64::from(limit)], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                        row.get(5)?,
-                        row.get(6)?,
-                        row.get(7)?,
-                        row.get(8)?,
-                    ))
+                    EntryRow::try_from(row)
                 })?;
                 Ok(rows.collect::<Result<Vec<EntryRow>, _>>()?)
             })
