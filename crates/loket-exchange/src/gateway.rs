@@ -259,7 +259,10 @@ where
         .with_state(state);
     // The gateway holds bodies to the limit itself (`read_body`), so that a refusal for
     // size is logged like every other refusal instead of ending at the HTTP edge.
-    loket_http::HttpService::new(name, routes).large_bodies("/", usize::MAX)
+    // The answers are the provider's: an error it gives in plain text passes unchanged.
+    loket_http::HttpService::new(name, routes)
+        .large_bodies("/", usize::MAX)
+        .passes_answers_through()
 }
 
 /// A request body of at most [`JSON_BODY_LIMIT`] bytes, with one content type: one

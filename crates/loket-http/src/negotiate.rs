@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use loket_core::Problem;
 
@@ -18,6 +18,7 @@ pub trait ErrorPages: Send + Sync {
 
 pub(crate) async fn finish_problems<F: Future<Output = Response>>(
     pages: Option<Arc<dyn ErrorPages>>,
+    rejections: Rejections,
     request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response {
@@ -26,15 +27,17 @@ pub(crate) async fn finish_problems<F: Future<Output = Response>>(
     // Only a browser's request keeps its headers, for the language and menu of the page.
     let page_headers = wants_html.then(|| request.headers().clone());
     let response = next(request).await;
-    let Some(problem) = response.extensions().get::<Problem>() else {
+    let mut problem = if let Some(problem) = response.extensions().get::<Problem>() {
+        if !wants_html && problem.instance.is_some() {
+            return response;
+        }
+        problem.clone()
+    } else if rejections == Rejections::AsProblems && is_plain_text_error(&response) {
+        rejection_problem(response.status())
+    } else {
         return response;
     };
-    let needs_instance = problem.instance.is_none();
-    if !wants_html && !needs_instance {
-        return response;
-    }
-    let mut problem = problem.clone();
-    if needs_instance {
+    if problem.instance.is_none() {
         problem.instance = Some(path.clone());
     }
     let (mut parts, _) = response.into_parts();
@@ -61,6 +64,47 @@ pub(crate) async fn finish_problems<F: Future<Output = Response>>(
             .or_insert_with(|| value.clone());
     }
     rebuilt
+}
+
+/// What the edge does with an error answer that is not a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejections {
+    /// It can only be axum's own: an extractor (`Form`, `Multipart`, `Path`, `Query`)
+    /// or the body limit refusing the request in plain text. It becomes a problem, or the
+    /// error page for a browser.
+    AsProblems,
+    /// The service forwards answers from elsewhere (a gateway): an upstream's error
+    /// passes unchanged.
+    PassThrough,
+}
+
+fn is_plain_text_error(response: &Response) -> bool {
+    let status = response.status();
+    (status.is_client_error() || status.is_server_error())
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/plain"))
+}
+
+/// The problem for a request axum refused before a handler saw it. axum's own text is
+/// English and names Rust types, so it is not passed on; the status and `code` say what
+/// was wrong.
+fn rejection_problem(status: StatusCode) -> Problem {
+    match status.as_u16() {
+        413 => Problem::new(413, "payloadTooLarge", "Het verzoek is te groot."),
+        415 => Problem::new(
+            415,
+            "unsupportedMediaType",
+            "Het formaat van de body wordt niet ondersteund.",
+        )
+        .with_detail("Stuur de body met het Content-Type dat deze resource verwacht."),
+        code @ 500.. => Problem::new(code, "serverError", "Interne serverfout."),
+        code => Problem::new(code, "badRequest", "Het verzoek is niet correct.").with_detail(
+            "Het verzoek kon niet worden gelezen. Controleer de velden en het formaat.",
+        ),
+    }
 }
 
 /// True when the client lists `text/html` and does not ask for JSON: a browser

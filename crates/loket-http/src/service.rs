@@ -15,7 +15,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::problem_response;
 use crate::health::{healthz, readyz};
 use crate::metrics::{exposition, record};
-use crate::negotiate::finish_problems;
+use crate::negotiate::{Rejections, finish_problems};
 use crate::security::add_security_headers;
 use crate::trace::accept_traceparent;
 use crate::{ApiError, ErrorPages, JSON_BODY_LIMIT, Metrics, ReadinessCheck};
@@ -32,6 +32,7 @@ pub struct HttpService {
     timeout: Duration,
     /// Paths (by prefix) that take larger bodies than JSON does, e.g. file uploads.
     large_bodies: Vec<(&'static str, usize)>,
+    rejections: Rejections,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -51,7 +52,15 @@ impl HttpService {
             error_pages: None,
             timeout: REQUEST_TIMEOUT,
             large_bodies: Vec::new(),
+            rejections: Rejections::AsProblems,
         }
+    }
+
+    /// This service forwards answers it got from elsewhere (a gateway): an upstream's
+    /// error passes unchanged, instead of being taken for axum refusing the request.
+    pub fn passes_answers_through(mut self) -> Self {
+        self.rejections = Rejections::PassThrough;
+        self
     }
 
     /// Let requests under `prefix` announce bodies up to `limit` bytes. The route itself
@@ -96,6 +105,7 @@ impl HttpService {
             error_pages,
             timeout,
             large_bodies,
+            rejections,
         } = self;
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
@@ -105,6 +115,7 @@ impl HttpService {
             error_pages,
             timeout,
             large_bodies,
+            rejections,
         });
         routes
             .route("/healthz", get(healthz))
@@ -132,6 +143,7 @@ struct Edge {
     error_pages: Option<Arc<dyn ErrorPages>>,
     timeout: Duration,
     large_bodies: Vec<(&'static str, usize)>,
+    rejections: Rejections,
 }
 
 /// The edge's layers, from the outside in, each handing the request on to the next.
@@ -140,11 +152,16 @@ async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response
     accept_traceparent(&edge.name, request, |request| {
         add_security_headers(request, |request| {
             record(&edge.metrics, &edge.name, request, |request| {
-                finish_problems(edge.error_pages.clone(), request, |request| {
-                    refuse_oversized_bodies(&edge.large_bodies, request, |request| {
-                        enforce_timeout(edge.timeout, request, next)
-                    })
-                })
+                finish_problems(
+                    edge.error_pages.clone(),
+                    edge.rejections,
+                    request,
+                    |request| {
+                        refuse_oversized_bodies(&edge.large_bodies, request, |request| {
+                            enforce_timeout(edge.timeout, request, next)
+                        })
+                    },
+                )
             })
         })
     })

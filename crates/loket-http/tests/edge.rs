@@ -40,6 +40,19 @@ async fn explode() -> &'static str {
     panic!("a bug");
 }
 
+#[derive(Debug, Deserialize)]
+struct Formulier {
+    naam: String,
+}
+
+async fn form(axum::Form(form): axum::Form<Formulier>) -> String {
+    form.naam
+}
+
+async fn plain_teapot() -> (axum::http::StatusCode, &'static str) {
+    (axum::http::StatusCode::IM_A_TEAPOT, "upstream's own words")
+}
+
 struct Flaky(bool);
 
 #[async_trait::async_trait]
@@ -77,7 +90,9 @@ async fn test_service(ready: bool) -> String {
         .route("/echo", post(echo))
         .route("/conflict", get(conflict))
         .route("/slow", get(slow))
-        .route("/explode", get(explode));
+        .route("/explode", get(explode))
+        .route("/form", post(form))
+        .route("/plain", get(plain_teapot));
     start(
         HttpService::new("test", routes)
             .readiness(Arc::new(Flaky(ready)))
@@ -507,4 +522,71 @@ async fn traceparent_is_accepted_and_propagated() {
         .await
         .unwrap();
     assert_eq!(fresh.status(), 200);
+}
+
+#[tokio::test]
+async fn axum_s_own_refusals_are_problems_too() {
+    let base = test_service(true).await;
+    let no_form = client()
+        .post(format!("{base}/form"))
+        .header("content-type", "text/plain")
+        .body("naam=Jan")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(no_form, 415).await["code"], "unsupportedMediaType");
+    let missing_field = client()
+        .post(format!("{base}/form"))
+        .form(&[("leeftijd", "40")])
+        .send()
+        .await
+        .unwrap();
+    let status = missing_field.status().as_u16();
+    assert!((400..500).contains(&status), "{status}");
+    assert_eq!(problem(missing_field, status).await["code"], "badRequest");
+    let good = client()
+        .post(format!("{base}/form"))
+        .form(&[("naam", "Jan")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.text().await.unwrap(), "Jan");
+    // A browser gets the service's page for them, not axum's English text.
+    let page = client()
+        .post(format!("{base}/form"))
+        .header("accept", "text/html")
+        .header("content-type", "text/plain")
+        .body("naam=Jan")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 415);
+    assert!(page.text().await.unwrap().contains("Fout 415"));
+}
+
+#[tokio::test]
+async fn a_gateway_passes_an_upstream_s_plain_error_unchanged() {
+    let routes = || Router::new().route("/plain", get(plain_teapot));
+    let gateway = start(HttpService::new("gateway", routes()).passes_answers_through()).await;
+    let response = client()
+        .get(format!("{gateway}/plain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 418);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(response.text().await.unwrap(), "upstream's own words");
+    // Any other service takes a plain-text error for axum's and makes it a problem.
+    let service = start(HttpService::new("service", routes())).await;
+    let response = client()
+        .get(format!("{service}/plain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(response, 418).await["code"], "badRequest");
 }
