@@ -296,3 +296,35 @@ async fn read_body(
         Err(_) => Err(Denial::BodyUnreadable),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An FSC header counts only when it is given once, as non-blank text, and then
+        /// as exactly that text, trimmed; any other shape counts as not given.
+        #[test]
+        fn a_header_counts_only_when_given_once(
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..3),
+        ) {
+            let mut headers = HeaderMap::new();
+            let mut given = Vec::new();
+            for bytes in &values {
+                if let Ok(value) = axum::http::HeaderValue::from_bytes(bytes) {
+                    headers.append(PROCESSING_ACTIVITY, value.clone());
+                    given.push(value);
+                }
+            }
+            let read = header(&headers, PROCESSING_ACTIVITY);
+            match given.as_slice() {
+                [one] => {
+                    let expected = one.to_str().ok().map(str::trim).filter(|v| !v.is_empty());
+                    prop_assert_eq!(read, expected);
+                }
+                _ => prop_assert_eq!(read, None),
+            }
+        }
+    }
+}

@@ -625,3 +625,49 @@ fn parse_pem(pem: &str) -> Option<PeerCertificate> {
     let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
     PeerCertificate::parse(&der).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn granting(fields: Option<Vec<String>>) -> Connection {
+        Connection {
+            grant_hash: String::new(),
+            contract_hash: String::new(),
+            validity: Validity {
+                not_before: 0,
+                not_after: i64::MAX,
+            },
+            consumer: String::new(),
+            thumbprint: String::new(),
+            provider: String::new(),
+            service: String::new(),
+            processing_activities: Vec::new(),
+            fields,
+        }
+    }
+
+    proptest! {
+        /// A grant of `naam` covers `naam` and `naam.voornamen`, never `naamgebruik` or
+        /// `naa`; a grant that lists no fields covers all.
+        #[test]
+        fn a_field_is_allowed_only_at_or_below_a_granted_path(
+            granted in proptest::collection::vec("[a-z]{1,6}(\\.[a-z]{1,6})?", 1..4),
+            asked in "[a-z.]{0,16}",
+            below in "[a-z]{1,6}",
+        ) {
+            let connection = granting(Some(granted.clone()));
+            let covered = granted.iter().any(|g| {
+                asked == *g || (asked.len() > g.len() && asked.starts_with(g.as_str()) && asked.as_bytes()[g.len()] == b'.')
+            });
+            prop_assert_eq!(connection.allows_field(&asked), covered);
+            for g in &granted {
+                prop_assert!(connection.allows_field(g));
+                let deeper = format!("{g}.{below}");
+                prop_assert!(connection.allows_field(&deeper));
+            }
+            prop_assert!(granting(None).allows_field(&asked));
+        }
+    }
+}

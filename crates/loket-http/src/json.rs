@@ -130,6 +130,17 @@ mod tests {
         }
 
         #[test]
+        fn any_content_type_is_judged_and_only_json_passes(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..64)) {
+            if let Ok(value) = axum::http::HeaderValue::from_bytes(&bytes)
+                && is_json_content_type(Some(&value))
+            {
+                let text = value.to_str().unwrap().trim().to_ascii_lowercase();
+                proptest::prop_assert!(text.starts_with("application/"), "{}", text);
+                proptest::prop_assert!(text.contains("json"), "{}", text);
+            }
+        }
+
+        #[test]
         fn json_like_text_never_panics(text in r#"[{}\[\]":,0-9a-z \\-]{0,64}"#) {
             let _ = parse_json::<Person>(text.as_bytes());
             let _ = parse_json::<serde_json::Value>(text.as_bytes());

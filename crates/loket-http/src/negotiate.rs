@@ -139,4 +139,34 @@ mod tests {
         assert!(!prefers_html(&accept("*/*")));
         assert!(!prefers_html(&HeaderMap::new()));
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends as `Accept`, the edge decides without panicking, and
+        /// a program that names JSON anywhere never gets an HTML page.
+        #[test]
+        fn any_accept_header_is_judged_and_json_never_gets_html(
+            bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..96),
+        ) {
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                let mut headers = HeaderMap::new();
+                headers.insert(header::ACCEPT, value.clone());
+                let html = prefers_html(&headers);
+                match value.to_str() {
+                    Ok(text) if text.contains("json") => proptest::prop_assert!(!html),
+                    Ok(_) => {}
+                    Err(_) => proptest::prop_assert!(!html),
+                }
+            }
+        }
+
+        /// Every refusal axum makes becomes a problem with the same status and a code.
+        #[test]
+        fn every_error_status_gets_a_problem_of_its_own(code in 400u16..600) {
+            let status = StatusCode::from_u16(code).unwrap();
+            let problem = rejection_problem(status);
+            proptest::prop_assert_eq!(problem.status, code);
+            proptest::prop_assert!(!problem.code.is_empty());
+            proptest::prop_assert!(!problem.title.is_empty());
+        }
+    }
 }

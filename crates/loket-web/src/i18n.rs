@@ -70,6 +70,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any `?lang=`, cookie or `Accept-Language` text gives Dutch or English: an
+        /// explicit nl or en always wins, and anything not naming English is Dutch.
+        #[test]
+        fn any_language_text_gives_dutch_or_english(
+            explicit in proptest::option::of(".{0,12}"),
+            accept in proptest::option::of(".{0,40}"),
+        ) {
+            let chosen = Lang::choose(explicit.as_deref(), accept.as_deref());
+            match explicit.as_deref() {
+                Some("en") => proptest::prop_assert_eq!(chosen, Lang::En),
+                Some("nl") => proptest::prop_assert_eq!(chosen, Lang::Nl),
+                _ if !accept.as_deref().is_some_and(|a| a.to_ascii_lowercase().contains("en")) => {
+                    proptest::prop_assert_eq!(chosen, Lang::Nl);
+                }
+                _ => {}
+            }
+            proptest::prop_assert_eq!(Lang::choose(Some(chosen.code()), accept.as_deref()), chosen);
+        }
+    }
+
     #[test]
     fn explicit_choice_beats_the_browser() {
         assert_eq!(Lang::choose(Some("en"), Some("nl-NL,nl;q=0.9")), Lang::En);

@@ -302,9 +302,47 @@ pub(crate) fn see_other(location: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
+    use proptest::prelude::*;
     use tower::ServiceExt;
 
     use super::*;
+
+    proptest! {
+        /// Whatever Cookie headers arrive, a cookie's value is the named pair's own,
+        /// never empty and never longer than asked; other pairs around it do not matter.
+        #[test]
+        fn a_cookie_is_read_from_its_own_pair_only(
+            noise in proptest::collection::vec("[ -~]{0,30}", 0..4),
+            value in "[A-Za-z0-9_-]{0,80}",
+            max in 1usize..100,
+            first in any::<bool>(),
+        ) {
+            let pair = format!("loket_test={value}");
+            // The noise must not name the cookie itself.
+            let noise: Vec<String> = noise.into_iter().map(|n| n.replace("loket_test", "x")).collect();
+            let mut lines = noise.clone();
+            if first { lines.insert(0, pair) } else { lines.push(pair) }
+            let mut headers = HeaderMap::new();
+            for line in &lines {
+                if let Ok(value) = HeaderValue::from_str(line) {
+                    headers.append(header::COOKIE, value);
+                }
+            }
+            let read = cookie_up_to(&headers, "loket_test", max);
+            let expected = (!value.is_empty() && value.len() <= max).then_some(value.as_str());
+            prop_assert_eq!(read, expected);
+            // And from any header at all, nothing longer than asked and nothing empty.
+            let mut junk = HeaderMap::new();
+            for line in &noise {
+                if let Ok(value) = HeaderValue::from_str(line) {
+                    junk.append(header::COOKIE, value);
+                }
+            }
+            if let Some(found) = cookie_up_to(&junk, "x", max) {
+                prop_assert!(!found.is_empty() && found.len() <= max);
+            }
+        }
+    }
 
     /// The portal and the workspace share the middleware; the portal's choice stays
     /// site-wide under its own name.
