@@ -4,7 +4,7 @@
 // account on the workspace, is refused with an error summary. JavaScript off, axe on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startServe } from '../lib/loket.mjs';
+import { freePorts, startServe } from '../lib/loket.mjs';
 import { startProvider, signInAtProvider } from '../lib/op.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
 
@@ -14,7 +14,7 @@ let loket;
 let browser;
 
 before(async () => {
-  const [opPort, portalPort, werkplekPort] = [await freePort(), await freePort(), await freePort()];
+  const [opPort, portalPort, werkplekPort] = await freePorts(3);
   const redirectUri = `http://127.0.0.1:${portalPort}/inloggen/terug`;
   const staffRedirect = `http://127.0.0.1:${werkplekPort}/werkplek/inloggen/terug`;
   op = await startProvider({

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, runServe, loketCommand } from '../lib/loket.mjs';
+import { freePorts, runServe, loketCommand } from '../lib/loket.mjs';
 import { startProvider, signInAtProvider } from '../lib/op.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
 
@@ -75,8 +75,7 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'loket-e2e-exchange-'));
   await loketCommand('pki', 'init', '--dir', join(root, 'pki'));
   await loketCommand('seed', '--data', join(root, 'rvig'), '--persons', '10');
-  const [opPort, brp, inway, rvigManager, rvigLog] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
-  const [portalPort, outway, log, manager] = await Promise.all([1, 2, 3, 4].map(freePort));
+  const [opPort, brp, inway, rvigManager, rvigLog, portalPort, outway, log, manager] = await freePorts(9);
 
   op = await startProvider({
     port: opPort,

@@ -309,11 +309,15 @@ fn write_config(dir: &Path, storage_line: &str) -> PathBuf {
 /// `serve` does not write endpoints.json (production has fixed addresses), so the test
 /// gives it a fixed free port through the environment, which overrides the file.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports::<1>()[0]
+}
+
+/// `N` free ports, all different: each is held until all are taken (ports asked one at a
+/// time may come back the same, as two of this file's services once did).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: [std::net::TcpListener; N] =
+        std::array::from_fn(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    held.map(|listener| listener.local_addr().unwrap().port())
 }
 
 fn serve_and_wait(config: &Path, env: &[(&str, &str)]) -> (Running, String) {
@@ -1184,10 +1188,16 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         "{}",
         String::from_utf8_lossy(&seeded.stderr)
     );
-    let port = || format!("127.0.0.1:{}", free_port());
-    let (brp, inway, rvig_manager) = (port(), port(), port());
-    let (outway, log, gemeente_manager, gemeente_portal) = (port(), port(), port(), port());
-    let rvig_log = port();
+    let [
+        brp,
+        inway,
+        rvig_manager,
+        outway,
+        log,
+        gemeente_manager,
+        gemeente_portal,
+        rvig_log,
+    ] = free_ports::<8>().map(|port| format!("127.0.0.1:{port}"));
     let portal_token = "p".repeat(32);
     let rvig_token = "r".repeat(32);
     let gemeente_token = "g".repeat(32);
