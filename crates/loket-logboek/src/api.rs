@@ -353,11 +353,15 @@ fn filter(
 /// A trace id as 32 lowercase hex digits; LDV's API writes it as a UUID, so both forms
 /// are accepted.
 fn parse_trace_id(text: &str) -> Option<String> {
-    let hex: String = text.chars().filter(|c| *c != '-').collect();
-    let valid = hex.len() == 32
-        && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        && (text.len() == 32 || text.len() == 36);
-    valid.then(|| hex.to_ascii_lowercase())
+    let bytes = text.as_bytes();
+    let hex = match bytes.len() {
+        32 => text.to_owned(),
+        // The UUID layout, 8-4-4-4-12, and no other place for the dashes.
+        36 if [8, 13, 18, 23].iter().all(|&at| bytes[at] == b'-') => text.replace('-', ""),
+        _ => return None,
+    };
+    (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 async fn latest_head(State(api): State<Api>) -> Result<Json<Value>, ApiError> {
@@ -461,5 +465,29 @@ mod tests {
         let server = spec["servers"][0]["url"].as_str().unwrap();
         assert!(server.ends_with(super::BASE), "{server}");
         assert!(spec["paths"]["/processing-activities"]["post"].is_object());
+    }
+
+    proptest::proptest! {
+        /// Any `traceId` text is a trace id or refused; an accepted one is 32 lower-case
+        /// hex digits, and the UUID form of an id means that same id.
+        #[test]
+        fn a_trace_id_is_32_hex_digits_in_either_form(
+            text in ".{0,40}",
+            id in proptest::array::uniform16(proptest::num::u8::ANY),
+            upper in proptest::bool::ANY,
+        ) {
+            if let Some(parsed) = super::parse_trace_id(&text) {
+                proptest::prop_assert_eq!(parsed.len(), 32);
+                proptest::prop_assert!(parsed.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            }
+            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let uuid = uuid::Uuid::from_bytes(id).to_string();
+            let shown = if upper { uuid.to_ascii_uppercase() } else { uuid };
+            proptest::prop_assert_eq!(super::parse_trace_id(&hex), Some(hex.clone()));
+            proptest::prop_assert_eq!(super::parse_trace_id(&shown), Some(hex.clone()));
+            // Dashes anywhere else do not make a UUID.
+            let misplaced = format!("{}-{}-{}-{}-{}", &hex[..4], &hex[4..8], &hex[8..12], &hex[12..16], &hex[16..]);
+            proptest::prop_assert_eq!(super::parse_trace_id(&misplaced), None);
+        }
     }
 }

@@ -566,6 +566,41 @@ mod tests {
 
     use super::*;
 
+    fn start() -> impl proptest::strategy::Strategy<Value = Start> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Start::Newest),
+            Just(Start::Done),
+            any::<u64>().prop_map(Start::Before),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any `?verder=` gives one start per log; the parameter of a next page, read
+        /// back, gives every log the start that page named.
+        #[test]
+        fn verder_gives_one_start_per_log_and_next_pages_read_back(
+            text in proptest::option::of(".{0,60}"),
+            logs in 0usize..6,
+            starts in proptest::collection::vec(start(), 1..6),
+        ) {
+            proptest::prop_assert_eq!(Start::parse_all(text.as_deref(), logs).len(), logs);
+            let from = |verder: Start| FromLog {
+                organisatie: String::new(),
+                gebruik: Vec::new(),
+                bereikbaar: true,
+                verder,
+            };
+            let pages: Vec<FromLog> = starts.iter().copied().map(from).collect();
+            match Start::next_page(&pages) {
+                Some(verder) => {
+                    proptest::prop_assert_eq!(Start::parse_all(Some(&verder), starts.len()), starts);
+                }
+                None => proptest::prop_assert!(!starts.iter().any(|s| matches!(s, Start::Before(_)))),
+            }
+        }
+    }
+
     /// A record as a log stores it, with `name`, `status` and (on an exchange record)
     /// an error code.
     fn record(name: &str, status: &str, code: Option<&str>) -> Record {
