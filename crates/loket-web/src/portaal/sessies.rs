@@ -493,6 +493,29 @@ mod tests {
         assert!(one.open::<Sealed>("kort").is_none());
     }
 
+    proptest::proptest! {
+        /// The sealed login cookie: any text opens to nothing, any sealed value opens to
+        /// itself, and a change to any one of its bytes makes it open to nothing.
+        #[test]
+        fn a_sealed_value_opens_only_whole(
+            text in ".{0,120}",
+            bsn in "[0-9]{9}",
+            naam in ".{0,40}",
+            at in proptest::num::usize::ANY,
+            flip in 1u8..=255,
+        ) {
+            let sessions = Sessions::new(Arc::new(NoStore), &Secret::new(vec![7u8; 32])).unwrap();
+            proptest::prop_assert!(sessions.open::<Sealed>(&text).is_none());
+            let sealed = sessions.seal(&Sealed { bsn: bsn.clone(), naam: naam.clone() }).unwrap();
+            let opened = sessions.open::<Sealed>(&sealed).unwrap();
+            proptest::prop_assert_eq!((opened.bsn, opened.naam), (bsn, naam));
+            let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+            let at = at % bytes.len();
+            bytes[at] ^= flip;
+            proptest::prop_assert!(sessions.open::<Sealed>(&URL_SAFE_NO_PAD.encode(bytes)).is_none());
+        }
+    }
+
     #[test]
     fn a_short_key_is_refused() {
         assert!(Sessions::new(Arc::new(NoStore), &Secret::new(vec![1u8; 31])).is_err());
