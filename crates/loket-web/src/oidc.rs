@@ -447,6 +447,29 @@ mod tests {
         assert!(verify_id_token("a.b", &jwks(&ours)).is_err());
     }
 
+    proptest::proptest! {
+        /// Any text is refused as an ID token, and a real one with any one character
+        /// changed (header, claims or signature) is refused too.
+        #[test]
+        fn a_token_is_believed_only_exactly_as_signed(
+            text in ".{0,200}",
+            sub in "[0-9]{9}",
+            at in proptest::num::usize::ANY,
+            with in "[A-Za-z0-9_.-]",
+        ) {
+            let ours = key();
+            proptest::prop_assert!(verify_id_token(&text, &jwks(&ours)).is_err());
+            let claims = json!({"sub": sub});
+            let token = sign(&ours, &json!({"alg": "ES256", "kid": "k1"}), &claims);
+            proptest::prop_assert_eq!(verify_id_token(&token, &jwks(&ours)).unwrap(), claims);
+            let at = at % token.len();
+            if token[at..].chars().next() != with.chars().next() {
+                let changed = format!("{}{with}{}", &token[..at], &token[at + 1..]);
+                proptest::prop_assert!(verify_id_token(&changed, &jwks(&ours)).is_err(), "{}", changed);
+            }
+        }
+    }
+
     #[test]
     fn issuer_audience_expiry_and_nonce_are_checked() {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
