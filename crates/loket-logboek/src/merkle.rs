@@ -355,6 +355,40 @@ mod tests {
             }
         }
 
+        /// What a reader is handed by a log it does not trust: any index and size, also
+        /// out of range or at the ends of `u64`, with a real path or any other; nothing
+        /// panics. Checked against a size's own root (the reader has it signed with the
+        /// size), a path verifies only at its own place in its own tree. (Against another
+        /// tree's root a path can fit another place: index 1 of 2 and index 2 of 3 take
+        /// the same steps. The leaf commits to its index, so that does not fool a reader.)
+        #[test]
+        fn a_proof_verifies_only_at_its_own_place_in_its_own_tree(
+            n in 1u64..100,
+            pick in any::<u64>(),
+            index in prop_oneof![any::<u64>(), Just(0u64), Just(u64::MAX)],
+            size in prop_oneof![any::<u64>(), Just(0u64), Just(u64::MAX)],
+            extra in proptest::collection::vec(any::<[u8; 32]>(), 0..3),
+        ) {
+            let (leaves, mut stored, _) = build(n);
+            let real = pick % n;
+            let path = inclusion_proof(&mut stored, real, n).unwrap();
+            let leaf = leaves[real as usize];
+            let top = root(&mut stored, n);
+            let _ = verify_inclusion(&leaf, index, size, &path, &top);
+            let _ = verify_inclusion(&leaf, index, size, &extra, &top);
+            let claimed_size = size % n + 1;
+            let claimed_index = index % claimed_size;
+            let claimed_root = root(&mut stored, claimed_size);
+            prop_assert_eq!(
+                verify_inclusion(&leaf, claimed_index, claimed_size, &path, &claimed_root),
+                claimed_index == real && claimed_size == n,
+                "index {} of {}", claimed_index, claimed_size
+            );
+            let mut longer = path;
+            longer.extend(extra.iter().copied());
+            prop_assert_eq!(verify_inclusion(&leaf, real, n, &longer, &top), extra.is_empty());
+        }
+
         #[test]
         fn every_consistency_proof_verifies_and_a_forked_tree_does_not(
             n in 1u64..200, pick in any::<u64>()
