@@ -28,7 +28,13 @@ pub async fn demo_accounts(storage: &StorageUrl, data: &Path) -> anyhow::Result<
         .await
         .context("cannot open the workspace's database")?;
     let staff = Staff::new(staff_store(&database));
+    // Hashing a password (argon2id: tens of milliseconds and 19 MiB each) only for an
+    // account that is not there yet, not again at every start.
+    let existing: Vec<String> = staff.accounts().await?.into_iter().map(|m| m.id).collect();
     for (id, naam, role) in DEMO_STAFF {
+        if existing.iter().any(|known| known == id) {
+            continue;
+        }
         let password = passwords
             .get(id)
             .with_context(|| format!("no demo password for {id}"))?;
