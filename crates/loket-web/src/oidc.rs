@@ -470,6 +470,53 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Claims pass only when every check holds: our issuer, us among the audience,
+        /// not expired (a minute's leeway), not issued in the future, our nonce. Any
+        /// other shape of a claim (a number, an object, missing) is refused.
+        #[test]
+        fn claims_pass_only_when_every_check_holds(
+            iss in proptest::option::weighted(0.9, proptest::sample::select(vec![json!("https://op"), json!("https://op"), json!("https://other"), json!(7)])),
+            aud in proptest::option::weighted(0.9, proptest::sample::select(vec![
+                json!("loket"), json!(["ander", "loket"]),
+                json!("loket"), json!("ander"), json!(["ander", "loket"]), json!(["ander"]), json!({"loket": true}),
+            ])),
+            exp in proptest::option::weighted(0.9, -100i64..200),
+            iat in proptest::option::weighted(0.9, -200i64..100),
+            nonce in proptest::option::weighted(0.9, proptest::sample::select(vec![json!("n1"), json!("n1"), json!("n2"), json!(1)])),
+            bsn in ".{0,20}",
+        ) {
+            let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+            let at = |offset: i64| json!(1_800_000_000 + offset);
+            let mut claims = serde_json::Map::new();
+            for (name, value) in [
+                ("iss", iss.clone()),
+                ("aud", aud.clone()),
+                ("exp", exp.map(at)),
+                ("iat", iat.map(at)),
+                ("nonce", nonce.clone()),
+            ] {
+                if let Some(value) = value {
+                    claims.insert(name.to_owned(), value);
+                }
+            }
+            claims.insert("sub".to_owned(), json!(bsn));
+            let claims = Value::Object(claims);
+            let expected = iss == Some(json!("https://op"))
+                && matches!(&aud, Some(a) if a == &json!("loket") || a == &json!(["ander", "loket"]))
+                && exp.is_some_and(|e| e >= -60)
+                && iat.is_none_or(|i| i <= 60)
+                && nonce == Some(json!("n1"));
+            proptest::prop_assert_eq!(
+                check_claims(&claims, "https://op", "loket", "n1", now).is_ok(),
+                expected
+            );
+            if let Some(found) = bsn_from(&claims, "sub") {
+                proptest::prop_assert!(bsn.ends_with(found.as_str()));
+            }
+        }
+    }
+
     #[test]
     fn issuer_audience_expiry_and_nonce_are_checked() {
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
