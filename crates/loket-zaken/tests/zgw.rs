@@ -621,9 +621,89 @@ async fn a_cases_term_is_suspended_and_extended_with_patch(w: World) {
     assert!(audit[0].actor.contains("balie"), "{}", audit[0].actor);
 }
 
+/// Request bodies a client might send: the fields the API knows, with good, wrong and
+/// odd values, plus unknown ones, in any combination.
+fn bodies() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let value = prop_oneof![
+        Just(json!(null)),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<bool>().prop_map(|b| json!(b)),
+        ".{0,24}".prop_map(|s| json!(s)),
+        Just(json!("123456782")),
+        Just(json!(format!("{BASE}/catalogi/api/v1/zaaktypen/{PERMIT}"))),
+        Just(json!("2026-11-25")),
+        Just(json!("2026-02-30")),
+        Just(json!("P30D")),
+        Just(json!({"indicatie": true, "reden": "Wacht"})),
+        Just(json!({"reden": "Advies", "duur": "P20D"})),
+        Just(json!([1, "twee"])),
+    ];
+    let key = prop_oneof![
+        Just("bronorganisatie".to_owned()),
+        Just("zaaktype".to_owned()),
+        Just("startdatum".to_owned()),
+        Just("registratiedatum".to_owned()),
+        Just("omschrijving".to_owned()),
+        Just("opschorting".to_owned()),
+        Just("verlenging".to_owned()),
+        "[a-z]{1,8}",
+    ];
+    prop_oneof![
+        9 => proptest::collection::btree_map(key, value.clone(), 0..6)
+            .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        1 => value,
+    ]
+}
+
+/// Whatever body a client with every scope sends to create or change a case, the answer
+/// is the case or a problem naming what was wrong: never a server error, and never a
+/// case that cannot be read back.
+async fn any_body_creates_a_case_or_gets_a_problem(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = bodies();
+    let zaak = w.case(SANNE).await;
+    let existing = format!("/zaken/api/v1/zaken/{}", zaak.uuid);
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let body = strategy.new_tree(&mut runner).unwrap().current();
+        for (method, path) in [
+            ("POST", "/zaken/api/v1/zaken"),
+            ("PATCH", existing.as_str()),
+        ] {
+            let (status, answer) = w
+                .call(method, path, Some("balie"), Some(body.clone()))
+                .await;
+            match status {
+                200 | 201 => {
+                    accepted += 1;
+                    let url = answer["url"].as_str().unwrap().strip_prefix(BASE).unwrap();
+                    assert_eq!(w.get(url, "balie").await.0, 200, "{method} {body}");
+                }
+                400 | 409 => {
+                    refused += 1;
+                    assert!(answer["code"].is_string(), "{method} {body}: {answer}");
+                    assert!(
+                        answer["invalidParams"].is_array() || answer["detail"].is_string(),
+                        "{method} {body}: {answer}"
+                    );
+                }
+                other => panic!("{method} {body}: {other} {answer}"),
+            }
+        }
+    }
+    // Both outcomes were reached, so the bodies are not all of one kind.
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
+        any_body_creates_a_case_or_gets_a_problem,
         without_a_good_token_nothing_is_shown,
         a_residents_cases_are_listed_and_paged_as_the_standard_does,
         a_client_sees_only_its_zaaktypen,
