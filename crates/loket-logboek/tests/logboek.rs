@@ -976,6 +976,118 @@ fn about(bsn: &str) -> Value {
     json!({"dpl.core.data_subject_id": bsn, "dpl.core.data_subject_id_type": "BSN"})
 }
 
+/// Whatever filter and paging the portal sends for a signed-in resident (another BSN, a
+/// trace of someone else's, odd times, unknown keys, bad limits and cursors), the answer
+/// is that resident's own records or a problem: never another resident's record.
+async fn whatever_the_portal_asks_a_resident_sees_only_their_own_records(f: Fixture) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    // Even indexes are Sanne's, odd ones Tom's.
+    fill(&f, 12).await;
+    let portal = portal_signer("the portal");
+    let base = serve_read_api(&f, &portal).await;
+    let client = reqwest::Client::new();
+    let toms: Value = client
+        .post(format!("{base}/processing-activities"))
+        .bearer_auth("fg-token")
+        .json(&about(TOM))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let toms_trace = toms["processingActivities"][0]["traceId"].clone();
+    assert!(toms_trace.is_string(), "{toms}");
+    let value = prop_oneof![
+        Just(json!(SANNE)),
+        Just(json!(TOM)),
+        Just(json!("123")),
+        Just(json!("BSN")),
+        Just(toms_trace),
+        any::<i64>().prop_map(|n| json!(n)),
+        ".{0,20}".prop_map(|t| json!(t)),
+        Just(json!(null)),
+    ];
+    let key = prop_oneof![
+        Just("dpl.core.data_subject_id".to_owned()),
+        Just("dpl.core.data_subject_id_type".to_owned()),
+        Just("traceId".to_owned()),
+        Just("startTime".to_owned()),
+        Just("endTime".to_owned()),
+        "[a-zA-Z.]{1,10}",
+    ];
+    // Half the bodies start as the portal's own question about Sanne and change a key
+    // or two; the other half are made up whole.
+    let body = (
+        any::<bool>(),
+        proptest::collection::btree_map(key, value, 0..3),
+    );
+    let query = (
+        proptest::sample::select(vec![
+            "",
+            "",
+            "limit=1&",
+            "limit=0&",
+            "limit=veel&",
+            "limit=1000&",
+        ]),
+        proptest::sample::select(vec![
+            "",
+            "",
+            "cursor=4",
+            "cursor=-1",
+            "cursor=x",
+            "cursor=99",
+        ]),
+    );
+    let strategy = (body, query);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let signed_in = portal.sign(&Bsn::parse(SANNE).unwrap(), &f.log.verifying_key().0, NOW);
+    let (mut answered, mut refused) = (0, 0);
+    for _ in 0..150 {
+        let ((from_sanne, changes), (limit, cursor)) =
+            strategy.new_tree(&mut runner).unwrap().current();
+        let mut body = if from_sanne { about(SANNE) } else { json!({}) };
+        for (key, value) in changes {
+            body[key] = value;
+        }
+        let response = client
+            .post(format!("{base}/processing-activities?{limit}{cursor}"))
+            .bearer_auth("portal-token")
+            .header(resident_assertion::HEADER, &signed_in)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let answer: Value = response.json().await.unwrap();
+        match status {
+            200 => {
+                answered += 1;
+                for record in answer["processingActivities"].as_array().unwrap() {
+                    let index = record["logIndex"].as_u64().unwrap();
+                    assert_eq!(index % 2, 0, "{body} {limit}{cursor}: Tom's record {index}");
+                }
+            }
+            400 | 403 => {
+                refused += 1;
+                assert_eq!(content_type, "application/problem+json", "{body}");
+                assert!(answer["code"].is_string(), "{body}: {answer}");
+            }
+            other => panic!("{body} {limit}{cursor}: {other} {answer}"),
+        }
+    }
+    assert!(
+        answered > 0 && refused > 0,
+        "{answered} answered, {refused} refused"
+    );
+}
+
 async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     fill(&f, 4).await;
     let portal = portal_signer("the portal");
@@ -1567,6 +1679,7 @@ loket_store::contract_suite! {
         a_running_log_prunes_expired_records_until_it_stops,
         lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
+        whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,
         an_idle_log_signs_its_last_records_within_the_interval,
