@@ -972,6 +972,20 @@ async fn serve_read_api(f: &Fixture, portal: &AssertionSigner) -> String {
     base
 }
 
+/// What the read API answers the privacy officer for `filter`.
+async fn as_privacy_officer(client: &reqwest::Client, base: &str, filter: &Value) -> Value {
+    client
+        .post(format!("{base}/processing-activities"))
+        .bearer_auth("fg-token")
+        .json(filter)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn about(bsn: &str) -> Value {
     json!({"dpl.core.data_subject_id": bsn, "dpl.core.data_subject_id_type": "BSN"})
 }
@@ -987,16 +1001,7 @@ async fn whatever_the_portal_asks_a_resident_sees_only_their_own_records(f: Fixt
     let portal = portal_signer("the portal");
     let base = serve_read_api(&f, &portal).await;
     let client = reqwest::Client::new();
-    let toms: Value = client
-        .post(format!("{base}/processing-activities"))
-        .bearer_auth("fg-token")
-        .json(&about(TOM))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let toms = as_privacy_officer(&client, &base, &about(TOM)).await;
     let toms_trace = toms["processingActivities"][0]["traceId"].clone();
     assert!(toms_trace.is_string(), "{toms}");
     let value = prop_oneof![
@@ -1187,16 +1192,7 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
         let client = client.clone();
         let base = base.clone();
         async move {
-            let found: Value = client
-                .post(format!("{base}/processing-activities"))
-                .bearer_auth("fg-token")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let found = as_privacy_officer(&client, &base, &body).await;
             found["processingActivities"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{found}"))
