@@ -12,6 +12,7 @@
 
 mod answer_subjects;
 mod canonical;
+pub mod checks;
 pub mod contract;
 mod denial;
 mod documents;

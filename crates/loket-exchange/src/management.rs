@@ -2,6 +2,7 @@
 //! connection, accept and revoke contracts. Each caller's bearer token stands for one
 //! organisation, and every signature is made with that organisation's key.
 
+use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -96,6 +97,15 @@ impl From<ManagerError> for ApiError {
                 format!("{id} staat niet in het register van verwerkingsactiviteiten."),
             )])
             .into(),
+            ManagerError::Invalid(flaws) => Problem::validation(
+                flaws
+                    .iter()
+                    .map(|flaw| {
+                        InvalidParam::new(flaw.field, flaw.rule.code(), flaw.rule.reason_nl())
+                    })
+                    .collect(),
+            )
+            .into(),
             _ => {
                 tracing::error!(%error, "exchange management failed");
                 Problem::internal().into()
@@ -162,7 +172,7 @@ struct Publish {
     inway: String,
     openapi: String,
     subject_field: Option<String>,
-    valid_days: Option<u16>,
+    valid_days: Option<NonZeroU16>,
 }
 
 async fn publish(
@@ -171,7 +181,6 @@ async fn publish(
     ApiJson(body): ApiJson<Publish>,
 ) -> Result<Json<Value>, ApiError> {
     let operator = operator(&api, &headers)?;
-    check_name(&body.name)?;
     let entry = ServiceEntry {
         name: body.name,
         peer_id: operator.identity.oin.as_str().to_owned(),
@@ -192,7 +201,7 @@ struct Request {
     service: String,
     processing_activities: Vec<String>,
     fields: Option<Vec<String>>,
-    valid_days: Option<u16>,
+    valid_days: Option<NonZeroU16>,
 }
 
 async fn request(
@@ -245,23 +254,10 @@ fn state_of(api: &Api, hash: &str) -> Value {
     json!({ "contractHash": hash, "state": state })
 }
 
-fn validity(days: Option<u16>) -> Validity {
+fn validity(days: Option<NonZeroU16>) -> Validity {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     Validity {
         not_before: now,
-        not_after: now + days.map_or(DEFAULT_DAYS, i64::from) * 86_400,
-    }
-}
-
-fn check_name(name: &str) -> Result<(), ApiError> {
-    if crate::manager::is_service_name(name) {
-        Ok(())
-    } else {
-        Err(Problem::validation(vec![InvalidParam::new(
-            "name",
-            "pattern",
-            "Waarde voldoet niet aan patroon ^[a-z0-9-]{3,255}$.",
-        )])
-        .into())
+        not_after: now + days.map_or(DEFAULT_DAYS, |d| i64::from(d.get())) * 86_400,
     }
 }

@@ -12,6 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::checks::{self, Flaw};
 use crate::contract::{
     self, ConnectionProperties, ContractContent, ContractError, Grant, GrantData, HASH_ALGORITHM,
     OutwayRef, PeerRef, ServicePublication, ServiceRef, SignatureKind, Validity,
@@ -158,6 +159,8 @@ pub enum ManagerError {
     NoActivity,
     #[error("{0} is not in the register of processing activities")]
     UnknownActivity(String),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Flaw>),
 }
 
 /// The exchange manager: documents in the database, policy in memory.
@@ -408,6 +411,7 @@ impl Manager {
     /// Update a service's directory entry (its inway moved, say); its publication
     /// contract stays as it is.
     pub async fn update_service(&self, entry: &ServiceEntry) -> Result<(), ManagerError> {
+        refuse_flaws(checks::publication_flaws(entry))?;
         self.documents
             .put(Kind::Service, &entry.name, entry)
             .await?;
@@ -445,6 +449,7 @@ impl Manager {
         entry: ServiceEntry,
         validity: Validity,
     ) -> Result<String, ManagerError> {
+        refuse_flaws(checks::publication_flaws(&entry))?;
         let current = self.reload().await?;
         if let Some(holder) = current
             .services
@@ -495,6 +500,7 @@ impl Manager {
         {
             return Err(ManagerError::UnknownActivity(unknown.clone()));
         }
+        refuse_flaws(checks::field_flaws(fields.as_deref()))?;
         let documents: HashMap<String, ServiceEntry> = self
             .documents
             .list(Kind::Service)
@@ -619,6 +625,14 @@ fn lock(built: &Mutex<Option<Built>>) -> std::sync::MutexGuard<'_, Option<Built>
     built
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn refuse_flaws(flaws: Vec<Flaw>) -> Result<(), ManagerError> {
+    if flaws.is_empty() {
+        Ok(())
+    } else {
+        Err(ManagerError::Invalid(flaws))
+    }
 }
 
 fn parse_pem(pem: &str) -> Option<PeerCertificate> {

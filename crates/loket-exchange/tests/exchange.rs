@@ -1186,20 +1186,27 @@ async fn a_failing_log_makes_the_exchange_refuse(w: World) {
     assert_eq!(w.reached(), 0);
 }
 
-async fn the_management_api_requests_and_approves_as_each_organisation(w: World) {
+/// The management API for the municipality, RvIG and RDW (`gemeente-token`, …): its
+/// base address.
+async fn management_api(w: &World) -> String {
     use loket_core::Secret;
     use loket_exchange::management::{self, Operator};
-    let operators = vec![
-        Operator::new(
-            &Secret::new("gemeente-token".into()),
-            identity(&w.pki, "gemeente"),
-        ),
-        Operator::new(&Secret::new("rvig-token".into()), identity(&w.pki, "rvig")),
-        Operator::new(&Secret::new("rdw-token".into()), identity(&w.pki, "rdw")),
-    ];
+    let operators = ["gemeente", "rvig", "rdw"]
+        .iter()
+        .map(|name| {
+            Operator::new(
+                &Secret::new(format!("{name}-token")),
+                identity(&w.pki, name),
+            )
+        })
+        .collect();
     let router = management::service(w.manager.clone(), operators, Arc::new(register()))
         .into_router(Metrics::new());
-    let base = format!("{}{}", serve_plain(router).await, management::BASE);
+    format!("{}{}", serve_plain(router).await, management::BASE)
+}
+
+async fn the_management_api_requests_and_approves_as_each_organisation(w: World) {
+    let base = management_api(&w).await;
     let client = reqwest::Client::new();
     let call = |path: &str, token: &str, body: Option<Value>| {
         let request = match body {
@@ -1362,6 +1369,248 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     assert_eq!(w.manager.policy().contracts.len(), before);
 }
 
+/// Whether the management API must take one field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    Good,
+    /// The right type, but it breaks a rule: a problem naming the field.
+    Rule,
+    /// Missing when required, the wrong type, or a key the API does not know.
+    Shape,
+    /// Well formed, but names a service that is not there.
+    Unknown,
+}
+
+type Field = (&'static str, Option<Value>, Fit);
+
+fn field(
+    name: &'static str,
+    choices: Vec<(Option<Value>, Fit)>,
+) -> impl proptest::strategy::Strategy<Value = Field> {
+    use proptest::prelude::*;
+    // Half the time a good value, so that whole bodies are often good too.
+    let good: Vec<_> = choices
+        .iter()
+        .filter(|(_, fit)| *fit == Fit::Good)
+        .cloned()
+        .collect();
+    prop_oneof![
+        proptest::sample::select(good),
+        proptest::sample::select(choices)
+    ]
+    .prop_map(move |(value, fit)| (name, value, fit))
+}
+
+fn valid_days() -> impl proptest::strategy::Strategy<Value = Field> {
+    use Fit::*;
+    field(
+        "validDays",
+        vec![
+            (None, Good),
+            (Some(json!(null)), Good),
+            (Some(json!(1)), Good),
+            (Some(json!(65535)), Good),
+            (Some(json!(0)), Shape),
+            (Some(json!(-1)), Shape),
+            (Some(json!(65536)), Shape),
+            (Some(json!("30")), Shape),
+        ],
+    )
+}
+
+fn unknown_key() -> impl proptest::strategy::Strategy<Value = Field> {
+    use Fit::*;
+    field("scope", vec![(None, Good), (Some(json!("all")), Shape)])
+}
+
+/// A publication as a provider might send it: each field good, breaking a rule, or
+/// malformed.
+fn publications() -> impl proptest::strategy::Strategy<Value = Vec<Field>> {
+    use Fit::*;
+    use proptest::prelude::*;
+    let name = prop_oneof![
+        "dienst-[a-z]{1,8}".prop_map(|n| (Some(json!(n)), Good)),
+        proptest::sample::select(vec![
+            (Some(json!("BRP Personen!")), Rule),
+            (Some(json!("ab")), Rule),
+            (Some(json!("Dienst")), Rule),
+            (Some(json!(5)), Shape),
+            (None, Shape),
+        ]),
+    ]
+    .prop_map(|(value, fit)| ("name", value, fit));
+    let inway = field(
+        "inway",
+        vec![
+            (Some(json!("https://127.0.0.1:9")), Good),
+            (Some(json!("https://inway.example.nl/")), Good),
+            (Some(json!("http://127.0.0.1:9")), Rule),
+            (Some(json!("inway.example.nl")), Rule),
+            (Some(json!("https://inway.example.nl/pad")), Rule),
+            (Some(json!("https://wie@inway.example.nl")), Rule),
+            (Some(json!(443)), Shape),
+            (None, Shape),
+        ],
+    );
+    let openapi = field(
+        "openapi",
+        vec![
+            (Some(json!("/openapi.json")), Good),
+            (Some(json!("openapi.json")), Rule),
+            (Some(json!("//elders.example/x")), Rule),
+            (Some(json!([])), Shape),
+            (None, Shape),
+        ],
+    );
+    let subject = field(
+        "subjectField",
+        vec![
+            (None, Good),
+            (Some(json!(null)), Good),
+            (Some(json!("houder.burgerservicenummer")), Good),
+            (Some(json!("")), Rule),
+            (Some(json!("houder..bsn")), Rule),
+            (Some(json!(3)), Shape),
+        ],
+    );
+    (name, inway, openapi, subject, valid_days(), unknown_key())
+        .prop_map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f])
+}
+
+/// A connection request as a consumer might send it.
+fn connection_requests() -> impl proptest::strategy::Strategy<Value = Vec<Field>> {
+    use Fit::*;
+    use proptest::strategy::Strategy;
+    let service = field(
+        "service",
+        vec![
+            (Some(json!(SERVICE)), Good),
+            (Some(json!("geen-dienst")), Unknown),
+            (Some(json!(7)), Shape),
+            (None, Shape),
+        ],
+    );
+    let activities = field(
+        "processingActivities",
+        vec![
+            (Some(json!([ATTENDEREN])), Good),
+            (Some(json!([PARKEREN, ATTENDEREN])), Good),
+            (Some(json!([])), Rule),
+            (Some(json!([ATTENDEREN, BELASTING])), Rule),
+            (Some(json!(ATTENDEREN)), Shape),
+            (Some(json!([1])), Shape),
+            (None, Shape),
+        ],
+    );
+    let fields = field(
+        "fields",
+        vec![
+            (None, Good),
+            (Some(json!(null)), Good),
+            (Some(json!(["naam"])), Good),
+            (Some(json!(["naam", "verblijfplaats.adres"])), Good),
+            (Some(json!([])), Rule),
+            (Some(json!(["naam."])), Rule),
+            (Some(json!(["naam", ""])), Rule),
+            (Some(json!("naam")), Shape),
+        ],
+    );
+    (service, activities, fields, valid_days(), unknown_key())
+        .prop_map(|(a, b, c, d, e)| vec![a, b, c, d, e])
+}
+
+/// Whatever a provider or consumer sends to publish or to ask for a connection, the
+/// answer is a new contract, or a problem that names what was wrong and leaves the
+/// contracts as they were: never a server error, and never an entry outways cannot use.
+async fn any_management_body_gives_a_contract_or_a_problem(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let base = management_api(&w).await;
+    let client = reqwest::Client::new();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (publications, requests) = (publications(), connection_requests());
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..240 {
+        let (path, token, fields) = if round % 2 == 0 {
+            let body = publications.new_tree(&mut runner).unwrap().current();
+            ("/services", "rvig-token", body)
+        } else {
+            let body = requests.new_tree(&mut runner).unwrap().current();
+            ("/contracts", "gemeente-token", body)
+        };
+        let body: serde_json::Map<String, Value> = fields
+            .iter()
+            .filter_map(|(name, value, _)| Some(((*name).to_owned(), value.clone()?)))
+            .collect();
+        let flawed = |fit| -> Vec<&str> {
+            fields
+                .iter()
+                .filter(|(_, _, f)| *f == fit)
+                .map(|(name, _, _)| *name)
+                .collect()
+        };
+        let before = w.manager.policy().contracts.len();
+        let response = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let answer = json_of(response).await;
+        let context = format!("{path} {} → {status} {answer}", Value::Object(body.clone()));
+        let after = w.manager.policy().contracts.len();
+        let expected = if !flawed(Fit::Shape).is_empty() || !flawed(Fit::Rule).is_empty() {
+            400
+        } else if !flawed(Fit::Unknown).is_empty() {
+            404
+        } else {
+            200
+        };
+        assert_eq!(status, expected, "{context}");
+        if status == 200 {
+            assert_eq!(after, before + 1, "{context}");
+            let hash = answer["contractHash"].as_str().unwrap();
+            assert!(
+                w.manager.policy().contracts.iter().any(|c| c.hash == hash),
+                "{context}"
+            );
+        } else {
+            assert_eq!(after, before, "nothing written: {context}");
+            assert!(answer["code"].is_string(), "{context}");
+        }
+        // A rule broken (and nothing malformed): the problem names only broken fields.
+        if flawed(Fit::Shape).is_empty() && !flawed(Fit::Rule).is_empty() {
+            let named: Vec<&str> = answer["invalidParams"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{context}"))
+                .iter()
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            assert!(!named.is_empty(), "{context}");
+            assert!(
+                named.iter().all(|n| flawed(Fit::Rule).contains(n)),
+                "{context}"
+            );
+            if path == "/services" {
+                // A publication is checked whole: every broken field at once.
+                assert_eq!(named, flawed(Fit::Rule), "{context}");
+            }
+        }
+        *outcomes.entry((path, status)).or_insert(0) += 1;
+    }
+    // Every kind of answer was reached, so the bodies are not all of one kind.
+    for reached in [
+        ("/services", 200),
+        ("/services", 400),
+        ("/contracts", 200),
+        ("/contracts", 400),
+        ("/contracts", 404),
+    ] {
+        assert!(outcomes.contains_key(&reached), "{outcomes:?}");
+    }
+}
+
 loket_store::contract_suite! {
     open = world;
     tests = [
@@ -1377,6 +1626,7 @@ loket_store::contract_suite! {
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,
+        any_management_body_gives_a_contract_or_a_problem,
     ];
 }
 

@@ -270,14 +270,6 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             days,
             party,
         } => {
-            anyhow::ensure!(
-                loket_exchange::manager::is_service_name(&service),
-                "a service name is 3 to 255 lower-case letters, digits and hyphens, not {service:?}"
-            );
-            anyhow::ensure!(
-                inway.starts_with("https://"),
-                "the inway is an https:// address (outways reach it over mutual TLS), not {inway:?}"
-            );
             let (manager, identity) = party.open().await?;
             let entry = loket_exchange::ServiceEntry {
                 name: service,

@@ -1001,6 +1001,19 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         .unwrap();
     assert!(!bad_name.status.success());
     assert!(String::from_utf8_lossy(&bad_name.stderr).contains("service name"));
+    // Outways reach an inway over mutual TLS only: a plain http address is refused.
+    let plain_inway = Command::new(LOKET)
+        .args(["exchange", "publish", "--as", "rdw", "--service", "rdw-apk"])
+        .args([
+            "--inway",
+            "http://127.0.0.1:9",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!plain_inway.status.success());
+    assert!(String::from_utf8_lossy(&plain_inway.stderr).contains("the inway is not an https://"));
 
     // The logs hold pseudonyms only, and verify after a restart.
     assert!(demo.terminate());
