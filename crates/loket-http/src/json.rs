@@ -67,6 +67,9 @@ fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Problem>> {
     // Most bodies are valid: parse them without tracking the path, which only an error
     // message needs; a bad body is parsed again below, with it.
+    if crate::text::json_names_nul(bytes) {
+        return Err(crate::text::nul_in_body());
+    }
     if let Ok(value) = serde_json::from_slice(bytes) {
         return Ok(value);
     }

@@ -10,6 +10,7 @@
 
 mod client;
 mod error;
+mod form;
 mod health;
 mod json;
 mod metrics;
@@ -18,10 +19,12 @@ mod query;
 mod security;
 mod serve;
 mod service;
+mod text;
 mod trace;
 
 pub use client::{ClientBuildError, OutgoingClient};
 pub use error::ApiError;
+pub use form::FormInput;
 pub use health::ReadinessCheck;
 pub use json::{ApiJson, JSON_BODY_LIMIT, JsonBody, parse_json};
 pub use metrics::Metrics;

@@ -25,8 +25,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
 /// A query string into `T`, or the problem [`ApiQuery`] answers for it.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Box<Problem>> {
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    parse_pairs(query.as_bytes())
+}
+
+/// `name=value&…` pairs (a query string, or a form's body) into `T`, or a problem naming
+/// the parameter that does not fit.
+pub(crate) fn parse_pairs<T: DeserializeOwned>(text: &[u8]) -> Result<T, Box<Problem>> {
+    if let Some((name, _)) = form_urlencoded::parse(text)
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Err(crate::text::nul_in(&name));
+    }
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(text));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();

@@ -11,8 +11,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use loket_core::{Problem, TraceContext};
 use loket_http::{
-    ApiError, ApiJson, ErrorPages, HttpService, JSON_BODY_LIMIT, Metrics, OutgoingClient,
-    ReadinessCheck, RequestTrace,
+    ApiError, ApiJson, ApiQuery, ErrorPages, FormInput, HttpService, JSON_BODY_LIMIT, Metrics,
+    OutgoingClient, ReadinessCheck, RequestTrace,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,6 +47,14 @@ struct Formulier {
 
 async fn form(axum::Form(form): axum::Form<Formulier>) -> String {
     form.naam
+}
+
+async fn checked_form(FormInput(form): FormInput<Formulier>) -> String {
+    form.naam
+}
+
+async fn checked_query(ApiQuery(query): ApiQuery<Formulier>) -> String {
+    query.naam
 }
 
 async fn plain_teapot() -> (axum::http::StatusCode, &'static str) {
@@ -92,6 +100,8 @@ async fn test_service(ready: bool) -> String {
         .route("/slow", get(slow))
         .route("/explode", get(explode))
         .route("/form", post(form))
+        .route("/checked-form", post(checked_form))
+        .route("/query", get(checked_query))
         .route("/plain", get(plain_teapot));
     start(
         HttpService::new("test", routes)
@@ -562,6 +572,82 @@ async fn axum_s_own_refusals_are_problems_too() {
         .unwrap();
     assert_eq!(page.status(), 415);
     assert!(page.text().await.unwrap().contains("Fout 415"));
+}
+
+/// NUL (U+0000) in a form, a query or a JSON body is refused before a handler sees it:
+/// PostgreSQL cannot store it, and SQLite alone would.
+#[tokio::test]
+async fn text_holding_nul_is_refused_before_a_handler_runs() {
+    let base = test_service(true).await;
+    let good = client()
+        .post(format!("{base}/checked-form"))
+        .form(&[("naam", "Jan de Vries")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.text().await.unwrap(), "Jan de Vries");
+    let form = client()
+        .post(format!("{base}/checked-form"))
+        .form(&[("naam", "Jan\0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(form, 400).await["invalidParams"][0]["name"], "naam");
+    let query = client()
+        .get(format!("{base}/query?naam=a%00b"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(query, 400).await["invalidParams"][0]["name"],
+        "naam"
+    );
+    let json = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(r#"{"naam":"Jan\u0000","aantal":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        problem(json, 400).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("NUL")
+    );
+    let escaped = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(r#"{"naam":"C:\\u0000","aantal":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        escaped.json::<Value>().await.unwrap()["naam"],
+        "C:\\u0000",
+        "a backslash followed by text is no NUL"
+    );
+    // A browser gets the page, with the same status.
+    let page = client()
+        .post(format!("{base}/checked-form"))
+        .header("accept", "text/html")
+        .form(&[("naam", "\0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.unwrap().contains("Fout 400"));
+    let not_a_form = client()
+        .post(format!("{base}/checked-form"))
+        .header("content-type", "text/plain")
+        .body("naam=Jan")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(not_a_form, 415).await["code"],
+        "unsupportedMediaType"
+    );
 }
 
 #[tokio::test]

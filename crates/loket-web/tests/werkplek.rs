@@ -40,6 +40,7 @@ async fn open(url: &StorageUrl) -> World {
     for (id, role) in [
         ("m.jansen", StaffRole::Behandelaar),
         ("s.bakker", StaffRole::Kcc),
+        ("c.devries", StaffRole::Coordinator),
     ] {
         staff
             .add_account(id, &format!("Naam {id}"), PASSWORD, &[role])
@@ -90,7 +91,8 @@ impl World {
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
-        let body = if form.is_empty() {
+        // A browser sends a form's type with every POST, even of an empty form.
+        let body = if method == "GET" {
             Body::empty()
         } else {
             request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -774,6 +776,324 @@ async fn the_workspace_is_in_english_when_asked_and_remembers_it(w: World) {
     assert!(still_dutch.body.contains("<html lang=\"nl\">"));
 }
 
+/// Everything an action can change about a case, except who looked at it.
+async fn snapshot(w: &World, zaak: Uuid) -> String {
+    let z = &w.zaken;
+    let audit: Vec<_> = z
+        .audit_trail(zaak)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.actie != "bekeken")
+        .collect();
+    format!(
+        "{:?}",
+        (
+            z.get(zaak).await.unwrap(),
+            z.statuses(zaak).await.unwrap(),
+            z.roles(zaak).await.unwrap(),
+            z.result(zaak).await.unwrap(),
+            z.notes(zaak).await.unwrap(),
+            audit,
+            z.unread_messages("999990032").await.unwrap(),
+        )
+    )
+}
+
+/// Whether a form's names or values hold NUL, which no one types and PostgreSQL cannot
+/// store: the whole form is refused before anything reads it.
+fn has_nul(fields: &[(String, String)]) -> bool {
+    fields
+        .iter()
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+}
+
+/// A form refused before its handler ran: a problem (the edge makes it the error page for
+/// a browser).
+fn assert_refused_as_unreadable(answer: &Answer) {
+    assert_eq!(
+        answer.content_type, "application/problem+json",
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("NUL"), "{}", answer.body);
+}
+
+/// An action form as a browser (or someone poking at one) might send it.
+#[derive(Debug, Clone)]
+struct Post {
+    who: usize,
+    action: &'static str,
+    /// 0: the session's token; 1: another; 2: none.
+    csrf: u8,
+    fields: Vec<(String, String)>,
+}
+
+fn posts() -> impl proptest::strategy::Strategy<Value = Post> {
+    use proptest::prelude::*;
+    let action = proptest::sample::select(vec![
+        "oppakken",
+        "toewijzen",
+        "besluiten",
+        "notitie",
+        "opschorten",
+        "hervatten",
+        "verlengen",
+        "weggooien",
+    ]);
+    let key = prop_oneof![
+        proptest::sample::select(vec![
+            "uitkomst",
+            "reden",
+            "notitie",
+            "opschorting_reden",
+            "verlenging_dagen",
+            "verlenging_reden",
+            "medewerker",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z_]{1,8}",
+    ];
+    let value = prop_oneof![
+        proptest::sample::select(vec![
+            "",
+            "   ",
+            "toegekend",
+            "afgewezen",
+            "behandelaar",
+            "14",
+            "999",
+            "-1",
+            "m.jansen",
+            "s.bakker",
+            "c.devries",
+            "Wacht op het leasecontract",
+            "<script>alert(1)</script>",
+        ])
+        .prop_map(str::to_owned),
+        ".{0,12}",
+        Just("x".repeat(6000)),
+    ];
+    (
+        0..3usize,
+        action,
+        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        proptest::collection::vec((key, value), 0..5),
+    )
+        .prop_map(|(who, action, csrf, fields)| Post {
+            who,
+            action,
+            csrf,
+            fields,
+        })
+}
+
+/// Whatever an employee's browser posts to act on a case, the case changes wholly or
+/// not at all: a change goes back to the case with a confirmation, a refusal names what
+/// was wrong in an error summary (echoing nothing unescaped), and nothing is a server
+/// error.
+async fn any_action_form_changes_the_case_wholly_or_not_at_all(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let mut sessions = Vec::new();
+    for id in ["m.jansen", "s.bakker", "c.devries"] {
+        let cookie = w.sign_in(id).await;
+        let csrf = w.csrf_of(&cookie, "/werkplek").await;
+        sessions.push((cookie, csrf));
+    }
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = posts();
+    let mut cases = [w.lease_case().await, w.lease_case().await];
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..160 {
+        let post = strategy.new_tree(&mut runner).unwrap().current();
+        let zaak = cases[round % cases.len()];
+        let (cookie, csrf) = &sessions[post.who];
+        let mut form: Vec<(&str, &str)> = match post.csrf {
+            0 => vec![("csrf", csrf.as_str())],
+            1 => vec![("csrf", "een-ander-token")],
+            _ => vec![],
+        };
+        form.extend(post.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let before = snapshot(&w, zaak).await;
+        let path = format!("/werkplek/zaken/{zaak}/{}", post.action);
+        let answer = w.send("POST", &path, Some(cookie), &form).await;
+        let changed = snapshot(&w, zaak).await != before;
+        let context = format!("{post:?} → {} {}", answer.status, answer.location);
+        match answer.status {
+            303 => {
+                assert!(changed, "{context}");
+                assert_eq!(
+                    answer.location,
+                    format!("/werkplek/zaken/{zaak}?gedaan={}#melding", post.action),
+                    "{context}"
+                );
+            }
+            400 if has_nul(&post.fields) => {
+                assert!(!changed, "{context}");
+                assert_refused_as_unreadable(&answer);
+            }
+            400 | 409 => {
+                assert!(!changed, "{context}");
+                assert!(answer.body.contains("class=\"error-summary\""), "{context}");
+                assert!(answer.body.contains("<a href=\"#"), "{context}");
+            }
+            403 | 404 => assert!(!changed, "{context}"),
+            _ => panic!("{context}: {}", answer.body),
+        }
+        assert!(
+            !answer.body.contains("<script>alert(1)</script>"),
+            "{context}"
+        );
+        if has_nul(&post.fields) {
+            assert_eq!(answer.status, 400, "NUL is refused first: {context}");
+        } else if post.csrf != 0 {
+            assert_eq!(
+                answer.status, 403,
+                "no change without the form's token: {context}"
+            );
+        } else if post.action == "weggooien" {
+            assert_eq!(answer.status, 404, "{context}");
+        }
+        *outcomes.entry(answer.status).or_insert(0) += 1;
+        // A decided case takes no more actions; keep some open ones to act on.
+        if w.zaken
+            .get(zaak)
+            .await
+            .unwrap()
+            .unwrap()
+            .einddatum
+            .is_some()
+        {
+            cases[round % 2] = w.lease_case().await;
+        }
+    }
+    for status in [303, 400, 403, 404] {
+        assert!(outcomes.contains_key(&status), "{outcomes:?}");
+    }
+}
+
+/// A sign-in form as a browser (or someone guessing) might send it.
+#[derive(Debug, Clone)]
+struct SignIn {
+    /// 0: the form's token; 1: another; 2: none.
+    csrf: u8,
+    name: String,
+    password: String,
+    extra: Option<(String, String)>,
+}
+
+fn sign_ins() -> impl proptest::strategy::Strategy<Value = SignIn> {
+    use proptest::prelude::*;
+    let name = prop_oneof![
+        3 => proptest::sample::select(vec!["m.jansen", " m.jansen ", "s.bakker", "c.devries"])
+            .prop_map(str::to_owned),
+        1 => proptest::sample::select(vec!["", "  ", "M.JANSEN", "x.onbekend", "m.jansen%", "m.jansen' OR '1'='1"])
+            .prop_map(str::to_owned),
+        1 => ".{0,16}",
+    ];
+    let password = prop_oneof![
+        1 => Just(PASSWORD.to_owned()),
+        2 => proptest::sample::select(vec!["", " ", "correct horse", "correct horse battery ", "CORRECT HORSE BATTERY"])
+            .prop_map(str::to_owned),
+        1 => ".{0,24}",
+    ];
+    let extra = proptest::option::of(("[a-z]{1,8}", ".{0,8}"));
+    (
+        prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+        name,
+        password,
+        extra,
+    )
+        .prop_map(|(csrf, name, password, extra)| SignIn {
+            csrf,
+            name,
+            password,
+            extra,
+        })
+}
+
+/// Whatever a sign-in form holds, only an account's own name and password (and the
+/// form's token) sign in, five wrong passwords in a row lock that account, and every
+/// refusal is an error summary or a refused form: never a server error.
+async fn only_the_right_password_signs_in_whatever_the_form_holds(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let accounts = ["m.jansen", "s.bakker", "c.devries"];
+    let mut failures: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = sign_ins();
+    let mut outcomes = std::collections::BTreeMap::new();
+    let mut refused_while_locked = 0;
+    for _ in 0..100 {
+        let attempt = strategy.new_tree(&mut runner).unwrap().current();
+        let page = w.send("GET", "/werkplek/inloggen", None, &[]).await;
+        let cookie = cookie_pair(page.cookie.as_deref().unwrap());
+        let token = csrf(&page.body);
+        let mut form: Vec<(&str, &str)> = match attempt.csrf {
+            0 => vec![("csrf", token.as_str())],
+            1 => vec![("csrf", "een-ander-token")],
+            _ => vec![],
+        };
+        form.push(("gebruikersnaam", &attempt.name));
+        form.push(("wachtwoord", &attempt.password));
+        if let Some((key, value)) = &attempt.extra {
+            form.push((key, value));
+        }
+        let answer = w
+            .send("POST", "/werkplek/inloggen", Some(&cookie), &form)
+            .await;
+        let context = format!("{attempt:?} → {}", answer.status);
+        let name = attempt.name.trim();
+        let account = accounts.iter().copied().find(|a| *a == name);
+        let locked = account.is_some_and(|a| failures.get(a).copied().unwrap_or(0) >= 5);
+        let fields = [
+            (attempt.name.clone(), attempt.password.clone()),
+            attempt.extra.clone().unwrap_or_default(),
+        ];
+        let expected = if has_nul(&fields) {
+            400
+        } else if attempt.csrf != 0 {
+            403
+        } else if name.is_empty() || attempt.password.is_empty() {
+            400
+        } else if locked {
+            refused_while_locked += 1;
+            400
+        } else if account.is_some() && attempt.password == PASSWORD {
+            303
+        } else {
+            if let Some(account) = account {
+                *failures.entry(account).or_insert(0) += 1;
+            }
+            400
+        };
+        assert_eq!(answer.status, expected, "{context}: {}", answer.body);
+        match answer.status {
+            303 => {
+                failures.remove(account.unwrap());
+                let session = cookie_pair(answer.cookie.as_deref().unwrap());
+                let queue = w.send("GET", "/werkplek", Some(&session), &[]).await;
+                assert_eq!(queue.status, 200, "{context}");
+                assert!(
+                    queue.body.contains(&format!("Naam {}", account.unwrap())),
+                    "signed in as that account: {context}"
+                );
+            }
+            400 if has_nul(&fields) => assert_refused_as_unreadable(&answer),
+            400 => {
+                assert!(answer.body.contains("class=\"error-summary\""), "{context}");
+                let queue = w.send("GET", "/werkplek", Some(&cookie), &[]).await;
+                assert_eq!(queue.status, 303, "not signed in: {context}");
+            }
+            _ => {}
+        }
+        *outcomes.entry(answer.status).or_insert(0) += 1;
+    }
+    for status in [303, 400, 403] {
+        assert!(outcomes.contains_key(&status), "{outcomes:?}");
+    }
+    assert!(refused_while_locked > 0, "a lock was reached");
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -784,5 +1104,7 @@ loket_store::contract_suite! {
         a_handler_reads_the_applicants_file_and_that_is_audited,
         a_sign_in_at_the_identity_provider_finishes_once_in_its_browser,
         the_workspace_is_in_english_when_asked_and_remembers_it,
+        any_action_form_changes_the_case_wholly_or_not_at_all,
+        only_the_right_password_signs_in_whatever_the_form_holds,
     ];
 }

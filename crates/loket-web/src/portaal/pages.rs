@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{Form, Multipart, Path};
+use axum::extract::{Multipart, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use loket_core::{Bsn, Problem};
-use loket_http::{ApiError, ApiQuery, RequestTrace};
+use loket_http::{ApiError, ApiQuery, FormInput, RequestTrace};
 use loket_zaken::apply::{Application, ApplyError, check_answers};
 use loket_zaken::berichten::Kanaal;
 use loket_zaken::bijlage::Upload;
@@ -378,7 +378,7 @@ pub(crate) async fn digid_login(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     RequestTrace(trace): RequestTrace,
-    Form(form): Form<HashMap<String, String>>,
+    FormInput(form): FormInput<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if app.portaal.digid.is_none() {
         return Err(not_found());
@@ -464,7 +464,7 @@ pub(crate) async fn digid_login(
 pub(crate) async fn logout(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormInput(form): FormInput<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if let Some((token, session)) = app.session(&headers).await? {
         check_csrf(&session.csrf, form.get("csrf").map_or("", String::as_str))?;
@@ -886,7 +886,7 @@ pub(crate) async fn application_check(
     RequestTrace(trace): RequestTrace,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
-    Form(form): Form<HashMap<String, String>>,
+    FormInput(form): FormInput<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;
@@ -1027,7 +1027,12 @@ async fn read_submission(
                 }
             }
             None => {
-                fields.insert(name, field.text().await.map_err(broken)?);
+                let text = field.text().await.map_err(broken)?;
+                // As every form and query: PostgreSQL cannot store NUL, and nobody types it.
+                if text.contains('\0') || name.contains('\0') {
+                    return Err(broken_text());
+                }
+                fields.insert(name, text);
             }
         }
     }
@@ -1035,6 +1040,14 @@ async fn read_submission(
         check_csrf(csrf, "")?;
     }
     Ok((fields, uploads))
+}
+
+fn broken_text() -> ApiError {
+    ApiError::from(Problem::new(
+        400,
+        "invalid",
+        "Het formulier bevat een teken dat niet is toegestaan (NUL). / The form holds a character that is not allowed (NUL).",
+    ))
 }
 
 pub(crate) async fn application_submit(
@@ -1426,7 +1439,7 @@ pub(crate) async fn message(
 pub(crate) async fn channel(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    FormInput(form): FormInput<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let (me, csrf) = signed_in!(app, headers);
     check_csrf(&csrf, form.get("csrf").map_or("", String::as_str))?;

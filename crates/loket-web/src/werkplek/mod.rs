@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use loket_core::{Clock, Problem};
-use loket_http::{ApiError, ApiQuery, RequestTrace};
+use loket_http::{ApiError, ApiQuery, FormInput, RequestTrace};
 
 use crate::Lang;
 use crate::oidc::Oidc;
@@ -255,7 +255,7 @@ struct LoginForm {
 async fn login(
     State(app): App,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    FormInput(form): FormInput<LoginForm>,
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
     let lang = language(None, &headers);
@@ -462,7 +462,7 @@ struct LogoutForm {
 async fn logout(
     State(app): App,
     headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
+    FormInput(form): FormInput<LogoutForm>,
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
     if let Some((token, session)) = session::current(&app.staff, &headers, now)
@@ -719,7 +719,7 @@ async fn act(
     State(app): App,
     headers: HeaderMap,
     Path((uuid, actie)): Path<(String, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    FormInput(form): FormInput<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let Some(me) = app.signed_in(&headers).await? else {
         return Ok(see_other("/werkplek/inloggen"));

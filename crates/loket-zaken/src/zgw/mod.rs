@@ -9,13 +9,13 @@ mod update;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use loket_core::{Clock, InvalidParam, Problem};
-use loket_http::{ApiError, ApiJson};
+use loket_http::{ApiError, ApiJson, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -316,7 +316,7 @@ fn store_error(error: loket_store::StoreError) -> ApiError {
 async fn list_zaken(
     State(api): State<ZgwApi>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let (_, client) = api.authenticate(&headers)?;
     let page = match query.get("page") {
@@ -406,7 +406,7 @@ async fn filtered_zaak(
 async fn list_statussen(
     State(api): State<ZgwApi>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let zaak = filtered_zaak(&api, &headers, &query).await?;
     let statuses = api
@@ -497,7 +497,7 @@ async fn create_status(
 async fn list_rollen(
     State(api): State<ZgwApi>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let zaak = filtered_zaak(&api, &headers, &query).await?;
     let roles = api
@@ -524,7 +524,7 @@ async fn read_rol(
 async fn list_resultaten(
     State(api): State<ZgwApi>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let zaak = filtered_zaak(&api, &headers, &query).await?;
     let result = api

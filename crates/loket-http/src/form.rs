@@ -1,0 +1,45 @@
+//! A form body extractor whose every failure is a problem (and so, for a browser, the
+//! service's error page), as [`crate::ApiQuery`] is for query strings.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use loket_core::Problem;
+use serde::de::DeserializeOwned;
+
+use crate::{ApiError, JSON_BODY_LIMIT};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Like `axum::Form` for a POST, but a body that is not a form, is too large, names NUL
+/// or does not fit `T` is a problem naming what was wrong.
+#[derive(Debug, Clone)]
+pub struct FormInput<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormInput<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| m.essence_str() == FORM);
+        if !is_form {
+            return Err(Problem::unsupported_media_type(FORM).into());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem::payload_too_large(JSON_BODY_LIMIT)
+                } else {
+                    Problem::bad_request("Het formulier kon niet worden gelezen.")
+                }
+            })?;
+        crate::query::parse_pairs(&bytes)
+            .map(FormInput)
+            .map_err(ApiError::from)
+    }
+}
