@@ -1660,16 +1660,7 @@ fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
     let secrets: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("keys/zgw-secrets.json")).unwrap())
             .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let token = loket_zaken::zgw_auth::sign(
-        "loket-portaal",
-        secrets["loket-portaal"].as_str().unwrap(),
-        "portaal",
-        i64::try_from(now).unwrap(),
-    );
+    let token = portal_zgw_token(&secrets);
     let zaken_api = endpoints["zaken-api"].as_str().unwrap();
     let list = |bsn: &str, token: Option<&str>| {
         let mut request = reqwest::blocking::Client::new().get(format!(
@@ -1739,6 +1730,283 @@ fn a_parking_permit_is_decided_through_the_exchange_and_shows_in_the_log() {
     );
     let complete: Value = serde_json::from_slice(&complete.stdout).unwrap();
     assert_eq!(complete["besluit"]["uitkomst"], "behandelaar", "{complete}");
+}
+
+/// A ZGW token of the demo's portal client (`keys/zgw-secrets.json`), valid from now.
+fn portal_zgw_token(secrets: &Value) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    loket_zaken::zgw_auth::sign(
+        "loket-portaal",
+        secrets["loket-portaal"].as_str().unwrap(),
+        "portaal",
+        i64::try_from(now).unwrap(),
+    )
+}
+
+/// One part of an application as a browser (or someone crafting one) might send it.
+#[derive(Debug, Clone)]
+enum Part {
+    Text(&'static str, String),
+    File(&'static str, &'static str, Vec<u8>),
+}
+
+/// An application: where the session's token goes, the idempotency key, and the rest.
+#[derive(Debug, Clone)]
+struct Sent {
+    /// 0: first, right; 1: a forged one; 2: none; 3: right, but after a file.
+    csrf: u8,
+    /// 0: a new one; 1: the last accepted application's; 2: not a key; 3: none.
+    key: u8,
+    parts: Vec<Part>,
+}
+
+fn applications() -> impl proptest::strategy::Strategy<Value = Sent> {
+    use proptest::prelude::*;
+    let text = |name: &'static str, present: f64, values: Vec<&'static str>| {
+        proptest::option::weighted(
+            present,
+            proptest::sample::select(values).prop_map(move |v| Part::Text(name, v.to_owned())),
+        )
+    };
+    let kenteken = text(
+        "kenteken",
+        0.9,
+        vec![
+            "34-GBV-7",
+            "34-GBV-7",
+            "34gbv7",
+            "AB-12-CD",
+            "123",
+            "",
+            "<script>x</script>",
+            "34-GBV-7\0",
+        ],
+    );
+    let lease = text(
+        "leaseverklaring",
+        0.9,
+        vec!["nee", "nee", "nee", "ja", "misschien", ""],
+    );
+    let file = proptest::option::of(proptest::sample::select(vec![
+        ("lease.pdf", b"%PDF-1.4 verklaring".to_vec()),
+        ("lease.exe", b"MZ\x90\x00 program".to_vec()),
+        ("leeg.pdf", Vec::new()),
+    ]))
+    .prop_map(|f| f.map(|(name, content)| Part::File("leasedocument", name, content)));
+    let extra = text("onbekend", 0.2, vec!["x", "\0"]);
+    (
+        prop_oneof![7 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+        prop_oneof![7 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)],
+        (kenteken, lease, file, extra),
+    )
+        .prop_map(|(csrf, key, (kenteken, lease, file, extra))| Sent {
+            csrf,
+            key,
+            parts: [kenteken, lease, file, extra]
+                .into_iter()
+                .flatten()
+                .collect(),
+        })
+}
+
+fn multipart_body(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(b"--grens\r\n");
+        match part {
+            Part::Text(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                );
+                body.extend_from_slice(value.as_bytes());
+            }
+            Part::File(name, file, content) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(content);
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--grens--\r\n");
+    body
+}
+
+/// Whatever a resident's browser sends as an application, it makes exactly one case, or
+/// the same case again for the same key, or none and a page saying what to change:
+/// never a server error, never a case from a forged form.
+#[test]
+fn any_application_makes_one_case_or_none_and_says_why() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let (_dir, data) = data_dir();
+    let demo = Running::demo(&data);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = portal_log_in(&client, &demo.portal, "999990007");
+    let html = client
+        .get(format!("{}/berichten", demo.portal))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("keys/zgw-secrets.json")).unwrap())
+            .unwrap();
+    let zaken_api = read_endpoints(&data).unwrap()["zaken-api"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases = || -> u64 {
+        let page: Value = client
+            .get(format!(
+                "{zaken_api}/zaken/api/v1/zaken?rol__betrokkeneIdentificatie__natuurlijkPersoon__inpBsn=999990007"
+            ))
+            .bearer_auth(portal_zgw_token(&secrets))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        page["count"].as_u64().unwrap()
+    };
+
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = applications();
+    let mut accepted: Option<(String, String)> = None;
+    let (mut made, mut again) = (0, 0);
+    let mut outcomes = std::collections::BTreeMap::new();
+    for round in 0..60 {
+        let sent = strategy.new_tree(&mut runner).unwrap().current();
+        let key = match (sent.key, &accepted) {
+            (1, Some((key, _))) => Some(key.clone()),
+            (2, _) => Some("kort".to_owned()),
+            (3, _) => None,
+            _ => Some(format!("sleutel-{round}-{}", std::process::id())),
+        };
+        let reused = sent.key == 1 && accepted.is_some();
+        let mut parts = Vec::new();
+        match sent.csrf {
+            0 => parts.push(Part::Text("csrf", csrf.clone())),
+            1 => parts.push(Part::Text("csrf", "vervalst".to_owned())),
+            _ => {}
+        }
+        if let Some(key) = &key {
+            parts.push(Part::Text("sleutel", key.clone()));
+        }
+        parts.extend(sent.parts.iter().cloned());
+        if sent.csrf == 3 {
+            parts.push(Part::Text("csrf", csrf.clone()));
+        }
+        let before = cases();
+        let answer = client
+            .post(format!(
+                "{}/aanvragen/bewonersparkeervergunning/versturen",
+                demo.portal
+            ))
+            .header("cookie", &cookie)
+            .header("accept", "text/html")
+            .header("content-type", "multipart/form-data; boundary=grens")
+            .body(multipart_body(&parts))
+            .send()
+            .unwrap();
+        let status = answer.status().as_u16();
+        let location = answer
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = answer.text().unwrap();
+        let after = cases();
+        let context = format!("{sent:?} key {key:?} → {status} {location:?}");
+        let text_of = |name: &str| {
+            sent.parts.iter().find_map(|p| match p {
+                Part::Text(n, v) if *n == name => Some(v.as_str()),
+                _ => None,
+            })
+        };
+        let nul = sent
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::Text(_, v) if v.contains('\0')));
+        let pdf = sent
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::File(_, _, c) if c.starts_with(b"%PDF-")));
+        let forged = sent.csrf != 0;
+        let complete = matches!(
+            text_of("kenteken"),
+            Some("34-GBV-7" | "34gbv7" | "AB-12-CD")
+        ) && match text_of("leaseverklaring") {
+            Some("nee") => true,
+            Some("ja") => pdf,
+            _ => false,
+        } && !sent
+            .parts
+            .iter()
+            .any(|p| matches!(p, Part::File(_, n, _) if *n == "lease.exe"));
+        match status {
+            303 if reused => {
+                assert_eq!(after, before, "the same case again: {context}");
+                assert_eq!(
+                    location,
+                    accepted.as_ref().map(|a| a.1.clone()),
+                    "{context}"
+                );
+                again += 1;
+            }
+            303 => {
+                assert_eq!(after, before + 1, "exactly one case: {context}");
+                let location = location.unwrap();
+                assert!(location.starts_with("/zaken/"), "{context}");
+                let page = client
+                    .get(format!("{}{location}", demo.portal))
+                    .header("cookie", &cookie)
+                    .send()
+                    .unwrap();
+                assert_eq!(page.status(), 200, "{context}");
+                accepted = Some((key.clone().unwrap(), location));
+                made += 1;
+            }
+            400 | 403 => {
+                assert_eq!(after, before, "no case: {context}");
+                assert!(body.contains("<html"), "a page for the browser: {context}");
+                assert!(!body.contains("<script>x</script>"), "{context}");
+            }
+            _ => panic!("{context}: {body}"),
+        }
+        // What decides the answer, in the order the portal checks it.
+        let expected = if forged {
+            403
+        } else if nul || key.is_none() || sent.key == 2 {
+            400
+        } else if reused || complete {
+            303
+        } else {
+            400
+        };
+        assert_eq!(status, expected, "{context}: {body}");
+        if status == 400 && !nul && key.is_some() && sent.key != 2 {
+            assert!(
+                body.contains("class=\"error-summary\""),
+                "says what to change: {context}"
+            );
+        }
+        *outcomes.entry(status).or_insert(0) += 1;
+    }
+    for status in [303, 400, 403] {
+        assert!(outcomes.contains_key(&status), "{outcomes:?}");
+    }
+    assert!(made > 0 && again > 0, "{made} new, {again} again");
 }
 
 #[test]
