@@ -945,6 +945,132 @@ mod tests {
         assert!(format!("{:#}", load(&path).unwrap_err()).contains("portal.inzage_key"));
     }
 
+    /// One setting of a generated configuration: where, what, and whether `load` must
+    /// take it. `None` as the value leaves the key out.
+    type Setting = (
+        Option<&'static str>,
+        &'static str,
+        Option<&'static str>,
+        bool,
+    );
+
+    fn setting(
+        section: Option<&'static str>,
+        key: &'static str,
+        good: &'static [&'static str],
+        bad: &'static [&'static str],
+    ) -> impl proptest::strategy::Strategy<Value = Setting> {
+        use proptest::prelude::*;
+        let good: Vec<Setting> = good
+            .iter()
+            .map(|v| (section, key, (!v.is_empty()).then_some(*v), true))
+            .collect();
+        let bad: Vec<Setting> = bad
+            .iter()
+            .map(|v| (section, key, (!v.is_empty()).then_some(*v), false))
+            .collect();
+        prop_oneof![
+            3 => proptest::sample::select(good),
+            1 => proptest::sample::select(bad),
+        ]
+    }
+
+    /// Configurations a municipality's IT team might write: each setting right, wrong, or
+    /// left out (an empty string: among the good values for an optional key, among the bad
+    /// ones for a required key).
+    fn configurations() -> impl proptest::strategy::Strategy<Value = Vec<Setting>> {
+        use proptest::strategy::Strategy;
+        (
+            setting(None, "municipality", &["\"Voorbeeldstad\""], &["5", ""]),
+            setting(
+                None,
+                "municipality_code",
+                &["\"0363\""],
+                &["\"363\"", "\"03a3\"", "363", ""],
+            ),
+            setting(
+                None,
+                "rsin",
+                &["\"123456782\""],
+                &["\"123456789\"", "\"1234567\"", ""],
+            ),
+            setting(
+                Some("storage"),
+                "url",
+                &[
+                    "\"sqlite:/tmp/loket-x\"",
+                    "\"postgres://loket@127.0.0.1/loket\"",
+                ],
+                &["\"mysql://x\"", "\"\"", "3", ""],
+            ),
+            setting(
+                Some("portal"),
+                "listen",
+                &["\"127.0.0.1:8080\"", ""],
+                &["\"localhost\"", "\"127.0.0.1:99999\""],
+            ),
+            setting(
+                Some("log"),
+                "format",
+                &["\"json\"", "\"text\""],
+                &["\"xml\""],
+            ),
+            setting(Some("brp"), "listen", &["\"127.0.0.1:8081\""], &["\"x\""]),
+            setting(None, "listne", &[""], &["3"]),
+        )
+            .prop_map(|(a, b, c, d, e, f, g, h)| vec![a, b, c, d, e, f, g, h])
+    }
+
+    fn toml_of(settings: &[Setting]) -> String {
+        let mut text = String::new();
+        for (_, key, value, _) in settings.iter().filter(|s| s.0.is_none()) {
+            if let Some(value) = value {
+                text.push_str(&format!("{key} = {value}\n"));
+            }
+        }
+        for (section, key, value, _) in settings.iter().filter(|s| s.0.is_some()) {
+            if let (Some(section), Some(value)) = (section, value) {
+                text.push_str(&format!("[{section}]\n{key} = {value}\n"));
+            }
+        }
+        text
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// A configuration loads when every setting is right; otherwise the error names a
+        /// setting that is wrong, so the team knows what to fix. Never a panic.
+        #[test]
+        fn a_configuration_loads_or_names_what_is_wrong(settings in configurations()) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = write(dir.path(), "loket.toml", &toml_of(&settings));
+            // A wrong setting is named by its key, or its section when the whole section
+            // is missing.
+            let wrong: Vec<(Option<&str>, &str)> =
+                settings.iter().filter(|s| !s.3).map(|s| (s.0, s.1)).collect();
+            match load(&path) {
+                Ok(config) => {
+                    proptest::prop_assert!(wrong.is_empty(), "{wrong:?} taken:\n{}", toml_of(&settings));
+                    let url = settings.iter().find(|s| s.1 == "url").and_then(|s| s.2).unwrap();
+                    proptest::prop_assert_eq!(
+                        matches!(config.platform.storage, StorageUrl::SqliteDir(_)),
+                        url.contains("sqlite")
+                    );
+                    proptest::prop_assert_eq!(config.platform.gemeente.code.as_str(), "0363");
+                }
+                Err(error) => {
+                    let message = format!("{error:#}");
+                    proptest::prop_assert!(!wrong.is_empty(), "refused a good one: {message}\n{}", toml_of(&settings));
+                    proptest::prop_assert!(
+                        wrong.iter().any(|(section, key)| message.contains(key)
+                            || section.is_some_and(|s| message.contains(&format!("`{s}`")))),
+                        "{message} names none of {wrong:?}\n{}", toml_of(&settings)
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn refuses_unknown_keys_and_double_secrets() {
         let dir = tempfile::tempdir().unwrap();
