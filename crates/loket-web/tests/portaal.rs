@@ -505,6 +505,103 @@ async fn sessions_end_after_15_idle_minutes_and_after_2_hours(w: World) {
     assert!(!alive(busy).await, "two hours is the most a session lasts");
 }
 
+/// Query strings as links, bookmarks and people typing in the address bar make them.
+fn queries() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let key = prop_oneof![
+        proptest::sample::select(vec![
+            "lang",
+            "pagina",
+            "verder",
+            "uitgelogd",
+            "ontvangen",
+            "q",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z_]{1,6}",
+    ];
+    let value = prop_oneof![
+        proptest::sample::select(vec![
+            "",
+            "en",
+            "nl",
+            "xx",
+            "0",
+            "-1",
+            "2",
+            "4294967296",
+            "999999999999999999999",
+            "%00",
+            "%ZZ",
+            "a%20b",
+            "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            "12,x",
+            "12,-,",
+            ";",
+        ])
+        .prop_map(str::to_owned),
+        Just("9".repeat(3000)),
+        "[a-zA-Z0-9,._~-]{0,12}",
+    ];
+    proptest::collection::vec((key, value), 0..4).prop_map(|pairs| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
+}
+
+/// No query string breaks a page: each page answers as it does without one, or with 400
+/// for a query it cannot read; never a server error, and nothing echoed unescaped.
+async fn no_query_string_breaks_a_page(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let zaak = w.case_of(SANNE).await;
+    let cookie = w.log_in(SANNE).await;
+    let letter = letters(&w.send("GET", "/berichten", Some(&cookie), &[]).await.body)[0].clone();
+    let pages = [
+        "/".to_owned(),
+        "/inloggen".to_owned(),
+        "/overzicht".to_owned(),
+        "/mijn-gegevens".to_owned(),
+        "/aanvragen".to_owned(),
+        "/aanvragen/bewonersparkeervergunning".to_owned(),
+        "/zaken".to_owned(),
+        format!("/zaken/{zaak}"),
+        "/berichten".to_owned(),
+        letter,
+        "/wie-gebruikte-mijn-gegevens".to_owned(),
+        "/contact".to_owned(),
+        "/digid-simulatie".to_owned(),
+    ];
+    let mut baseline = Vec::new();
+    for page in &pages {
+        baseline.push(w.send("GET", page, Some(&cookie), &[]).await.status);
+    }
+    assert!(
+        baseline.iter().all(|s| *s < 500 || *s == 503),
+        "{pages:?} {baseline:?}"
+    );
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = queries();
+    let mut refused = 0;
+    for round in 0..260 {
+        let query = strategy.new_tree(&mut runner).unwrap().current();
+        let index = round % pages.len();
+        let path = format!("{}?{query}", pages[index]);
+        let answer = w.send("GET", &path, Some(&cookie), &[]).await;
+        assert!(
+            answer.status == baseline[index] || answer.status == 400,
+            "{path}: {} (without a query {})",
+            answer.status,
+            baseline[index]
+        );
+        refused += usize::from(answer.status == 400);
+        assert!(!answer.body.contains("<script>alert(1)</script>"), "{path}");
+    }
+    assert!(refused > 0, "some queries are refused");
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -513,6 +610,7 @@ loket_store::contract_suite! {
         a_resident_sees_only_their_own_cases_and_letters,
         logging_out_everywhere_ends_every_session,
         sessions_end_after_15_idle_minutes_and_after_2_hours,
+        no_query_string_breaks_a_page,
     ];
 }
 

@@ -1094,6 +1094,79 @@ async fn only_the_right_password_signs_in_whatever_the_form_holds(w: World) {
     assert!(refused_while_locked > 0, "a lock was reached");
 }
 
+/// No query string breaks a workspace page: each answers as it does without one, or with
+/// 400 for a query it cannot read; never a server error, nothing echoed unescaped.
+async fn no_query_string_breaks_a_workspace_page(w: World) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let zaak = w.lease_case().await;
+    let cookie = w.sign_in("c.devries").await;
+    let pages = [
+        "/werkplek".to_owned(),
+        "/werkplek/inloggen".to_owned(),
+        format!("/werkplek/zaken/{zaak}"),
+    ];
+    let mut baseline = Vec::new();
+    for page in &pages {
+        baseline.push(w.send("GET", page, Some(&cookie), &[]).await.status);
+    }
+    assert!(baseline.iter().all(|s| *s < 500), "{baseline:?}");
+    let key = prop_oneof![
+        proptest::sample::select(vec![
+            "lang",
+            "product",
+            "status",
+            "termijn",
+            "mijn",
+            "pagina",
+            "gedaan",
+            "uitgelogd",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z_]{1,6}",
+    ];
+    let value = prop_oneof![
+        proptest::sample::select(vec![
+            "",
+            "en",
+            "xx",
+            "0",
+            "-1",
+            "4294967296",
+            "%00",
+            "%ZZ",
+            "binnenkort",
+            "verlopen",
+            "ja",
+            "bewonersparkeervergunning",
+            "besluiten",
+            "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        ])
+        .prop_map(str::to_owned),
+        Just("9".repeat(3000)),
+        "[a-zA-Z0-9,._~-]{0,12}",
+    ];
+    let strategy = proptest::collection::vec((key, value), 0..4);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut refused = 0;
+    for round in 0..150 {
+        let pairs = strategy.new_tree(&mut runner).unwrap().current();
+        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let index = round % pages.len();
+        let path = format!("{}?{}", pages[index], query.join("&"));
+        let answer = w.send("GET", &path, Some(&cookie), &[]).await;
+        assert!(
+            answer.status == baseline[index] || answer.status == 400,
+            "{path}: {} (without a query {})",
+            answer.status,
+            baseline[index]
+        );
+        refused += usize::from(answer.status == 400);
+        assert!(!answer.body.contains("<script>alert(1)</script>"), "{path}");
+    }
+    assert!(refused > 0, "some queries are refused");
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -1106,5 +1179,6 @@ loket_store::contract_suite! {
         the_workspace_is_in_english_when_asked_and_remembers_it,
         any_action_form_changes_the_case_wholly_or_not_at_all,
         only_the_right_password_signs_in_whatever_the_form_holds,
+        no_query_string_breaks_a_workspace_page,
     ];
 }
