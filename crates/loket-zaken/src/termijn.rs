@@ -55,8 +55,12 @@ pub fn resume(term: &Termijn, today: Date) -> Result<Termijn, TermError> {
     };
     let stood_still = (today - opschorting.sinds).max(Duration::ZERO);
     Ok(Termijn {
-        einddatum_gepland: term.einddatum_gepland + stood_still,
-        uiterlijke_einddatum_afdoening: term.uiterlijke_einddatum_afdoening + stood_still,
+        einddatum_gepland: later(term.einddatum_gepland, stood_still, "opschorting")?,
+        uiterlijke_einddatum_afdoening: later(
+            term.uiterlijke_einddatum_afdoening,
+            stood_still,
+            "opschorting",
+        )?,
         opschorting: None,
         verlenging: term.verlenging.clone(),
     })
@@ -89,13 +93,27 @@ pub fn extend(
     let reden = reason(reden, "verlenging.reden")?;
     let by = Duration::days(i64::from(dagen));
     Ok(Termijn {
-        einddatum_gepland: term.einddatum_gepland + by,
-        uiterlijke_einddatum_afdoening: term.uiterlijke_einddatum_afdoening + by,
+        einddatum_gepland: later(term.einddatum_gepland, by, "verlenging.duur")?,
+        uiterlijke_einddatum_afdoening: later(
+            term.uiterlijke_einddatum_afdoening,
+            by,
+            "verlenging.duur",
+        )?,
         opschorting: term.opschorting.clone(),
         verlenging: Some(Verlenging {
             reden: reden.to_owned(),
             dagen,
         }),
+    })
+}
+
+/// `date` moved `by` later, or an error when that is past the last date there is.
+fn later(date: Date, by: Duration, field: &'static str) -> Result<Date, TermError> {
+    date.checked_add(by).ok_or(TermError {
+        field,
+        code: "out-of-range",
+        nl: "De nieuwe einddatum ligt te ver in de toekomst.",
+        en: "The new end date lies too far in the future.",
     })
 }
 
@@ -157,6 +175,23 @@ mod tests {
             opschorting: None,
             verlenging: None,
         }
+    }
+
+    #[test]
+    fn an_end_date_past_the_last_date_is_refused_not_a_panic() {
+        let last = Termijn {
+            einddatum_gepland: Date::MAX,
+            uiterlijke_einddatum_afdoening: Date::MAX,
+            ..term()
+        };
+        let refused = extend(&last, "Advies", 14, 56).unwrap_err();
+        assert_eq!(
+            (refused.field, refused.code),
+            ("verlenging.duur", "out-of-range")
+        );
+        let suspended = suspend(&last, "Wacht", date!(2026 - 11 - 23)).unwrap();
+        let refused = resume(&suspended, date!(2026 - 12 - 03)).unwrap_err();
+        assert_eq!(refused.code, "out-of-range");
     }
 
     #[test]

@@ -412,6 +412,10 @@ async fn a_case_is_created_with_its_deadline_from_the_zaaktype(w: World) {
             "zaaktype",
         ),
         ("startdatum", json!("25-11-2026"), "startdatum"),
+        // Its deadline would lie past the last date there is.
+        ("startdatum", json!("9999-12-31"), "startdatum"),
+        // A case is registered when it is, not later (as Open Zaak checks too).
+        ("registratiedatum", json!("2026-11-24"), "registratiedatum"),
         ("omschrijving", json!("x".repeat(81)), "omschrijving"),
     ] {
         let mut bad = body.clone();
@@ -641,6 +645,7 @@ fn bodies() -> impl proptest::strategy::Strategy<Value = Value> {
         Just(json!(format!("{BASE}/catalogi/api/v1/zaaktypen/{PERMIT}"))),
         Just(json!("2026-11-25")),
         Just(json!("2026-02-30")),
+        Just(json!("9999-12-31")),
         Just(json!("P30D")),
         Just(json!({"indicatie": true, "reden": "Wacht"})),
         Just(json!({"reden": "Advies", "duur": "P20D"})),

@@ -667,8 +667,11 @@ macro_rules! zaak_store_impl {
             );
             insert.push_values(rows, |mut row, (uuid, zaak)| {
                 let start = zaak.startdatum.unwrap_or(zaak.registratiedatum);
+                // Callers refuse dates this far out; a store never panics on one.
                 let deadline = date_text(
-                    start + time::Duration::days(i64::from(zaak.behandeltermijn_dagen)),
+                    start
+                        .checked_add(time::Duration::days(i64::from(zaak.behandeltermijn_dagen)))
+                        .unwrap_or(time::Date::MAX),
                 );
                 let last = zaak.statuses.last();
                 let einddatum = last

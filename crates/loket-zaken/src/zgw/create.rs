@@ -72,10 +72,28 @@ pub(super) async fn zaak(
     }
     check_length("omschrijving", &body.omschrijving, 80)?;
     let startdatum = parse_date("startdatum", &body.startdatum)?;
+    // The deadline, and any extension of it, must be a date there is.
+    let term = time::Duration::days(2 * i64::from(zaaktype.behandeltermijn_dagen));
+    if startdatum.checked_add(term).is_none() {
+        return Err(invalid(
+            "startdatum",
+            "invalid",
+            "De datum ligt te ver in de toekomst.",
+        ));
+    }
+    let today = api.inner.clock.now().date();
     let registratiedatum = match &body.registratiedatum {
         Some(text) => parse_date("registratiedatum", text)?,
-        None => api.inner.clock.now().date(),
+        None => today,
     };
+    // As the ZGW standard (and Open Zaak) has it: a case is not registered in advance.
+    if registratiedatum > today {
+        return Err(invalid(
+            "registratiedatum",
+            "future_not_allowed",
+            "De datum mag niet in de toekomst liggen.",
+        ));
+    }
     let omschrijving = if body.omschrijving.is_empty() {
         zaaktype.omschrijving.clone()
     } else {
