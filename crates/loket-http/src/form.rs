@@ -1,13 +1,12 @@
 //! A form body extractor whose every failure is a problem (and so, for a browser, the
 //! service's error page), as [`crate::ApiQuery`] is for query strings.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use loket_core::Problem;
 use serde::de::DeserializeOwned;
 
-use crate::{ApiError, JSON_BODY_LIMIT};
+use crate::ApiError;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -29,15 +28,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormInput<T> {
         if !is_form {
             return Err(Problem::unsupported_media_type(FORM).into());
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Problem::payload_too_large(JSON_BODY_LIMIT)
-                } else {
-                    Problem::bad_request("Het formulier kon niet worden gelezen.")
-                }
-            })?;
+        let bytes =
+            crate::json::body_bytes(request, state, "Het formulier kon niet worden gelezen.")
+                .await?;
         crate::query::parse_pairs(&bytes)
             .map(FormInput)
             .map_err(ApiError::from)

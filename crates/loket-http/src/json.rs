@@ -39,17 +39,28 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json_content_type(request.headers().get(header::CONTENT_TYPE)) {
             return Err(Problem::unsupported_media_type("application/json").into());
         }
-        let bytes = Bytes::from_request(request, state)
+        body_bytes(request, state, "De body kon niet worden gelezen.")
             .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Problem::payload_too_large(JSON_BODY_LIMIT)
-                } else {
-                    Problem::bad_request("De body kon niet worden gelezen.")
-                }
-            })?;
-        Ok(Self(bytes))
+            .map(Self)
     }
+}
+
+/// A request's body, held to the edge's limit: 413 past it, 400 with `unreadable` when it
+/// cannot be read.
+pub(crate) async fn body_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    unreadable: &str,
+) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::payload_too_large(JSON_BODY_LIMIT).into()
+            } else {
+                Problem::bad_request(unreadable).into()
+            }
+        })
 }
 
 fn is_json_content_type(value: Option<&axum::http::HeaderValue>) -> bool {

@@ -982,38 +982,27 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     );
     cli(&["exchange", "revoke", &publication, "--as", "rdw"]);
     assert_eq!(state_of(&publication), "revoked");
-    let bad_name = Command::new(LOKET)
-        .args([
-            "exchange",
-            "publish",
-            "--as",
-            "rdw",
-            "--service",
-            "RDW Kentekens",
-        ])
-        .args([
-            "--inway",
-            "https://127.0.0.1:9",
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!bad_name.status.success());
-    assert!(String::from_utf8_lossy(&bad_name.stderr).contains("service name"));
-    // Outways reach an inway over mutual TLS only: a plain http address is refused.
-    let plain_inway = Command::new(LOKET)
-        .args(["exchange", "publish", "--as", "rdw", "--service", "rdw-apk"])
-        .args([
-            "--inway",
+    // A name outways cannot route by, or an inway they cannot reach over mutual TLS, is
+    // refused with what is wrong.
+    for (service, inway, why) in [
+        ("RDW Kentekens", "https://127.0.0.1:9", "service name"),
+        (
+            "rdw-apk",
             "http://127.0.0.1:9",
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!plain_inway.status.success());
-    assert!(String::from_utf8_lossy(&plain_inway.stderr).contains("the inway is not an https://"));
+            "the inway is not an https://",
+        ),
+    ] {
+        let refused = Command::new(LOKET)
+            .args(["exchange", "publish", "--as", "rdw", "--service", service])
+            .args(["--inway", inway, "--data", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(why),
+            "{service} {inway}"
+        );
+    }
 
     // The logs hold pseudonyms only, and verify after a restart.
     assert!(demo.terminate());
