@@ -140,6 +140,21 @@ impl Metrics {
     }
 }
 
+/// The method as a label: one of HTTP's own, or `other`. A client may send any token as a
+/// method, and each new label would be a series kept for good.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub(crate) async fn record<F: Future<Output = Response>>(
     metrics: &Metrics,
     service: &str,
@@ -151,12 +166,12 @@ pub(crate) async fn record<F: Future<Output = Response>>(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next(request).await;
     metrics.observe(
         service,
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
