@@ -319,18 +319,29 @@ async fn a_status_is_added_only_with_the_scope_and_valid_input(w: World) {
         .await;
     assert_eq!(status, 400);
     assert_eq!(problem["invalidParams"][0]["name"], "statustype");
-    let mut bad_time = body("afgehandeld");
-    bad_time["datumStatusGezet"] = json!("gisteren");
-    let (status, problem) = w
-        .call(
-            "POST",
-            "/zaken/api/v1/statussen",
-            Some("werkplek"),
-            Some(bad_time),
+    // Not a time, or (in UTC) a moment after the last year there is.
+    for time in ["gisteren", "9999-12-31T23:59:59-23:59"] {
+        let mut bad_time = body("afgehandeld");
+        bad_time["datumStatusGezet"] = json!(time);
+        let (status, problem) = w
+            .call(
+                "POST",
+                "/zaken/api/v1/statussen",
+                Some("werkplek"),
+                Some(bad_time),
+            )
+            .await;
+        assert_eq!(status, 400, "{time}");
+        assert_eq!(problem["invalidParams"][0]["name"], "datumStatusGezet");
+    }
+    // Its statuses still read back.
+    let (status, _) = w
+        .get(
+            &format!("/zaken/api/v1/statussen?zaak={zaak_url}"),
+            "portaal",
         )
         .await;
-    assert_eq!(status, 400);
-    assert_eq!(problem["invalidParams"][0]["name"], "datumStatusGezet");
+    assert_eq!(status, 200);
     let mut unknown = body("afgehandeld");
     unknown["zaak"] = json!(format!(
         "{BASE}/zaken/api/v1/zaken/{}",
@@ -414,6 +425,9 @@ async fn a_case_is_created_with_its_deadline_from_the_zaaktype(w: World) {
         ("startdatum", json!("25-11-2026"), "startdatum"),
         // Its deadline would lie past the last date there is.
         ("startdatum", json!("9999-12-31"), "startdatum"),
+        // A year with a sign is no JJJJ-MM-DD date.
+        ("startdatum", json!("-0500-06-15"), "startdatum"),
+        ("registratiedatum", json!("-0001-01-01"), "registratiedatum"),
         // A case is registered when it is, not later (as Open Zaak checks too).
         ("registratiedatum", json!("2026-11-24"), "registratiedatum"),
         ("omschrijving", json!("x".repeat(81)), "omschrijving"),

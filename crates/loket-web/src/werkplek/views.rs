@@ -215,9 +215,13 @@ fn last_sunday(year: i32, month: Month) -> Option<Date> {
 }
 
 /// Dutch time: CEST (UTC+2) from the last Sunday of March to the last Sunday of October,
-/// both at 01:00 UTC; CET (UTC+1) otherwise.
+/// both at 01:00 UTC; CET (UTC+1) otherwise. A moment at the edge of the calendar (a
+/// client's or another log's "31 December 9999, 23:30") stays as it is rather than
+/// panicking past the last year.
 pub(crate) fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
-    let utc = moment.to_offset(UtcOffset::UTC);
+    let Some(utc) = moment.checked_to_offset(UtcOffset::UTC) else {
+        return moment;
+    };
     let year = utc.year();
     let summer = match (
         last_sunday(year, Month::March),
@@ -231,7 +235,8 @@ pub(crate) fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
         _ => false,
     };
     let hours = if summer { 2 } else { 1 };
-    utc.to_offset(UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC))
+    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
+    utc.checked_to_offset(offset).unwrap_or(utc)
 }
 
 pub(super) fn moment_nl(moment: OffsetDateTime) -> String {
@@ -739,6 +744,33 @@ mod tests {
         assert_eq!(
             moment_nl(datetime!(2026-03-29 01:00 UTC)),
             "29 maart 2026 om 03:00"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any moment there is, with any offset, is shown: a client sets status times and
+        /// other organisations' logs give record times, so the last minutes of year 9999
+        /// must not take a page down.
+        #[test]
+        fn any_moment_is_shown_without_a_panic(
+            seconds in OffsetDateTime::new_utc(Date::MIN, time::Time::MIDNIGHT).unix_timestamp()
+                ..=datetime!(9999-12-31 23:59:59 UTC).unix_timestamp(),
+            offset in -86_399i32..=86_399,
+        ) {
+            let utc = OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+            let offset = UtcOffset::from_whole_seconds(offset).unwrap();
+            if let Some(moment) = utc.checked_to_offset(offset) {
+                let shown = moment_nl(moment);
+                proptest::prop_assert!(shown.contains(" om "), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_minutes_there_are_are_shown_as_they_are() {
+        assert_eq!(
+            moment_nl(datetime!(9999-12-31 23:30 UTC)),
+            "31 december 9999 om 23:30"
         );
     }
 

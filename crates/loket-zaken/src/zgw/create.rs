@@ -39,10 +39,14 @@ pub(super) struct NewZaakBody {
     registratiedatum: Option<String>,
 }
 
+/// `JJJJ-MM-DD`, four digits for the year: `time` would also take a sign ("-0001-01-01"),
+/// a year the store writes but cannot read back.
 fn parse_date(name: &str, text: &str) -> Result<Date, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format)
-        .map_err(|_| invalid(name, "invalid", "Geen geldige datum (JJJJ-MM-DD)."))
+    Some(text)
+        .filter(|t| t.len() == 10 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit))
+        .and_then(|t| Date::parse(t, &format).ok())
+        .ok_or_else(|| invalid(name, "invalid", "Geen geldige datum (JJJJ-MM-DD)."))
 }
 
 /// An RSIN is nine digits that pass the same 11-proef as a BSN.

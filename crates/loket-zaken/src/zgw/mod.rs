@@ -461,13 +461,18 @@ async fn create_status(
         ));
     }
     let moment = match &body.datum_status_gezet {
-        Some(text) => OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            invalid(
-                "datumStatusGezet",
-                "invalid",
-                "Geen geldig tijdstip (RFC 3339).",
-            )
-        })?,
+        // Kept in UTC: "9999-12-31T23:59:59-23:59" parses, but is a moment past the last
+        // year, which no store could give back.
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .and_then(|moment| moment.checked_to_offset(time::UtcOffset::UTC))
+            .ok_or_else(|| {
+                invalid(
+                    "datumStatusGezet",
+                    "invalid",
+                    "Geen geldig tijdstip (RFC 3339).",
+                )
+            })?,
         None => api.inner.clock.now(),
     };
     check_length("statustoelichting", &body.statustoelichting, 1000)?;
