@@ -16,6 +16,9 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 /// An answer, read whole: within 25 s of sending (under the edge's 30 s).
 const ANSWER_WITHIN: Duration = Duration::from_secs(25);
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+/// The largest answer a gateway takes from upstream. It holds an answer whole (to find
+/// whose data it carries), so a provider must not be able to make it hold any amount.
+pub(crate) const MAX_ANSWER: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Forwarder {
@@ -30,6 +33,8 @@ pub(crate) enum ForwardError {
     Request(#[from] hyper_util::client::legacy::Error),
     #[error("the answer broke off: {0}")]
     Body(#[from] hyper::Error),
+    #[error("the answer is larger than {MAX_ANSWER} bytes")]
+    TooLarge,
     #[error("cannot make the request: {0}")]
     Build(#[from] http::Error),
     #[error(transparent)]
@@ -73,7 +78,18 @@ impl Forwarder {
         let exchange = async {
             let answer = self.client.request(request).await?;
             let (parts, body) = answer.into_parts();
-            let body = body.collect().await?.to_bytes();
+            let body = match http_body_util::Limited::new(body, MAX_ANSWER)
+                .collect()
+                .await
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(error) => {
+                    return Err(match error.downcast::<hyper::Error>() {
+                        Ok(broken) => ForwardError::Body(*broken),
+                        Err(_) => ForwardError::TooLarge,
+                    });
+                }
+            };
             Ok(Answer {
                 status: parts.status,
                 headers: parts.headers,
@@ -145,6 +161,45 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// An answer up to the limit is read whole; one byte more is refused, whether its
+    /// length is announced or it streams.
+    #[tokio::test]
+    async fn an_answer_past_the_limit_is_refused() {
+        use axum::routing::get;
+        let routes = axum::Router::new()
+            .route("/vol", get(|| async { vec![b'x'; MAX_ANSWER] }))
+            .route("/te-groot", get(|| async { vec![b'x'; MAX_ANSWER + 1] }))
+            .route(
+                "/stroom",
+                get(|| async {
+                    let chunks = (0..=MAX_ANSWER / 65_536)
+                        .map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 65_536])));
+                    axum::body::Body::from_stream(futures::stream::iter(chunks))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = base_uri(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, routes).await });
+        let forwarder = Forwarder::new(crate::tls::trusting_no_server().unwrap());
+        let get = |path: &str| {
+            let request = request(
+                Method::GET,
+                uri(&base, path, None).unwrap(),
+                &HeaderMap::new(),
+                [],
+                Bytes::new(),
+            )
+            .unwrap();
+            forwarder.send(request)
+        };
+        assert_eq!(get("/vol").await.unwrap().body.len(), MAX_ANSWER);
+        assert!(matches!(
+            get("/te-groot").await,
+            Err(ForwardError::TooLarge)
+        ));
+        assert!(matches!(get("/stroom").await, Err(ForwardError::TooLarge)));
+    }
 
     #[test]
     fn a_request_goes_under_its_base() {

@@ -3,6 +3,43 @@
 use std::time::Duration;
 
 use loket_core::TraceContext;
+use serde::de::DeserializeOwned;
+
+/// The largest answer read from another service (a register through the outway, another
+/// organisation's log, an identity provider). Each is held whole to be parsed, so the
+/// other side must not be able to make us hold any amount.
+pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
+/// Why an answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error("the answer broke off: {0}")]
+    Read(#[from] reqwest::Error),
+    #[error("the answer is larger than {MAX_ANSWER} bytes")]
+    TooLarge,
+    #[error("the answer is not the JSON expected: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// `response`'s body as JSON, read up to [`MAX_ANSWER`] bytes.
+pub async fn json_answer<T: DeserializeOwned>(
+    mut response: reqwest::Response,
+) -> Result<T, AnswerError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER as u64)
+    {
+        return Err(AnswerError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(AnswerError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(serde_json::from_slice(&body)?)
+}
 
 /// The client for calls to other services. Every request needs the caller's trace
 /// context, so a call cannot leave without `traceparent`.

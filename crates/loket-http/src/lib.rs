@@ -22,7 +22,7 @@ mod service;
 mod text;
 mod trace;
 
-pub use client::{ClientBuildError, OutgoingClient};
+pub use client::{AnswerError, ClientBuildError, MAX_ANSWER, OutgoingClient, json_answer};
 pub use error::ApiError;
 pub use form::FormInput;
 pub use health::ReadinessCheck;

@@ -423,6 +423,17 @@ async fn metrics_count_requests_by_route_template() {
         .send()
         .await
         .unwrap();
+    // A made-up method is counted, but never becomes a label of its own.
+    for made_up in ["VERZONNEN1", "VERZONNEN2"] {
+        client()
+            .request(
+                reqwest::Method::from_bytes(made_up.as_bytes()).unwrap(),
+                format!("{base}/conflict"),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
     let response = client()
         .get(format!("{base}/metrics"))
         .send()
@@ -443,6 +454,11 @@ async fn metrics_count_requests_by_route_template() {
     assert!(
         !text.contains("/nergens/123"),
         "raw paths must not become labels"
+    );
+    assert!(!text.contains("VERZONNEN"), "{text}");
+    assert!(
+        text.contains(r#"method="other",route="/conflict",status="405"} 2"#),
+        "{text}"
     );
 }
 
@@ -648,6 +664,46 @@ async fn text_holding_nul_is_refused_before_a_handler_runs() {
         problem(not_a_form, 415).await["code"],
         "unsupportedMediaType"
     );
+}
+
+/// Another service's answer is read up to `MAX_ANSWER`, whether its length is announced
+/// or it streams; one byte more is refused.
+#[tokio::test]
+async fn answers_from_elsewhere_are_read_up_to_the_limit() {
+    use loket_http::{AnswerError, MAX_ANSWER, json_answer};
+    // A JSON string of `n` bytes in all.
+    let string_of = |n: usize| format!("\"{}\"", "x".repeat(n - 2));
+    let routes = Router::new()
+        .route("/vol", get(move || async move { string_of(MAX_ANSWER) }))
+        .route(
+            "/te-groot",
+            get(move || async move { string_of(MAX_ANSWER + 1) }),
+        )
+        .route(
+            "/stroom",
+            get(|| async {
+                let chunks =
+                    (0..=MAX_ANSWER / 65_536).map(|_| Ok::<_, std::io::Error>(vec![b' '; 65_536]));
+                axum::body::Body::from_stream(futures::stream::iter(chunks))
+            }),
+        );
+    let base = start(HttpService::new("elders", routes).passes_answers_through()).await;
+    let answer = |path: &'static str| {
+        let base = base.clone();
+        async move {
+            let response = client().get(format!("{base}{path}")).send().await.unwrap();
+            json_answer::<String>(response).await
+        }
+    };
+    assert_eq!(answer("/vol").await.unwrap().len(), MAX_ANSWER - 2);
+    assert!(matches!(
+        answer("/te-groot").await,
+        Err(AnswerError::TooLarge)
+    ));
+    assert!(matches!(
+        answer("/stroom").await,
+        Err(AnswerError::TooLarge)
+    ));
 }
 
 #[tokio::test]

@@ -131,8 +131,7 @@ impl Oidc {
                 response.status()
             )));
         }
-        response
-            .json()
+        loket_http::json_answer(response)
             .await
             .map_err(|e| OidcError::Provider(e.to_string()))
     }
@@ -239,8 +238,7 @@ impl Oidc {
                 response.status()
             )));
         }
-        let tokens: Value = response
-            .json()
+        let tokens: Value = loket_http::json_answer(response)
             .await
             .map_err(|e| OidcError::Provider(e.to_string()))?;
         let id_token = tokens
@@ -349,7 +347,7 @@ pub fn check_claims(
     }
     let now = now.unix_timestamp();
     match claims.get("exp").and_then(Value::as_i64) {
-        Some(exp) if exp + 60 >= now => {}
+        Some(exp) if exp.saturating_add(60) >= now => {}
         _ => return Err(OidcError::Token("expired")),
     }
     if claims
@@ -481,7 +479,11 @@ mod tests {
                 json!("loket"), json!(["ander", "loket"]),
                 json!("loket"), json!("ander"), json!(["ander", "loket"]), json!(["ander"]), json!({"loket": true}),
             ])),
-            exp in proptest::option::weighted(0.9, -100i64..200),
+            // Up to the largest `exp` a token can carry (i64::MAX).
+            exp in proptest::option::weighted(0.9, proptest::prop_oneof![
+                9 => -100i64..200,
+                1 => proptest::strategy::Just(i64::MAX - 1_800_000_000),
+            ]),
             iat in proptest::option::weighted(0.9, -200i64..100),
             nonce in proptest::option::weighted(0.9, proptest::sample::select(vec![json!("n1"), json!("n1"), json!("n2"), json!(1)])),
             bsn in ".{0,20}",

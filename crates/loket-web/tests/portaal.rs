@@ -743,6 +743,8 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
+    let inzage_url = url.clone();
+    let portal_again = portal.clone();
     let inzage = Inzage::new(
         vec![LogSource {
             organisatie: "Rijksdienst voor Identiteitsgegevens".to_owned(),
@@ -793,6 +795,58 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
     let distinct: std::collections::BTreeSet<String> = refused.iter().cloned().collect();
     assert_eq!(distinct.len(), refused.len(), "no refusal shown twice");
     assert_eq!(distinct, refusals);
+    // A log that answers more records than asked for (here: the same log, asked for
+    // 100 behind the portal's back) is not read at all.
+    let greedy = {
+        let upstream = inzage_url.clone();
+        let routes = axum::Router::new().route(
+            "/lezenapi/v1/processing-activities",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let upstream = upstream.clone();
+                    async move {
+                        let mut request = reqwest::Client::new()
+                            .post(format!(
+                                "{upstream}/lezenapi/v1/processing-activities?limit=100"
+                            ))
+                            .body(body);
+                        for (name, value) in &headers {
+                            if name != "host" && name != "content-length" {
+                                request = request.header(name.as_str(), value.as_bytes());
+                            }
+                        }
+                        let answer = request.send().await.unwrap();
+                        (
+                            [("content-type", "application/json")],
+                            answer.bytes().await.unwrap(),
+                        )
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, routes).await });
+        url
+    };
+    let greedy = Inzage::new(
+        vec![LogSource {
+            organisatie: "Te gulle log".to_owned(),
+            url: greedy,
+            token: Secret::new("portal-token".into()),
+            public_key: log.verifying_key().0.clone(),
+        }],
+        portal_again,
+    )
+    .unwrap();
+    let logs = greedy
+        .about(
+            &Bsn::parse(SANNE).unwrap(),
+            &TraceContext::new_root(),
+            &[Start::Newest],
+        )
+        .await;
+    assert!(!logs[0].bereikbaar && logs[0].gebruik.is_empty());
     // A `verder` that is not one start per log starts over at the newest.
     assert_eq!(Start::parse_all(Some("12,x"), 2), vec![Start::Newest; 2]);
     assert_eq!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loket_core::{Bsn, Clock, Kenteken, TraceContext};
-use loket_http::OutgoingClient;
+use loket_http::{OutgoingClient, json_answer};
 use loket_store::StoreError;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -63,7 +63,7 @@ impl Exchange {
             .header("fsc-processing-activity", activity.unwrap_or_default())
             .json(&need.request_for(bsn));
         let (waarden, fout) = match request.send().await {
-            Ok(response) if response.status().is_success() => match response.json().await {
+            Ok(response) if response.status().is_success() => match json_answer(response).await {
                 Ok(value) => (Some(value), None),
                 Err(error) => (None, Some(format!("unreadable answer: {error}"))),
             },

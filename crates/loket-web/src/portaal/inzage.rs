@@ -374,7 +374,12 @@ async fn read_records(
         .await
         .ok()
         .filter(|response| response.status().is_success())?;
-    let answer = response.json::<Answer>().await.ok()?;
+    let answer: Answer = loket_http::json_answer(response).await.ok()?;
+    // A log that answers more than was asked for is not one to trust with the rest.
+    if answer.records.len() > RECORDS_PER_READ as usize {
+        tracing::warn!(log = %source.organisatie, "a log answered more records than asked for");
+        return None;
+    }
     let next = answer.pagination.next_cursor.parse().ok();
     // A request and its answer are two records of one span; the answer says it happened.
     // A refused attempt is shown too: the resident sees who tried, and why it was refused.
@@ -513,7 +518,9 @@ async fn tree_head(
     trace: &TraceContext,
 ) -> Option<Result<(u64, Hash), ()>> {
     let (request, _) = client.get(&format!("{base}/lezenapi/v1/tree-heads/latest"), trace);
-    let head: TreeHead = request.send().await.ok()?.json().await.ok()?;
+    let head: TreeHead = loket_http::json_answer(request.send().await.ok()?)
+        .await
+        .ok()?;
     let root = decode_hash(&head.root_hash)?;
     let signature = STANDARD.decode(&head.signature).ok()?;
     let mut message = b"loket-logboek tree head v1\n".to_vec();
@@ -543,7 +550,9 @@ async fn included(
     let (request, _) = client.get(&url, trace);
     let Some(proof) = (match request.send().await {
         Ok(response) if response.status().is_success() => {
-            response.json::<InclusionProof>().await.ok()
+            loket_http::json_answer::<InclusionProof>(response)
+                .await
+                .ok()
         }
         _ => None,
     }) else {
