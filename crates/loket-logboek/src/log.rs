@@ -918,10 +918,12 @@ impl Writer {
         for job in jobs {
             let first = frontier.size();
             for record in &job.records {
-                let expires = record.end
-                    + self
-                        .activities
-                        .retention(record.processing_activity_id.as_deref());
+                // Saturating: a retention of millions of days (keep for good) must not
+                // stop the writer.
+                let expires = record.end.saturating_add(
+                    self.activities
+                        .retention(record.processing_activity_id.as_deref()),
+                );
                 let entry = match Entry::new(frontier.size(), record, expires.unix_timestamp()) {
                     Ok(entry) => entry,
                     Err(error) => return Outcome::Failed(error.to_string(), jobs.len()),

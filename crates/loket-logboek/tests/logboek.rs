@@ -20,6 +20,8 @@ use time::{Duration, OffsetDateTime};
 
 const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
 const KORT: &str = "https://voorbeeldstad.example/verwerkingen/kort";
+/// Kept for longer than the calendar runs.
+const ARCHIEF: &str = "https://voorbeeldstad.example/verwerkingen/archief";
 const SANNE: &str = "999990007";
 const TOM: &str = "999990019";
 
@@ -30,6 +32,13 @@ bewaartermijnDagen = 730
 naam = { nl = "Parkeervergunning behandelen", en = "Handling a parking permit" }
 doel = { nl = "Beslissen op uw aanvraag", en = "Deciding on your application" }
 grondslag = { nl = "Parkeerverordening Voorbeeldstad", en = "Voorbeeldstad parking by-law" }
+
+[[verwerkingsactiviteit]]
+id = "https://voorbeeldstad.example/verwerkingen/archief"
+bewaartermijnDagen = 4000000000
+naam = { nl = "Voor altijd bewaard", en = "Kept for good" }
+doel = { nl = "Test", en = "Test" }
+grondslag = { nl = "Test", en = "Test" }
 
 [[verwerkingsactiviteit]]
 id = "https://voorbeeldstad.example/verwerkingen/kort"
@@ -594,6 +603,20 @@ async fn a_restarted_log_continues_the_same_tree(f: Fixture) {
     );
     let report = verified(&f).await.unwrap();
     assert_eq!(report.records, 10);
+}
+
+/// A retention past the last date there is (an activity kept for good) keeps the record
+/// until then, and the log goes on.
+async fn a_retention_past_the_calendar_keeps_the_writer_going(f: Fixture) {
+    f.log
+        .append(vec![record(&f, Some(SANNE), ARCHIEF, NOW)])
+        .await
+        .unwrap();
+    f.log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(verified(&f).await.unwrap().records, 2);
 }
 
 async fn a_failing_store_fails_the_append(f: Fixture) {
@@ -1662,6 +1685,7 @@ loket_store::contract_suite! {
         proofs_verify_against_the_signed_heads,
         proofs_verify_at_every_size_with_only_the_higher_levels_stored,
         a_restarted_log_continues_the_same_tree,
+        a_retention_past_the_calendar_keeps_the_writer_going,
         a_failing_store_fails_the_append,
         after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree,
         a_modified_record_is_named,

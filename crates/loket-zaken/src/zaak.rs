@@ -117,14 +117,19 @@ pub fn identificatie(year: i32, seq: i64) -> String {
     format!("ZAAK-{year}-{seq:010}")
 }
 
-/// The sequence number inside an identificatie, if it is one.
-pub fn parse_identificatie(text: &str) -> Option<i64> {
+/// The year (of registration) and the sequence number inside an identificatie, if it is
+/// one.
+pub fn parse_identificatie(text: &str) -> Option<(i32, i64)> {
     let rest = text.strip_prefix("ZAAK-")?;
     let (year, seq) = rest.split_once('-')?;
-    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) || seq.len() != 10 {
+    if year.len() != 4
+        || !year.bytes().all(|b| b.is_ascii_digit())
+        || seq.len() != 10
+        || !seq.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    seq.parse().ok()
+    Some((year.parse().ok()?, seq.parse().ok()?))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -290,7 +295,7 @@ mod tests {
     proptest! {
         #[test]
         fn identificatie_round_trips(year in 1000i32..9999, seq in 0i64..9_999_999_999) {
-            prop_assert_eq!(parse_identificatie(&identificatie(year, seq)), Some(seq));
+            prop_assert_eq!(parse_identificatie(&identificatie(year, seq)), Some((year, seq)));
         }
 
         #[test]

@@ -173,6 +173,14 @@ async fn a_resident_sees_only_their_own_cases_newest_first(store: Arc<dyn ZaakSt
         store.list(&by_id).await.unwrap().items[0].uuid,
         sanne[2].uuid
     );
+    // The same number in another year is another case.
+    let other_year = ZaakFilter {
+        identificatie: Some(sanne[2].identificatie.replace("ZAAK-2026-", "ZAAK-1999-")),
+        page: 1,
+        page_size: 10,
+        ..ZaakFilter::default()
+    };
+    assert_eq!(store.list(&other_year).await.unwrap().total, 0);
     let garbage = ZaakFilter {
         identificatie: Some("'; DROP TABLE zaken; --".to_owned()),
         page: 1,

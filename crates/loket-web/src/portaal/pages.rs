@@ -42,11 +42,13 @@ pub(crate) struct PageQuery {
 }
 
 impl PageQuery {
+    /// The page asked for, from 1 (`pagina=0` is the first page, as is no number).
     fn page(&self) -> u32 {
         self.pagina
             .as_deref()
             .and_then(|p| p.parse().ok())
             .unwrap_or(1)
+            .max(1)
     }
 }
 

@@ -82,12 +82,13 @@ pub(crate) fn moment(moment: OffsetDateTime, lang: Lang) -> String {
     )
 }
 
-/// "€ 37,50" / "€37.50".
+/// "€ 37,50" / "€37.50"; a refund "€ -0,50" / "-€0.50".
 pub(crate) fn euros(cents: i64, lang: Lang) -> String {
-    let (whole, part) = (cents / 100, (cents % 100).abs());
+    let sign = if cents < 0 { "-" } else { "" };
+    let (whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
     match lang {
-        Lang::Nl => format!("€ {whole},{part:02}"),
-        Lang::En => format!("€{whole}.{part:02}"),
+        Lang::Nl => format!("€ {sign}{whole},{part:02}"),
+        Lang::En => format!("{sign}€{whole}.{part:02}"),
     }
 }
 
@@ -659,6 +660,11 @@ mod tests {
         assert_eq!(euros(7500, Lang::Nl), "€ 75,00");
         assert_eq!(euros(3750, Lang::En), "€37.50");
         assert_eq!(euros(0, Lang::Nl), "€ 0,00");
+        // Below a euro the sign is not in the whole euros: it must be written itself.
+        assert_eq!(euros(-50, Lang::Nl), "€ -0,50");
+        assert_eq!(euros(-50, Lang::En), "-€0.50");
+        assert_eq!(euros(-1250, Lang::Nl), "€ -12,50");
+        assert_eq!(euros(i64::MIN, Lang::Nl), "€ -92233720368547758,08");
     }
 
     #[test]

@@ -528,7 +528,8 @@ async fn queue(
             .pagina
             .as_deref()
             .and_then(|p| p.parse().ok())
-            .unwrap_or(1),
+            .unwrap_or(1)
+            .max(1),
     };
     let page = match app.werk.queue(&me.medewerker, &filter).await {
         Ok(page) => page,

@@ -734,8 +734,15 @@ fn push_filter(query: &mut impl Sql, filter: &ZaakFilter) {
             .text(date_text(due_by));
     }
     if let Some(identificatie) = &filter.identificatie {
-        // Not an identificatie of ours: matches nothing (-1 is never a seq).
-        let seq = crate::zaak::parse_identificatie(identificatie).unwrap_or(-1);
-        query.sql(" AND z.seq = ").int(seq);
+        // Not an identificatie of ours: matches nothing (-1 is never a seq). The year is
+        // the registration's: ZAAK-1999-… is not ZAAK-2026-… with the same number.
+        let (year, seq) = crate::zaak::parse_identificatie(identificatie).unwrap_or((0, -1));
+        query
+            .sql(" AND z.seq = ")
+            .int(seq)
+            .sql(" AND z.registratiedatum >= ")
+            .text(format!("{year:04}-01-01"))
+            .sql(" AND z.registratiedatum <= ")
+            .text(format!("{year:04}-12-31"));
     }
 }
