@@ -1841,15 +1841,11 @@ fn any_application_makes_one_case_or_none_and_says_why() {
         .build()
         .unwrap();
     let cookie = portal_log_in(&client, &demo.portal, "999990007");
-    let html = client
-        .get(format!("{}/berichten", demo.portal))
-        .header("cookie", &cookie)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = html[start..start + html[start..].find('"').unwrap()].to_owned();
+    let csrf = csrf_in(&portal_page(
+        &client,
+        &format!("{}/berichten", demo.portal),
+        &cookie,
+    ));
     let secrets: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("keys/zgw-secrets.json")).unwrap())
             .unwrap();
@@ -2049,6 +2045,23 @@ fn an_invalid_catalogue_is_refused_with_file_and_line() {
 }
 
 /// Log in to the demo's portal as `bsn` with the simulated DigiD: the session cookie.
+/// The CSRF token in a page's form.
+fn csrf_in(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// A signed-in resident's page, as text.
+fn portal_page(client: &reqwest::blocking::Client, url: &str, cookie: &str) -> String {
+    client
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 fn portal_log_in(client: &reqwest::blocking::Client, portal: &str, bsn: &str) -> String {
     let cookie_of = |response: &reqwest::blocking::Response| {
         response
@@ -2068,13 +2081,11 @@ fn portal_log_in(client: &reqwest::blocking::Client, portal: &str, bsn: &str) ->
         .send()
         .unwrap();
     let anonymous = cookie_of(&form);
-    let html = form.text().unwrap();
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &html[start..start + html[start..].find('"').unwrap()];
+    let csrf = csrf_in(&form.text().unwrap());
     let answer = client
         .post(format!("{portal}/digid-simulatie"))
         .header("cookie", anonymous)
-        .form(&[("csrf", csrf), ("persona", bsn)])
+        .form(&[("csrf", csrf.as_str()), ("persona", bsn)])
         .send()
         .unwrap();
     assert_eq!(answer.status(), 303);
@@ -2123,12 +2134,6 @@ fn the_overview_reminds_of_an_expiring_passport_asking_the_register_once() {
 
     // Lotte's study ends this month: DUO, asked under the same activity.
     let lotte = portal_log_in(&client, &demo.portal, "999990020");
-    let html = client
-        .get(format!("{}/overzicht", demo.portal))
-        .header("cookie", &lotte)
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let html = portal_page(&client, &format!("{}/overzicht", demo.portal), &lotte);
     assert!(html.contains("eindigt naar verwachting op"), "{html}");
 }
