@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, Month, OffsetDateTime, UtcOffset, Weekday};
 
 pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> OffsetDateTime;
@@ -46,10 +46,62 @@ impl Clock for FixedClock {
     }
 }
 
+/// The last Sunday of `month`, the day the Netherlands changes clocks.
+fn last_sunday(year: i32, month: Month) -> Option<Date> {
+    let mut day = Date::from_calendar_date(year, month, 31).ok()?;
+    while day.weekday() != Weekday::Sunday {
+        day = day.previous_day()?;
+    }
+    Some(day)
+}
+
+/// Dutch time: CEST (UTC+2) from the last Sunday of March to the last Sunday of October,
+/// both at 01:00 UTC; CET (UTC+1) otherwise. A moment at the edge of the calendar (a
+/// client's or another log's "31 December 9999, 23:30") stays as it is rather than
+/// panicking past the last year.
+pub fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
+    let Some(utc) = moment.checked_to_offset(UtcOffset::UTC) else {
+        return moment;
+    };
+    let year = utc.year();
+    let summer = match (
+        last_sunday(year, Month::March),
+        last_sunday(year, Month::October),
+    ) {
+        (Some(start), Some(end)) => {
+            let start = start.with_hms(1, 0, 0).map(|t| t.assume_utc());
+            let end = end.with_hms(1, 0, 0).map(|t| t.assume_utc());
+            matches!((start, end), (Ok(s), Ok(e)) if utc >= s && utc < e)
+        }
+        _ => false,
+    };
+    let hours = if summer { 2 } else { 1 };
+    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
+    utc.checked_to_offset(offset).unwrap_or(utc)
+}
+
+/// Today in the Netherlands: between midnight and 01:00 (02:00 in summer) the UTC date is
+/// still yesterday's.
+pub fn dutch_today(clock: &dyn Clock) -> Date {
+    dutch_time(clock.now()).date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn today_is_the_dutch_date_from_midnight() {
+        // 23:30 UTC on 5 January is 00:30 on the 6th in the Netherlands (CET).
+        let clock = FixedClock::at(datetime!(2027-01-05 23:30 UTC));
+        assert_eq!(dutch_today(&clock), date!(2027 - 01 - 06));
+        // 22:30 UTC in July is 00:30 CEST the next day.
+        let clock = FixedClock::at(datetime!(2027-07-05 22:30 UTC));
+        assert_eq!(dutch_today(&clock), date!(2027 - 07 - 06));
+        let clock = FixedClock::at(datetime!(2027-07-05 21:30 UTC));
+        assert_eq!(dutch_today(&clock), date!(2027 - 07 - 05));
+    }
 
     #[test]
     fn fixed_clock_moves_only_when_advanced() {

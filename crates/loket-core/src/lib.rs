@@ -17,7 +17,7 @@ pub mod secret;
 pub mod trace;
 
 pub use bsn::Bsn;
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, SystemClock, dutch_time, dutch_today};
 pub use kenteken::Kenteken;
 pub use oin::Oin;
 pub use problem::{InvalidParam, Problem};

@@ -444,7 +444,8 @@ impl Applications {
             }
             Outcome::Behandelaar => berichten::received_letter(
                 product,
-                now.date() + time::Duration::days(i64::from(product.behandeltermijn_dagen)),
+                loket_core::dutch_time(now).date()
+                    + time::Duration::days(i64::from(product.behandeltermijn_dagen)),
                 applicant.as_str(),
             ),
         };
@@ -452,7 +453,7 @@ impl Applications {
             bronorganisatie: self.inner.gemeente.rsin.clone(),
             zaaktype: product.id.clone(),
             omschrijving: format!("Aanvraag {}", product.naam.nl.to_lowercase()),
-            registratiedatum: now.date(),
+            registratiedatum: loket_core::dutch_time(now).date(),
             startdatum: None,
             behandeltermijn_dagen: product.behandeltermijn_dagen,
             zaakobject,

@@ -104,8 +104,9 @@ impl Inwoner {
         &self.catalogue
     }
 
+    /// Today in the Netherlands (at 00:30 the UTC date is still yesterday's).
     pub fn today(&self) -> Date {
-        self.clock.now().date()
+        loket_core::dutch_today(self.clock.as_ref())
     }
 
     /// The resident's cases, newest first.

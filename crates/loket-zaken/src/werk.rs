@@ -247,8 +247,9 @@ impl Werk {
         &self.catalogue
     }
 
+    /// Today in the Netherlands (at 00:30 the UTC date is still yesterday's).
     pub fn today(&self) -> Date {
-        self.clock.now().date()
+        loket_core::dutch_today(self.clock.as_ref())
     }
 
     fn allow(me: &Medewerker, action: Action) -> Result<(), WerkError> {

@@ -66,7 +66,7 @@ async fn personen(
         _ => state.store.search(&query.filter, parts).await,
     }
     .map_err(unavailable("BRP"))?;
-    let today = state.clock.now().date();
+    let today = loket_core::dutch_today(state.clock.as_ref());
     let target = query.kind.field_target();
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(b"{\"type\":\"");

@@ -189,7 +189,7 @@ async fn query_handler<R: Record>(
         Lookup::ByBsn => state.store.by_bsn(&query.values[0]).await,
     }
     .map_err(unavailable(api.name))?;
-    let today = state.clock.now().date();
+    let today = loket_core::dutch_today(state.clock.as_ref());
     let items: Vec<Value> = found
         .iter()
         .map(|record| {

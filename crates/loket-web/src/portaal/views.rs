@@ -73,7 +73,7 @@ pub(crate) fn day(date: Date, lang: Lang) -> String {
 
 /// "1 december 2026, 14:05" in Dutch time.
 pub(crate) fn moment(moment: OffsetDateTime, lang: Lang) -> String {
-    let local = crate::werkplek::dutch_time(moment);
+    let local = loket_core::dutch_time(moment);
     format!(
         "{}, {:02}:{:02}",
         day(local.date(), lang),

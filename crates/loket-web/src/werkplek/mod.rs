@@ -30,7 +30,6 @@ use uuid::Uuid;
 
 use self::session::{SignedIn, clear_cookie, session_cookie};
 pub use self::staff::{Staff, StaffStore, staff_store};
-pub(crate) use self::views::dutch_time;
 use self::views::{CaseView, FieldError, Layout, QueueView};
 
 const STYLESHEET: &str = include_str!("../../static/loket.css");

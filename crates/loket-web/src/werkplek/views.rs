@@ -10,7 +10,7 @@ use loket_zaken::werk::{
     StaffRole, Werk,
 };
 use loket_zaken::zaak::{Outcome, Page, Zaak, statustype};
-use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::WerkplekSettings;
@@ -205,42 +205,8 @@ fn moment(moment: OffsetDateTime, lang: Lang) -> String {
     }
 }
 
-/// The last Sunday of `month`, the day the Netherlands changes clocks.
-fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let mut day = Date::from_calendar_date(year, month, 31).ok()?;
-    while day.weekday() != Weekday::Sunday {
-        day = day.previous_day()?;
-    }
-    Some(day)
-}
-
-/// Dutch time: CEST (UTC+2) from the last Sunday of March to the last Sunday of October,
-/// both at 01:00 UTC; CET (UTC+1) otherwise. A moment at the edge of the calendar (a
-/// client's or another log's "31 December 9999, 23:30") stays as it is rather than
-/// panicking past the last year.
-pub(crate) fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
-    let Some(utc) = moment.checked_to_offset(UtcOffset::UTC) else {
-        return moment;
-    };
-    let year = utc.year();
-    let summer = match (
-        last_sunday(year, Month::March),
-        last_sunday(year, Month::October),
-    ) {
-        (Some(start), Some(end)) => {
-            let start = start.with_hms(1, 0, 0).map(|t| t.assume_utc());
-            let end = end.with_hms(1, 0, 0).map(|t| t.assume_utc());
-            matches!((start, end), (Ok(s), Ok(e)) if utc >= s && utc < e)
-        }
-        _ => false,
-    };
-    let hours = if summer { 2 } else { 1 };
-    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
-    utc.checked_to_offset(offset).unwrap_or(utc)
-}
-
 pub(super) fn moment_nl(moment: OffsetDateTime) -> String {
-    let local = dutch_time(moment);
+    let local = loket_core::dutch_time(moment);
     format!(
         "{} om {:02}:{:02}",
         date_nl(local.date()),
@@ -722,6 +688,7 @@ impl CaseView {
 
 #[cfg(test)]
 mod tests {
+    use time::UtcOffset;
     use time::macros::{date, datetime};
 
     use super::*;

@@ -85,7 +85,8 @@ pub(super) async fn zaak(
             "De datum ligt te ver in de toekomst.",
         ));
     }
-    let today = api.inner.clock.now().date();
+    // The date in the Netherlands: at 00:30 the UTC date is still yesterday's.
+    let today = loket_core::dutch_today(api.inner.clock.as_ref());
     let registratiedatum = match &body.registratiedatum {
         Some(text) => parse_date("registratiedatum", text)?,
         None => today,

@@ -54,7 +54,7 @@ pub(super) async fn zaak(
             "De zaak is afgesloten; de termijn verandert niet meer.",
         ));
     }
-    let today = api.inner.clock.now().date();
+    let today = loket_core::dutch_today(api.inner.clock.as_ref());
     let (term, changes) = changed_term(&api, &found, &patch, today).map_err(term_error)?;
     if changes.is_empty() {
         return Ok(Json(api.zaak_json(&found)));
