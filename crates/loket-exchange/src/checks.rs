@@ -24,7 +24,7 @@ pub enum Rule {
     InwayAddress,
     /// A path from the inway's root, starting with `/`.
     DocumentPath,
-    /// Names of letters and digits, joined by dots (`verblijfplaats.adres`).
+    /// Names of letters, digits and `_`, joined by dots (`verblijfplaats.adres`).
     FieldPath,
     /// A grant limited to fields lists at least one.
     NoFields,
@@ -49,7 +49,7 @@ impl Rule {
             }
             Self::DocumentPath => "Geen pad vanaf de inway, beginnend met /.",
             Self::FieldPath => {
-                "Geen veldpad: namen van letters en cijfers, gescheiden door punten."
+                "Geen veldpad: namen van letters, cijfers en _, gescheiden door punten."
             }
             Self::NoFields => "Array bevat minder dan 1 items; laat het veld weg voor alle velden.",
         }
@@ -65,7 +65,7 @@ impl fmt::Display for Flaw {
             }
             Rule::DocumentPath => "is not a path from the inway's root, starting with /",
             Rule::FieldPath => {
-                "is not a field path, or holds one that is not (names of letters and digits, joined by dots)"
+                "is not a field path, or holds one that is not (names of letters, digits and _, joined by dots)"
             }
             Rule::NoFields => "list no field; leave them out to grant all fields",
         };
@@ -125,27 +125,31 @@ pub fn field_flaws(fields: Option<&[String]>) -> Vec<Flaw> {
 }
 
 /// `https://host[:port]`: the outway puts the service's path after it, so a path, query,
-/// fragment or user name here would be lost or misread.
+/// fragment or user name here would be lost or misread. Read as the outway reads it
+/// ([`crate::forward::base_uri`]), so the two cannot drift apart.
 fn is_inway_address(address: &str) -> bool {
-    let Some(rest) = address.strip_prefix("https://") else {
+    let Ok(uri) = crate::forward::base_uri(address) else {
         return false;
     };
-    let Ok(uri) = address.parse::<axum::http::Uri>() else {
+    let Some(authority) = uri.authority() else {
         return false;
     };
-    let host_and_port = rest.strip_suffix('/').unwrap_or(rest);
-    uri.authority().is_some_and(|a| {
-        a.as_str() == host_and_port
-            && !a.host().is_empty()
-            && !a.as_str().contains('@')
-            && a.as_str().strip_prefix(a.host()).is_some_and(|port| {
-                port.is_empty()
-                    || port.strip_prefix(':').is_some_and(|p| {
-                        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
-                    })
-            })
-    }) && uri.path() == "/"
-        && uri.query().is_none()
+    // Nothing but the authority after the scheme (a path, query or fragment would show).
+    let only_authority = address
+        .strip_prefix("https://")
+        .map(|rest| rest.strip_suffix('/').unwrap_or(rest))
+        == Some(authority.as_str());
+    // The host first (no user name before it), then at most a port that is a number.
+    let port_is_a_number = authority
+        .as_str()
+        .strip_prefix(authority.host())
+        .is_some_and(|port| {
+            port.is_empty()
+                || port.strip_prefix(':').is_some_and(|p| {
+                    p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+                })
+        });
+    only_authority && !authority.host().is_empty() && port_is_a_number
 }
 
 /// A path from the inway's root (`/openapi.json`), as `http` parses a request path.
@@ -156,13 +160,13 @@ fn is_document_path(path: &str) -> bool {
         && path.parse::<axum::http::uri::PathAndQuery>().is_ok()
 }
 
-/// `naam`, `verblijfplaats.adresseerbaarObjectIdentificatie`: the paths the BRP's
-/// `fields` parameter takes, and the ones a grant is checked against.
+/// `naam`, `verblijfplaats.adresseerbaarObjectIdentificatie`: the characters Haal
+/// Centraal's `fields` takes (`^[a-zA-Z0-9._]{1,200}$`), without an empty name between
+/// dots, so that `naam.` cannot grant `naam.x`.
 pub fn is_field_path(path: &str) -> bool {
-    path.len() <= 255
+    path.len() <= 200
         && path.split('.').all(|name| {
-            name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric())
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         })
 }
 
@@ -206,11 +210,17 @@ mod tests {
 
     #[test]
     fn field_paths_are_dotted_names() {
-        for good in ["naam", "verblijfplaats.adres", "a1.b2.c3"] {
+        for good in [
+            "naam",
+            "verblijfplaats.adres",
+            "a1.b2.c3",
+            "houder.burger_service_nummer",
+            "2e",
+        ] {
             assert!(is_field_path(good), "{good}");
         }
         for bad in [
-            "", ".", "naam.", ".naam", "naam..x", "1naam", "na am", "naam/x", "é",
+            "", ".", "naam.", ".naam", "naam..x", "na am", "naam/x", "é", "naam-x",
         ] {
             assert!(!is_field_path(bad), "{bad}");
         }
@@ -246,8 +256,8 @@ mod tests {
 
         /// A field path never holds an empty name, so `naam.` cannot grant `naam.x`.
         #[test]
-        fn a_field_path_has_no_empty_name(path in "[a-zA-Z0-9.]{0,12}") {
-            prop_assert_eq!(is_field_path(&path), !path.split('.').any(|n| n.is_empty() || n.as_bytes()[0].is_ascii_digit()));
+        fn a_field_path_has_no_empty_name(path in "[a-zA-Z0-9_.]{0,12}") {
+            prop_assert_eq!(is_field_path(&path), !path.split('.').any(str::is_empty));
         }
     }
 }

@@ -16,9 +16,10 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 /// An answer, read whole: within 25 s of sending (under the edge's 30 s).
 const ANSWER_WITHIN: Duration = Duration::from_secs(25);
 const CONNECT_WITHIN: Duration = Duration::from_secs(5);
-/// The largest answer a gateway takes from upstream. It holds an answer whole (to find
-/// whose data it carries), so a provider must not be able to make it hold any amount.
-pub(crate) const MAX_ANSWER: usize = 16 * 1024 * 1024;
+/// The largest answer a gateway takes from upstream ([`loket_http::MAX_ANSWER`]). It holds
+/// an answer whole (to find whose data it carries), so a provider must not be able to make
+/// it hold any amount.
+pub(crate) const MAX_ANSWER: usize = loket_http::MAX_ANSWER;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Forwarder {
@@ -35,6 +36,8 @@ pub(crate) enum ForwardError {
     Body(#[from] hyper::Error),
     #[error("the answer is larger than {MAX_ANSWER} bytes")]
     TooLarge,
+    #[error("the answer broke off: {0}")]
+    Broken(String),
     #[error("cannot make the request: {0}")]
     Build(#[from] http::Error),
     #[error(transparent)]
@@ -78,15 +81,25 @@ impl Forwarder {
         let exchange = async {
             let answer = self.client.request(request).await?;
             let (parts, body) = answer.into_parts();
+            // An announced length past the limit is refused before anything is read.
+            if hyper::body::Body::size_hint(&body)
+                .exact()
+                .is_some_and(|length| length > MAX_ANSWER as u64)
+            {
+                return Err(ForwardError::TooLarge);
+            }
             let body = match http_body_util::Limited::new(body, MAX_ANSWER)
                 .collect()
                 .await
             {
                 Ok(collected) => collected.to_bytes(),
+                Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                    return Err(ForwardError::TooLarge);
+                }
                 Err(error) => {
                     return Err(match error.downcast::<hyper::Error>() {
                         Ok(broken) => ForwardError::Body(*broken),
-                        Err(_) => ForwardError::TooLarge,
+                        Err(other) => ForwardError::Broken(other.to_string()),
                     });
                 }
             };

@@ -25,13 +25,12 @@ pub enum AnswerError {
 pub async fn json_answer<T: DeserializeOwned>(
     mut response: reqwest::Response,
 ) -> Result<T, AnswerError> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_ANSWER as u64)
-    {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_ANSWER as u64 {
         return Err(AnswerError::TooLarge);
     }
-    let mut body = Vec::new();
+    // Most answers announce their length: one allocation, no growing.
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_ANSWER {
             return Err(AnswerError::TooLarge);

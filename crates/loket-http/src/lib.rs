@@ -32,6 +32,7 @@ pub use negotiate::ErrorPages;
 pub use query::{ApiQuery, parse_query};
 pub use serve::serve;
 pub use service::{HttpService, REQUEST_TIMEOUT};
+pub use text::refuse_nul;
 pub use trace::RequestTrace;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

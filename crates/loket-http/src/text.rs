@@ -29,6 +29,16 @@ pub(crate) fn nul_in_body() -> Box<Problem> {
     ))
 }
 
+/// Refuse a field `name` whose `value` holds NUL, as the form and query extractors do (for
+/// a handler that reads its fields itself, such as a multipart form).
+pub fn refuse_nul(name: &str, value: &str) -> Result<(), crate::ApiError> {
+    if value.contains('\0') {
+        Err(nul_in(name).into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The problem for a form field or query parameter `name` that holds NUL.
 pub(crate) fn nul_in(name: &str) -> Box<Problem> {
     Box::new(Problem::validation(vec![InvalidParam::new(

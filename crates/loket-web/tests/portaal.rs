@@ -795,19 +795,28 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
     let distinct: std::collections::BTreeSet<String> = refused.iter().cloned().collect();
     assert_eq!(distinct.len(), refused.len(), "no refusal shown twice");
     assert_eq!(distinct, refusals);
-    // A log that answers more records than asked for (here: the same log, asked for
-    // 100 behind the portal's back) is not read at all.
-    let greedy = {
+    // A log that answers more records than asked for is not read at all. A proxy in
+    // front of the same log asks it for `limit` (or what the portal asked) and counts
+    // the records it passes on.
+    let proxy = |limit: Option<u32>| {
         let upstream = inzage_url.clone();
+        let passed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = passed.clone();
         let routes = axum::Router::new().route(
             "/lezenapi/v1/processing-activities",
             axum::routing::post(
-                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                    let upstream = upstream.clone();
+                move |uri: axum::http::Uri,
+                      headers: axum::http::HeaderMap,
+                      body: axum::body::Bytes| {
+                    let (upstream, counter) = (upstream.clone(), counter.clone());
                     async move {
+                        let query = match limit {
+                            Some(limit) => format!("limit={limit}"),
+                            None => uri.query().unwrap_or_default().to_owned(),
+                        };
                         let mut request = reqwest::Client::new()
                             .post(format!(
-                                "{upstream}/lezenapi/v1/processing-activities?limit=100"
+                                "{upstream}/lezenapi/v1/processing-activities?{query}"
                             ))
                             .body(body);
                         for (name, value) in &headers {
@@ -816,37 +825,49 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
                             }
                         }
                         let answer = request.send().await.unwrap();
-                        (
-                            [("content-type", "application/json")],
-                            answer.bytes().await.unwrap(),
-                        )
+                        assert!(answer.status().is_success());
+                        let text = answer.bytes().await.unwrap();
+                        let parsed: serde_json::Value = serde_json::from_slice(&text).unwrap();
+                        let records = parsed["processingActivities"].as_array().unwrap().len();
+                        counter.fetch_add(records, std::sync::atomic::Ordering::SeqCst);
+                        ([("content-type", "application/json")], text)
                     }
                 },
             ),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, routes).await });
-        url
+        let (public_key, signer) = (log.verifying_key().0.clone(), portal_again.clone());
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, routes).await });
+            let inzage = Inzage::new(
+                vec![LogSource {
+                    organisatie: "Via een proxy".to_owned(),
+                    url,
+                    token: Secret::new("portal-token".into()),
+                    public_key,
+                }],
+                signer,
+            )
+            .unwrap();
+            let logs = inzage
+                .about(
+                    &Bsn::parse(SANNE).unwrap(),
+                    &TraceContext::new_root(),
+                    &[Start::Newest],
+                )
+                .await;
+            (logs, passed.load(std::sync::atomic::Ordering::SeqCst))
+        }
     };
-    let greedy = Inzage::new(
-        vec![LogSource {
-            organisatie: "Te gulle log".to_owned(),
-            url: greedy,
-            token: Secret::new("portal-token".into()),
-            public_key: log.verifying_key().0.clone(),
-        }],
-        portal_again,
-    )
-    .unwrap();
-    let logs = greedy
-        .about(
-            &Bsn::parse(SANNE).unwrap(),
-            &TraceContext::new_root(),
-            &[Start::Newest],
-        )
-        .await;
-    assert!(!logs[0].bereikbaar && logs[0].gebruik.is_empty());
+    let (honest, passed) = proxy(None).await;
+    assert!(
+        honest[0].bereikbaar && !honest[0].gebruik.is_empty(),
+        "{passed}"
+    );
+    let (greedy, passed) = proxy(Some(100)).await;
+    assert!(passed > 50, "the log answered more than asked: {passed}");
+    assert!(!greedy[0].bereikbaar && greedy[0].gebruik.is_empty());
     // A `verder` that is not one start per log starts over at the newest.
     assert_eq!(Start::parse_all(Some("12,x"), 2), vec![Start::Newest; 2]);
     assert_eq!(

@@ -2044,7 +2044,6 @@ fn an_invalid_catalogue_is_refused_with_file_and_line() {
     );
 }
 
-/// Log in to the demo's portal as `bsn` with the simulated DigiD: the session cookie.
 /// The CSRF token in a page's form.
 fn csrf_in(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
@@ -2062,6 +2061,7 @@ fn portal_page(client: &reqwest::blocking::Client, url: &str, cookie: &str) -> S
         .unwrap()
 }
 
+/// Log in to the demo's portal as `bsn` with the simulated DigiD: the session cookie.
 fn portal_log_in(client: &reqwest::blocking::Client, portal: &str, bsn: &str) -> String {
     let cookie_of = |response: &reqwest::blocking::Response| {
         response

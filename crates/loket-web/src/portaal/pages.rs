@@ -1031,9 +1031,7 @@ async fn read_submission(
             None => {
                 let text = field.text().await.map_err(broken)?;
                 // As every form and query: PostgreSQL cannot store NUL, and nobody types it.
-                if text.contains('\0') || name.contains('\0') {
-                    return Err(broken_text());
-                }
+                loket_http::refuse_nul(&name, &text)?;
                 fields.insert(name, text);
             }
         }
@@ -1042,14 +1040,6 @@ async fn read_submission(
         check_csrf(csrf, "")?;
     }
     Ok((fields, uploads))
-}
-
-fn broken_text() -> ApiError {
-    ApiError::from(Problem::new(
-        400,
-        "invalid",
-        "Het formulier bevat een teken dat niet is toegestaan (NUL). / The form holds a character that is not allowed (NUL).",
-    ))
 }
 
 pub(crate) async fn application_submit(
