@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use time::{Date, Duration, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
 
 pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> OffsetDateTime;
@@ -46,13 +46,12 @@ impl Clock for FixedClock {
     }
 }
 
-/// The last Sunday of `month`, the day the Netherlands changes clocks.
+/// The last Sunday of `month` (one with 31 days), the day the Netherlands changes clocks.
 fn last_sunday(year: i32, month: Month) -> Option<Date> {
-    let mut day = Date::from_calendar_date(year, month, 31).ok()?;
-    while day.weekday() != Weekday::Sunday {
-        day = day.previous_day()?;
-    }
-    Some(day)
+    let last = Date::from_calendar_date(year, month, 31).ok()?;
+    last.checked_sub(Duration::days(i64::from(
+        last.weekday().number_days_from_sunday(),
+    )))
 }
 
 /// Dutch time: CEST (UTC+2) from the last Sunday of March to the last Sunday of October,
@@ -83,7 +82,13 @@ pub fn dutch_time(moment: OffsetDateTime) -> OffsetDateTime {
 /// Today in the Netherlands: between midnight and 01:00 (02:00 in summer) the UTC date is
 /// still yesterday's.
 pub fn dutch_today(clock: &dyn Clock) -> Date {
-    dutch_time(clock.now()).date()
+    let now = clock.now();
+    // Dutch time is UTC+1 or UTC+2: before 22:00 UTC the date is the same, and a register
+    // asks this on every lookup.
+    match now.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) if utc.hour() < 22 => utc.date(),
+        _ => dutch_time(now).date(),
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +106,24 @@ mod tests {
         assert_eq!(dutch_today(&clock), date!(2027 - 07 - 06));
         let clock = FixedClock::at(datetime!(2027-07-05 21:30 UTC));
         assert_eq!(dutch_today(&clock), date!(2027 - 07 - 05));
+        // 22:30 UTC in January is 23:30 CET: still the same day.
+        let clock = FixedClock::at(datetime!(2027-01-05 22:30 UTC));
+        assert_eq!(dutch_today(&clock), date!(2027 - 01 - 05));
+    }
+
+    #[test]
+    fn the_clocks_change_on_the_last_sundays_of_march_and_october() {
+        assert_eq!(last_sunday(2026, Month::March), Some(date!(2026 - 03 - 29)));
+        assert_eq!(
+            last_sunday(2026, Month::October),
+            Some(date!(2026 - 10 - 25))
+        );
+        // 31 March 2024 was itself a Sunday.
+        assert_eq!(last_sunday(2024, Month::March), Some(date!(2024 - 03 - 31)));
+        assert_eq!(
+            last_sunday(2027, Month::October),
+            Some(date!(2027 - 10 - 31))
+        );
     }
 
     #[test]
