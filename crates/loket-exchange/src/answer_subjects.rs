@@ -11,28 +11,36 @@ use std::borrow::Cow;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::subjects::Unread;
+
 /// The subjects in `answer`, and the answer without the subject field when `strip`
-/// (`None` when not). `None` when the answer is not JSON.
+/// (`None` when not), as long as it names at most `limit`.
 pub(crate) fn per_item(
     answer: &[u8],
     subject_field: &str,
     strip: bool,
-) -> Option<(BTreeSet<String>, Option<Vec<u8>>)> {
+    limit: usize,
+) -> Result<(BTreeSet<String>, Option<Vec<u8>>), Unread> {
     let path: Vec<&str> = subject_field.split('.').collect();
     let mut found = BTreeSet::new();
     let mut out = Vec::with_capacity(if strip { answer.len() } else { 0 });
     let mut deserializer = serde_json::Deserializer::from_slice(answer);
-    Pass {
+    let read = Pass {
         out: &mut out,
         found: &mut found,
+        limit,
         write: strip,
         role: Role::Answer,
         path: &path,
     }
     .deserialize(&mut deserializer)
-    .ok()?;
-    deserializer.end().ok()?;
-    Some((found, strip.then_some(out)))
+    .and_then(|_| deserializer.end());
+    match read {
+        Ok(()) => Ok((found, strip.then_some(out))),
+        // Only the pass's own stop leaves more than the limit in the set.
+        Err(_) if found.len() > limit => Err(Unread::TooMany),
+        Err(_) => Err(Unread::NotJson),
+    }
 }
 
 /// Where in the answer a value is.
@@ -62,6 +70,8 @@ struct Seen {
 struct Pass<'o, 'p> {
     out: &'o mut Vec<u8>,
     found: &'o mut BTreeSet<String>,
+    /// The most subjects read before the pass stops.
+    limit: usize,
     /// Write the answer again (without the subject field).
     write: bool,
     role: Role,
@@ -73,6 +83,7 @@ impl<'o, 'p> Pass<'o, 'p> {
         Pass {
             out: &mut *self.out,
             found: &mut *self.found,
+            limit: self.limit,
             write: self.write,
             role,
             path,
@@ -190,10 +201,16 @@ impl<'de> Visitor<'de> for Pass<'_, '_> {
             };
             let seen = map.next_value_seed(self.child(value_role, rest))?;
             let taken_out = match value_role {
-                Role::Subject => seen.string.is_some_and(|bsn| {
-                    self.found.insert(bsn);
-                    true
-                }),
+                Role::Subject => match seen.string {
+                    Some(bsn) => {
+                        self.found.insert(bsn);
+                        if self.found.len() > self.limit {
+                            return Err(de::Error::custom("the answer names too many subjects"));
+                        }
+                        true
+                    }
+                    None => false,
+                },
                 Role::OnPath => seen.empty_object,
                 _ => false,
             };
@@ -246,7 +263,7 @@ mod tests {
 
     fn strip(answer: &Value, field: &str) -> (Vec<&'static str>, Value) {
         let text = serde_json::to_vec(answer).unwrap();
-        let (found, written) = per_item(&text, field, true).unwrap();
+        let (found, written) = per_item(&text, field, true, 10).unwrap();
         let found = found.into_iter().map(|b| &*b.leak()).collect();
         (found, serde_json::from_slice(&written.unwrap()).unwrap())
     }
@@ -269,7 +286,7 @@ mod tests {
     #[test]
     fn reads_without_writing_when_nothing_is_taken_out() {
         let text = br#"{"personen": [{"burgerservicenummer": "999990007"}], "b": {"burgerservicenummer": "1"}}"#;
-        let (found, written) = per_item(text, "burgerservicenummer", false).unwrap();
+        let (found, written) = per_item(text, "burgerservicenummer", false, 1).unwrap();
         assert_eq!(found.into_iter().collect::<Vec<_>>(), ["999990007"]);
         assert_eq!(written, None);
     }
@@ -278,8 +295,8 @@ mod tests {
     fn an_answer_that_is_not_json_is_left_alone() {
         for text in [&b""[..], b"{", b"{\"a\": 1} x", b"\xff", b"[1,]"] {
             assert_eq!(
-                per_item(text, "burgerservicenummer", true),
-                None,
+                per_item(text, "burgerservicenummer", true, 10),
+                Err(Unread::NotJson),
                 "{text:?}"
             );
         }
@@ -361,7 +378,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn agrees_with_the_tree(answer in answer(), field in subject_field(), strip in any::<bool>(), pretty in any::<bool>()) {
+        fn agrees_with_the_tree(
+            answer in answer(),
+            field in subject_field(),
+            strip in any::<bool>(),
+            pretty in any::<bool>(),
+            limit in prop_oneof![0..4_usize, Just(usize::MAX)],
+        ) {
             let text = if pretty {
                 serde_json::to_vec_pretty(&answer).unwrap()
             } else {
@@ -370,7 +393,12 @@ mod tests {
             // The tree as the old way had it: parsed from the same text.
             let mut tree: Value = serde_json::from_slice(&text).unwrap();
             let expected = per_item_in_tree(&mut tree, &field, strip);
-            let (found, written) = per_item(&text, &field, strip).unwrap();
+            let read = per_item(&text, &field, strip, limit);
+            if expected.len() > limit {
+                prop_assert_eq!(read, Err(Unread::TooMany));
+                return Ok(());
+            }
+            let (found, written) = read.unwrap();
             prop_assert_eq!(found, expected);
             if strip {
                 // Byte for byte what writing the changed tree gives.
@@ -382,7 +410,7 @@ mod tests {
 
         #[test]
         fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96), field in subject_field()) {
-            if let Some((_, Some(written))) = per_item(&text, &field, true) {
+            if let Ok((_, Some(written))) = per_item(&text, &field, true, 2) {
                 prop_assert!(serde_json::from_slice::<Value>(&written).is_ok());
             }
         }

@@ -35,13 +35,16 @@ pub enum Denial {
     BodyAmbiguous,
     /// The body names more BSNs than one request may ([`crate::MAX_SUBJECTS`]).
     TooManySubjects,
+    /// The register's answer names more residents than one answer may
+    /// ([`crate::MAX_ANSWER_SUBJECTS`]); it was withheld.
+    AnswerTooManySubjects,
     LogUnavailable,
     ServiceUnreachable,
 }
 
 impl Denial {
     /// Every denial; a new variant goes here too, or `from_code` will not know its code.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::NoCertificate,
         Self::UnknownPeer,
         Self::GrantHashMissing,
@@ -57,6 +60,7 @@ impl Denial {
         Self::BodyTooLarge,
         Self::BodyAmbiguous,
         Self::TooManySubjects,
+        Self::AnswerTooManySubjects,
         Self::LogUnavailable,
         Self::ServiceUnreachable,
     ];
@@ -84,6 +88,7 @@ impl Denial {
             Self::BodyTooLarge => "ERROR_CODE_BODY_TOO_LARGE",
             Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
             Self::TooManySubjects => "ERROR_CODE_TOO_MANY_SUBJECTS",
+            Self::AnswerTooManySubjects => "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS",
             Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
             Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
         }
@@ -127,19 +132,24 @@ impl Denial {
                 400,
                 "Het verzoek noemt meer dan 100 burgerservicenummers; verdeel het over meer verzoeken.",
             ),
+            Self::AnswerTooManySubjects => (
+                502,
+                "Het antwoord van de dienst gaat over meer dan 1000 personen en is daarom niet doorgegeven; vraag naar minder personen tegelijk.",
+            ),
             Self::LogUnavailable => (
                 503,
                 "Het verwerkingenlogboek kan niet schrijven; het verzoek is daarom niet uitgevoerd.",
             ),
             Self::ServiceUnreachable => (502, "De dienst is niet bereikbaar."),
         };
-        let title = match status {
-            400 => "Het verzoek is niet correct.",
-            401 => "Niet geauthenticeerd.",
-            403 => "Geen toegang.",
-            404 => "Niet gevonden.",
-            413 => "Het verzoek is te groot.",
-            502 => "De bronservice gaf geen antwoord.",
+        let title = match (self, status) {
+            (Self::AnswerTooManySubjects, _) => "Het antwoord is niet doorgegeven.",
+            (_, 400) => "Het verzoek is niet correct.",
+            (_, 401) => "Niet geauthenticeerd.",
+            (_, 403) => "Geen toegang.",
+            (_, 404) => "Niet gevonden.",
+            (_, 413) => "Het verzoek is te groot.",
+            (_, 502) => "De bronservice gaf geen antwoord.",
             _ => "De dienst is tijdelijk niet beschikbaar.",
         };
         Problem::new(status, self.code(), title).with_detail(detail)

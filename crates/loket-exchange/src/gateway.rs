@@ -19,6 +19,12 @@ pub const PROCESSING_ACTIVITY: &str = "fsc-processing-activity";
 /// The most BSNs one request may name. Each is logged at both ends, so without a limit a
 /// body of 1 MiB could have each log write some 80,000 records for one request.
 pub const MAX_SUBJECTS: usize = 100;
+/// The most residents one answer may name. Each is logged at both ends, so without a
+/// limit an answer of 16 MiB could have each log write some 500,000 records. A larger
+/// answer is withheld (502, `ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS`) and logged once, about
+/// the residents the request named. A register's change feed page (at most 1000
+/// mutations) fits.
+pub const MAX_ANSWER_SUBJECTS: usize = 1000;
 
 /// A header's value when it is given once, as text. Given twice it counts as not given:
 /// the check, the log and the next hop must not each read a different one.
@@ -199,26 +205,45 @@ impl Action {
         })
     }
 
-    /// Log that the request could not be forwarded, and answer so.
+    /// Log that the request could not be forwarded, and answer so. The record names no
+    /// one: no data of anyone's was given.
     pub(crate) async fn unreachable(
         &self,
         log: &Logboek,
         clock: &dyn Clock,
         named: &BTreeSet<String>,
     ) -> axum::response::Response {
+        let reason = Denial::ServiceUnreachable;
+        self.no_answer(log, clock, reason, &BTreeSet::new(), named)
+            .await
+    }
+
+    /// Log that the answer is withheld for `reason`, once for each resident the request
+    /// named (so they find it; the answer's own subjects are not read further, as it is
+    /// not passed on), and answer so.
+    pub(crate) async fn withhold(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        reason: Denial,
+        named: &BTreeSet<String>,
+    ) -> axum::response::Response {
+        self.no_answer(log, clock, reason, named, named).await
+    }
+
+    async fn no_answer(
+        &self,
+        log: &Logboek,
+        clock: &dyn Clock,
+        reason: Denial,
+        about: &BTreeSet<String>,
+        named: &BTreeSet<String>,
+    ) -> axum::response::Response {
         use axum::response::IntoResponse;
-        let unreachable = Denial::ServiceUnreachable;
         let _ = self
-            .answered(
-                log,
-                clock,
-                false,
-                Some(unreachable),
-                &BTreeSet::new(),
-                named,
-            )
+            .answered(log, clock, false, Some(reason), about, named)
             .await;
-        unreachable.into_response()
+        reason.into_response()
     }
 }
 

@@ -17,9 +17,12 @@ use loket_logboek::{Direction, Logboek};
 use crate::answer_subjects;
 use crate::denial::Denial;
 use crate::forward::{self, ForwardError, Forwarder};
-use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
+use crate::gateway::{
+    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
+};
 use crate::manager::{Connection, Manager, Policy};
 use crate::request_body::RequestBody;
+use crate::subjects::Unread;
 use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
@@ -220,11 +223,22 @@ async fn handle(
     let mut body = answer.body;
     if status.is_success()
         && let Some(field) = &subject_field
-        && let Some((found, written)) = answer_subjects::per_item(&body, field, added)
     {
-        about.extend(found);
-        if let Some(written) = written {
-            body = written.into();
+        let too_many = match answer_subjects::per_item(&body, field, added, MAX_ANSWER_SUBJECTS) {
+            Ok((found, written)) => {
+                about.extend(found);
+                if let Some(written) = written {
+                    body = written.into();
+                }
+                about.len() > MAX_ANSWER_SUBJECTS
+            }
+            Err(Unread::TooMany) => true,
+            // Not JSON: it names no one the inway can tell, and passes as it is.
+            Err(Unread::NotJson) => false,
+        };
+        if too_many {
+            let reason = Denial::AnswerTooManySubjects;
+            return action.withhold(&inner.log, clock, reason, &named).await;
         }
     }
     if let Err(denial) = action

@@ -15,11 +15,13 @@ use loket_logboek::{Direction, Logboek};
 
 use crate::denial::{Denial, FSC_ERROR_CODE};
 use crate::forward::{self, ForwardError, Forwarder};
-use crate::gateway::{self, Action, GRANT_HASH, PROCESSING_ACTIVITY, TRANSACTION_ID, header};
+use crate::gateway::{
+    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
+};
 use crate::manager::{Connection, Manager, Policy};
 use crate::pki::Identity;
 use crate::request_body::RequestBody;
-use crate::subjects;
+use crate::subjects::{self, Unread};
 use crate::tls;
 
 #[derive(Debug, Clone)]
@@ -246,10 +248,20 @@ async fn handle(
         .filter(|_| !status.is_success());
     let body = answer.body;
     let mut about = named.clone();
-    if status.is_success()
-        && let Some(found) = subjects::anywhere(&body)
-    {
-        about.extend(found);
+    if status.is_success() {
+        let too_many = match subjects::anywhere(&body, MAX_ANSWER_SUBJECTS) {
+            Ok(found) => {
+                about.extend(found);
+                about.len() > MAX_ANSWER_SUBJECTS
+            }
+            Err(Unread::TooMany) => true,
+            // Not JSON: it names no one the outway can tell, and passes as it is.
+            Err(Unread::NotJson) => false,
+        };
+        if too_many {
+            let reason = Denial::AnswerTooManySubjects;
+            return action.withhold(&inner.log, clock, reason, &named).await;
+        }
     }
     if let Err(denial) = action
         .answered(

@@ -11,24 +11,41 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 /// The key every Loket register and Haal Centraal API uses for a BSN.
 pub(crate) const BSN_KEY: &str = "burgerservicenummer";
 
+/// Why an answer's subjects were not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// The answer is not JSON: it names nobody the exchange can tell.
+    NotJson,
+    /// The answer names more than the limit; reading stopped there.
+    TooMany,
+}
+
 /// Every BSN anywhere in an answer (the value of any `burgerservicenummer` key that is a
-/// string), read from its text without building a tree of it; `None` when it is not JSON.
-pub(crate) fn anywhere(answer: &[u8]) -> Option<BTreeSet<String>> {
+/// string), read from its text without building a tree of it, as long as there are at
+/// most `limit`.
+pub(crate) fn anywhere(answer: &[u8], limit: usize) -> Result<BTreeSet<String>, Unread> {
     let mut found = BTreeSet::new();
     let mut deserializer = serde_json::Deserializer::from_slice(answer);
-    Collect {
+    let read = Collect {
         found: &mut found,
+        limit,
         under_bsn_key: false,
     }
     .deserialize(&mut deserializer)
-    .ok()?;
-    deserializer.end().ok()?;
-    Some(found)
+    .and_then(|()| deserializer.end());
+    match read {
+        Ok(()) => Ok(found),
+        // Only the walk's own stop leaves more than the limit in the set.
+        Err(_) if found.len() > limit => Err(Unread::TooMany),
+        Err(_) => Err(Unread::NotJson),
+    }
 }
 
-/// Walks a value, keeping the strings found under a `burgerservicenummer` key.
+/// Walks a value, keeping the strings found under a `burgerservicenummer` key, and
+/// stops once it holds more than `limit`.
 struct Collect<'s> {
     found: &'s mut BTreeSet<String>,
+    limit: usize,
     under_bsn_key: bool,
 }
 
@@ -47,6 +64,9 @@ impl<'de> Visitor<'de> for Collect<'_> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         if self.under_bsn_key {
             self.found.insert(v.to_owned());
+            if self.found.len() > self.limit {
+                return Err(E::custom("the answer names too many subjects"));
+            }
         }
         Ok(())
     }
@@ -69,6 +89,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
         while seq
             .next_element_seed(Collect {
                 found: &mut *self.found,
+                limit: self.limit,
                 under_bsn_key: false,
             })?
             .is_some()
@@ -79,6 +100,7 @@ impl<'de> Visitor<'de> for Collect<'_> {
         while let Some(key) = map.next_key::<Key>()? {
             map.next_value_seed(Collect {
                 found: &mut *self.found,
+                limit: self.limit,
                 under_bsn_key: matches!(key, Key::Bsn),
             })?;
         }
@@ -125,7 +147,7 @@ pub(crate) mod tests {
     #[test]
     fn finds_every_bsn_in_an_answer() {
         let answer = br#"{"personen": [{"burgerservicenummer": "999990007", "partners": [{"burgerservicenummer": "999990020"}]}], "burgerservicenummer": 5}"#;
-        let found = anywhere(answer).unwrap();
+        let found = anywhere(answer, 10).unwrap();
         assert_eq!(
             found.into_iter().collect::<Vec<_>>(),
             ["999990007", "999990020"]
@@ -133,7 +155,10 @@ pub(crate) mod tests {
         // Escapes are read as JSON reads them.
         let escaped = br#"{"burger\u0073ervicenummer": "9999\u00390007"}"#;
         assert_eq!(
-            anywhere(escaped).unwrap().into_iter().collect::<Vec<_>>(),
+            anywhere(escaped, 10)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
             ["999990007"]
         );
     }
@@ -141,13 +166,14 @@ pub(crate) mod tests {
     #[test]
     fn a_bsn_named_twice_in_one_object_is_found_both_times() {
         let answer = br#"{"burgerservicenummer": "999990007", "burgerservicenummer": "999990019"}"#;
-        assert_eq!(anywhere(answer).unwrap().len(), 2);
+        assert_eq!(anywhere(answer, 2).unwrap().len(), 2);
+        assert_eq!(anywhere(answer, 1), Err(Unread::TooMany));
     }
 
     #[test]
     fn an_answer_that_is_not_json_names_nobody() {
         for text in [&b""[..], b"{", b"{\"a\": 1} x", b"\xff", b"[1,]"] {
-            assert_eq!(anywhere(text), None, "{text:?}");
+            assert_eq!(anywhere(text, 10), Err(Unread::NotJson), "{text:?}");
         }
     }
 
@@ -195,7 +221,7 @@ pub(crate) mod tests {
 
     proptest! {
         #[test]
-        fn the_scanner_finds_what_the_tree_holds(value in json_value(), pretty in any::<bool>()) {
+        fn the_scanner_finds_what_the_tree_holds(value in json_value(), pretty in any::<bool>(), limit in prop_oneof![0..4_usize, Just(usize::MAX)]) {
             let text = if pretty {
                 serde_json::to_vec_pretty(&value).unwrap()
             } else {
@@ -203,12 +229,17 @@ pub(crate) mod tests {
             };
             let mut expected = BTreeSet::new();
             anywhere_in_tree(&value, &mut expected);
-            prop_assert_eq!(anywhere(&text), Some(expected));
+            let read = anywhere(&text, limit);
+            if expected.len() > limit {
+                prop_assert_eq!(read, Err(Unread::TooMany));
+            } else {
+                prop_assert_eq!(read, Ok(expected));
+            }
         }
 
         #[test]
         fn never_panics_on_any_text(text in prop::collection::vec(any::<u8>(), 0..96)) {
-            let _ = anywhere(&text);
+            let _ = anywhere(&text, 2);
         }
     }
 }

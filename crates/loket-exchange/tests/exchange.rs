@@ -13,12 +13,12 @@ use loket_core::{Oin, SystemClock};
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
-    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_SUBJECTS, Manager, Outway,
-    PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
+    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS, MAX_SUBJECTS, Manager,
+    Outway, PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
 use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
-use loket_registers::brp;
+use loket_registers::brp::{self, PersonRecord, PersonStore};
 use loket_store::{Database, StorageUrl};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -53,6 +53,9 @@ struct World {
     outway: String,
     inway: String,
     reached: Arc<AtomicUsize>,
+    /// The register behind RvIG's inway, and a resident of it to copy.
+    brp: Arc<dyn PersonStore>,
+    resident: PersonRecord,
     gemeente_log: (Logboek, Database),
     rvig_log: (Logboek, Database),
     grant: String,
@@ -133,7 +136,7 @@ async fn world(url: &StorageUrl) -> World {
     let reached = Arc::new(AtomicUsize::new(0));
     let counter = reached.clone();
     let router = brp::service(
-        store,
+        store.clone(),
         loket_registers::Feed::new(&brp_db),
         Arc::new(SystemClock),
     )
@@ -240,6 +243,8 @@ async fn world(url: &StorageUrl) -> World {
         outway: outway_url,
         inway: inway_url,
         reached,
+        brp: store,
+        resident: records.personen[0].clone(),
         gemeente_log,
         rvig_log,
         grant,
@@ -874,14 +879,19 @@ async fn the_outways_record_of_the_answer_says_why_the_inway_refused(w: World) {
     assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, "");
 }
 
+/// `count` valid BSNs, none a persona's.
+fn bsns(count: usize) -> Vec<String> {
+    (0..100_000_000u32)
+        .map(|n| format!("{:09}", 100_000_000 + n))
+        .filter(|text| loket_core::Bsn::parse(text).is_ok())
+        .take(count)
+        .collect()
+}
+
 /// Each BSN a request names is logged at both ends, so one request may name at most
 /// `MAX_SUBJECTS`: more is refused at either end, with one record about nobody.
 async fn a_request_naming_too_many_residents_is_refused_at_both_ends(w: World) {
-    let bsns: Vec<String> = (0..100_000_000u32)
-        .map(|n| format!("{:09}", 100_000_000 + n))
-        .filter(|text| loket_core::Bsn::parse(text).is_ok())
-        .take(MAX_SUBJECTS + 1)
-        .collect();
+    let bsns = bsns(MAX_SUBJECTS + 1);
     let naming = |count: usize| {
         let mut body = lookup(&["naam"]);
         body["burgerservicenummer"] = json!(bsns[..count]);
@@ -921,6 +931,104 @@ async fn a_request_naming_too_many_residents_is_refused_at_both_ends(w: World) {
         .settled_records_about(&w.gemeente_log.0, &bsns[0], 2)
         .await;
     assert_eq!(logged.len(), 2);
+}
+
+/// Each resident an answer names is logged at both ends, so one answer may name at most
+/// `MAX_ANSWER_SUBJECTS`: a larger one is withheld by the end that reads it, and logged
+/// once for each resident the request named (here: about nobody, for a search).
+async fn an_answer_naming_too_many_residents_is_withheld(w: World) {
+    const WITHHELD: &str = "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS";
+    // Two reception centres: one with more residents than an answer may name, one with
+    // exactly as many. Real people at one address, in the real register.
+    let residents = bsns(2 * MAX_ANSWER_SUBJECTS + 1);
+    let (crowded, full) = residents.split_at(MAX_ANSWER_SUBJECTS + 1);
+    let living_at = |postcode: &str, bsns: &[String]| -> Vec<PersonRecord> {
+        bsns.iter()
+            .map(|bsn| {
+                let mut person = w.resident.clone();
+                person.burgerservicenummer.clone_from(bsn);
+                (person.partners, person.ouders, person.kinderen) = Default::default();
+                let address = person.verblijfplaats.as_mut().unwrap();
+                (address.postcode, address.huisnummer) = (postcode.to_owned(), 1);
+                person
+            })
+            .collect()
+    };
+    w.brp.insert(&living_at("9902AZ", crowded)).await.unwrap();
+    w.brp.insert(&living_at("9903AZ", full)).await.unwrap();
+    let search = |postcode: &str| json!({"type": "ZoekMetPostcodeEnHuisnummer", "postcode": postcode, "huisnummer": 1, "fields": ["naam"]});
+
+    // The inway reads the register's answer, and does not pass it on.
+    denied(
+        w.via_outway(Some(PARKEREN), &search("9902AZ")).await,
+        502,
+        WITHHELD,
+    )
+    .await;
+    assert_eq!(w.reached(), 1);
+    for log in [&w.rvig_log.0, &w.gemeente_log.0] {
+        assert_eq!(w.answer_error_code(log).await, WITHHELD);
+        assert!(w.records_about(log, &crowded[0]).await.is_empty());
+        assert!(
+            w.records_about(log, &crowded[MAX_ANSWER_SUBJECTS])
+                .await
+                .is_empty()
+        );
+    }
+    // At the limit the answer goes back, with a record for each resident in it.
+    let answer = w.via_outway(Some(PARKEREN), &search("9903AZ")).await;
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(
+        answer["personen"].as_array().unwrap().len(),
+        MAX_ANSWER_SUBJECTS
+    );
+    for bsn in [&full[0], &full[MAX_ANSWER_SUBJECTS - 1]] {
+        let records = w.records_about(&w.rvig_log.0, bsn).await;
+        assert_eq!(records.len(), 1, "{bsn}");
+        assert_eq!(records[0]["name"], "brp-personen antwoord");
+    }
+
+    // The outway reads what another organisation's inway answers, and does not pass on
+    // an answer naming more residents than it may; counted with those the request named.
+    let naming = |count: usize| {
+        let personen: Vec<Value> = residents[..count]
+            .iter()
+            .map(|bsn| json!({"burgerservicenummer": bsn}))
+            .collect();
+        axum::Router::new().fallback(move || {
+            let answer = json!({"type": "RaadpleegMetBurgerservicenummer", "personen": personen});
+            async move { axum::Json(answer) }
+        })
+    };
+    let generous = serve_as(&w, "rvig", naming(MAX_ANSWER_SUBJECTS)).await;
+    w.move_service_to(&generous).await;
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        502,
+        WITHHELD,
+    )
+    .await;
+    assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, WITHHELD);
+    // Sanne, whom the request named, finds that an answer about her was withheld.
+    let about_sanne = w.settled_records_about(&w.gemeente_log.0, SANNE, 2).await;
+    assert_eq!(about_sanne.len(), 2);
+    assert_eq!(about_sanne[0]["name"], "brp-personen antwoord");
+    assert_eq!(error_code(&about_sanne[0]), WITHHELD);
+    assert!(
+        w.records_about(&w.gemeente_log.0, &residents[0])
+            .await
+            .is_empty()
+    );
+    // Naming no one, the same answer is within the limit and goes back, recorded.
+    let search = json!({"type": "ZoekMetPostcodeEnHuisnummer", "postcode": "9901AB", "huisnummer": 12, "fields": ["naam"]});
+    assert_eq!(w.via_outway(Some(PARKEREN), &search).await.status(), 200);
+    let records = w.records_about(&w.gemeente_log.0, &residents[0]).await;
+    assert_eq!(records.len(), 1);
+    let generous = serve_as(&w, "rvig", naming(MAX_ANSWER_SUBJECTS + 1)).await;
+    w.move_service_to(&generous).await;
+    denied(w.via_outway(Some(PARKEREN), &search).await, 502, WITHHELD).await;
+    assert_eq!(w.reached(), 2, "the other inways are not RvIG's register");
 }
 
 async fn the_inway_checks_on_its_own(w: World) {
@@ -1623,6 +1731,7 @@ loket_store::contract_suite! {
         revoked_and_expired_grants_stop_working_at_once,
         the_outways_record_of_the_answer_says_why_the_inway_refused,
         a_request_naming_too_many_residents_is_refused_at_both_ends,
+        an_answer_naming_too_many_residents_is_withheld,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,

@@ -47,6 +47,12 @@ pub struct DemoService {
 
 pub const GEMEENTE_OIN: &str = "00000001001234567000";
 
+// A page of a register's change feed, each mutation naming a resident, must pass the
+// exchange whole: an answer naming more residents is withheld.
+const _: () = assert!(
+    loket_registers::common::feed::MAX_PAGE as usize <= loket_exchange::MAX_ANSWER_SUBJECTS
+);
+
 pub const ORGANISATIONS: [DemoOrganisation; 5] = [
     DemoOrganisation {
         name: "gemeente",

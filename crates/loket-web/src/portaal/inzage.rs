@@ -80,6 +80,8 @@ pub enum Refusal {
     DataNotAllowed,
     /// The request itself was not in order (too large, unreadable, too many people).
     NotInOrder,
+    /// The answer was about too many people, so it was not passed on.
+    AnswerTooBroad,
     /// It could not be written down first, so it was not carried out.
     NotRecorded,
     /// Any other reason, or none given.
@@ -118,6 +120,7 @@ impl Refusal {
             | "ERROR_CODE_BODY_TOO_LARGE"
             | "ERROR_CODE_BODY_AMBIGUOUS"
             | "ERROR_CODE_TOO_MANY_SUBJECTS" => Self::NotInOrder,
+            "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS" => Self::AnswerTooBroad,
             "ERROR_CODE_LOG_UNAVAILABLE" => Self::NotRecorded,
             _ => Self::Other,
         })
@@ -662,6 +665,13 @@ mod tests {
                 "Error",
                 Some("ERROR_CODE_LOG_UNAVAILABLE"),
                 Some(Refusal::NotRecorded),
+            ),
+            // The answer was withheld (by either end): the record of the answer says so.
+            (
+                "brp-personen antwoord",
+                "Error",
+                Some("ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS"),
+                Some(Refusal::AnswerTooBroad),
             ),
             (
                 "brp-personen geweigerd",

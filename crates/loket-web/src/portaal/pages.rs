@@ -1610,6 +1610,10 @@ fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
             "Geweigerd: het verzoek was niet in orde.",
             "Refused: the request was not in order.",
         ),
+        Refusal::AnswerTooBroad => lang.pick(
+            "Niet doorgegeven: het antwoord ging over te veel mensen tegelijk.",
+            "Not passed on: the answer was about too many people at once.",
+        ),
         Refusal::NotRecorded => lang.pick(
             "Niet uitgevoerd: het verzoek kon niet eerst worden opgeschreven.",
             "Not carried out: the request could not be written down first.",
