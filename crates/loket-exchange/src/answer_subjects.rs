@@ -2,19 +2,22 @@
 //! service's subject field in each item of the answer's lists. When the inway asked for
 //! that field itself, the same pass writes the answer again without it (and without any
 //! object that leaves empty), so the consumer gets only what it asked for. No tree of
-//! the answer is built.
+//! the answer is built, and what is not taken out is copied as its text: a number
+//! beyond 64 bits or with more digits than a float holds passes unchanged.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use std::borrow::Cow;
-
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::subjects::Unread;
 
-/// The subjects in `answer`, and the answer without the subject field when `strip`
-/// (`None` when not), as long as it names at most `limit`.
+/// The subjects in `answer`, and, when `strip` and the subject field was in it, the
+/// answer without that field (`None`: the answer as it is), as long as it names at
+/// most `limit`.
 pub(crate) fn per_item(
     answer: &[u8],
     subject_field: &str,
@@ -22,21 +25,24 @@ pub(crate) fn per_item(
     limit: usize,
 ) -> Result<(BTreeSet<String>, Option<Vec<u8>>), Unread> {
     let path: Vec<&str> = subject_field.split('.').collect();
+    // Only an object holds items with subjects; anything else is only read.
+    let object = answer.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let write = strip && object;
     let mut found = BTreeSet::new();
-    let mut out = Vec::with_capacity(if strip { answer.len() } else { 0 });
+    let mut out = Vec::with_capacity(if write { answer.len() } else { 0 });
     let mut deserializer = serde_json::Deserializer::from_slice(answer);
     let read = Pass {
         out: &mut out,
         found: &mut found,
         limit,
-        write: strip,
+        write,
         role: Role::Answer,
         path: &path,
     }
     .deserialize(&mut deserializer)
     .and_then(|_| deserializer.end());
     match read {
-        Ok(()) => Ok((found, strip.then_some(out))),
+        Ok(()) => Ok((found, write.then_some(out))),
         // Only the pass's own stop leaves more than the limit in the set.
         Err(_) if found.len() > limit => Err(Unread::TooMany),
         Err(_) => Err(Unread::NotJson),
@@ -54,7 +60,7 @@ enum Role {
     OnPath,
     /// The subject field itself.
     Subject,
-    /// Anything else: copied as it is.
+    /// Anything else: copied as its text.
     Elsewhere,
 }
 
@@ -107,7 +113,41 @@ impl<'o, 'p> Pass<'o, 'p> {
 impl<'de> DeserializeSeed<'de> for Pass<'_, '_> {
     type Value = Seen;
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Seen, D::Error> {
-        deserializer.deserialize_any(self)
+        match (self.write, self.role) {
+            // The whole answer is an object (or only read): taken apart as it comes.
+            (_, Role::Answer) | (false, Role::TopValue | Role::OnPath | Role::Subject) => {
+                deserializer.deserialize_any(self)
+            }
+            (false, Role::Elsewhere) => {
+                de::IgnoredAny::deserialize(deserializer)?;
+                Ok(Seen::default())
+            }
+            // Writing: each value is taken as its text, and only what may hold the
+            // subject field is read again, from that text.
+            (true, role) => {
+                let text = <&'de RawValue>::deserialize(deserializer)?.get();
+                match (role, text.as_bytes().first()) {
+                    (Role::TopValue, Some(b'[')) | (Role::OnPath, Some(b'{')) => {
+                        let mut inner = serde_json::Deserializer::from_str(text);
+                        (&mut inner)
+                            .deserialize_any(self)
+                            .map_err(de::Error::custom)
+                    }
+                    (Role::Subject, Some(b'"')) => {
+                        let bsn: String = serde_json::from_str(text).map_err(de::Error::custom)?;
+                        self.out.extend_from_slice(text.as_bytes());
+                        Ok(Seen {
+                            empty_object: false,
+                            string: Some(bsn),
+                        })
+                    }
+                    _ => {
+                        self.out.extend_from_slice(text.as_bytes());
+                        Ok(Seen::default())
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -284,6 +324,18 @@ mod tests {
     }
 
     #[test]
+    fn numbers_keep_their_digits() {
+        // Beyond 64 bits, and a float serde_json reads one step off (writing what it
+        // read gives -2.088289012483309e-166).
+        let answer = br#"{"personen":[{"burgerservicenummer":"999990007","a":123456789012345678901234567890,"b":-2.0882890124833093e-166}]}"#;
+        let (_, written) = per_item(answer, "burgerservicenummer", true, 1).unwrap();
+        assert_eq!(
+            written.unwrap(),
+            br#"{"personen":[{"a":123456789012345678901234567890,"b":-2.0882890124833093e-166}]}"#
+        );
+    }
+
+    #[test]
     fn reads_without_writing_when_nothing_is_taken_out() {
         let text = br#"{"personen": [{"burgerservicenummer": "999990007"}], "b": {"burgerservicenummer": "1"}}"#;
         let (found, written) = per_item(text, "burgerservicenummer", false, 1).unwrap();
@@ -390,8 +442,9 @@ mod tests {
             } else {
                 serde_json::to_vec(&answer).unwrap()
             };
-            // The tree as the old way had it: parsed from the same text.
-            let mut tree: Value = serde_json::from_slice(&text).unwrap();
+            // The tree the text was written from (reading the text back would not do:
+            // serde_json may read a float one step off, and the pass copies its text).
+            let mut tree = answer;
             let expected = per_item_in_tree(&mut tree, &field, strip);
             let read = per_item(&text, &field, strip, limit);
             if expected.len() > limit {
@@ -400,12 +453,44 @@ mod tests {
             }
             let (found, written) = read.unwrap();
             prop_assert_eq!(found, expected);
-            if strip {
-                // Byte for byte what writing the changed tree gives.
-                prop_assert_eq!(written.unwrap(), serde_json::to_vec(&tree).unwrap());
-            } else {
+            if !strip || !tree.is_object() {
                 prop_assert_eq!(written, None);
+                return Ok(());
             }
+            let written = written.unwrap();
+            let changed = serde_json::to_vec(&tree).unwrap();
+            if pretty {
+                // What was copied keeps its own spacing; the order of keys is kept. (Both
+                // read back the same way, so a float read one step off is off in both.)
+                let reread = |text: &[u8]| {
+                    serde_json::to_vec(&serde_json::from_slice::<Value>(text).unwrap()).unwrap()
+                };
+                prop_assert_eq!(reread(&written), reread(&changed));
+            } else {
+                // Byte for byte what writing the changed tree gives.
+                prop_assert_eq!(written, changed);
+            }
+        }
+
+        /// Numbers pass as their text wherever they are, whatever a float could hold.
+        #[test]
+        fn numbers_pass_unchanged(
+            digits in prop::collection::vec("-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,30})?([eE][+-]?[0-9]{1,2})?", 6),
+            pretty in any::<bool>(),
+        ) {
+            let [top, item, field, subject, nested, listed] = &digits[..] else {
+                unreachable!()
+            };
+            let gap = if pretty { "\n  " } else { "" };
+            let answer = format!(
+                r#"{{"aantal":{top},"personen":[{item},{{"a":{{"burgerservicenummer":"999990007","n":{field}}},"burgerservicenummer":{subject},"b":{{"c":[{gap}{nested},{listed}]}}}},{{"a":{{"burgerservicenummer":{subject}}}}}]}}"#
+            );
+            let (found, written) = per_item(answer.as_bytes(), "a.burgerservicenummer", true, 10).unwrap();
+            prop_assert_eq!(found.into_iter().collect::<Vec<_>>(), ["999990007"]);
+            let expected = format!(
+                r#"{{"aantal":{top},"personen":[{item},{{"a":{{"n":{field}}},"burgerservicenummer":{subject},"b":{{"c":[{gap}{nested},{listed}]}}}},{{"a":{{"burgerservicenummer":{subject}}}}}]}}"#
+            );
+            prop_assert_eq!(String::from_utf8(written.unwrap()).unwrap(), expected);
         }
 
         #[test]
