@@ -38,13 +38,16 @@ pub enum Denial {
     /// The register's answer names more residents than one answer may
     /// ([`crate::MAX_ANSWER_SUBJECTS`]); it was withheld.
     AnswerTooManySubjects,
+    /// The answer says it is JSON (or must be: the inway asked for the subject field)
+    /// but cannot be read, so whose data it holds is not known; it was withheld.
+    AnswerUnreadable,
     LogUnavailable,
     ServiceUnreachable,
 }
 
 impl Denial {
     /// Every denial; a new variant goes here too, or `from_code` will not know its code.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::NoCertificate,
         Self::UnknownPeer,
         Self::GrantHashMissing,
@@ -61,6 +64,7 @@ impl Denial {
         Self::BodyAmbiguous,
         Self::TooManySubjects,
         Self::AnswerTooManySubjects,
+        Self::AnswerUnreadable,
         Self::LogUnavailable,
         Self::ServiceUnreachable,
     ];
@@ -89,6 +93,7 @@ impl Denial {
             Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
             Self::TooManySubjects => "ERROR_CODE_TOO_MANY_SUBJECTS",
             Self::AnswerTooManySubjects => "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS",
+            Self::AnswerUnreadable => "ERROR_CODE_ANSWER_UNREADABLE",
             Self::LogUnavailable => "ERROR_CODE_LOG_UNAVAILABLE",
             Self::ServiceUnreachable => "ERROR_CODE_SERVICE_UNREACHABLE",
         }
@@ -134,7 +139,11 @@ impl Denial {
             ),
             Self::AnswerTooManySubjects => (
                 502,
-                "Het antwoord van de dienst gaat over meer dan 1000 personen en is daarom niet doorgegeven; vraag naar minder personen tegelijk.",
+                "Het verzoek en het antwoord samen gaan over meer dan 1000 personen; het antwoord is daarom niet doorgegeven. Vraag naar minder personen tegelijk, of zoek gerichter.",
+            ),
+            Self::AnswerUnreadable => (
+                502,
+                "Het antwoord van de dienst is geen leesbare JSON; het is daarom niet doorgegeven.",
             ),
             Self::LogUnavailable => (
                 503,
@@ -143,7 +152,9 @@ impl Denial {
             Self::ServiceUnreachable => (502, "De dienst is niet bereikbaar."),
         };
         let title = match (self, status) {
-            (Self::AnswerTooManySubjects, _) => "Het antwoord is niet doorgegeven.",
+            (Self::AnswerTooManySubjects | Self::AnswerUnreadable, _) => {
+                "Het antwoord is niet doorgegeven."
+            }
             (_, 400) => "Het verzoek is niet correct.",
             (_, 401) => "Niet geauthenticeerd.",
             (_, 403) => "Geen toegang.",

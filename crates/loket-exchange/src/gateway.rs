@@ -19,12 +19,27 @@ pub const PROCESSING_ACTIVITY: &str = "fsc-processing-activity";
 /// The most BSNs one request may name. Each is logged at both ends, so without a limit a
 /// body of 1 MiB could have each log write some 80,000 records for one request.
 pub const MAX_SUBJECTS: usize = 100;
-/// The most residents one answer may name. Each is logged at both ends, so without a
-/// limit an answer of 16 MiB could have each log write some 500,000 records. A larger
-/// answer is withheld (502, `ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS`) and logged once, about
-/// the residents the request named. A register's change feed page (at most 1000
-/// mutations) fits.
+/// The most residents a request and its answer may name together. Each is logged at
+/// both ends, so without a limit an answer of 16 MiB could have each log write some
+/// 500,000 records. A larger answer is withheld (502,
+/// `ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS`) and logged once for each resident the request
+/// named (once about nobody if it named none). A register's change feed page (at most
+/// 1000 mutations, each naming one resident) fits.
 pub const MAX_ANSWER_SUBJECTS: usize = 1000;
+
+/// Does this answer say it is JSON (`application/json` or a `+json` type)?
+pub(crate) fn says_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let bytes = essence.as_bytes();
+    essence.eq_ignore_ascii_case("application/json")
+        || (bytes.len() > 5 && bytes[bytes.len() - 5..].eq_ignore_ascii_case(b"+json"))
+}
 
 /// A header's value when it is given once, as text. Given twice it counts as not given:
 /// the check, the log and the next hop must not each read a different one.
@@ -326,6 +341,36 @@ async fn read_body(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_answer_says_it_is_json_by_its_media_type() {
+        let says = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_str(value).unwrap(),
+            );
+            says_json(&headers)
+        };
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+            " application/hal+json ;x=y",
+        ] {
+            assert!(says(json), "{json}");
+        }
+        for other in [
+            "text/plain",
+            "application/jsonx",
+            "+json",
+            "application/pdf",
+            "",
+        ] {
+            assert!(!says(other), "{other}");
+        }
+        assert!(!says_json(&HeaderMap::new()));
+    }
 
     proptest! {
         /// An FSC header counts only when it is given once, as non-blank text, and then

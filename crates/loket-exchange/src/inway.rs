@@ -233,7 +233,13 @@ async fn handle(
                 about.len() > MAX_ANSWER_SUBJECTS
             }
             Err(Unread::TooMany) => true,
-            // Not JSON: it names no one the inway can tell, and passes as it is.
+            // An answer that says it is JSON, or must be (the inway asked for the
+            // subject field and must take it out), is withheld when it cannot be read:
+            // whose data it holds is not known. Anything else (a document) passes.
+            Err(Unread::NotJson) if added || gateway::says_json(&answer.headers) => {
+                let reason = Denial::AnswerUnreadable;
+                return action.withhold(&inner.log, clock, reason, &named).await;
+            }
             Err(Unread::NotJson) => false,
         };
         if too_many {

@@ -5,7 +5,8 @@
 //!
 //! Architecture invariant: knows no register. Services are names, URLs and a subject
 //! field path from the directory; what a register answers is passed through untouched
-//! except for the subject field the inway itself asked for.
+//! except for the subject field the inway itself asked for, or withheld whole (an
+//! answer naming too many residents, or one that cannot be read).
 //!
 //! Architecture invariant: fail closed. No request is forwarded before its record is
 //! durable, and no answer is handed back before its records are.

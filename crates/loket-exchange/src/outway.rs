@@ -255,7 +255,12 @@ async fn handle(
                 about.len() > MAX_ANSWER_SUBJECTS
             }
             Err(Unread::TooMany) => true,
-            // Not JSON: it names no one the outway can tell, and passes as it is.
+            // An answer that says it is JSON is withheld when it cannot be read: whose
+            // data it holds is not known. Anything else (a document) passes.
+            Err(Unread::NotJson) if gateway::says_json(&answer.headers) => {
+                let reason = Denial::AnswerUnreadable;
+                return action.withhold(&inner.log, clock, reason, &named).await;
+            }
             Err(Unread::NotJson) => false,
         };
         if too_many {

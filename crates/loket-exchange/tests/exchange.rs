@@ -1031,6 +1031,150 @@ async fn an_answer_naming_too_many_residents_is_withheld(w: World) {
     assert_eq!(w.reached(), 2, "the other inways are not RvIG's register");
 }
 
+/// RvIG's inway in front of `register` instead of the BRP: the service moves there.
+async fn inway_before(w: &World, register: axum::Router) -> String {
+    let inway = Inway::new(
+        RVIG,
+        w.manager.clone(),
+        w.rvig_log.0.clone(),
+        HashMap::from([(SERVICE.to_owned(), serve_plain(register).await)]),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let url = serve_as(w, "rvig", inway.service().into_router(Metrics::new())).await;
+    w.move_service_to(&url).await;
+    url
+}
+
+/// A register that answers `body` as `content_type` to anything.
+fn answering(content_type: &'static str, body: String) -> axum::Router {
+    axum::Router::new().fallback(move || {
+        let body = body.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, content_type)], body) }
+    })
+}
+
+/// The inway counts the residents a request names with those its answer names: a
+/// register that answers a lookup of Sanne with 1000 others has the answer withheld,
+/// and Sanne finds that in RvIG's log.
+async fn the_inway_counts_the_named_with_the_answered(w: World) {
+    const WITHHELD: &str = "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS";
+    let others = bsns(MAX_ANSWER_SUBJECTS);
+    let items = |count: usize| {
+        let personen: Vec<Value> = others[..count]
+            .iter()
+            .map(|bsn| json!({"burgerservicenummer": bsn, "naam": {"voornamen": "X"}}))
+            .collect();
+        json!({"type": "RaadpleegMetBurgerservicenummer", "personen": personen}).to_string()
+    };
+    inway_before(
+        &w,
+        answering("application/json", items(MAX_ANSWER_SUBJECTS)),
+    )
+    .await;
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        502,
+        WITHHELD,
+    )
+    .await;
+    let about_sanne = w.settled_records_about(&w.rvig_log.0, SANNE, 2).await;
+    assert_eq!(about_sanne.len(), 2, "{about_sanne:?}");
+    assert_eq!(about_sanne[0]["name"], "brp-personen antwoord");
+    assert_eq!(about_sanne[0]["status"], "Error");
+    assert_eq!(error_code(&about_sanne[0]), WITHHELD);
+    assert!(w.records_about(&w.rvig_log.0, &others[0]).await.is_empty());
+    // One fewer fits: Sanne and the 999 are each logged as given.
+    inway_before(
+        &w,
+        answering("application/json", items(MAX_ANSWER_SUBJECTS - 1)),
+    )
+    .await;
+    let answer = w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await;
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert!(answer["personen"][0].get("burgerservicenummer").is_none());
+    let records = w
+        .records_about(&w.rvig_log.0, &others[MAX_ANSWER_SUBJECTS - 2])
+        .await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "Ok");
+}
+
+/// An answer that says it is JSON but cannot be read is withheld, at either end: whose
+/// data it holds is not known. So is one the inway must take the subject field out of,
+/// whatever it says. Other answers (a document) pass as they are.
+async fn an_answer_that_cannot_be_read_is_withheld(w: World) {
+    const UNREADABLE: &str = "ERROR_CODE_ANSWER_UNREADABLE";
+    let broken = r#"{"personen":[{"burgerservicenummer":"999990019","naam":{"voornamen":"Jan"}}]"#;
+    // At the inway, which asked the register for the subject field.
+    inway_before(&w, answering("application/json", broken.to_owned())).await;
+    let request = lookup(&["naam"]);
+    denied(
+        w.via_outway(Some(PARKEREN), &request).await,
+        502,
+        UNREADABLE,
+    )
+    .await;
+    assert_eq!(w.answer_error_code(&w.rvig_log.0).await, UNREADABLE);
+    assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, UNREADABLE);
+    // Asked for by no one, and labelled as text, it still has to be read to take the
+    // subject field out.
+    inway_before(&w, answering("text/plain", broken.to_owned())).await;
+    denied(
+        w.via_outway(Some(PARKEREN), &request).await,
+        502,
+        UNREADABLE,
+    )
+    .await;
+    // At the outway, reading another organisation's answer. It reads every value, so a
+    // number out of a float's range is not JSON to it (the inway copies it as text).
+    let out_of_range = r#"{"personen":[{"burgerservicenummer":"999990019"}],"n":1e400}"#;
+    let foreign = serve_as(
+        &w,
+        "rvig",
+        answering("application/json", out_of_range.to_owned()),
+    )
+    .await;
+    w.move_service_to(&foreign).await;
+    denied(
+        w.via_outway(Some(PARKEREN), &request).await,
+        502,
+        UNREADABLE,
+    )
+    .await;
+    assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, UNREADABLE);
+    assert!(
+        w.records_about(&w.gemeente_log.0, "999990019")
+            .await
+            .is_empty()
+    );
+    let foreign = serve_as(
+        &w,
+        "rvig",
+        answering("application/problem+json; charset=utf-8", "{".to_owned()),
+    )
+    .await;
+    w.move_service_to(&foreign).await;
+    denied(
+        w.via_outway(Some(PARKEREN), &request).await,
+        502,
+        UNREADABLE,
+    )
+    .await;
+    let foreign = serve_as(
+        &w,
+        "rvig",
+        answering("application/pdf", "%PDF-1.7".to_owned()),
+    )
+    .await;
+    w.move_service_to(&foreign).await;
+    let answer = w.via_outway(Some(PARKEREN), &request).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "%PDF-1.7");
+    assert_eq!(w.reached(), 0, "none of this was the BRP");
+}
+
 async fn the_inway_checks_on_its_own(w: World) {
     let body = lookup(&["naam"]);
     // A certificate from another CA does not get through the handshake.
@@ -1732,6 +1876,8 @@ loket_store::contract_suite! {
         the_outways_record_of_the_answer_says_why_the_inway_refused,
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,
+        the_inway_counts_the_named_with_the_answered,
+        an_answer_that_cannot_be_read_is_withheld,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,

@@ -82,6 +82,8 @@ pub enum Refusal {
     NotInOrder,
     /// The answer was about too many people, so it was not passed on.
     AnswerTooBroad,
+    /// The answer could not be read, so it was not passed on.
+    AnswerUnreadable,
     /// It could not be written down first, so it was not carried out.
     NotRecorded,
     /// Any other reason, or none given.
@@ -121,6 +123,7 @@ impl Refusal {
             | "ERROR_CODE_BODY_AMBIGUOUS"
             | "ERROR_CODE_TOO_MANY_SUBJECTS" => Self::NotInOrder,
             "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS" => Self::AnswerTooBroad,
+            "ERROR_CODE_ANSWER_UNREADABLE" => Self::AnswerUnreadable,
             "ERROR_CODE_LOG_UNAVAILABLE" => Self::NotRecorded,
             _ => Self::Other,
         })
@@ -672,6 +675,12 @@ mod tests {
                 "Error",
                 Some("ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS"),
                 Some(Refusal::AnswerTooBroad),
+            ),
+            (
+                "brp-personen antwoord",
+                "Error",
+                Some("ERROR_CODE_ANSWER_UNREADABLE"),
+                Some(Refusal::AnswerUnreadable),
             ),
             (
                 "brp-personen geweigerd",

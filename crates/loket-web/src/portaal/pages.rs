@@ -1546,14 +1546,9 @@ pub(crate) async fn processing(
                     } else {
                         String::new()
                     },
-                grondslag: if u.geweigerd.is_some() {
-                    lang.pick(
-                        "Niet gebruikt: het verzoek is geweigerd",
-                        "Not used: the request was refused",
-                    )
-                    .to_owned()
-                } else {
-                    pick(&u.grondslag)
+                grondslag: match u.geweigerd {
+                    None => pick(&u.grondslag),
+                    Some(reason) => not_used_text(reason, lang).to_owned(),
                 },
                 zaak: by_trace.get(&u.trace_id).map(Uuid::to_string),
                 geweigerd: u.geweigerd.map(|reason| refusal_text(reason, lang)),
@@ -1591,6 +1586,21 @@ pub(crate) async fn processing(
     Ok(render(&page)?.into_response())
 }
 
+/// In place of the legal basis, for a refused attempt: the data was not used, since
+/// the request was refused or its answer not passed on.
+fn not_used_text(reason: Refusal, lang: Lang) -> &'static str {
+    match reason {
+        Refusal::AnswerTooBroad | Refusal::AnswerUnreadable => lang.pick(
+            "Niet gebruikt: het antwoord is niet doorgegeven",
+            "Not used: the answer was not passed on",
+        ),
+        _ => lang.pick(
+            "Niet gebruikt: het verzoek is geweigerd",
+            "Not used: the request was refused",
+        ),
+    }
+}
+
 /// Why an attempt on the resident's data was refused, in plain words (B1).
 fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
     match reason {
@@ -1613,6 +1623,10 @@ fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
         Refusal::AnswerTooBroad => lang.pick(
             "Niet doorgegeven: het antwoord ging over te veel mensen tegelijk.",
             "Not passed on: the answer was about too many people at once.",
+        ),
+        Refusal::AnswerUnreadable => lang.pick(
+            "Niet doorgegeven: het antwoord kon niet worden gelezen.",
+            "Not passed on: the answer could not be read.",
         ),
         Refusal::NotRecorded => lang.pick(
             "Niet uitgevoerd: het verzoek kon niet eerst worden opgeschreven.",
@@ -1669,5 +1683,22 @@ mod tests {
         }
         assert!(!matches(product, "paspoort"));
         assert!(!matches(product, "  "));
+    }
+
+    /// A withheld answer is not called a refused request, in either language.
+    #[test]
+    fn a_withheld_answer_says_so() {
+        for lang in [Lang::Nl, Lang::En] {
+            for reason in [Refusal::AnswerTooBroad, Refusal::AnswerUnreadable] {
+                let text = not_used_text(reason, lang);
+                assert!(text.contains(lang.pick("antwoord", "answer")), "{text}");
+                assert!(
+                    refusal_text(reason, lang)
+                        .contains(lang.pick("Niet doorgegeven", "Not passed on"))
+                );
+            }
+            let text = not_used_text(Refusal::PurposeNotAllowed, lang);
+            assert!(text.contains(lang.pick("verzoek", "request")), "{text}");
+        }
     }
 }
