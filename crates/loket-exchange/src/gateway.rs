@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::denial::Denial;
 use crate::manager::Connection;
+use crate::metrics::ExchangeMetrics;
 use crate::request_body::{Named, RequestBody};
 
 pub const GRANT_HASH: &str = "fsc-grant-hash";
@@ -66,9 +67,27 @@ pub(crate) struct Action {
     pub activity: Option<String>,
     /// The `fields` the request body asks for, as the log will name them.
     pub fields: Vec<String>,
+    /// Where refusals are counted, once the gateway reports to a process's metrics.
+    pub metrics: Option<ExchangeMetrics>,
 }
 
 impl Action {
+    /// Count a refusal or withheld answer of this gateway's own.
+    fn count(&self, denial: Denial) {
+        let at = match self.direction {
+            Direction::Outgoing => "outway",
+            Direction::Incoming => "inway",
+        };
+        self.count_at(at, denial);
+    }
+
+    /// Count a refusal where it happened (`provider`: another organisation's inway).
+    pub(crate) fn count_at(&self, at: &'static str, denial: Denial) {
+        if let Some(metrics) = &self.metrics {
+            metrics.count(at, denial);
+        }
+    }
+
     fn record(
         &self,
         log: &Logboek,
@@ -119,13 +138,15 @@ impl Action {
             named,
             Some(denial),
         );
-        match log.append(records).await {
+        let answer = match log.append(records).await {
             Ok(_) => denial,
             Err(error) => {
                 tracing::error!(%error, "cannot log a refused request");
                 Denial::LogUnavailable
             }
-        }
+        };
+        self.count(answer);
+        answer
     }
 
     /// The request body ([`read_body`]), or the refusal (logged) to answer with.
@@ -189,6 +210,7 @@ impl Action {
         let records = self.records(log, clock.now(), "verzoek", Status::Unset, named, None);
         log.append(records).await.map(|_| ()).map_err(|error| {
             tracing::error!(%error, "cannot log before forwarding; refusing");
+            self.count(Denial::LogUnavailable);
             Denial::LogUnavailable
         })
     }
@@ -216,6 +238,7 @@ impl Action {
         }
         log.append(records).await.map(|_| ()).map_err(|error| {
             tracing::error!(%error, "cannot log an answer; withholding it");
+            self.count(Denial::LogUnavailable);
             Denial::LogUnavailable
         })
     }
@@ -255,9 +278,11 @@ impl Action {
         named: &BTreeSet<String>,
     ) -> axum::response::Response {
         use axum::response::IntoResponse;
+        // The reason stands even if the log fails (the answer is not given either way).
         let _ = self
             .answered(log, clock, false, Some(reason), about, named)
             .await;
+        self.count(reason);
         reason.into_response()
     }
 }

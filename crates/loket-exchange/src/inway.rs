@@ -21,6 +21,7 @@ use crate::gateway::{
     self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
 };
 use crate::manager::{Connection, Manager, Policy};
+use crate::metrics::ExchangeMetrics;
 use crate::request_body::RequestBody;
 use crate::subjects::Unread;
 use crate::tls::{self, Peer};
@@ -40,6 +41,7 @@ struct Inner {
     upstreams: HashMap<String, http::Uri>,
     forwarder: Forwarder,
     clock: Arc<dyn Clock>,
+    metrics: std::sync::OnceLock<ExchangeMetrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,8 +76,15 @@ impl Inway {
                 upstreams,
                 forwarder,
                 clock,
+                metrics: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Count refusals and withheld answers in `metrics` from now on. Only the first
+    /// call counts.
+    pub fn report_to(&self, metrics: &ExchangeMetrics) {
+        let _ = self.inner.metrics.set(metrics.clone());
     }
 
     pub fn service(self) -> HttpService {
@@ -152,6 +161,7 @@ async fn handle(
         service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
+        metrics: inner.metrics.get().cloned(),
     };
     // The body first, so that a refusal names whose data was asked for (the body is
     // held to the size limit either way).

@@ -22,6 +22,7 @@ mod gateway;
 mod inway;
 pub mod management;
 pub mod manager;
+mod metrics;
 mod outway;
 pub mod pki;
 mod request_body;
@@ -41,6 +42,7 @@ pub use gateway::{
 };
 pub use inway::{Inway, InwayError};
 pub use manager::{ContractState, Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
+pub use metrics::ExchangeMetrics;
 pub use outway::{Outway, OutwayError};
 
 pub const SCHEMA: loket_store::Schema = loket_store::Schema {

@@ -19,6 +19,7 @@ use crate::gateway::{
     self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
 };
 use crate::manager::{Connection, Manager, Policy};
+use crate::metrics::ExchangeMetrics;
 use crate::pki::Identity;
 use crate::request_body::RequestBody;
 use crate::subjects::{self, Unread};
@@ -41,6 +42,7 @@ struct Inner {
     /// One pooled client per provider, each accepting only that provider's inway.
     forwarders: RwLock<HashMap<String, Forwarder>>,
     clock: Arc<dyn Clock>,
+    metrics: std::sync::OnceLock<ExchangeMetrics>,
 }
 
 impl Inner {
@@ -94,8 +96,15 @@ impl Outway {
                 anchors: anchors.to_vec(),
                 forwarders: RwLock::default(),
                 clock,
+                metrics: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Count refusals and withheld answers in `metrics` from now on. Only the first
+    /// call counts.
+    pub fn report_to(&self, metrics: &ExchangeMetrics) {
+        let _ = self.inner.metrics.set(metrics.clone());
     }
 
     pub fn service(self) -> HttpService {
@@ -168,6 +177,7 @@ async fn handle(
         service: service.to_owned(),
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
+        metrics: inner.metrics.get().cloned(),
     };
     let bytes = match action.body(&inner.log, clock, &parts.headers, body).await {
         Ok(bytes) => bytes,
@@ -246,6 +256,9 @@ async fn handle(
         .and_then(|code| code.to_str().ok())
         .and_then(Denial::from_code)
         .filter(|_| !status.is_success());
+    if let Some(denial) = refused {
+        action.count_at("provider", denial);
+    }
     let body = answer.body;
     let mut about = named.clone();
     if status.is_success() {

@@ -13,8 +13,8 @@ use loket_core::{Oin, SystemClock};
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
-    ContractState, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS, MAX_SUBJECTS, Manager,
-    Outway, PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
+    ContractState, ExchangeMetrics, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS,
+    MAX_SUBJECTS, Manager, Outway, PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
 use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
@@ -177,11 +177,15 @@ async fn world(url: &StorageUrl) -> World {
         "https://127.0.0.1:{}",
         listener.local_addr().unwrap().port()
     );
+    // One process's metrics, as in `loket demo`: both gateways count refusals there.
+    let metrics = Metrics::new();
+    let exchange_metrics = ExchangeMetrics::register(&metrics);
+    inway.report_to(&exchange_metrics);
     let config = tls::server_config(&rvig, &anchors).unwrap();
     tokio::spawn(loket_exchange::serve_tls(
         listener,
         config,
-        inway.service().into_router(Metrics::new()),
+        inway.service().into_router(metrics.clone()),
         std::future::pending(),
     ));
 
@@ -232,7 +236,8 @@ async fn world(url: &StorageUrl) -> World {
         Arc::new(SystemClock),
     )
     .unwrap();
-    let outway_url = serve_plain(outway.service().into_router(Metrics::new())).await;
+    outway.report_to(&exchange_metrics);
+    let outway_url = serve_plain(outway.service().into_router(metrics)).await;
     World {
         pki: pki_dir.path().to_path_buf(),
         foreign: foreign_dir.path().to_path_buf(),
@@ -316,6 +321,20 @@ impl World {
             .update_service(&entry(SERVICE, RVIG, inway))
             .await
             .unwrap();
+    }
+
+    /// How many refusals `/metrics` counts where `at` with `code`.
+    async fn refusals(&self, at: &str, code: &str) -> u64 {
+        let text = reqwest::get(format!("{}/metrics", self.outway))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let series = format!("loket_exchange_refusals_total{{at=\"{at}\",code=\"{code}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .map_or(0, |count| count.trim().parse().unwrap())
     }
 
     fn reached(&self) -> usize {
@@ -590,6 +609,17 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
             "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED"
         ]
     );
+    // And each is counted for the operator, by where and why.
+    for (code, count) in [
+        ("ERROR_CODE_PROCESSING_ACTIVITY_MISSING", 1),
+        ("ERROR_CODE_FIELD_NOT_GRANTED", 1),
+        ("ERROR_CODE_BODY_UNREADABLE", 2),
+        ("ERROR_CODE_BODY_TOO_LARGE", 2),
+        ("ERROR_CODE_GRANT_EXPIRED", 0),
+    ] {
+        assert_eq!(w.refusals("outway", code).await, count, "{code}");
+        assert_eq!(w.refusals("inway", code).await, 0, "{code}");
+    }
 }
 
 /// POST `size` bytes of JSON whitespace to the outway in chunks (no Content-Length);
@@ -1029,6 +1059,11 @@ async fn an_answer_naming_too_many_residents_is_withheld(w: World) {
     w.move_service_to(&generous).await;
     denied(w.via_outway(Some(PARKEREN), &search).await, 502, WITHHELD).await;
     assert_eq!(w.reached(), 2, "the other inways are not RvIG's register");
+    // Counted where withheld: once by RvIG's inway (which the outway saw as the
+    // provider's refusal), twice by the outway.
+    assert_eq!(w.refusals("inway", WITHHELD).await, 1);
+    assert_eq!(w.refusals("provider", WITHHELD).await, 1);
+    assert_eq!(w.refusals("outway", WITHHELD).await, 2);
 }
 
 /// RvIG's inway in front of `register` instead of the BRP: the service moves there.
@@ -1436,6 +1471,12 @@ async fn a_failing_log_makes_the_exchange_refuse(w: World) {
     )
     .await;
     assert_eq!(w.reached(), 0);
+    // What an operator is alerted by: once at RvIG's inway (seen by the outway as the
+    // provider's), once at the municipality's outway.
+    let unavailable = "ERROR_CODE_LOG_UNAVAILABLE";
+    assert_eq!(w.refusals("inway", unavailable).await, 1);
+    assert_eq!(w.refusals("provider", unavailable).await, 1);
+    assert_eq!(w.refusals("outway", unavailable).await, 1);
 }
 
 /// The management API for the municipality, RvIG and RDW (`gemeente-token`, …): its

@@ -332,6 +332,7 @@ pub async fn start(
             upstreams,
             clock.clone(),
         )?;
+        inway.report_to(platform.exchange_metrics());
         let config = tls::server_config(identity, &anchors)?;
         platform.spawn_tls_on(
             organisation.inway_endpoint,
@@ -374,6 +375,7 @@ pub async fn start(
         logs["gemeente"].clone(),
         clock,
     )?;
+    outway.report_to(platform.exchange_metrics());
     platform
         .spawn("outway", loopback(), outway.service())
         .await?;

@@ -155,12 +155,14 @@ pub async fn start(
                 .collect::<HashMap<_, _>>(),
             clock.clone(),
         )?;
+        service.report_to(platform.exchange_metrics());
         let listener = platform::bind("inway", inway.listen).await?;
         let config = tls::server_config(&identity, &anchors)?;
         platform.spawn_tls_on("inway", listener, service.service(), config)?;
     }
     if let Some(listen) = settings.outway {
         let outway = Outway::new(&identity, &anchors, manager.clone(), log, clock)?;
+        outway.report_to(platform.exchange_metrics());
         platform.spawn("outway", listen, outway.service()).await?;
         for_portal.outway = Some(platform.endpoints["outway"].clone());
     }

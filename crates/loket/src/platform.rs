@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use loket_core::{Secret, SystemClock};
+use loket_exchange::ExchangeMetrics;
 use loket_http::{HttpService, Metrics};
 use loket_logboek::{LogMetrics, Logboek};
 use loket_registers::brp;
@@ -105,6 +106,7 @@ pub struct Platform {
     pub endpoints: BTreeMap<&'static str, String>,
     metrics: Metrics,
     log_metrics: LogMetrics,
+    exchange_metrics: ExchangeMetrics,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
     /// Processing logs that sign a last tree head once the servers have stopped.
@@ -118,6 +120,7 @@ impl Platform {
         Self {
             endpoints: BTreeMap::new(),
             log_metrics: LogMetrics::register(&metrics),
+            exchange_metrics: ExchangeMetrics::register(&metrics),
             metrics,
             shutdown,
             tasks: JoinSet::new(),
@@ -401,6 +404,11 @@ impl Platform {
         tracing::info!(service = name, address = %bound, "listening (mutual TLS)");
         self.endpoints.insert(name, format!("https://{bound}"));
         Ok(())
+    }
+
+    /// Where this platform's outways and inways count refusals and withheld answers.
+    pub fn exchange_metrics(&self) -> &ExchangeMetrics {
+        &self.exchange_metrics
     }
 
     /// Take `log` in: it reports its commits to the platform's metrics, drops the bodies

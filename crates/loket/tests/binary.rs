@@ -226,6 +226,24 @@ fn the_demo_starts_and_serves_the_portal() {
             "{log} reports its appends: {metrics}"
         );
     }
+    // The exchange counts what it refuses, by where and why, for the operator.
+    let outway = endpoints["outway"].as_str().unwrap();
+    let refused = reqwest::blocking::Client::new()
+        .post(format!(
+            "{outway}/brp-personen/haalcentraal/api/brp/personen"
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"type":"RaadpleegMetBurgerservicenummer","burgerservicenummer":["999990007"],"fields":["naam"]}"#)
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403, "no processing activity stated");
+    let (_, metrics, _) = get(&format!("{}/metrics", demo.portal), "*/*");
+    assert!(
+        metrics.contains(
+            r#"loket_exchange_refusals_total{at="outway",code="ERROR_CODE_PROCESSING_ACTIVITY_MISSING"} 1"#
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]
