@@ -13,6 +13,7 @@ use crate::denial::Denial;
 use crate::manager::Connection;
 use crate::metrics::ExchangeMetrics;
 use crate::request_body::{Named, RequestBody};
+use crate::subjects::Unread;
 
 pub const GRANT_HASH: &str = "fsc-grant-hash";
 pub const TRANSACTION_ID: &str = "fsc-transaction-id";
@@ -27,6 +28,30 @@ pub const MAX_SUBJECTS: usize = 100;
 /// named (once about nobody if it named none). A register's change feed page (at most
 /// 1000 mutations, each naming one resident) fits.
 pub const MAX_ANSWER_SUBJECTS: usize = 1000;
+
+/// Whom a successful answer is about: the residents the request named and those `scan`
+/// found in it. Or why it is withheld: together they are more than
+/// [`MAX_ANSWER_SUBJECTS`], or the answer cannot be read though it must be (`must_read`:
+/// it says it is JSON, or the inway has to take the subject field out of it).
+pub(crate) fn answer_about(
+    named: &BTreeSet<String>,
+    scan: Result<BTreeSet<String>, Unread>,
+    must_read: bool,
+) -> Result<BTreeSet<String>, Denial> {
+    let found = match scan {
+        Ok(found) => found,
+        Err(Unread::TooMany) => return Err(Denial::AnswerTooManySubjects),
+        Err(Unread::NotJson) if must_read => return Err(Denial::AnswerUnreadable),
+        // Anything else (a document) names no one the exchange can tell.
+        Err(Unread::NotJson) => BTreeSet::new(),
+    };
+    let mut about = named.clone();
+    about.extend(found);
+    if about.len() > MAX_ANSWER_SUBJECTS {
+        return Err(Denial::AnswerTooManySubjects);
+    }
+    Ok(about)
+}
 
 /// Does this answer say it is JSON (`application/json` or a `+json` type)?
 pub(crate) fn says_json(headers: &HeaderMap) -> bool {
@@ -366,6 +391,28 @@ async fn read_body(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_answer_is_about_the_named_and_the_found_up_to_the_limit() {
+        let set = |from: usize, to: usize| (from..to).map(|n| n.to_string()).collect();
+        let named: BTreeSet<String> = set(0, 2);
+        assert_eq!(answer_about(&named, Ok(set(1, 3)), true), Ok(set(0, 3)));
+        let full = answer_about(&named, Ok(set(2, MAX_ANSWER_SUBJECTS)), true);
+        assert_eq!(full.map(|about| about.len()), Ok(MAX_ANSWER_SUBJECTS));
+        assert_eq!(
+            answer_about(&named, Ok(set(1, MAX_ANSWER_SUBJECTS + 1)), true),
+            Err(Denial::AnswerTooManySubjects)
+        );
+        assert_eq!(
+            answer_about(&named, Err(Unread::TooMany), false),
+            Err(Denial::AnswerTooManySubjects)
+        );
+        assert_eq!(
+            answer_about(&named, Err(Unread::NotJson), true),
+            Err(Denial::AnswerUnreadable)
+        );
+        assert_eq!(answer_about(&named, Err(Unread::NotJson), false), Ok(named));
+    }
 
     #[test]
     fn an_answer_says_it_is_json_by_its_media_type() {

@@ -23,7 +23,6 @@ use crate::gateway::{
 use crate::manager::{Connection, Manager, Policy};
 use crate::metrics::ExchangeMetrics;
 use crate::request_body::RequestBody;
-use crate::subjects::Unread;
 use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
@@ -229,32 +228,24 @@ async fn handle(
     let status = answer.status;
     let content_type = answer.headers.get(header::CONTENT_TYPE).cloned();
     let api_version = answer.headers.get("api-version").cloned();
-    let mut about = named.clone();
     let mut body = answer.body;
+    let mut about = named.clone();
     if status.is_success()
         && let Some(field) = &subject_field
     {
-        let too_many = match answer_subjects::per_item(&body, field, added, MAX_ANSWER_SUBJECTS) {
-            Ok((found, written)) => {
-                about.extend(found);
+        let scan = answer_subjects::per_item(&body, field, added, MAX_ANSWER_SUBJECTS).map(
+            |(found, written)| {
                 if let Some(written) = written {
                     body = written.into();
                 }
-                about.len() > MAX_ANSWER_SUBJECTS
-            }
-            Err(Unread::TooMany) => true,
-            // An answer that says it is JSON, or must be (the inway asked for the
-            // subject field and must take it out), is withheld when it cannot be read:
-            // whose data it holds is not known. Anything else (a document) passes.
-            Err(Unread::NotJson) if added || gateway::says_json(&answer.headers) => {
-                let reason = Denial::AnswerUnreadable;
-                return action.withhold(&inner.log, clock, reason, &named).await;
-            }
-            Err(Unread::NotJson) => false,
-        };
-        if too_many {
-            let reason = Denial::AnswerTooManySubjects;
-            return action.withhold(&inner.log, clock, reason, &named).await;
+                found
+            },
+        );
+        // The inway must read an answer it has to take the subject field out of.
+        let must_read = added || gateway::says_json(&answer.headers);
+        match gateway::answer_about(&named, scan, must_read) {
+            Ok(whom) => about = whom,
+            Err(reason) => return action.withhold(&inner.log, clock, reason, &named).await,
         }
     }
     if let Err(denial) = action

@@ -22,7 +22,7 @@ use crate::manager::{Connection, Manager, Policy};
 use crate::metrics::ExchangeMetrics;
 use crate::pki::Identity;
 use crate::request_body::RequestBody;
-use crate::subjects::{self, Unread};
+use crate::subjects;
 use crate::tls;
 
 #[derive(Debug, Clone)]
@@ -262,23 +262,10 @@ async fn handle(
     let body = answer.body;
     let mut about = named.clone();
     if status.is_success() {
-        let too_many = match subjects::anywhere(&body, MAX_ANSWER_SUBJECTS) {
-            Ok(found) => {
-                about.extend(found);
-                about.len() > MAX_ANSWER_SUBJECTS
-            }
-            Err(Unread::TooMany) => true,
-            // An answer that says it is JSON is withheld when it cannot be read: whose
-            // data it holds is not known. Anything else (a document) passes.
-            Err(Unread::NotJson) if gateway::says_json(&answer.headers) => {
-                let reason = Denial::AnswerUnreadable;
-                return action.withhold(&inner.log, clock, reason, &named).await;
-            }
-            Err(Unread::NotJson) => false,
-        };
-        if too_many {
-            let reason = Denial::AnswerTooManySubjects;
-            return action.withhold(&inner.log, clock, reason, &named).await;
+        let scan = subjects::anywhere(&body, MAX_ANSWER_SUBJECTS);
+        match gateway::answer_about(&named, scan, gateway::says_json(&answer.headers)) {
+            Ok(whom) => about = whom,
+            Err(reason) => return action.withhold(&inner.log, clock, reason, &named).await,
         }
     }
     if let Err(denial) = action

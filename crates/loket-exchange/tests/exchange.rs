@@ -1164,49 +1164,30 @@ async fn an_answer_that_cannot_be_read_is_withheld(w: World) {
     .await;
     // At the outway, reading another organisation's answer. It reads every value, so a
     // number out of a float's range is not JSON to it (the inway copies it as text).
+    let from_another_inway = |content_type: &'static str, body: &str| {
+        let body = body.to_owned();
+        let w = &w;
+        async move {
+            let inway = serve_as(w, "rvig", answering(content_type, body)).await;
+            w.move_service_to(&inway).await;
+            w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await
+        }
+    };
     let out_of_range = r#"{"personen":[{"burgerservicenummer":"999990019"}],"n":1e400}"#;
-    let foreign = serve_as(
-        &w,
-        "rvig",
-        answering("application/json", out_of_range.to_owned()),
-    )
-    .await;
-    w.move_service_to(&foreign).await;
     denied(
-        w.via_outway(Some(PARKEREN), &request).await,
+        from_another_inway("application/json", out_of_range).await,
         502,
         UNREADABLE,
     )
     .await;
     assert_eq!(w.answer_error_code(&w.gemeente_log.0).await, UNREADABLE);
-    assert!(
-        w.records_about(&w.gemeente_log.0, "999990019")
-            .await
-            .is_empty()
-    );
-    let foreign = serve_as(
-        &w,
-        "rvig",
-        answering("application/problem+json; charset=utf-8", "{".to_owned()),
-    )
-    .await;
-    w.move_service_to(&foreign).await;
-    denied(
-        w.via_outway(Some(PARKEREN), &request).await,
-        502,
-        UNREADABLE,
-    )
-    .await;
-    let foreign = serve_as(
-        &w,
-        "rvig",
-        answering("application/pdf", "%PDF-1.7".to_owned()),
-    )
-    .await;
-    w.move_service_to(&foreign).await;
-    let answer = w.via_outway(Some(PARKEREN), &request).await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(answer.text().await.unwrap(), "%PDF-1.7");
+    let about_jan = w.records_about(&w.gemeente_log.0, "999990019").await;
+    assert!(about_jan.is_empty());
+    let problem = from_another_inway("application/problem+json; charset=utf-8", "{").await;
+    denied(problem, 502, UNREADABLE).await;
+    let document = from_another_inway("application/pdf", "%PDF-1.7").await;
+    assert_eq!(document.status(), 200);
+    assert_eq!(document.text().await.unwrap(), "%PDF-1.7");
     assert_eq!(w.reached(), 0, "none of this was the BRP");
 }
 
