@@ -218,6 +218,17 @@ async fn processing_activities(
         let Some(text) = entry.body else { continue };
         let body: Body =
             serde_json::from_str(&text).map_err(|_| ApiError::from(Problem::internal()))?;
+        // The store found the record by its columns; what is served is the hashed body,
+        // so it must be what was asked for. A column changed behind the log's back
+        // (another resident's pseudonym, say) would otherwise show one resident's
+        // record to another, and as verified.
+        if !matches_body(&filter, &body) {
+            tracing::error!(
+                index = entry.index,
+                "a record's columns do not match its body; not served (run `loket log verify`)"
+            );
+            continue;
+        }
         let integrity = Integrity {
             expires_at: entry.expires_at,
             body: text,
@@ -239,6 +250,28 @@ async fn processing_activities(
         "processingActivities": found,
         "pagination": { "nextCursor": next.unwrap_or_default() },
     })))
+}
+
+/// Does the record's body say what the filter asked for (subject, trace, activity,
+/// start time)?
+fn matches_body(filter: &Filter, body: &Body) -> bool {
+    let subject = body.attributes.data_subject_id.as_ref().map(|p| p.as_str());
+    let activity = body.attributes.processing_activity_id.as_deref();
+    filter.subject.as_deref().is_none_or(|s| subject == Some(s))
+        && filter
+            .trace_id
+            .as_deref()
+            .is_none_or(|t| body.trace_id == t)
+        && filter
+            .activity
+            .as_deref()
+            .is_none_or(|a| activity == Some(a))
+        && filter
+            .start_from_ms
+            .is_none_or(|from| body.start_time >= from)
+        && filter
+            .start_until_ms
+            .is_none_or(|until| body.start_time <= until)
 }
 
 /// Turn the request into a store filter, or into a 400 naming every bad parameter.

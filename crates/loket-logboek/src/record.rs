@@ -1,5 +1,7 @@
 //! One LDV record: one action, about at most one data subject.
 
+use std::borrow::Cow;
+
 use loket_core::{SpanId, TraceId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -143,7 +145,42 @@ pub struct Entry {
     pub leaf_hash: Hash,
 }
 
+/// What a stored body says about the columns the store finds a record by.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Said<'a> {
+    #[serde(borrow)]
+    trace_id: Cow<'a, str>,
+    start_time: i64,
+    #[serde(borrow)]
+    attributes: SaidAttributes<'a>,
+}
+
+#[derive(Deserialize)]
+struct SaidAttributes<'a> {
+    #[serde(rename = "dpl.core.processing_activity_id", borrow, default)]
+    processing_activity_id: Option<Cow<'a, str>>,
+    #[serde(rename = "dpl.core.data_subject_id", borrow, default)]
+    data_subject_id: Option<Cow<'a, str>>,
+}
+
 impl Entry {
+    /// Do the columns the store finds this record by (trace, subject, activity, start)
+    /// say what its hashed body says? The leaf covers only the body, so a column changed
+    /// behind the log's back shows only here. A pruned record has no body to compare.
+    pub fn columns_match_body(&self) -> bool {
+        let Some(body) = &self.body else {
+            return true;
+        };
+        let Ok(said) = serde_json::from_str::<Said<'_>>(body) else {
+            return false;
+        };
+        self.trace_id.as_deref() == Some(&*said.trace_id)
+            && self.start_ms == said.start_time
+            && self.subject.as_deref() == said.attributes.data_subject_id.as_deref()
+            && self.activity.as_deref() == said.attributes.processing_activity_id.as_deref()
+    }
+
     /// Build the stored entry for a record at `index`.
     pub fn new(index: u64, record: &NewRecord, expires_at: i64) -> Result<Self, serde_json::Error> {
         let body = serde_json::to_string(&record.body())?;

@@ -30,6 +30,10 @@ pub enum Tampered {
     BodyModified(u64),
     #[error("record {0} was modified: its leaf hash does not match its content and position")]
     LeafModified(u64),
+    #[error(
+        "record {0} was modified: the columns it is found by (subject, trace, processing activity, time) do not match its content"
+    )]
+    ColumnsModified(u64),
     #[error("record {0} was removed before its retention period ended")]
     PrunedEarly(u64),
     #[error(
@@ -215,6 +219,9 @@ impl Checked {
                 None => self.report.pruned += 1,
             }
             let leaf = recomputed_leaf(&entry)?;
+            if !entry.columns_match_body() {
+                return Err(Tampered::ColumnsModified(index).into());
+            }
             self.frontier.push(leaf);
             self.report.records += 1;
             self.check_heads(heads, store, key).await?;

@@ -726,6 +726,30 @@ async fn swapped_records_are_named(f: Fixture) {
     assert_eq!(tampered(verified(&f).await), Tampered::LeafModified(1));
 }
 
+/// A record put below the first (at a negative index, which the log never writes) is
+/// not passed over by `verify`, nor served by the read API as some other index.
+async fn a_record_inserted_below_the_first_is_refused(f: Fixture) {
+    fill(&f, 3).await;
+    tamper(
+        &f,
+        "INSERT INTO records (idx, bucket, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash) \
+         SELECT -1, -1, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash FROM records WHERE idx = 0",
+    )
+    .await;
+    let error = verified(&f).await.unwrap_err().to_string();
+    assert!(error.contains("index -1"), "{error}");
+    let portal = portal_signer("the portal");
+    let base = serve_read_api(&f, &portal).await;
+    let answer = reqwest::Client::new()
+        .post(format!("{base}/processing-activities"))
+        .bearer_auth("fg-token")
+        .json(&json!({"dpl.core.processing_activity_id": PARKEREN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503, "not served as another index");
+}
+
 async fn an_inserted_record_is_named(f: Fixture) {
     fill(&f, 4).await;
     tamper(
@@ -1113,6 +1137,72 @@ async fn whatever_the_portal_asks_a_resident_sees_only_their_own_records(f: Fixt
     assert!(
         answered > 0 && refused > 0,
         "{answered} answered, {refused} refused"
+    );
+}
+
+/// The store finds records by columns outside the hashed body. A record moved to another
+/// resident by its `subject` column (by someone who can write the database) is found
+/// for that resident, but the read API serves only records whose body says so.
+async fn a_record_moved_to_another_resident_by_its_columns_is_not_served(f: Fixture) {
+    // Even indexes are Sanne's, odd ones Tom's.
+    fill(&f, 4).await;
+    let sanne = f.log.pseudonyms().bsn(SANNE);
+    tamper(
+        &f,
+        &format!(
+            "UPDATE records SET subject = '{}' WHERE idx = 1",
+            sanne.as_str()
+        ),
+    )
+    .await;
+    // `verify` names it.
+    assert_eq!(tampered(verified(&f).await), Tampered::ColumnsModified(1));
+    // Started again, the log reads its unindexed records' subjects from the columns.
+    let again = start(&f.store, &f.keys, &f.clock).await.unwrap();
+    let f = Fixture { log: again, ..f };
+    let filter = Filter {
+        subject: Some(sanne.as_str().to_owned()),
+        limit: 10,
+        ..Filter::default()
+    };
+    let found: Vec<u64> = f
+        .log
+        .query(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert!(
+        found.contains(&1),
+        "the store finds it by the column: {found:?}"
+    );
+    let portal = portal_signer("the portal");
+    let base = serve_read_api(&f, &portal).await;
+    let client = reqwest::Client::new();
+    let answer = as_privacy_officer(&client, &base, &about(SANNE)).await;
+    let served: Vec<u64> = answer["processingActivities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["logIndex"].as_u64().unwrap())
+        .collect();
+    assert_eq!(served, [2, 0], "{answer}");
+    let signed_in = portal.sign(&Bsn::parse(SANNE).unwrap(), &f.log.verifying_key().0, NOW);
+    let as_sanne: Value = client
+        .post(format!("{base}/processing-activities"))
+        .bearer_auth("portal-token")
+        .header(resident_assertion::HEADER, &signed_in)
+        .json(&about(SANNE))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_sanne["processingActivities"].as_array().unwrap().len(),
+        2
     );
 }
 
@@ -1699,6 +1789,8 @@ loket_store::contract_suite! {
         a_running_log_prunes_expired_records_until_it_stops,
         lookups_answer_alike_before_and_after_a_bucket_reaches_the_lookup_tables,
         the_read_api_answers_authorised_readers_only,
+        a_record_moved_to_another_resident_by_its_columns_is_not_served,
+        a_record_inserted_below_the_first_is_refused,
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,

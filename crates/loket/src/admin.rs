@@ -56,6 +56,19 @@ pub async fn log_verify(
         if let StorageUrl::SqliteDir(dir) = &storage
             && !dir.join(format!("{}.db", organisation.log)).exists()
         {
+            // A log that never ran has no database. One that did has keys and a head
+            // file too: then its database was removed, which verify must not pass over.
+            let ran = ["signing.pk8", "latest-head.json"]
+                .iter()
+                .any(|file| keys.join(format!("{}.{file}", organisation.log)).exists());
+            anyhow::ensure!(
+                !ran,
+                "the processing log {} ({}) has keys in {} but no database in {}: it was removed",
+                organisation.log,
+                organisation.display_name,
+                keys.display(),
+                dir.display()
+            );
             continue;
         }
         verify_log(&storage, &keys, organisation.log, organisation.display_name).await?;

@@ -1089,6 +1089,13 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         error.contains("the database no longer holds it") && error.contains("head file"),
         "{error}"
     );
+    // A log whose database was removed is not passed over.
+    std::fs::remove_file(data.join("logboek_rdw.db")).unwrap();
+    let error = verify_one("rdw");
+    assert!(
+        error.contains("logboek_rdw") && error.contains("no database"),
+        "{error}"
+    );
 }
 
 /// A demo organisation's log (`gemeente`, `rvig`, …) asked about `bsn` as the portal asks:

@@ -252,10 +252,22 @@ pub(crate) type EntryRow = (
 pub(crate) const ENTRY_COLUMNS: &str =
     "idx, trace_id, subject, activity, start_ms, expires_at, body, body_digest, leaf_hash";
 
+/// Where a scan from `from` starts in the table: from the very bottom when it starts at
+/// the first record, so that a record put below it (a negative index, which the log never
+/// writes) is read, and refused, rather than passed over.
+pub(crate) fn scan_start(from: u64) -> i64 {
+    if from == 0 { i64::MIN } else { to_i64(from) }
+}
+
 pub(crate) fn entry_from_row(row: EntryRow) -> Result<Entry, StoreError> {
     let (idx, trace_id, subject, activity, start_ms, expires_at, body, digest, leaf) = row;
+    let index = u64::try_from(idx).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "there is a record at index {idx}, which the log never writes: it was inserted behind the log's back"
+        ))
+    })?;
     Ok(Entry {
-        index: to_u64(idx),
+        index,
         trace_id,
         subject,
         activity,

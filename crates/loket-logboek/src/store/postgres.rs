@@ -9,7 +9,7 @@ use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
     buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    node_upto, prune_statements, to_hash, to_i64, to_u64,
+    node_upto, prune_statements, scan_start, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -75,7 +75,7 @@ impl PostgresLog {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= $1 ORDER BY idx LIMIT $2"
         ))
-        .bind(to_i64(from))
+        .bind(scan_start(from))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -10,7 +10,7 @@ use super::shared::log_store_impl;
 use super::{
     Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
     buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    node_upto, prune_statements, to_hash, to_i64, to_u64,
+    node_upto, prune_statements, scan_start, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -135,9 +135,10 @@ impl SqliteLog {
                 let mut select = connection.prepare_cached(&format!(
                     "SELECT {ENTRY_COLUMNS} FROM records WHERE idx >= ?1 ORDER BY idx LIMIT ?2"
                 ))?;
-                let rows = select.query_map(params![to_i64(from), i64::from(limit)], |row| {
-                    EntryRow::try_from(row)
-                })?;
+                let rows = select
+                    .query_map(params![scan_start(from), i64::from(limit)], |row| {
+                        EntryRow::try_from(row)
+                    })?;
                 Ok(rows.collect::<Result<Vec<EntryRow>, _>>()?)
             })
         })
