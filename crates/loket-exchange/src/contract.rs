@@ -39,6 +39,17 @@ pub struct Validity {
     pub not_after: i64,
 }
 
+impl Validity {
+    /// From now for `days` days: what the CLI and the management API give a contract.
+    pub fn days_from_now(days: std::num::NonZeroU16) -> Self {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Self {
+            not_before: now,
+            not_after: now + i64::from(days.get()) * 86_400,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {

@@ -103,12 +103,18 @@ impl Documents {
                     .await?
             }
         };
-        rows.into_iter()
-            .map(|(key, body)| {
-                serde_json::from_str(&body)
-                    .map(|value| (key, value))
-                    .map_err(|error| StoreError::Corrupt(error.to_string()))
+        // One unreadable document (written behind the manager's back) is passed over: were
+        // it to fail the whole list, the policy could not be built again, and no later
+        // revocation or expiry would take effect.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, body)| match serde_json::from_str(&body) {
+                Ok(value) => Some((key, value)),
+                Err(error) => {
+                    tracing::warn!(kind = kind.as_str(), %key, %error, "an unreadable document is passed over");
+                    None
+                }
             })
-            .collect()
+            .collect())
     }
 }

@@ -173,6 +173,9 @@ async fn handle(
         Ok(named) => named,
         Err(denial) => return denial.into_response(),
     };
+    // The policy as it is now the body is in: a grant revoked while it was being sent
+    // does not let it through.
+    let policy = inner.manager.policy();
     let connection = match check(inner, &policy, &peer, grant_hash, activity)
         .and_then(|connection| gateway::fields_allowed(&connection, &body).map(|()| connection))
     {

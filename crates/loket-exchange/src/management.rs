@@ -15,7 +15,6 @@ use loket_logboek::Activities;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use crate::contract::Validity;
 use crate::manager::{Manager, ManagerError, ServiceEntry};
@@ -163,7 +162,7 @@ async fn contracts(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Va
 }
 
 /// Days from now a contract is valid when the request does not say.
-const DEFAULT_DAYS: i64 = 365;
+const DEFAULT_DAYS: NonZeroU16 = NonZeroU16::MIN.saturating_add(364);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -255,9 +254,5 @@ fn state_of(api: &Api, hash: &str) -> Value {
 }
 
 fn validity(days: Option<NonZeroU16>) -> Validity {
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    Validity {
-        not_before: now,
-        not_after: now + days.map_or(DEFAULT_DAYS, |d| i64::from(d.get())) * 86_400,
-    }
+    Validity::days_from_now(days.unwrap_or(DEFAULT_DAYS))
 }

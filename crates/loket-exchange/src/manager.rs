@@ -155,6 +155,10 @@ pub enum ManagerError {
     NotAParty(String),
     #[error("the certificate of peer {0} cannot be read")]
     Certificate(String),
+    #[error("the certificate of peer {0} does not chain to the trust anchors, or is not valid now")]
+    Untrusted(String),
+    #[error("the exchange's trust anchors: {0}")]
+    Anchors(#[from] crate::tls::TlsError),
     #[error("a connection grant needs at least one processing activity")]
     NoActivity,
     #[error("{0} is not in the register of processing activities")]
@@ -170,10 +174,16 @@ pub struct Manager {
     /// The OIN of the organisation that keeps this directory: only publications it
     /// accepted put a service in the directory.
     directory_keeper: Arc<str>,
+    /// Whoever can write the directory's database could enter any certificate: only one
+    /// that chains to the trust anchors, with the OIN it is entered under, counts.
+    checker: Arc<dyn rustls::server::danger::ClientCertVerifier>,
     policy: Arc<RwLock<Arc<Policy>>>,
     /// What the policy in force was built from, so a periodic check can tell whether
     /// building it again would change anything.
     built: Arc<Mutex<Option<Built>>>,
+    /// One rebuild at a time: two at once could finish in the wrong order, and the one
+    /// built from older documents (before a revocation, say) would stay in force.
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The documents' revision a policy was built from, and the first moment its contracts'
@@ -192,13 +202,19 @@ impl Built {
 
 impl Manager {
     /// The directory and contracts in `database`, kept by the organisation whose OIN is
-    /// `directory_keeper`.
-    pub async fn open(database: &Database, directory_keeper: &str) -> Result<Self, ManagerError> {
+    /// `directory_keeper`, among organisations whose certificates chain to `anchors`.
+    pub async fn open(
+        database: &Database,
+        directory_keeper: &str,
+        anchors: &[CertificateDer<'static>],
+    ) -> Result<Self, ManagerError> {
         let manager = Self {
             documents: Documents::new(database),
             directory_keeper: directory_keeper.into(),
+            checker: crate::tls::certificate_checker(anchors)?,
             policy: Arc::default(),
             built: Arc::default(),
+            rebuilding: Arc::default(),
         };
         manager.reload().await?;
         Ok(manager)
@@ -214,6 +230,7 @@ impl Manager {
 
     /// Rebuild the policy from the stored documents.
     pub async fn reload(&self) -> Result<Arc<Policy>, ManagerError> {
+        let _turn = self.rebuilding.lock().await;
         // Read before the documents: a change made while building raises it past what
         // is recorded here, so the next check builds again.
         let revision = self.documents.revision().await?;
@@ -247,16 +264,19 @@ impl Manager {
 
     async fn build(&self) -> Result<Policy, ManagerError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let peers: HashMap<String, PeerEntry> = self
-            .documents
-            .list::<PeerEntry>(Kind::Peer)
-            .await?
-            .into_iter()
-            .collect();
-        let certificates: HashMap<&str, PeerCertificate> = peers
-            .values()
-            .filter_map(|peer| Some((peer.oin.as_str(), parse_pem(&peer.certificate_pem)?)))
-            .collect();
+        let mut peers: HashMap<String, PeerEntry> = HashMap::new();
+        let mut certificates: HashMap<String, PeerCertificate> = HashMap::new();
+        for (key, peer) in self.documents.list::<PeerEntry>(Kind::Peer).await? {
+            match self.trusted(&key, &peer) {
+                Ok(certificate) => {
+                    certificates.insert(key.clone(), certificate);
+                    peers.insert(key, peer);
+                }
+                Err(error) => {
+                    tracing::warn!(peer = %key, %error, "a directory entry's certificate is not trusted; ignored");
+                }
+            }
+        }
         let listed: HashMap<String, ServiceEntry> = self
             .documents
             .list(Kind::Service)
@@ -387,7 +407,29 @@ impl Manager {
         Ok(policy)
     }
 
-    /// Add (or update) an organisation in the directory.
+    /// The certificate of a directory entry stored under `key`, when it counts: it chains
+    /// to the trust anchors and is valid now, and carries the OIN it is entered under.
+    fn trusted(&self, key: &str, peer: &PeerEntry) -> Result<PeerCertificate, ManagerError> {
+        let chain = crate::pki::certificates(&peer.certificate_pem, "directory")
+            .map_err(|_| ManagerError::Certificate(key.to_owned()))?;
+        let (leaf, intermediates) = chain
+            .split_first()
+            .ok_or_else(|| ManagerError::Certificate(key.to_owned()))?;
+        let certificate =
+            PeerCertificate::parse(leaf).map_err(|_| ManagerError::Certificate(key.to_owned()))?;
+        let now = rustls_pki_types::UnixTime::now();
+        let chains = self
+            .checker
+            .verify_client_cert(leaf, intermediates, now)
+            .is_ok();
+        if !chains || peer.oin != key || certificate.oin.as_str() != key {
+            return Err(ManagerError::Untrusted(key.to_owned()));
+        }
+        Ok(certificate)
+    }
+
+    /// Add (or update) an organisation in the directory, with a certificate that chains
+    /// to the trust anchors.
     pub async fn register_peer(
         &self,
         name: &str,
@@ -400,6 +442,7 @@ impl Manager {
             name: name.to_owned(),
             certificate_pem: certificate_pem.to_owned(),
         };
+        self.trusted(&entry.oin, &entry)?;
         if self.policy().peers.get(&entry.oin) == Some(&entry) {
             return Ok(entry);
         }

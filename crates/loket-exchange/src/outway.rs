@@ -188,6 +188,10 @@ async fn handle(
         Ok(named) => named,
         Err(denial) => return denial.into_response(),
     };
+    // The policy as it is now the body is in: a grant revoked while it was being sent
+    // does not let it through.
+    let policy = inner.manager.policy();
+    let provider = policy.services.get(service);
     let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),

@@ -38,6 +38,17 @@ fn roots(anchors: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError>
     Ok(roots)
 }
 
+/// A check that a certificate chains to `anchors` and is valid now, as an inway checks a
+/// client: what a certificate in the directory must pass before signatures count by it.
+pub(crate) fn certificate_checker(
+    anchors: &[CertificateDer<'static>],
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    Ok(
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider())
+            .build()?,
+    )
+}
+
 /// Whether `identity` will be accepted by peers: its key belongs to its certificate, and
 /// the certificate chains to `anchors` and is valid now, as an inway checks a client.
 pub fn check_identity(

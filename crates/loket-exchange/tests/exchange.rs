@@ -14,12 +14,13 @@ use loket_exchange::contract::Validity;
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
     ContractState, ExchangeMetrics, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS,
-    MAX_SUBJECTS, Manager, Outway, PROCESSING_ACTIVITY, ServiceEntry, TRANSACTION_ID, tls,
+    MAX_SUBJECTS, Manager, ManagerError, Outway, PROCESSING_ACTIVITY, PeerEntry, ServiceEntry,
+    TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
 use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
 use loket_registers::brp::{self, PersonRecord, PersonStore};
-use loket_store::{Database, StorageUrl};
+use loket_store::{Database, StorageUrl, sqlx};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -150,7 +151,7 @@ async fn world(url: &StorageUrl) -> World {
     let brp_url = serve_plain(router).await;
 
     let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
-    let manager = Manager::open(&database, GEMEENTE).await.unwrap();
+    let manager = Manager::open(&database, GEMEENTE, &anchors).await.unwrap();
     for name in ["gemeente", "rvig", "rdw"] {
         let pem = std::fs::read_to_string(pki_dir.path().join(format!("{name}.pem"))).unwrap();
         manager.register_peer(name, &pem).await.unwrap();
@@ -268,6 +269,11 @@ fn lookup(fields: &[&str]) -> Value {
 }
 
 impl World {
+    /// The exchange's trust anchors: the demo CA's certificate.
+    fn anchors(&self) -> Vec<rustls_pki_types::CertificateDer<'static>> {
+        pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap()
+    }
+
     async fn via_outway(&self, activity: Option<&str>, body: &Value) -> reqwest::Response {
         let mut request = reqwest::Client::new()
             .post(format!("{}/{SERVICE}{PATH}", self.outway))
@@ -765,7 +771,7 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
     );
 
     // RDW keeping a directory of its own in the same database lists nothing in ours.
-    let own = Manager::open(&w.database, RDW).await.unwrap();
+    let own = Manager::open(&w.database, RDW, &w.anchors()).await.unwrap();
     let hash = own
         .publish(&rdw, entry("rdw-brp", RDW, elsewhere), validity(0, 30))
         .await
@@ -1191,6 +1197,105 @@ async fn an_answer_that_cannot_be_read_is_withheld(w: World) {
     assert_eq!(w.reached(), 0, "none of this was the BRP");
 }
 
+/// Write a document into the directory's database as whoever can write to it would,
+/// past the manager.
+async fn put_document(w: &World, kind: &str, key: &str, body: &str) {
+    let sql = "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) \
+               ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
+    match &w.database {
+        Database::Sqlite(pool) => {
+            let sql = sql.replace('$', "?");
+            let query = sqlx::query(&sql).bind(kind).bind(key).bind(body);
+            query.execute(pool).await.unwrap();
+        }
+        Database::Postgres(pool) => {
+            let query = sqlx::query(sql).bind(kind).bind(key).bind(body);
+            query.execute(pool).await.unwrap();
+        }
+    }
+}
+
+/// A document nobody can read (written past the manager) is passed over: the policy is
+/// built again without it, so a revocation after it still takes effect.
+async fn an_unreadable_document_does_not_hold_the_policy(w: World) {
+    for kind in ["peer", "service", "contract", "signature"] {
+        put_document(&w, kind, "kapot", "{not json").await;
+    }
+    w.manager.reload().await.unwrap();
+    assert_eq!(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"]))
+            .await
+            .status(),
+        200
+    );
+    let contract = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
+    w.manager
+        .revoke(&identity(&w.pki, "rvig"), &contract)
+        .await
+        .unwrap();
+    assert!(!w.manager.policy().connections.contains_key(&w.grant));
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+}
+
+/// Whoever can write to the directory's database could put a certificate of their own in
+/// another organisation's place, and sign in its name. Only a certificate that chains to
+/// the trust anchors, under the OIN it carries, counts: signatures by any other do not.
+async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
+    let forger = tempfile::tempdir().unwrap();
+    pki::init(forger.path(), &organisations(&[("rvig", RVIG)])).unwrap();
+    let forged_rvig = identity(forger.path(), "rvig");
+    let forged_pem = std::fs::read_to_string(forger.path().join("rvig.pem")).unwrap();
+    // The directory refuses it.
+    assert!(matches!(
+        w.manager.register_peer("rvig", &forged_pem).await,
+        Err(ManagerError::Untrusted(oin)) if oin == RVIG
+    ));
+    // Written straight into the database instead, in RvIG's place.
+    let entry = PeerEntry {
+        oin: RVIG.into(),
+        name: "rvig".into(),
+        certificate_pem: forged_pem,
+    };
+    put_document(&w, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
+    // RDW asks for RvIG's BRP, and accepts in RvIG's name with the forged key.
+    let rdw = identity(&w.pki, "rdw");
+    let hash = w
+        .manager
+        .request_connection(
+            &rdw,
+            SERVICE,
+            vec![PARKEREN.into()],
+            None,
+            validity(-1, 30),
+            &register(),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&rdw, &hash).await.unwrap();
+    w.manager.accept(&forged_rvig, &hash).await.unwrap();
+    let policy = w.manager.reload().await.unwrap();
+    let contract = policy.contracts.iter().find(|c| c.hash == hash).unwrap();
+    assert_eq!(contract.state, ContractState::Proposed);
+    assert_eq!(contract.accepted_by, [RDW]);
+    assert!(
+        !policy.peers.contains_key(RVIG),
+        "the untrusted entry is left out"
+    );
+    assert!(
+        contract
+            .grant_hashes
+            .iter()
+            .all(|grant| !policy.connections.contains_key(grant))
+    );
+}
+
 async fn the_inway_checks_on_its_own(w: World) {
     let body = lookup(&["naam"]);
     // A certificate from another CA does not get through the handshake.
@@ -1376,7 +1481,9 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
         "nothing changed, nothing rebuilt"
     );
     // `loket exchange revoke` in another process: the same database, a manager of its own.
-    let other = Manager::open(&w.database, GEMEENTE).await.unwrap();
+    let other = Manager::open(&w.database, GEMEENTE, &w.anchors())
+        .await
+        .unwrap();
     let contract = w.manager.policy().connections[&w.grant]
         .contract_hash
         .clone();
@@ -1899,6 +2006,8 @@ loket_store::contract_suite! {
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,
         the_inway_counts_the_named_with_the_answered,
+        a_certificate_outside_the_trust_anchors_signs_nothing,
+        an_unreadable_document_does_not_hold_the_policy,
         an_answer_that_cannot_be_read_is_withheld,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,

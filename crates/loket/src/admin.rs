@@ -207,8 +207,9 @@ pub enum ExchangeCommand {
         /// The path, in each answered item, of the data subject's BSN.
         #[arg(long)]
         subject_field: Option<String>,
-        #[arg(long, default_value_t = 365)]
-        days: i64,
+        /// How many days the contract holds (1 to 65535).
+        #[arg(long, default_value = "365")]
+        days: std::num::NonZeroU16,
         #[command(flatten)]
         party: Party,
     },
@@ -222,8 +223,9 @@ pub enum ExchangeCommand {
         /// Only these fields (repeatable); without it, every field.
         #[arg(long = "field")]
         fields: Vec<String>,
-        #[arg(long, default_value_t = 365)]
-        days: i64,
+        /// How many days the contract holds (1 to 65535).
+        #[arg(long, default_value = "365")]
+        days: std::num::NonZeroU16,
         #[command(flatten)]
         party: Party,
     },
@@ -344,26 +346,30 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
     }
 }
 
-/// From now for `days` days (at least one).
-fn validity(days: i64) -> loket_exchange::contract::Validity {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    loket_exchange::contract::Validity {
-        not_before: now,
-        not_after: now + days.max(1) * 86_400,
-    }
+fn validity(days: std::num::NonZeroU16) -> loket_exchange::contract::Validity {
+    loket_exchange::contract::Validity::days_from_now(days)
 }
 
 impl ExchangeStore {
     async fn manager(&self) -> anyhow::Result<Manager> {
-        let (url, keeper) = match self.configured()? {
-            Some(exchange) => (exchange.directory, exchange.directory_peer),
-            None => (
-                storage(&self.data, self.storage.clone())?,
-                crate::exchange::GEMEENTE_OIN.to_owned(),
-            ),
+        let (url, keeper, anchors) = match self.configured()? {
+            Some(exchange) => {
+                let anchors = exchange.anchors()?;
+                (exchange.directory, exchange.directory_peer, anchors)
+            }
+            None => {
+                let ca = pki_dir(&self.data).join(loket_exchange::pki::CA_FILE);
+                let anchors = loket_exchange::pki::load_roots(&ca)
+                    .with_context(|| format!("no demo CA at {}", ca.display()))?;
+                (
+                    storage(&self.data, self.storage.clone())?,
+                    crate::exchange::GEMEENTE_OIN.to_owned(),
+                    anchors,
+                )
+            }
         };
         let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
-        Ok(Manager::open(&database, &keeper).await?)
+        Ok(Manager::open(&database, &keeper, &anchors).await?)
     }
 
     /// The `[exchange]` of `--config`, when given.

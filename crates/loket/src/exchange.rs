@@ -256,6 +256,7 @@ pub async fn start(
     let manager = Manager::open(
         &platform::open(storage, &loket_exchange::SCHEMA).await?,
         GEMEENTE_OIN,
+        &anchors,
     )
     .await?;
     let mut identities = HashMap::new();

@@ -115,7 +115,7 @@ pub async fn start(
     let anchors = settings.anchors()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
-    let manager = Manager::open(&directory, &settings.directory_peer)
+    let manager = Manager::open(&directory, &settings.directory_peer, &anchors)
         .await
         .context("cannot open the exchange's directory")?;
     manager

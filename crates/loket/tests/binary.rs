@@ -1021,6 +1021,18 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
             "{service} {inway}"
         );
     }
+    // So is a validity the calendar cannot hold, or none at all.
+    for days in ["0", "-1", "65536", "99999999999999999"] {
+        let refused = Command::new(LOKET)
+            .args(["exchange", "publish", "--as", "rdw", "--service", "rdw-apk"])
+            .args(["--inway", "https://127.0.0.1:9", &format!("--days={days}")])
+            .args(["--data", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{days}");
+        let error = String::from_utf8_lossy(&refused.stderr);
+        assert!(error.contains("--days"), "{days}: {error}");
+    }
 
     // The logs hold pseudonyms only, and verify after a restart.
     assert!(demo.terminate());
