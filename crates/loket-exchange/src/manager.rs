@@ -184,6 +184,10 @@ pub struct Manager {
     /// One rebuild at a time: two at once could finish in the wrong order, and the one
     /// built from older documents (before a revocation, say) would stay in force.
     rebuilding: Arc<tokio::sync::Mutex<()>>,
+    /// Contracts this manager has seen validly revoked. A revocation is a document in a
+    /// database others can write to; one that disappears does not bring its contract
+    /// back while this manager runs.
+    revoked: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// The documents' revision a policy was built from, and the first moment its contracts'
@@ -215,6 +219,7 @@ impl Manager {
             policy: Arc::default(),
             built: Arc::default(),
             rebuilding: Arc::default(),
+            revoked: Arc::default(),
         };
         manager.reload().await?;
         Ok(manager)
@@ -333,7 +338,19 @@ impl Manager {
             }
             accepted_by.sort();
             accepted_by.dedup();
-            let state = if !revoked_by.is_empty() {
+            let seen_revoked = {
+                let mut revoked = lock(&self.revoked);
+                if revoked_by.is_empty() {
+                    revoked.contains(&hash)
+                } else {
+                    revoked.insert(hash.clone());
+                    true
+                }
+            };
+            if seen_revoked && revoked_by.is_empty() {
+                tracing::warn!(contract = %hash, "a revocation of this contract is gone from the directory; it stays revoked");
+            }
+            let state = if seen_revoked {
                 ContractState::Revoked
             } else if accepted_by != parties {
                 ContractState::Proposed
@@ -664,8 +681,8 @@ fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
 
 /// The record of what the policy was built from is replaced whole, so a panic elsewhere
 /// cannot leave it half-written.
-fn lock(built: &Mutex<Option<Built>>) -> std::sync::MutexGuard<'_, Option<Built>> {
-    built
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1244,6 +1244,47 @@ async fn an_unreadable_document_does_not_hold_the_policy(w: World) {
     .await;
 }
 
+/// A revocation is a document in a database the consumer may write to too: one that
+/// disappears does not bring the grant back while the manager runs.
+async fn a_revocation_that_disappears_still_holds(w: World) {
+    let contract = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
+    w.manager
+        .revoke(&identity(&w.pki, "rvig"), &contract)
+        .await
+        .unwrap();
+    let sql = "DELETE FROM documents WHERE kind = 'signature' AND body LIKE '%\"revoke\"%'";
+    let removed = match &w.database {
+        Database::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Database::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(removed, 1);
+    let policy = w.manager.reload().await.unwrap();
+    let view = policy
+        .contracts
+        .iter()
+        .find(|c| c.hash == contract)
+        .unwrap();
+    assert!(view.revoked_by.is_empty(), "the signature is gone");
+    assert_eq!(view.state, ContractState::Revoked);
+    assert!(!policy.connections.contains_key(&w.grant));
+    denied(
+        w.via_outway(Some(PARKEREN), &lookup(&["naam"])).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+}
+
 /// Whoever can write to the directory's database could put a certificate of their own in
 /// another organisation's place, and sign in its name. Only a certificate that chains to
 /// the trust anchors, under the OIN it carries, counts: signatures by any other do not.
@@ -2008,6 +2049,7 @@ loket_store::contract_suite! {
         the_inway_counts_the_named_with_the_answered,
         a_certificate_outside_the_trust_anchors_signs_nothing,
         an_unreadable_document_does_not_hold_the_policy,
+        a_revocation_that_disappears_still_holds,
         an_answer_that_cannot_be_read_is_withheld,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
