@@ -511,14 +511,13 @@ impl Manager {
     ) -> Result<String, ManagerError> {
         refuse_flaws(checks::publication_flaws(&entry))?;
         let current = self.reload().await?;
-        if let Some(holder) = current
-            .services
-            .get(&entry.name)
-            .filter(|held| held.peer_id != identity.oin.as_str())
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(holder) = holder_of(&current, &self.directory_keeper, &entry.name, now)
+            .filter(|held| held != identity.oin.as_str())
         {
             return Err(ManagerError::ServiceTaken {
                 service: entry.name,
-                peer: holder.peer_id.clone(),
+                peer: holder,
             });
         }
         self.documents
@@ -561,13 +560,11 @@ impl Manager {
             return Err(ManagerError::UnknownActivity(unknown.clone()));
         }
         refuse_flaws(checks::field_flaws(fields.as_deref()))?;
-        let documents: HashMap<String, ServiceEntry> = self
-            .documents
-            .list(Kind::Service)
-            .await?
-            .into_iter()
-            .collect();
-        let entry = documents
+        // Only a service in the directory (its publication accepted by the keeper): a
+        // listing that awaits acceptance names a provider nobody has vouched for yet.
+        let current = self.reload().await?;
+        let entry = current
+            .services
             .get(service)
             .ok_or_else(|| ManagerError::UnknownService(service.to_owned()))?;
         let grant = GrantData::ServiceConnection {
@@ -681,6 +678,28 @@ fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
 
 /// The record of what the policy was built from is replaced whole, so a panic elsewhere
 /// cannot leave it half-written.
+/// The organisation that holds the service name `name` in the directory `keeper` keeps:
+/// it publishes it, or asked to and awaits the keeper (who can revoke that request to
+/// free the name).
+fn holder_of(policy: &Policy, keeper: &str, name: &str, now: i64) -> Option<String> {
+    if let Some(entry) = policy.services.get(name) {
+        return Some(entry.peer_id.clone());
+    }
+    policy
+        .contracts
+        .iter()
+        .filter(|c| c.state == ContractState::Proposed && now < c.content.validity.not_after)
+        .flat_map(|c| &c.content.grants)
+        .find_map(|grant| match &grant.data {
+            GrantData::ServicePublication { directory, service }
+                if directory.peer_id == keeper && service.name == name =>
+            {
+                Some(service.peer_id.clone())
+            }
+            _ => None,
+        })
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()

@@ -817,6 +817,55 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
     )
     .await;
     assert_eq!(w.reached(), before);
+
+    // A name that awaits the keeper's acceptance is held too: nobody else publishes it
+    // meanwhile, nor is a connection to it asked for before the keeper vouches for it.
+    let pending = w
+        .manager
+        .publish(
+            &rdw,
+            entry("rdw-kentekens", RDW, elsewhere),
+            validity(-1, 30),
+        )
+        .await
+        .unwrap();
+    let squat = w
+        .manager
+        .publish(
+            &rvig,
+            entry("rdw-kentekens", RVIG, elsewhere),
+            validity(-1, 30),
+        )
+        .await;
+    assert!(
+        matches!(&squat, Err(loket_exchange::ManagerError::ServiceTaken { peer, .. }) if peer == RDW),
+        "{squat:?}"
+    );
+    let early = w
+        .manager
+        .request_connection(
+            &gemeente,
+            "rdw-kentekens",
+            vec![PARKEREN.into()],
+            None,
+            validity(-1, 30),
+            &register(),
+        )
+        .await;
+    assert!(
+        matches!(early, Err(loket_exchange::ManagerError::UnknownService(_))),
+        "{early:?}"
+    );
+    // The keeper turns the request down (revokes it): the name is free again.
+    w.manager.revoke(&gemeente, &pending).await.unwrap();
+    w.manager
+        .publish(
+            &rvig,
+            entry("rdw-kentekens", RVIG, elsewhere),
+            validity(-1, 30),
+        )
+        .await
+        .unwrap();
 }
 
 /// The inway address in the directory is not signed by anyone; the outway only talks to
@@ -1293,19 +1342,7 @@ async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
     pki::init(forger.path(), &organisations(&[("rvig", RVIG)])).unwrap();
     let forged_rvig = identity(forger.path(), "rvig");
     let forged_pem = std::fs::read_to_string(forger.path().join("rvig.pem")).unwrap();
-    // The directory refuses it.
-    assert!(matches!(
-        w.manager.register_peer("rvig", &forged_pem).await,
-        Err(ManagerError::Untrusted(oin)) if oin == RVIG
-    ));
-    // Written straight into the database instead, in RvIG's place.
-    let entry = PeerEntry {
-        oin: RVIG.into(),
-        name: "rvig".into(),
-        certificate_pem: forged_pem,
-    };
-    put_document(&w, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
-    // RDW asks for RvIG's BRP, and accepts in RvIG's name with the forged key.
+    // RDW asks for RvIG's BRP (and will accept in RvIG's name with a forged key).
     let rdw = identity(&w.pki, "rdw");
     let hash = w
         .manager
@@ -1320,6 +1357,18 @@ async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
         .await
         .unwrap();
     w.manager.accept(&rdw, &hash).await.unwrap();
+    // The directory refuses it.
+    assert!(matches!(
+        w.manager.register_peer("rvig", &forged_pem).await,
+        Err(ManagerError::Untrusted(oin)) if oin == RVIG
+    ));
+    // Written straight into the database instead, in RvIG's place.
+    let entry = PeerEntry {
+        oin: RVIG.into(),
+        name: "rvig".into(),
+        certificate_pem: forged_pem,
+    };
+    put_document(&w, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
     w.manager.accept(&forged_rvig, &hash).await.unwrap();
     let policy = w.manager.reload().await.unwrap();
     let contract = policy.contracts.iter().find(|c| c.hash == hash).unwrap();
