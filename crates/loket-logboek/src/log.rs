@@ -184,6 +184,7 @@ impl Logboek {
             metrics,
             head_file,
             last_head,
+            unsure: None,
         };
         if blocking {
             // A thread of its own, which commits itself: an append then costs one wake-up
@@ -564,6 +565,18 @@ struct Writer {
     head_file: Option<HeadKeeper>,
     /// The newest head committed.
     last_head: Option<SignedTreeHead>,
+    /// A batch whose commit reported an error. The error may have come after the commit
+    /// itself (a connection lost before its answer): the next commit first looks whether
+    /// it landed, so the writer neither numbers new records over it nor forgets it.
+    unsure: Option<Unsure>,
+}
+
+/// A batch whose commit may or may not have landed, with what the writer would have
+/// become had it landed.
+struct Unsure {
+    batch: Arc<Batch>,
+    frontier: Frontier,
+    piece: usize,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -903,6 +916,9 @@ impl Writer {
             // Nothing to write: a seal with every record already signed.
             return Outcome::Committed(vec![0..0; jobs.len()]);
         }
+        if let Err(error) = self.settle_unsure().await {
+            return Outcome::Failed(error, jobs.len());
+        }
         self.advance_indexing();
         let mut frontier = self.frontier.clone();
         let mut batch = Batch::default();
@@ -956,33 +972,77 @@ impl Writer {
                     #[allow(clippy::cast_precision_loss)] // a batch is at most MAX_BATCH
                     metrics.records.observe(batch.entries.len() as f64);
                 }
-                if let Some(head) = &batch.head {
-                    self.signed_size = head.size;
-                    self.signed_at = tokio::time::Instant::now();
-                    if let Some(file) = &self.head_file {
-                        file.later(head);
-                    }
-                    self.last_head = Some(head.clone());
-                }
-                self.frontier = frontier;
-                let mut tail = self
-                    .tail
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                for entry in &batch.entries {
-                    tail.push(
-                        entry.index,
-                        entry.subject.as_deref(),
-                        entry.trace_id.as_deref(),
-                    );
-                }
-                drop(tail);
-                self.piece_written(piece, batch.indexed_upto);
+                self.landed(&batch, frontier, piece);
                 Outcome::Committed(ranges)
             }
             Err(error) => {
                 tracing::error!(log = %self.name, %error, "the processing log could not commit a batch");
+                self.unsure = Some(Unsure {
+                    batch,
+                    frontier,
+                    piece,
+                });
                 Outcome::Failed(error.to_string(), jobs.len())
+            }
+        }
+    }
+
+    /// The writer after `batch` is committed: its tree, heads and tail.
+    fn landed(&mut self, batch: &Batch, frontier: Frontier, piece: usize) {
+        if let Some(head) = &batch.head {
+            self.signed_size = head.size;
+            self.signed_at = tokio::time::Instant::now();
+            if let Some(file) = &self.head_file {
+                file.later(head);
+            }
+            self.last_head = Some(head.clone());
+        }
+        self.frontier = frontier;
+        let mut tail = self
+            .tail
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for entry in &batch.entries {
+            tail.push(
+                entry.index,
+                entry.subject.as_deref(),
+                entry.trace_id.as_deref(),
+            );
+        }
+        drop(tail);
+        self.piece_written(piece, batch.indexed_upto);
+    }
+
+    /// Whether the batch whose commit reported an error landed after all: then the writer
+    /// goes on from it (its callers heard of an error, so the log holds more than they
+    /// know of, never less). An error here means it cannot tell yet: no commit until it can.
+    async fn settle_unsure(&mut self) -> Result<(), String> {
+        let Some(unsure) = self.unsure.take() else {
+            return Ok(());
+        };
+        let looked = match (unsure.batch.entries.first(), &unsure.batch.head) {
+            (Some(first), _) => self.store.scan(first.index, 1).await.map(|found| {
+                found
+                    .first()
+                    .is_some_and(|e| e.leaf_hash == first.leaf_hash)
+            }),
+            (None, Some(head)) => self.store.head(head.size).await.map(|found| {
+                found.is_some_and(|h| h.root == head.root && h.signature == head.signature)
+            }),
+            (None, None) => Ok(false),
+        };
+        match looked {
+            Ok(true) => {
+                tracing::warn!(log = %self.name, "a commit that reported an error had landed; going on from it");
+                self.landed(&unsure.batch, unsure.frontier, unsure.piece);
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(error) => {
+                self.unsure = Some(unsure);
+                Err(format!(
+                    "cannot tell whether an earlier commit landed: {error}"
+                ))
             }
         }
     }

@@ -629,6 +629,143 @@ async fn a_failing_store_fails_the_append(f: Fixture) {
     assert!(result.is_err(), "an append to a closed store must fail");
 }
 
+/// A store whose next commit lands but answers with an error, as when the connection is
+/// lost between the commit and its answer.
+#[derive(Debug)]
+struct LosesAnAnswer {
+    inner: Arc<dyn LogStore>,
+    lose_next: std::sync::atomic::AtomicBool,
+}
+
+impl LosesAnAnswer {
+    fn lost(&self) -> Result<(), loket_store::StoreError> {
+        if self
+            .lose_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(loket_store::StoreError::Unavailable(
+                "the connection was lost before the commit's answer".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl LogStore for LosesAnAnswer {
+    async fn append(
+        &self,
+        batch: Arc<loket_logboek::Batch>,
+    ) -> Result<(), loket_store::StoreError> {
+        self.inner.append(batch).await?;
+        self.lost()
+    }
+    fn appends_blocking(&self) -> bool {
+        self.inner.appends_blocking()
+    }
+    fn append_blocking(&self, batch: &loket_logboek::Batch) -> Result<(), loket_store::StoreError> {
+        self.inner.append_blocking(batch)?;
+        self.lost()
+    }
+    async fn latest_head(
+        &self,
+    ) -> Result<Option<loket_logboek::SignedTreeHead>, loket_store::StoreError> {
+        self.inner.latest_head().await
+    }
+    async fn heads(
+        &self,
+        from_size: u64,
+        limit: u32,
+    ) -> Result<Vec<loket_logboek::SignedTreeHead>, loket_store::StoreError> {
+        self.inner.heads(from_size, limit).await
+    }
+    async fn head(
+        &self,
+        size: u64,
+    ) -> Result<Option<loket_logboek::SignedTreeHead>, loket_store::StoreError> {
+        self.inner.head(size).await
+    }
+    async fn nodes(
+        &self,
+        ids: &[merkle::NodeId],
+    ) -> Result<std::collections::HashMap<merkle::NodeId, Hash>, loket_store::StoreError> {
+        self.inner.nodes(ids).await
+    }
+    async fn scan(
+        &self,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<loket_logboek::Entry>, loket_store::StoreError> {
+        self.inner.scan(from, limit).await
+    }
+    async fn query(
+        &self,
+        filter: &Filter,
+    ) -> Result<Vec<loket_logboek::Entry>, loket_store::StoreError> {
+        self.inner.query(filter).await
+    }
+    async fn query_among(
+        &self,
+        filter: &Filter,
+        among: &[u64],
+    ) -> Result<Vec<loket_logboek::Entry>, loket_store::StoreError> {
+        self.inner.query_among(filter, among).await
+    }
+    async fn indexed_upto(&self) -> Result<u64, loket_store::StoreError> {
+        self.inner.indexed_upto().await
+    }
+    async fn lookup_keys(
+        &self,
+        from: u64,
+    ) -> Result<Vec<loket_logboek::LookupKeys>, loket_store::StoreError> {
+        self.inner.lookup_keys(from).await
+    }
+    async fn index_order(
+        &self,
+        from: u64,
+        end: u64,
+    ) -> Result<(Vec<u64>, Vec<u64>), loket_store::StoreError> {
+        self.inner.index_order(from, end).await
+    }
+    fn indexes_beside_appends(&self) -> bool {
+        self.inner.indexes_beside_appends()
+    }
+    async fn index_bucket(&self, from: u64, end: u64) -> Result<(), loket_store::StoreError> {
+        self.inner.index_bucket(from, end).await
+    }
+    async fn prune(&self, now: i64, limit: u32) -> Result<u64, loket_store::StoreError> {
+        self.inner.prune(now, limit).await
+    }
+}
+
+/// A commit that landed but answered with an error: its callers hear of the error, and
+/// the log goes on after it (before, every later commit numbered its records over it and
+/// failed on the primary key until a restart).
+async fn after_a_commit_that_landed_but_failed_the_log_goes_on_after_it(f: Fixture) {
+    fill(&f, 3).await;
+    let store = Arc::new(LosesAnAnswer {
+        inner: f.store.clone(),
+        lose_next: std::sync::atomic::AtomicBool::new(false),
+    });
+    let as_store: Arc<dyn LogStore> = store.clone();
+    let log = start(&as_store, &f.keys, &f.clock).await.unwrap();
+    store
+        .lose_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = log
+        .append(vec![record(&f, Some(SANNE), PARKEREN, NOW)])
+        .await;
+    assert!(failed.is_err(), "the caller hears of the error");
+    let indexes = log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(indexes, [4], "after the record that landed");
+    log.seal().await.unwrap();
+    let report = verified(&f).await.unwrap();
+    assert_eq!(report.records, 5);
+}
+
 async fn after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree(f: Fixture) {
     fill(&f, 3).await;
     // Something else occupies the next index: the commit fails on its primary key.
@@ -1778,6 +1915,7 @@ loket_store::contract_suite! {
         a_retention_past_the_calendar_keeps_the_writer_going,
         a_failing_store_fails_the_append,
         after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree,
+        after_a_commit_that_landed_but_failed_the_log_goes_on_after_it,
         a_modified_record_is_named,
         a_record_rewritten_with_new_digests_breaks_the_signed_root,
         a_removed_record_is_named,
