@@ -1,13 +1,18 @@
 //! RFC 8785 (JSON Canonicalization Scheme) for the values contracts hold: objects with
 //! keys sorted by UTF-16 code units, no whitespace, JSON string escaping as ECMAScript
-//! does it, and integers. Floats are refused: no contract needs one, and their JCS form
-//! is where implementations disagree.
+//! does it, and integers an IEEE double holds exactly (|n| < 2^53, which ECMAScript writes
+//! with all their digits, as here). Floats and larger integers are refused: no contract
+//! needs one, and their JCS form (ECMAScript's shortest double) is where implementations
+//! disagree.
 
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a contract may not contain fractional numbers")]
+#[error("a contract may only contain whole numbers below 2^53 in size")]
 pub struct NotCanonical;
+
+/// The largest integer every JSON reader that keeps numbers as doubles reads exactly.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 pub fn canonical(value: &Value) -> Result<String, NotCanonical> {
     let mut out = String::new();
@@ -19,15 +24,10 @@ fn write(value: &Value, out: &mut String) -> Result<(), NotCanonical> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                out.push_str(&i.to_string());
-            } else if let Some(u) = n.as_u64() {
-                out.push_str(&u.to_string());
-            } else {
-                return Err(NotCanonical);
-            }
-        }
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if i.unsigned_abs() <= MAX_SAFE_INTEGER => out.push_str(&i.to_string()),
+            _ => return Err(NotCanonical),
+        },
         Value::String(s) => push_string(s, out),
         Value::Array(items) => {
             out.push('[');
@@ -96,13 +96,30 @@ mod tests {
         );
         assert_eq!(canonical(&json!("\u{1}")).unwrap(), "\"\\u0001\"");
         assert_eq!(canonical(&json!(1.5)), Err(NotCanonical));
+        // Whole numbers as far as a double holds them exactly, and no further (RFC 8785
+        // would write 2^53 + 1 as 9007199254740992).
+        let safe = (1_i64 << 53) - 1;
+        assert_eq!(canonical(&json!(safe)).unwrap(), "9007199254740991");
+        assert_eq!(canonical(&json!(-safe)).unwrap(), "-9007199254740991");
+        for unsafe_number in [
+            json!(safe + 1),
+            json!(-safe - 1),
+            json!(i64::MAX),
+            json!(u64::MAX),
+        ] {
+            assert_eq!(
+                canonical(&unsafe_number),
+                Err(NotCanonical),
+                "{unsafe_number}"
+            );
+        }
     }
 
     fn values() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|i| json!(i)),
+            (-(1_i64 << 53) + 1..(1_i64 << 53)).prop_map(|i| json!(i)),
             ".{0,8}".prop_map(Value::String),
         ];
         leaf.prop_recursive(3, 24, 4, |inner| {
