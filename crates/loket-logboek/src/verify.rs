@@ -8,10 +8,11 @@ use loket_store::StoreError;
 use sha2::{Digest, Sha256};
 
 use crate::keys::VerifyingKey;
-use crate::merkle::{Frontier, Hash, leaf_hash};
+use crate::merkle::{Frontier, Hash, NodeId, leaf_hash};
 use crate::record::{Entry, leaf_input};
 use crate::store::LogStore;
 use crate::tree_head::SignedTreeHead;
+use crate::tree_nodes::kept;
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,10 @@ pub enum Tampered {
         "record {0} was modified: the columns it is found by (subject, trace, processing activity, time) do not match its content"
     )]
     ColumnsModified(u64),
+    #[error(
+        "the stored tree node at level {level}, position {index} does not match the records: proofs over it would fail"
+    )]
+    NodeModified { level: u32, index: u64 },
     #[error("record {0} was removed before its retention period ended")]
     PrunedEarly(u64),
     #[error(
@@ -189,6 +194,27 @@ pub(crate) fn recomputed_leaf(entry: &Entry) -> Result<Hash, Tampered> {
     Ok(leaf)
 }
 
+/// The stored tree nodes must be the ones the records make: proofs are built from them.
+async fn check_nodes(
+    completed: &[(NodeId, Hash)],
+    store: &dyn LogStore,
+) -> Result<(), VerifyError> {
+    for chunk in completed.chunks(1000) {
+        let ids: Vec<NodeId> = chunk.iter().map(|(id, _)| *id).collect();
+        let stored = store.nodes(&ids).await?;
+        for ((level, index), hash) in chunk {
+            if stored.get(&(*level, *index)) != Some(hash) {
+                return Err(Tampered::NodeModified {
+                    level: *level,
+                    index: *index,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The tree recomputed so far, and how far the signed heads confirm it.
 struct Checked {
     frontier: Frontier,
@@ -208,6 +234,8 @@ impl Checked {
         key: &VerifyingKey,
         now: i64,
     ) -> Result<(), VerifyError> {
+        // The stored nodes the page completes, as the records make them.
+        let mut completed = Vec::new();
         for entry in page {
             let index = self.frontier.size();
             if entry.index != index {
@@ -222,11 +250,11 @@ impl Checked {
             if !entry.columns_match_body() {
                 return Err(Tampered::ColumnsModified(index).into());
             }
-            self.frontier.push(leaf);
+            completed.extend(kept(self.frontier.push(leaf)));
             self.report.records += 1;
             self.check_heads(heads, store, key).await?;
         }
-        Ok(())
+        check_nodes(&completed, store).await
     }
 
     /// Every head signed at the current size must agree with the recomputed tree.

@@ -791,6 +791,22 @@ async fn after_a_failed_commit_the_log_goes_on_from_the_last_committed_tree(f: F
     assert_eq!(report.records, 4);
 }
 
+/// Proofs are built from the stored tree nodes, which no record's hash covers: `verify`
+/// recomputes them from the records and names one that was changed.
+async fn a_changed_tree_node_is_named(f: Fixture) {
+    fill(&f, 40).await;
+    verified(&f).await.unwrap();
+    tamper(
+        &f,
+        "UPDATE nodes SET hash = (SELECT leaf_hash FROM records WHERE idx = 0) WHERE level = 4 AND idx = 1",
+    )
+    .await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::NodeModified { level: 4, index: 1 }
+    );
+}
+
 async fn a_modified_record_is_named(f: Fixture) {
     fill(&f, 6).await;
     tamper(
@@ -1929,6 +1945,7 @@ loket_store::contract_suite! {
         the_read_api_answers_authorised_readers_only,
         a_record_moved_to_another_resident_by_its_columns_is_not_served,
         a_record_inserted_below_the_first_is_refused,
+        a_changed_tree_node_is_named,
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,
