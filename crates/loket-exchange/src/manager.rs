@@ -308,11 +308,28 @@ impl Manager {
             .list::<ContractContent>(Kind::Contract)
             .await?
         {
-            // A stored contract whose content no longer hashes to its key was altered.
-            if content.hash()? != hash {
-                tracing::warn!(contract = %hash, "stored contract does not match its hash; ignored");
-                continue;
-            }
+            // A stored contract whose content no longer hashes to its key was altered; one
+            // that cannot be hashed at all (a number beyond what a contract may hold) was
+            // written past the manager. Either is passed over, not the whole policy.
+            let hashes = content.hash().and_then(|own| {
+                let grants: Result<Vec<String>, _> = content
+                    .grants
+                    .iter()
+                    .map(|g| content.grant_hash(g))
+                    .collect();
+                Ok((own, grants?))
+            });
+            let grant_hashes = match hashes {
+                Ok((own, grants)) if own == hash => grants,
+                Ok(_) => {
+                    tracing::warn!(contract = %hash, "stored contract does not match its hash; ignored");
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(contract = %hash, %error, "stored contract cannot be hashed; ignored");
+                    continue;
+                }
+            };
             let mut accepted_by = Vec::new();
             let mut revoked_by = Vec::new();
             let parties = content.peers();
@@ -359,10 +376,8 @@ impl Manager {
             } else {
                 ContractState::Active
             };
-            let mut grant_hashes = Vec::new();
-            for grant in &content.grants {
-                let grant_hash = content.grant_hash(grant)?;
-                grant_hashes.push(grant_hash.clone());
+            for (grant, grant_hash) in content.grants.iter().zip(&grant_hashes) {
+                let grant_hash = grant_hash.clone();
                 // Expired grants stay known, so a late request hears "expired", not "unknown".
                 if !matches!(state, ContractState::Active | ContractState::Expired) {
                     continue;
@@ -676,8 +691,6 @@ fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-/// The record of what the policy was built from is replaced whole, so a panic elsewhere
-/// cannot leave it half-written.
 /// The organisation that holds the service name `name` in the directory `keeper` keeps:
 /// it publishes it, or asked to and awaits the keeper (who can revoke that request to
 /// free the name).
@@ -689,10 +702,13 @@ fn holder_of(policy: &Policy, keeper: &str, name: &str, now: i64) -> Option<Stri
         .contracts
         .iter()
         .filter(|c| c.state == ContractState::Proposed && now < c.content.validity.not_after)
-        .flat_map(|c| &c.content.grants)
-        .find_map(|grant| match &grant.data {
+        .flat_map(|c| c.content.grants.iter().map(move |grant| (c, grant)))
+        .find_map(|(contract, grant)| match &grant.data {
+            // Only a request the provider itself validly signed holds a name.
             GrantData::ServicePublication { directory, service }
-                if directory.peer_id == keeper && service.name == name =>
+                if directory.peer_id == keeper
+                    && service.name == name
+                    && contract.accepted_by.contains(&service.peer_id) =>
             {
                 Some(service.peer_id.clone())
             }
@@ -700,6 +716,8 @@ fn holder_of(policy: &Policy, keeper: &str, name: &str, now: i64) -> Option<Stri
         })
 }
 
+/// What these mutexes hold is replaced whole, so a panic elsewhere cannot leave it
+/// half-written.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()

@@ -19,8 +19,11 @@ struct RefusalLabels {
 }
 
 /// The exchange's metrics of a process, registered once; every gateway reports to them.
-/// A withheld answer whose record the log could not write counts twice: under its reason
-/// and under `ERROR_CODE_LOG_UNAVAILABLE`.
+/// Where a process runs both an outway and the inway it calls (the demo), one refusal by
+/// that inway counts twice: `at="inway"` and, as the outway heard it, `at="provider"`.
+/// Records appended in the background (an answer about residents the request already
+/// named) that fail to commit are not counted here: the log writes an error line for
+/// those.
 #[derive(Debug, Clone)]
 pub struct ExchangeMetrics {
     refusals: Family<RefusalLabels, Counter>,

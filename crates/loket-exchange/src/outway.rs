@@ -192,6 +192,7 @@ async fn handle(
     // does not let it through.
     let policy = inner.manager.policy();
     let provider = policy.services.get(service);
+    action.destination_peer = provider.map(|s| s.peer_id.clone()).unwrap_or_default();
     let chosen = choose(inner, &policy, service, activity, &body);
     let (connection, inway) = match (chosen, provider) {
         (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),

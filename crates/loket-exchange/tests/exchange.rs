@@ -856,6 +856,35 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
         matches!(early, Err(loket_exchange::ManagerError::UnknownService(_))),
         "{early:?}"
     );
+    // A request nobody validly signed (written straight into the database) holds nothing.
+    let mut unsigned = w
+        .manager
+        .policy()
+        .contracts
+        .iter()
+        .find(|c| c.hash == pending)
+        .unwrap()
+        .content
+        .clone();
+    for grant in &mut unsigned.grants {
+        if let loket_exchange::contract::GrantData::ServicePublication { service, .. } =
+            &mut grant.data
+        {
+            service.name = "rdw-apk".into();
+        }
+    }
+    let unsigned_hash = unsigned.hash().unwrap();
+    put_document(
+        &w,
+        "contract",
+        &unsigned_hash,
+        &serde_json::to_string(&unsigned).unwrap(),
+    )
+    .await;
+    w.manager
+        .publish(&rvig, entry("rdw-apk", RVIG, elsewhere), validity(-1, 30))
+        .await
+        .unwrap();
     // The keeper turns the request down (revokes it): the name is free again.
     w.manager.revoke(&gemeente, &pending).await.unwrap();
     w.manager
@@ -1270,6 +1299,12 @@ async fn an_unreadable_document_does_not_hold_the_policy(w: World) {
     for kind in ["peer", "service", "contract", "signature"] {
         put_document(&w, kind, "kapot", "{not json").await;
     }
+    // A contract that reads but cannot be hashed (a number beyond what a contract may
+    // hold) is passed over the same way.
+    let mut content = w.manager.policy().contracts[0].content.clone();
+    content.created_at = 1 << 60;
+    let content = serde_json::to_string(&content).unwrap();
+    put_document(&w, "contract", "te-groot", &content).await;
     w.manager.reload().await.unwrap();
     assert_eq!(
         w.via_outway(Some(PARKEREN), &lookup(&["naam"]))

@@ -40,6 +40,9 @@ const IDLE_PIECE_ROWS: usize = 64;
 const IDLE_PIECE_PAUSE: Duration = Duration::from_millis(2);
 /// How long the writer leaves the lookup tables alone after a piece failed to commit.
 const IDLE_PIECE_RETRY: Duration = Duration::from_secs(1);
+/// How soon the writer looks again whether a commit that reported an error landed, when
+/// the store could not say.
+const UNSURE_RETRY: Duration = Duration::from_millis(100);
 /// A writer that is seldom idle (appends queue up as fast as it commits) is behind once
 /// half of the next bucket is appended and this one is still not in; at 1,000 exchange
 /// requests a second that is 16 s, where idle moments take a second or two. Pieces then
@@ -702,6 +705,14 @@ impl Writer {
                 Err(mpsc::error::TryRecvError::Disconnected) => return None,
                 Err(mpsc::error::TryRecvError::Empty) => {}
             }
+            // Nothing of its own (a piece, a head) until the writer knows whether its
+            // last commit landed: a piece or a head now would build on a guess.
+            if self.unsure.is_some() && self.settle_unsure().await.is_err() {
+                tokio::select! {
+                    job = jobs.recv() => return job,
+                    () = tokio::time::sleep(UNSURE_RETRY) => continue,
+                }
+            }
             self.advance_indexing();
             let pieces_due = self.idle_pieces_from <= tokio::time::Instant::now();
             if pieces_due && matches!(self.indexing, Indexing::Writing(_)) {
@@ -908,6 +919,11 @@ impl Writer {
     /// Commit `jobs` in one transaction, with a signed tree head when `seal` asks for one
     /// or the last head is [`HEAD_INTERVAL`] old.
     async fn commit(&mut self, jobs: &[Job], seal: bool) -> Outcome {
+        // First whether the last commit that reported an error landed: what follows
+        // (indexes, the head, the lookup pieces) builds on the answer.
+        if let Err(error) = self.settle_unsure().await {
+            return Outcome::Failed(error, jobs.len());
+        }
         let appending = jobs.iter().any(|job| !job.records.is_empty());
         let sign =
             seal || self.head_interval.is_zero() || self.signed_at.elapsed() >= self.head_interval;
@@ -915,9 +931,6 @@ impl Writer {
         if !(appending || sign && unsigned) {
             // Nothing to write: a seal with every record already signed.
             return Outcome::Committed(vec![0..0; jobs.len()]);
-        }
-        if let Err(error) = self.settle_unsure().await {
-            return Outcome::Failed(error, jobs.len());
         }
         self.advance_indexing();
         let mut frontier = self.frontier.clone();
