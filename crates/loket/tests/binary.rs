@@ -1873,10 +1873,7 @@ fn any_application_makes_one_case_or_none_and_says_why() {
     use proptest::strategy::{Strategy, ValueTree};
     let (_dir, data) = data_dir();
     let demo = Running::demo(&data);
-    let client = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = browser();
     let cookie = portal_log_in(&client, &demo.portal, "999990007");
     let csrf = csrf_in(&portal_page(
         &client,
@@ -2088,6 +2085,14 @@ fn csrf_in(html: &str) -> String {
 }
 
 /// A signed-in resident's page, as text.
+/// A client that, like a test of a browser's steps, sees each redirect itself.
+fn browser() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 fn portal_page(client: &reqwest::blocking::Client, url: &str, cookie: &str) -> String {
     client
         .get(url)
@@ -2135,10 +2140,7 @@ fn the_overview_reminds_of_an_expiring_passport_asking_the_register_once() {
     const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
     let (_dir, data) = data_dir();
     let demo = Running::demo(&data);
-    let client = reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = browser();
     let cookie = portal_log_in(&client, &demo.portal, MOHAMMED);
     for _ in 0..3 {
         let page = client
