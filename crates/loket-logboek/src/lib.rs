@@ -31,10 +31,10 @@ pub use log::{HEAD_INTERVAL, LogError, Logboek};
 pub use metrics::LogMetrics;
 pub use pseudonym::{Pseudonym, PseudonymKey};
 pub use record::{Attributes, Body, Direction, Entry, Exchange, NewRecord, Status, leaf_input};
-pub use store::{Batch, Filter, LogStore, LookupKeys, log_store};
+pub use store::{Batch, Filter, LogStore, LookupKeys, LookupRows, log_store};
 pub use tree_head::SignedTreeHead;
 pub use tree_nodes::LOWEST_STORED_LEVEL;
-pub use verify::{Report, Tampered, VerifyError, verify};
+pub use verify::{Lookup, Report, Tampered, VerifyError, verify};
 
 /// The storage of a log named `component` (one per organisation, e.g. `logboek_gemeente`).
 pub const fn schema(component: &'static str) -> loket_store::Schema {

@@ -2,6 +2,7 @@
 //! against every signed tree head. Any record modified, removed, inserted or reordered
 //! makes it fail, naming the first record (or range) that is wrong.
 
+use std::cmp::Ordering;
 use std::time::Duration;
 
 use loket_store::StoreError;
@@ -10,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::keys::VerifyingKey;
 use crate::merkle::{Frontier, Hash, NodeId, leaf_hash};
 use crate::record::{Entry, leaf_input};
-use crate::store::LogStore;
+use crate::store::{LogStore, bucket, bucket_end};
 use crate::tree_head::SignedTreeHead;
 use crate::tree_nodes::kept;
 
@@ -39,6 +40,14 @@ pub enum Tampered {
         "the stored tree node at level {level}, position {index} does not match the records: proofs over it would fail"
     )]
     NodeModified { level: u32, index: u64 },
+    #[error(
+        "record {index} cannot be found by its {by}: its row in the lookup table is missing, so an inzage by {by} would not show it"
+    )]
+    NotInLookup { index: u64, by: Lookup },
+    #[error(
+        "the lookup table by {by} has a row for record {index} with a {by} that record does not have"
+    )]
+    LookupForged { index: u64, by: Lookup },
     #[error("record {0} was removed before its retention period ended")]
     PrunedEarly(u64),
     #[error(
@@ -59,6 +68,22 @@ pub enum Tampered {
         "the log signed a tree head over {0} records (the head file beside its keys), but the database no longer holds it: heads were removed, and records after them may have been rewritten"
     )]
     HeadRemoved(u64),
+}
+
+/// A lookup table: how an inzage finds a resident's records, or a trace's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Subject,
+    Trace,
+}
+
+impl std::fmt::Display for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Subject => "subject",
+            Self::Trace => "trace",
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +124,7 @@ pub async fn verify(
             pruned: 0,
             tree_heads: 0,
         },
+        keys: BucketKeys::default(),
     };
     let mut heads = Heads::default();
     // The page after a full one, read while that one was checked: the store reads (on
@@ -171,6 +197,8 @@ pub async fn verify(
             checking.await?;
         }
     }
+    // The last bucket, complete or not.
+    tree.check_lookup(store, now).await?;
     Ok(tree.report)
 }
 
@@ -221,6 +249,17 @@ struct Checked {
     /// The size of the last head that matched.
     last_good: u64,
     report: Report,
+    /// The lookup keys of the current bucket's records read so far.
+    keys: BucketKeys,
+}
+
+/// What the lookup tables must hold for a bucket's records, as the records say once
+/// checked against their bodies: (index, key) of each unpruned record with a subject,
+/// and with a trace, in index order.
+#[derive(Default)]
+struct BucketKeys {
+    subjects: Vec<(u64, String)>,
+    traces: Vec<(u64, String)>,
 }
 
 impl Checked {
@@ -250,11 +289,47 @@ impl Checked {
             if !entry.columns_match_body() {
                 return Err(Tampered::ColumnsModified(index).into());
             }
+            if entry.body.is_some() {
+                self.keys
+                    .subjects
+                    .extend(entry.subject.map(|key| (index, key)));
+                self.keys
+                    .traces
+                    .extend(entry.trace_id.map(|key| (index, key)));
+            }
             completed.extend(kept(self.frontier.push(leaf)));
             self.report.records += 1;
             self.check_heads(heads, store, key).await?;
+            if bucket_end(index) == index + 1 {
+                self.check_lookup(store, now).await?;
+            }
         }
         check_nodes(&completed, store).await
+    }
+
+    /// The lookup tables' rows for the bucket of the records read last must be exactly
+    /// what those records say. A missing row hides a record from an inzage by subject or
+    /// trace (below `indexed_upto`, the log looks nowhere else); a row that points at a
+    /// record without that key shows nothing (every lookup checks the record's own
+    /// columns), but only tampering makes one.
+    async fn check_lookup(&mut self, store: &dyn LogStore, now: i64) -> Result<(), VerifyError> {
+        let keys = std::mem::take(&mut self.keys);
+        let end = self.frontier.size();
+        let Some(last) = end.checked_sub(1) else {
+            return Ok(());
+        };
+        // Read first: the rows below it were committed with it.
+        let indexed_upto = store.indexed_upto().await?;
+        let rows = store.lookup_rows(bucket(last)).await?;
+        let read = Read {
+            end,
+            indexed_upto,
+            now,
+        };
+        read.check_table(Lookup::Subject, keys.subjects, rows.subjects, store)
+            .await?;
+        read.check_table(Lookup::Trace, keys.traces, rows.traces, store)
+            .await
     }
 
     /// Every head signed at the current size must agree with the recomputed tree.
@@ -284,6 +359,70 @@ impl Checked {
             self.report.tree_heads += 1;
         }
         Ok(())
+    }
+}
+
+/// Where a bucket's lookup rows are checked against its records.
+struct Read {
+    /// One past the last record read: rows of records after it (on a log that is being
+    /// appended to) are not checked.
+    end: u64,
+    /// Records below this must have their rows; later ones may (SQLite adds a bucket's
+    /// rows a piece at a time, and moves `indexed_upto` with the last piece).
+    indexed_upto: u64,
+    now: i64,
+}
+
+impl Read {
+    /// `expected`: in index order; `rows`: as stored, any order.
+    async fn check_table(
+        &self,
+        by: Lookup,
+        expected: Vec<(u64, String)>,
+        mut rows: Vec<(u64, String)>,
+        store: &dyn LogStore,
+    ) -> Result<(), VerifyError> {
+        rows.retain(|(index, _)| *index < self.end);
+        rows.sort_unstable();
+        let mut expected = expected.into_iter().peekable();
+        let mut rows = rows.into_iter().peekable();
+        loop {
+            // Both in (index, key) order: the smaller one has no partner in the other.
+            let order = match (expected.peek(), rows.peek()) {
+                (None, None) => return Ok(()),
+                (Some(wanted), Some(row)) => wanted.cmp(row),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+            };
+            match order {
+                Ordering::Equal => {
+                    expected.next();
+                    rows.next();
+                }
+                Ordering::Less => {
+                    if let Some((index, _)) = expected.next()
+                        && index < self.indexed_upto
+                        && !self.pruned_since(store, index).await?
+                    {
+                        return Err(Tampered::NotInLookup { index, by }.into());
+                    }
+                }
+                Ordering::Greater => {
+                    if let Some((index, _)) = rows.next() {
+                        return Err(Tampered::LookupForged { index, by }.into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the record was pruned after it was read: a prune takes its lookup rows
+    /// away in the same transaction.
+    async fn pruned_since(&self, store: &dyn LogStore, index: u64) -> Result<bool, StoreError> {
+        let now = store.scan(index, 1).await?;
+        Ok(now.first().is_some_and(|entry| {
+            entry.index == index && entry.body.is_none() && entry.expires_at <= self.now
+        }))
     }
 }
 

@@ -11,7 +11,8 @@ use loket_logboek::api::{self, Reader, Role};
 use loket_logboek::merkle::{self, Hash};
 use loket_logboek::{
     Activities, Direction, Exchange, Filter, HeadFile, LOWEST_STORED_LEVEL, LogKeys, LogStore,
-    Logboek, NewRecord, Status, Tampered, VerifyError, leaf_input, log_store, schema, verify,
+    Logboek, Lookup, NewRecord, Status, Tampered, VerifyError, leaf_input, log_store, schema,
+    verify,
 };
 use loket_store::{Database, StorageUrl};
 use serde_json::{Value, json};
@@ -629,15 +630,25 @@ async fn a_failing_store_fails_the_append(f: Fixture) {
     assert!(result.is_err(), "an append to a closed store must fail");
 }
 
-/// A store whose next commit lands but answers with an error, as when the connection is
-/// lost between the commit and its answer.
+/// A store that things happen to: with `lose_next`, its next commit lands but answers
+/// with an error, as when the connection is lost between the commit and its answer; with
+/// `prune_before_lookup`, a prune (at that time) runs just before it reads lookup rows.
 #[derive(Debug)]
-struct LosesAnAnswer {
+struct Meddled {
     inner: Arc<dyn LogStore>,
     lose_next: std::sync::atomic::AtomicBool,
+    prune_before_lookup: Option<i64>,
 }
 
-impl LosesAnAnswer {
+impl Meddled {
+    fn over(inner: &Arc<dyn LogStore>) -> Self {
+        Self {
+            inner: inner.clone(),
+            lose_next: std::sync::atomic::AtomicBool::new(false),
+            prune_before_lookup: None,
+        }
+    }
+
     fn lost(&self) -> Result<(), loket_store::StoreError> {
         if self
             .lose_next
@@ -652,7 +663,7 @@ impl LosesAnAnswer {
 }
 
 #[async_trait::async_trait]
-impl LogStore for LosesAnAnswer {
+impl LogStore for Meddled {
     async fn append(
         &self,
         batch: Arc<loket_logboek::Batch>,
@@ -714,6 +725,15 @@ impl LogStore for LosesAnAnswer {
     async fn indexed_upto(&self) -> Result<u64, loket_store::StoreError> {
         self.inner.indexed_upto().await
     }
+    async fn lookup_rows(
+        &self,
+        bucket: u64,
+    ) -> Result<loket_logboek::LookupRows, loket_store::StoreError> {
+        if let Some(now) = self.prune_before_lookup {
+            self.inner.prune(now, 1000).await?;
+        }
+        self.inner.lookup_rows(bucket).await
+    }
     async fn lookup_keys(
         &self,
         from: u64,
@@ -743,10 +763,7 @@ impl LogStore for LosesAnAnswer {
 /// failed on the primary key until a restart).
 async fn after_a_commit_that_landed_but_failed_the_log_goes_on_after_it(f: Fixture) {
     fill(&f, 3).await;
-    let store = Arc::new(LosesAnAnswer {
-        inner: f.store.clone(),
-        lose_next: std::sync::atomic::AtomicBool::new(false),
-    });
+    let store = Arc::new(Meddled::over(&f.store));
     let as_store: Arc<dyn LogStore> = store.clone();
     let log = start(&as_store, &f.keys, &f.clock).await.unwrap();
     store
@@ -805,6 +822,82 @@ async fn a_changed_tree_node_is_named(f: Fixture) {
         tampered(verified(&f).await),
         Tampered::NodeModified { level: 4, index: 1 }
     );
+}
+
+/// Below `indexed_upto` an inzage by subject or trace looks only in the lookup tables,
+/// which no hash covers: `verify` checks them against the records, and names a record
+/// whose row was removed, and a row that makes a record findable by a key it lacks.
+async fn a_record_hidden_from_the_lookup_tables_is_named(f: Fixture) {
+    fill(&f, 6).await;
+    // The bucket into the tables at once, as the log does when it is complete.
+    let index_again = || f.store.index_bucket(0, 65_536);
+    index_again().await.unwrap();
+    verified(&f).await.unwrap();
+
+    tamper(&f, "DELETE FROM subject_index WHERE idx = 3").await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::NotInLookup {
+            index: 3,
+            by: Lookup::Subject
+        }
+    );
+    index_again().await.unwrap();
+    tamper(&f, "DELETE FROM trace_index WHERE idx = 5").await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::NotInLookup {
+            index: 5,
+            by: Lookup::Trace
+        }
+    );
+    index_again().await.unwrap();
+    verified(&f).await.unwrap();
+
+    // Tom's record 1 made findable as Sanne's.
+    let sanne = f.log.pseudonyms().bsn(SANNE);
+    tamper(
+        &f,
+        &format!(
+            "INSERT INTO subject_index (bucket, subject, idx) VALUES (0, '{}', 1)",
+            sanne.as_str()
+        ),
+    )
+    .await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::LookupForged {
+            index: 1,
+            by: Lookup::Subject
+        }
+    );
+}
+
+/// A prune takes a record's lookup rows away with its subject and trace. One that runs
+/// after `verify` read the record and before it read the rows is no tampering.
+async fn a_record_pruned_while_verify_reads_is_not_called_hidden(f: Fixture) {
+    let expired = (0..4)
+        .map(|_| record(&f, Some(SANNE), KORT, NOW - Duration::days(10)))
+        .collect();
+    f.log.append(expired).await.unwrap();
+    fill(&f, 4).await;
+    f.store.index_bucket(0, 65_536).await.unwrap();
+    let meddled: Arc<dyn LogStore> = Arc::new(Meddled {
+        prune_before_lookup: Some(f.clock.now_unix()),
+        ..Meddled::over(&f.store)
+    });
+    let key = f.log.verifying_key();
+    let known = head_file(&f).read(key).unwrap();
+    let report = verify(meddled.as_ref(), key, f.clock.now_unix(), known.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(report.pruned, 0, "the records were read before the prune");
+    assert_eq!(
+        count(&f, "SELECT COUNT(*) FROM records WHERE body IS NULL").await,
+        4,
+        "and pruned before their lookup rows were read"
+    );
+    assert_eq!(verified(&f).await.unwrap().pruned, 4);
 }
 
 async fn a_modified_record_is_named(f: Fixture) {
@@ -1946,6 +2039,8 @@ loket_store::contract_suite! {
         a_record_moved_to_another_resident_by_its_columns_is_not_served,
         a_record_inserted_below_the_first_is_refused,
         a_changed_tree_node_is_named,
+        a_record_hidden_from_the_lookup_tables_is_named,
+        a_record_pruned_while_verify_reads_is_not_called_hidden,
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,

@@ -46,6 +46,14 @@ impl Batch {
 /// A record's lookup keys as stored: index, subject, trace.
 pub type LookupKeys = (u64, Option<String>, Option<String>);
 
+/// The rows of one bucket of the two lookup tables, as (record index, key), in no
+/// particular order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LookupRows {
+    pub subjects: Vec<(u64, String)>,
+    pub traces: Vec<(u64, String)>,
+}
+
 /// Which records an inzage asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -88,6 +96,9 @@ pub trait LogStore: Send + Sync + std::fmt::Debug {
     async fn query_among(&self, filter: &Filter, among: &[u64]) -> Result<Vec<Entry>, StoreError>;
     /// Every record below this one is in the lookup tables.
     async fn indexed_upto(&self) -> Result<u64, StoreError>;
+    /// The rows of the lookup tables in bucket `bucket` (records `bucket << 16` up to
+    /// the next bucket), for `verify`.
+    async fn lookup_rows(&self, bucket: u64) -> Result<LookupRows, StoreError>;
     /// The lookup keys of the records from `from` on, in index order.
     async fn lookup_keys(&self, from: u64) -> Result<Vec<LookupKeys>, StoreError>;
     /// The records from `from` up to `end` with a subject, in subject order; and those
@@ -176,6 +187,15 @@ pub(crate) fn bucket_order(rows: Vec<LookupKeys>) -> (Vec<u64>, Vec<u64>) {
         keyed.into_iter().map(|(_, idx)| idx).collect()
     };
     (order(subjects), order(traces))
+}
+
+/// The two lookup tables with their key columns.
+pub(crate) const LOOKUP_TABLES: [(&str, &str); 2] =
+    [("subject_index", "subject"), ("trace_index", "trace_id")];
+
+/// A bucket's rows (idx, key) of a lookup table, with `bucket` as the placeholder given.
+pub(crate) fn lookup_rows_statement((table, column): (&str, &str), bucket: &str) -> String {
+    format!("SELECT idx, {column} FROM {table} WHERE bucket = {bucket}")
 }
 
 /// Every record below `upto` (a placeholder) is in the lookup tables.

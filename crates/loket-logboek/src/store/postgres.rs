@@ -7,9 +7,10 @@ use loket_store::sqlx::{self, PgPool, Postgres, QueryBuilder};
 
 use super::shared::log_store_impl;
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
-    buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    node_upto, prune_statements, scan_start, to_hash, to_i64, to_u64,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LOOKUP_TABLES, LogStore, LookupKeys,
+    LookupRows, bucket, bucket_order, buckets, entry_from_row, head_from_row,
+    index_bucket_statements, indexed_upto_statement, lookup_rows_statement, node_upto,
+    prune_statements, scan_start, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -80,6 +81,21 @@ impl PostgresLog {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(entry_from_row).collect()
+    }
+
+    async fn lookup_rows_of(&self, bucket: u64) -> Result<LookupRows, StoreError> {
+        let mut rows = LookupRows::default();
+        for (table, found) in LOOKUP_TABLES
+            .into_iter()
+            .zip([&mut rows.subjects, &mut rows.traces])
+        {
+            let read: Vec<(i64, String)> = sqlx::query_as(&lookup_rows_statement(table, "$1"))
+                .bind(to_i64(bucket))
+                .fetch_all(&self.pool)
+                .await?;
+            found.extend(read.into_iter().map(|(idx, key)| (to_u64(idx), key)));
+        }
+        Ok(rows)
     }
 
     fn append_batch_blocking(&self, _batch: &Batch) -> Result<(), StoreError> {

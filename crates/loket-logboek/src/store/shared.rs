@@ -2,10 +2,10 @@
 //! every statement is built with `QueryBuilder`, which writes each backend's own
 //! placeholders, so the SQL is the same text for both.
 
-/// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes
-/// indexing and reading records in order are the backend's own (`append_batch`,
+/// `impl LogStore for $store` over a pool of `$db` (`pool`, for reads); appends, prunes,
+/// indexing, and reading records or lookup rows in bulk are the backend's own (`append_batch`,
 /// `append_batch_blocking`, `APPENDS_BLOCKING`, `prune_expired`, `bucket_order`,
-/// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`, `scan_records`).
+/// `index_whole_bucket`, `INDEXES_BESIDE_APPENDS`, `scan_records`, `lookup_rows_of`).
 macro_rules! log_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait]
@@ -170,6 +170,10 @@ macro_rules! log_store_impl {
                     .into_iter()
                     .map(|(idx, subject, trace)| (to_u64(idx), subject, trace))
                     .collect())
+            }
+
+            async fn lookup_rows(&self, bucket: u64) -> Result<LookupRows, StoreError> {
+                self.lookup_rows_of(bucket).await
             }
 
             async fn index_order(&self, from: u64, end: u64) -> Result<(Vec<u64>, Vec<u64>), StoreError> {

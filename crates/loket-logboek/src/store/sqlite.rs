@@ -8,9 +8,10 @@ use loket_store::{SqliteReader, SqliteWriter, StoreError, WriterSettings, in_bac
 
 use super::shared::log_store_impl;
 use super::{
-    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LogStore, LookupKeys, bucket, bucket_order,
-    buckets, entry_from_row, head_from_row, index_bucket_statements, indexed_upto_statement,
-    node_upto, prune_statements, scan_start, to_hash, to_i64, to_u64,
+    Batch, ENTRY_COLUMNS, EntryRow, Filter, HeadRow, LOOKUP_TABLES, LogStore, LookupKeys,
+    LookupRows, bucket, bucket_order, buckets, entry_from_row, head_from_row,
+    index_bucket_statements, indexed_upto_statement, lookup_rows_statement, node_upto,
+    prune_statements, scan_start, to_hash, to_i64, to_u64,
 };
 use crate::merkle::{Hash, NodeId};
 use crate::record::Entry;
@@ -145,6 +146,32 @@ impl SqliteLog {
         .await
         .map_err(|error| StoreError::Unavailable(format!("reading records stopped: {error}")))??;
         rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// On the reader's thread, as [`Self::scan_records`]: `verify` reads every bucket.
+    async fn lookup_rows_of(&self, bucket: u64) -> Result<LookupRows, StoreError> {
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            reader.read(|connection| {
+                let [subjects, traces] = LOOKUP_TABLES.map(|table| {
+                    let mut select =
+                        connection.prepare_cached(&lookup_rows_statement(table, "?1"))?;
+                    let rows = select.query_map([to_i64(bucket)], |row| {
+                        Ok((to_u64(row.get(0)?), row.get(1)?))
+                    })?;
+                    rows.collect::<Result<Vec<(u64, String)>, _>>()
+                });
+                Ok(LookupRows {
+                    subjects: subjects?,
+                    traces: traces?,
+                })
+            })
+        })
+        .await
+        .map_err(|error| StoreError::Unavailable(format!("reading lookup rows stopped: {error}")))?
     }
 
     async fn prune_expired(&self, now: i64, limit: u32) -> Result<u64, StoreError> {
