@@ -26,6 +26,7 @@ mod metrics;
 mod outway;
 pub mod pki;
 mod request_body;
+mod revocations;
 mod subjects;
 pub mod tls;
 
@@ -72,6 +73,20 @@ pub const SCHEMA: loket_store::Schema = loket_store::Schema {
         },
     ],
 };
+
+/// The organisation's own storage of the contracts its exchange has seen revoked
+/// ([`Manager::open`]); the same SQL on both backends.
+pub const REVOCATIONS_SCHEMA: loket_store::Schema = loket_store::Schema {
+    component: "exchange_revocations",
+    sqlite: REVOCATIONS_MIGRATIONS,
+    postgres: REVOCATIONS_MIGRATIONS,
+};
+
+const REVOCATIONS_MIGRATIONS: &[loket_store::Migration] = &[loket_store::Migration {
+    version: 1,
+    description: "0001_seen_revocations.sql",
+    sql: include_str!("../migrations/revocations/0001_seen_revocations.sql"),
+}];
 
 /// Serve an inway's router over mutual TLS until `shutdown` resolves.
 pub async fn serve_tls(

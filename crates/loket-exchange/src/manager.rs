@@ -19,6 +19,7 @@ use crate::contract::{
 };
 use crate::documents::{Documents, Kind};
 use crate::pki::{Identity, PeerCertificate};
+use crate::revocations::SeenRevocations;
 
 /// The FSC group this exchange belongs to.
 pub const GROUP_ID: &str = "loket.voorbeeldstad.example";
@@ -184,10 +185,13 @@ pub struct Manager {
     /// One rebuild at a time: two at once could finish in the wrong order, and the one
     /// built from older documents (before a revocation, say) would stay in force.
     rebuilding: Arc<tokio::sync::Mutex<()>>,
-    /// Contracts this manager has seen validly revoked. A revocation is a document in a
-    /// database others can write to; one that disappears does not bring its contract
-    /// back while this manager runs.
+    /// Contracts this organisation has seen validly revoked, here and in its own
+    /// storage. A revocation is a document in a database others can write to; one that
+    /// disappears does not bring its contract back, not even after a restart.
     revoked: Arc<Mutex<std::collections::HashSet<String>>>,
+    seen: SeenRevocations,
+    /// Seen revoked, not yet in the organisation's storage (it could not be written).
+    unsaved: Arc<Mutex<Vec<String>>>,
 }
 
 /// The documents' revision a policy was built from, and the first moment its contracts'
@@ -206,12 +210,16 @@ impl Built {
 
 impl Manager {
     /// The directory and contracts in `database`, kept by the organisation whose OIN is
-    /// `directory_keeper`, among organisations whose certificates chain to `anchors`.
+    /// `directory_keeper`, among organisations whose certificates chain to `anchors`;
+    /// `own` is the organisation's own storage ([`crate::REVOCATIONS_SCHEMA`]), where it
+    /// keeps the contracts it has seen revoked.
     pub async fn open(
         database: &Database,
         directory_keeper: &str,
         anchors: &[CertificateDer<'static>],
+        own: &Database,
     ) -> Result<Self, ManagerError> {
+        let seen = SeenRevocations::new(own);
         let manager = Self {
             documents: Documents::new(database),
             directory_keeper: directory_keeper.into(),
@@ -219,7 +227,9 @@ impl Manager {
             policy: Arc::default(),
             built: Arc::default(),
             rebuilding: Arc::default(),
-            revoked: Arc::default(),
+            revoked: Arc::new(Mutex::new(seen.all().await?)),
+            seen,
+            unsaved: Arc::default(),
         };
         manager.reload().await?;
         Ok(manager)
@@ -243,6 +253,7 @@ impl Manager {
         // ahead of this moment, so the next check builds again.
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let policy = Arc::new(self.build().await?);
+        self.save_seen_revocations().await;
         let built = Built {
             revision,
             until: next_change_by_clock(&policy, now),
@@ -258,6 +269,7 @@ impl Manager {
     /// Rebuild the policy only if the documents changed since it was built, or a
     /// contract's validity period began or ended. Returns whether it rebuilt.
     pub async fn refresh(&self) -> Result<bool, ManagerError> {
+        self.save_seen_revocations().await;
         let revision = self.documents.revision().await?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         if lock(&self.built).is_some_and(|built| built.still_current(revision, now)) {
@@ -265,6 +277,21 @@ impl Manager {
         }
         self.reload().await?;
         Ok(true)
+    }
+
+    /// Keep the revocations seen since the last time in the organisation's storage. One
+    /// that cannot be written now is tried again at the next check; it holds in memory
+    /// meanwhile.
+    async fn save_seen_revocations(&self) {
+        let unsaved = std::mem::take(&mut *lock(&self.unsaved));
+        if unsaved.is_empty() {
+            return;
+        }
+        let now_ms = OffsetDateTime::now_utc().unix_timestamp() * 1000;
+        if let Err(error) = self.seen.add(&unsaved, now_ms).await {
+            tracing::error!(%error, contracts = unsaved.len(), "cannot keep revoked contracts in the organisation's storage; trying again");
+            lock(&self.unsaved).extend(unsaved);
+        }
     }
 
     async fn build(&self) -> Result<Policy, ManagerError> {
@@ -360,7 +387,9 @@ impl Manager {
                 if revoked_by.is_empty() {
                     revoked.contains(&hash)
                 } else {
-                    revoked.insert(hash.clone());
+                    if revoked.insert(hash.clone()) {
+                        lock(&self.unsaved).push(hash.clone());
+                    }
                     true
                 }
             };

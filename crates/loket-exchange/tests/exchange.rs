@@ -51,6 +51,8 @@ struct World {
     manager: Manager,
     /// The exchange's own database, as another process (`loket exchange …`) opens it.
     database: Database,
+    /// The municipality's own storage, where its exchange keeps what it saw revoked.
+    own: Database,
     outway: String,
     inway: String,
     reached: Arc<AtomicUsize>,
@@ -151,7 +153,12 @@ async fn world(url: &StorageUrl) -> World {
     let brp_url = serve_plain(router).await;
 
     let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
-    let manager = Manager::open(&database, GEMEENTE, &anchors).await.unwrap();
+    let own = Database::open(url, &loket_exchange::REVOCATIONS_SCHEMA)
+        .await
+        .unwrap();
+    let manager = Manager::open(&database, GEMEENTE, &anchors, &own)
+        .await
+        .unwrap();
     for name in ["gemeente", "rvig", "rdw"] {
         let pem = std::fs::read_to_string(pki_dir.path().join(format!("{name}.pem"))).unwrap();
         manager.register_peer(name, &pem).await.unwrap();
@@ -246,6 +253,7 @@ async fn world(url: &StorageUrl) -> World {
         _foreign: foreign_dir,
         manager,
         database,
+        own,
         outway: outway_url,
         inway: inway_url,
         reached,
@@ -771,7 +779,9 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
     );
 
     // RDW keeping a directory of its own in the same database lists nothing in ours.
-    let own = Manager::open(&w.database, RDW, &w.anchors()).await.unwrap();
+    let own = Manager::open(&w.database, RDW, &w.anchors(), &w.own)
+        .await
+        .unwrap();
     let hash = own
         .publish(&rdw, entry("rdw-brp", RDW, elsewhere), validity(0, 30))
         .await
@@ -1339,22 +1349,15 @@ async fn the_grant_is_refused(w: &World) {
 }
 
 /// A revocation is a document in a database the consumer may write to too: one that
-/// disappears does not bring the grant back while the manager runs.
+/// disappears does not bring the grant back, neither while the manager runs nor after a
+/// restart (the organisation keeps what it saw revoked in its own storage).
 async fn a_revocation_that_disappears_still_holds(w: World) {
     let contract = revoke_the_grant(&w).await;
-    let sql = "DELETE FROM documents WHERE kind = 'signature' AND body LIKE '%\"revoke\"%'";
-    let removed = match &w.database {
-        Database::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-        Database::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected(),
-    };
+    let removed = execute(
+        &w.database,
+        "DELETE FROM documents WHERE kind = 'signature' AND body LIKE '%\"revoke\"%'",
+    )
+    .await;
     assert_eq!(removed, 1);
     let policy = w.manager.reload().await.unwrap();
     let view = policy
@@ -1365,6 +1368,41 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
     assert!(view.revoked_by.is_empty(), "the signature is gone");
     assert_eq!(view.state, ContractState::Revoked);
     the_grant_is_refused(&w).await;
+
+    // Started again.
+    let state = |manager: &Manager| {
+        let policy = manager.policy();
+        let view = policy.contracts.iter().find(|c| c.hash == contract);
+        view.unwrap().state
+    };
+    let again = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
+        .await
+        .unwrap();
+    assert_eq!(state(&again), ContractState::Revoked);
+    assert!(!again.policy().connections.contains_key(&w.grant));
+    // What holds it is the organisation's own memory: without it, the directory alone
+    // would make the contract active again.
+    assert_eq!(execute(&w.own, "DELETE FROM seen_revocations").await, 1);
+    let forgetful = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
+        .await
+        .unwrap();
+    assert_eq!(state(&forgetful), ContractState::Active);
+}
+
+/// Run a statement on either backend; the number of rows it changed.
+async fn execute(database: &Database, sql: &str) -> u64 {
+    match database {
+        Database::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Database::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    }
 }
 
 /// Whoever can write to the directory's database could put a certificate of their own in
@@ -1604,7 +1642,7 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
         "nothing changed, nothing rebuilt"
     );
     // `loket exchange revoke` in another process: the same database, a manager of its own.
-    let other = Manager::open(&w.database, GEMEENTE, &w.anchors())
+    let other = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
         .await
         .unwrap();
     let contract = w.manager.policy().connections[&w.grant]

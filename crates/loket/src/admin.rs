@@ -369,7 +369,17 @@ impl ExchangeStore {
             }
         };
         let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
-        Ok(Manager::open(&database, &keeper, &anchors).await?)
+        let own = platform::open(&self.own_storage()?, &loket_exchange::REVOCATIONS_SCHEMA).await?;
+        Ok(Manager::open(&database, &keeper, &anchors, &own).await?)
+    }
+
+    /// The organisation's own storage, where its exchange keeps the contracts it has seen
+    /// revoked: the configuration's `[storage]`, or the demo's.
+    fn own_storage(&self) -> anyhow::Result<StorageUrl> {
+        match &self.config {
+            Some(path) => Ok(crate::config::load(path)?.platform.storage),
+            None => storage(&self.data, self.storage.clone()),
+        }
     }
 
     /// The `[exchange]` of `--config`, when given.

@@ -257,6 +257,7 @@ pub async fn start(
         &platform::open(storage, &loket_exchange::SCHEMA).await?,
         GEMEENTE_OIN,
         &anchors,
+        &platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?,
     )
     .await?;
     let mut identities = HashMap::new();

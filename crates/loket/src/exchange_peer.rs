@@ -115,7 +115,8 @@ pub async fn start(
     let anchors = settings.anchors()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
-    let manager = Manager::open(&directory, &settings.directory_peer, &anchors)
+    let own = platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?;
+    let manager = Manager::open(&directory, &settings.directory_peer, &anchors, &own)
         .await
         .context("cannot open the exchange's directory")?;
     manager
