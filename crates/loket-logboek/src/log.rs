@@ -265,16 +265,21 @@ impl Logboek {
             seal: false,
             done: None,
         };
-        if let Err(mpsc::error::TrySendError::Full(job)) = self.inner.queue.try_send(job) {
+        match self.inner.queue.try_send(job) {
+            Ok(()) => {}
             // A full queue: wait for room beside the caller rather than drop records.
-            let queue = self.inner.queue.clone();
-            tokio::spawn(async move {
-                if queue.send(job).await.is_err() {
-                    tracing::error!(
-                        "the processing log stopped before records appended in the background reached it"
-                    );
-                }
-            });
+            Err(mpsc::error::TrySendError::Full(job)) => {
+                let queue = self.inner.queue.clone();
+                let metrics = self.inner.metrics.clone();
+                tokio::spawn(async move {
+                    if let Err(mpsc::error::SendError(job)) = queue.send(job).await {
+                        stopped_before(&metrics, &job);
+                    }
+                });
+            }
+            Err(mpsc::error::TrySendError::Closed(job)) => {
+                stopped_before(&self.inner.metrics, &job);
+            }
         }
     }
 
@@ -537,6 +542,22 @@ async fn load_tail(store: &dyn LogStore) -> Result<Tail, LogError> {
     Ok(tail)
 }
 
+/// Records appended in the background that the log, stopped, will never take.
+fn stopped_before(metrics: &OnceLock<CommitMetrics>, job: &Job) {
+    tracing::error!(
+        records = job.records.len(),
+        "the processing log stopped before records appended in the background reached it"
+    );
+    count_lost(metrics, job.records.len());
+}
+
+/// Background records that will never be in the log, for the metrics.
+fn count_lost(metrics: &OnceLock<CommitMetrics>, records: usize) {
+    if let Some(metrics) = metrics.get() {
+        metrics.lost.inc_by(records as u64);
+    }
+}
+
 struct Writer {
     /// The log's name, for what the writer reports.
     name: String,
@@ -679,12 +700,15 @@ impl Writer {
                     (Some(done), indexes) => {
                         let _ = done.send(indexes);
                     }
-                    (None, Err(error)) => tracing::error!(
-                        log = %self.name,
-                        %error,
-                        records = job.records.len(),
-                        "records appended in the background could not be committed"
-                    ),
+                    (None, Err(error)) => {
+                        tracing::error!(
+                            log = %self.name,
+                            %error,
+                            records = job.records.len(),
+                            "records appended in the background could not be committed"
+                        );
+                        count_lost(&self.metrics, job.records.len());
+                    }
                     (None, Ok(_)) => {}
                 }
             }

@@ -4,6 +4,7 @@
 
 use loket_http::Metrics;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
@@ -20,6 +21,7 @@ pub struct LogMetrics {
     waits: Histograms,
     commits: Histograms,
     records: Histograms,
+    lost: Family<LogLabel, Counter>,
 }
 
 /// 50 µs … ~1.6 s: a commit on a local disk takes a fraction of a millisecond.
@@ -52,10 +54,17 @@ impl LogMetrics {
             "Records in one commit (group commit)",
             records.clone(),
         );
+        let lost = Family::<LogLabel, Counter>::default();
+        metrics.register(
+            "logboek_background_records_lost",
+            "Records appended in the background (an answer whose request record is durable) that never reached the log: its commit failed, or the log had stopped",
+            lost.clone(),
+        );
         Self {
             waits,
             commits,
             records,
+            lost,
         }
     }
 
@@ -67,6 +76,7 @@ impl LogMetrics {
             wait: self.waits.get_or_create(&label).clone(),
             commit: self.commits.get_or_create(&label).clone(),
             records: self.records.get_or_create(&label).clone(),
+            lost: self.lost.get_or_create(&label).clone(),
         }
     }
 }
@@ -77,4 +87,5 @@ pub(crate) struct CommitMetrics {
     pub wait: Histogram,
     pub commit: Histogram,
     pub records: Histogram,
+    pub lost: Counter,
 }

@@ -443,6 +443,35 @@ async fn appends_report_their_waits_and_commits_to_the_metrics(f: Fixture) {
     );
 }
 
+/// A background append has no caller to hear that it failed: the records it loses are
+/// counted, for an operator to alert on.
+async fn background_records_that_cannot_be_kept_are_counted(f: Fixture) {
+    let metrics = loket_http::Metrics::new();
+    f.log
+        .report_to(&loket_logboek::LogMetrics::register(&metrics));
+    let lost = || {
+        metric(
+            &metrics.render(),
+            "loket_logboek_background_records_lost_total",
+        )
+    };
+    f.log
+        .append_in_background(vec![record(&f, Some(SANNE), PARKEREN, NOW)]);
+    f.log.seal().await.unwrap();
+    assert_eq!(lost(), 0.0);
+    f.database.close().await;
+    f.log.append_in_background(vec![
+        record(&f, Some(SANNE), PARKEREN, NOW),
+        record(&f, Some(TOM), PARKEREN, NOW),
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while lost() < 2.0 {
+        assert!(std::time::Instant::now() < deadline, "never counted");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(lost(), 2.0);
+}
+
 /// `verify` on a log that is being appended to: a commit landing between its reads of
 /// records and of heads is no tampering.
 async fn verify_holds_while_appends_go_on(f: Fixture) {
@@ -2015,6 +2044,7 @@ loket_store::contract_suite! {
         an_unhurried_append_shares_the_next_urgent_commit_or_commits_alone,
         a_background_append_joins_the_next_urgent_commit_without_a_waiter,
         appends_report_their_waits_and_commits_to_the_metrics,
+        background_records_that_cannot_be_kept_are_counted,
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
         verify_reads_ahead_and_still_names_the_first_bad_record,
