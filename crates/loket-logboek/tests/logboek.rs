@@ -443,6 +443,39 @@ async fn appends_report_their_waits_and_commits_to_the_metrics(f: Fixture) {
     );
 }
 
+/// The privacy officer's search by processing activity (and time) alone, without a
+/// subject or trace: every matching record, newest first, page by page, pruned ones
+/// left out.
+async fn a_search_by_activity_alone_pages_newest_first(f: Fixture) {
+    let mut records = Vec::new();
+    for i in 0..40_i64 {
+        let (activity, at) = match i % 4 {
+            0 => (KORT, NOW - Duration::days(10)),
+            1 => (ARCHIEF, NOW - Duration::minutes(40 - i)),
+            _ => (PARKEREN, NOW - Duration::minutes(40 - i)),
+        };
+        records.push(record(&f, Some(SANNE), activity, at));
+    }
+    f.log.append(records).await.unwrap();
+    let search = |activity: &str, start_from_ms| Filter {
+        activity: Some(activity.to_owned()),
+        start_from_ms,
+        limit: 3,
+        ..Filter::default()
+    };
+    let archived: Vec<u64> = (0..40).rev().filter(|i| i % 4 == 1).collect();
+    assert_eq!(paged(&f.log, search(ARCHIEF, None)).await, archived);
+    let recent = (NOW - Duration::minutes(20)).unix_timestamp() * 1000;
+    let recent_ones: Vec<u64> = archived.iter().copied().filter(|&i| i >= 20).collect();
+    assert_eq!(
+        paged(&f.log, search(ARCHIEF, Some(recent))).await,
+        recent_ones
+    );
+    assert_eq!(paged(&f.log, search(KORT, None)).await.len(), 10);
+    assert_eq!(f.log.prune(f.clock.now_unix()).await.unwrap(), 10);
+    assert_eq!(paged(&f.log, search(KORT, None)).await, Vec::<u64>::new());
+}
+
 /// A background append has no caller to hear that it failed: the records it loses are
 /// counted, for an operator to alert on.
 async fn background_records_that_cannot_be_kept_are_counted(f: Fixture) {
@@ -2045,6 +2078,7 @@ loket_store::contract_suite! {
         a_background_append_joins_the_next_urgent_commit_without_a_waiter,
         appends_report_their_waits_and_commits_to_the_metrics,
         background_records_that_cannot_be_kept_are_counted,
+        a_search_by_activity_alone_pages_newest_first,
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
         verify_reads_ahead_and_still_names_the_first_bad_record,
