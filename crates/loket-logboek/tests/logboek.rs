@@ -1879,6 +1879,49 @@ async fn records_are_durable_before_their_head_and_a_reader_gets_a_head_over_the
     assert_eq!(verified(&f).await.unwrap().tree_heads, 1);
 }
 
+/// The newest head is public; making the log sign one now (a synced commit and a
+/// signature) is for a reader with a token. Anyone else gets the last one it signed.
+async fn only_a_reader_with_a_token_makes_the_log_sign_its_newest_records(f: Fixture) {
+    let log = start_signing_every(&f.store, &f.keys, &f.clock, AN_HOUR)
+        .await
+        .unwrap();
+    let f = Fixture { log, ..f };
+    let base = serve_read_api(&f, &portal_signer("the portal")).await;
+    let client = reqwest::Client::new();
+    let head = |token: Option<&'static str>| {
+        let mut request = client.get(format!("{base}/tree-heads/latest"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let body: Value = answer.json().await.unwrap();
+            (status, body["treeSize"].as_u64())
+        }
+    };
+    for bsn in [SANNE, TOM, SANNE] {
+        f.log
+            .append(vec![record(&f, Some(bsn), PARKEREN, NOW)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(head(None).await, (404, None), "nothing signed yet");
+    assert_eq!(
+        head(Some("guess")).await,
+        (404, None),
+        "a wrong token is no one"
+    );
+    assert_eq!(head(Some("fg-token")).await, (200, Some(3)));
+    f.log
+        .append(vec![record(&f, Some(TOM), PARKEREN, NOW)])
+        .await
+        .unwrap();
+    assert_eq!(head(None).await, (200, Some(3)), "the last head signed");
+    assert_eq!(head(Some("portal-token")).await, (200, Some(4)));
+    assert_eq!(head(None).await, (200, Some(4)));
+}
+
 async fn an_idle_log_signs_its_last_records_within_the_interval(f: Fixture) {
     let log = start_signing_every(
         &f.store,
@@ -2108,6 +2151,7 @@ loket_store::contract_suite! {
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
         records_are_durable_before_their_head_and_a_reader_gets_a_head_over_them,
+        only_a_reader_with_a_token_makes_the_log_sign_its_newest_records,
         an_idle_log_signs_its_last_records_within_the_interval,
         a_log_signs_what_is_left_when_its_last_handle_goes,
         records_a_stopped_log_had_not_signed_are_signed_when_it_starts_again,

@@ -524,6 +524,8 @@ async fn tree_head(
     trace: &TraceContext,
 ) -> Option<Result<(u64, Hash), ()>> {
     let (request, _) = client.get(&format!("{base}/lezenapi/v1/tree-heads/latest"), trace);
+    // With the portal's token the log signs a head over the records just read.
+    let request = request.bearer_auth(source.token.expose());
     let head: TreeHead = loket_http::json_answer(request.send().await.ok()?)
         .await
         .ok()?;
