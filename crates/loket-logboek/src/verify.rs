@@ -125,6 +125,7 @@ pub async fn verify(
             tree_heads: 0,
         },
         keys: BucketKeys::default(),
+        lookup_checked_to: 0,
     };
     let mut heads = Heads::default();
     // The page after a full one, read while that one was checked: the store reads (on
@@ -198,7 +199,7 @@ pub async fn verify(
         }
     }
     // The last bucket, complete or not.
-    tree.check_lookup(store, now).await?;
+    tree.check_lookup(store).await?;
     Ok(tree.report)
 }
 
@@ -251,6 +252,8 @@ struct Checked {
     report: Report,
     /// The lookup keys of the current bucket's records read so far.
     keys: BucketKeys,
+    /// The end of the records whose lookup rows were checked last.
+    lookup_checked_to: u64,
 }
 
 /// What the lookup tables must hold for a bucket's records, as the records say once
@@ -301,7 +304,7 @@ impl Checked {
             self.report.records += 1;
             self.check_heads(heads, store, key).await?;
             if bucket_end(index) == index + 1 {
-                self.check_lookup(store, now).await?;
+                self.check_lookup(store).await?;
             }
         }
         check_nodes(&completed, store).await
@@ -312,20 +315,18 @@ impl Checked {
     /// trace (below `indexed_upto`, the log looks nowhere else); a row that points at a
     /// record without that key shows nothing (every lookup checks the record's own
     /// columns), but only tampering makes one.
-    async fn check_lookup(&mut self, store: &dyn LogStore, now: i64) -> Result<(), VerifyError> {
+    async fn check_lookup(&mut self, store: &dyn LogStore) -> Result<(), VerifyError> {
         let keys = std::mem::take(&mut self.keys);
         let end = self.frontier.size();
-        let Some(last) = end.checked_sub(1) else {
+        // A log that ends with a complete bucket: checked as it was read.
+        let Some(last) = end.checked_sub(1).filter(|_| end > self.lookup_checked_to) else {
             return Ok(());
         };
+        self.lookup_checked_to = end;
         // Read first: the rows below it were committed with it.
         let indexed_upto = store.indexed_upto().await?;
         let rows = store.lookup_rows(bucket(last)).await?;
-        let read = Read {
-            end,
-            indexed_upto,
-            now,
-        };
+        let read = Read { end, indexed_upto };
         read.check_table(Lookup::Subject, keys.subjects, rows.subjects, store)
             .await?;
         read.check_table(Lookup::Trace, keys.traces, rows.traces, store)
@@ -370,7 +371,6 @@ struct Read {
     /// Records below this must have their rows; later ones may (SQLite adds a bucket's
     /// rows a piece at a time, and moves `indexed_upto` with the last piece).
     indexed_upto: u64,
-    now: i64,
 }
 
 impl Read {
@@ -402,28 +402,34 @@ impl Read {
                 Ordering::Less => {
                     if let Some((index, _)) = expected.next()
                         && index < self.indexed_upto
-                        && !self.pruned_since(store, index).await?
+                        && !pruned_now(store, index).await?
                     {
                         return Err(Tampered::NotInLookup { index, by }.into());
                     }
                 }
+                // A row left for a pruned record shows nothing (a lookup returns only
+                // records with a body); logs from before prunes and lookup pieces took
+                // turns on Postgres may hold some.
                 Ordering::Greater => {
-                    if let Some((index, _)) = rows.next() {
+                    if let Some((index, _)) = rows.next()
+                        && !pruned_now(store, index).await?
+                    {
                         return Err(Tampered::LookupForged { index, by }.into());
                     }
                 }
             }
         }
     }
+}
 
-    /// Whether the record was pruned after it was read: a prune takes its lookup rows
-    /// away in the same transaction.
-    async fn pruned_since(&self, store: &dyn LogStore, index: u64) -> Result<bool, StoreError> {
-        let now = store.scan(index, 1).await?;
-        Ok(now.first().is_some_and(|entry| {
-            entry.index == index && entry.body.is_none() && entry.expires_at <= self.now
-        }))
-    }
+/// Whether the record is pruned now (a record read before a prune that took its lookup
+/// rows away in the same transaction). Whether it was pruned too early is not asked
+/// here: the running log prunes by its own clock, later than `verify`'s.
+async fn pruned_now(store: &dyn LogStore, index: u64) -> Result<bool, StoreError> {
+    let now = store.scan(index, 1).await?;
+    Ok(now
+        .first()
+        .is_some_and(|entry| entry.index == index && entry.body.is_none()))
 }
 
 /// The signed tree heads in order of size, read a page at a time. Once every head read
