@@ -607,6 +607,8 @@ struct Unsure {
     batch: Arc<Batch>,
     frontier: Frontier,
     piece: usize,
+    /// Its records appended in the background: lost if it did not land.
+    background: usize,
 }
 
 /// Moving a complete bucket of the tail into the lookup tables.
@@ -696,6 +698,9 @@ impl Writer {
             }
             let seal = waiting.iter().any(|job| job.seal);
             let outcome = self.commit(&waiting, seal).await;
+            // A commit that may have landed counts its background records as lost only
+            // once the writer knows it did not (`settle_unsure`).
+            let may_have_landed = matches!(outcome, Outcome::Unsure(..));
             if seal {
                 // Whoever seals (a reader of the newest head, a log that stops) finds
                 // the file as far as the database.
@@ -713,7 +718,9 @@ impl Writer {
                             records = job.records.len(),
                             "records appended in the background could not be committed"
                         );
-                        count_lost(&self.metrics, job.records.len());
+                        if !may_have_landed {
+                            count_lost(&self.metrics, job.records.len());
+                        }
                     }
                     (None, Ok(_)) => {}
                 }
@@ -874,7 +881,8 @@ impl Writer {
 
     /// Commit a signed tree head over the records committed without one.
     async fn sign_tail(&mut self) {
-        if let Outcome::Failed(error, _) = self.commit(&[], true).await {
+        if let Outcome::Failed(error, _) | Outcome::Unsure(error, _) = self.commit(&[], true).await
+        {
             tracing::error!(log = %self.name, %error, "cannot sign the log's tree head; trying again");
             // Try again in a second rather than at once: a store that fails keeps
             // failing for a while, and each attempt says so.
@@ -1020,12 +1028,18 @@ impl Writer {
             }
             Err(error) => {
                 tracing::error!(log = %self.name, %error, "the processing log could not commit a batch");
+                let background = jobs
+                    .iter()
+                    .filter(|job| job.done.is_none())
+                    .map(|job| job.records.len())
+                    .sum();
                 self.unsure = Some(Unsure {
                     batch,
                     frontier,
                     piece,
+                    background,
                 });
-                Outcome::Failed(error.to_string(), jobs.len())
+                Outcome::Unsure(error.to_string(), jobs.len())
             }
         }
     }
@@ -1080,7 +1094,10 @@ impl Writer {
                 self.landed(&unsure.batch, unsure.frontier, unsure.piece);
                 Ok(())
             }
-            Ok(false) => Ok(()),
+            Ok(false) => {
+                count_lost(&self.metrics, unsure.background);
+                Ok(())
+            }
             Err(error) => {
                 self.unsure = Some(unsure);
                 Err(format!(
@@ -1107,14 +1124,17 @@ fn index_rows(records: usize, tail: u64) -> usize {
 
 enum Outcome {
     Committed(Vec<std::ops::Range<u64>>),
+    /// Nothing of it landed.
     Failed(String, usize),
+    /// Its commit reported an error, but may have landed ([`Unsure`]).
+    Unsure(String, usize),
 }
 
 impl Outcome {
     fn split(self) -> Vec<Result<Vec<u64>, String>> {
         match self {
             Self::Committed(ranges) => ranges.into_iter().map(|r| Ok(r.collect())).collect(),
-            Self::Failed(message, jobs) => vec![Err(message); jobs],
+            Self::Failed(message, jobs) | Self::Unsure(message, jobs) => vec![Err(message); jobs],
         }
     }
 }

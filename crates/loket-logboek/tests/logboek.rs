@@ -477,32 +477,56 @@ async fn a_search_by_activity_alone_pages_newest_first(f: Fixture) {
 }
 
 /// A background append has no caller to hear that it failed: the records it loses are
-/// counted, for an operator to alert on.
+/// counted, for an operator to alert on; those of a commit that reported an error but
+/// landed are not.
 async fn background_records_that_cannot_be_kept_are_counted(f: Fixture) {
+    let meddled = Arc::new(Meddled::over(&f.store));
+    let store: Arc<dyn LogStore> = meddled.clone();
+    let log = start(&store, &f.keys, &f.clock).await.unwrap();
     let metrics = loket_http::Metrics::new();
-    f.log
-        .report_to(&loket_logboek::LogMetrics::register(&metrics));
+    log.report_to(&loket_logboek::LogMetrics::register(&metrics));
     let lost = || {
         metric(
             &metrics.render(),
             "loket_logboek_background_records_lost_total",
         )
     };
-    f.log
-        .append_in_background(vec![record(&f, Some(SANNE), PARKEREN, NOW)]);
-    f.log.seal().await.unwrap();
-    assert_eq!(lost(), 0.0);
-    f.database.close().await;
-    f.log.append_in_background(vec![
+    let on_disk = || async { f.store.scan(0, 100).await.unwrap().len() };
+    let until = |what: &'static str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        move || assert!(std::time::Instant::now() < deadline, "{what}")
+    };
+
+    log.append_in_background(vec![record(&f, Some(SANNE), PARKEREN, NOW)]);
+    log.seal().await.unwrap();
+    assert_eq!((on_disk().await, lost()), (1, 0.0));
+
+    // Landed, though its commit said otherwise.
+    meddled
+        .lose_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    log.append_in_background(vec![record(&f, Some(TOM), PARKEREN, NOW)]);
+    let waited = until("the record never landed");
+    while on_disk().await < 2 {
+        waited();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // Failed: counted once the writer has looked.
+    meddled
+        .fail_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    log.append_in_background(vec![
         record(&f, Some(SANNE), PARKEREN, NOW),
         record(&f, Some(TOM), PARKEREN, NOW),
     ]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let waited = until("never counted");
     while lost() < 2.0 {
-        assert!(std::time::Instant::now() < deadline, "never counted");
+        waited();
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert_eq!(lost(), 2.0);
+    log.seal().await.unwrap();
+    assert_eq!((on_disk().await, lost()), (2, 2.0));
 }
 
 /// `verify` on a log that is being appended to: a commit landing between its reads of
@@ -694,11 +718,13 @@ async fn a_failing_store_fails_the_append(f: Fixture) {
 
 /// A store that things happen to: with `lose_next`, its next commit lands but answers
 /// with an error, as when the connection is lost between the commit and its answer; with
-/// `prune_before_lookup`, a prune (at that time) runs just before it reads lookup rows.
+/// `fail_next`, its next commit fails; with `prune_before_lookup`, a prune (at that time)
+/// runs just before it reads lookup rows.
 #[derive(Debug)]
 struct Meddled {
     inner: Arc<dyn LogStore>,
     lose_next: std::sync::atomic::AtomicBool,
+    fail_next: std::sync::atomic::AtomicBool,
     prune_before_lookup: Option<i64>,
 }
 
@@ -707,8 +733,21 @@ impl Meddled {
         Self {
             inner: inner.clone(),
             lose_next: std::sync::atomic::AtomicBool::new(false),
+            fail_next: std::sync::atomic::AtomicBool::new(false),
             prune_before_lookup: None,
         }
+    }
+
+    fn failed(&self) -> Result<(), loket_store::StoreError> {
+        if self
+            .fail_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(loket_store::StoreError::Unavailable(
+                "the commit failed".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn lost(&self) -> Result<(), loket_store::StoreError> {
@@ -730,6 +769,7 @@ impl LogStore for Meddled {
         &self,
         batch: Arc<loket_logboek::Batch>,
     ) -> Result<(), loket_store::StoreError> {
+        self.failed()?;
         self.inner.append(batch).await?;
         self.lost()
     }
@@ -737,6 +777,7 @@ impl LogStore for Meddled {
         self.inner.appends_blocking()
     }
     fn append_blocking(&self, batch: &loket_logboek::Batch) -> Result<(), loket_store::StoreError> {
+        self.failed()?;
         self.inner.append_blocking(batch)?;
         self.lost()
     }
@@ -931,6 +972,28 @@ async fn a_record_hidden_from_the_lookup_tables_is_named(f: Fixture) {
         Tampered::LookupForged {
             index: 1,
             by: Lookup::Subject
+        }
+    );
+}
+
+/// A log of exactly one bucket, which the log moved into the lookup tables itself: the
+/// bucket is checked once, as a whole, and a row removed from it is named.
+async fn verify_checks_a_log_that_ends_with_a_complete_bucket(f: Fixture) {
+    const BUCKET: u64 = 65_536;
+    fill_in_batches(&f, BUCKET).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while f.log.indexed_upto() < BUCKET {
+        assert!(std::time::Instant::now() < deadline, "never indexed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    f.log.latest_head().await.unwrap();
+    assert_eq!(verified(&f).await.unwrap().records, BUCKET);
+    tamper(&f, "DELETE FROM trace_index WHERE idx = 65535").await;
+    assert_eq!(
+        tampered(verified(&f).await),
+        Tampered::NotInLookup {
+            index: 65_535,
+            by: Lookup::Trace
         }
     );
 }
@@ -2147,6 +2210,7 @@ loket_store::contract_suite! {
         a_record_inserted_below_the_first_is_refused,
         a_changed_tree_node_is_named,
         a_record_hidden_from_the_lookup_tables_is_named,
+        verify_checks_a_log_that_ends_with_a_complete_bucket,
         a_record_pruned_while_verify_reads_is_not_called_hidden,
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,
