@@ -189,8 +189,9 @@ pub enum SignatureKind {
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     alg: String,
+    /// The signer's certificate, by its SHA-256 thumbprint.
     #[serde(rename = "x5t#S256")]
-    thumbprint: String,
+    certificate_thumbprint: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -211,7 +212,7 @@ pub fn sign(
 ) -> Result<String, ContractError> {
     let header = Header {
         alg: "ES256".to_owned(),
-        thumbprint: identity.thumbprint.clone(),
+        certificate_thumbprint: identity.certificate_thumbprint.clone(),
     };
     let payload = Payload {
         content_hash: content_hash.to_owned(),
@@ -258,7 +259,9 @@ pub fn verify(
     };
     let parsed_header: Header =
         serde_json::from_slice(&decode(header)?).map_err(|_| ContractError::Malformed)?;
-    if parsed_header.alg != "ES256" || parsed_header.thumbprint != signer.thumbprint {
+    if parsed_header.alg != "ES256"
+        || parsed_header.certificate_thumbprint != signer.certificate_thumbprint
+    {
         return Err(ContractError::Signature);
     }
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &signer.public_key)

@@ -136,6 +136,9 @@ pub struct Policy {
     /// refusal can say so), by grant hash.
     pub connections: HashMap<String, Connection>,
     pub contracts: Vec<ContractView>,
+    /// When a directory certificate becomes valid or stops being valid: its
+    /// organisation's signatures then start or stop counting.
+    certificate_changes: Vec<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -298,7 +301,9 @@ impl Manager {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let mut peers: HashMap<String, PeerEntry> = HashMap::new();
         let mut certificates: HashMap<String, PeerCertificate> = HashMap::new();
+        let mut certificate_changes = Vec::new();
         for (key, peer) in self.documents.list::<PeerEntry>(Kind::Peer).await? {
+            certificate_changes.extend(crate::pki::validity_changes(&peer.certificate_pem));
             match self.trusted(&key, &peer) {
                 Ok(certificate) => {
                     certificates.insert(key.clone(), certificate);
@@ -328,6 +333,7 @@ impl Manager {
         }
         let mut policy = Policy {
             peers: peers.clone(),
+            certificate_changes,
             ..Policy::default()
         };
         for (hash, content) in self
@@ -706,7 +712,8 @@ impl Manager {
     }
 }
 
-/// The first moment after `now` at which a contract's validity period begins or ends.
+/// The first moment after `now` at which a contract's validity period begins or ends, or
+/// a directory certificate's.
 fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
     policy
         .contracts
@@ -715,6 +722,7 @@ fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
             let validity = contract.content.validity;
             [validity.not_before, validity.not_after]
         })
+        .chain(policy.certificate_changes.iter().copied())
         .filter(|&moment| moment > now)
         .min()
         .unwrap_or(i64::MAX)
@@ -786,6 +794,17 @@ mod tests {
             processing_activities: Vec::new(),
             fields,
         }
+    }
+
+    #[test]
+    fn a_certificate_that_expires_or_begins_is_a_change_by_the_clock() {
+        let policy = Policy {
+            certificate_changes: vec![100, 500, 300],
+            ..Policy::default()
+        };
+        assert_eq!(next_change_by_clock(&policy, 0), 100);
+        assert_eq!(next_change_by_clock(&policy, 100), 300);
+        assert_eq!(next_change_by_clock(&policy, 500), i64::MAX);
     }
 
     proptest! {

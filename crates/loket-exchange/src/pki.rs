@@ -137,7 +137,10 @@ pub struct Identity {
     pub oin: Oin,
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
+    /// FSC's public key thumbprint of the key (lowercase hex SHA-256 of its SPKI).
     pub thumbprint: String,
+    /// The leaf certificate's `x5t#S256` (base64url SHA-256 of its DER).
+    pub certificate_thumbprint: String,
 }
 
 impl Clone for Identity {
@@ -147,6 +150,7 @@ impl Clone for Identity {
             chain: self.chain.clone(),
             key: self.key.clone_key(),
             thumbprint: self.thumbprint.clone(),
+            certificate_thumbprint: self.certificate_thumbprint.clone(),
         }
     }
 }
@@ -181,6 +185,7 @@ impl Identity {
         Ok(Self {
             oin: peer.oin,
             thumbprint: peer.thumbprint,
+            certificate_thumbprint: peer.certificate_thumbprint,
             chain,
             key,
         })
@@ -222,8 +227,12 @@ fn read(path: &Path) -> Result<String, PkiError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerCertificate {
     pub oin: Oin,
-    /// base64url SHA-256 of the DER SubjectPublicKeyInfo (FSC's public key thumbprint).
+    /// FSC's public key thumbprint: the SHA-256 of the DER SubjectPublicKeyInfo, in
+    /// lowercase hex. A connection grant names the outway's key by it.
     pub thumbprint: String,
+    /// The certificate's own thumbprint, as a JWS header's `x5t#S256` names it: the
+    /// SHA-256 of the DER certificate, base64url.
+    pub certificate_thumbprint: String,
     /// The raw public key (for checking contract signatures).
     pub public_key: Vec<u8>,
 }
@@ -232,20 +241,54 @@ impl PeerCertificate {
     pub fn parse(der: &CertificateDer<'_>) -> Result<Self, PkiError> {
         let (_, cert) =
             x509_parser::parse_x509_certificate(der.as_ref()).map_err(|_| PkiError::Certificate)?;
-        let serial = cert
+        // The subject's serialNumber is the organisation's OIN: exactly one, or whose
+        // certificate it is would depend on which one a reader takes.
+        let mut serials = cert
             .subject()
-            .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
-            .next()
-            .and_then(|attribute| attribute.as_str().ok())
-            .ok_or(PkiError::Certificate)?;
+            .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER);
+        let (Some(serial), None) = (serials.next(), serials.next()) else {
+            return Err(PkiError::Certificate);
+        };
+        let serial = serial.as_str().map_err(|_| PkiError::Certificate)?;
         let oin = Oin::parse(serial).map_err(|_| PkiError::Certificate)?;
         let spki = cert.public_key();
         Ok(Self {
             oin,
-            thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(spki.raw)),
+            thumbprint: lower_hex(&Sha256::digest(spki.raw)),
+            certificate_thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())),
             public_key: spki.subject_public_key.data.to_vec(),
         })
     }
+}
+
+/// The moments (unix seconds) at which a certificate in the PEM chain becomes valid or
+/// stops being valid (one second past its `notAfter`); none for text that does not
+/// parse.
+pub fn validity_changes(chain_pem: &str) -> Vec<i64> {
+    let Ok(chain) = certificates(chain_pem, "directory") else {
+        return Vec::new();
+    };
+    chain
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
+        .flat_map(|(_, cert)| {
+            let validity = cert.validity();
+            [
+                validity.not_before.timestamp(),
+                validity.not_after.timestamp().saturating_add(1),
+            ]
+        })
+        .collect()
+}
+
+fn lower_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
 }
 
 #[cfg(test)]
@@ -283,6 +326,78 @@ mod tests {
         assert!(matches!(
             Identity::from_pem(&cert, "cert", &cert, "key"),
             Err(PkiError::Pem(origin)) if origin == "key"
+        ));
+    }
+
+    #[test]
+    fn thumbprints_are_fscs_hex_of_the_key_and_base64url_of_the_certificate() {
+        let (_dir, cert, _key) = demo_pki();
+        let der = certificates(&cert, "cert").unwrap().remove(0);
+        let peer = PeerCertificate::parse(&der).unwrap();
+        let (_, parsed) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+        let key_digest = Sha256::digest(parsed.public_key().raw);
+        assert_eq!(peer.thumbprint.len(), 64);
+        assert!(
+            peer.thumbprint
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_eq!(
+            peer.thumbprint,
+            key_digest
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(&peer.certificate_thumbprint)
+                .unwrap(),
+            Sha256::digest(der.as_ref()).to_vec()
+        );
+    }
+
+    #[test]
+    fn a_chain_changes_when_its_certificate_begins_and_one_second_after_it_ends() {
+        let (_dir, cert, _key) = demo_pki();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let changes = validity_changes(&cert);
+        // pki::init: valid from a day ago for two years.
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!((now - 86_400 - 5..=now - 86_400 + 5).contains(&changes[0]));
+        let two_years = 2 * 365 * 86_400;
+        assert!((now + two_years - 86_400..=now + two_years + 86_400).contains(&changes[1]));
+        assert!(validity_changes("not a certificate").is_empty());
+    }
+
+    /// A subject with two serialNumbers names two organisations: refused, not read as
+    /// whichever comes first.
+    #[test]
+    fn a_certificate_with_two_oins_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let organisation = Organisation {
+            name: "gemeente".into(),
+            // The organisation name, turned into a second serialNumber below.
+            display_name: "00000001009876543000".into(),
+            oin: Oin::parse("00000001001234567000").unwrap(),
+        };
+        init(dir.path(), &[organisation]).unwrap();
+        let pem = std::fs::read_to_string(dir.path().join("gemeente.pem")).unwrap();
+        let der = certificates(&pem, "cert").unwrap().remove(0).to_vec();
+        let peer = PeerCertificate::parse(&CertificateDer::from(der.clone())).unwrap();
+        assert_eq!(peer.oin.as_str(), "00000001001234567000");
+        // OID 2.5.4.10 (organizationName) becomes 2.5.4.5 (serialNumber), ahead of the
+        // real one.
+        let organisation_name = [0x06, 0x03, 0x55, 0x04, 0x0a];
+        let at = der
+            .windows(organisation_name.len())
+            .position(|w| w == organisation_name)
+            .unwrap();
+        let mut two = der;
+        two[at + 4] = 0x05;
+        assert!(matches!(
+            PeerCertificate::parse(&CertificateDer::from(two)),
+            Err(PkiError::Certificate)
         ));
     }
 
