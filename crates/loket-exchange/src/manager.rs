@@ -256,7 +256,6 @@ impl Manager {
         // ahead of this moment, so the next check builds again.
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let policy = Arc::new(self.build().await?);
-        self.save_seen_revocations().await;
         let built = Built {
             revision,
             until: next_change_by_clock(&policy, now),
@@ -266,16 +265,20 @@ impl Manager {
             Err(poisoned) => *poisoned.into_inner() = policy.clone(),
         }
         *lock(&self.built) = Some(built);
+        // After the policy is in force: a revocation takes effect even while the
+        // organisation's storage is slow to answer.
+        self.save_seen_revocations().await;
         Ok(policy)
     }
 
     /// Rebuild the policy only if the documents changed since it was built, or a
     /// contract's validity period began or ended. Returns whether it rebuilt.
     pub async fn refresh(&self) -> Result<bool, ManagerError> {
-        self.save_seen_revocations().await;
         let revision = self.documents.revision().await?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         if lock(&self.built).is_some_and(|built| built.still_current(revision, now)) {
+            // Revocations that could not be kept last time.
+            self.save_seen_revocations().await;
             return Ok(false);
         }
         self.reload().await?;

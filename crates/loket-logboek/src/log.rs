@@ -2,7 +2,8 @@
 //! a thread of its own, on Postgres a task) that commits whatever has queued up in one
 //! transaction (group commit); an append returns only when its records are durable. The
 //! writer signs a tree head over them within [`HEAD_INTERVAL`], in a commit that goes to
-//! disk anyway when appends keep coming, and at once for anyone who asks for the head.
+//! disk anyway when appends keep coming, and at once for whoever asks for the head through
+//! [`Logboek::latest_head`] (the read API lets only readers with a token do so).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
