@@ -366,6 +366,15 @@ impl Manager {
                     continue;
                 }
             };
+            // Another FSC group's contract grants nothing here, even signed by the same
+            // peers; nor does one that claims another hash algorithm than its hash has.
+            if content.group_id != GROUP_ID || content.hash_algorithm != HASH_ALGORITHM {
+                tracing::warn!(
+                    contract = %hash, group = %content.group_id, algorithm = %content.hash_algorithm,
+                    "a contract of another group or hash algorithm; ignored"
+                );
+                continue;
+            }
             let mut accepted_by = Vec::new();
             let mut revoked_by = Vec::new();
             let parties = content.peers();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loket_core::{Oin, SystemClock};
-use loket_exchange::contract::Validity;
+use loket_exchange::contract::{ContractContent, Validity};
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
     ContractState, ExchangeMetrics, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS,
@@ -1389,6 +1389,62 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
     assert_eq!(state(&forgetful), ContractState::Active);
 }
 
+/// A contract of another FSC group (or claiming another hash algorithm), signed by both
+/// parties, grants nothing in this one.
+async fn a_contract_of_another_group_grants_nothing(w: World) {
+    let policy = w.manager.policy();
+    let ours = policy
+        .contracts
+        .iter()
+        .find(|c| c.hash == policy.connections[&w.grant].contract_hash)
+        .unwrap()
+        .content
+        .clone();
+    let others = [
+        ContractContent {
+            group_id: "fsc.elders.example".into(),
+            ..ours.clone()
+        },
+        ContractContent {
+            hash_algorithm: "HASH_ALGORITHM_SHA3_512".into(),
+            ..ours
+        },
+    ];
+    for other in others {
+        let hash = other.hash().unwrap();
+        let body = serde_json::to_string(&other).unwrap().replace('\'', "''");
+        let stored = execute(
+            &w.database,
+            &format!(
+                "INSERT INTO documents (kind, key, body) VALUES ('contract', '{hash}', '{body}')"
+            ),
+        )
+        .await;
+        assert_eq!(stored, 1);
+        for party in ["gemeente", "rvig"] {
+            w.manager
+                .accept(&identity(&w.pki, party), &hash)
+                .await
+                .unwrap();
+        }
+        let policy = w.manager.reload().await.unwrap();
+        assert!(
+            !policy.contracts.iter().any(|c| c.hash == hash),
+            "{}",
+            other.group_id
+        );
+        // (The grant hash covers the group, not the algorithm: the second one's grant
+        // is ours, granted by our contract.)
+        let grant = other.grant_hash(&other.grants[0]).unwrap();
+        assert!(
+            policy
+                .connections
+                .get(&grant)
+                .is_none_or(|c| c.contract_hash != hash)
+        );
+    }
+}
+
 /// Run a statement on either backend; the number of rows it changed.
 async fn execute(database: &Database, sql: &str) -> u64 {
     match database {
@@ -2170,6 +2226,7 @@ loket_store::contract_suite! {
         a_certificate_outside_the_trust_anchors_signs_nothing,
         an_unreadable_document_does_not_hold_the_policy,
         a_revocation_that_disappears_still_holds,
+        a_contract_of_another_group_grants_nothing,
         an_answer_that_cannot_be_read_is_withheld,
         changes_by_another_process_take_effect_at_the_next_check,
         a_failing_log_makes_the_exchange_refuse,
