@@ -712,6 +712,12 @@ impl Writer {
                     (Some(done), indexes) => {
                         let _ = done.send(indexes);
                     }
+                    (None, Err(error)) if may_have_landed => tracing::warn!(
+                        log = %self.name,
+                        %error,
+                        records = job.records.len(),
+                        "records appended in the background may not have been committed; the writer looks before its next commit"
+                    ),
                     (None, Err(error)) => {
                         tracing::error!(
                             log = %self.name,
@@ -719,9 +725,7 @@ impl Writer {
                             records = job.records.len(),
                             "records appended in the background could not be committed"
                         );
-                        if !may_have_landed {
-                            count_lost(&self.metrics, job.records.len());
-                        }
+                        count_lost(&self.metrics, job.records.len());
                     }
                     (None, Ok(_)) => {}
                 }
@@ -1096,6 +1100,9 @@ impl Writer {
                 Ok(())
             }
             Ok(false) => {
+                if unsure.background > 0 {
+                    tracing::error!(log = %self.name, records = unsure.background, "records appended in the background were not committed");
+                }
                 count_lost(&self.metrics, unsure.background);
                 Ok(())
             }
