@@ -12,13 +12,13 @@ use ring::signature::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use sha3::{Digest, Sha3_512};
 
 use crate::canonical::{NotCanonical, canonical};
 use crate::pki::{Identity, PeerCertificate};
 
-/// The only hash algorithm this FSC profile uses.
-pub const HASH_ALGORITHM: &str = "HASH_ALGORITHM_SHA256";
+/// The only hash algorithm FSC has: SHA3-512, the `1` in a hash's `$1$` prefix.
+pub const HASH_ALGORITHM: &str = "HASH_ALGORITHM_SHA3_512";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,12 +135,12 @@ pub enum ContractError {
 }
 
 fn hash(prefix: &str, value: &serde_json::Value) -> Result<String, ContractError> {
-    let digest = Sha256::digest(canonical(value)?.as_bytes());
+    let digest = Sha3_512::digest(canonical(value)?.as_bytes());
     Ok(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(digest)))
 }
 
 impl ContractContent {
-    /// `$1$1$` + base64url(SHA-256(JCS(content))).
+    /// `$1$1$` + base64url(SHA3-512(JCS(content))).
     pub fn hash(&self) -> Result<String, ContractError> {
         hash("$1$1$", &serde_json::to_value(self)?)
     }
@@ -259,9 +259,9 @@ pub fn verify(
     };
     let parsed_header: Header =
         serde_json::from_slice(&decode(header)?).map_err(|_| ContractError::Malformed)?;
-    if parsed_header.alg != "ES256"
-        || parsed_header.certificate_thumbprint != signer.certificate_thumbprint
-    {
+    // The key decides, not `x5t#S256`: that names the certificate the signer had then,
+    // and a renewed certificate for the same key keeps its organisation's signatures.
+    if parsed_header.alg != "ES256" {
         return Err(ContractError::Signature);
     }
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &signer.public_key)

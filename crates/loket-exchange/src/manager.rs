@@ -195,6 +195,9 @@ pub struct Manager {
     seen: SeenRevocations,
     /// Seen revoked, not yet in the organisation's storage (it could not be written).
     unsaved: Arc<Mutex<Vec<String>>>,
+    /// What the rebuilds have warned about (a document and what is wrong with it): each
+    /// once, not at every rebuild.
+    warned: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// The documents' revision a policy was built from, and the first moment its contracts'
@@ -233,6 +236,7 @@ impl Manager {
             revoked: Arc::new(Mutex::new(seen.all().await?)),
             seen,
             unsaved: Arc::default(),
+            warned: Arc::default(),
         };
         manager.reload().await?;
         Ok(manager)
@@ -248,6 +252,14 @@ impl Manager {
 
     /// Rebuild the policy from the stored documents.
     pub async fn reload(&self) -> Result<Arc<Policy>, ManagerError> {
+        let policy = self.rebuild().await?;
+        // After the policy is in force and out of the rebuilds' turn: a slow storage
+        // holds up neither a revocation nor the next rebuild.
+        self.save_seen_revocations().await;
+        Ok(policy)
+    }
+
+    async fn rebuild(&self) -> Result<Arc<Policy>, ManagerError> {
         let _turn = self.rebuilding.lock().await;
         // Read before the documents: a change made while building raises it past what
         // is recorded here, so the next check builds again.
@@ -265,9 +277,6 @@ impl Manager {
             Err(poisoned) => *poisoned.into_inner() = policy.clone(),
         }
         *lock(&self.built) = Some(built);
-        // After the policy is in force: a revocation takes effect even while the
-        // organisation's storage is slow to answer.
-        self.save_seen_revocations().await;
         Ok(policy)
     }
 
@@ -283,6 +292,11 @@ impl Manager {
         }
         self.reload().await?;
         Ok(true)
+    }
+
+    /// Whether this is the first time a rebuild finds `what` wrong with the document `key`.
+    fn first_warning(&self, key: &str, what: &str) -> bool {
+        lock(&self.warned).insert(format!("{key} {what}"))
     }
 
     /// Keep the revocations seen since the last time in the organisation's storage. One
@@ -313,7 +327,9 @@ impl Manager {
                     peers.insert(key, peer);
                 }
                 Err(error) => {
-                    tracing::warn!(peer = %key, %error, "a directory entry's certificate is not trusted; ignored");
+                    if self.first_warning(&key, "untrusted") {
+                        tracing::warn!(peer = %key, %error, "a directory entry's certificate is not trusted; ignored");
+                    }
                 }
             }
         }
@@ -358,21 +374,32 @@ impl Manager {
             let grant_hashes = match hashes {
                 Ok((own, grants)) if own == hash => grants,
                 Ok(_) => {
-                    tracing::warn!(contract = %hash, "stored contract does not match its hash; ignored");
+                    if self.first_warning(&hash, "hash") {
+                        tracing::warn!(contract = %hash, "stored contract does not match its hash (made before FSC's SHA3-512, or altered); ignored");
+                    }
                     continue;
                 }
                 Err(error) => {
-                    tracing::warn!(contract = %hash, %error, "stored contract cannot be hashed; ignored");
+                    if self.first_warning(&hash, "unhashable") {
+                        tracing::warn!(contract = %hash, %error, "stored contract cannot be hashed; ignored");
+                    }
                     continue;
                 }
             };
             // Another FSC group's contract grants nothing here, even signed by the same
-            // peers; nor does one that claims another hash algorithm than its hash has.
-            if content.group_id != GROUP_ID || content.hash_algorithm != HASH_ALGORITHM {
-                tracing::warn!(
-                    contract = %hash, group = %content.group_id, algorithm = %content.hash_algorithm,
-                    "a contract of another group or hash algorithm; ignored"
-                );
+            // peers; nor does one that claims another hash algorithm than its hash has,
+            // or names an outway's key by anything but FSC's thumbprint (which no
+            // outway's key would ever match).
+            if content.group_id != GROUP_ID
+                || content.hash_algorithm != HASH_ALGORITHM
+                || !content.grants.iter().all(names_keys_as_fsc_does)
+            {
+                if self.first_warning(&hash, "group") {
+                    tracing::warn!(
+                        contract = %hash, group = %content.group_id, algorithm = %content.hash_algorithm,
+                        "a contract of another group or hash algorithm, or with a malformed thumbprint; ignored"
+                    );
+                }
                 continue;
             }
             let mut accepted_by = Vec::new();
@@ -394,7 +421,10 @@ impl Manager {
                         revoked_by.push(signature.peer_id.clone());
                     }
                     _ => {
-                        tracing::warn!(contract = %hash, peer = %signature.peer_id, "invalid signature ignored");
+                        let what = format!("signature {}", signature.peer_id);
+                        if self.first_warning(&hash, &what) {
+                            tracing::warn!(contract = %hash, peer = %signature.peer_id, "invalid signature ignored");
+                        }
                     }
                 }
             }
@@ -411,7 +441,8 @@ impl Manager {
                     true
                 }
             };
-            if seen_revoked && revoked_by.is_empty() {
+            if seen_revoked && revoked_by.is_empty() && self.first_warning(&hash, "revocation gone")
+            {
                 tracing::warn!(contract = %hash, "a revocation of this contract is gone from the directory; it stays revoked");
             }
             let state = if seen_revoked {
@@ -721,6 +752,21 @@ impl Manager {
             .await?;
         self.reload().await?;
         Ok(())
+    }
+}
+
+/// Whether a connection grant names its outway's key as FSC does: 64 lowercase hex
+/// characters, the SHA-256 of the key ([`crate::pki::PeerCertificate::thumbprint`]).
+fn names_keys_as_fsc_does(grant: &Grant) -> bool {
+    match &grant.data {
+        GrantData::ServiceConnection { outway, .. } => {
+            let thumbprint = outway.public_key_thumbprint.as_bytes();
+            thumbprint.len() == 64
+                && thumbprint
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        }
+        GrantData::ServicePublication { .. } => true,
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use loket_core::{Oin, SystemClock};
-use loket_exchange::contract::{ContractContent, Validity};
+use loket_exchange::contract::{ContractContent, GrantData, Validity};
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
     ContractState, ExchangeMetrics, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS,
@@ -1389,7 +1389,8 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
     assert_eq!(state(&forgetful), ContractState::Active);
 }
 
-/// A contract of another FSC group (or claiming another hash algorithm), signed by both
+/// A contract of another FSC group (or claiming another hash algorithm, or naming the
+/// outway's key otherwise than by FSC's lowercase hex thumbprint), signed by both
 /// parties, grants nothing in this one.
 async fn a_contract_of_another_group_grants_nothing(w: World) {
     let policy = w.manager.policy();
@@ -1400,15 +1401,20 @@ async fn a_contract_of_another_group_grants_nothing(w: World) {
         .unwrap()
         .content
         .clone();
+    let mut shouting = ours.clone();
+    if let GrantData::ServiceConnection { outway, .. } = &mut shouting.grants[0].data {
+        outway.public_key_thumbprint = outway.public_key_thumbprint.to_uppercase();
+    }
     let others = [
         ContractContent {
             group_id: "fsc.elders.example".into(),
             ..ours.clone()
         },
         ContractContent {
-            hash_algorithm: "HASH_ALGORITHM_SHA3_512".into(),
+            hash_algorithm: "HASH_ALGORITHM_SHA256".into(),
             ..ours
         },
+        shouting,
     ];
     for other in others {
         let hash = other.hash().unwrap();
