@@ -854,6 +854,36 @@ mod tests {
         }
     }
 
+    /// A rebuild takes the directory's certificates' validity into the moment the next
+    /// check must build again.
+    #[tokio::test]
+    async fn a_rebuild_is_due_when_a_directory_certificate_expires() {
+        let storage = loket_store::testing::TestStorage::sqlite().unwrap();
+        let pki = tempfile::tempdir().unwrap();
+        let oin = loket_core::Oin::parse("00000001001234567000").unwrap();
+        let organisation = crate::pki::Organisation {
+            name: "gemeente".into(),
+            display_name: "Gemeente".into(),
+            oin,
+        };
+        crate::pki::init(pki.path(), &[organisation]).unwrap();
+        let anchors = crate::pki::load_roots(&pki.path().join(crate::pki::CA_FILE)).unwrap();
+        let directory = Database::open(&storage.url, &crate::SCHEMA).await.unwrap();
+        let own = Database::open(&storage.url, &crate::REVOCATIONS_SCHEMA)
+            .await
+            .unwrap();
+        let manager = Manager::open(&directory, oin.as_str(), &anchors, &own)
+            .await
+            .unwrap();
+        let nothing_to_wait_for = lock(&manager.built).unwrap().until;
+        assert_eq!(nothing_to_wait_for, i64::MAX);
+        let pem = std::fs::read_to_string(pki.path().join("gemeente.pem")).unwrap();
+        manager.register_peer("Gemeente", &pem).await.unwrap();
+        let expires = crate::pki::validity_changes(&pem)[1];
+        assert_eq!(lock(&manager.built).unwrap().until, expires);
+        storage.teardown().await;
+    }
+
     #[test]
     fn a_certificate_that_expires_or_begins_is_a_change_by_the_clock() {
         let policy = Policy {
