@@ -24,6 +24,15 @@ use crate::revocations::SeenRevocations;
 /// The FSC group this exchange belongs to.
 pub const GROUP_ID: &str = "loket.voorbeeldstad.example";
 
+/// Whether `id` can be an FSC group id: 1 to 100 of a-z, 0-9, `.` and `-` (a domain-like
+/// name, as FSC's examples have it), so it reads the same in every peer's contracts.
+pub fn is_group_id(id: &str) -> bool {
+    (1..=100).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
 /// An organisation in the directory, with the certificate its signatures are checked by.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,6 +172,8 @@ pub enum ManagerError {
     Untrusted(String),
     #[error("the exchange's trust anchors: {0}")]
     Anchors(#[from] crate::tls::TlsError),
+    #[error("{0:?} is not an FSC group id (1 to 100 of a-z, 0-9, . and -)")]
+    Group(String),
     #[error("a connection grant needs at least one processing activity")]
     NoActivity,
     #[error("{0} is not in the register of processing activities")]
@@ -178,6 +189,9 @@ pub struct Manager {
     /// The OIN of the organisation that keeps this directory: only publications it
     /// accepted put a service in the directory.
     directory_keeper: Arc<str>,
+    /// The FSC group this directory's contracts belong to; a contract of any other
+    /// grants nothing here.
+    group: Arc<str>,
     /// Whoever can write the directory's database could enter any certificate: only one
     /// that chains to the trust anchors, with the OIN it is entered under, counts.
     checker: Arc<dyn rustls::server::danger::ClientCertVerifier>,
@@ -225,10 +239,25 @@ impl Manager {
         anchors: &[CertificateDer<'static>],
         own: &Database,
     ) -> Result<Self, ManagerError> {
+        Self::open_in_group(GROUP_ID, database, directory_keeper, anchors, own).await
+    }
+
+    /// [`Manager::open`] for the contracts of the FSC group `group`.
+    pub async fn open_in_group(
+        group: &str,
+        database: &Database,
+        directory_keeper: &str,
+        anchors: &[CertificateDer<'static>],
+        own: &Database,
+    ) -> Result<Self, ManagerError> {
+        if !is_group_id(group) {
+            return Err(ManagerError::Group(group.to_owned()));
+        }
         let seen = SeenRevocations::new(own);
         let manager = Self {
             documents: Documents::new(database),
             directory_keeper: directory_keeper.into(),
+            group: group.into(),
             checker: crate::tls::certificate_checker(anchors)?,
             policy: Arc::default(),
             built: Arc::default(),
@@ -390,7 +419,7 @@ impl Manager {
             // peers; nor does one that claims another hash algorithm than its hash has,
             // or names an outway's key by anything but FSC's thumbprint (which no
             // outway's key would ever match).
-            if content.group_id != GROUP_ID
+            if content.group_id != *self.group
                 || content.hash_algorithm != HASH_ALGORITHM
                 || !content.grants.iter().all(names_keys_as_fsc_does)
             {
@@ -686,7 +715,7 @@ impl Manager {
     ) -> Result<String, ManagerError> {
         let content = ContractContent {
             iv: uuid::Uuid::now_v7().to_string(),
-            group_id: GROUP_ID.to_owned(),
+            group_id: self.group.to_string(),
             validity,
             grants: vec![Grant { data: grant }],
             hash_algorithm: HASH_ALGORITHM.to_owned(),

@@ -1393,6 +1393,22 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
 /// outway's key otherwise than by FSC's lowercase hex thumbprint), signed by both
 /// parties, grants nothing in this one.
 async fn a_contract_of_another_group_grants_nothing(w: World) {
+    // A manager of another group sees none of this one's contracts.
+    let elsewhere = Manager::open_in_group(
+        "fsc.elders.example",
+        &w.database,
+        GEMEENTE,
+        &w.anchors(),
+        &w.own,
+    )
+    .await
+    .unwrap();
+    assert!(elsewhere.policy().contracts.is_empty());
+    assert!(!w.manager.policy().contracts.is_empty());
+    assert!(matches!(
+        Manager::open_in_group("Elders", &w.database, GEMEENTE, &w.anchors(), &w.own).await,
+        Err(ManagerError::Group(_))
+    ));
     let policy = w.manager.policy();
     let ours = policy
         .contracts

@@ -72,6 +72,9 @@ struct RawExchange {
     /// The OIN of the organisation that keeps the directory (default: this one).
     #[serde(default)]
     directory_peer: Option<String>,
+    /// The FSC group of the directory's contracts (default: the demo's).
+    #[serde(default)]
+    group_id: Option<String>,
     /// The register of processing activities, TOML (default: the built-in one).
     #[serde(default)]
     activities: Option<String>,
@@ -210,6 +213,13 @@ fn exchange(
         trust_anchors: raw.trust_anchors,
         directory,
         directory_peer: String::new(),
+        group_id: match raw.group_id {
+            Some(id) if loket_exchange::manager::is_group_id(&id) => id,
+            Some(id) => bail!(
+                "exchange.group_id: {id:?} is not an FSC group id (1 to 100 of a-z, 0-9, . and -)"
+            ),
+            None => loket_exchange::manager::GROUP_ID.to_owned(),
+        },
         activities: raw.activities,
         log: LogSettings {
             listen: raw.log.listen,
@@ -771,6 +781,8 @@ mod tests {
         portal: &'a str,
         role: &'a str,
         reader: &'a str,
+        /// More settings in `[exchange]`.
+        settings: &'a str,
     }
 
     const INZAGE_KEY: &str = "inzage_key = \"the portal's assertions, 32 characters or more\"\n";
@@ -784,6 +796,7 @@ mod tests {
                 portal: INZAGE_KEY,
                 role: "resident",
                 reader: "",
+                settings: "",
             }
         }
     }
@@ -802,13 +815,14 @@ mod tests {
                 portal,
                 role,
                 reader,
+                settings,
             } = self;
             write(
                 dir,
                 "exchange.toml",
                 &format!(
                     "{MINIMAL}{portal}\
-                     [exchange]\nname = \"Gemeente X\"\ncertificate_file = \"{pki}/{certificate}\"\n\
+                     [exchange]\nname = \"Gemeente X\"\n{settings}certificate_file = \"{pki}/{certificate}\"\n\
                      private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
                      [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
                      role = \"{role}\"\ntoken = \"{token}\"\n{reader}[exchange.outway]\nlisten = \"127.0.0.1:2\"\n\
@@ -816,6 +830,30 @@ mod tests {
                     pki = pki.display()
                 ),
             )
+        }
+    }
+
+    #[test]
+    fn the_exchange_takes_its_fsc_group_from_configuration_and_refuses_a_malformed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |settings: &str| {
+            ExchangeToml {
+                settings,
+                ..Default::default()
+            }
+            .write(dir.path())
+        };
+        let loaded = load(&config("group_id = \"fsc.voorbeeldregio.example\"\n")).unwrap();
+        assert_eq!(
+            loaded.platform.exchange.unwrap().group_id,
+            "fsc.voorbeeldregio.example"
+        );
+        for bad in ["", "FSC Regio", "fsc/regio"] {
+            let error = load(&config(&format!("group_id = {bad:?}\n"))).unwrap_err();
+            assert!(
+                format!("{error:#}").contains("exchange.group_id"),
+                "{bad:?}: {error:#}"
+            );
         }
     }
 
@@ -835,6 +873,7 @@ mod tests {
         let loaded = load(&config("gemeente.pem", &token, "zaken")).unwrap();
         let exchange = loaded.platform.exchange.unwrap();
         assert_eq!(exchange.directory_peer, crate::exchange::GEMEENTE_OIN);
+        assert_eq!(exchange.group_id, loket_exchange::manager::GROUP_ID);
         assert!(
             matches!(&exchange.directory, StorageUrl::SqliteDir(d) if d == Path::new("/tmp/x"))
         );

@@ -40,6 +40,8 @@ pub struct ExchangeSettings {
     pub directory: StorageUrl,
     /// The OIN of the organisation that keeps the directory (accepts publications).
     pub directory_peer: String,
+    /// The FSC group the directory's contracts belong to, the same for every peer.
+    pub group_id: String,
     /// The register of processing activities (TOML text); `None`: the built-in one.
     pub activities: Option<String>,
     pub log: LogSettings,
@@ -116,9 +118,15 @@ pub async fn start(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
     let own = platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?;
-    let manager = Manager::open(&directory, &settings.directory_peer, &anchors, &own)
-        .await
-        .context("cannot open the exchange's directory")?;
+    let manager = Manager::open_in_group(
+        &settings.group_id,
+        &directory,
+        &settings.directory_peer,
+        &anchors,
+        &own,
+    )
+    .await
+    .context("cannot open the exchange's directory")?;
     manager
         .register_peer(&settings.display_name, &settings.certificate)
         .await
