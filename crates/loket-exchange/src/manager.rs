@@ -21,7 +21,7 @@ use crate::documents::{Documents, Kind};
 use crate::pki::{Identity, PeerCertificate};
 use crate::revocations::SeenRevocations;
 
-/// The FSC group this exchange belongs to.
+/// The demo's FSC group, and the default of `exchange.group_id`.
 pub const GROUP_ID: &str = "loket.voorbeeldstad.example";
 
 /// Whether `id` can be an FSC group id: 1 to 100 of a-z, 0-9, `.` and `-` (a domain-like
