@@ -7,6 +7,7 @@
 pub mod bsn;
 pub mod clock;
 pub mod datum;
+pub mod hex;
 pub mod ids;
 pub mod kenteken;
 pub mod merkle;

@@ -254,7 +254,7 @@ impl PeerCertificate {
         let spki = cert.public_key();
         Ok(Self {
             oin,
-            thumbprint: lower_hex(&Sha256::digest(spki.raw)),
+            thumbprint: loket_core::hex::lower_hex(&Sha256::digest(spki.raw)),
             certificate_thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())),
             public_key: spki.subject_public_key.data.to_vec(),
         })
@@ -279,16 +279,6 @@ pub fn validity_changes(chain_pem: &str) -> Vec<i64> {
             ]
         })
         .collect()
-}
-
-fn lower_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
-            let _ = write!(text, "{byte:02x}");
-            text
-        })
 }
 
 #[cfg(test)]

@@ -48,10 +48,7 @@ impl Schema {
 }
 
 fn checksum(sql: &str) -> String {
-    Sha256::digest(sql.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    loket_core::hex::lower_hex(&Sha256::digest(sql.as_bytes()))
 }
 
 const CREATE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS loket_migrations (

@@ -94,7 +94,8 @@ impl Bijlage {
                 "Choose a PDF, JPG or PNG.",
             ));
         };
-        let sha256 = hex(digest::digest(&digest::SHA256, &upload.inhoud).as_ref());
+        let sha256 =
+            loket_core::hex::lower_hex(digest::digest(&digest::SHA256, &upload.inhoud).as_ref());
         Ok(Self {
             naam: upload.naam,
             bestandsnaam: clean_name(&upload.bestandsnaam, soort),
@@ -137,14 +138,6 @@ fn clean_name(name: &str, soort: Soort) -> String {
     } else {
         cleaned.to_owned()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 fn text(nl: &str, en: &str) -> Text {
