@@ -40,6 +40,23 @@ pub struct PeerEntry {
     pub oin: String,
     pub name: String,
     pub certificate_pem: String,
+    /// Certificates it had before, with other keys: what it signed with them keeps
+    /// counting while they are valid, so a renewal with a new key does not void its
+    /// contracts at once ([`Manager::sign_again`] moves them to the new key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_certificates_pem: Vec<String>,
+}
+
+/// How many earlier certificates an organisation keeps in the directory: a renewal
+/// overlaps the old certificate for a while, not for years.
+const EARLIER_CERTIFICATES: usize = 3;
+
+impl PeerEntry {
+    /// Its certificate and the earlier ones.
+    fn certificates_pem(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.certificate_pem.as_str())
+            .chain(self.earlier_certificates_pem.iter().map(String::as_str))
+    }
 }
 
 /// FSC service names: 3 to 255 characters; we keep them to URL path–safe ones
@@ -346,13 +363,23 @@ impl Manager {
     async fn build(&self) -> Result<Policy, ManagerError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let mut peers: HashMap<String, PeerEntry> = HashMap::new();
-        let mut certificates: HashMap<String, PeerCertificate> = HashMap::new();
+        let mut certificates: HashMap<String, Vec<PeerCertificate>> = HashMap::new();
         let mut certificate_changes = Vec::new();
         for (key, peer) in self.documents.list::<PeerEntry>(Kind::Peer).await? {
-            certificate_changes.extend(crate::pki::validity_changes(&peer.certificate_pem));
+            for pem in peer.certificates_pem() {
+                certificate_changes.extend(crate::pki::validity_changes(pem));
+            }
             match self.trusted(&key, &peer) {
                 Ok(certificate) => {
-                    certificates.insert(key.clone(), certificate);
+                    // An earlier certificate counts as long as it is valid itself.
+                    let earlier = peer
+                        .earlier_certificates_pem
+                        .iter()
+                        .filter_map(|pem| self.trusted_pem(&key, pem).ok());
+                    certificates.insert(
+                        key.clone(),
+                        std::iter::once(certificate).chain(earlier).collect(),
+                    );
                     peers.insert(key, peer);
                 }
                 Err(error) => {
@@ -435,14 +462,14 @@ impl Manager {
             let mut revoked_by = Vec::new();
             let parties = content.peers();
             for signature in signatures.get(&hash).map(Vec::as_slice).unwrap_or_default() {
-                let Some(certificate) = certificates.get(signature.peer_id.as_str()) else {
+                let Some(signers) = certificates.get(signature.peer_id.as_str()) else {
                     continue;
                 };
                 // Only a party's valid signature counts.
                 if !parties.contains(&signature.peer_id) {
                     continue;
                 }
-                match contract::verify(&signature.jws, certificate, &hash) {
+                match verify_by_any(&signature.jws, signers, &hash) {
                     Ok(SignatureKind::Accept) if signature.kind == SignatureKind::Accept => {
                         accepted_by.push(signature.peer_id.clone());
                     }
@@ -549,7 +576,16 @@ impl Manager {
     /// The certificate of a directory entry stored under `key`, when it counts: it chains
     /// to the trust anchors and is valid now, and carries the OIN it is entered under.
     fn trusted(&self, key: &str, peer: &PeerEntry) -> Result<PeerCertificate, ManagerError> {
-        let chain = crate::pki::certificates(&peer.certificate_pem, "directory")
+        if peer.oin != key {
+            return Err(ManagerError::Untrusted(key.to_owned()));
+        }
+        self.trusted_pem(key, &peer.certificate_pem)
+    }
+
+    /// The certificate (chain) `pem` of the organisation `oin`, when it counts.
+    fn trusted_pem(&self, oin: &str, pem: &str) -> Result<PeerCertificate, ManagerError> {
+        let key = oin;
+        let chain = crate::pki::certificates(pem, "directory")
             .map_err(|_| ManagerError::Certificate(key.to_owned()))?;
         let (leaf, intermediates) = chain
             .split_first()
@@ -561,7 +597,7 @@ impl Manager {
             .checker
             .verify_client_cert(leaf, intermediates, now)
             .is_ok();
-        if !chains || peer.oin != key || certificate.oin.as_str() != key {
+        if !chains || certificate.oin.as_str() != key {
             return Err(ManagerError::Untrusted(key.to_owned()));
         }
         Ok(certificate)
@@ -576,14 +612,37 @@ impl Manager {
     ) -> Result<PeerEntry, ManagerError> {
         let certificate =
             parse_pem(certificate_pem).ok_or_else(|| ManagerError::Certificate(name.to_owned()))?;
-        let entry = PeerEntry {
+        let mut entry = PeerEntry {
             oin: certificate.oin.as_str().to_owned(),
             name: name.to_owned(),
             certificate_pem: certificate_pem.to_owned(),
+            earlier_certificates_pem: Vec::new(),
         };
-        self.trusted(&entry.oin, &entry)?;
-        if self.policy().peers.get(&entry.oin) == Some(&entry) {
-            return Ok(entry);
+        let new = self.trusted(&entry.oin, &entry)?;
+        let stored = self
+            .documents
+            .list::<PeerEntry>(Kind::Peer)
+            .await?
+            .into_iter()
+            .find_map(|(key, stored)| (key == entry.oin).then_some(stored));
+        if let Some(stored) = stored {
+            // A renewal with another key keeps the certificates before it, while they
+            // are valid: the organisation's signatures made with them still count.
+            let mut keys = vec![new.public_key];
+            for pem in stored.certificates_pem() {
+                let Ok(earlier) = self.trusted_pem(&entry.oin, pem) else {
+                    continue;
+                };
+                if !keys.contains(&earlier.public_key)
+                    && entry.earlier_certificates_pem.len() < EARLIER_CERTIFICATES
+                {
+                    keys.push(earlier.public_key);
+                    entry.earlier_certificates_pem.push(pem.to_owned());
+                }
+            }
+            if stored == entry {
+                return Ok(entry);
+            }
         }
         self.documents.put(Kind::Peer, &entry.oin, &entry).await?;
         self.reload().await?;
@@ -737,6 +796,101 @@ impl Manager {
         self.sign(identity, hash, SignatureKind::Revoke).await
     }
 
+    /// Enter this organisation in the directory with `identity` (whose certificate chain
+    /// is `certificate_pem`), as it starts. After a renewal with a new key, it signs again
+    /// what it signed with the earlier key, and only then drops the earlier certificate:
+    /// every manager reading the directory sees each contract signed throughout, and
+    /// from then on only the new key signs for the organisation. Returns the contracts
+    /// signed again.
+    pub async fn enter(
+        &self,
+        name: &str,
+        identity: &Identity,
+        certificate_pem: &str,
+    ) -> Result<Vec<String>, ManagerError> {
+        let matches = parse_pem(certificate_pem)
+            .is_some_and(|c| c.certificate_thumbprint == identity.certificate_thumbprint);
+        if !matches {
+            return Err(ManagerError::Certificate(identity.oin.as_str().to_owned()));
+        }
+        let entry = self.register_peer(name, certificate_pem).await?;
+        if entry.earlier_certificates_pem.is_empty() {
+            return Ok(Vec::new());
+        }
+        let again = self.sign_again(identity).await?;
+        let only_current = PeerEntry {
+            earlier_certificates_pem: Vec::new(),
+            ..entry
+        };
+        self.documents
+            .put(Kind::Peer, &only_current.oin, &only_current)
+            .await?;
+        self.reload().await?;
+        Ok(again)
+    }
+
+    /// Sign again, with `identity`'s key, every signature of this organisation that counts
+    /// now but was made with an earlier certificate's key: it would stop counting when
+    /// that certificate expires or leaves the directory. Returns the contracts signed again.
+    pub async fn sign_again(&self, identity: &Identity) -> Result<Vec<String>, ManagerError> {
+        let policy = self.reload().await?;
+        let peer = identity.oin.as_str();
+        let own = identity
+            .chain
+            .first()
+            .and_then(|leaf| PeerCertificate::parse(leaf).ok())
+            .ok_or_else(|| ManagerError::Certificate(peer.to_owned()))?;
+        let mut again = Vec::new();
+        for (_, signature) in self
+            .documents
+            .list::<StoredSignature>(Kind::Signature)
+            .await?
+        {
+            let Some(contract) = policy
+                .contracts
+                .iter()
+                .find(|c| c.hash == signature.contract_hash)
+            else {
+                continue;
+            };
+            // Only a signature that counts now: never one written past the manager
+            // in this organisation's name, which no key of its own made.
+            let counts = match signature.kind {
+                SignatureKind::Accept => contract.accepted_by.iter().any(|p| p == peer),
+                SignatureKind::Revoke => contract.revoked_by.iter().any(|p| p == peer),
+            };
+            if signature.peer_id != peer
+                || !counts
+                || contract::verify(&signature.jws, &own, &contract.hash).is_ok()
+            {
+                continue;
+            }
+            self.sign(identity, &contract.hash, signature.kind).await?;
+            again.push(contract.hash.clone());
+        }
+        Ok(again)
+    }
+
+    /// Connection grants in force for this organisation's outway that name another key
+    /// than `identity`'s: after a renewal with a new key, the outway cannot use them, and
+    /// each needs a contract asked for again (and accepted by the provider).
+    pub fn grants_for_other_keys(&self, identity: &Identity) -> Vec<Connection> {
+        let policy = self.policy();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut other: Vec<Connection> = policy
+            .connections
+            .values()
+            .filter(|c| {
+                c.consumer == identity.oin.as_str()
+                    && c.thumbprint != identity.thumbprint
+                    && now < c.validity.not_after
+            })
+            .cloned()
+            .collect();
+        other.sort_by(|a, b| a.contract_hash.cmp(&b.contract_hash));
+        other
+    }
+
     async fn sign(
         &self,
         identity: &Identity,
@@ -782,6 +936,23 @@ impl Manager {
         self.reload().await?;
         Ok(())
     }
+}
+
+/// What a signature says, checked with whichever of its organisation's certificates
+/// holds the key it was made with (the current one first).
+fn verify_by_any(
+    jws: &str,
+    signers: &[PeerCertificate],
+    hash: &str,
+) -> Result<SignatureKind, ContractError> {
+    let mut outcome = Err(ContractError::Signature);
+    for signer in signers {
+        outcome = contract::verify(jws, signer, hash);
+        if !matches!(outcome, Err(ContractError::Signature)) {
+            break;
+        }
+    }
+    outcome
 }
 
 /// Whether a connection grant names its outway's key as FSC does: 64 lowercase hex

@@ -1,11 +1,15 @@
 //! Mutual TLS at the exchange with certificates out of their validity: an outway whose
 //! certificate expired gets no connection to an inway, and an outway does not talk to an
-//! inway whose certificate expired. Certificates from a CA made here, with rcgen.
+//! inway whose certificate expired. An organisation that renews its certificate with a
+//! new key keeps its contracts. Certificates from a CA made here, with rcgen.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use loket_exchange::contract::Validity;
 use loket_exchange::pki::Identity;
-use loket_exchange::tls;
+use loket_exchange::{ContractState, Manager, ManagerError, ServiceEntry, tls};
+use loket_logboek::Activities;
+use loket_store::{Database, StorageUrl, sqlx};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -42,6 +46,18 @@ impl Ca {
 
     /// A certificate for `oin` valid from `from` to `until` days from now.
     fn issue(&self, oin: &str, from: i64, until: i64) -> Identity {
+        let now = OffsetDateTime::now_utc();
+        self.issue_pem(oin, now + Duration::days(from), now + Duration::days(until))
+            .0
+    }
+
+    /// A certificate for `oin` with a new key, valid from `from` until `until`, and its PEM.
+    fn issue_pem(
+        &self,
+        oin: &str,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> (Identity, String) {
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params.distinguished_name = DistinguishedName::new();
         params.distinguished_name.push(DnType::CommonName, oin);
@@ -54,13 +70,20 @@ impl Ca {
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
-        let now = OffsetDateTime::now_utc();
-        params.not_before = now + Duration::days(from);
-        params.not_after = now + Duration::days(until);
+        params.not_before = from;
+        params.not_after = until;
         let key = KeyPair::generate().unwrap();
         let issuer = self.params.clone().self_signed(&self.key).unwrap();
         let cert = params.signed_by(&key, &issuer, &self.key).unwrap();
-        Identity::from_pem(&cert.pem(), "test", &key.serialize_pem(), "test").unwrap()
+        let identity =
+            Identity::from_pem(&cert.pem(), "test", &key.serialize_pem(), "test").unwrap();
+        (identity, cert.pem())
+    }
+
+    /// A certificate for `oin` with a new key, valid from yesterday for a year.
+    fn renewed(&self, oin: &str) -> (Identity, String) {
+        let now = OffsetDateTime::now_utc();
+        self.issue_pem(oin, now - Duration::days(1), now + Duration::days(365))
     }
 }
 
@@ -122,4 +145,266 @@ async fn an_outway_does_not_talk_to_an_inway_whose_certificate_expired() {
     assert_eq!(ask(&current, config()).await.unwrap(), "ok");
     let expired = inway(&ca.issue(RVIG, -30, -1), &anchors).await;
     assert!(ask(&expired, config()).await.is_err());
+}
+
+/// A directory on real storage kept by the municipality, with the municipality and RvIG
+/// in it, RvIG's service published and a connection to it for parking permits: each
+/// contract signed by both. `other` reads the same directory, as another process does.
+struct Directory {
+    ca: Ca,
+    manager: Manager,
+    other: Manager,
+    database: Database,
+    gemeente: Identity,
+    rvig: Identity,
+    publication: String,
+    connection: String,
+}
+
+const SERVICE: &str = "brp-personen";
+const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
+const MIJN_GEGEVENS: &str = "https://voorbeeldstad.example/verwerkingen/mijn-gegevens";
+
+fn register() -> Activities {
+    Activities::parse(
+        include_str!("../../../config/verwerkingsactiviteiten.toml"),
+        "test",
+    )
+    .unwrap()
+}
+
+fn a_year() -> Validity {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Validity {
+        not_before: now - 60,
+        not_after: now + 365 * 86_400,
+    }
+}
+
+async fn directory(url: &StorageUrl) -> Directory {
+    directory_with(url, OffsetDateTime::now_utc() + Duration::days(365)).await
+}
+
+/// [`directory`] with RvIG's first certificate valid until `rvig_until`.
+async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directory {
+    let ca = Ca::new();
+    let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
+    let own = Database::open(url, &loket_exchange::REVOCATIONS_SCHEMA)
+        .await
+        .unwrap();
+    let anchors = ca.anchors();
+    let manager = Manager::open(&database, GEMEENTE, &anchors, &own)
+        .await
+        .unwrap();
+    let other = Manager::open(&database, GEMEENTE, &anchors, &own)
+        .await
+        .unwrap();
+    let (gemeente, gemeente_pem) = ca.renewed(GEMEENTE);
+    let now = OffsetDateTime::now_utc();
+    let (rvig, rvig_pem) = ca.issue_pem(RVIG, now - Duration::days(1), rvig_until);
+    manager
+        .register_peer("Gemeente", &gemeente_pem)
+        .await
+        .unwrap();
+    manager.register_peer("RvIG", &rvig_pem).await.unwrap();
+    let entry = ServiceEntry {
+        name: SERVICE.to_owned(),
+        peer_id: RVIG.to_owned(),
+        inway: "https://localhost:8443".to_owned(),
+        openapi: "/openapi.json".to_owned(),
+        subject_field: Some("burgerservicenummer".to_owned()),
+    };
+    let publication = manager.publish(&rvig, entry, a_year()).await.unwrap();
+    manager.accept(&gemeente, &publication).await.unwrap();
+    let connection = manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![PARKEREN.to_owned()],
+            None,
+            a_year(),
+            &register(),
+        )
+        .await
+        .unwrap();
+    manager.accept(&rvig, &connection).await.unwrap();
+    let directory = Directory {
+        ca,
+        manager,
+        other,
+        database,
+        gemeente,
+        rvig,
+        publication,
+        connection,
+    };
+    for hash in [&directory.publication, &directory.connection] {
+        assert_eq!(state(&directory.other, hash).await, ContractState::Active);
+    }
+    directory
+}
+
+/// A contract's state as a manager that reads the directory again sees it.
+async fn state(manager: &Manager, hash: &str) -> ContractState {
+    let policy = manager.reload().await.unwrap();
+    policy
+        .contracts
+        .iter()
+        .find(|c| c.hash == hash)
+        .map(|c| c.state)
+        .unwrap()
+}
+
+/// A signature document written past the manager: RvIG's real acceptance of its
+/// publication, filed as its acceptance of `hash`.
+async fn copy_signature(d: &Directory, hash: &str) {
+    let key = format!("{}/{RVIG}/accept", d.publication);
+    let select = "SELECT body FROM documents WHERE kind = 'signature' AND key = $1";
+    let insert = "INSERT INTO documents (kind, key, body) VALUES ('signature', $1, $2)";
+    let forged_key = format!("{hash}/{RVIG}/accept");
+    match &d.database {
+        Database::Sqlite(pool) => {
+            let body: String = sqlx::query_scalar(&select.replace('$', "?"))
+                .bind(&key)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            sqlx::query(&insert.replace('$', "?"))
+                .bind(&forged_key)
+                .bind(body.replace(&d.publication, hash))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Database::Postgres(pool) => {
+            let body: String = sqlx::query_scalar(select)
+                .bind(&key)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            sqlx::query(insert)
+                .bind(&forged_key)
+                .bind(body.replace(&d.publication, hash))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// RvIG renews its certificate with a new key and starts: what it signed before stays in
+/// force without a gap, signed again with the new key, and the old key signs nothing
+/// from then on. A signature in its name that never counted is not made real.
+async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
+    let unaccepted = d
+        .manager
+        .request_connection(
+            &d.gemeente,
+            SERVICE,
+            vec![MIJN_GEGEVENS.to_owned()],
+            None,
+            a_year(),
+            &register(),
+        )
+        .await
+        .unwrap();
+    copy_signature(&d, &unaccepted).await;
+    assert_eq!(state(&d.other, &unaccepted).await, ContractState::Proposed);
+
+    let (renewed, pem) = d.ca.renewed(RVIG);
+    assert_ne!(renewed.thumbprint, d.rvig.thumbprint, "a new key");
+    let mut signed_again = d.manager.enter("RvIG", &renewed, &pem).await.unwrap();
+    signed_again.sort();
+    let mut expected = vec![d.publication.clone(), d.connection.clone()];
+    expected.sort();
+    assert_eq!(signed_again, expected);
+    for hash in [&d.publication, &d.connection] {
+        assert_eq!(state(&d.other, hash).await, ContractState::Active);
+    }
+    assert_eq!(state(&d.other, &unaccepted).await, ContractState::Proposed);
+    let policy = d.other.policy();
+    let entry = &policy.peers[RVIG];
+    assert_eq!(entry.certificate_pem, pem);
+    assert!(entry.earlier_certificates_pem.is_empty(), "{entry:?}");
+    assert!(policy.services.contains_key(SERVICE));
+
+    // The old key's signature no longer counts; the new key's does.
+    d.manager.accept(&d.rvig, &unaccepted).await.unwrap();
+    assert_eq!(state(&d.other, &unaccepted).await, ContractState::Proposed);
+    d.manager.accept(&renewed, &unaccepted).await.unwrap();
+    assert_eq!(state(&d.other, &unaccepted).await, ContractState::Active);
+
+    // Started again with the same certificate: nothing to sign again.
+    assert!(
+        d.manager
+            .enter("RvIG", &renewed, &pem)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A certificate that is not the identity's own is refused.
+    assert!(matches!(
+        d.manager.enter("RvIG", &d.rvig, &pem).await,
+        Err(ManagerError::Certificate(_))
+    ));
+}
+
+/// The municipality renews with a new key: its connection names the old key, which its
+/// outway no longer has, and the manager says which connections need asking for again.
+async fn a_consumer_learns_which_connections_name_its_earlier_key(d: Directory) {
+    assert!(d.manager.grants_for_other_keys(&d.gemeente).is_empty());
+    let (renewed, pem) = d.ca.renewed(GEMEENTE);
+    d.manager.enter("Gemeente", &renewed, &pem).await.unwrap();
+    let stale = d.manager.grants_for_other_keys(&renewed);
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].contract_hash, d.connection);
+    assert_eq!(stale[0].thumbprint, d.gemeente.thumbprint);
+    // The grant itself still stands: the provider accepted it for that key.
+    assert_eq!(state(&d.other, &d.connection).await, ContractState::Active);
+}
+
+/// Between a renewal entered and the signatures made again (a process stopped in
+/// between), the earlier certificate keeps its signatures, but only while it is valid
+/// itself; an expired key's signature is not made again.
+async fn an_earlier_certificate_counts_only_while_it_is_valid(url: &StorageUrl) {
+    let expires = OffsetDateTime::now_utc() + Duration::seconds(3);
+    let d = directory_with(url, expires).await;
+    let (renewed, pem) = d.ca.renewed(RVIG);
+    let entry = d.manager.register_peer("RvIG", &pem).await.unwrap();
+    assert_eq!(entry.earlier_certificates_pem.len(), 1);
+    assert_eq!(state(&d.other, &d.publication).await, ContractState::Active);
+    let wait = expires - OffsetDateTime::now_utc() + Duration::seconds(1);
+    tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
+    assert_eq!(
+        state(&d.other, &d.publication).await,
+        ContractState::Proposed
+    );
+    assert!(
+        d.manager
+            .enter("RvIG", &renewed, &pem)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        state(&d.other, &d.publication).await,
+        ContractState::Proposed
+    );
+}
+
+mod sqlite_expiry {
+    #[tokio::test]
+    async fn an_earlier_certificate_counts_only_while_it_is_valid() {
+        let storage = loket_store::testing::TestStorage::sqlite().unwrap();
+        super::an_earlier_certificate_counts_only_while_it_is_valid(&storage.url).await;
+        storage.teardown().await;
+    }
+}
+
+loket_store::contract_suite! {
+    open = directory;
+    tests = [
+        a_renewal_with_a_new_key_keeps_the_contracts,
+        a_consumer_learns_which_connections_name_its_earlier_key,
+    ];
 }

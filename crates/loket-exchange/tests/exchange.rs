@@ -1512,10 +1512,12 @@ async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
         Err(ManagerError::Untrusted(oin)) if oin == RVIG
     ));
     // Written straight into the database instead, in RvIG's place.
+    let real_pem = std::fs::read_to_string(w.pki.join("rvig.pem")).unwrap();
     let entry = PeerEntry {
         oin: RVIG.into(),
         name: "rvig".into(),
-        certificate_pem: forged_pem,
+        certificate_pem: forged_pem.clone(),
+        earlier_certificates_pem: Vec::new(),
     };
     put_document(&w, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
     w.manager.accept(&forged_rvig, &hash).await.unwrap();
@@ -1533,6 +1535,21 @@ async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
             .iter()
             .all(|grant| !policy.connections.contains_key(grant))
     );
+    // Nor does it count as an earlier certificate beside RvIG's own.
+    let entry = PeerEntry {
+        certificate_pem: real_pem,
+        earlier_certificates_pem: vec![forged_pem],
+        ..entry
+    };
+    put_document(&w, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
+    let policy = w.manager.reload().await.unwrap();
+    assert!(
+        policy.peers.contains_key(RVIG),
+        "RvIG's own certificate counts"
+    );
+    let contract = policy.contracts.iter().find(|c| c.hash == hash).unwrap();
+    assert_eq!(contract.state, ContractState::Proposed);
+    assert_eq!(contract.accepted_by, [RDW]);
 }
 
 async fn the_inway_checks_on_its_own(w: World) {

@@ -127,10 +127,19 @@ pub async fn start(
     )
     .await
     .context("cannot open the exchange's directory")?;
-    manager
-        .register_peer(&settings.display_name, &settings.certificate)
+    let signed_again = manager
+        .enter(&settings.display_name, &identity, &settings.certificate)
         .await
         .context("cannot enter this organisation in the directory")?;
+    if !signed_again.is_empty() {
+        tracing::info!(contracts = ?signed_again, "the organisation's certificate has a new key: its signatures are made again with it");
+    }
+    for grant in manager.grants_for_other_keys(&identity) {
+        tracing::warn!(
+            contract = %grant.contract_hash, service = %grant.service, provider = %grant.provider,
+            "this connection names the outway's earlier key, so the outway cannot use it: ask for it again (loket exchange request) and have the provider approve"
+        );
+    }
     let activities = Arc::new(settings.activities()?);
     let (log, public_key) = start_log(
         platform,
