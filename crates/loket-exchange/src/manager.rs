@@ -100,6 +100,8 @@ struct StoredSignature {
 pub enum ContractState {
     /// Not every party has accepted yet.
     Proposed,
+    /// Accepted by every party; its validity period has not begun.
+    Upcoming,
     Active,
     Revoked,
     Expired,
@@ -507,17 +509,24 @@ impl Manager {
                 ContractState::Proposed
             } else if now >= content.validity.not_after {
                 ContractState::Expired
+            } else if now < content.validity.not_before {
+                ContractState::Upcoming
             } else {
                 ContractState::Active
             };
             for (grant, grant_hash) in content.grants.iter().zip(&grant_hashes) {
                 let grant_hash = grant_hash.clone();
-                // Expired grants stay known, so a late request hears "expired", not "unknown".
-                if !matches!(state, ContractState::Active | ContractState::Expired) {
+                // Expired and upcoming grants stay known, so a request out of their period
+                // hears "not valid", not "unknown".
+                if !matches!(
+                    state,
+                    ContractState::Active | ContractState::Expired | ContractState::Upcoming
+                ) {
                     continue;
                 }
                 match &grant.data {
-                    GrantData::ServicePublication { .. } if state == ContractState::Expired => {}
+                    // A service is listed only while its publication is in force.
+                    GrantData::ServicePublication { .. } if state != ContractState::Active => {}
                     // Only the directory's keeper puts a service in it; a publication
                     // "accepted" by another directory is not this one's.
                     GrantData::ServicePublication { directory, .. }
@@ -988,7 +997,7 @@ fn next_change_by_clock(policy: &Policy, now: i64) -> i64 {
 
 /// The organisation that holds the service name `name` in the directory `keeper` keeps:
 /// it publishes it, or asked to and awaits the keeper (who can revoke that request to
-/// free the name).
+/// free the name) or the publication's validity period.
 fn holder_of(policy: &Policy, keeper: &str, name: &str, now: i64) -> Option<String> {
     if let Some(entry) = policy.services.get(name) {
         return Some(entry.peer_id.clone());
@@ -996,7 +1005,10 @@ fn holder_of(policy: &Policy, keeper: &str, name: &str, now: i64) -> Option<Stri
     policy
         .contracts
         .iter()
-        .filter(|c| c.state == ContractState::Proposed && now < c.content.validity.not_after)
+        .filter(|c| {
+            matches!(c.state, ContractState::Proposed | ContractState::Upcoming)
+                && now < c.content.validity.not_after
+        })
         .flat_map(|c| c.content.grants.iter().map(move |grant| (c, grant)))
         .find_map(|(contract, grant)| match &grant.data {
             // Only a request the provider itself validly signed holds a name.

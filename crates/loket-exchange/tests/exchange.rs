@@ -1726,9 +1726,46 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
         w.last_error_code(&w.rvig_log.0).await,
         "ERROR_CODE_GRANT_EXPIRED"
     );
+    let state = |hash: &str| {
+        let policy = w.manager.policy();
+        policy
+            .contracts
+            .iter()
+            .find(|c| c.hash == hash)
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&contracts[0]), ContractState::Expired);
+    assert_eq!(state(&contracts[1]), ContractState::Upcoming);
     // A stranger cannot revoke or accept a contract it is not a party to.
     let rdw = identity(&w.pki, "rdw");
     assert!(w.manager.accept(&rdw, &contracts[0]).await.is_err());
+
+    // A publication from tomorrow lists nothing today, yet holds its name.
+    let upcoming = w
+        .manager
+        .publish(
+            &rdw,
+            entry("rdw-voertuigen", RDW, &w.inway),
+            validity(1, 30),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&gemeente, &upcoming).await.unwrap();
+    assert_eq!(state(&upcoming), ContractState::Upcoming);
+    assert!(!w.manager.policy().services.contains_key("rdw-voertuigen"));
+    let taken = w
+        .manager
+        .publish(
+            &rvig,
+            entry("rdw-voertuigen", RVIG, &w.inway),
+            validity(0, 30),
+        )
+        .await;
+    assert!(
+        matches!(&taken, Err(ManagerError::ServiceTaken { peer, .. }) if peer == RDW),
+        "{taken:?}"
+    );
 }
 
 async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
