@@ -41,6 +41,11 @@ const IDLE_PIECE_ROWS: usize = 64;
 const IDLE_PIECE_PAUSE: Duration = Duration::from_millis(2);
 /// How long the writer leaves the lookup tables alone after a piece failed to commit.
 const IDLE_PIECE_RETRY: Duration = Duration::from_secs(1);
+/// How often the writer compares the lookup tables' stored position
+/// (`index_state.indexed_upto`) with its own. Whoever lowers it and deletes the rows
+/// below hides those records from an inzage, and `verify` expects no rows above it; the
+/// writer reads them from the records again within this time.
+const POSITION_CHECK: Duration = Duration::from_secs(2);
 /// How soon the writer looks again whether a commit that reported an error landed, when
 /// the store could not say.
 const UNSURE_RETRY: Duration = Duration::from_millis(100);
@@ -185,6 +190,7 @@ impl Logboek {
             signed_at: tokio::time::Instant::now(),
             head_interval,
             idle_pieces_from: tokio::time::Instant::now(),
+            position_checked_at: tokio::time::Instant::now(),
             metrics,
             head_file,
             last_head,
@@ -591,6 +597,8 @@ struct Writer {
     /// When the writer may next put lookup-table rows in while idle: a pause after each
     /// piece, a longer one after a piece failed.
     idle_pieces_from: tokio::time::Instant,
+    /// When the writer last compared the lookup tables' stored position with its own.
+    position_checked_at: tokio::time::Instant,
     metrics: Arc<OnceLock<CommitMetrics>>,
     /// Keeps the newest committed head in the file beside the keys.
     head_file: Option<HeadKeeper>,
@@ -639,6 +647,7 @@ enum Idle {
     Job(Option<Job>),
     HeadDue,
     PiecesDue,
+    PositionDue,
     Sorted(Option<Result<Run, StoreError>>),
     IndexedBeside(Option<Result<(), StoreError>>),
 }
@@ -742,6 +751,10 @@ impl Writer {
     /// newest records once their head is due.
     async fn next_job(&mut self, jobs: &mut mpsc::Receiver<Job>) -> Option<Job> {
         loop {
+            // Also under a steady flood of appends, when the writer is never idle.
+            if self.position_checked_at.elapsed() >= POSITION_CHECK {
+                self.check_position().await;
+            }
             match jobs.try_recv() {
                 Ok(job) => return Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => return None,
@@ -765,6 +778,7 @@ impl Writer {
             let head_due = self.signed_at + self.head_interval;
             let pieces_at = self.idle_pieces_from;
             let writing = matches!(self.indexing, Indexing::Writing(_));
+            let position_due = self.position_checked_at + POSITION_CHECK;
             let event = {
                 let finished = async {
                     match &mut self.indexing {
@@ -777,15 +791,63 @@ impl Writer {
                     job = jobs.recv() => Idle::Job(job),
                     () = tokio::time::sleep_until(head_due), if unsigned => Idle::HeadDue,
                     () = tokio::time::sleep_until(pieces_at), if writing => Idle::PiecesDue,
+                    () = tokio::time::sleep_until(position_due) => Idle::PositionDue,
                     event = finished => event,
                 }
             };
             match event {
                 Idle::Job(job) => return job,
                 Idle::HeadDue => self.sign_tail().await,
-                Idle::PiecesDue => {}
+                Idle::PiecesDue | Idle::PositionDue => {}
                 Idle::Sorted(outcome) => self.sorted(outcome),
                 Idle::IndexedBeside(outcome) => self.indexed_beside(outcome),
+            }
+        }
+    }
+
+    /// Whether the lookup tables' stored position is where the writer left it. Lowered,
+    /// the records above it may have lost their rows (tampering: a running log would not
+    /// show them in an inzage); the tail is read again from the records from there, as
+    /// at a start, and the buckets go into the lookup tables again.
+    async fn check_position(&mut self) {
+        self.position_checked_at = tokio::time::Instant::now();
+        // Only between buckets: while one goes in, the stored position moves with it.
+        if !matches!(self.indexing, Indexing::Idle) || self.unsure.is_some() {
+            return;
+        }
+        let own = self
+            .tail
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .from();
+        let stored = match self.store.indexed_upto().await {
+            Ok(stored) if stored < own => stored,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(log = %self.name, %error, "cannot read the position of the lookup tables");
+                return;
+            }
+        };
+        tracing::error!(
+            log = %self.name, stored, own,
+            "the position of the log's lookup tables was lowered behind its back (tampering?): the records above it are read again from the records themselves"
+        );
+        if let Some(metrics) = self.metrics.get() {
+            metrics.lowered.inc();
+        }
+        match load_tail(self.store.as_ref()).await {
+            Ok(tail) => {
+                let old = std::mem::replace(
+                    &mut *self
+                        .tail
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    tail,
+                );
+                self.background.spawn_blocking(move || drop(old));
+            }
+            Err(error) => {
+                tracing::warn!(log = %self.name, %error, "cannot read the records above the lookup tables; trying again");
             }
         }
     }

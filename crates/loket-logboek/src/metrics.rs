@@ -22,6 +22,7 @@ pub struct LogMetrics {
     commits: Histograms,
     records: Histograms,
     lost: Family<LogLabel, Counter>,
+    lowered: Family<LogLabel, Counter>,
 }
 
 /// 50 µs … ~1.6 s: a commit on a local disk takes a fraction of a millisecond.
@@ -60,11 +61,18 @@ impl LogMetrics {
             "Records appended in the background (an answer whose request record is durable) that never reached the log: its commit failed, or the log had stopped",
             lost.clone(),
         );
+        let lowered = Family::<LogLabel, Counter>::default();
+        metrics.register(
+            "logboek_lookup_position_lowered",
+            "Times the log found the position of its lookup tables lowered behind its back (tampering: records below it could be hidden from an inzage); it reads those records again",
+            lowered.clone(),
+        );
         Self {
             waits,
             commits,
             records,
             lost,
+            lowered,
         }
     }
 
@@ -77,6 +85,7 @@ impl LogMetrics {
             commit: self.commits.get_or_create(&label).clone(),
             records: self.records.get_or_create(&label).clone(),
             lost: self.lost.get_or_create(&label).clone(),
+            lowered: self.lowered.get_or_create(&label).clone(),
         }
     }
 }
@@ -88,4 +97,5 @@ pub(crate) struct CommitMetrics {
     pub commit: Histogram,
     pub records: Histogram,
     pub lost: Counter,
+    pub lowered: Counter,
 }

@@ -980,6 +980,15 @@ async fn a_record_hidden_from_the_lookup_tables_is_named(f: Fixture) {
 /// bucket is checked once, as a whole, and a row removed from it is named.
 async fn verify_checks_a_log_that_ends_with_a_complete_bucket(f: Fixture) {
     const BUCKET: u64 = 65_536;
+    let metrics = loket_http::Metrics::new();
+    f.log
+        .report_to(&loket_logboek::LogMetrics::register(&metrics));
+    let lowered = || {
+        metric(
+            &metrics.render(),
+            "loket_logboek_lookup_position_lowered_total",
+        )
+    };
     fill_in_batches(&f, BUCKET).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while f.log.indexed_upto() < BUCKET {
@@ -996,6 +1005,43 @@ async fn verify_checks_a_log_that_ends_with_a_complete_bucket(f: Fixture) {
             by: Lookup::Trace
         }
     );
+
+    // Lowering the lookup tables' position as well passes `verify` (it expects no rows
+    // above it), and would hide the records below the old position from a running
+    // log's inzage. The log notices the lowered position, reads those records from the
+    // records themselves again, and puts them back in the lookup tables.
+    let sanne = Filter {
+        subject: Some(f.log.pseudonyms().bsn(SANNE).as_str().to_owned()),
+        limit: 1,
+        ..Filter::default()
+    };
+    let newest = f.log.query(&sanne).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert!(lowered() == 0.0, "nothing lowered yet");
+    tamper(&f, "UPDATE index_state SET indexed_upto = 0").await;
+    tamper(&f, "DELETE FROM subject_index").await;
+    assert!(verified(&f).await.is_ok(), "verify cannot tell");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = f.log.query(&sanne).await.unwrap();
+        if found.len() == 1 {
+            assert_eq!(found[0].index, newest[0].index);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still hidden");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    while count(&f, "SELECT indexed_upto FROM index_state").await < 65_536 {
+        assert!(std::time::Instant::now() < deadline, "never indexed again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(f.log.indexed_upto(), BUCKET);
+    assert!(lowered() == 1.0, "the log said so");
+    for table in ["subject_index", "trace_index"] {
+        let rows = count(&f, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(rows, 65_536, "{table}");
+    }
+    assert_eq!(verified(&f).await.unwrap().records, BUCKET);
 }
 
 /// A prune takes a record's lookup rows away with its subject and trace. One that runs
