@@ -1066,10 +1066,13 @@ mod tests {
         }
     }
 
-    /// A rebuild takes the directory's certificates' validity into the moment the next
-    /// check must build again.
-    #[tokio::test]
-    async fn a_rebuild_is_due_when_a_directory_certificate_expires() {
+    /// A manager on SQLite with a demo PKI of one organisation, the municipality, which
+    /// keeps the directory (not yet in it).
+    async fn one_organisation() -> (
+        loket_store::testing::TestStorage,
+        tempfile::TempDir,
+        Manager,
+    ) {
         let storage = loket_store::testing::TestStorage::sqlite().unwrap();
         let pki = tempfile::tempdir().unwrap();
         let oin = loket_core::Oin::parse("00000001001234567000").unwrap();
@@ -1087,6 +1090,29 @@ mod tests {
         let manager = Manager::open(&directory, oin.as_str(), &anchors, &own)
             .await
             .unwrap();
+        (storage, pki, manager)
+    }
+
+    /// Rebuilds take turns: one started while another builds waits for it, so the one
+    /// built from older documents cannot finish last and stay in force.
+    #[tokio::test]
+    async fn rebuilds_take_turns() {
+        let (storage, _pki, manager) = one_organisation().await;
+        let building = manager.rebuilding.clone().lock_owned().await;
+        let waiting = manager.clone();
+        let reload = tokio::spawn(async move { waiting.reload().await.map(|_| ()) });
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!reload.is_finished(), "it waits for the rebuild before it");
+        drop(building);
+        reload.await.unwrap().unwrap();
+        storage.teardown().await;
+    }
+
+    /// A rebuild takes the directory's certificates' validity into the moment the next
+    /// check must build again.
+    #[tokio::test]
+    async fn a_rebuild_is_due_when_a_directory_certificate_expires() {
+        let (storage, pki, manager) = one_organisation().await;
         let nothing_to_wait_for = lock(&manager.built).unwrap().until;
         assert_eq!(nothing_to_wait_for, i64::MAX);
         let pem = std::fs::read_to_string(pki.path().join("gemeente.pem")).unwrap();
