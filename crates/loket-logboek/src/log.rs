@@ -46,6 +46,8 @@ const IDLE_PIECE_RETRY: Duration = Duration::from_secs(1);
 /// below hides those records from an inzage, and `verify` expects no rows above it; the
 /// writer reads them from the records again within this time.
 const POSITION_CHECK: Duration = Duration::from_secs(2);
+/// How often an idle writer looks whether that position has been read.
+const POSITION_POLL: Duration = Duration::from_millis(10);
 /// How soon the writer looks again whether a commit that reported an error landed, when
 /// the store could not say.
 const UNSURE_RETRY: Duration = Duration::from_millis(100);
@@ -191,6 +193,8 @@ impl Logboek {
             head_interval,
             idle_pieces_from: tokio::time::Instant::now(),
             position_checked_at: tokio::time::Instant::now(),
+            position: None,
+            lowered_to: None,
             metrics,
             head_file,
             last_head,
@@ -547,7 +551,11 @@ async fn check_head_file(
 
 /// The subjects and traces of the records not yet in the lookup tables, from the store.
 async fn load_tail(store: &dyn LogStore) -> Result<Tail, LogError> {
-    let from = store.indexed_upto().await?;
+    load_tail_from(store, store.indexed_upto().await?).await
+}
+
+/// The subjects and traces of the records from `from` on, from the store.
+async fn load_tail_from(store: &dyn LogStore, from: u64) -> Result<Tail, LogError> {
     let mut tail = Tail::new(from);
     for (index, subject, trace) in store.lookup_keys(from).await? {
         tail.push(index, subject.as_deref(), trace.as_deref());
@@ -597,8 +605,14 @@ struct Writer {
     /// When the writer may next put lookup-table rows in while idle: a pause after each
     /// piece, a longer one after a piece failed.
     idle_pieces_from: tokio::time::Instant,
-    /// When the writer last compared the lookup tables' stored position with its own.
+    /// When the writer last asked for the lookup tables' stored position.
     position_checked_at: tokio::time::Instant,
+    /// That position being read beside the writer (off its path: the read waits for a
+    /// connection of the pool the inzage reads share), with the writer's own position
+    /// when it asked. The stored one only moves up from there, the writer's doing.
+    position: Option<(u64, oneshot::Receiver<Result<u64, StoreError>>)>,
+    /// Found lowered to this: the tail is read again from here once nothing is unsure.
+    lowered_to: Option<u64>,
     metrics: Arc<OnceLock<CommitMetrics>>,
     /// Keeps the newest committed head in the file beside the keys.
     head_file: Option<HeadKeeper>,
@@ -752,9 +766,7 @@ impl Writer {
     async fn next_job(&mut self, jobs: &mut mpsc::Receiver<Job>) -> Option<Job> {
         loop {
             // Also under a steady flood of appends, when the writer is never idle.
-            if self.position_checked_at.elapsed() >= POSITION_CHECK {
-                self.check_position().await;
-            }
+            self.check_position().await;
             match jobs.try_recv() {
                 Ok(job) => return Some(job),
                 Err(mpsc::error::TryRecvError::Disconnected) => return None,
@@ -778,7 +790,12 @@ impl Writer {
             let head_due = self.signed_at + self.head_interval;
             let pieces_at = self.idle_pieces_from;
             let writing = matches!(self.indexing, Indexing::Writing(_));
-            let position_due = self.position_checked_at + POSITION_CHECK;
+            // While the position is being read, look again soon for the answer.
+            let position_due = if self.position.is_some() {
+                tokio::time::Instant::now() + POSITION_POLL
+            } else {
+                self.position_checked_at + POSITION_CHECK
+            };
             let event = {
                 let finished = async {
                     match &mut self.indexing {
@@ -805,37 +822,67 @@ impl Writer {
         }
     }
 
-    /// Whether the lookup tables' stored position is where the writer left it. Lowered,
-    /// the records above it may have lost their rows (tampering: a running log would not
-    /// show them in an inzage); the tail is read again from the records from there, as
-    /// at a start, and the buckets go into the lookup tables again.
-    async fn check_position(&mut self) {
-        self.position_checked_at = tokio::time::Instant::now();
-        // Only between buckets: while one goes in, the stored position moves with it.
-        if !matches!(self.indexing, Indexing::Idle) || self.unsure.is_some() {
-            return;
-        }
+    /// Read the lookup tables' stored position beside the writer.
+    fn ask_position(&mut self) {
         let own = self
             .tail
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .from();
-        let stored = match self.store.indexed_upto().await {
-            Ok(stored) if stored < own => stored,
-            Ok(_) => return,
-            Err(error) => {
-                tracing::warn!(log = %self.name, %error, "cannot read the position of the lookup tables");
-                return;
+        let (done, answer) = oneshot::channel();
+        let store = self.store.clone();
+        self.background.spawn(async move {
+            let _ = done.send(store.indexed_upto().await);
+        });
+        self.position = Some((own, answer));
+    }
+
+    /// Whether the lookup tables' stored position is where the writer left it: ask every
+    /// [`POSITION_CHECK`], take the answer once it is there. Lowered, the records above
+    /// it may have lost their rows (tampering: a running log would not show them in an
+    /// inzage, and `verify` expects no rows there); the tail is read again from the
+    /// records from there, as at a start, and those buckets go into the lookup tables
+    /// again.
+    async fn check_position(&mut self) {
+        let mut read_again = false;
+        if let Some((own, answer)) = &mut self.position {
+            let own = *own;
+            match answer.try_recv() {
+                Ok(Ok(stored)) if stored < own => {
+                    tracing::error!(
+                        log = %self.name, stored, own,
+                        "the position of the log's lookup tables was lowered behind its back (tampering?): the records above it are read again from the records themselves"
+                    );
+                    if let Some(metrics) = self.metrics.get() {
+                        metrics.lowered.inc();
+                    }
+                    self.lowered_to = Some(stored);
+                    self.position = None;
+                    read_again = true;
+                }
+                Ok(Ok(_)) => self.position = None,
+                Ok(Err(error)) => {
+                    tracing::warn!(log = %self.name, %error, "cannot read the position of the lookup tables");
+                    self.position = None;
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.position = None,
             }
-        };
-        tracing::error!(
-            log = %self.name, stored, own,
-            "the position of the log's lookup tables was lowered behind its back (tampering?): the records above it are read again from the records themselves"
-        );
-        if let Some(metrics) = self.metrics.get() {
-            metrics.lowered.inc();
+        } else if self.position_checked_at.elapsed() >= POSITION_CHECK {
+            self.position_checked_at = tokio::time::Instant::now();
+            // Found lowered but not read again yet (a commit was unsure, or the read
+            // failed): try that again, rather than ask again.
+            if self.lowered_to.is_some() {
+                read_again = true;
+            } else {
+                self.ask_position();
+            }
         }
-        match load_tail(self.store.as_ref()).await {
+        // Not while a commit is unsure: settling it may drop records from the tail.
+        let (true, Some(from), None) = (read_again, self.lowered_to, &self.unsure) else {
+            return;
+        };
+        match load_tail_from(self.store.as_ref(), from).await {
             Ok(tail) => {
                 let old = std::mem::replace(
                     &mut *self
@@ -845,6 +892,9 @@ impl Writer {
                     tail,
                 );
                 self.background.spawn_blocking(move || drop(old));
+                // A bucket on its way in starts again from the new tail.
+                self.indexing = Indexing::Idle;
+                self.lowered_to = None;
             }
             Err(error) => {
                 tracing::warn!(log = %self.name, %error, "cannot read the records above the lookup tables; trying again");
