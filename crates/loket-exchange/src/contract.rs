@@ -186,6 +186,16 @@ pub enum SignatureKind {
     Revoke,
 }
 
+impl SignatureKind {
+    /// Its name, as the JWS payload and the directory's keys have it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accept => "accept",
+            Self::Revoke => "revoke",
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     alg: String,

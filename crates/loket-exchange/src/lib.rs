@@ -20,6 +20,7 @@ mod documents;
 mod forward;
 mod gateway;
 mod inway;
+mod journal;
 pub mod management;
 pub mod manager;
 mod metrics;
@@ -82,11 +83,18 @@ pub const REVOCATIONS_SCHEMA: loket_store::Schema = loket_store::Schema {
     postgres: REVOCATIONS_MIGRATIONS,
 };
 
-const REVOCATIONS_MIGRATIONS: &[loket_store::Migration] = &[loket_store::Migration {
-    version: 1,
-    description: "0001_seen_revocations.sql",
-    sql: include_str!("../migrations/revocations/0001_seen_revocations.sql"),
-}];
+const REVOCATIONS_MIGRATIONS: &[loket_store::Migration] = &[
+    loket_store::Migration {
+        version: 1,
+        description: "0001_seen_revocations.sql",
+        sql: include_str!("../migrations/revocations/0001_seen_revocations.sql"),
+    },
+    loket_store::Migration {
+        version: 2,
+        description: "0002_own_signatures.sql",
+        sql: include_str!("../migrations/revocations/0002_own_signatures.sql"),
+    },
+];
 
 /// Serve an inway's router over mutual TLS until `shutdown` resolves.
 pub async fn serve_tls(

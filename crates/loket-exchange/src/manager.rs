@@ -18,6 +18,7 @@ use crate::contract::{
     OutwayRef, PeerRef, ServicePublication, ServiceRef, SignatureKind, Validity,
 };
 use crate::documents::{Documents, Kind};
+use crate::journal::Journal;
 use crate::pki::{Identity, PeerCertificate};
 use crate::revocations::SeenRevocations;
 
@@ -40,9 +41,9 @@ pub struct PeerEntry {
     pub oin: String,
     pub name: String,
     pub certificate_pem: String,
-    /// Certificates it had before, with other keys: what it signed with them keeps
-    /// counting while they are valid, so a renewal with a new key does not void its
-    /// contracts at once ([`Manager::sign_again`] moves them to the new key).
+    /// Certificates it had before, with other keys, while it moves its signatures to a
+    /// new key ([`Manager::enter`]): what it signed with them counts while they are
+    /// valid, so no contract lapses in between.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier_certificates_pem: Vec<String>,
 }
@@ -160,8 +161,8 @@ pub struct Policy {
     /// Each of those services' inway address, parsed (left out when it does not parse:
     /// then the outway cannot reach it).
     pub inways: HashMap<String, http::Uri>,
-    /// Connection grants of accepted, unrevoked contracts (also expired ones, so the
-    /// refusal can say so), by grant hash.
+    /// Connection grants of accepted, unrevoked contracts (also expired and upcoming
+    /// ones, so the refusal can say so), by grant hash.
     pub connections: HashMap<String, Connection>,
     pub contracts: Vec<ContractView>,
     /// When a directory certificate becomes valid or stops being valid: its
@@ -226,6 +227,9 @@ pub struct Manager {
     /// disappears does not bring its contract back, not even after a restart.
     revoked: Arc<Mutex<std::collections::HashSet<String>>>,
     seen: SeenRevocations,
+    /// What the organisation itself signed and the certificates it entered, in its own
+    /// storage: after a renewal with a new key it signs again only what it signed.
+    journal: Journal,
     /// Seen revoked, not yet in the organisation's storage (it could not be written).
     unsaved: Arc<Mutex<Vec<String>>>,
     /// What the rebuilds have warned about (a document and what is wrong with it): each
@@ -283,6 +287,7 @@ impl Manager {
             rebuilding: Arc::default(),
             revoked: Arc::new(Mutex::new(seen.all().await?)),
             seen,
+            journal: Journal::new(own),
             unsaved: Arc::default(),
             warned: Arc::default(),
         };
@@ -311,11 +316,23 @@ impl Manager {
         let _turn = self.rebuilding.lock().await;
         // Read before the documents: a change made while building raises it past what
         // is recorded here, so the next check builds again.
-        let revision = self.documents.revision().await?;
+        let mut revision = self.documents.revision().await?;
         // Also before: a validity period that begins or ends while building is still
         // ahead of this moment, so the next check builds again.
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let policy = Arc::new(self.build().await?);
+        let mut now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut policy = Arc::new(self.build().await?);
+        // The documents are read in several statements: a change between them (a
+        // certificate and the signatures it makes, say) could be seen half. Built again
+        // until the revision held still throughout, a few times at most.
+        for _ in 0..3 {
+            let after = self.documents.revision().await?;
+            if after == revision {
+                break;
+            }
+            revision = after;
+            now = OffsetDateTime::now_utc().unix_timestamp();
+            policy = Arc::new(self.build().await?);
+        }
         let built = Built {
             revision,
             until: next_change_by_clock(&policy, now),
@@ -621,37 +638,15 @@ impl Manager {
     ) -> Result<PeerEntry, ManagerError> {
         let certificate =
             parse_pem(certificate_pem).ok_or_else(|| ManagerError::Certificate(name.to_owned()))?;
-        let mut entry = PeerEntry {
+        let entry = PeerEntry {
             oin: certificate.oin.as_str().to_owned(),
             name: name.to_owned(),
             certificate_pem: certificate_pem.to_owned(),
             earlier_certificates_pem: Vec::new(),
         };
-        let new = self.trusted(&entry.oin, &entry)?;
-        let stored = self
-            .documents
-            .list::<PeerEntry>(Kind::Peer)
-            .await?
-            .into_iter()
-            .find_map(|(key, stored)| (key == entry.oin).then_some(stored));
-        if let Some(stored) = stored {
-            // A renewal with another key keeps the certificates before it, while they
-            // are valid: the organisation's signatures made with them still count.
-            let mut keys = vec![new.public_key];
-            for pem in stored.certificates_pem() {
-                let Ok(earlier) = self.trusted_pem(&entry.oin, pem) else {
-                    continue;
-                };
-                if !keys.contains(&earlier.public_key)
-                    && entry.earlier_certificates_pem.len() < EARLIER_CERTIFICATES
-                {
-                    keys.push(earlier.public_key);
-                    entry.earlier_certificates_pem.push(pem.to_owned());
-                }
-            }
-            if stored == entry {
-                return Ok(entry);
-            }
+        self.trusted(&entry.oin, &entry)?;
+        if self.policy().peers.get(&entry.oin) == Some(&entry) {
+            return Ok(entry);
         }
         self.documents.put(Kind::Peer, &entry.oin, &entry).await?;
         self.reload().await?;
@@ -806,93 +801,142 @@ impl Manager {
     }
 
     /// Enter this organisation in the directory with `identity` (whose certificate chain
-    /// is `certificate_pem`), as it starts. After a renewal with a new key, it signs again
-    /// what it signed with the earlier key, and only then drops the earlier certificate:
-    /// every manager reading the directory sees each contract signed throughout, and
-    /// from then on only the new key signs for the organisation. Returns the contracts
-    /// signed again.
+    /// is `certificate_pem`), as it starts, and sign again, with its key, every signature
+    /// it made (its own journal says which) that the directory no longer holds as made by
+    /// this key: after a renewal with a new key, those made with the old one. While it
+    /// does, the directory keeps its earlier certificates that are still valid, so every
+    /// manager reading it sees each contract signed throughout; then only this one.
+    /// Returns the contracts signed again.
     pub async fn enter(
         &self,
         name: &str,
         identity: &Identity,
         certificate_pem: &str,
     ) -> Result<Vec<String>, ManagerError> {
-        let matches = parse_pem(certificate_pem)
-            .is_some_and(|c| c.certificate_thumbprint == identity.certificate_thumbprint);
-        if !matches {
-            return Err(ManagerError::Certificate(identity.oin.as_str().to_owned()));
+        let oin = identity.oin.as_str();
+        let current = parse_pem(certificate_pem)
+            .filter(|c| c.certificate_thumbprint == identity.certificate_thumbprint)
+            .ok_or_else(|| ManagerError::Certificate(oin.to_owned()))?;
+        self.journal_own_signatures(oin, &current).await?;
+        // Its own earlier certificates (from its journal, never from the shared
+        // directory) with other keys, while they are valid.
+        let mut keys = vec![current.public_key.clone()];
+        let mut earlier = Vec::new();
+        for (_, pem) in self.journal.certificates(oin).await? {
+            let Ok(certificate) = self.trusted_pem(oin, &pem) else {
+                continue;
+            };
+            if !keys.contains(&certificate.public_key) && earlier.len() < EARLIER_CERTIFICATES {
+                keys.push(certificate.public_key);
+                earlier.push(pem);
+            }
         }
-        let entry = self.register_peer(name, certificate_pem).await?;
-        if entry.earlier_certificates_pem.is_empty() {
-            return Ok(Vec::new());
-        }
-        let again = self.sign_again(identity).await?;
-        let only_current = PeerEntry {
-            earlier_certificates_pem: Vec::new(),
-            ..entry
-        };
-        self.documents
-            .put(Kind::Peer, &only_current.oin, &only_current)
+        self.journal
+            .entered(oin, &current.certificate_thumbprint, certificate_pem)
             .await?;
-        self.reload().await?;
+        if !earlier.is_empty() {
+            let moving = PeerEntry {
+                oin: oin.to_owned(),
+                name: name.to_owned(),
+                certificate_pem: certificate_pem.to_owned(),
+                earlier_certificates_pem: earlier,
+            };
+            self.trusted(oin, &moving)?;
+            self.documents.put(Kind::Peer, oin, &moving).await?;
+            self.reload().await?;
+        }
+        let again = self.sign_again(identity, &current).await?;
+        self.register_peer(name, certificate_pem).await?;
+        self.journal
+            .keep_only(oin, &current.certificate_thumbprint)
+            .await?;
         Ok(again)
     }
 
-    /// Sign again, with `identity`'s key, every signature of this organisation that counts
-    /// now but was made with an earlier certificate's key: it would stop counting when
-    /// that certificate expires or leaves the directory. Returns the contracts signed again.
-    pub async fn sign_again(&self, identity: &Identity) -> Result<Vec<String>, ManagerError> {
-        let policy = self.reload().await?;
-        let peer = identity.oin.as_str();
-        let own = identity
-            .chain
-            .first()
-            .and_then(|leaf| PeerCertificate::parse(leaf).ok())
-            .ok_or_else(|| ManagerError::Certificate(peer.to_owned()))?;
-        let mut again = Vec::new();
-        for (_, signature) in self
+    /// Note in the journal every signature in the directory, in this organisation's name,
+    /// that its current key made: only it could have made those. (This also fills the
+    /// journal with what was signed before there was one.)
+    async fn journal_own_signatures(
+        &self,
+        oin: &str,
+        current: &PeerCertificate,
+    ) -> Result<(), ManagerError> {
+        let own: Vec<(String, SignatureKind)> = self
             .documents
             .list::<StoredSignature>(Kind::Signature)
             .await?
-        {
-            let Some(contract) = policy
-                .contracts
-                .iter()
-                .find(|c| c.hash == signature.contract_hash)
-            else {
+            .into_iter()
+            .filter(|(_, s)| {
+                s.peer_id == oin
+                    && contract::verify(&s.jws, current, &s.contract_hash)
+                        .is_ok_and(|kind| kind == s.kind)
+            })
+            .map(|(_, s)| (s.contract_hash, s.kind))
+            .collect();
+        self.journal.signed(oin, &own).await?;
+        Ok(())
+    }
+
+    /// Sign again, with `identity`'s key, each contract the journal says this
+    /// organisation signed whose signature in the directory that key did not make (made
+    /// with an earlier key, or gone). Returns those contracts.
+    async fn sign_again(
+        &self,
+        identity: &Identity,
+        current: &PeerCertificate,
+    ) -> Result<Vec<String>, ManagerError> {
+        let oin = identity.oin.as_str();
+        let stored: HashMap<String, StoredSignature> = self
+            .documents
+            .list(Kind::Signature)
+            .await?
+            .into_iter()
+            .collect();
+        let contracts: HashMap<String, ContractContent> = self
+            .documents
+            .list(Kind::Contract)
+            .await?
+            .into_iter()
+            .collect();
+        let mut again = Vec::new();
+        for (hash, kind) in self.journal.signatures(oin).await? {
+            let Some(content) = contracts.get(&hash) else {
                 continue;
             };
-            // Only a signature that counts now: never one written past the manager
-            // in this organisation's name, which no key of its own made.
-            let counts = match signature.kind {
-                SignatureKind::Accept => contract.accepted_by.iter().any(|p| p == peer),
-                SignatureKind::Revoke => contract.revoked_by.iter().any(|p| p == peer),
-            };
-            if signature.peer_id != peer
-                || !counts
-                || contract::verify(&signature.jws, &own, &contract.hash).is_ok()
-            {
+            let made_by_this_key = stored
+                .get(&signature_key(&hash, oin, kind))
+                .is_some_and(|s| contract::verify(&s.jws, current, &hash).is_ok_and(|k| k == kind));
+            if made_by_this_key {
                 continue;
             }
-            self.sign(identity, &contract.hash, signature.kind).await?;
-            again.push(contract.hash.clone());
+            self.write_signature(identity, &hash, content, kind).await?;
+            again.push(hash);
         }
+        if !again.is_empty() {
+            self.reload().await?;
+        }
+        again.dedup();
         Ok(again)
     }
 
     /// Connection grants in force for this organisation's outway that name another key
-    /// than `identity`'s: after a renewal with a new key, the outway cannot use them, and
-    /// each needs a contract asked for again (and accepted by the provider).
+    /// than `identity`'s and have no counterpart for its key yet: after a renewal with a
+    /// new key, the outway cannot use them, and each needs a contract asked for again
+    /// (and accepted by the provider).
     pub fn grants_for_other_keys(&self, identity: &Identity) -> Vec<Connection> {
         let policy = self.policy();
         let now = OffsetDateTime::now_utc().unix_timestamp();
+        let ours =
+            |c: &Connection| c.consumer == identity.oin.as_str() && now < c.validity.not_after;
         let mut other: Vec<Connection> = policy
             .connections
             .values()
-            .filter(|c| {
-                c.consumer == identity.oin.as_str()
-                    && c.thumbprint != identity.thumbprint
-                    && now < c.validity.not_after
+            .filter(|old| {
+                ours(old)
+                    && old.thumbprint != identity.thumbprint
+                    && !policy.connections.values().any(|new| {
+                        ours(new) && new.thumbprint == identity.thumbprint && same_grant(old, new)
+                    })
             })
             .cloned()
             .collect();
@@ -915,6 +959,20 @@ impl Manager {
         let content = contracts
             .get(hash)
             .ok_or_else(|| ManagerError::UnknownContract(hash.to_owned()))?;
+        self.write_signature(identity, hash, content, kind).await?;
+        self.reload().await?;
+        Ok(())
+    }
+
+    /// Sign contract `hash` as `identity` and put the signature in the directory; first
+    /// in the organisation's journal, so it can sign again what it signed, and only that.
+    async fn write_signature(
+        &self,
+        identity: &Identity,
+        hash: &str,
+        content: &ContractContent,
+        kind: SignatureKind,
+    ) -> Result<(), ManagerError> {
         let peer = identity.oin.as_str().to_owned();
         if !content.peers().contains(&peer) {
             return Err(ManagerError::NotAParty(peer));
@@ -925,26 +983,42 @@ impl Manager {
             kind,
             OffsetDateTime::now_utc().unix_timestamp(),
         )?;
+        self.journal
+            .signed(&peer, &[(hash.to_owned(), kind)])
+            .await?;
         let signature = StoredSignature {
             contract_hash: hash.to_owned(),
             peer_id: peer.clone(),
             kind,
             jws,
         };
-        let key = format!(
-            "{hash}/{peer}/{}",
-            if kind == SignatureKind::Accept {
-                "accept"
-            } else {
-                "revoke"
-            }
-        );
         self.documents
-            .put(Kind::Signature, &key, &signature)
+            .put(
+                Kind::Signature,
+                &signature_key(hash, &peer, kind),
+                &signature,
+            )
             .await?;
-        self.reload().await?;
         Ok(())
     }
+}
+
+/// Where the directory keeps `peer`'s signature of contract `hash`: one of each kind.
+fn signature_key(hash: &str, peer: &str, kind: SignatureKind) -> String {
+    format!("{hash}/{peer}/{}", kind.as_str())
+}
+
+/// Whether two connection grants allow the same: provider, service, activities, fields.
+fn same_grant(a: &Connection, b: &Connection) -> bool {
+    let sorted = |list: &[String]| {
+        let mut list = list.to_vec();
+        list.sort();
+        list
+    };
+    a.provider == b.provider
+        && a.service == b.service
+        && sorted(&a.processing_activities) == sorted(&b.processing_activities)
+        && a.fields.as_deref().map(sorted) == b.fields.as_deref().map(sorted)
 }
 
 /// What a signature says, checked with whichever of its organisation's certificates

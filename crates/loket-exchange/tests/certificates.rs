@@ -5,9 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::Identity;
-use loket_exchange::{ContractState, Manager, ManagerError, ServiceEntry, tls};
+use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry, tls};
 use loket_logboek::Activities;
 use loket_store::{Database, StorageUrl, sqlx};
 use rcgen::{
@@ -157,6 +158,7 @@ struct Directory {
     database: Database,
     gemeente: Identity,
     rvig: Identity,
+    rvig_pem: String,
     publication: String,
     connection: String,
 }
@@ -182,11 +184,6 @@ fn a_year() -> Validity {
 }
 
 async fn directory(url: &StorageUrl) -> Directory {
-    directory_with(url, OffsetDateTime::now_utc() + Duration::days(365)).await
-}
-
-/// [`directory`] with RvIG's first certificate valid until `rvig_until`.
-async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directory {
     let ca = Ca::new();
     let database = Database::open(url, &loket_exchange::SCHEMA).await.unwrap();
     let own = Database::open(url, &loket_exchange::REVOCATIONS_SCHEMA)
@@ -200,8 +197,7 @@ async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directo
         .await
         .unwrap();
     let (gemeente, gemeente_pem) = ca.renewed(GEMEENTE);
-    let now = OffsetDateTime::now_utc();
-    let (rvig, rvig_pem) = ca.issue_pem(RVIG, now - Duration::days(1), rvig_until);
+    let (rvig, rvig_pem) = ca.renewed(RVIG);
     manager
         .register_peer("Gemeente", &gemeente_pem)
         .await
@@ -216,17 +212,7 @@ async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directo
     };
     let publication = manager.publish(&rvig, entry, a_year()).await.unwrap();
     manager.accept(&gemeente, &publication).await.unwrap();
-    let connection = manager
-        .request_connection(
-            &gemeente,
-            SERVICE,
-            vec![PARKEREN.to_owned()],
-            None,
-            a_year(),
-            &register(),
-        )
-        .await
-        .unwrap();
+    let connection = request(&manager, &gemeente, PARKEREN).await;
     manager.accept(&rvig, &connection).await.unwrap();
     let directory = Directory {
         ca,
@@ -235,6 +221,7 @@ async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directo
         database,
         gemeente,
         rvig,
+        rvig_pem,
         publication,
         connection,
     };
@@ -242,6 +229,21 @@ async fn directory_with(url: &StorageUrl, rvig_until: OffsetDateTime) -> Directo
         assert_eq!(state(&directory.other, hash).await, ContractState::Active);
     }
     directory
+}
+
+/// The municipality asks for a connection to RvIG's service for `activity`.
+async fn request(manager: &Manager, gemeente: &Identity, activity: &str) -> String {
+    manager
+        .request_connection(
+            gemeente,
+            SERVICE,
+            vec![activity.to_owned()],
+            None,
+            a_year(),
+            &register(),
+        )
+        .await
+        .unwrap()
 }
 
 /// A contract's state as a manager that reads the directory again sees it.
@@ -255,61 +257,69 @@ async fn state(manager: &Manager, hash: &str) -> ContractState {
         .unwrap()
 }
 
-/// A signature document written past the manager: RvIG's real acceptance of its
-/// publication, filed as its acceptance of `hash`.
-async fn copy_signature(d: &Directory, hash: &str) {
-    let key = format!("{}/{RVIG}/accept", d.publication);
-    let select = "SELECT body FROM documents WHERE kind = 'signature' AND key = $1";
-    let insert = "INSERT INTO documents (kind, key, body) VALUES ('signature', $1, $2)";
-    let forged_key = format!("{hash}/{RVIG}/accept");
+/// Write a document straight into the directory's database, past every manager.
+async fn put_document(d: &Directory, kind: &str, key: &str, body: &str) {
+    let sql = "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) \
+               ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
     match &d.database {
         Database::Sqlite(pool) => {
-            let body: String = sqlx::query_scalar(&select.replace('$', "?"))
-                .bind(&key)
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            sqlx::query(&insert.replace('$', "?"))
-                .bind(&forged_key)
-                .bind(body.replace(&d.publication, hash))
-                .execute(pool)
-                .await
-                .unwrap();
+            let sql = sql.replace('$', "?");
+            let query = sqlx::query(&sql).bind(kind).bind(key).bind(body);
+            query.execute(pool).await.unwrap();
         }
         Database::Postgres(pool) => {
-            let body: String = sqlx::query_scalar(select)
-                .bind(&key)
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            sqlx::query(insert)
-                .bind(&forged_key)
-                .bind(body.replace(&d.publication, hash))
-                .execute(pool)
-                .await
-                .unwrap();
+            let query = sqlx::query(sql).bind(kind).bind(key).bind(body);
+            query.execute(pool).await.unwrap();
         }
     }
 }
 
-/// RvIG renews its certificate with a new key and starts: what it signed before stays in
-/// force without a gap, signed again with the new key, and the old key signs nothing
-/// from then on. A signature in its name that never counted is not made real.
+/// RvIG's acceptance of `hash`, made with `key`'s key and put in the directory past
+/// RvIG's manager (as whoever holds that key and can write the directory could).
+async fn sign_past_the_manager(d: &Directory, key: &Identity, hash: &str) {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let jws = loket_exchange::contract::sign(key, hash, SignatureKind::Accept, now).unwrap();
+    let body = serde_json::json!({
+        "contractHash": hash, "peerId": RVIG, "kind": "accept", "jws": jws,
+    });
+    put_document(
+        d,
+        "signature",
+        &format!("{hash}/{RVIG}/accept"),
+        &body.to_string(),
+    )
+    .await;
+}
+
+/// RvIG's directory entry written past the manager: `current` and `earlier` certificates.
+async fn put_rvig(d: &Directory, current: &str, earlier: &[&str]) {
+    let entry = PeerEntry {
+        oin: RVIG.to_owned(),
+        name: "RvIG".to_owned(),
+        certificate_pem: current.to_owned(),
+        earlier_certificates_pem: earlier.iter().map(|pem| (*pem).to_owned()).collect(),
+    };
+    put_document(d, "peer", RVIG, &serde_json::to_string(&entry).unwrap()).await;
+}
+
+/// RvIG renews its certificate with a new key and starts: what it signed stays in force
+/// without a gap, signed again with the new key, and the old key's signatures no longer
+/// count. A signature someone else put in its name (with a certificate of RvIG's they
+/// hold, in RvIG's directory entry) is not made real: RvIG signs again only what its own
+/// journal says it signed.
 async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
-    let unaccepted = d
-        .manager
-        .request_connection(
-            &d.gemeente,
-            SERVICE,
-            vec![MIJN_GEGEVENS.to_owned()],
-            None,
-            a_year(),
-            &register(),
-        )
-        .await
-        .unwrap();
-    copy_signature(&d, &unaccepted).await;
-    assert_eq!(state(&d.other, &unaccepted).await, ContractState::Proposed);
+    // RvIG's start before: the certificate it entered is in its own journal.
+    let nothing = d.manager.enter("RvIG", &d.rvig, &d.rvig_pem).await.unwrap();
+    assert!(nothing.is_empty(), "{nothing:?}");
+    let unaccepted = request(&d.manager, &d.gemeente, MIJN_GEGEVENS).await;
+    let (stolen, stolen_pem) = d.ca.renewed(RVIG);
+    sign_past_the_manager(&d, &stolen, &unaccepted).await;
+    put_rvig(&d, &stolen_pem, &[]).await;
+    assert_eq!(
+        state(&d.other, &unaccepted).await,
+        ContractState::Active,
+        "in the directory, the forgery counts until RvIG enters again"
+    );
 
     let (renewed, pem) = d.ca.renewed(RVIG);
     assert_ne!(renewed.thumbprint, d.rvig.thumbprint, "a new key");
@@ -329,7 +339,7 @@ async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
     assert!(policy.services.contains_key(SERVICE));
 
     // The old key's signature no longer counts; the new key's does.
-    d.manager.accept(&d.rvig, &unaccepted).await.unwrap();
+    sign_past_the_manager(&d, &d.rvig, &unaccepted).await;
     assert_eq!(state(&d.other, &unaccepted).await, ContractState::Proposed);
     d.manager.accept(&renewed, &unaccepted).await.unwrap();
     assert_eq!(state(&d.other, &unaccepted).await, ContractState::Active);
@@ -350,7 +360,8 @@ async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
 }
 
 /// The municipality renews with a new key: its connection names the old key, which its
-/// outway no longer has, and the manager says which connections need asking for again.
+/// outway no longer has, and the manager says which connections need asking for again,
+/// until the provider approved one for the new key.
 async fn a_consumer_learns_which_connections_name_its_earlier_key(d: Directory) {
     assert!(d.manager.grants_for_other_keys(&d.gemeente).is_empty());
     let (renewed, pem) = d.ca.renewed(GEMEENTE);
@@ -361,44 +372,48 @@ async fn a_consumer_learns_which_connections_name_its_earlier_key(d: Directory) 
     assert_eq!(stale[0].thumbprint, d.gemeente.thumbprint);
     // The grant itself still stands: the provider accepted it for that key.
     assert_eq!(state(&d.other, &d.connection).await, ContractState::Active);
+    let again = request(&d.manager, &renewed, PARKEREN).await;
+    assert_eq!(
+        d.manager.grants_for_other_keys(&renewed).len(),
+        1,
+        "not approved yet"
+    );
+    d.manager.accept(&d.rvig, &again).await.unwrap();
+    assert!(d.manager.grants_for_other_keys(&renewed).is_empty());
 }
 
-/// Between a renewal entered and the signatures made again (a process stopped in
-/// between), the earlier certificate keeps its signatures, but only while it is valid
-/// itself; an expired key's signature is not made again.
-async fn an_earlier_certificate_counts_only_while_it_is_valid(url: &StorageUrl) {
-    let expires = OffsetDateTime::now_utc() + Duration::seconds(3);
-    let d = directory_with(url, expires).await;
+/// An earlier certificate in an entry counts only while it is valid itself. An
+/// organisation that renews after its old certificate expired signs again, at its start,
+/// what its journal says it signed.
+async fn an_earlier_certificate_counts_only_while_it_is_valid(d: Directory) {
     let (renewed, pem) = d.ca.renewed(RVIG);
-    let entry = d.manager.register_peer("RvIG", &pem).await.unwrap();
-    assert_eq!(entry.earlier_certificates_pem.len(), 1);
-    assert_eq!(state(&d.other, &d.publication).await, ContractState::Active);
-    let wait = expires - OffsetDateTime::now_utc() + Duration::seconds(1);
-    tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
+    let now = OffsetDateTime::now_utc();
+    let (expired, expired_pem) =
+        d.ca.issue_pem(RVIG, now - Duration::days(2), now - Duration::days(1));
+    sign_past_the_manager(&d, &expired, &d.publication).await;
+    put_rvig(&d, &pem, &[&expired_pem]).await;
     assert_eq!(
         state(&d.other, &d.publication).await,
         ContractState::Proposed
     );
-    assert!(
-        d.manager
-            .enter("RvIG", &renewed, &pem)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        state(&d.other, &d.publication).await,
-        ContractState::Proposed
-    );
-}
 
-mod sqlite_expiry {
-    #[tokio::test]
-    async fn an_earlier_certificate_counts_only_while_it_is_valid() {
-        let storage = loket_store::testing::TestStorage::sqlite().unwrap();
-        super::an_earlier_certificate_counts_only_while_it_is_valid(&storage.url).await;
-        storage.teardown().await;
-    }
+    let (valid, valid_pem) = d.ca.renewed(RVIG);
+    sign_past_the_manager(&d, &valid, &d.publication).await;
+    put_rvig(&d, &pem, &[&valid_pem]).await;
+    assert_eq!(state(&d.other, &d.publication).await, ContractState::Active);
+
+    sign_past_the_manager(&d, &expired, &d.publication).await;
+    put_rvig(&d, &pem, &[&expired_pem]).await;
+    assert_eq!(
+        state(&d.other, &d.publication).await,
+        ContractState::Proposed
+    );
+    let mut signed_again = d.manager.enter("RvIG", &renewed, &pem).await.unwrap();
+    signed_again.sort();
+    let mut expected = vec![d.publication.clone(), d.connection.clone()];
+    expected.sort();
+    assert_eq!(signed_again, expected);
+    assert_eq!(state(&d.other, &d.publication).await, ContractState::Active);
 }
 
 loket_store::contract_suite! {
@@ -406,5 +421,6 @@ loket_store::contract_suite! {
     tests = [
         a_renewal_with_a_new_key_keeps_the_contracts,
         a_consumer_learns_which_connections_name_its_earlier_key,
+        an_earlier_certificate_counts_only_while_it_is_valid,
     ];
 }
