@@ -198,6 +198,10 @@ pub enum ManagerError {
     NoActivity,
     #[error("{0} is not in the register of processing activities")]
     UnknownActivity(String),
+    #[error(
+        "contract {0} is no connection in force of this organisation's outway under another key"
+    )]
+    NothingToRequestAgain(String),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Flaw>),
 }
@@ -768,6 +772,44 @@ impl Manager {
             },
         };
         self.propose(identity, grant, validity).await
+    }
+
+    /// Ask again for the connection of contract `hash`, which names another key of this
+    /// organisation's outway (after a renewal with a new key): the same service,
+    /// activities and fields, until the same end, for `identity`'s key. Returns the new
+    /// contract's hash; the provider must approve.
+    pub async fn request_again(
+        &self,
+        identity: &Identity,
+        hash: &str,
+        register: &Activities,
+    ) -> Result<String, ManagerError> {
+        let policy = self.reload().await?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let old = policy
+            .connections
+            .values()
+            .find(|c| {
+                c.contract_hash == hash
+                    && c.consumer == identity.oin.as_str()
+                    && c.thumbprint != identity.thumbprint
+                    && now < c.validity.not_after
+            })
+            .cloned()
+            .ok_or_else(|| ManagerError::NothingToRequestAgain(hash.to_owned()))?;
+        let validity = Validity {
+            not_before: old.validity.not_before.max(now),
+            not_after: old.validity.not_after,
+        };
+        self.request_connection(
+            identity,
+            &old.service,
+            old.processing_activities,
+            old.fields,
+            validity,
+            register,
+        )
+        .await
     }
 
     async fn propose(

@@ -372,7 +372,11 @@ async fn a_consumer_learns_which_connections_name_its_earlier_key(d: Directory) 
     assert_eq!(stale[0].thumbprint, d.gemeente.thumbprint);
     // The grant itself still stands: the provider accepted it for that key.
     assert_eq!(state(&d.other, &d.connection).await, ContractState::Active);
-    let again = request(&d.manager, &renewed, PARKEREN).await;
+    let again = d
+        .manager
+        .request_again(&renewed, &d.connection, &register())
+        .await
+        .unwrap();
     assert_eq!(
         d.manager.grants_for_other_keys(&renewed).len(),
         1,
@@ -380,6 +384,29 @@ async fn a_consumer_learns_which_connections_name_its_earlier_key(d: Directory) 
     );
     d.manager.accept(&d.rvig, &again).await.unwrap();
     assert!(d.manager.grants_for_other_keys(&renewed).is_empty());
+    let policy = d.other.reload().await.unwrap();
+    let grant = |hash: &str| {
+        policy
+            .connections
+            .values()
+            .find(|c| c.contract_hash == hash)
+            .unwrap()
+            .clone()
+    };
+    let (old, new) = (grant(&d.connection), grant(&again));
+    assert_eq!(new.thumbprint, renewed.thumbprint);
+    assert_eq!(
+        (&new.service, &new.processing_activities, &new.fields),
+        (&old.service, &old.processing_activities, &old.fields)
+    );
+    assert_eq!(new.validity.not_after, old.validity.not_after);
+    // Nothing to ask again for: the new contract names the current key already.
+    for hash in [&again, &d.publication] {
+        assert!(matches!(
+            d.manager.request_again(&renewed, hash, &register()).await,
+            Err(ManagerError::NothingToRequestAgain(_))
+        ));
+    }
 }
 
 /// An earlier certificate in an entry counts only while it is valid itself. An

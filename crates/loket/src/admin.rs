@@ -229,6 +229,14 @@ pub enum ExchangeCommand {
         #[command(flatten)]
         party: Party,
     },
+    /// Ask again, for the organisation's current key, for a connection whose contract
+    /// names an earlier key of its outway (after a certificate renewal with a new key):
+    /// the same service, activities and fields, until the same end.
+    RequestAgain {
+        hash: String,
+        #[command(flatten)]
+        party: Party,
+    },
     /// Accept (approve) a contract as one of its parties.
     Approve {
         hash: String,
@@ -326,6 +334,17 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             println!("{hash}");
             println!(
                 "Requested as {party}; in force once the provider approves: loket exchange approve '{hash}' --as PROVIDER"
+            );
+            Ok(())
+        }
+        ExchangeCommand::RequestAgain { hash, party } => {
+            let (manager, identity) = party.open().await?;
+            let register = party.register()?;
+            let party = party.label(&identity);
+            let hash = manager.request_again(&identity, &hash, &register).await?;
+            println!("{hash}");
+            println!(
+                "Requested again as {party}; in force once the provider approves: loket exchange approve '{hash}' --as PROVIDER"
             );
             Ok(())
         }

@@ -137,7 +137,7 @@ pub async fn start(
     for grant in manager.grants_for_other_keys(&identity) {
         tracing::warn!(
             contract = %grant.contract_hash, service = %grant.service, provider = %grant.provider,
-            "this connection names the outway's earlier key, so the outway cannot use it: ask for it again (loket exchange request) and have the provider approve"
+            "this connection names the outway's earlier key, so the outway cannot use it: ask for it again (loket exchange request-again HASH) and have the provider approve"
         );
     }
     let activities = Arc::new(settings.activities()?);

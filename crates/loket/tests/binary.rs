@@ -917,6 +917,19 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
     ]);
     let hash = requested.lines().next().unwrap().to_owned();
     cli(&["exchange", "approve", &hash, "--as", "rvig"]);
+    // Asked for again only after a renewal with a new key: this one names the key the
+    // municipality's outway has.
+    let again = Command::new(LOKET)
+        .args(["exchange", "request-again", &hash, "--as", "gemeente"])
+        .args(["--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("under another key"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let status = ask(
