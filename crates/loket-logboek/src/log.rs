@@ -649,6 +649,7 @@ enum Indexing {
 
 /// A complete bucket's records in the order they go into the lookup tables.
 struct Run {
+    from: u64,
     end: u64,
     subjects: Vec<u64>,
     traces: Vec<u64>,
@@ -914,6 +915,7 @@ impl Writer {
             index_subjects: subjects,
             index_traces: traces,
             indexed_upto: last.then_some(run.end),
+            indexed_from: run.from,
             unsynced: true,
             ..Batch::default()
         };
@@ -1037,6 +1039,7 @@ impl Writer {
                         .index_order(from, end)
                         .await
                         .map(|(subjects, traces)| Run {
+                            from,
                             end,
                             subjects,
                             traces,
@@ -1097,6 +1100,7 @@ impl Writer {
             batch.index_subjects = subjects;
             batch.index_traces = traces;
             batch.indexed_upto = last.then_some(run.end);
+            batch.indexed_from = run.from;
         }
         let mut ranges = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -1284,6 +1288,7 @@ mod tests {
     #[test]
     fn pieces_walk_the_subjects_then_the_traces_without_overlap() {
         let mut run = Run {
+            from: 0,
             end: 1 << 16,
             subjects: vec![10, 11, 12],
             traces: vec![20, 21],

@@ -1047,6 +1047,30 @@ async fn verify_checks_a_log_that_ends_with_a_complete_bucket(f: Fixture) {
     assert_eq!(verified(&f).await.unwrap().records, BUCKET);
 }
 
+/// A bucket moves the lookup position only from where the bucket began: one lowered
+/// behind the log's back meanwhile stays lowered, for the writer to find and mend,
+/// rather than being covered by the bucket's end.
+async fn the_lookup_position_moves_only_from_where_its_bucket_began(f: Fixture) {
+    tamper(
+        &f,
+        "INSERT INTO index_state (id, indexed_upto) VALUES (1, 5) \
+         ON CONFLICT (id) DO UPDATE SET indexed_upto = 5",
+    )
+    .await;
+    f.store.index_bucket(65_536, 131_072).await.unwrap();
+    assert_eq!(f.store.indexed_upto().await.unwrap(), 5);
+    let last_piece = loket_logboek::Batch {
+        indexed_upto: Some(131_072),
+        indexed_from: 65_536,
+        unsynced: true,
+        ..loket_logboek::Batch::default()
+    };
+    f.store.append(Arc::new(last_piece)).await.unwrap();
+    assert_eq!(f.store.indexed_upto().await.unwrap(), 5);
+    f.store.index_bucket(5, 65_536).await.unwrap();
+    assert_eq!(f.store.indexed_upto().await.unwrap(), 65_536);
+}
+
 /// A prune takes a record's lookup rows away with its subject and trace. One that runs
 /// after `verify` read the record and before it read the rows is no tampering.
 async fn a_record_pruned_while_verify_reads_is_not_called_hidden(f: Fixture) {
@@ -2260,6 +2284,7 @@ loket_store::contract_suite! {
         a_changed_tree_node_is_named,
         a_record_hidden_from_the_lookup_tables_is_named,
         verify_checks_a_log_that_ends_with_a_complete_bucket,
+        the_lookup_position_moves_only_from_where_its_bucket_began,
         a_record_pruned_while_verify_reads_is_not_called_hidden,
         whatever_the_portal_asks_a_resident_sees_only_their_own_records,
         the_portal_asks_only_about_the_resident_its_assertion_names,

@@ -28,6 +28,9 @@ pub struct Batch {
     pub index_traces: Vec<u64>,
     /// Set with the bucket's last piece: every record below it is in the lookup tables.
     pub indexed_upto: Option<u64>,
+    /// Where that bucket began: `indexed_upto` moves only from there, so a position
+    /// lowered behind the log's back stays lowered for the writer to find.
+    pub indexed_from: u64,
     /// The store may commit this batch without waiting for the disk, when it holds
     /// nothing but lookup-table rows ([`Batch::is_unsynced`]).
     pub unsynced: bool,
@@ -198,11 +201,14 @@ pub(crate) fn lookup_rows_statement((table, column): (&str, &str), bucket: &str)
     format!("SELECT idx, {column} FROM {table} WHERE bucket = {bucket}")
 }
 
-/// Every record below `upto` (a placeholder) is in the lookup tables.
-pub(crate) fn indexed_upto_statement(upto: &str) -> String {
+/// Every record below `upto` is in the lookup tables, for a bucket that began at `from`
+/// (placeholders): the position moves only from there. One lowered behind the log's
+/// back meanwhile stays as it is, for the writer to find (and mend) rather than cover.
+pub(crate) fn indexed_upto_statement(upto: &str, from: &str) -> String {
     format!(
         "INSERT INTO index_state (id, indexed_upto) VALUES (1, {upto}) \
-         ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto"
+         ON CONFLICT (id) DO UPDATE SET indexed_upto = excluded.indexed_upto \
+         WHERE index_state.indexed_upto = {from}"
     )
 }
 

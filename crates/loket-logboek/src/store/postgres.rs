@@ -63,7 +63,7 @@ impl PostgresLog {
             .await?;
         }
         if let Some(upto) = batch.indexed_upto {
-            mark_indexed(&mut tx, upto).await?;
+            mark_indexed(&mut tx, batch.indexed_from, upto).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -119,7 +119,7 @@ impl PostgresLog {
                 .execute(&mut *tx)
                 .await?;
         }
-        mark_indexed(&mut tx, end).await?;
+        mark_indexed(&mut tx, from, end).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -160,13 +160,15 @@ impl PostgresLog {
 
 log_store_impl!(PostgresLog, Postgres);
 
-/// Every record below `upto` is in the lookup tables.
+/// Every record below `upto` is in the lookup tables, for a bucket that began at `from`.
 async fn mark_indexed(
     tx: &mut sqlx::Transaction<'_, Postgres>,
+    from: u64,
     upto: u64,
 ) -> Result<(), StoreError> {
-    sqlx::query(&indexed_upto_statement("$1"))
+    sqlx::query(&indexed_upto_statement("$1", "$2"))
         .bind(to_i64(upto))
+        .bind(to_i64(from))
         .execute(&mut **tx)
         .await?;
     Ok(())

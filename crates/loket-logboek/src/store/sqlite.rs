@@ -96,8 +96,8 @@ impl SqliteLog {
                     tx.prepare_cached(&statement)?
                         .execute([to_i64(from), to_i64(end)])?;
                 }
-                tx.prepare_cached(&indexed_upto_statement("?1"))?
-                    .execute([to_i64(end)])?;
+                tx.prepare_cached(&indexed_upto_statement("?1", "?2"))?
+                    .execute([to_i64(end), to_i64(from)])?;
                 Ok(())
             })
             .await
@@ -253,8 +253,8 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<(), StoreError> {
         }
     }
     if let Some(upto) = batch.indexed_upto {
-        tx.prepare_cached(&indexed_upto_statement("?1"))?
-            .execute([to_i64(upto)])?;
+        tx.prepare_cached(&indexed_upto_statement("?1", "?2"))?
+            .execute([to_i64(upto), to_i64(batch.indexed_from)])?;
     }
     Ok(())
 }
