@@ -333,9 +333,13 @@ impl Manager {
             if after == revision {
                 break;
             }
-            revision = after;
-            now = OffsetDateTime::now_utc().unix_timestamp();
-            policy = Arc::new(self.build().await?);
+            // A build that fails now keeps the one before: it read documents that were
+            // there, and the next check builds again.
+            let at = OffsetDateTime::now_utc().unix_timestamp();
+            let Ok(again) = self.build().await else {
+                break;
+            };
+            (revision, now, policy) = (after, at, Arc::new(again));
         }
         let built = Built {
             revision,
@@ -844,11 +848,12 @@ impl Manager {
 
     /// Enter this organisation in the directory with `identity` (whose certificate chain
     /// is `certificate_pem`), as it starts, and sign again, with its key, every signature
-    /// it made (its own journal says which) that the directory no longer holds as made by
-    /// this key: after a renewal with a new key, those made with the old one. While it
-    /// does, the directory keeps its earlier certificates that are still valid, so every
-    /// manager reading it sees each contract signed throughout; then only this one.
-    /// Returns the contracts signed again.
+    /// it made (its own journal says which) that the directory does not hold as made by
+    /// this key: after a renewal with a new key, those made with the old one (or one
+    /// that went missing). While it does, the entry keeps its earlier certificates that
+    /// are still valid, so managers reading the directory see each contract signed
+    /// throughout; then only this one. A contract that cannot be signed again is passed
+    /// over with a warning. Returns the contracts signed again.
     pub async fn enter(
         &self,
         name: &str,
@@ -856,15 +861,21 @@ impl Manager {
         certificate_pem: &str,
     ) -> Result<Vec<String>, ManagerError> {
         let oin = identity.oin.as_str();
-        let current = parse_pem(certificate_pem)
+        // Checked before anything is written: an untrusted certificate changes nothing.
+        let current = self
+            .trusted_pem(oin, certificate_pem)
+            .ok()
             .filter(|c| c.certificate_thumbprint == identity.certificate_thumbprint)
             .ok_or_else(|| ManagerError::Certificate(oin.to_owned()))?;
         self.journal_own_signatures(oin, &current).await?;
+        let journaled = self.journal.certificates(oin).await?;
+        self.warn_of_unjournaled_certificate(oin, &current, &journaled)
+            .await?;
         // Its own earlier certificates (from its journal, never from the shared
         // directory) with other keys, while they are valid.
         let mut keys = vec![current.public_key.clone()];
         let mut earlier = Vec::new();
-        for (_, pem) in self.journal.certificates(oin).await? {
+        for (_, pem) in journaled {
             let Ok(certificate) = self.trusted_pem(oin, &pem) else {
                 continue;
             };
@@ -876,19 +887,35 @@ impl Manager {
         self.journal
             .entered(oin, &current.certificate_thumbprint, certificate_pem)
             .await?;
-        if !earlier.is_empty() {
+        let due = self.due_again(oin, &current).await?;
+        // The earlier certificates stay in the entry only while their signatures move.
+        if !due.is_empty() && !earlier.is_empty() {
             let moving = PeerEntry {
                 oin: oin.to_owned(),
                 name: name.to_owned(),
                 certificate_pem: certificate_pem.to_owned(),
                 earlier_certificates_pem: earlier,
             };
-            self.trusted(oin, &moving)?;
             self.documents.put(Kind::Peer, oin, &moving).await?;
             self.reload().await?;
         }
-        let again = self.sign_again(identity, &current).await?;
+        let mut again = Vec::new();
+        for (hash, content, kind) in due {
+            match self.write_signature(identity, &hash, &content, kind).await {
+                Ok(()) => again.push(hash),
+                // One contract that cannot be signed (written past the manager so that
+                // it does not name this organisation) must not keep it from starting.
+                Err(ManagerError::Store(error)) => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(contract = %hash, %error, "a contract this organisation signed cannot be signed again; passed over");
+                }
+            }
+        }
+        again.dedup();
         self.register_peer(name, certificate_pem).await?;
+        if !again.is_empty() {
+            self.reload().await?;
+        }
         self.journal
             .keep_only(oin, &current.certificate_thumbprint)
             .await?;
@@ -919,15 +946,48 @@ impl Manager {
         Ok(())
     }
 
-    /// Sign again, with `identity`'s key, each contract the journal says this
-    /// organisation signed whose signature in the directory that key did not make (made
-    /// with an earlier key, or gone). Returns those contracts.
-    async fn sign_again(
+    /// The directory's entry holds a valid certificate of this organisation with another
+    /// key that it never entered from this storage (a first start after an upgrade, or
+    /// new storage): what was signed with it is not in the journal and is not signed
+    /// again, so it stops counting. Say so, loudly.
+    async fn warn_of_unjournaled_certificate(
         &self,
-        identity: &Identity,
+        oin: &str,
         current: &PeerCertificate,
-    ) -> Result<Vec<String>, ManagerError> {
-        let oin = identity.oin.as_str();
+        journaled: &[(String, String)],
+    ) -> Result<(), ManagerError> {
+        let stored = self
+            .documents
+            .list::<PeerEntry>(Kind::Peer)
+            .await?
+            .into_iter()
+            .find_map(|(key, entry)| (key == oin).then_some(entry));
+        let Some(stored) = stored else {
+            return Ok(());
+        };
+        let Ok(there) = self.trusted_pem(oin, &stored.certificate_pem) else {
+            return Ok(());
+        };
+        let known = journaled
+            .iter()
+            .any(|(thumbprint, _)| *thumbprint == there.certificate_thumbprint);
+        if there.public_key != current.public_key && !known {
+            tracing::warn!(
+                peer = %oin,
+                "the directory holds a certificate of this organisation with another key that it never entered from this storage: signatures made with that key stop counting now (start once with that certificate first to keep them, unless its key may be compromised)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Each contract the journal says this organisation signed (with its content, checked
+    /// against its hash) whose signature in the directory its current key did not make:
+    /// made with an earlier key, or gone.
+    async fn due_again(
+        &self,
+        oin: &str,
+        current: &PeerCertificate,
+    ) -> Result<Vec<(String, ContractContent, SignatureKind)>, ManagerError> {
         let stored: HashMap<String, StoredSignature> = self
             .documents
             .list(Kind::Signature)
@@ -940,25 +1000,25 @@ impl Manager {
             .await?
             .into_iter()
             .collect();
-        let mut again = Vec::new();
+        let mut due = Vec::new();
         for (hash, kind) in self.journal.signatures(oin).await? {
-            let Some(content) = contracts.get(&hash) else {
-                continue;
-            };
             let made_by_this_key = stored
                 .get(&signature_key(&hash, oin, kind))
                 .is_some_and(|s| contract::verify(&s.jws, current, &hash).is_ok_and(|k| k == kind));
             if made_by_this_key {
                 continue;
             }
-            self.write_signature(identity, &hash, content, kind).await?;
-            again.push(hash);
+            // A contract altered in the directory is not this one any more.
+            let Some(content) = contracts
+                .get(&hash)
+                .filter(|content| content.hash().is_ok_and(|own| own == hash))
+                .cloned()
+            else {
+                continue;
+            };
+            due.push((hash, content, kind));
         }
-        if !again.is_empty() {
-            self.reload().await?;
-        }
-        again.dedup();
-        Ok(again)
+        Ok(due)
     }
 
     /// Connection grants in force for this organisation's outway that name another key

@@ -274,6 +274,25 @@ async fn put_document(d: &Directory, kind: &str, key: &str, body: &str) {
     }
 }
 
+/// A document's body as the directory's database holds it.
+async fn body_of(d: &Directory, kind: &str, key: &str) -> String {
+    let sql = "SELECT body FROM documents WHERE kind = $1 AND key = $2";
+    match &d.database {
+        Database::Sqlite(pool) => sqlx::query_scalar(&sql.replace('$', "?"))
+            .bind(kind)
+            .bind(key)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(kind)
+            .bind(key)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    }
+}
+
 /// RvIG's acceptance of `hash`, made with `key`'s key and put in the directory past
 /// RvIG's manager (as whoever holds that key and can write the directory could).
 async fn sign_past_the_manager(d: &Directory, key: &Identity, hash: &str) {
@@ -441,6 +460,16 @@ async fn an_earlier_certificate_counts_only_while_it_is_valid(d: Directory) {
     expected.sort();
     assert_eq!(signed_again, expected);
     assert_eq!(state(&d.other, &d.publication).await, ContractState::Active);
+
+    // A contract altered in the directory so that it no longer names RvIG, its
+    // signature gone: passed over, and RvIG still starts.
+    let altered = body_of(&d, "contract", &d.publication)
+        .await
+        .replace(RVIG, "00000001005555555000");
+    put_document(&d, "contract", &d.connection, &altered).await;
+    sign_past_the_manager(&d, &expired, &d.connection).await;
+    let signed_again = d.manager.enter("RvIG", &renewed, &pem).await.unwrap();
+    assert!(signed_again.is_empty(), "{signed_again:?}");
 }
 
 loket_store::contract_suite! {

@@ -132,7 +132,7 @@ pub async fn start(
         .await
         .context("cannot enter this organisation in the directory")?;
     if !signed_again.is_empty() {
-        tracing::info!(contracts = ?signed_again, "the organisation's certificate has a new key: its signatures are made again with it");
+        tracing::info!(contracts = ?signed_again, "signed again with the organisation's current key: its signatures there were made with an earlier key, or missing");
     }
     for grant in manager.grants_for_other_keys(&identity) {
         tracing::warn!(
