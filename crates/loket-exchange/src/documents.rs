@@ -84,6 +84,14 @@ impl Documents {
         Ok(revision)
     }
 
+    /// Every document of a kind, keyed.
+    pub(crate) async fn map<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+    ) -> Result<std::collections::HashMap<String, T>, StoreError> {
+        Ok(self.list(kind).await?.into_iter().collect())
+    }
+
     /// Every document of a kind, by key.
     pub(crate) async fn list<T: DeserializeOwned>(
         &self,

@@ -416,12 +416,7 @@ impl Manager {
                 }
             }
         }
-        let listed: HashMap<String, ServiceEntry> = self
-            .documents
-            .list(Kind::Service)
-            .await?
-            .into_iter()
-            .collect();
+        let listed: HashMap<String, ServiceEntry> = self.documents.map(Kind::Service).await?;
         let mut signatures: HashMap<String, Vec<StoredSignature>> = HashMap::new();
         for (_, signature) in self
             .documents
@@ -988,18 +983,9 @@ impl Manager {
         oin: &str,
         current: &PeerCertificate,
     ) -> Result<Vec<(String, ContractContent, SignatureKind)>, ManagerError> {
-        let stored: HashMap<String, StoredSignature> = self
-            .documents
-            .list(Kind::Signature)
-            .await?
-            .into_iter()
-            .collect();
-        let contracts: HashMap<String, ContractContent> = self
-            .documents
-            .list(Kind::Contract)
-            .await?
-            .into_iter()
-            .collect();
+        let stored: HashMap<String, StoredSignature> = self.documents.map(Kind::Signature).await?;
+        let contracts: HashMap<String, ContractContent> =
+            self.documents.map(Kind::Contract).await?;
         let mut due = Vec::new();
         for (hash, kind) in self.journal.signatures(oin).await? {
             let made_by_this_key = stored
@@ -1052,12 +1038,8 @@ impl Manager {
         hash: &str,
         kind: SignatureKind,
     ) -> Result<(), ManagerError> {
-        let contracts: HashMap<String, ContractContent> = self
-            .documents
-            .list(Kind::Contract)
-            .await?
-            .into_iter()
-            .collect();
+        let contracts: HashMap<String, ContractContent> =
+            self.documents.map(Kind::Contract).await?;
         let content = contracts
             .get(hash)
             .ok_or_else(|| ManagerError::UnknownContract(hash.to_owned()))?;

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
 use loket_exchange::pki::Identity;
@@ -257,21 +259,8 @@ async fn state(manager: &Manager, hash: &str) -> ContractState {
         .unwrap()
 }
 
-/// Write a document straight into the directory's database, past every manager.
 async fn put_document(d: &Directory, kind: &str, key: &str, body: &str) {
-    let sql = "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) \
-               ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
-    match &d.database {
-        Database::Sqlite(pool) => {
-            let sql = sql.replace('$', "?");
-            let query = sqlx::query(&sql).bind(kind).bind(key).bind(body);
-            query.execute(pool).await.unwrap();
-        }
-        Database::Postgres(pool) => {
-            let query = sqlx::query(sql).bind(kind).bind(key).bind(body);
-            query.execute(pool).await.unwrap();
-        }
-    }
+    common::put_document(&d.database, kind, key, body).await;
 }
 
 /// A document's body as the directory's database holds it.

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -1288,19 +1290,7 @@ async fn an_answer_that_cannot_be_read_is_withheld(w: World) {
 /// Write a document into the directory's database as whoever can write to it would,
 /// past the manager.
 async fn put_document(w: &World, kind: &str, key: &str, body: &str) {
-    let sql = "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) \
-               ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
-    match &w.database {
-        Database::Sqlite(pool) => {
-            let sql = sql.replace('$', "?");
-            let query = sqlx::query(&sql).bind(kind).bind(key).bind(body);
-            query.execute(pool).await.unwrap();
-        }
-        Database::Postgres(pool) => {
-            let query = sqlx::query(sql).bind(kind).bind(key).bind(body);
-            query.execute(pool).await.unwrap();
-        }
-    }
+    common::put_document(&w.database, kind, key, body).await;
 }
 
 /// A document nobody can read (written past the manager) is passed over: the policy is
