@@ -33,40 +33,52 @@ pub struct Outway {
 #[derive(Debug)]
 struct Inner {
     oin: String,
-    thumbprint: String,
     manager: Manager,
     log: Logboek,
-    /// What the TLS towards each provider is made of.
-    identity: Identity,
+    /// What the TLS towards a provider is made of: the current identity first, then the
+    /// previous one, if any (its key index is 1).
+    keys: Vec<OwnKey>,
     anchors: Vec<rustls_pki_types::CertificateDer<'static>>,
-    /// One pooled client per provider, each accepting only that provider's inway.
-    forwarders: RwLock<HashMap<String, Forwarder>>,
+    /// One pooled client per provider and key, each accepting only that provider's inway.
+    forwarders: RwLock<HashMap<(String, usize), Forwarder>>,
     clock: Arc<dyn Clock>,
     metrics: std::sync::OnceLock<ExchangeMetrics>,
 }
 
+/// A certificate and key the outway presents for the connections that name the key.
+#[derive(Debug)]
+struct OwnKey {
+    identity: Identity,
+    /// From when peers would no longer accept it (unix seconds); checked for the previous
+    /// identity only: the current one is what the organisation has.
+    until: Option<i64>,
+}
+
 impl Inner {
-    fn forwarder_to(&self, provider: &str) -> Result<Forwarder, tls::TlsError> {
+    /// Which of our keys (its index in `keys`) a connection naming `thumbprint` is
+    /// presented with at `now`; none when that is not one we can present.
+    fn key_for(&self, thumbprint: &str, now: i64) -> Option<usize> {
+        self.keys.iter().position(|key| {
+            key.identity.thumbprint == thumbprint && key.until.is_none_or(|until| now < until)
+        })
+    }
+
+    fn forwarder_to(&self, provider: &str, key: usize) -> Result<Forwarder, tls::TlsError> {
+        let slot = (provider.to_owned(), key);
         let known = match self.forwarders.read() {
-            Ok(forwarders) => forwarders.get(provider).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
+            Ok(forwarders) => forwarders.get(&slot).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(&slot).cloned(),
         };
         if let Some(forwarder) = known {
             return Ok(forwarder);
         }
-        let forwarder = Forwarder::new(tls::client_config_for(
-            &self.identity,
-            &self.anchors,
-            provider,
-        )?);
+        let identity = &self.keys[key].identity;
+        let forwarder = Forwarder::new(tls::client_config_for(identity, &self.anchors, provider)?);
         let mut forwarders = match self.forwarders.write() {
             Ok(forwarders) => forwarders,
             Err(poisoned) => poisoned.into_inner(),
         };
-        Ok(forwarders
-            .entry(provider.to_owned())
-            .or_insert(forwarder)
-            .clone())
+        Ok(forwarders.entry(slot).or_insert(forwarder).clone())
     }
 }
 
@@ -74,11 +86,19 @@ impl Inner {
 pub enum OutwayError {
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("the previous certificate is of another organisation ({0})")]
+    PreviousOfAnotherOrganisation(String),
+    #[error("the previous certificate has the current one's key: leave it out")]
+    PreviousWithTheSameKey,
 }
 
 impl Outway {
+    /// An outway that presents `identity`, and `previous` (the organisation's certificate
+    /// before a renewal with a new key) for the connections that still name the previous
+    /// key, until that certificate ends. Connections for the current key go first.
     pub fn new(
         identity: &Identity,
+        previous: Option<&Identity>,
         anchors: &[rustls_pki_types::CertificateDer<'static>],
         manager: Manager,
         log: Logboek,
@@ -86,13 +106,32 @@ impl Outway {
     ) -> Result<Self, OutwayError> {
         // The configuration is checked once here, so that a bad one fails at start.
         tls::client_config(identity, anchors)?;
+        let mut keys = vec![OwnKey {
+            identity: identity.clone(),
+            until: None,
+        }];
+        if let Some(previous) = previous {
+            if previous.oin != identity.oin {
+                return Err(OutwayError::PreviousOfAnotherOrganisation(
+                    previous.oin.as_str().to_owned(),
+                ));
+            }
+            if previous.thumbprint == identity.thumbprint {
+                return Err(OutwayError::PreviousWithTheSameKey);
+            }
+            tls::client_config(previous, anchors)?;
+            keys.push(OwnKey {
+                identity: previous.clone(),
+                // A chain that does not parse would not be accepted by any inway.
+                until: Some(previous.valid_until().unwrap_or(i64::MIN)),
+            });
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 oin: identity.oin.as_str().to_owned(),
-                thumbprint: identity.thumbprint.clone(),
                 manager,
                 log,
-                identity: identity.clone(),
+                keys,
                 anchors: anchors.to_vec(),
                 forwarders: RwLock::default(),
                 clock,
@@ -112,41 +151,45 @@ impl Outway {
     }
 }
 
-/// The grant of ours for `service` that covers the activity and the fields asked.
+/// The grant of ours for `service` that covers the activity and the fields asked, and
+/// the key to present with it (an index into the outway's keys).
 fn choose<'p>(
     outway: &Inner,
     policy: &'p Policy,
     service: &str,
     activity: Option<&str>,
     body: &RequestBody<'_>,
-) -> Result<&'p Connection, Denial> {
+) -> Result<(&'p Connection, usize), Denial> {
     let Some(listed) = policy.services.get(service) else {
         return Err(Denial::ServiceNotFound);
     };
     let now = outway.clock.now();
     // A grant is for a service of one provider: if the name now belongs to another
     // organisation, the grant does not take our requests there.
-    let ours: Vec<&Connection> = policy
+    let mut ours: Vec<(&Connection, usize)> = policy
         .connections
         .values()
-        .filter(|c| c.consumer == outway.oin && c.thumbprint == outway.thumbprint)
+        .filter(|c| c.consumer == outway.oin)
         .filter(|c| c.service == service && c.provider == listed.peer_id && c.valid_at(now))
+        .filter_map(|c| Some((c, outway.key_for(&c.thumbprint, now.unix_timestamp())?)))
         .collect();
     if ours.is_empty() {
         return Err(Denial::GrantNotFound);
     }
+    // The current key's connections first: the previous key is only kept for a while.
+    ours.sort_by_key(|(_, key)| *key);
     let activity = activity.ok_or(Denial::ProcessingActivityMissing)?;
-    let for_activity: Vec<&Connection> = ours
+    let for_activity: Vec<(&Connection, usize)> = ours
         .into_iter()
-        .filter(|c| c.processing_activities.iter().any(|a| a == activity))
+        .filter(|(c, _)| c.processing_activities.iter().any(|a| a == activity))
         .collect();
     if for_activity.is_empty() {
         return Err(Denial::ProcessingActivityNotGranted);
     }
     let mut refusal = Denial::FieldNotGranted;
-    for connection in for_activity {
+    for (connection, key) in for_activity {
         match gateway::fields_allowed(connection, body) {
-            Ok(()) => return Ok(connection),
+            Ok(()) => return Ok((connection, key)),
             Err(denial) => refusal = denial,
         }
     }
@@ -194,8 +237,8 @@ async fn handle(
     let provider = policy.services.get(service);
     action.destination_peer = provider.map(|s| s.peer_id.clone()).unwrap_or_default();
     let chosen = choose(inner, &policy, service, activity, &body);
-    let (connection, inway) = match (chosen, provider) {
-        (Ok(connection), Some(_)) => (connection, policy.inways.get(service)),
+    let ((connection, key), inway) = match (chosen, provider) {
+        (Ok(chosen), Some(_)) => (chosen, policy.inways.get(service)),
         (Err(denial), _) => {
             return action
                 .refuse(&inner.log, clock, denial, &named)
@@ -233,7 +276,7 @@ async fn handle(
             bytes.clone(),
         )
     });
-    let answer = match (request, inner.forwarder_to(&connection.provider)) {
+    let answer = match (request, inner.forwarder_to(&connection.provider, key)) {
         (Ok(request), Ok(forwarder)) => forwarder.send(request).await,
         (Err(error), _) => Err(ForwardError::from(error)),
         (_, Err(error)) => Err(ForwardError::Tls(error)),

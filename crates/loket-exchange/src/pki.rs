@@ -191,6 +191,20 @@ impl Identity {
         })
     }
 
+    /// The moment (unix seconds) from which peers no longer accept this identity: one
+    /// second past the earliest `notAfter` in its chain; `None` when the chain does not
+    /// parse.
+    pub fn valid_until(&self) -> Option<i64> {
+        self.chain
+            .iter()
+            .map(|der| {
+                x509_parser::parse_x509_certificate(der.as_ref())
+                    .map(|(_, cert)| cert.validity().not_after.timestamp().saturating_add(1))
+                    .ok()
+            })
+            .try_fold(i64::MAX, |earliest, until| Some(earliest.min(until?)))
+    }
+
     /// The demo's files for organisation `name` in `dir`.
     pub fn load_named(dir: &Path, name: &str) -> Result<Self, PkiError> {
         Self::load(
@@ -317,6 +331,23 @@ mod tests {
             Identity::from_pem(&cert, "cert", &cert, "key"),
             Err(PkiError::Pem(origin)) if origin == "key"
         ));
+    }
+
+    #[test]
+    fn an_identity_is_valid_until_the_earliest_end_in_its_chain() {
+        let (dir, cert, key) = demo_pki();
+        let leaf = Identity::from_pem(&cert, "cert", &key, "key").unwrap();
+        let until = leaf.valid_until().unwrap();
+        let two_years = OffsetDateTime::now_utc().unix_timestamp() + 2 * 365 * 86_400;
+        assert!(
+            (until - two_years).abs() < 600,
+            "{until} against {two_years}"
+        );
+        // The demo CA ends a year later than the certificates it issued.
+        let ca = std::fs::read_to_string(dir.path().join(CA_FILE)).unwrap();
+        let chain = Identity::from_pem(&format!("{cert}{ca}"), "cert", &key, "key").unwrap();
+        assert_eq!(chain.chain.len(), 2);
+        assert_eq!(chain.valid_until(), Some(until));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use loket_core::{Oin, SystemClock};
+use loket_core::{Clock, FixedClock, Oin, SystemClock};
 use loket_exchange::contract::{ContractContent, GrantData, Validity};
 use loket_exchange::pki::{self, Identity, Organisation};
 use loket_exchange::{
@@ -240,6 +240,7 @@ async fn world(url: &StorageUrl) -> World {
 
     let outway = Outway::new(
         &gemeente,
+        None,
         &anchors,
         manager.clone(),
         gemeente_log.0.clone(),
@@ -521,6 +522,151 @@ async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: W
     assert_eq!(records.len(), 3, "{records:?}");
     assert_eq!(records[0]["name"], "brp-personen antwoord");
     assert_eq!(w.reached(), 2);
+}
+
+/// An outway of the municipality's in front of its log, presenting `identity` and
+/// `previous`, with the time `clock` tells; its address.
+async fn outway_presenting(
+    w: &World,
+    identity: &Identity,
+    previous: Option<&Identity>,
+    clock: Arc<dyn Clock>,
+) -> String {
+    let outway = Outway::new(
+        identity,
+        previous,
+        &w.anchors(),
+        w.manager.clone(),
+        w.gemeente_log.0.clone(),
+        clock,
+    )
+    .unwrap();
+    serve_plain(outway.service().into_router(Metrics::new())).await
+}
+
+async fn ask_for_sanne(outway: &str, activity: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{outway}/{SERVICE}{PATH}"))
+        .header(PROCESSING_ACTIVITY, activity)
+        .json(&lookup(&["naam"]))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The grant hash RvIG's inway logged last.
+async fn grant_the_inway_saw(w: &World) -> String {
+    newest(&w.rvig_log.0).await["attributes"]["loket.exchange"]["grantHash"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The municipality renews its certificate with a new key. Its connections name the
+/// previous key: the outway presents the previous certificate for them, until that
+/// certificate ends. A connection for the new key, once approved, goes first.
+async fn an_outway_presents_its_previous_certificate_for_connections_that_name_it(w: World) {
+    let rvig = identity(&w.pki, "rvig");
+    let previous = identity(&w.pki, "gemeente");
+    let renewed = identity(&w.pki, "gemeente-andere-sleutel");
+    let pem = |name: &str| std::fs::read_to_string(w.pki.join(format!("{name}.pem"))).unwrap();
+    // Before the renewal: a connection that outlasts the certificate (three years
+    // against two), and a start with the old certificate, as the README says.
+    let notices = w
+        .manager
+        .request_connection(
+            &previous,
+            SERVICE,
+            vec![ATTENDEREN.into()],
+            None,
+            validity(-1, 3 * 365),
+            &register(),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&rvig, &notices).await.unwrap();
+    let notices_grant = |policy: &loket_exchange::Policy| {
+        policy
+            .connections
+            .values()
+            .find(|c| c.contract_hash == notices)
+            .unwrap()
+            .grant_hash
+            .clone()
+    };
+    let notices_grant = notices_grant(&w.manager.policy());
+    w.manager
+        .enter("gemeente", &previous, &pem("gemeente"))
+        .await
+        .unwrap();
+    w.manager
+        .enter("gemeente", &renewed, &pem("gemeente-andere-sleutel"))
+        .await
+        .unwrap();
+
+    let clock = Arc::new(SystemClock);
+    let without = outway_presenting(&w, &renewed, None, clock.clone()).await;
+    denied(
+        ask_for_sanne(&without, PARKEREN).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), 0);
+
+    let with = outway_presenting(&w, &renewed, Some(&previous), clock).await;
+    assert_eq!(ask_for_sanne(&with, PARKEREN).await.status(), 200);
+    assert_eq!(grant_the_inway_saw(&w).await, w.grant);
+    assert_eq!(ask_for_sanne(&with, ATTENDEREN).await.status(), 200);
+    assert_eq!(grant_the_inway_saw(&w).await, notices_grant);
+
+    // Past the previous certificate's end (two years), its connections are not used,
+    // though the notices one is still valid then.
+    let ends = previous.valid_until().unwrap();
+    let later = OffsetDateTime::from_unix_timestamp(ends + 60).unwrap();
+    let after_the_end = outway_presenting(
+        &w,
+        &renewed,
+        Some(&previous),
+        Arc::new(FixedClock::at(later)),
+    )
+    .await;
+    let reached = w.reached();
+    denied(
+        ask_for_sanne(&after_the_end, ATTENDEREN).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), reached);
+
+    // RvIG approves the same connection for the new key: from then on that one is used.
+    let parking = w.manager.policy().connections[&w.grant]
+        .contract_hash
+        .clone();
+    let again = w
+        .manager
+        .request_again(&renewed, &parking, &register())
+        .await
+        .unwrap();
+    w.manager.accept(&rvig, &again).await.unwrap();
+    let policy = w.manager.policy();
+    let new_grant = policy
+        .connections
+        .values()
+        .find(|c| c.contract_hash == again)
+        .unwrap();
+    assert_eq!(new_grant.thumbprint, renewed.thumbprint);
+    // Each build of the policy holds its grants in another order.
+    for _ in 0..8 {
+        w.manager.reload().await.unwrap();
+        assert_eq!(ask_for_sanne(&with, PARKEREN).await.status(), 200);
+        assert_eq!(grant_the_inway_saw(&w).await, new_grant.grant_hash);
+    }
+    assert_eq!(ask_for_sanne(&without, PARKEREN).await.status(), 200);
+    // Notices still only for the previous key.
+    assert_eq!(ask_for_sanne(&with, ATTENDEREN).await.status(), 200);
+    assert_eq!(grant_the_inway_saw(&w).await, notices_grant);
 }
 
 async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: World) {
@@ -2279,6 +2425,7 @@ loket_store::contract_suite! {
     open = world;
     tests = [
         an_allowed_request_reaches_the_register_and_is_logged_at_both_ends,
+        an_outway_presents_its_previous_certificate_for_connections_that_name_it,
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,

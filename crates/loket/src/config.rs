@@ -16,7 +16,9 @@ use loket_core::resident_assertion::AssertionSigner;
 use loket_store::StorageUrl;
 use serde::Deserialize;
 
-use crate::exchange_peer::{ExchangeSettings, InwaySettings, LogSettings, ManagementSettings};
+use crate::exchange_peer::{
+    ExchangeSettings, InwaySettings, LogSettings, ManagementSettings, PreviousIdentity,
+};
 use crate::logging::LogFormat;
 use crate::platform::{PlatformSettings, RegisterName};
 
@@ -66,6 +68,12 @@ struct RawExchange {
     certificate: String,
     private_key: Secret<String>,
     trust_anchors: String,
+    /// The certificate and key before a renewal with a new key, kept while connections
+    /// still name that key (the outway presents it for those, until it ends).
+    #[serde(default)]
+    previous_certificate: Option<String>,
+    #[serde(default)]
+    previous_private_key: Option<Secret<String>>,
     /// Where the directory and contracts are (default: `storage.url`).
     #[serde(default)]
     directory_url: Option<Secret<String>>,
@@ -206,11 +214,22 @@ fn exchange(
     {
         bail!("exchange.inway.services: {unnamed:?} is not a service name (a-z, 0-9, -)");
     }
+    let previous = match (raw.previous_certificate, raw.previous_private_key) {
+        (Some(certificate), Some(private_key)) => Some(PreviousIdentity {
+            certificate,
+            private_key,
+        }),
+        (None, None) => None,
+        _ => bail!(
+            "exchange.previous_certificate and exchange.previous_private_key: give both, or neither"
+        ),
+    };
     let mut settings = ExchangeSettings {
         display_name: raw.name,
         certificate: raw.certificate,
         private_key: raw.private_key,
         trust_anchors: raw.trust_anchors,
+        previous,
         directory,
         directory_peer: String::new(),
         group_id: match raw.group_id {
@@ -243,6 +262,7 @@ fn exchange(
     loket_exchange::tls::check_identity(&identity, &anchors).context(
         "exchange.certificate and exchange.private_key: peers would not accept this identity",
     )?;
+    check_previous(&settings, &identity, &anchors)?;
     settings.activities().context("exchange.activities")?;
     settings.directory_peer = match raw.directory_peer {
         Some(oin) => loket_core::Oin::parse(&oin)
@@ -252,6 +272,39 @@ fn exchange(
         None => identity.oin.as_str().to_owned(),
     };
     Ok(settings)
+}
+
+/// The certificate before a renewal must be this organisation's, with another key, and
+/// (while it is valid) one peers accept. One that ended is left for the start to warn
+/// about, rather than stopping a configuration that was good yesterday.
+fn check_previous(
+    settings: &ExchangeSettings,
+    identity: &loket_exchange::pki::Identity,
+    anchors: &[rustls::pki_types::CertificateDer<'static>],
+) -> anyhow::Result<()> {
+    let Some(previous) = settings
+        .previous_identity()
+        .context("exchange.previous_certificate")?
+    else {
+        return Ok(());
+    };
+    if previous.oin != identity.oin {
+        bail!(
+            "exchange.previous_certificate is of another organisation (OIN {}): give this organisation's certificate from before its renewal",
+            previous.oin.as_str()
+        );
+    }
+    if previous.thumbprint == identity.thumbprint {
+        bail!(
+            "exchange.previous_certificate has the same key as exchange.certificate: leave it out (a renewal with the same key changes nothing for the connections)"
+        );
+    }
+    if crate::exchange_peer::still_valid(&previous, time::OffsetDateTime::now_utc()) {
+        loket_exchange::tls::check_identity(&previous, anchors).context(
+            "exchange.previous_certificate and exchange.previous_private_key: peers would not accept this identity",
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -855,6 +908,121 @@ mod tests {
                 "{bad:?}: {error:#}"
             );
         }
+    }
+
+    /// A CA of the test's own in `dir/pki`, in place of the demo's: the municipality's
+    /// certificate, and `others` for its OIN with other keys, each valid from and until
+    /// the days given, as `<name>.pem` and `<name>.key`.
+    fn pki_of_our_own(dir: &Path, others: &[(&str, i64, i64)]) {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DistinguishedName, DnType,
+            ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let pki = dir.join("pki");
+        std::fs::create_dir_all(&pki).unwrap();
+        let mut ca = CertificateParams::default();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let ca_key = KeyPair::generate().unwrap();
+        let issuer = ca.self_signed(&ca_key).unwrap();
+        std::fs::write(pki.join("ca.pem"), issuer.pem()).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        for (name, from, until) in [("gemeente", -1, 365)].iter().chain(others) {
+            let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+            params.distinguished_name = DistinguishedName::new();
+            // 2.5.4.5 serialNumber: the OIN.
+            params.distinguished_name.push(
+                DnType::CustomDnType(vec![2, 5, 4, 5]),
+                crate::exchange::GEMEENTE_OIN,
+            );
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ];
+            params.not_before = now + time::Duration::days(*from);
+            params.not_after = now + time::Duration::days(*until);
+            let key = KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &issuer, &ca_key).unwrap();
+            std::fs::write(pki.join(format!("{name}.pem")), cert.pem()).unwrap();
+            std::fs::write(pki.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_certificate_from_before_a_renewal_must_be_ours_with_another_key() {
+        let dir = tempfile::tempdir().unwrap();
+        pki_of_our_own(dir.path(), &[("vorig", -300, 30), ("verlopen", -400, -1)]);
+        let demo = tempfile::tempdir().unwrap();
+        loket_exchange::pki::init(demo.path(), &crate::exchange::organisations().unwrap()).unwrap();
+        let pki = dir.path().join("pki");
+        let config = |certificate: &Path, key: &Path| {
+            let settings = format!(
+                "previous_certificate_file = \"{}\"\nprevious_private_key_file = \"{}\"\n",
+                certificate.display(),
+                key.display()
+            );
+            ExchangeToml {
+                settings: &settings,
+                ..Default::default()
+            }
+            .write(dir.path())
+        };
+        let ours = |name: &str, ext: &str| pki.join(format!("{name}.{ext}"));
+
+        let loaded = load(&config(&ours("vorig", "pem"), &ours("vorig", "key"))).unwrap();
+        let exchange = loaded.platform.exchange.unwrap();
+        let previous = exchange.previous_identity().unwrap().unwrap();
+        let current = exchange.identity().unwrap();
+        assert_eq!(previous.oin, current.oin);
+        assert_ne!(previous.thumbprint, current.thumbprint);
+        let now = time::OffsetDateTime::now_utc();
+        assert!(crate::exchange_peer::still_valid(&previous, now));
+        assert!(!crate::exchange_peer::still_valid(
+            &previous,
+            now + time::Duration::days(31)
+        ));
+        assert!(!format!("{:?}", exchange.previous).contains("PRIVATE"));
+
+        // One that has ended loads: the start leaves it out with a warning, rather than
+        // a configuration that was good yesterday stopping the exchange.
+        let ended = load(&config(&ours("verlopen", "pem"), &ours("verlopen", "key"))).unwrap();
+        let ended = ended.platform.exchange.unwrap().previous_identity();
+        assert!(!crate::exchange_peer::still_valid(
+            &ended.unwrap().unwrap(),
+            now
+        ));
+
+        let error = |path: std::path::PathBuf| format!("{:#}", load(&path).unwrap_err());
+        let same = error(config(&ours("gemeente", "pem"), &ours("gemeente", "key")));
+        assert!(same.contains("same key"), "{same}");
+        let mismatched = error(config(&ours("vorig", "pem"), &ours("gemeente", "key")));
+        assert!(
+            mismatched.contains("peers would not accept"),
+            "{mismatched}"
+        );
+        let other_ca = error(config(
+            &demo.path().join("gemeente.pem"),
+            &demo.path().join("gemeente.key"),
+        ));
+        assert!(other_ca.contains("peers would not accept"), "{other_ca}");
+        let other_organisation = error(config(
+            &demo.path().join("rvig.pem"),
+            &demo.path().join("rvig.key"),
+        ));
+        assert!(
+            other_organisation.contains("another organisation"),
+            "{other_organisation}"
+        );
+        let half = ExchangeToml {
+            settings: &format!(
+                "previous_certificate_file = \"{}\"\n",
+                ours("vorig", "pem").display()
+            ),
+            ..Default::default()
+        }
+        .write(dir.path());
+        assert!(error(half).contains("give both, or neither"));
     }
 
     #[test]

@@ -372,6 +372,7 @@ pub async fn start(
     }
     let outway = Outway::new(
         gemeente,
+        None,
         &anchors,
         manager.clone(),
         logs["gemeente"].clone(),

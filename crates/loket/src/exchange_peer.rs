@@ -36,6 +36,8 @@ pub struct ExchangeSettings {
     pub private_key: Secret<String>,
     /// The CA certificates (PEM) that peers' certificates must chain to.
     pub trust_anchors: String,
+    /// The certificate and key from before a renewal with a new key, if kept.
+    pub previous: Option<PreviousIdentity>,
     /// Where the directory and the contracts are kept (shared by the peers using it).
     pub directory: StorageUrl,
     /// The OIN of the organisation that keeps the directory (accepts publications).
@@ -48,6 +50,14 @@ pub struct ExchangeSettings {
     pub outway: Option<SocketAddr>,
     pub inway: Option<InwaySettings>,
     pub management: Option<ManagementSettings>,
+}
+
+/// An organisation's certificate chain and key from before a renewal with a new key: its
+/// outway presents it for the connections that still name that key, until it ends.
+#[derive(Debug, Clone)]
+pub struct PreviousIdentity {
+    pub certificate: String,
+    pub private_key: Secret<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +93,20 @@ impl ExchangeSettings {
             self.private_key.expose(),
             "exchange.private_key",
         )?)
+    }
+
+    /// The identity from before a renewal, if configured; checked when the configuration
+    /// is loaded.
+    pub fn previous_identity(&self) -> anyhow::Result<Option<Identity>> {
+        let Some(previous) = &self.previous else {
+            return Ok(None);
+        };
+        Ok(Some(Identity::from_pem(
+            &previous.certificate,
+            "exchange.previous_certificate",
+            previous.private_key.expose(),
+            "exchange.previous_private_key",
+        )?))
     }
 
     pub fn anchors(&self) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
@@ -134,11 +158,28 @@ pub async fn start(
     if !signed_again.is_empty() {
         tracing::info!(contracts = ?signed_again, "signed again with the organisation's current key: its signatures there were made with an earlier key, or missing");
     }
+    let previous = settings.previous_identity()?.filter(|previous| {
+        let valid = still_valid(previous, clock.now());
+        if !valid {
+            tracing::warn!(
+                ended = %ended(previous),
+                "exchange.previous_certificate has ended: the outway no longer presents it; take it out of the configuration"
+            );
+        }
+        valid
+    });
     for grant in manager.grants_for_other_keys(&identity) {
-        tracing::warn!(
-            contract = %grant.contract_hash, service = %grant.service, provider = %grant.provider,
-            "this connection names the outway's earlier key, so the outway cannot use it: ask for it again (loket exchange request-again HASH) and have the provider approve"
-        );
+        match &previous {
+            Some(previous) if previous.thumbprint == grant.thumbprint => tracing::warn!(
+                contract = %grant.contract_hash, service = %grant.service, provider = %grant.provider,
+                until = %ended(previous),
+                "this connection names the outway's previous key: the outway presents the previous certificate for it until that ends; before then, ask for it again (loket exchange request-again HASH) and have the provider approve"
+            ),
+            _ => tracing::warn!(
+                contract = %grant.contract_hash, service = %grant.service, provider = %grant.provider,
+                "this connection names the outway's earlier key, so the outway cannot use it: ask for it again (loket exchange request-again HASH) and have the provider approve"
+            ),
+        }
     }
     let activities = Arc::new(settings.activities()?);
     let (log, public_key) = start_log(
@@ -179,7 +220,14 @@ pub async fn start(
         platform.spawn_tls_on("inway", listener, service.service(), config)?;
     }
     if let Some(listen) = settings.outway {
-        let outway = Outway::new(&identity, &anchors, manager.clone(), log, clock)?;
+        let outway = Outway::new(
+            &identity,
+            previous.as_ref(),
+            &anchors,
+            manager.clone(),
+            log,
+            clock,
+        )?;
         outway.report_to(platform.exchange_metrics());
         platform.spawn("outway", listen, outway.service()).await?;
         for_portal.outway = Some(platform.endpoints["outway"].clone());
@@ -193,6 +241,27 @@ pub async fn start(
     }
     manager.reload_every(RELOAD_EVERY);
     Ok(for_portal)
+}
+
+/// Whether peers still accept `identity` at `now`, as far as its validity goes.
+pub fn still_valid(identity: &Identity, now: time::OffsetDateTime) -> bool {
+    identity
+        .valid_until()
+        .is_some_and(|until| now.unix_timestamp() < until)
+}
+
+/// The last moment `identity` is accepted (its chain's earliest `notAfter`), for people
+/// to read.
+fn ended(identity: &Identity) -> String {
+    identity
+        .valid_until()
+        .and_then(|until| time::OffsetDateTime::from_unix_timestamp(until.saturating_sub(1)).ok())
+        .and_then(|moment| {
+            moment
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "(unreadable)".to_owned())
 }
 
 /// Open (or create) a processing log and hand it to the platform; returns the log and

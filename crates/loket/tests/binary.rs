@@ -1213,6 +1213,68 @@ fn manage(
     (response.status().as_u16(), response.json().unwrap())
 }
 
+/// Accept contract `hash` through the management API at `host` as `token`'s
+/// organisation, once that process has seen it (each sees another's changes within its
+/// 2 s reload); the contract as the answer shows it.
+fn accept_when_seen(
+    client: &reqwest::blocking::Client,
+    host: &str,
+    token: &str,
+    hash: &str,
+) -> Value {
+    let url = format!("http://{host}/api/v1/contracts/{hash}/accept");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, answer) = manage(client, &url, token, &Value::Null);
+        if status == 200 {
+            return answer;
+        }
+        assert!(
+            status == 404 && Instant::now() < deadline,
+            "{status} {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sanne's first names from the BRP, through the outway at `outway` for `activity`.
+fn ask_for_sanne(
+    client: &reqwest::blocking::Client,
+    outway: &str,
+    activity: &str,
+) -> reqwest::blocking::Response {
+    client
+        .post(format!(
+            "http://{outway}/brp-personen/haalcentraal/api/brp/personen"
+        ))
+        .header("fsc-processing-activity", activity)
+        .json(&serde_json::json!({
+            "type": "RaadpleegMetBurgerservicenummer",
+            "burgerservicenummer": ["999990007"],
+            "fields": ["naam.voornamen"]
+        }))
+        .send()
+        .unwrap()
+}
+
+/// Asks until the outway answers with Sanne's data (a grant approved elsewhere is in force
+/// after the next reload).
+fn answered_within_15_s(client: &reqwest::blocking::Client, outway: &str, activity: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let answer: Value = loop {
+        let response = ask_for_sanne(client, outway, activity);
+        if response.status() == 200 {
+            break response.json().unwrap();
+        }
+        assert!(Instant::now() < deadline, "{:?}", response.text());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        answer["personen"][0]["naam"]["voornamen"], "Sanne",
+        "{answer}"
+    );
+}
+
 /// Two organisations, each its own `loket serve` with its certificate from configuration:
 /// RvIG publishes the BRP at its inway, the municipality asks for it through its outway
 /// under a contract made through both management APIs, and both logs hold the request.
@@ -1361,23 +1423,8 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         }),
     );
     assert_eq!(status, 200, "{published}");
-    // The municipality keeps the directory: the publication counts once it accepts. Each
-    // process sees the other's changes within its 2 s reload.
-    let accept = |host: &str, token: &str, hash: &str| -> Value {
-        let url = api(host, &format!("contracts/{hash}/accept"));
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let (status, answer) = manage(&client, &url, token, &Value::Null);
-            if status == 200 {
-                return answer;
-            }
-            assert!(
-                status == 404 && Instant::now() < deadline,
-                "{status} {answer}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
+    // The municipality keeps the directory: the publication counts once it accepts.
+    let accept = |host: &str, token: &str, hash: &str| accept_when_seen(&client, host, token, hash);
     let accepted = accept(
         &gemeente_manager,
         &gemeente_token,
@@ -1398,33 +1445,8 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     );
     assert_eq!(accepted["state"], "active", "{accepted}");
 
-    let ask = |activity: &str| {
-        client
-            .post(format!(
-                "http://{outway}/brp-personen/haalcentraal/api/brp/personen"
-            ))
-            .header("fsc-processing-activity", activity)
-            .json(&serde_json::json!({
-                "type": "RaadpleegMetBurgerservicenummer",
-                "burgerservicenummer": ["999990007"],
-                "fields": ["naam.voornamen"]
-            }))
-            .send()
-            .unwrap()
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let answer: Value = loop {
-        let response = ask(MIJN_GEGEVENS);
-        if response.status() == 200 {
-            break response.json().unwrap();
-        }
-        assert!(Instant::now() < deadline, "{:?}", response.text());
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(
-        answer["personen"][0]["naam"]["voornamen"], "Sanne",
-        "{answer}"
-    );
+    let ask = |activity: &str| ask_for_sanne(&client, &outway, activity);
+    answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
     // RvIG's operational log tells its inway's requests from its BRP's, with durations.
     let deadline = Instant::now() + Duration::from_secs(5);
     let handled_by = |service: &str| {
@@ -1604,6 +1626,214 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     );
     assert!(out.contains("logboek") && out.contains(" ok: "), "{out}");
     assert!(!out.contains(" ok: 0 records"), "{out}");
+}
+
+const GEMEENTE_OIN: &str = "00000001001234567000";
+const RVIG_OIN: &str = "00000001009876543000";
+
+/// A CA made here (rcgen), its certificate in `dir/ca.pem`, and per (name, OIN) a
+/// certificate and key in `dir/<name>.pem` and `dir/<name>.key`, each with a key of its
+/// own, valid from yesterday for a year: what a renewal needs that `loket pki init`
+/// (which keeps no CA key) cannot give.
+fn pki_of_our_own(dir: &Path, organisations: &[(&str, &str)]) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose, SanType,
+    };
+    std::fs::create_dir_all(dir).unwrap();
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_key = KeyPair::generate().unwrap();
+    let issuer = ca.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), issuer.pem()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for (name, oin) in organisations {
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        params.distinguished_name = DistinguishedName::new();
+        // 2.5.4.5 serialNumber: the OIN.
+        params
+            .distinguished_name
+            .push(DnType::CustomDnType(vec![2, 5, 4, 5]), *oin);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(365);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer, &ca_key).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+/// The municipality renews its certificate with a new key, as the README describes. With
+/// the old one kept as `previous_certificate`, its outway goes on answering under the
+/// contract that names the old key; without it, it refuses until RvIG approves the
+/// connection asked for again with `loket exchange request-again`.
+#[test]
+fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pki = root.join("pki");
+    pki_of_our_own(
+        &pki,
+        &[
+            ("rvig", RVIG_OIN),
+            ("gemeente", GEMEENTE_OIN),
+            ("gemeente-vernieuwd", GEMEENTE_OIN),
+        ],
+    );
+    let directory = root.join("directory");
+    let rvig_data = root.join("rvig");
+    let seeded = loket(&[
+        "seed",
+        "--data",
+        rvig_data.to_str().unwrap(),
+        "--persons",
+        "10",
+    ]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let [brp, inway, rvig_manager, outway, gemeente_manager] =
+        free_ports::<5>().map(|port| format!("127.0.0.1:{port}"));
+    let (rvig_token, gemeente_token) = ("r".repeat(32), "g".repeat(32));
+    let rvig = root.join("rvig.toml");
+    std::fs::write(
+        &rvig,
+        format!(
+            "municipality = \"RvIG\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n[brp]\nlisten = \"{brp}\"\n{exchange}",
+            data = rvig_data.display(),
+            exchange = exchange_config(
+                "rvig",
+                "Rijksdienst voor Identiteitsgegevens",
+                &pki,
+                &directory,
+                &format!(
+                    "[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    keys = root.join("rvig-keys").display()
+                )
+            )
+        ),
+    )
+    .unwrap();
+    let gemeente = root.join("gemeente.toml");
+    let configure_gemeente = |certificate: &str, previous: Option<&str>| {
+        let previous = previous.map_or(String::new(), |name| {
+            format!(
+                "previous_certificate_file = \"{pki}/{name}.pem\"\nprevious_private_key_file = \"{pki}/{name}.key\"\n",
+                pki = pki.display()
+            )
+        });
+        let config = format!(
+            "municipality = \"Gemeente Voorbeeldstad\"\nmunicipality_code = \"9999\"\nrsin = \"123456782\"\n[storage]\nurl = \"sqlite:{data}\"\n{exchange}",
+            data = root.join("gemeente").display(),
+            exchange = exchange_config(
+                certificate,
+                "Gemeente Voorbeeldstad",
+                &pki,
+                &directory,
+                &format!(
+                    "{previous}[exchange.log]\nkeys = \"{keys}\"\n[exchange.outway]\nlisten = \"{outway}\"\n[exchange.management]\nlisten = \"{gemeente_manager}\"\ntoken = \"{gemeente_token}\"\n",
+                    keys = root.join("gemeente-keys").display()
+                )
+            )
+        );
+        std::fs::write(&gemeente, config).unwrap();
+    };
+    let config_arg = |path: &Path| path.to_str().unwrap().to_owned();
+    let start_gemeente = || {
+        Running::on_port(
+            &["serve", "--config", &config_arg(&gemeente)],
+            &[],
+            &format!("http://{gemeente_manager}"),
+        )
+    };
+    let _rvig_running = Running::on_port(
+        &["serve", "--config", &config_arg(&rvig)],
+        &[],
+        &format!("http://{rvig_manager}"),
+    );
+    configure_gemeente("gemeente", None);
+    let running = start_gemeente();
+
+    // A connection under the municipality's first key, in force at both.
+    let client = reqwest::blocking::Client::new();
+    let (status, published) = manage(
+        &client,
+        &format!("http://{rvig_manager}/api/v1/services"),
+        &rvig_token,
+        &serde_json::json!({"name": "brp-personen", "inway": format!("https://{inway}"), "openapi": "/openapi.json", "subjectField": "burgerservicenummer"}),
+    );
+    assert_eq!(status, 200, "{published}");
+    let hash = |contract: &Value| contract["contractHash"].as_str().unwrap().to_owned();
+    accept_when_seen(
+        &client,
+        &gemeente_manager,
+        &gemeente_token,
+        &hash(&published),
+    );
+    let (status, requested) = manage(
+        &client,
+        &format!("http://{gemeente_manager}/api/v1/contracts"),
+        &gemeente_token,
+        &serde_json::json!({"service": "brp-personen", "processingActivities": [MIJN_GEGEVENS]}),
+    );
+    assert_eq!(status, 200, "{requested}");
+    accept_when_seen(&client, &rvig_manager, &rvig_token, &hash(&requested));
+    answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
+    assert!(running.terminate());
+
+    // Renewed, with the old certificate kept: answered at once, under the same contract.
+    configure_gemeente("gemeente-vernieuwd", Some("gemeente"));
+    let running = start_gemeente();
+    let answered = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
+    assert_eq!(answered.status(), 200, "{:?}", answered.text());
+    assert!(
+        running.stderr().contains("names the outway's previous key"),
+        "{}",
+        running.stderr()
+    );
+    assert!(running.terminate());
+
+    // Renewed without it: refused, until RvIG approves the connection asked for again.
+    configure_gemeente("gemeente-vernieuwd", None);
+    let _running = start_gemeente();
+    let refused = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["fsc-error-code"],
+        "ERROR_CODE_GRANT_NOT_FOUND"
+    );
+    let again = loket(&[
+        "exchange",
+        "request-again",
+        &hash(&requested),
+        "--config",
+        &config_arg(&gemeente),
+    ]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again = String::from_utf8(again.stdout).unwrap();
+    let again = again.lines().next().unwrap();
+    let approved = loket(&["exchange", "approve", again, "--config", &config_arg(&rvig)]);
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
 }
 
 fn loket(args: &[&str]) -> std::process::Output {
