@@ -39,8 +39,9 @@ struct Inner {
     /// previous one, if any (its key index is 1).
     keys: Vec<OwnKey>,
     anchors: Vec<rustls_pki_types::CertificateDer<'static>>,
-    /// One pooled client per provider and key, each accepting only that provider's inway.
-    forwarders: RwLock<HashMap<(String, usize), Forwarder>>,
+    /// Per key (as in `keys`), one pooled client per provider, each accepting only that
+    /// provider's inway.
+    forwarders: Vec<RwLock<HashMap<String, Forwarder>>>,
     clock: Arc<dyn Clock>,
     metrics: std::sync::OnceLock<ExchangeMetrics>,
 }
@@ -64,21 +65,23 @@ impl Inner {
     }
 
     fn forwarder_to(&self, provider: &str, key: usize) -> Result<Forwarder, tls::TlsError> {
-        let slot = (provider.to_owned(), key);
-        let known = match self.forwarders.read() {
-            Ok(forwarders) => forwarders.get(&slot).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(&slot).cloned(),
+        let known = match self.forwarders[key].read() {
+            Ok(forwarders) => forwarders.get(provider).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
         };
         if let Some(forwarder) = known {
             return Ok(forwarder);
         }
         let identity = &self.keys[key].identity;
         let forwarder = Forwarder::new(tls::client_config_for(identity, &self.anchors, provider)?);
-        let mut forwarders = match self.forwarders.write() {
+        let mut forwarders = match self.forwarders[key].write() {
             Ok(forwarders) => forwarders,
             Err(poisoned) => poisoned.into_inner(),
         };
-        Ok(forwarders.entry(slot).or_insert(forwarder).clone())
+        Ok(forwarders
+            .entry(provider.to_owned())
+            .or_insert(forwarder)
+            .clone())
     }
 }
 
@@ -131,9 +134,9 @@ impl Outway {
                 oin: identity.oin.as_str().to_owned(),
                 manager,
                 log,
+                forwarders: keys.iter().map(|_| RwLock::default()).collect(),
                 keys,
                 anchors: anchors.to_vec(),
-                forwarders: RwLock::default(),
                 clock,
                 metrics: std::sync::OnceLock::new(),
             }),
