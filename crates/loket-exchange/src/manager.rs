@@ -21,6 +21,7 @@ use crate::documents::{Documents, Kind};
 use crate::journal::Journal;
 use crate::pki::{Identity, PeerCertificate};
 use crate::revocations::SeenRevocations;
+use crate::tls::Trust;
 
 /// The demo's FSC group, and the default of `exchange.group_id`.
 pub const GROUP_ID: &str = "loket.voorbeeldstad.example";
@@ -257,16 +258,16 @@ impl Built {
 
 impl Manager {
     /// The directory and contracts in `database`, kept by the organisation whose OIN is
-    /// `directory_keeper`, among organisations whose certificates chain to `anchors`;
+    /// `directory_keeper`, among organisations whose certificates `trust` accepts;
     /// `own` is the organisation's own storage ([`crate::REVOCATIONS_SCHEMA`]), where it
     /// keeps the contracts it has seen revoked.
     pub async fn open(
         database: &Database,
         directory_keeper: &str,
-        anchors: &[CertificateDer<'static>],
+        trust: &Trust,
         own: &Database,
     ) -> Result<Self, ManagerError> {
-        Self::open_in_group(GROUP_ID, database, directory_keeper, anchors, own).await
+        Self::open_in_group(GROUP_ID, database, directory_keeper, trust, own).await
     }
 
     /// [`Manager::open`] for the contracts of the FSC group `group`.
@@ -274,7 +275,7 @@ impl Manager {
         group: &str,
         database: &Database,
         directory_keeper: &str,
-        anchors: &[CertificateDer<'static>],
+        trust: &Trust,
         own: &Database,
     ) -> Result<Self, ManagerError> {
         if !is_group_id(group) {
@@ -285,7 +286,7 @@ impl Manager {
             documents: Documents::new(database),
             directory_keeper: directory_keeper.into(),
             group: group.into(),
-            checker: crate::tls::certificate_checker(anchors)?,
+            checker: crate::tls::certificate_checker(trust)?,
             policy: Arc::default(),
             built: Arc::default(),
             rebuilding: Arc::default(),
@@ -1245,7 +1246,7 @@ mod tests {
         let own = Database::open(&storage.url, &crate::REVOCATIONS_SCHEMA)
             .await
             .unwrap();
-        let manager = Manager::open(&directory, oin.as_str(), &anchors, &own)
+        let manager = Manager::open(&directory, oin.as_str(), &Trust::new(anchors), &own)
             .await
             .unwrap();
         (storage, pki, manager)

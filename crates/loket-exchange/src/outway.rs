@@ -38,7 +38,7 @@ struct Inner {
     /// What the TLS towards a provider is made of: the current identity first, then the
     /// previous one, if any (its key index is 1).
     keys: Vec<OwnKey>,
-    anchors: Vec<rustls_pki_types::CertificateDer<'static>>,
+    trust: tls::Trust,
     /// Per key (as in `keys`), one pooled client per provider, each accepting only that
     /// provider's inway.
     forwarders: Vec<RwLock<HashMap<String, Forwarder>>>,
@@ -73,7 +73,7 @@ impl Inner {
             return Ok(forwarder);
         }
         let identity = &self.keys[key].identity;
-        let forwarder = Forwarder::new(tls::client_config_for(identity, &self.anchors, provider)?);
+        let forwarder = Forwarder::new(tls::client_config_for(identity, &self.trust, provider)?);
         let mut forwarders = match self.forwarders[key].write() {
             Ok(forwarders) => forwarders,
             Err(poisoned) => poisoned.into_inner(),
@@ -102,13 +102,13 @@ impl Outway {
     pub fn new(
         identity: &Identity,
         previous: Option<&Identity>,
-        anchors: &[rustls_pki_types::CertificateDer<'static>],
+        trust: &tls::Trust,
         manager: Manager,
         log: Logboek,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, OutwayError> {
         // The configuration is checked once here, so that a bad one fails at start.
-        tls::client_config(identity, anchors)?;
+        tls::client_config(identity, trust)?;
         let mut keys = vec![OwnKey {
             identity: identity.clone(),
             until: None,
@@ -122,7 +122,7 @@ impl Outway {
             if previous.thumbprint == identity.thumbprint {
                 return Err(OutwayError::PreviousWithTheSameKey);
             }
-            tls::client_config(previous, anchors)?;
+            tls::client_config(previous, trust)?;
             keys.push(OwnKey {
                 identity: previous.clone(),
                 // A chain that does not parse would not be accepted by any inway.
@@ -136,7 +136,7 @@ impl Outway {
                 log,
                 forwarders: keys.iter().map(|_| RwLock::default()).collect(),
                 keys,
-                anchors: anchors.to_vec(),
+                trust: trust.clone(),
                 clock,
                 metrics: std::sync::OnceLock::new(),
             }),

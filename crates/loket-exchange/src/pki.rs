@@ -14,7 +14,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -29,6 +29,10 @@ pub enum PkiError {
     },
     #[error("{0} holds no usable PEM certificate or key")]
     Pem(String),
+    #[error(
+        "{0} holds no usable PEM certificate revocation list (-----BEGIN X509 CRL-----; `openssl crl -inform DER -outform PEM` converts one)"
+    )]
+    RevocationLists(String),
     #[error("the certificate in {0} has no valid OIN in its subject serialNumber")]
     NoOin(String),
     #[error("a certificate cannot be parsed")]
@@ -228,6 +232,39 @@ pub fn certificates(pem: &str, origin: &str) -> Result<Vec<CertificateDer<'stati
         return Err(PkiError::Pem(origin.to_owned()));
     }
     Ok(found)
+}
+
+/// Every certificate revocation list (`-----BEGIN X509 CRL-----`) in PEM text; at least
+/// one. Whether each is well-formed, [`crate::tls::Trust::with_revocation_lists`] checks.
+pub fn revocation_lists(
+    pem: &str,
+    origin: &str,
+) -> Result<Vec<CertificateRevocationListDer<'static>>, PkiError> {
+    let found: Vec<CertificateRevocationListDer<'static>> =
+        CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|_| PkiError::RevocationLists(origin.to_owned()))?;
+    if found.is_empty() {
+        return Err(PkiError::RevocationLists(origin.to_owned()));
+    }
+    Ok(found)
+}
+
+/// The revocation lists among `lists` whose issuer promised a newer one before `now`
+/// (their `nextUpdate` passed): each issuer's name and that moment (unix seconds). Such a
+/// list still counts, but a certificate revoked since is not on it.
+pub fn overdue_revocation_lists(
+    lists: &[CertificateRevocationListDer<'_>],
+    now: i64,
+) -> Vec<(String, i64)> {
+    lists
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_crl(der.as_ref()).ok())
+        .filter_map(|(_, list)| {
+            let next = list.next_update()?.timestamp();
+            (next < now).then(|| (list.issuer().to_string(), next))
+        })
+        .collect()
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {

@@ -10,7 +10,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -22,8 +22,86 @@ use crate::pki::{Identity, PeerCertificate};
 pub enum TlsError {
     #[error("invalid TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
-    #[error("invalid trust anchor: {0}")]
+    #[error("invalid trust anchors or revocation lists: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
+}
+
+/// What a peer's certificate is checked against: the trust anchors, and the certificate
+/// revocation lists (CRLs) of the CAs that issue peers' certificates. With revocation
+/// lists, an organisation's certificate must be on none of them, and one whose issuer has
+/// no list here is refused too (its status is unknown); without any, revocation is not
+/// checked. Only the organisation's own certificate is looked up, not its CAs'.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    anchors: Vec<CertificateDer<'static>>,
+    revocation_lists: Vec<CertificateRevocationListDer<'static>>,
+}
+
+impl Trust {
+    pub fn new(anchors: Vec<CertificateDer<'static>>) -> Self {
+        Self {
+            anchors,
+            revocation_lists: Vec::new(),
+        }
+    }
+
+    /// Also refuse the certificates on `lists`; each must parse.
+    pub fn with_revocation_lists(
+        mut self,
+        lists: Vec<CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, TlsError> {
+        self.revocation_lists = lists;
+        // Checked now, so that a list that does not parse fails at start.
+        self.client_verifier()?;
+        Ok(self)
+    }
+
+    pub fn anchors(&self) -> &[CertificateDer<'static>] {
+        &self.anchors
+    }
+
+    pub fn revocation_lists(&self) -> &[CertificateRevocationListDer<'static>] {
+        &self.revocation_lists
+    }
+
+    /// Whether revocation is checked at all.
+    pub fn checks_revocation(&self) -> bool {
+        !self.revocation_lists.is_empty()
+    }
+
+    /// How an inway checks a client, and a manager a certificate in the directory.
+    fn client_verifier(
+        &self,
+    ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+        let builder = WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots(&self.anchors)?),
+            provider(),
+        );
+        let builder = if self.checks_revocation() {
+            builder
+                .with_crls(self.revocation_lists.iter().cloned())
+                .only_check_end_entity_revocation()
+        } else {
+            builder
+        };
+        Ok(builder.build()?)
+    }
+
+    /// How an outway checks an inway.
+    fn server_verifier(&self) -> Result<Arc<rustls::client::WebPkiServerVerifier>, TlsError> {
+        let builder = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots(&self.anchors)?),
+            provider(),
+        );
+        let builder = if self.checks_revocation() {
+            builder
+                .with_crls(self.revocation_lists.iter().cloned())
+                .only_check_end_entity_revocation()
+        } else {
+            builder
+        };
+        Ok(builder.build()?)
+    }
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -38,30 +116,24 @@ fn roots(anchors: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError>
     Ok(roots)
 }
 
-/// A check that a certificate chains to `anchors` and is valid now, as an inway checks a
-/// client: what a certificate in the directory must pass before signatures count by it.
+/// A check that a certificate chains to the anchors, is valid now and is not revoked, as
+/// an inway checks a client: what a certificate in the directory must pass before
+/// signatures count by it.
 pub(crate) fn certificate_checker(
-    anchors: &[CertificateDer<'static>],
+    trust: &Trust,
 ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
-    Ok(
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider())
-            .build()?,
-    )
+    trust.client_verifier()
 }
 
 /// Whether `identity` will be accepted by peers: its key belongs to its certificate, and
-/// the certificate chains to `anchors` and is valid now, as an inway checks a client.
-pub fn check_identity(
-    identity: &Identity,
-    anchors: &[CertificateDer<'static>],
-) -> Result<(), TlsError> {
-    let provider = provider();
-    let key = provider
+/// the certificate chains to the anchors, is valid now and is not revoked, as an inway
+/// checks a client.
+pub fn check_identity(identity: &Identity, trust: &Trust) -> Result<(), TlsError> {
+    let key = provider()
         .key_provider
         .load_private_key(identity.key.clone_key())?;
     rustls::sign::CertifiedKey::new(identity.chain.clone(), key).keys_match()?;
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider).build()?;
+    let verifier = trust.client_verifier()?;
     let (leaf, intermediates) = identity
         .chain
         .split_first()
@@ -71,13 +143,8 @@ pub fn check_identity(
 }
 
 /// An inway's TLS: its own certificate, and a client certificate required from everyone.
-pub fn server_config(
-    identity: &Identity,
-    anchors: &[CertificateDer<'static>],
-) -> Result<Arc<ServerConfig>, TlsError> {
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(anchors)?), provider())
-            .build()?;
+pub fn server_config(identity: &Identity, trust: &Trust) -> Result<Arc<ServerConfig>, TlsError> {
+    let verifier = trust.client_verifier()?;
     let config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
@@ -85,14 +152,12 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// An outway's TLS: trusts only the anchors and presents its organisation's certificate.
-pub fn client_config(
-    identity: &Identity,
-    anchors: &[CertificateDer<'static>],
-) -> Result<ClientConfig, TlsError> {
+/// An outway's TLS: trusts only the anchors (and no revoked certificate) and presents its
+/// organisation's certificate.
+pub fn client_config(identity: &Identity, trust: &Trust) -> Result<ClientConfig, TlsError> {
     Ok(ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_root_certificates(roots(anchors)?)
+        .with_webpki_verifier(trust.server_verifier()?)
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
 }
 
@@ -101,14 +166,10 @@ pub fn client_config(
 /// part of any signed contract; this way a changed address cannot lead elsewhere.
 pub fn client_config_for(
     identity: &Identity,
-    anchors: &[CertificateDer<'static>],
+    trust: &Trust,
     provider_oin: &str,
 ) -> Result<ClientConfig, TlsError> {
-    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots(anchors)?),
-        provider(),
-    )
-    .build()?;
+    let webpki = trust.server_verifier()?;
     let verifier = Arc::new(PinnedProvider {
         webpki,
         oin: provider_oin.to_owned(),

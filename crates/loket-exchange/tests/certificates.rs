@@ -9,15 +9,17 @@ mod common;
 
 use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
+use loket_exchange::pki;
 use loket_exchange::pki::Identity;
-use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry, tls};
+use loket_exchange::tls::{self, Trust};
+use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry};
 use loket_logboek::Activities;
 use loket_store::{Database, StorageUrl, sqlx};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
+    RevokedCertParams, SerialNumber,
 };
-use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
 const GEMEENTE: &str = "00000001001234567000";
@@ -37,14 +39,15 @@ impl Ca {
             .distinguished_name
             .push(DnType::CommonName, "test CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().unwrap();
         let pem = params.clone().self_signed(&key).unwrap().pem();
         Self { params, key, pem }
     }
 
-    fn anchors(&self) -> Vec<CertificateDer<'static>> {
-        loket_exchange::pki::certificates(&self.pem, "test CA").unwrap()
+    /// This CA as the only trust anchor, revoking nothing.
+    fn trust(&self) -> Trust {
+        Trust::new(loket_exchange::pki::certificates(&self.pem, "test CA").unwrap())
     }
 
     /// A certificate for `oin` valid from `from` to `until` days from now.
@@ -83,6 +86,39 @@ impl Ca {
         (identity, cert.pem())
     }
 
+    /// This CA's revocation list naming `revoked`, as PEM.
+    fn revocation_list(&self, revoked: &[&Identity]) -> String {
+        let issuer = self.params.clone().self_signed(&self.key).unwrap();
+        let now = OffsetDateTime::now_utc();
+        CertificateRevocationListParams {
+            this_update: now - Duration::hours(1),
+            next_update: now + Duration::days(7),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|identity| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&serial(identity)),
+                    revocation_time: now - Duration::minutes(5),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer, &self.key)
+        .unwrap()
+        .pem()
+        .unwrap()
+    }
+
+    /// This CA as the only trust anchor, with the revocation lists in `pem`.
+    fn trust_revoking(&self, pem: &str) -> Trust {
+        self.trust()
+            .with_revocation_lists(pki::revocation_lists(pem, "test").unwrap())
+            .unwrap()
+    }
+
     /// A certificate for `oin` with a new key, valid from yesterday for a year.
     fn renewed(&self, oin: &str) -> (Identity, String) {
         let now = OffsetDateTime::now_utc();
@@ -90,8 +126,14 @@ impl Ca {
     }
 }
 
+/// The serial number of an identity's certificate.
+fn serial(identity: &Identity) -> Vec<u8> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(identity.chain[0].as_ref()).unwrap();
+    certificate.raw_serial().to_vec()
+}
+
 /// An inway's TLS in front of a router that answers "ok"; its address.
-async fn inway(identity: &Identity, anchors: &[CertificateDer<'static>]) -> String {
+async fn inway(identity: &Identity, trust: &Trust) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://localhost:{}/",
@@ -100,7 +142,7 @@ async fn inway(identity: &Identity, anchors: &[CertificateDer<'static>]) -> Stri
     let router = axum::Router::new().fallback(|| async { "ok" });
     tokio::spawn(loket_exchange::serve_tls(
         listener,
-        tls::server_config(identity, anchors).unwrap(),
+        tls::server_config(identity, trust).unwrap(),
         router,
         std::future::pending(),
     ));
@@ -118,11 +160,11 @@ async fn ask(url: &str, config: rustls::ClientConfig) -> Result<String, reqwest:
 #[tokio::test]
 async fn an_expired_or_not_yet_valid_client_certificate_gets_no_connection() {
     let ca = Ca::new();
-    let anchors = ca.anchors();
-    let url = inway(&ca.issue(RVIG, -1, 365), &anchors).await;
+    let trust = ca.trust();
+    let url = inway(&ca.issue(RVIG, -1, 365), &trust).await;
     let valid = ca.issue(GEMEENTE, -1, 365);
     assert_eq!(
-        ask(&url, tls::client_config(&valid, &anchors).unwrap())
+        ask(&url, tls::client_config(&valid, &trust).unwrap())
             .await
             .unwrap(),
         "ok"
@@ -130,7 +172,7 @@ async fn an_expired_or_not_yet_valid_client_certificate_gets_no_connection() {
     for (what, from, until) in [("expired", -30, -1), ("not yet valid", 1, 30)] {
         let outdated = ca.issue(GEMEENTE, from, until);
         assert!(
-            ask(&url, tls::client_config(&outdated, &anchors).unwrap())
+            ask(&url, tls::client_config(&outdated, &trust).unwrap())
                 .await
                 .is_err(),
             "{what}"
@@ -141,13 +183,74 @@ async fn an_expired_or_not_yet_valid_client_certificate_gets_no_connection() {
 #[tokio::test]
 async fn an_outway_does_not_talk_to_an_inway_whose_certificate_expired() {
     let ca = Ca::new();
-    let anchors = ca.anchors();
+    let trust = ca.trust();
     let gemeente = ca.issue(GEMEENTE, -1, 365);
-    let config = || tls::client_config_for(&gemeente, &anchors, RVIG).unwrap();
-    let current = inway(&ca.issue(RVIG, -1, 365), &anchors).await;
+    let config = || tls::client_config_for(&gemeente, &trust, RVIG).unwrap();
+    let current = inway(&ca.issue(RVIG, -1, 365), &trust).await;
     assert_eq!(ask(&current, config()).await.unwrap(), "ok");
-    let expired = inway(&ca.issue(RVIG, -30, -1), &anchors).await;
+    let expired = inway(&ca.issue(RVIG, -30, -1), &trust).await;
     assert!(ask(&expired, config()).await.is_err());
+}
+
+/// With its CA's revocation list, a revoked certificate gets no connection: not as a
+/// client at an inway, not as an inway to an outway, and not as one's own identity. A
+/// certificate whose CA has no list there is refused too.
+#[tokio::test]
+async fn a_revoked_certificate_gets_no_connection_either_way() {
+    let ca = Ca::new();
+    let rvig = ca.issue(RVIG, -1, 365);
+    let gemeente = ca.issue(GEMEENTE, -1, 365);
+    let revoked = ca.issue(GEMEENTE, -1, 365);
+    let trust = ca.trust_revoking(&ca.revocation_list(&[&revoked]));
+    assert!(trust.checks_revocation());
+    let url = inway(&rvig, &trust).await;
+    let client = |identity: &Identity| tls::client_config(identity, &ca.trust()).unwrap();
+    assert_eq!(ask(&url, client(&gemeente)).await.unwrap(), "ok");
+    assert!(ask(&url, client(&revoked)).await.is_err());
+    assert!(tls::check_identity(&gemeente, &trust).is_ok());
+    assert!(tls::check_identity(&revoked, &trust).is_err());
+
+    let revoked_inway = ca.issue(RVIG, -1, 365);
+    let url = inway(&revoked_inway, &ca.trust()).await;
+    let to_rvig = |trust: &Trust| tls::client_config_for(&gemeente, trust, RVIG).unwrap();
+    assert_eq!(ask(&url, to_rvig(&ca.trust())).await.unwrap(), "ok");
+    let lists = ca.revocation_list(&[&revoked_inway]);
+    assert!(
+        ask(&url, to_rvig(&ca.trust_revoking(&lists)))
+            .await
+            .is_err()
+    );
+
+    // Only another CA's list: this CA's certificates have no known status.
+    let other = Ca::new();
+    let unknown = ca.trust_revoking(&other.revocation_list(&[]));
+    let url = inway(&rvig, &unknown).await;
+    assert!(ask(&url, client(&gemeente)).await.is_err());
+}
+
+#[test]
+fn revocation_lists_come_as_pem_and_must_parse() {
+    let ca = Ca::new();
+    let pem = ca.revocation_list(&[]);
+    assert_eq!(pki::revocation_lists(&pem, "crl").unwrap().len(), 1);
+    let two = format!("{pem}{}", Ca::new().revocation_list(&[]));
+    assert_eq!(pki::revocation_lists(&two, "crl").unwrap().len(), 2);
+    // A certificate is not a revocation list.
+    assert!(matches!(
+        pki::revocation_lists(&ca.pem, "crl"),
+        Err(pki::PkiError::RevocationLists(origin)) if origin == "crl"
+    ));
+    // Well-formed PEM around something that is no list.
+    let broken = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+    let lists = pki::revocation_lists(broken, "crl").unwrap();
+    assert!(ca.trust().with_revocation_lists(lists).is_err());
+    // A list past its nextUpdate is reported.
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let lists = pki::revocation_lists(&pem, "crl").unwrap();
+    assert!(pki::overdue_revocation_lists(&lists, now).is_empty());
+    let overdue = pki::overdue_revocation_lists(&lists, now + 8 * 86_400);
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    assert!(overdue[0].0.contains("test CA"), "{overdue:?}");
 }
 
 /// A directory on real storage kept by the municipality, with the municipality and RvIG
@@ -158,6 +261,8 @@ struct Directory {
     manager: Manager,
     other: Manager,
     database: Database,
+    /// The municipality's own storage (its journal and the revocations it saw).
+    own: Database,
     gemeente: Identity,
     rvig: Identity,
     rvig_pem: String,
@@ -191,11 +296,11 @@ async fn directory(url: &StorageUrl) -> Directory {
     let own = Database::open(url, &loket_exchange::REVOCATIONS_SCHEMA)
         .await
         .unwrap();
-    let anchors = ca.anchors();
-    let manager = Manager::open(&database, GEMEENTE, &anchors, &own)
+    let trust = ca.trust();
+    let manager = Manager::open(&database, GEMEENTE, &trust, &own)
         .await
         .unwrap();
-    let other = Manager::open(&database, GEMEENTE, &anchors, &own)
+    let other = Manager::open(&database, GEMEENTE, &trust, &own)
         .await
         .unwrap();
     let (gemeente, gemeente_pem) = ca.renewed(GEMEENTE);
@@ -221,6 +326,7 @@ async fn directory(url: &StorageUrl) -> Directory {
         manager,
         other,
         database,
+        own,
         gemeente,
         rvig,
         rvig_pem,
@@ -367,6 +473,29 @@ async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
     ));
 }
 
+/// A certificate its CA revoked signs nothing: for a manager with that list, RvIG's
+/// contracts are no longer in force, until RvIG renews with a new key and signs again.
+async fn signatures_by_a_revoked_certificate_do_not_count(d: Directory) {
+    // RvIG's start before: the certificate it entered is in its own journal.
+    d.manager.enter("RvIG", &d.rvig, &d.rvig_pem).await.unwrap();
+    let trust = d.ca.trust_revoking(&d.ca.revocation_list(&[&d.rvig]));
+    let checking = Manager::open(&d.database, GEMEENTE, &trust, &d.own)
+        .await
+        .unwrap();
+    for hash in [&d.publication, &d.connection] {
+        assert_eq!(state(&d.other, hash).await, ContractState::Active);
+        assert_eq!(state(&checking, hash).await, ContractState::Proposed);
+    }
+    assert!(!checking.policy().services.contains_key(SERVICE));
+    assert!(checking.policy().connections.is_empty());
+
+    let (renewed, pem) = d.ca.renewed(RVIG);
+    d.manager.enter("RvIG", &renewed, &pem).await.unwrap();
+    for hash in [&d.publication, &d.connection] {
+        assert_eq!(state(&checking, hash).await, ContractState::Active);
+    }
+}
+
 /// The municipality renews with a new key: its connection names the old key, which its
 /// outway no longer has, and the manager says which connections need asking for again,
 /// until the provider approved one for the new key.
@@ -465,6 +594,7 @@ loket_store::contract_suite! {
     open = directory;
     tests = [
         a_renewal_with_a_new_key_keeps_the_contracts,
+        signatures_by_a_revoked_certificate_do_not_count,
         a_consumer_learns_which_connections_name_its_earlier_key,
         an_earlier_certificate_counts_only_while_it_is_valid,
     ];

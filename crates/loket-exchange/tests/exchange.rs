@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use loket_core::{Clock, FixedClock, Oin, SystemClock};
 use loket_exchange::contract::{ContractContent, GrantData, Validity};
 use loket_exchange::pki::{self, Identity, Organisation};
+use loket_exchange::tls::Trust;
 use loket_exchange::{
     ContractState, ExchangeMetrics, FSC_ERROR_CODE, GRANT_HASH, Inway, MAX_ANSWER_SUBJECTS,
     MAX_SUBJECTS, Manager, ManagerError, Outway, PROCESSING_ACTIVITY, PeerEntry, ServiceEntry,
@@ -129,7 +130,7 @@ async fn world(url: &StorageUrl) -> World {
         &organisations(&[("gemeente", GEMEENTE)]),
     )
     .unwrap();
-    let anchors = pki::load_roots(&pki_dir.path().join(pki::CA_FILE)).unwrap();
+    let trust = Trust::new(pki::load_roots(&pki_dir.path().join(pki::CA_FILE)).unwrap());
 
     // The real BRP register, with a counter in front that tells whether anything got in.
     let brp_db = Database::open(url, &brp::SCHEMA).await.unwrap();
@@ -158,7 +159,7 @@ async fn world(url: &StorageUrl) -> World {
     let own = Database::open(url, &loket_exchange::REVOCATIONS_SCHEMA)
         .await
         .unwrap();
-    let manager = Manager::open(&database, GEMEENTE, &anchors, &own)
+    let manager = Manager::open(&database, GEMEENTE, &trust, &own)
         .await
         .unwrap();
     for name in ["gemeente", "rvig", "rdw"] {
@@ -191,7 +192,7 @@ async fn world(url: &StorageUrl) -> World {
     let metrics = Metrics::new();
     let exchange_metrics = ExchangeMetrics::register(&metrics);
     inway.report_to(&exchange_metrics);
-    let config = tls::server_config(&rvig, &anchors).unwrap();
+    let config = tls::server_config(&rvig, &trust).unwrap();
     tokio::spawn(loket_exchange::serve_tls(
         listener,
         config,
@@ -241,7 +242,7 @@ async fn world(url: &StorageUrl) -> World {
     let outway = Outway::new(
         &gemeente,
         None,
-        &anchors,
+        &trust,
         manager.clone(),
         gemeente_log.0.clone(),
         Arc::new(SystemClock),
@@ -280,9 +281,9 @@ fn lookup(fields: &[&str]) -> Value {
 }
 
 impl World {
-    /// The exchange's trust anchors: the demo CA's certificate.
-    fn anchors(&self) -> Vec<rustls_pki_types::CertificateDer<'static>> {
-        pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap()
+    /// The exchange's trust: the demo CA's certificate, which revokes nothing.
+    fn trust(&self) -> Trust {
+        Trust::new(pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap())
     }
 
     async fn via_outway(&self, activity: Option<&str>, body: &Value) -> reqwest::Response {
@@ -316,8 +317,7 @@ impl World {
         activity: Option<&str>,
         body: &Value,
     ) -> reqwest::Result<reqwest::Response> {
-        let anchors = pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap();
-        let config = tls::client_config(&identity(dir, name), &anchors).unwrap();
+        let config = tls::client_config(&identity(dir, name), &self.trust()).unwrap();
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(config)
             .build()
@@ -535,7 +535,7 @@ async fn outway_presenting(
     let outway = Outway::new(
         identity,
         previous,
-        &w.anchors(),
+        &w.trust(),
         w.manager.clone(),
         w.gemeente_log.0.clone(),
         clock,
@@ -927,7 +927,7 @@ async fn a_service_stays_with_the_provider_the_directory_accepted(w: World) {
     );
 
     // RDW keeping a directory of its own in the same database lists nothing in ours.
-    let own = Manager::open(&w.database, RDW, &w.anchors(), &w.own)
+    let own = Manager::open(&w.database, RDW, &w.trust(), &w.own)
         .await
         .unwrap();
     let hash = own
@@ -1096,7 +1096,7 @@ async fn the_outway_sends_only_to_the_providers_own_inway(w: World) {
 
 /// `router` behind mutual TLS with `name`'s certificate; its address.
 async fn serve_as(w: &World, name: &str, router: axum::Router) -> String {
-    let anchors = pki::load_roots(&w.pki.join(pki::CA_FILE)).unwrap();
+    let trust = w.trust();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://127.0.0.1:{}",
@@ -1104,7 +1104,7 @@ async fn serve_as(w: &World, name: &str, router: axum::Router) -> String {
     );
     tokio::spawn(loket_exchange::serve_tls(
         listener,
-        tls::server_config(&identity(&w.pki, name), &anchors).unwrap(),
+        tls::server_config(&identity(&w.pki, name), &trust).unwrap(),
         router,
         std::future::pending(),
     ));
@@ -1511,7 +1511,7 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
         let view = policy.contracts.iter().find(|c| c.hash == contract);
         view.unwrap().state
     };
-    let again = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
+    let again = Manager::open(&w.database, GEMEENTE, &w.trust(), &w.own)
         .await
         .unwrap();
     assert_eq!(state(&again), ContractState::Revoked);
@@ -1519,7 +1519,7 @@ async fn a_revocation_that_disappears_still_holds(w: World) {
     // What holds it is the organisation's own memory: without it, the directory alone
     // would make the contract active again.
     assert_eq!(execute(&w.own, "DELETE FROM seen_revocations").await, 1);
-    let forgetful = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
+    let forgetful = Manager::open(&w.database, GEMEENTE, &w.trust(), &w.own)
         .await
         .unwrap();
     assert_eq!(state(&forgetful), ContractState::Active);
@@ -1534,7 +1534,7 @@ async fn a_contract_of_another_group_grants_nothing(w: World) {
         "fsc.elders.example",
         &w.database,
         GEMEENTE,
-        &w.anchors(),
+        &w.trust(),
         &w.own,
     )
     .await
@@ -1542,7 +1542,7 @@ async fn a_contract_of_another_group_grants_nothing(w: World) {
     assert!(elsewhere.policy().contracts.is_empty());
     assert!(!w.manager.policy().contracts.is_empty());
     assert!(matches!(
-        Manager::open_in_group("Elders", &w.database, GEMEENTE, &w.anchors(), &w.own).await,
+        Manager::open_in_group("Elders", &w.database, GEMEENTE, &w.trust(), &w.own).await,
         Err(ManagerError::Group(_))
     ));
     let policy = w.manager.policy();
@@ -1910,7 +1910,7 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
         "nothing changed, nothing rebuilt"
     );
     // `loket exchange revoke` in another process: the same database, a manager of its own.
-    let other = Manager::open(&w.database, GEMEENTE, &w.anchors(), &w.own)
+    let other = Manager::open(&w.database, GEMEENTE, &w.trust(), &w.own)
         .await
         .unwrap();
     let contract = w.manager.policy().connections[&w.grant]

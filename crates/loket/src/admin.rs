@@ -371,13 +371,13 @@ fn validity(days: std::num::NonZeroU16) -> loket_exchange::contract::Validity {
 
 impl ExchangeStore {
     async fn manager(&self) -> anyhow::Result<Manager> {
-        let (url, keeper, anchors, group) = match self.configured()? {
+        let (url, keeper, trust, group) = match self.configured()? {
             Some(exchange) => {
-                let anchors = exchange.anchors()?;
+                let trust = exchange.trust()?;
                 (
                     exchange.directory,
                     exchange.directory_peer,
-                    anchors,
+                    trust,
                     exchange.group_id,
                 )
             }
@@ -388,14 +388,14 @@ impl ExchangeStore {
                 (
                     storage(&self.data, self.storage.clone())?,
                     crate::exchange::GEMEENTE_OIN.to_owned(),
-                    anchors,
+                    loket_exchange::tls::Trust::new(anchors),
                     loket_exchange::manager::GROUP_ID.to_owned(),
                 )
             }
         };
         let database = platform::open(&url, &loket_exchange::SCHEMA).await?;
         let own = platform::open(&self.own_storage()?, &loket_exchange::REVOCATIONS_SCHEMA).await?;
-        Ok(Manager::open_in_group(&group, &database, &keeper, &anchors, &own).await?)
+        Ok(Manager::open_in_group(&group, &database, &keeper, &trust, &own).await?)
     }
 
     /// The organisation's own storage, where its exchange keeps the contracts it has seen

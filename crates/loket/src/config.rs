@@ -68,6 +68,10 @@ struct RawExchange {
     certificate: String,
     private_key: Secret<String>,
     trust_anchors: String,
+    /// The certificate revocation lists (PEM) of every CA that issues peers' certificates
+    /// (usually `revocation_lists_file`); without them, revocation is not checked.
+    #[serde(default)]
+    revocation_lists: Option<String>,
     /// The certificate and key before a renewal with a new key, kept while connections
     /// still name that key (the outway presents it for those, until it ends).
     #[serde(default)]
@@ -229,6 +233,7 @@ fn exchange(
         certificate: raw.certificate,
         private_key: raw.private_key,
         trust_anchors: raw.trust_anchors,
+        revocation_lists: raw.revocation_lists,
         previous,
         directory,
         directory_peer: String::new(),
@@ -258,11 +263,11 @@ fn exchange(
     };
     // Fail at start, naming the key, rather than at the first request.
     let identity = settings.identity().context("exchange.certificate")?;
-    let anchors = settings.anchors().context("exchange.trust_anchors")?;
-    loket_exchange::tls::check_identity(&identity, &anchors).context(
-        "exchange.certificate and exchange.private_key: peers would not accept this identity",
+    let trust = settings.trust()?;
+    loket_exchange::tls::check_identity(&identity, &trust).context(
+        "exchange.certificate and exchange.private_key: peers would not accept this identity (not from a trust anchor, not valid now, or revoked)",
     )?;
-    check_previous(&settings, &identity, &anchors)?;
+    check_previous(&settings, &identity, &trust)?;
     settings.activities().context("exchange.activities")?;
     settings.directory_peer = match raw.directory_peer {
         Some(oin) => loket_core::Oin::parse(&oin)
@@ -280,7 +285,7 @@ fn exchange(
 fn check_previous(
     settings: &ExchangeSettings,
     identity: &loket_exchange::pki::Identity,
-    anchors: &[rustls::pki_types::CertificateDer<'static>],
+    trust: &loket_exchange::tls::Trust,
 ) -> anyhow::Result<()> {
     let Some(previous) = settings
         .previous_identity()
@@ -300,7 +305,7 @@ fn check_previous(
         );
     }
     if crate::exchange_peer::still_valid(&previous, time::OffsetDateTime::now_utc()) {
-        loket_exchange::tls::check_identity(&previous, anchors).context(
+        loket_exchange::tls::check_identity(&previous, trust).context(
             "exchange.previous_certificate and exchange.previous_private_key: peers would not accept this identity",
         )?;
     }
@@ -912,23 +917,37 @@ mod tests {
 
     /// A CA of the test's own in `dir/pki`, in place of the demo's: the municipality's
     /// certificate, and `others` for its OIN with other keys, each valid from and until
-    /// the days given, as `<name>.pem` and `<name>.key`.
-    fn pki_of_our_own(dir: &Path, others: &[(&str, i64, i64)]) {
+    /// the days given, as `<name>.pem` and `<name>.key`; and the CA's revocation list in
+    /// `revoked.pem`, naming the certificates in `revoked`.
+    fn pki_of_our_own(dir: &Path, others: &[(&str, i64, i64)], revoked: &[&str]) {
         use rcgen::{
-            BasicConstraints, CertificateParams, DistinguishedName, DnType,
-            ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+            BasicConstraints, CertificateParams, CertificateRevocationListParams,
+            DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair,
+            KeyUsagePurpose, RevokedCertParams, SerialNumber,
         };
         let pki = dir.join("pki");
         std::fs::create_dir_all(&pki).unwrap();
         let mut ca = CertificateParams::default();
         ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate().unwrap();
         let issuer = ca.self_signed(&ca_key).unwrap();
         std::fs::write(pki.join("ca.pem"), issuer.pem()).unwrap();
         let now = time::OffsetDateTime::now_utc();
-        for (name, from, until) in [("gemeente", -1, 365)].iter().chain(others) {
+        let mut revoked_certs = Vec::new();
+        for (serial, (name, from, until)) in
+            (1u64..).zip([("gemeente", -1, 365)].iter().chain(others))
+        {
+            if revoked.contains(name) {
+                revoked_certs.push(RevokedCertParams {
+                    serial_number: SerialNumber::from(serial),
+                    revocation_time: now,
+                    reason_code: None,
+                    invalidity_date: None,
+                });
+            }
             let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+            params.serial_number = Some(SerialNumber::from(serial));
             params.distinguished_name = DistinguishedName::new();
             // 2.5.4.5 serialNumber: the OIN.
             params.distinguished_name.push(
@@ -947,12 +966,92 @@ mod tests {
             std::fs::write(pki.join(format!("{name}.pem")), cert.pem()).unwrap();
             std::fs::write(pki.join(format!("{name}.key")), key.serialize_pem()).unwrap();
         }
+        let list = CertificateRevocationListParams {
+            this_update: now - time::Duration::hours(1),
+            next_update: now + time::Duration::days(7),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer, &ca_key)
+        .unwrap();
+        std::fs::write(pki.join("revoked.pem"), list.pem().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_exchange_checks_certificates_against_the_revocation_lists_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = |revoked: &[&str], lists: &str| {
+            std::fs::remove_dir_all(dir.path().join("pki")).ok();
+            pki_of_our_own(dir.path(), &[("vorig", -300, 30)], revoked);
+            let settings = format!(
+                "revocation_lists_file = \"{}\"\n",
+                dir.path().join("pki").join(lists).display()
+            );
+            ExchangeToml {
+                settings: &settings,
+                ..Default::default()
+            }
+            .write(dir.path())
+        };
+        let loaded = load(&config(&["vorig"], "revoked.pem")).unwrap();
+        assert!(
+            loaded
+                .platform
+                .exchange
+                .unwrap()
+                .trust()
+                .unwrap()
+                .checks_revocation()
+        );
+        let without = load(&ExchangeToml::default().write(dir.path())).unwrap();
+        assert!(
+            !without
+                .platform
+                .exchange
+                .unwrap()
+                .trust()
+                .unwrap()
+                .checks_revocation()
+        );
+
+        let error = |path: std::path::PathBuf| format!("{:#}", load(&path).unwrap_err());
+        let own_revoked = error(config(&["gemeente"], "revoked.pem"));
+        assert!(own_revoked.contains("Revoked"), "{own_revoked}");
+        assert!(
+            own_revoked.contains("exchange.certificate"),
+            "{own_revoked}"
+        );
+        let not_a_list = error(config(&[], "ca.pem"));
+        assert!(
+            not_a_list.contains("exchange.revocation_lists"),
+            "{not_a_list}"
+        );
+        // The certificate from before a renewal is checked against them too.
+        let previous_revoked = ExchangeToml {
+            settings: &format!(
+                "revocation_lists_file = \"{pki}/revoked.pem\"\nprevious_certificate_file = \"{pki}/vorig.pem\"\nprevious_private_key_file = \"{pki}/vorig.key\"\n",
+                pki = dir.path().join("pki").display()
+            ),
+            ..Default::default()
+        };
+        pki_of_our_own(dir.path(), &[("vorig", -300, 30)], &["vorig"]);
+        let previous_revoked = error(previous_revoked.write(dir.path()));
+        assert!(
+            previous_revoked.contains("exchange.previous_certificate"),
+            "{previous_revoked}"
+        );
     }
 
     #[test]
     fn the_certificate_from_before_a_renewal_must_be_ours_with_another_key() {
         let dir = tempfile::tempdir().unwrap();
-        pki_of_our_own(dir.path(), &[("vorig", -300, 30), ("verlopen", -400, -1)]);
+        pki_of_our_own(
+            dir.path(),
+            &[("vorig", -300, 30), ("verlopen", -400, -1)],
+            &[],
+        );
         let demo = tempfile::tempdir().unwrap();
         loket_exchange::pki::init(demo.path(), &crate::exchange::organisations().unwrap()).unwrap();
         let pki = dir.path().join("pki");

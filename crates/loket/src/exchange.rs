@@ -238,7 +238,8 @@ pub async fn start(
     if pki::init(&pki, &organisations()?)? {
         tracing::info!(dir = %pki.display(), "created the demo PKI");
     }
-    let anchors = pki::load_roots(&pki.join(pki::CA_FILE))?;
+    // The demo CA revokes nothing.
+    let trust = tls::Trust::new(pki::load_roots(&pki.join(pki::CA_FILE))?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let activities = Arc::new(activities()?);
     let tokens = inzage_tokens(data)?;
@@ -256,7 +257,7 @@ pub async fn start(
     let manager = Manager::open(
         &platform::open(storage, &loket_exchange::SCHEMA).await?,
         GEMEENTE_OIN,
-        &anchors,
+        &trust,
         &platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?,
     )
     .await?;
@@ -335,7 +336,7 @@ pub async fn start(
             clock.clone(),
         )?;
         inway.report_to(platform.exchange_metrics());
-        let config = tls::server_config(identity, &anchors)?;
+        let config = tls::server_config(identity, &trust)?;
         platform.spawn_tls_on(
             organisation.inway_endpoint,
             listener,
@@ -373,7 +374,7 @@ pub async fn start(
     let outway = Outway::new(
         gemeente,
         None,
-        &anchors,
+        &trust,
         manager.clone(),
         logs["gemeente"].clone(),
         clock,

@@ -12,7 +12,8 @@ use anyhow::Context;
 use loket_core::{Clock, Secret, SystemClock};
 use loket_exchange::management::Operator;
 use loket_exchange::pki::{self, Identity};
-use loket_exchange::{Inway, Manager, Outway, tls};
+use loket_exchange::tls::{self, Trust};
+use loket_exchange::{Inway, Manager, Outway};
 use loket_logboek::api::Reader;
 use loket_logboek::{Activities, LogKeys, Logboek, log_store};
 use loket_store::StorageUrl;
@@ -36,6 +37,8 @@ pub struct ExchangeSettings {
     pub private_key: Secret<String>,
     /// The CA certificates (PEM) that peers' certificates must chain to.
     pub trust_anchors: String,
+    /// The CAs' certificate revocation lists (PEM), if revocation is checked.
+    pub revocation_lists: Option<String>,
     /// The certificate and key from before a renewal with a new key, if kept.
     pub previous: Option<PreviousIdentity>,
     /// Where the directory and the contracts are kept (shared by the peers using it).
@@ -109,11 +112,18 @@ impl ExchangeSettings {
         )?))
     }
 
-    pub fn anchors(&self) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-        Ok(pki::certificates(
-            &self.trust_anchors,
-            "exchange.trust_anchors",
-        )?)
+    /// What peers' certificates are checked against; checked when the configuration is
+    /// loaded.
+    pub fn trust(&self) -> anyhow::Result<Trust> {
+        let anchors = pki::certificates(&self.trust_anchors, "exchange.trust_anchors")?;
+        let trust = Trust::new(anchors);
+        let Some(lists) = &self.revocation_lists else {
+            return Ok(trust);
+        };
+        let lists = pki::revocation_lists(lists, "exchange.revocation_lists")?;
+        trust
+            .with_revocation_lists(lists)
+            .context("exchange.revocation_lists")
     }
 
     pub fn activities(&self) -> anyhow::Result<Activities> {
@@ -138,15 +148,16 @@ pub async fn start(
     settings: &ExchangeSettings,
 ) -> anyhow::Result<ForThePortal> {
     let identity = settings.identity()?;
-    let anchors = settings.anchors()?;
+    let trust = settings.trust()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    warn_about_revocation(&trust, clock.now());
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
     let own = platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?;
     let manager = Manager::open_in_group(
         &settings.group_id,
         &directory,
         &settings.directory_peer,
-        &anchors,
+        &trust,
         &own,
     )
     .await
@@ -216,14 +227,14 @@ pub async fn start(
         )?;
         service.report_to(platform.exchange_metrics());
         let listener = platform::bind("inway", inway.listen).await?;
-        let config = tls::server_config(&identity, &anchors)?;
+        let config = tls::server_config(&identity, &trust)?;
         platform.spawn_tls_on("inway", listener, service.service(), config)?;
     }
     if let Some(listen) = settings.outway {
         let outway = Outway::new(
             &identity,
             previous.as_ref(),
-            &anchors,
+            &trust,
             manager.clone(),
             log,
             clock,
@@ -241,6 +252,31 @@ pub async fn start(
     }
     manager.reload_every(RELOAD_EVERY);
     Ok(for_portal)
+}
+
+/// Revocation is only as good as the lists: say when there are none, or when one is
+/// older than its CA promised (it still counts; lists are read at start).
+fn warn_about_revocation(trust: &Trust, now: time::OffsetDateTime) {
+    if !trust.checks_revocation() {
+        tracing::warn!(
+            "exchange.revocation_lists is not set: a certificate its CA revoked is still accepted"
+        );
+    }
+    for (issuer, due) in
+        pki::overdue_revocation_lists(trust.revocation_lists(), now.unix_timestamp())
+    {
+        let due = time::OffsetDateTime::from_unix_timestamp(due)
+            .ok()
+            .and_then(|due| {
+                due.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        tracing::warn!(
+            %issuer, %due,
+            "exchange.revocation_lists: this CA's list was due to be replaced; put its current one in place and restart"
+        );
+    }
 }
 
 /// Whether peers still accept `identity` at `now`, as far as its validity goes.
