@@ -100,6 +100,11 @@ fn check(
     activity: Option<&str>,
 ) -> Result<Connection, Denial> {
     let certificate = peer.certificate.as_ref().ok_or(Denial::NoCertificate)?;
+    // Checked at the handshake; a list that came since then counts for every request on
+    // a connection opened before it.
+    if inway.manager.trust().is_revoked(certificate) {
+        return Err(Denial::NoCertificate);
+    }
     if !policy.peers.contains_key(certificate.oin.as_str()) {
         return Err(Denial::UnknownPeer);
     }

@@ -30,6 +30,7 @@ mod request_body;
 mod revocations;
 mod subjects;
 pub mod tls;
+mod trust;
 
 use std::future::Future;
 use std::sync::Arc;

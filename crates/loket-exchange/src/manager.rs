@@ -189,8 +189,12 @@ pub enum ManagerError {
     NotAParty(String),
     #[error("the certificate of peer {0} cannot be read")]
     Certificate(String),
-    #[error("the certificate of peer {0} does not chain to the trust anchors, or is not valid now")]
+    #[error(
+        "the certificate of peer {0} does not chain to the trust anchors, is revoked, or is not valid now"
+    )]
     Untrusted(String),
+    #[error("the certificate of peer {peer} is refused: {reason}")]
+    Refused { peer: String, reason: String },
     #[error("the exchange's trust anchors: {0}")]
     Anchors(#[from] crate::tls::TlsError),
     #[error("{0:?} is not an FSC group id (1 to 100 of a-z, 0-9, . and -)")]
@@ -218,8 +222,9 @@ pub struct Manager {
     /// grants nothing here.
     group: Arc<str>,
     /// Whoever can write the directory's database could enter any certificate: only one
-    /// that chains to the trust anchors, with the OIN it is entered under, counts.
-    checker: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    /// that chains to the trust anchors and is not revoked, with the OIN it is entered
+    /// under, counts.
+    trust: Trust,
     policy: Arc<RwLock<Arc<Policy>>>,
     /// What the policy in force was built from, so a periodic check can tell whether
     /// building it again would change anything.
@@ -248,11 +253,13 @@ pub struct Manager {
 struct Built {
     revision: i64,
     until: i64,
+    /// The trust's version it was checked with: new revocation lists build it again.
+    trust: u64,
 }
 
 impl Built {
-    fn still_current(self, revision: i64, now: i64) -> bool {
-        self.revision == revision && now < self.until
+    fn still_current(self, revision: i64, now: i64, trust: u64) -> bool {
+        self.revision == revision && now < self.until && self.trust == trust
     }
 }
 
@@ -286,7 +293,7 @@ impl Manager {
             documents: Documents::new(database),
             directory_keeper: directory_keeper.into(),
             group: group.into(),
-            checker: crate::tls::certificate_checker(trust)?,
+            trust: trust.clone(),
             policy: Arc::default(),
             built: Arc::default(),
             rebuilding: Arc::default(),
@@ -322,6 +329,8 @@ impl Manager {
         // Read before the documents: a change made while building raises it past what
         // is recorded here, so the next check builds again.
         let mut revision = self.documents.revision().await?;
+        // Read before too: lists replaced while building make the next check build again.
+        let trust = self.trust.version();
         // Also before: a validity period that begins or ends while building is still
         // ahead of this moment, so the next check builds again.
         let mut now = OffsetDateTime::now_utc().unix_timestamp();
@@ -345,6 +354,7 @@ impl Manager {
         let built = Built {
             revision,
             until: next_change_by_clock(&policy, now),
+            trust,
         };
         match self.policy.write() {
             Ok(mut current) => *current = policy.clone(),
@@ -359,7 +369,8 @@ impl Manager {
     pub async fn refresh(&self) -> Result<bool, ManagerError> {
         let revision = self.documents.revision().await?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        if lock(&self.built).is_some_and(|built| built.still_current(revision, now)) {
+        let trust = self.trust.version();
+        if lock(&self.built).is_some_and(|built| built.still_current(revision, now, trust)) {
             // Revocations that could not be kept last time.
             self.save_seen_revocations().await;
             return Ok(false);
@@ -622,14 +633,18 @@ impl Manager {
             .ok_or_else(|| ManagerError::Certificate(key.to_owned()))?;
         let certificate =
             PeerCertificate::parse(leaf).map_err(|_| ManagerError::Certificate(key.to_owned()))?;
-        let now = rustls_pki_types::UnixTime::now();
-        let chains = self
-            .checker
-            .verify_client_cert(leaf, intermediates, now)
-            .is_ok();
-        if !chains || certificate.oin.as_str() != key {
+        if certificate.oin.as_str() != key {
             return Err(ManagerError::Untrusted(key.to_owned()));
         }
+        let now = rustls_pki_types::UnixTime::now();
+        self.trust
+            .current()
+            .client_verifier
+            .verify_client_cert(leaf, intermediates, now)
+            .map_err(|error| ManagerError::Refused {
+                peer: key.to_owned(),
+                reason: error.to_string(),
+            })?;
         Ok(certificate)
     }
 
@@ -682,6 +697,12 @@ impl Manager {
                 }
             }
         })
+    }
+
+    /// What certificates are checked against (revocation lists replaced there count at
+    /// the next check).
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 
     /// The OIN of the organisation that keeps this directory.
@@ -1246,9 +1267,14 @@ mod tests {
         let own = Database::open(&storage.url, &crate::REVOCATIONS_SCHEMA)
             .await
             .unwrap();
-        let manager = Manager::open(&directory, oin.as_str(), &Trust::new(anchors), &own)
-            .await
-            .unwrap();
+        let manager = Manager::open(
+            &directory,
+            oin.as_str(),
+            &Trust::new(anchors).unwrap(),
+            &own,
+        )
+        .await
+        .unwrap();
         (storage, pki, manager)
     }
 

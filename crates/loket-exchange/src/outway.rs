@@ -42,6 +42,9 @@ struct Inner {
     /// Per key (as in `keys`), one pooled client per provider, each accepting only that
     /// provider's inway.
     forwarders: Vec<RwLock<HashMap<String, Forwarder>>>,
+    /// The trust's version the clients were made under: after new revocation lists,
+    /// connections already open are dropped, so each inway is checked against them.
+    forwarders_trust: std::sync::atomic::AtomicU64,
     clock: Arc<dyn Clock>,
     metrics: std::sync::OnceLock<ExchangeMetrics>,
 }
@@ -56,6 +59,21 @@ struct OwnKey {
 }
 
 impl Inner {
+    fn forget_connections_under_older_trust(&self) {
+        use std::sync::atomic::Ordering;
+        let version = self.trust.version();
+        if self.forwarders_trust.load(Ordering::Acquire) == version {
+            return;
+        }
+        for forwarders in &self.forwarders {
+            match forwarders.write() {
+                Ok(mut forwarders) => forwarders.clear(),
+                Err(poisoned) => poisoned.into_inner().clear(),
+            }
+        }
+        self.forwarders_trust.store(version, Ordering::Release);
+    }
+
     /// Which of our keys (its index in `keys`) a connection naming `thumbprint` is
     /// presented with at `now`; none when that is not one we can present.
     fn key_for(&self, thumbprint: &str, now: i64) -> Option<usize> {
@@ -65,6 +83,7 @@ impl Inner {
     }
 
     fn forwarder_to(&self, provider: &str, key: usize) -> Result<Forwarder, tls::TlsError> {
+        self.forget_connections_under_older_trust();
         let known = match self.forwarders[key].read() {
             Ok(forwarders) => forwarders.get(provider).cloned(),
             Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
@@ -135,6 +154,7 @@ impl Outway {
                 manager,
                 log,
                 forwarders: keys.iter().map(|_| RwLock::default()).collect(),
+                forwarders_trust: trust.version().into(),
                 keys,
                 trust: trust.clone(),
                 clock,

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::IncomingStream;
-use rustls::server::WebPkiClientVerifier;
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
+use rustls::{ClientConfig, ServerConfig};
+use rustls_pki_types::CertificateDer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -24,105 +23,14 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     #[error("invalid trust anchors or revocation lists: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("revocation list {0} (counting from 1) cannot be read")]
+    RevocationList(usize),
 }
 
-/// What a peer's certificate is checked against: the trust anchors, and the certificate
-/// revocation lists (CRLs) of the CAs that issue peers' certificates. With revocation
-/// lists, an organisation's certificate must be on none of them, and one whose issuer has
-/// no list here is refused too (its status is unknown); without any, revocation is not
-/// checked. Only the organisation's own certificate is looked up, not its CAs'.
-#[derive(Debug, Clone)]
-pub struct Trust {
-    anchors: Vec<CertificateDer<'static>>,
-    revocation_lists: Vec<CertificateRevocationListDer<'static>>,
-}
+pub use crate::trust::Trust;
 
-impl Trust {
-    pub fn new(anchors: Vec<CertificateDer<'static>>) -> Self {
-        Self {
-            anchors,
-            revocation_lists: Vec::new(),
-        }
-    }
-
-    /// Also refuse the certificates on `lists`; each must parse.
-    pub fn with_revocation_lists(
-        mut self,
-        lists: Vec<CertificateRevocationListDer<'static>>,
-    ) -> Result<Self, TlsError> {
-        self.revocation_lists = lists;
-        // Checked now, so that a list that does not parse fails at start.
-        self.client_verifier()?;
-        Ok(self)
-    }
-
-    pub fn anchors(&self) -> &[CertificateDer<'static>] {
-        &self.anchors
-    }
-
-    pub fn revocation_lists(&self) -> &[CertificateRevocationListDer<'static>] {
-        &self.revocation_lists
-    }
-
-    /// Whether revocation is checked at all.
-    pub fn checks_revocation(&self) -> bool {
-        !self.revocation_lists.is_empty()
-    }
-
-    /// How an inway checks a client, and a manager a certificate in the directory.
-    fn client_verifier(
-        &self,
-    ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
-        let builder = WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots(&self.anchors)?),
-            provider(),
-        );
-        let builder = if self.checks_revocation() {
-            builder
-                .with_crls(self.revocation_lists.iter().cloned())
-                .only_check_end_entity_revocation()
-        } else {
-            builder
-        };
-        Ok(builder.build()?)
-    }
-
-    /// How an outway checks an inway.
-    fn server_verifier(&self) -> Result<Arc<rustls::client::WebPkiServerVerifier>, TlsError> {
-        let builder = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots(&self.anchors)?),
-            provider(),
-        );
-        let builder = if self.checks_revocation() {
-            builder
-                .with_crls(self.revocation_lists.iter().cloned())
-                .only_check_end_entity_revocation()
-        } else {
-            builder
-        };
-        Ok(builder.build()?)
-    }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn roots(anchors: &[CertificateDer<'static>]) -> Result<RootCertStore, TlsError> {
-    let mut roots = RootCertStore::empty();
-    for anchor in anchors {
-        roots.add(anchor.clone())?;
-    }
-    Ok(roots)
-}
-
-/// A check that a certificate chains to the anchors, is valid now and is not revoked, as
-/// an inway checks a client: what a certificate in the directory must pass before
-/// signatures count by it.
-pub(crate) fn certificate_checker(
-    trust: &Trust,
-) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
-    trust.client_verifier()
 }
 
 /// Whether `identity` will be accepted by peers: its key belongs to its certificate, and
@@ -133,7 +41,7 @@ pub fn check_identity(identity: &Identity, trust: &Trust) -> Result<(), TlsError
         .key_provider
         .load_private_key(identity.key.clone_key())?;
     rustls::sign::CertifiedKey::new(identity.chain.clone(), key).keys_match()?;
-    let verifier = trust.client_verifier()?;
+    let verifier = trust.current().client_verifier.clone();
     let (leaf, intermediates) = identity
         .chain
         .split_first()
@@ -143,8 +51,16 @@ pub fn check_identity(identity: &Identity, trust: &Trust) -> Result<(), TlsError
 }
 
 /// An inway's TLS: its own certificate, and a client certificate required from everyone.
+/// Its client check follows `trust` as it is at each handshake.
 pub fn server_config(identity: &Identity, trust: &Trust) -> Result<Arc<ServerConfig>, TlsError> {
-    let verifier = trust.client_verifier()?;
+    let verifier = Arc::new(LiveClientCheck {
+        hints: trust
+            .current()
+            .client_verifier
+            .root_hint_subjects()
+            .to_vec(),
+        trust: trust.clone(),
+    });
     let config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
@@ -157,7 +73,11 @@ pub fn server_config(identity: &Identity, trust: &Trust) -> Result<Arc<ServerCon
 pub fn client_config(identity: &Identity, trust: &Trust) -> Result<ClientConfig, TlsError> {
     Ok(ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_webpki_verifier(trust.server_verifier()?)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(LiveServerCheck {
+            trust: trust.clone(),
+            provider_oin: None,
+        }))
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
 }
 
@@ -169,10 +89,9 @@ pub fn client_config_for(
     trust: &Trust,
     provider_oin: &str,
 ) -> Result<ClientConfig, TlsError> {
-    let webpki = trust.server_verifier()?;
-    let verifier = Arc::new(PinnedProvider {
-        webpki,
-        oin: provider_oin.to_owned(),
+    let verifier = Arc::new(LiveServerCheck {
+        trust: trust.clone(),
+        provider_oin: Some(provider_oin.to_owned()),
     });
     Ok(ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -181,14 +100,72 @@ pub fn client_config_for(
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
 }
 
-/// The usual server check, and then: is it the provider's certificate?
+/// An inway's check of a client: the usual one, with the trust as it is now.
 #[derive(Debug)]
-struct PinnedProvider {
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
-    oin: String,
+struct LiveClientCheck {
+    trust: Trust,
+    /// The anchors' names (the anchors do not change while running).
+    hints: Vec<rustls::DistinguishedName>,
 }
 
-impl rustls::client::danger::ServerCertVerifier for PinnedProvider {
+impl rustls::server::danger::ClientCertVerifier for LiveClientCheck {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        self.trust
+            .current()
+            .client_verifier
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.trust
+            .current()
+            .client_verifier
+            .verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.trust
+            .current()
+            .client_verifier
+            .verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.trust
+            .current()
+            .client_verifier
+            .supported_verify_schemes()
+    }
+}
+
+/// An outway's check of an inway: the usual one, with the trust as it is now, and then,
+/// towards one provider: is it that provider's certificate?
+#[derive(Debug)]
+struct LiveServerCheck {
+    trust: Trust,
+    provider_oin: Option<String>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for LiveServerCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -197,15 +174,18 @@ impl rustls::client::danger::ServerCertVerifier for PinnedProvider {
         ocsp_response: &[u8],
         now: rustls_pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        let verified = self.webpki.verify_server_cert(
+        let verified = self.trust.current().server_verifier.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
             ocsp_response,
             now,
         )?;
+        let Some(oin) = &self.provider_oin else {
+            return Ok(verified);
+        };
         match PeerCertificate::parse(end_entity) {
-            Ok(peer) if peer.oin.as_str() == self.oin => Ok(verified),
+            Ok(peer) if peer.oin.as_str() == oin => Ok(verified),
             _ => Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
             )),
@@ -218,7 +198,10 @@ impl rustls::client::danger::ServerCertVerifier for PinnedProvider {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
+        self.trust
+            .current()
+            .server_verifier
+            .verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -227,11 +210,17 @@ impl rustls::client::danger::ServerCertVerifier for PinnedProvider {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
+        self.trust
+            .current()
+            .server_verifier
+            .verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.webpki.supported_verify_schemes()
+        self.trust
+            .current()
+            .server_verifier
+            .supported_verify_schemes()
     }
 }
 

@@ -9,8 +9,8 @@ mod common;
 
 use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
-use loket_exchange::pki;
 use loket_exchange::pki::Identity;
+use loket_exchange::pki::{self, PeerCertificate};
 use loket_exchange::tls::{self, Trust};
 use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry};
 use loket_logboek::Activities;
@@ -33,11 +33,13 @@ struct Ca {
 
 impl Ca {
     fn new() -> Self {
+        Self::named("test CA")
+    }
+
+    fn named(name: &str) -> Self {
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "test CA");
+        params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().unwrap();
@@ -47,7 +49,7 @@ impl Ca {
 
     /// This CA as the only trust anchor, revoking nothing.
     fn trust(&self) -> Trust {
-        Trust::new(loket_exchange::pki::certificates(&self.pem, "test CA").unwrap())
+        Trust::new(loket_exchange::pki::certificates(&self.pem, "test CA").unwrap()).unwrap()
     }
 
     /// A certificate for `oin` valid from `from` to `until` days from now.
@@ -88,10 +90,15 @@ impl Ca {
 
     /// This CA's revocation list naming `revoked`, as PEM.
     fn revocation_list(&self, revoked: &[&Identity]) -> String {
+        self.revocation_list_at(revoked, OffsetDateTime::now_utc() - Duration::hours(1))
+    }
+
+    /// This CA's revocation list naming `revoked`, issued at `issued`, as PEM.
+    fn revocation_list_at(&self, revoked: &[&Identity], issued: OffsetDateTime) -> String {
         let issuer = self.params.clone().self_signed(&self.key).unwrap();
         let now = OffsetDateTime::now_utc();
         CertificateRevocationListParams {
-            this_update: now - Duration::hours(1),
+            this_update: issued,
             next_update: now + Duration::days(7),
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
@@ -222,10 +229,87 @@ async fn a_revoked_certificate_gets_no_connection_either_way() {
     );
 
     // Only another CA's list: this CA's certificates have no known status.
-    let other = Ca::new();
+    let other = Ca::named("another CA");
     let unknown = ca.trust_revoking(&other.revocation_list(&[]));
     let url = inway(&rvig, &unknown).await;
     assert!(ask(&url, client(&gemeente)).await.is_err());
+    assert!(matches!(
+        tls::check_identity(&gemeente, &unknown),
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownRevocationStatus
+        )))
+    ));
+    assert!(matches!(
+        tls::check_identity(&revoked, &trust),
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Revoked
+        )))
+    ));
+}
+
+/// A CA's new list counts while running, for every clone of the trust: new handshakes at
+/// an inway and towards an inway are checked against it, and the inway can tell a
+/// certificate on it for requests on connections opened before.
+#[tokio::test]
+async fn new_revocation_lists_count_at_once() {
+    let ca = Ca::new();
+    let rvig = ca.issue(RVIG, -1, 365);
+    let gemeente = ca.issue(GEMEENTE, -1, 365);
+    let trust = ca.trust_revoking(&ca.revocation_list(&[]));
+    let version = trust.version();
+    let url = inway(&rvig, &trust.clone()).await;
+    let client = || tls::client_config(&gemeente, &ca.trust()).unwrap();
+    assert_eq!(ask(&url, client()).await.unwrap(), "ok");
+    let peer = |identity: &Identity| PeerCertificate::parse(&identity.chain[0]).unwrap();
+    assert!(!trust.is_revoked(&peer(&gemeente)));
+
+    let lists = |revoked: &[&Identity]| pki::revocation_lists(&ca.revocation_list(revoked), "crl");
+    trust
+        .replace_revocation_lists(lists(&[&gemeente]).unwrap())
+        .unwrap();
+    assert_ne!(trust.version(), version);
+    assert!(ask(&url, client()).await.is_err());
+    assert!(trust.is_revoked(&peer(&gemeente)));
+    assert!(!trust.is_revoked(&peer(&rvig)));
+
+    // Towards an inway: the outway's next connection checks by the new list. (A
+    // configuration keeps its TLS sessions, and a resumed one is not checked again: the
+    // outway makes new ones when the lists change.)
+    let to_rvig = || tls::client_config_for(&gemeente, &trust, RVIG).unwrap();
+    let other_inway = inway(&rvig, &ca.trust()).await;
+    assert_eq!(ask(&other_inway, to_rvig()).await.unwrap(), "ok");
+    trust
+        .replace_revocation_lists(lists(&[&rvig]).unwrap())
+        .unwrap();
+    assert!(ask(&other_inway, to_rvig()).await.is_err());
+
+    // A list that does not parse leaves the one in force.
+    let broken = pki::revocation_lists(
+        "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+        "crl",
+    )
+    .unwrap();
+    let version = trust.version();
+    assert!(trust.replace_revocation_lists(broken).is_err());
+    assert_eq!(trust.version(), version);
+    assert!(trust.is_revoked(&peer(&rvig)));
+}
+
+/// Of two lists of one CA, the newer counts: an older one left in the file (appended to,
+/// say) does not hide what was revoked since.
+#[test]
+fn the_newest_list_of_a_ca_counts() {
+    let ca = Ca::new();
+    let gemeente = ca.issue(GEMEENTE, -1, 365);
+    let older = ca.revocation_list_at(&[], OffsetDateTime::now_utc() - Duration::days(2));
+    let newer = ca.revocation_list(&[&gemeente]);
+    for file in [format!("{older}{newer}"), format!("{newer}{older}")] {
+        let trust = ca.trust_revoking(&file);
+        assert_eq!(trust.revocation_lists().len(), 1);
+        assert!(tls::check_identity(&gemeente, &trust).is_err());
+        let peer = PeerCertificate::parse(&gemeente.chain[0]).unwrap();
+        assert!(trust.is_revoked(&peer));
+    }
 }
 
 #[test]
@@ -478,10 +562,18 @@ async fn a_renewal_with_a_new_key_keeps_the_contracts(d: Directory) {
 async fn signatures_by_a_revoked_certificate_do_not_count(d: Directory) {
     // RvIG's start before: the certificate it entered is in its own journal.
     d.manager.enter("RvIG", &d.rvig, &d.rvig_pem).await.unwrap();
-    let trust = d.ca.trust_revoking(&d.ca.revocation_list(&[&d.rvig]));
+    let trust = d.ca.trust_revoking(&d.ca.revocation_list(&[]));
     let checking = Manager::open(&d.database, GEMEENTE, &trust, &d.own)
         .await
         .unwrap();
+    assert!(!checking.refresh().await.unwrap(), "nothing changed");
+    for hash in [&d.publication, &d.connection] {
+        assert_eq!(state(&checking, hash).await, ContractState::Active);
+    }
+    // The CA's new list: the next periodic check builds the policy again.
+    let lists = pki::revocation_lists(&d.ca.revocation_list(&[&d.rvig]), "crl").unwrap();
+    trust.replace_revocation_lists(lists).unwrap();
+    assert!(checking.refresh().await.unwrap());
     for hash in [&d.publication, &d.connection] {
         assert_eq!(state(&d.other, hash).await, ContractState::Active);
         assert_eq!(state(&checking, hash).await, ContractState::Proposed);

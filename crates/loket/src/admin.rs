@@ -388,7 +388,7 @@ impl ExchangeStore {
                 (
                     storage(&self.data, self.storage.clone())?,
                     crate::exchange::GEMEENTE_OIN.to_owned(),
-                    loket_exchange::tls::Trust::new(anchors),
+                    loket_exchange::tls::Trust::new(anchors)?,
                     loket_exchange::manager::GROUP_ID.to_owned(),
                 )
             }

@@ -68,10 +68,11 @@ struct RawExchange {
     certificate: String,
     private_key: Secret<String>,
     trust_anchors: String,
-    /// The certificate revocation lists (PEM) of every CA that issues peers' certificates
-    /// (usually `revocation_lists_file`); without them, revocation is not checked.
+    /// The file with the certificate revocation lists (PEM) of every CA that issues
+    /// peers' certificates, read again whenever it changes (so kept as a path, unlike
+    /// other `_file` keys); without it, revocation is not checked.
     #[serde(default)]
-    revocation_lists: Option<String>,
+    revocation_lists_file: Option<std::path::PathBuf>,
     /// The certificate and key before a renewal with a new key, kept while connections
     /// still name that key (the outway presents it for those, until it ends).
     #[serde(default)]
@@ -233,7 +234,7 @@ fn exchange(
         certificate: raw.certificate,
         private_key: raw.private_key,
         trust_anchors: raw.trust_anchors,
-        revocation_lists: raw.revocation_lists,
+        revocation_lists_file: raw.revocation_lists_file,
         previous,
         directory,
         directory_peer: String::new(),
@@ -280,8 +281,8 @@ fn exchange(
 }
 
 /// The certificate before a renewal must be this organisation's, with another key, and
-/// (while it is valid) one peers accept. One that ended is left for the start to warn
-/// about, rather than stopping a configuration that was good yesterday.
+/// one peers accept. One that ended or was revoked is left for the start to warn about
+/// and leave out, rather than stopping a configuration that was good yesterday.
 fn check_previous(
     settings: &ExchangeSettings,
     identity: &loket_exchange::pki::Identity,
@@ -304,12 +305,12 @@ fn check_previous(
             "exchange.previous_certificate has the same key as exchange.certificate: leave it out (a renewal with the same key changes nothing for the connections)"
         );
     }
-    if crate::exchange_peer::still_valid(&previous, time::OffsetDateTime::now_utc()) {
-        loket_exchange::tls::check_identity(&previous, trust).context(
+    match loket_exchange::tls::check_identity(&previous, trust) {
+        Err(error) if !crate::exchange_peer::out_of_use(&error) => Err(error).context(
             "exchange.previous_certificate and exchange.previous_private_key: peers would not accept this identity",
-        )?;
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -696,10 +697,15 @@ fn gemeente(
 }
 
 /// Replace every `name_file = "/path"` by `name = <contents of /path>`.
+/// `_file` keys whose file is read again while running: they stay paths.
+const READ_WHILE_RUNNING: [&str; 1] = ["exchange.revocation_lists_file"];
+
 fn resolve_files(dict: &mut Dict, prefix: &str) -> anyhow::Result<()> {
+    let at = prefix.trim_start_matches("LOKET_");
     let file_keys: Vec<String> = dict
         .keys()
         .filter(|k| k.ends_with("_file"))
+        .filter(|k| !READ_WHILE_RUNNING.contains(&format!("{at}{k}").as_str()))
         .cloned()
         .collect();
     for file_key in file_keys {
@@ -1028,7 +1034,8 @@ mod tests {
             not_a_list.contains("exchange.revocation_lists"),
             "{not_a_list}"
         );
-        // The certificate from before a renewal is checked against them too.
+        // The certificate from before a renewal is checked against them too: one the CA
+        // revoked (as at a renewal) loads, and the start leaves it out.
         let previous_revoked = ExchangeToml {
             settings: &format!(
                 "revocation_lists_file = \"{pki}/revoked.pem\"\nprevious_certificate_file = \"{pki}/vorig.pem\"\nprevious_private_key_file = \"{pki}/vorig.key\"\n",
@@ -1037,11 +1044,27 @@ mod tests {
             ..Default::default()
         };
         pki_of_our_own(dir.path(), &[("vorig", -300, 30)], &["vorig"]);
-        let previous_revoked = error(previous_revoked.write(dir.path()));
-        assert!(
-            previous_revoked.contains("exchange.previous_certificate"),
-            "{previous_revoked}"
-        );
+        let loaded = load(&previous_revoked.write(dir.path())).unwrap();
+        let exchange = loaded.platform.exchange.unwrap();
+        let error = loket_exchange::tls::check_identity(
+            &exchange.previous_identity().unwrap().unwrap(),
+            &exchange.trust().unwrap(),
+        )
+        .unwrap_err();
+        assert!(crate::exchange_peer::out_of_use(&error), "{error}");
+        assert!(format!("{error}").contains("Revoked"), "{error}");
+        // In DER, as CAs publish them, too.
+        let der = dir.path().join("pki").join("revoked.crl");
+        let pem = std::fs::read_to_string(dir.path().join("pki").join("revoked.pem")).unwrap();
+        let list = loket_exchange::pki::revocation_lists(&pem, "test").unwrap();
+        std::fs::write(&der, list[0].as_ref()).unwrap();
+        let in_der = ExchangeToml {
+            settings: &format!("revocation_lists_file = \"{}\"\n", der.display()),
+            ..Default::default()
+        };
+        let loaded = load(&in_der.write(dir.path())).unwrap();
+        let trust = loaded.platform.exchange.unwrap().trust().unwrap();
+        assert_eq!(trust.revocation_lists().len(), 1);
     }
 
     #[test]
@@ -1075,22 +1098,17 @@ mod tests {
         let current = exchange.identity().unwrap();
         assert_eq!(previous.oin, current.oin);
         assert_ne!(previous.thumbprint, current.thumbprint);
-        let now = time::OffsetDateTime::now_utc();
-        assert!(crate::exchange_peer::still_valid(&previous, now));
-        assert!(!crate::exchange_peer::still_valid(
-            &previous,
-            now + time::Duration::days(31)
-        ));
+        let trust = exchange.trust().unwrap();
+        assert!(loket_exchange::tls::check_identity(&previous, &trust).is_ok());
         assert!(!format!("{:?}", exchange.previous).contains("PRIVATE"));
 
         // One that has ended loads: the start leaves it out with a warning, rather than
         // a configuration that was good yesterday stopping the exchange.
         let ended = load(&config(&ours("verlopen", "pem"), &ours("verlopen", "key"))).unwrap();
         let ended = ended.platform.exchange.unwrap().previous_identity();
-        assert!(!crate::exchange_peer::still_valid(
-            &ended.unwrap().unwrap(),
-            now
-        ));
+        let error =
+            loket_exchange::tls::check_identity(&ended.unwrap().unwrap(), &trust).unwrap_err();
+        assert!(crate::exchange_peer::out_of_use(&error), "{error}");
 
         let error = |path: std::path::PathBuf| format!("{:#}", load(&path).unwrap_err());
         let same = error(config(&ours("gemeente", "pem"), &ours("gemeente", "key")));

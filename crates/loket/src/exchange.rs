@@ -239,7 +239,7 @@ pub async fn start(
         tracing::info!(dir = %pki.display(), "created the demo PKI");
     }
     // The demo CA revokes nothing.
-    let trust = tls::Trust::new(pki::load_roots(&pki.join(pki::CA_FILE))?);
+    let trust = tls::Trust::new(pki::load_roots(&pki.join(pki::CA_FILE))?)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let activities = Arc::new(activities()?);
     let tokens = inzage_tokens(data)?;

@@ -37,8 +37,9 @@ pub struct ExchangeSettings {
     pub private_key: Secret<String>,
     /// The CA certificates (PEM) that peers' certificates must chain to.
     pub trust_anchors: String,
-    /// The CAs' certificate revocation lists (PEM), if revocation is checked.
-    pub revocation_lists: Option<String>,
+    /// The file with the CAs' certificate revocation lists (PEM), if revocation is
+    /// checked; read again whenever it changes.
+    pub revocation_lists_file: Option<PathBuf>,
     /// The certificate and key from before a renewal with a new key, if kept.
     pub previous: Option<PreviousIdentity>,
     /// Where the directory and the contracts are kept (shared by the peers using it).
@@ -116,14 +117,11 @@ impl ExchangeSettings {
     /// loaded.
     pub fn trust(&self) -> anyhow::Result<Trust> {
         let anchors = pki::certificates(&self.trust_anchors, "exchange.trust_anchors")?;
-        let trust = Trust::new(anchors);
-        let Some(lists) = &self.revocation_lists else {
+        let trust = Trust::new(anchors)?;
+        let Some(path) = &self.revocation_lists_file else {
             return Ok(trust);
         };
-        let lists = pki::revocation_lists(lists, "exchange.revocation_lists")?;
-        trust
-            .with_revocation_lists(lists)
-            .context("exchange.revocation_lists")
+        Ok(trust.with_revocation_lists(read_revocation_lists(path)?)?)
     }
 
     pub fn activities(&self) -> anyhow::Result<Activities> {
@@ -151,6 +149,9 @@ pub async fn start(
     let trust = settings.trust()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     warn_about_revocation(&trust, clock.now());
+    if let Some(path) = &settings.revocation_lists_file {
+        watch_revocation_lists(path.clone(), trust.clone());
+    }
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
     let own = platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?;
     let manager = Manager::open_in_group(
@@ -170,14 +171,16 @@ pub async fn start(
         tracing::info!(contracts = ?signed_again, "signed again with the organisation's current key: its signatures there were made with an earlier key, or missing");
     }
     let previous = settings.previous_identity()?.filter(|previous| {
-        let valid = still_valid(previous, clock.now());
-        if !valid {
-            tracing::warn!(
-                ended = %ended(previous),
-                "exchange.previous_certificate has ended: the outway no longer presents it; take it out of the configuration"
-            );
+        match tls::check_identity(previous, &trust) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(
+                    %error, until = %ended(previous),
+                    "exchange.previous_certificate has ended or was revoked: the outway no longer presents it; take it out of the configuration"
+                );
+                false
+            }
         }
-        valid
     });
     for grant in manager.grants_for_other_keys(&identity) {
         match &previous {
@@ -254,16 +257,80 @@ pub async fn start(
     Ok(for_portal)
 }
 
+/// How often the revocation lists' file is looked at for a change.
+const REVOCATION_LISTS_EVERY: Duration = Duration::from_secs(5);
+/// How often the lists in force are looked at for being overdue (in looks at the file).
+const OVERDUE_EVERY: u32 = 720;
+
+/// The lists in the file at `path`: PEM (any number), or one list in DER as CAs publish
+/// them.
+fn read_revocation_lists(
+    path: &Path,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>> {
+    let origin = format!("exchange.revocation_lists_file ({})", path.display());
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {origin}"))?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => Ok(pki::revocation_lists(text, &origin)?),
+        // Whether it is a list at all, the trust checks when it takes it.
+        _ => Ok(vec![bytes.into()]),
+    }
+}
+
+/// Put the CAs' new lists in force whenever their file changes (a job that fetches them,
+/// say), for the inway, the outway and the manager alike. A file that cannot be read
+/// leaves the lists in force as they are.
+fn watch_revocation_lists(path: PathBuf, trust: Trust) {
+    let stamp = |path: &Path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| (meta.modified().ok(), meta.len()))
+    };
+    tokio::spawn(async move {
+        let mut seen = stamp(&path);
+        let mut ticks = tokio::time::interval(REVOCATION_LISTS_EVERY);
+        let mut looks = 0u32;
+        loop {
+            ticks.tick().await;
+            looks = looks.wrapping_add(1);
+            if looks.is_multiple_of(OVERDUE_EVERY) {
+                // A list nobody replaced gets older while the exchange runs.
+                warn_about_revocation(&trust, time::OffsetDateTime::now_utc());
+            }
+            let now = stamp(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let replaced = read_revocation_lists(&path)
+                .and_then(|lists| Ok(trust.replace_revocation_lists(lists)?));
+            match replaced {
+                Ok(()) => {
+                    tracing::info!(
+                        file = %path.display(),
+                        lists = trust.revocation_lists().len(),
+                        "revocation lists replaced: they count from now on"
+                    );
+                    warn_about_revocation(&trust, time::OffsetDateTime::now_utc());
+                }
+                Err(error) => tracing::error!(
+                    error = %format!("{error:#}"),
+                    "the revocation lists in force stay: the new file cannot be used"
+                ),
+            }
+        }
+    });
+}
+
 /// Revocation is only as good as the lists: say when there are none, or when one is
 /// older than its CA promised (it still counts; lists are read at start).
 fn warn_about_revocation(trust: &Trust, now: time::OffsetDateTime) {
     if !trust.checks_revocation() {
         tracing::warn!(
-            "exchange.revocation_lists is not set: a certificate its CA revoked is still accepted"
+            "exchange.revocation_lists_file is not set: a certificate its CA revoked is still accepted"
         );
     }
     for (issuer, due) in
-        pki::overdue_revocation_lists(trust.revocation_lists(), now.unix_timestamp())
+        pki::overdue_revocation_lists(&trust.revocation_lists(), now.unix_timestamp())
     {
         let due = time::OffsetDateTime::from_unix_timestamp(due)
             .ok()
@@ -274,16 +341,25 @@ fn warn_about_revocation(trust: &Trust, now: time::OffsetDateTime) {
             .unwrap_or_default();
         tracing::warn!(
             %issuer, %due,
-            "exchange.revocation_lists: this CA's list was due to be replaced; put its current one in place and restart"
+            "exchange.revocation_lists_file: this CA's list was due to be replaced; put its current one in place"
         );
     }
 }
 
-/// Whether peers still accept `identity` at `now`, as far as its validity goes.
-pub fn still_valid(identity: &Identity, now: time::OffsetDateTime) -> bool {
-    identity
-        .valid_until()
-        .is_some_and(|until| now.unix_timestamp() < until)
+/// Whether `error`, from checking the certificate from before a renewal, says it has
+/// ended or was revoked (as a CA may do with the certificate a renewal replaced), rather
+/// than that it is not of this exchange. The start leaves such a certificate out.
+pub fn out_of_use(error: &tls::TlsError) -> bool {
+    use rustls::CertificateError;
+    matches!(
+        error,
+        tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::Revoked
+                | CertificateError::UnknownRevocationStatus
+        ))
+    )
 }
 
 /// The last moment `identity` is accepted (its chain's earliest `notAfter`), for people

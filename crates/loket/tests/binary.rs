@@ -1631,64 +1631,115 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
 const GEMEENTE_OIN: &str = "00000001001234567000";
 const RVIG_OIN: &str = "00000001009876543000";
 
-/// A CA made here (rcgen), its certificate in `dir/ca.pem`, and per (name, OIN) a
-/// certificate and key in `dir/<name>.pem` and `dir/<name>.key`, each with a key of its
-/// own, valid from yesterday for a year: what a renewal needs that `loket pki init`
-/// (which keeps no CA key) cannot give.
-fn pki_of_our_own(dir: &Path, organisations: &[(&str, &str)]) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose, SanType,
-    };
-    std::fs::create_dir_all(dir).unwrap();
-    let mut ca = CertificateParams::default();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    let ca_key = KeyPair::generate().unwrap();
-    let issuer = ca.self_signed(&ca_key).unwrap();
-    std::fs::write(dir.join("ca.pem"), issuer.pem()).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    for (name, oin) in organisations {
+/// A CA made here (rcgen), for what `loket pki init` (which keeps no CA key) cannot
+/// give: a renewed certificate from the same CA, and revocation lists.
+struct TestCa {
+    issuer: rcgen::Certificate,
+    key: rcgen::KeyPair,
+    /// The serial number of each certificate issued, by file name.
+    serials: Vec<(String, u64)>,
+}
+
+impl TestCa {
+    /// A new CA, its certificate in `dir/ca.pem`.
+    fn new(dir: &Path) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+        std::fs::create_dir_all(dir).unwrap();
+        let mut ca = CertificateParams::default();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        let issuer = ca.self_signed(&key).unwrap();
+        std::fs::write(dir.join("ca.pem"), issuer.pem()).unwrap();
+        Self {
+            issuer,
+            key,
+            serials: Vec::new(),
+        }
+    }
+
+    /// A certificate for `oin` with a key of its own, valid from yesterday for a year, in
+    /// `dir/<name>.pem` and `dir/<name>.key`.
+    fn issue(&mut self, dir: &Path, name: &str, oin: &str) {
+        use rcgen::{
+            CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
+            KeyUsagePurpose, SanType, SerialNumber,
+        };
+        let serial = self.serials.len() as u64 + 1;
+        self.serials.push((name.to_owned(), serial));
         let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
         params
             .subject_alt_names
             .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        params.serial_number = Some(SerialNumber::from(serial));
         params.distinguished_name = DistinguishedName::new();
         // 2.5.4.5 serialNumber: the OIN.
         params
             .distinguished_name
-            .push(DnType::CustomDnType(vec![2, 5, 4, 5]), *oin);
+            .push(DnType::CustomDnType(vec![2, 5, 4, 5]), oin);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
+        let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(365);
         let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &issuer, &ca_key).unwrap();
+        let cert = params.signed_by(&key, &self.issuer, &self.key).unwrap();
         std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
         std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+
+    /// The CA's revocation list naming the certificates `revoked`, put in place of
+    /// `path` at once (written beside it, then renamed), as a job fetching lists would.
+    fn revoke(&self, path: &Path, revoked: &[&str]) {
+        use rcgen::{
+            CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber,
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let list = CertificateRevocationListParams {
+            this_update: now - time::Duration::hours(1),
+            next_update: now + time::Duration::days(7),
+            crl_number: SerialNumber::from(now.unix_timestamp().unsigned_abs()),
+            issuing_distribution_point: None,
+            revoked_certs: self
+                .serials
+                .iter()
+                .filter(|(name, _)| revoked.contains(&name.as_str()))
+                .map(|(_, serial)| RevokedCertParams {
+                    serial_number: SerialNumber::from(*serial),
+                    revocation_time: now,
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&self.issuer, &self.key)
+        .unwrap();
+        let beside = path.with_extension("new");
+        std::fs::write(&beside, list.pem().unwrap()).unwrap();
+        std::fs::rename(beside, path).unwrap();
     }
 }
 
 /// The municipality renews its certificate with a new key, as the README describes. With
 /// the old one kept as `previous_certificate`, its outway goes on answering under the
 /// contract that names the old key; without it, it refuses until RvIG approves the
-/// connection asked for again with `loket exchange request-again`.
+/// connection asked for again with `loket exchange request-again`. Then the CA revokes
+/// the new certificate: once the new list is in RvIG's file, its inway stops answering.
 #[test]
 fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let pki = root.join("pki");
-    pki_of_our_own(
-        &pki,
-        &[
-            ("rvig", RVIG_OIN),
-            ("gemeente", GEMEENTE_OIN),
-            ("gemeente-vernieuwd", GEMEENTE_OIN),
-        ],
-    );
+    let mut ca = TestCa::new(&pki);
+    ca.issue(&pki, "rvig", RVIG_OIN);
+    ca.issue(&pki, "gemeente", GEMEENTE_OIN);
+    ca.issue(&pki, "gemeente-vernieuwd", GEMEENTE_OIN);
+    let revocation_lists = pki.join("revoked.pem");
+    ca.revoke(&revocation_lists, &[]);
     let directory = root.join("directory");
     let rvig_data = root.join("rvig");
     let seeded = loket(&[
@@ -1718,8 +1769,9 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
                 &pki,
                 &directory,
                 &format!(
-                    "[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
-                    keys = root.join("rvig-keys").display()
+                    "revocation_lists_file = \"{lists}\"\n[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    keys = root.join("rvig-keys").display(),
+                    lists = revocation_lists.display(),
                 )
             )
         ),
@@ -1757,7 +1809,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
             &format!("http://{gemeente_manager}"),
         )
     };
-    let _rvig_running = Running::on_port(
+    let rvig_running = Running::on_port(
         &["serve", "--config", &config_arg(&rvig)],
         &[],
         &format!("http://{rvig_manager}"),
@@ -1834,6 +1886,34 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
         String::from_utf8_lossy(&approved.stderr)
     );
     answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
+
+    // The CA revokes the new certificate; RvIG's file gets the new list. Requests on
+    // connections opened before are refused too.
+    ca.revoke(&revocation_lists, &["gemeente-vernieuwd"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let refused = loop {
+        let response = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
+        if response.status() != 200 {
+            break response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answered 15 s after the list came:\n{}",
+            rvig_running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(refused.status(), 401, "{:?}", refused.text());
+    assert_eq!(
+        refused.headers()["fsc-error-code"],
+        "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED"
+    );
+    // Log lines are written by a thread of their own a few milliseconds later.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !rvig_running.stderr().contains("revocation lists replaced") {
+        assert!(Instant::now() < deadline, "{}", rvig_running.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn loket(args: &[&str]) -> std::process::Output {

@@ -1,0 +1,206 @@
+//! What every certificate of the exchange is checked against, in one place: the trust
+//! anchors, and the certificate revocation lists (CRLs) of the CAs that issue peers'
+//! certificates. A CA's new list replaces the old one while the exchange runs: every
+//! clone of a [`Trust`] sees it at once (the inway's handshakes and its requests on open
+//! connections, the outway's connections, the manager's next check).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rustls::RootCertStore;
+use rustls::client::WebPkiServerVerifier;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
+
+use crate::pki::PeerCertificate;
+use crate::tls::{TlsError, provider};
+
+/// The anchors and revocation lists in force, shared by its clones. With revocation
+/// lists, an organisation's certificate must be on none of them, and one whose issuer has
+/// no list here is refused too (its status is unknown: fail closed); without any,
+/// revocation is not checked. Only the organisation's own certificate is looked up, not
+/// its CAs' (a revoked CA is taken out of the anchors instead).
+#[derive(Clone)]
+pub struct Trust {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    current: RwLock<Arc<TrustSet>>,
+    /// Raised at every replacement, so that users can tell their checks are stale.
+    version: AtomicU64,
+}
+
+/// One set of anchors and lists, with the checks built from them once.
+pub(crate) struct TrustSet {
+    anchors: Vec<CertificateDer<'static>>,
+    lists: Vec<CertificateRevocationListDer<'static>>,
+    /// How an inway checks a client, and a manager a certificate in the directory.
+    pub(crate) client_verifier: Arc<dyn ClientCertVerifier>,
+    /// How an outway checks an inway.
+    pub(crate) server_verifier: Arc<WebPkiServerVerifier>,
+    /// Per issuer (its DER-encoded name), the serial numbers it revoked: what a request on
+    /// a connection opened before the list came is checked against.
+    revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>>,
+}
+
+impl TrustSet {
+    fn build(
+        anchors: Vec<CertificateDer<'static>>,
+        lists: Vec<CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, TlsError> {
+        let lists = newest_per_issuer(lists)?;
+        let mut roots = RootCertStore::empty();
+        for anchor in &anchors {
+            roots.add(anchor.clone())?;
+        }
+        let roots = Arc::new(roots);
+        let client = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider());
+        let server = WebPkiServerVerifier::builder_with_provider(roots, provider());
+        let (client, server) = if lists.is_empty() {
+            (client, server)
+        } else {
+            (
+                client
+                    .with_crls(lists.iter().cloned())
+                    .only_check_end_entity_revocation(),
+                server
+                    .with_crls(lists.iter().cloned())
+                    .only_check_end_entity_revocation(),
+            )
+        };
+        let mut revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
+        for list in &lists {
+            // `newest_per_issuer` parsed each already.
+            let Ok((_, list)) = x509_parser::parse_x509_crl(list.as_ref()) else {
+                continue;
+            };
+            revoked
+                .entry(list.issuer().as_raw().to_vec())
+                .or_default()
+                .extend(
+                    list.iter_revoked_certificates()
+                        .map(|entry| entry.raw_serial().to_vec()),
+                );
+        }
+        Ok(Self {
+            client_verifier: client.build()?,
+            server_verifier: server.build()?,
+            anchors,
+            lists,
+            revoked,
+        })
+    }
+}
+
+/// Of the lists of one CA, only the newest (by `thisUpdate`): a check takes the first list
+/// whose issuer matches, so an older one left beside the new (a file appended to, say)
+/// would hide every certificate revoked since.
+fn newest_per_issuer(
+    lists: Vec<CertificateRevocationListDer<'static>>,
+) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let mut newest: HashMap<Vec<u8>, (i64, usize)> = HashMap::new();
+    for (index, der) in lists.iter().enumerate() {
+        let (_, list) = x509_parser::parse_x509_crl(der.as_ref())
+            .map_err(|_| TlsError::RevocationList(index + 1))?;
+        let issued = list.last_update().timestamp();
+        let issuer = list.issuer().as_raw().to_vec();
+        match newest.get(&issuer) {
+            Some(&(kept, _)) if kept >= issued => {}
+            _ => {
+                newest.insert(issuer, (issued, index));
+            }
+        }
+    }
+    let mut kept: Vec<usize> = newest.into_values().map(|(_, index)| index).collect();
+    kept.sort_unstable();
+    Ok(lists
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| kept.binary_search(index).is_ok())
+        .map(|(_, list)| list)
+        .collect())
+}
+
+impl Trust {
+    /// Certificates from `anchors`; no revocation lists yet.
+    pub fn new(anchors: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
+        let set = TrustSet::build(anchors, Vec::new())?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                current: RwLock::new(Arc::new(set)),
+                version: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Also refuse the certificates on `lists`; each must parse.
+    pub fn with_revocation_lists(
+        self,
+        lists: Vec<CertificateRevocationListDer<'static>>,
+    ) -> Result<Self, TlsError> {
+        self.replace_revocation_lists(lists)?;
+        Ok(self)
+    }
+
+    /// Put `lists` in place of the revocation lists in force, for every clone. Lists that
+    /// do not parse leave the ones in force as they are.
+    pub fn replace_revocation_lists(
+        &self,
+        lists: Vec<CertificateRevocationListDer<'static>>,
+    ) -> Result<(), TlsError> {
+        let set = Arc::new(TrustSet::build(self.current().anchors.clone(), lists)?);
+        match self.shared.current.write() {
+            Ok(mut current) => *current = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
+        }
+        self.shared.version.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    pub(crate) fn current(&self) -> Arc<TrustSet> {
+        match self.shared.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Moves on whenever the revocation lists are replaced.
+    pub fn version(&self) -> u64 {
+        self.shared.version.load(Ordering::Acquire)
+    }
+
+    /// The revocation lists in force.
+    pub fn revocation_lists(&self) -> Vec<CertificateRevocationListDer<'static>> {
+        self.current().lists.clone()
+    }
+
+    /// Whether revocation is checked at all.
+    pub fn checks_revocation(&self) -> bool {
+        !self.current().lists.is_empty()
+    }
+
+    /// Whether a list in force names `certificate` (for a connection that was opened
+    /// before that list came).
+    pub fn is_revoked(&self, certificate: &PeerCertificate) -> bool {
+        let current = self.current();
+        current
+            .revoked
+            .get(certificate.issuer.as_slice())
+            .is_some_and(|serials| serials.contains(certificate.serial.as_slice()))
+    }
+}
+
+impl fmt::Debug for Trust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.current();
+        f.debug_struct("Trust")
+            .field("anchors", &current.anchors.len())
+            .field("revocation_lists", &current.lists.len())
+            .field("version", &self.version())
+            .finish()
+    }
+}
