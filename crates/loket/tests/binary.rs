@@ -1213,6 +1213,17 @@ fn manage(
     (response.status().as_u16(), response.json().unwrap())
 }
 
+/// RvIG's data directory at `data`, its BRP seeded with ten residents.
+fn seeded_brp(data: &Path) -> PathBuf {
+    let seeded = loket(&["seed", "--data", data.to_str().unwrap(), "--persons", "10"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    data.to_path_buf()
+}
+
 /// Accept contract `hash` through the management API at `host` as `token`'s
 /// organisation, once that process has seen it (each sees another's changes within its
 /// 2 s reload); the contract as the answer shows it.
@@ -1289,19 +1300,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
             .status
             .success()
     );
-    let rvig_data = root.join("rvig");
-    let seeded = loket(&[
-        "seed",
-        "--data",
-        rvig_data.to_str().unwrap(),
-        "--persons",
-        "10",
-    ]);
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
+    let rvig_data = seeded_brp(&root.join("rvig"));
     let [
         brp,
         inway,
@@ -1741,19 +1740,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     let revocation_lists = pki.join("revoked.pem");
     ca.revoke(&revocation_lists, &[]);
     let directory = root.join("directory");
-    let rvig_data = root.join("rvig");
-    let seeded = loket(&[
-        "seed",
-        "--data",
-        rvig_data.to_str().unwrap(),
-        "--persons",
-        "10",
-    ]);
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
+    let rvig_data = seeded_brp(&root.join("rvig"));
     let [brp, inway, rvig_manager, outway, gemeente_manager] =
         free_ports::<5>().map(|port| format!("127.0.0.1:{port}"));
     let (rvig_token, gemeente_token) = ("r".repeat(32), "g".repeat(32));
