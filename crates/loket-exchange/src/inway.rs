@@ -102,7 +102,7 @@ fn check(
     let certificate = peer.certificate.as_ref().ok_or(Denial::NoCertificate)?;
     // Checked at the handshake; a list that came since then counts for every request on
     // a connection opened before it.
-    if inway.manager.trust().is_revoked(certificate) {
+    if inway.manager.trust().refuses(certificate) {
         return Err(Denial::NoCertificate);
     }
     if !policy.peers.contains_key(certificate.oin.as_str()) {

@@ -189,9 +189,7 @@ pub enum ManagerError {
     NotAParty(String),
     #[error("the certificate of peer {0} cannot be read")]
     Certificate(String),
-    #[error(
-        "the certificate of peer {0} does not chain to the trust anchors, is revoked, or is not valid now"
-    )]
+    #[error("the certificate of peer {0} does not carry the OIN it is entered under")]
     Untrusted(String),
     #[error("the certificate of peer {peer} is refused: {reason}")]
     Refused { peer: String, reason: String },

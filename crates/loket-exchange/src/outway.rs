@@ -56,13 +56,18 @@ struct OwnKey {
     /// From when peers would no longer accept it (unix seconds); checked for the previous
     /// identity only: the current one is what the organisation has.
     until: Option<i64>,
+    /// Refused by the revocation lists in force (checked whenever they change): the
+    /// previous identity is then no longer presented.
+    refused: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
-    fn forget_connections_under_older_trust(&self) {
+    /// After new revocation lists: drop the connections made under the old ones, so that
+    /// each inway is checked by the new, and check our own identities by them.
+    fn follow_trust(&self) {
         use std::sync::atomic::Ordering;
         let version = self.trust.version();
-        if self.forwarders_trust.load(Ordering::Acquire) == version {
+        if self.forwarders_trust.swap(version, Ordering::AcqRel) == version {
             return;
         }
         for forwarders in &self.forwarders {
@@ -71,19 +76,34 @@ impl Inner {
                 Err(poisoned) => poisoned.into_inner().clear(),
             }
         }
-        self.forwarders_trust.store(version, Ordering::Release);
+        for (index, key) in self.keys.iter().enumerate() {
+            let refused = tls::check_identity(&key.identity, &self.trust).is_err();
+            let was = key.refused.swap(refused, Ordering::AcqRel);
+            match (refused && !was, index) {
+                (false, _) => {}
+                (true, 0) => tracing::error!(
+                    "the revocation lists now in force refuse this organisation's own certificate: peers will refuse its requests"
+                ),
+                (true, _) => tracing::warn!(
+                    "the revocation lists now in force refuse the certificate from before the renewal: the outway no longer presents it"
+                ),
+            }
+        }
     }
 
     /// Which of our keys (its index in `keys`) a connection naming `thumbprint` is
     /// presented with at `now`; none when that is not one we can present.
     fn key_for(&self, thumbprint: &str, now: i64) -> Option<usize> {
-        self.keys.iter().position(|key| {
-            key.identity.thumbprint == thumbprint && key.until.is_none_or(|until| now < until)
+        self.keys.iter().enumerate().position(|(index, key)| {
+            key.identity.thumbprint == thumbprint
+                && key.until.is_none_or(|until| now < until)
+                // The current identity is presented whatever the lists say: it is the
+                // only one there is.
+                && (index == 0 || !key.refused.load(std::sync::atomic::Ordering::Acquire))
         })
     }
 
     fn forwarder_to(&self, provider: &str, key: usize) -> Result<Forwarder, tls::TlsError> {
-        self.forget_connections_under_older_trust();
         let known = match self.forwarders[key].read() {
             Ok(forwarders) => forwarders.get(provider).cloned(),
             Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
@@ -131,6 +151,7 @@ impl Outway {
         let mut keys = vec![OwnKey {
             identity: identity.clone(),
             until: None,
+            refused: false.into(),
         }];
         if let Some(previous) = previous {
             if previous.oin != identity.oin {
@@ -146,6 +167,7 @@ impl Outway {
                 identity: previous.clone(),
                 // A chain that does not parse would not be accepted by any inway.
                 until: Some(previous.valid_until().unwrap_or(i64::MIN)),
+                refused: tls::check_identity(previous, trust).is_err().into(),
             });
         }
         Ok(Self {
@@ -186,6 +208,7 @@ fn choose<'p>(
     let Some(listed) = policy.services.get(service) else {
         return Err(Denial::ServiceNotFound);
     };
+    outway.follow_trust();
     let now = outway.clock.now();
     // A grant is for a service of one provider: if the name now belongs to another
     // organisation, the grant does not take our requests there.

@@ -61,24 +61,32 @@ pub fn server_config(identity: &Identity, trust: &Trust) -> Result<Arc<ServerCon
             .to_vec(),
         trust: trust.clone(),
     });
-    let config = ServerConfig::builder_with_provider(provider())
+    let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
         .with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
+    // A resumed session is not checked again: no resumption, so that every connection
+    // is checked by the lists in force when it is made. Outways keep their connections,
+    // so full handshakes stay rare.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 
 /// An outway's TLS: trusts only the anchors (and no revoked certificate) and presents its
-/// organisation's certificate.
+/// organisation's certificate. No session is resumed: every connection is checked by the
+/// revocation lists in force when it is made.
 pub fn client_config(identity: &Identity, trust: &Trust) -> Result<ClientConfig, TlsError> {
-    Ok(ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(LiveServerCheck {
             trust: trust.clone(),
             provider_oin: None,
         }))
-        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
+        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
 }
 
 /// An outway's TLS towards one provider: as [`client_config`], and the inway must also
@@ -93,11 +101,13 @@ pub fn client_config_for(
         trust: trust.clone(),
         provider_oin: Some(provider_oin.to_owned()),
     });
-    Ok(ClientConfig::builder_with_provider(provider())
+    let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?)
+        .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?;
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(config)
 }
 
 /// An inway's check of a client: the usual one, with the trust as it is now.
@@ -302,7 +312,8 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub remote: SocketAddr,
-    pub certificate: Option<PeerCertificate>,
+    /// Shared, so that handing it to each request copies nothing.
+    pub certificate: Option<Arc<PeerCertificate>>,
 }
 
 impl Connected<IncomingStream<'_, TlsListener>> for Peer {
@@ -311,7 +322,8 @@ impl Connected<IncomingStream<'_, TlsListener>> for Peer {
         let certificate = connection
             .peer_certificates()
             .and_then(|chain| chain.first())
-            .and_then(|leaf| PeerCertificate::parse(leaf).ok());
+            .and_then(|leaf| PeerCertificate::parse(leaf).ok())
+            .map(Arc::new);
         Self {
             remote: *stream.remote_addr(),
             certificate,

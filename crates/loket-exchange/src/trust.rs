@@ -37,7 +37,7 @@ struct Shared {
 /// One set of anchors and lists, with the checks built from them once.
 pub(crate) struct TrustSet {
     anchors: Vec<CertificateDer<'static>>,
-    lists: Vec<CertificateRevocationListDer<'static>>,
+    lists: Vec<Keyed>,
     /// How an inway checks a client, and a manager a certificate in the directory.
     pub(crate) client_verifier: Arc<dyn ClientCertVerifier>,
     /// How an outway checks an inway.
@@ -48,11 +48,8 @@ pub(crate) struct TrustSet {
 }
 
 impl TrustSet {
-    fn build(
-        anchors: Vec<CertificateDer<'static>>,
-        lists: Vec<CertificateRevocationListDer<'static>>,
-    ) -> Result<Self, TlsError> {
-        let lists = newest_per_issuer(lists)?;
+    fn build(anchors: Vec<CertificateDer<'static>>, lists: Vec<Keyed>) -> Result<Self, TlsError> {
+        let ders = || lists.iter().map(|keyed| keyed.der.clone());
         let mut roots = RootCertStore::empty();
         for anchor in &anchors {
             roots.add(anchor.clone())?;
@@ -64,18 +61,14 @@ impl TrustSet {
             (client, server)
         } else {
             (
-                client
-                    .with_crls(lists.iter().cloned())
-                    .only_check_end_entity_revocation(),
-                server
-                    .with_crls(lists.iter().cloned())
-                    .only_check_end_entity_revocation(),
+                client.with_crls(ders()).only_check_end_entity_revocation(),
+                server.with_crls(ders()).only_check_end_entity_revocation(),
             )
         };
         let mut revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
-        for list in &lists {
-            // `newest_per_issuer` parsed each already.
-            let Ok((_, list)) = x509_parser::parse_x509_crl(list.as_ref()) else {
+        for keyed in &lists {
+            // `Keyed::parse` parsed each already.
+            let Ok((_, list)) = x509_parser::parse_x509_crl(keyed.der.as_ref()) else {
                 continue;
             };
             revoked
@@ -96,33 +89,59 @@ impl TrustSet {
     }
 }
 
-/// Of the lists of one CA, only the newest (by `thisUpdate`): a check takes the first list
-/// whose issuer matches, so an older one left beside the new (a file appended to, say)
-/// would hide every certificate revoked since.
-fn newest_per_issuer(
-    lists: Vec<CertificateRevocationListDer<'static>>,
-) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
-    let mut newest: HashMap<Vec<u8>, (i64, usize)> = HashMap::new();
-    for (index, der) in lists.iter().enumerate() {
+/// A revocation list, with what tells it from the other lists of its CA.
+#[derive(Clone, PartialEq, Eq)]
+struct Keyed {
+    der: CertificateRevocationListDer<'static>,
+    /// Which certificates it speaks for: its issuer's name and, for a CA that splits its
+    /// lists, its issuing distribution point.
+    scope: Vec<u8>,
+    /// Which of two lists of one scope is newer: `thisUpdate`, then `crlNumber`.
+    issued: (i64, Vec<u8>),
+}
+
+impl Keyed {
+    /// `der`, the `index`th list given (from 0).
+    fn parse(index: usize, der: CertificateRevocationListDer<'static>) -> Result<Self, TlsError> {
         let (_, list) = x509_parser::parse_x509_crl(der.as_ref())
             .map_err(|_| TlsError::RevocationList(index + 1))?;
-        let issued = list.last_update().timestamp();
-        let issuer = list.issuer().as_raw().to_vec();
-        match newest.get(&issuer) {
-            Some(&(kept, _)) if kept >= issued => {}
-            _ => {
-                newest.insert(issuer, (issued, index));
-            }
+        let mut scope = list.issuer().as_raw().to_vec();
+        if let Some(point) = list.extensions().iter().find(|extension| {
+            extension.oid == x509_parser::oid_registry::OID_X509_EXT_ISSUER_DISTRIBUTION_POINT
+        }) {
+            scope.extend_from_slice(point.value);
+        }
+        let number = list
+            .crl_number()
+            .map(|n| n.to_bytes_be())
+            .unwrap_or_default();
+        // Big-endian without leading zeros: the longer number is the larger.
+        let issued = (list.last_update().timestamp(), number);
+        Ok(Self { der, scope, issued })
+    }
+
+    fn newer_than(&self, other: &Self) -> bool {
+        let key = |keyed: &Self| (keyed.issued.0, keyed.issued.1.len(), keyed.issued.1.clone());
+        key(self) > key(other)
+    }
+}
+
+/// Of the lists of one scope, only the newest: a check takes the first list whose issuer
+/// matches, so an older one left beside the new (a file appended to, say) would hide
+/// every certificate revoked since.
+fn newest_per_scope(
+    lists: Vec<CertificateRevocationListDer<'static>>,
+) -> Result<Vec<Keyed>, TlsError> {
+    let mut newest: Vec<Keyed> = Vec::new();
+    for (index, der) in lists.into_iter().enumerate() {
+        let keyed = Keyed::parse(index, der)?;
+        match newest.iter_mut().find(|kept| kept.scope == keyed.scope) {
+            Some(kept) if keyed.newer_than(kept) => *kept = keyed,
+            Some(_) => {}
+            None => newest.push(keyed),
         }
     }
-    let mut kept: Vec<usize> = newest.into_values().map(|(_, index)| index).collect();
-    kept.sort_unstable();
-    Ok(lists
-        .into_iter()
-        .enumerate()
-        .filter(|(index, _)| kept.binary_search(index).is_ok())
-        .map(|(_, list)| list)
-        .collect())
+    Ok(newest)
 }
 
 impl Trust {
@@ -146,19 +165,38 @@ impl Trust {
         Ok(self)
     }
 
-    /// Put `lists` in place of the revocation lists in force, for every clone. Lists that
-    /// do not parse leave the ones in force as they are.
+    /// Put `lists` in place of the revocation lists in force, for every clone; returns
+    /// whether anything changed. Lists that do not parse leave the ones in force as they
+    /// are. A list older than the one in force for its scope (a stale copy fetched again)
+    /// does not take its place: that would bring back certificates revoked since.
     pub fn replace_revocation_lists(
         &self,
         lists: Vec<CertificateRevocationListDer<'static>>,
-    ) -> Result<(), TlsError> {
-        let set = Arc::new(TrustSet::build(self.current().anchors.clone(), lists)?);
+    ) -> Result<bool, TlsError> {
+        let current = self.current();
+        let mut lists = newest_per_scope(lists)?;
+        for list in &mut lists {
+            if let Some(in_force) = current
+                .lists
+                .iter()
+                .find(|in_force| in_force.scope == list.scope && in_force.newer_than(list))
+            {
+                tracing::error!(
+                    "a revocation list older than the one in force for its CA was given: the one in force stays"
+                );
+                *list = in_force.clone();
+            }
+        }
+        if lists == current.lists {
+            return Ok(false);
+        }
+        let set = Arc::new(TrustSet::build(current.anchors.clone(), lists)?);
         match self.shared.current.write() {
             Ok(mut current) => *current = set,
             Err(poisoned) => *poisoned.into_inner() = set,
         }
         self.shared.version.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        Ok(true)
     }
 
     pub(crate) fn current(&self) -> Arc<TrustSet> {
@@ -175,7 +213,11 @@ impl Trust {
 
     /// The revocation lists in force.
     pub fn revocation_lists(&self) -> Vec<CertificateRevocationListDer<'static>> {
-        self.current().lists.clone()
+        self.current()
+            .lists
+            .iter()
+            .map(|keyed| keyed.der.clone())
+            .collect()
     }
 
     /// Whether revocation is checked at all.
@@ -183,14 +225,21 @@ impl Trust {
         !self.current().lists.is_empty()
     }
 
-    /// Whether a list in force names `certificate` (for a connection that was opened
-    /// before that list came).
-    pub fn is_revoked(&self, certificate: &PeerCertificate) -> bool {
-        let current = self.current();
+    /// Whether the lists in force refuse `certificate`, for a connection opened (or a
+    /// TLS session begun) before they came: it is on one, or its CA has none among them.
+    /// On every request: no allocation, no reference taken.
+    pub fn refuses(&self, certificate: &PeerCertificate) -> bool {
+        let current = match self.shared.current.read() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if current.lists.is_empty() {
+            return false;
+        }
         current
             .revoked
             .get(certificate.issuer.as_slice())
-            .is_some_and(|serials| serials.contains(certificate.serial.as_slice()))
+            .is_none_or(|serials| serials.contains(certificate.serial.as_slice()))
     }
 }
 

@@ -562,6 +562,87 @@ async fn grant_the_inway_saw(w: &World) -> String {
         .to_owned()
 }
 
+/// A revocation list of a CA of its own (none of the world's), naming nothing: with only
+/// it in force, every certificate of the world's CA has an unknown status.
+fn a_foreign_revocation_list() -> Vec<rustls_pki_types::CertificateRevocationListDer<'static>> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertificateRevocationListParams, IsCa, KeyIdMethod,
+        KeyPair, KeyUsagePurpose, SerialNumber,
+    };
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let key = KeyPair::generate().unwrap();
+    let issuer = ca.self_signed(&key).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let list = CertificateRevocationListParams {
+        this_update: now - time::Duration::hours(1),
+        next_update: now + time::Duration::days(7),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&issuer, &key)
+    .unwrap();
+    vec![list.der().clone()]
+}
+
+/// New revocation lists count for an outway at once: it drops the connections it keeps
+/// (made under the old lists) and stops presenting the certificate from before a renewal
+/// that the lists now refuse.
+async fn an_outway_follows_new_revocation_lists(w: World) {
+    // The outways' own trust: the inway's stays as it is.
+    let trust = w.trust();
+    let outway = Outway::new(
+        &identity(&w.pki, "gemeente"),
+        None,
+        &trust,
+        w.manager.clone(),
+        w.gemeente_log.0.clone(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let outway = serve_plain(outway.service().into_router(Metrics::new())).await;
+    let renewed = Outway::new(
+        &identity(&w.pki, "gemeente-andere-sleutel"),
+        Some(&identity(&w.pki, "gemeente")),
+        &trust,
+        w.manager.clone(),
+        w.gemeente_log.0.clone(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let renewed = serve_plain(renewed.service().into_router(Metrics::new())).await;
+    assert_eq!(ask_for_sanne(&outway, PARKEREN).await.status(), 200);
+    assert_eq!(ask_for_sanne(&renewed, PARKEREN).await.status(), 200);
+
+    assert!(
+        trust
+            .replace_revocation_lists(a_foreign_revocation_list())
+            .unwrap()
+    );
+    // The inway's certificate now has no known status: the connection kept from before
+    // is not used, and a new one is refused.
+    denied(
+        ask_for_sanne(&outway, PARKEREN).await,
+        502,
+        "ERROR_CODE_SERVICE_UNREACHABLE",
+    )
+    .await;
+    // Neither has the previous certificate: its connection is not used at all.
+    denied(
+        ask_for_sanne(&renewed, PARKEREN).await,
+        403,
+        "ERROR_CODE_GRANT_NOT_FOUND",
+    )
+    .await;
+    // Without lists again, both answer again.
+    assert!(trust.replace_revocation_lists(Vec::new()).unwrap());
+    assert_eq!(ask_for_sanne(&outway, PARKEREN).await.status(), 200);
+    assert_eq!(ask_for_sanne(&renewed, PARKEREN).await.status(), 200);
+}
+
 /// The municipality renews its certificate with a new key. Its connections name the
 /// previous key: the outway presents the previous certificate for them, until that
 /// certificate ends. A connection for the new key, once approved, goes first.
@@ -2431,6 +2512,7 @@ loket_store::contract_suite! {
     tests = [
         an_allowed_request_reaches_the_register_and_is_logged_at_both_ends,
         an_outway_presents_its_previous_certificate_for_connections_that_name_it,
+        an_outway_follows_new_revocation_lists,
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,

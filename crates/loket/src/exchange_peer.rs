@@ -176,7 +176,7 @@ pub async fn start(
             Err(error) => {
                 tracing::warn!(
                     %error, until = %ended(previous),
-                    "exchange.previous_certificate has ended or was revoked: the outway no longer presents it; take it out of the configuration"
+                    "exchange.previous_certificate has ended, was revoked, or its CA has no revocation list here: the outway does not present it; take it out of the configuration"
                 );
                 false
             }
@@ -301,10 +301,18 @@ fn watch_revocation_lists(path: PathBuf, trust: Trust) {
                 continue;
             }
             seen = now;
-            let replaced = read_revocation_lists(&path)
-                .and_then(|lists| Ok(trust.replace_revocation_lists(lists)?));
+            // Reading, parsing and building the checks is blocking work.
+            let replacing = (path.clone(), trust.clone());
+            let replaced = tokio::task::spawn_blocking(move || {
+                let (path, trust) = replacing;
+                read_revocation_lists(&path)
+                    .and_then(|lists| Ok(trust.replace_revocation_lists(lists)?))
+            })
+            .await
+            .unwrap_or_else(|error| Err(anyhow::anyhow!("reading the lists failed: {error}")));
             match replaced {
-                Ok(()) => {
+                Ok(false) => {}
+                Ok(true) => {
                     tracing::info!(
                         file = %path.display(),
                         lists = trust.revocation_lists().len(),
