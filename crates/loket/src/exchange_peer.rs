@@ -280,13 +280,20 @@ fn read_revocation_lists(
 /// say), for the inway, the outway and the manager alike. A file that cannot be read
 /// leaves the lists in force as they are.
 fn watch_revocation_lists(path: PathBuf, trust: Trust) {
+    // A file put in place with `mv` is another inode, whatever its time and length.
     let stamp = |path: &Path| {
-        std::fs::metadata(path)
-            .ok()
-            .map(|meta| (meta.modified().ok(), meta.len()))
+        std::fs::metadata(path).ok().map(|meta| {
+            #[cfg(unix)]
+            let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+            #[cfg(not(unix))]
+            let inode = 0;
+            (inode, meta.modified().ok(), meta.len())
+        })
     };
     tokio::spawn(async move {
-        let mut seen = stamp(&path);
+        // Nothing seen yet: the first look reads the file again, in case it changed
+        // after the start read it (the same lists again change nothing).
+        let mut seen = None;
         let mut ticks = tokio::time::interval(REVOCATION_LISTS_EVERY);
         let mut looks = 0u32;
         loop {
