@@ -267,6 +267,15 @@ pub fn overdue_revocation_lists(
         .collect()
 }
 
+/// The earliest `nextUpdate` (unix seconds) among `lists`, if any has one.
+pub fn earliest_next_update(lists: &[CertificateRevocationListDer<'_>]) -> Option<i64> {
+    lists
+        .iter()
+        .filter_map(|der| x509_parser::parse_x509_crl(der.as_ref()).ok())
+        .filter_map(|(_, list)| Some(list.next_update()?.timestamp()))
+        .min()
+}
+
 fn read(path: &Path) -> Result<String, PkiError> {
     std::fs::read_to_string(path).map_err(|source| PkiError::Io {
         path: path.to_path_buf(),

@@ -13,7 +13,7 @@ use loket_core::{Clock, Secret, SystemClock};
 use loket_exchange::management::Operator;
 use loket_exchange::pki::{self, Identity};
 use loket_exchange::tls::{self, Trust};
-use loket_exchange::{Inway, Manager, Outway};
+use loket_exchange::{ExchangeMetrics, Inway, Manager, Outway};
 use loket_logboek::api::Reader;
 use loket_logboek::{Activities, LogKeys, Logboek, log_store};
 use loket_store::StorageUrl;
@@ -149,8 +149,10 @@ pub async fn start(
     let trust = settings.trust()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     warn_about_revocation(&trust, clock.now());
+    let metrics = platform.exchange_metrics().clone();
+    metrics.revocation_lists_in_force(&trust);
     if let Some(path) = &settings.revocation_lists_file {
-        watch_revocation_lists(path.clone(), trust.clone());
+        watch_revocation_lists(path.clone(), trust.clone(), metrics);
     }
     let directory = platform::open(&settings.directory, &loket_exchange::SCHEMA).await?;
     let own = platform::open(storage, &loket_exchange::REVOCATIONS_SCHEMA).await?;
@@ -279,7 +281,7 @@ fn read_revocation_lists(
 /// Put the CAs' new lists in force whenever their file changes (a job that fetches them,
 /// say), for the inway, the outway and the manager alike. A file that cannot be read
 /// leaves the lists in force as they are.
-fn watch_revocation_lists(path: PathBuf, trust: Trust) {
+fn watch_revocation_lists(path: PathBuf, trust: Trust, metrics: ExchangeMetrics) {
     // A file put in place with `mv` is another inode, whatever its time and length.
     let stamp = |path: &Path| {
         std::fs::metadata(path).ok().map(|meta| {
@@ -320,6 +322,7 @@ fn watch_revocation_lists(path: PathBuf, trust: Trust) {
             match replaced {
                 Ok(false) => {}
                 Ok(true) => {
+                    metrics.revocation_lists_in_force(&trust);
                     tracing::info!(
                         file = %path.display(),
                         lists = trust.revocation_lists().len(),
@@ -327,17 +330,20 @@ fn watch_revocation_lists(path: PathBuf, trust: Trust) {
                     );
                     warn_about_revocation(&trust, time::OffsetDateTime::now_utc());
                 }
-                Err(error) => tracing::error!(
-                    error = %format!("{error:#}"),
-                    "the revocation lists in force stay: the new file cannot be used"
-                ),
+                Err(error) => {
+                    metrics.revocation_list_failed();
+                    tracing::error!(
+                        error = %format!("{error:#}"),
+                        "the revocation lists in force stay: the new file cannot be used"
+                    );
+                }
             }
         }
     });
 }
 
 /// Revocation is only as good as the lists: say when there are none, or when one is
-/// older than its CA promised (it still counts; lists are read at start).
+/// older than its CA promised (it still counts).
 fn warn_about_revocation(trust: &Trust, now: time::OffsetDateTime) {
     if !trust.checks_revocation() {
         tracing::warn!(

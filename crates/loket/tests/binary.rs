@@ -1874,6 +1874,41 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     );
     answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
 
+    // RvIG's metrics tell its lists; a file that cannot be used is counted, and the
+    // lists in force stay.
+    let metrics = || {
+        client
+            .get(format!("http://{rvig_manager}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let gauge = |text: &str, name: &str| -> i64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let text = metrics();
+    assert_eq!(gauge(&text, "loket_exchange_revocation_lists"), 1);
+    assert!(gauge(&text, "loket_exchange_revocation_lists_next_update_seconds") > now);
+    let broken = pki.join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+    )
+    .unwrap();
+    std::fs::rename(&broken, &revocation_lists).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while gauge(&metrics(), "loket_exchange_revocation_list_failures_total") == 0 {
+        assert!(Instant::now() < deadline, "{}", rvig_running.stderr());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(gauge(&metrics(), "loket_exchange_revocation_lists"), 1);
+    assert_eq!(ask_for_sanne(&client, &outway, MIJN_GEGEVENS).status(), 200);
+
     // The CA revokes the new certificate; RvIG's file gets the new list. Requests on
     // connections opened before are refused too.
     ca.revoke(&revocation_lists, &["gemeente-vernieuwd"]);
