@@ -46,8 +46,6 @@ const IDLE_PIECE_RETRY: Duration = Duration::from_secs(1);
 /// below hides those records from an inzage, and `verify` expects no rows above it; the
 /// writer reads them from the records again within this time.
 const POSITION_CHECK: Duration = Duration::from_secs(2);
-/// How often an idle writer looks whether that position has been read.
-const POSITION_POLL: Duration = Duration::from_millis(10);
 /// How soon the writer looks again whether a commit that reported an error landed, when
 /// the store could not say.
 const UNSURE_RETRY: Duration = Duration::from_millis(100);
@@ -663,6 +661,11 @@ enum Idle {
     HeadDue,
     PiecesDue,
     PositionDue,
+    /// The stored lookup position came back, with the writer's own at asking.
+    PositionAnswered(
+        u64,
+        Result<Result<u64, StoreError>, oneshot::error::RecvError>,
+    ),
     Sorted(Option<Result<Run, StoreError>>),
     IndexedBeside(Option<Result<(), StoreError>>),
 }
@@ -791,25 +794,31 @@ impl Writer {
             let head_due = self.signed_at + self.head_interval;
             let pieces_at = self.idle_pieces_from;
             let writing = matches!(self.indexing, Indexing::Writing(_));
-            // While the position is being read, look again soon for the answer.
-            let position_due = if self.position.is_some() {
-                tokio::time::Instant::now() + POSITION_POLL
-            } else {
-                self.position_checked_at + POSITION_CHECK
-            };
+            // While the position is being read, its answer wakes the writer; otherwise the
+            // time to ask again does.
+            let asking = self.position.is_none();
+            let position_due = self.position_checked_at + POSITION_CHECK;
             let event = {
+                let (indexing, position) = (&mut self.indexing, &mut self.position);
                 let finished = async {
-                    match &mut self.indexing {
+                    match indexing {
                         Indexing::Sorting(result) => Idle::Sorted(result.await.ok()),
                         Indexing::Beside { result, .. } => Idle::IndexedBeside(result.await.ok()),
                         _ => std::future::pending().await,
+                    }
+                };
+                let answered = async {
+                    match position {
+                        Some((own, answer)) => Idle::PositionAnswered(*own, answer.await),
+                        None => std::future::pending().await,
                     }
                 };
                 tokio::select! {
                     job = jobs.recv() => Idle::Job(job),
                     () = tokio::time::sleep_until(head_due), if unsigned => Idle::HeadDue,
                     () = tokio::time::sleep_until(pieces_at), if writing => Idle::PiecesDue,
-                    () = tokio::time::sleep_until(position_due) => Idle::PositionDue,
+                    () = tokio::time::sleep_until(position_due), if asking => Idle::PositionDue,
+                    event = answered => event,
                     event = finished => event,
                 }
             };
@@ -817,6 +826,12 @@ impl Writer {
                 Idle::Job(job) => return job,
                 Idle::HeadDue => self.sign_tail().await,
                 Idle::PiecesDue | Idle::PositionDue => {}
+                Idle::PositionAnswered(own, answer) => {
+                    self.position = None;
+                    if self.position_answered(own, answer) {
+                        self.read_tail_again().await;
+                    }
+                }
                 Idle::Sorted(outcome) => self.sorted(outcome),
                 Idle::IndexedBeside(outcome) => self.indexed_beside(outcome),
             }
@@ -839,48 +854,74 @@ impl Writer {
     }
 
     /// Whether the lookup tables' stored position is where the writer left it: ask every
-    /// [`POSITION_CHECK`], take the answer once it is there. Lowered, the records above
-    /// it may have lost their rows (tampering: a running log would not show them in an
-    /// inzage, and `verify` expects no rows there); the tail is read again from the
-    /// records from there, as at a start, and those buckets go into the lookup tables
-    /// again.
+    /// [`POSITION_CHECK`], take the answer once it is there (an idle writer is woken by
+    /// it; a busy one looks here before each job). Lowered, the records above it may have
+    /// lost their rows (tampering: a running log would not show them in an inzage, and
+    /// `verify` expects no rows there); the tail is read again from the records from
+    /// there, as at a start, and those buckets go into the lookup tables again.
     async fn check_position(&mut self) {
-        let mut read_again = false;
-        if let Some((own, answer)) = &mut self.position {
+        let read_again = if let Some((own, answer)) = &mut self.position {
             let own = *own;
             match answer.try_recv() {
-                Ok(Ok(stored)) if stored < own => {
-                    tracing::error!(
-                        log = %self.name, stored, own,
-                        "the position of the log's lookup tables was lowered behind its back (tampering?): the records above it are read again from the records themselves"
-                    );
-                    if let Some(metrics) = self.metrics.get() {
-                        metrics.lowered.inc();
-                    }
-                    self.lowered_to = Some(stored);
+                Err(oneshot::error::TryRecvError::Empty) => false,
+                Ok(stored) => {
                     self.position = None;
-                    read_again = true;
+                    self.position_answered(own, Ok(stored))
                 }
-                Ok(Ok(_)) => self.position = None,
-                Ok(Err(error)) => {
-                    tracing::warn!(log = %self.name, %error, "cannot read the position of the lookup tables");
+                Err(oneshot::error::TryRecvError::Closed) => {
                     self.position = None;
+                    false
                 }
-                Err(oneshot::error::TryRecvError::Empty) => {}
-                Err(oneshot::error::TryRecvError::Closed) => self.position = None,
             }
         } else if self.position_checked_at.elapsed() >= POSITION_CHECK {
             self.position_checked_at = tokio::time::Instant::now();
             // Found lowered but not read again yet (a commit was unsure, or the read
             // failed): try that again, rather than ask again.
             if self.lowered_to.is_some() {
-                read_again = true;
+                true
             } else {
                 self.ask_position();
+                false
+            }
+        } else {
+            false
+        };
+        if read_again {
+            self.read_tail_again().await;
+        }
+    }
+
+    /// Take the stored position's answer (`own`: the writer's position when it asked);
+    /// returns whether the tail must be read again.
+    fn position_answered(
+        &mut self,
+        own: u64,
+        answer: Result<Result<u64, StoreError>, oneshot::error::RecvError>,
+    ) -> bool {
+        match answer {
+            Ok(Ok(stored)) if stored < own => {
+                tracing::error!(
+                    log = %self.name, stored, own,
+                    "the position of the log's lookup tables was lowered behind its back (tampering?): the records above it are read again from the records themselves"
+                );
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.lowered.inc();
+                }
+                self.lowered_to = Some(stored);
+                true
+            }
+            Ok(Ok(_)) | Err(_) => false,
+            Ok(Err(error)) => {
+                tracing::warn!(log = %self.name, %error, "cannot read the position of the lookup tables");
+                false
             }
         }
+    }
+
+    /// Read the tail again from the records, from where the position was found lowered.
+    async fn read_tail_again(&mut self) {
         // Not while a commit is unsure: settling it may drop records from the tail.
-        let (true, Some(from), None) = (read_again, self.lowered_to, &self.unsure) else {
+        let (Some(from), None) = (self.lowered_to, &self.unsure) else {
             return;
         };
         match load_tail_from(self.store.as_ref(), from).await {
