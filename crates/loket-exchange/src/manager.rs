@@ -193,8 +193,6 @@ pub enum ManagerError {
     Untrusted(String),
     #[error("the certificate of peer {peer} is refused: {reason}")]
     Refused { peer: String, reason: String },
-    #[error("the exchange's trust anchors: {0}")]
-    Anchors(#[from] crate::tls::TlsError),
     #[error("{0:?} is not an FSC group id (1 to 100 of a-z, 0-9, . and -)")]
     Group(String),
     #[error("a connection grant needs at least one processing activity")]

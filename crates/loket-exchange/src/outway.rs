@@ -59,6 +59,25 @@ struct OwnKey {
     /// Refused by the revocation lists in force (checked whenever they change): the
     /// previous identity is then no longer presented.
     refused: std::sync::atomic::AtomicBool,
+    /// Whether its end has been logged (once, when a request first finds it ended).
+    end_logged: std::sync::atomic::AtomicBool,
+}
+
+impl OwnKey {
+    /// Whether it may be presented at `now` (unix seconds).
+    fn usable_at(&self, now: i64, current: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.until.is_some_and(|until| now >= until) {
+            if !self.end_logged.swap(true, Ordering::AcqRel) {
+                tracing::warn!(
+                    "the certificate from before the renewal has ended: the outway no longer presents it, and connections that name its key are not used"
+                );
+            }
+            return false;
+        }
+        // The current identity is presented whatever the lists say: it is the only one.
+        current || !self.refused.load(Ordering::Acquire)
+    }
 }
 
 impl Inner {
@@ -95,11 +114,7 @@ impl Inner {
     /// presented with at `now`; none when that is not one we can present.
     fn key_for(&self, thumbprint: &str, now: i64) -> Option<usize> {
         self.keys.iter().enumerate().position(|(index, key)| {
-            key.identity.thumbprint == thumbprint
-                && key.until.is_none_or(|until| now < until)
-                // The current identity is presented whatever the lists say: it is the
-                // only one there is.
-                && (index == 0 || !key.refused.load(std::sync::atomic::Ordering::Acquire))
+            key.identity.thumbprint == thumbprint && key.usable_at(now, index == 0)
         })
     }
 
@@ -152,6 +167,7 @@ impl Outway {
             identity: identity.clone(),
             until: None,
             refused: false.into(),
+            end_logged: false.into(),
         }];
         if let Some(previous) = previous {
             if previous.oin != identity.oin {
@@ -168,6 +184,7 @@ impl Outway {
                 // A chain that does not parse would not be accepted by any inway.
                 until: Some(previous.valid_until().unwrap_or(i64::MIN)),
                 refused: tls::check_identity(previous, trust).is_err().into(),
+                end_logged: false.into(),
             });
         }
         Ok(Self {
