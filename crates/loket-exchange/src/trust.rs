@@ -21,8 +21,9 @@ use crate::tls::{TlsError, provider};
 /// The anchors and revocation lists in force, shared by its clones. With revocation
 /// lists, an organisation's certificate must be on none of them, and one whose issuer has
 /// no list here is refused too (its status is unknown: fail closed); without any,
-/// revocation is not checked. Only the organisation's own certificate is looked up, not
-/// its CAs' (a revoked CA is taken out of the anchors instead).
+/// revocation is not checked. Only the organisation's own certificate is looked up,
+/// unless the whole chain is checked ([`Trust::checking_whole_chains`]): then every CA
+/// between it and the anchor too, and each of their issuers needs a list here.
 #[derive(Clone)]
 pub struct Trust {
     shared: Arc<Shared>,
@@ -38,6 +39,8 @@ struct Shared {
 pub(crate) struct TrustSet {
     anchors: Vec<CertificateDer<'static>>,
     lists: Vec<Keyed>,
+    /// Whether the CAs in a chain are looked up too, not only the organisation's own.
+    whole_chain: bool,
     /// How an inway checks a client, and a manager a certificate in the directory.
     pub(crate) client_verifier: Arc<dyn ClientCertVerifier>,
     /// How an outway checks an inway.
@@ -48,7 +51,11 @@ pub(crate) struct TrustSet {
 }
 
 impl TrustSet {
-    fn build(anchors: Vec<CertificateDer<'static>>, lists: Vec<Keyed>) -> Result<Self, TlsError> {
+    fn build(
+        anchors: Vec<CertificateDer<'static>>,
+        lists: Vec<Keyed>,
+        whole_chain: bool,
+    ) -> Result<Self, TlsError> {
         let ders = || lists.iter().map(|keyed| keyed.der.clone());
         let mut roots = RootCertStore::empty();
         for anchor in &anchors {
@@ -57,13 +64,13 @@ impl TrustSet {
         let roots = Arc::new(roots);
         let client = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider());
         let server = WebPkiServerVerifier::builder_with_provider(roots, provider());
-        let (client, server) = if lists.is_empty() {
-            (client, server)
-        } else {
-            (
+        let (client, server) = match (lists.is_empty(), whole_chain) {
+            (true, _) => (client, server),
+            (false, true) => (client.with_crls(ders()), server.with_crls(ders())),
+            (false, false) => (
                 client.with_crls(ders()).only_check_end_entity_revocation(),
                 server.with_crls(ders()).only_check_end_entity_revocation(),
-            )
+            ),
         };
         let mut revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
         for keyed in &lists {
@@ -84,6 +91,7 @@ impl TrustSet {
             server_verifier: server.build()?,
             anchors,
             lists,
+            whole_chain,
             revoked,
         })
     }
@@ -147,13 +155,27 @@ fn newest_per_scope(
 impl Trust {
     /// Certificates from `anchors`; no revocation lists yet.
     pub fn new(anchors: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
-        let set = TrustSet::build(anchors, Vec::new())?;
+        let set = TrustSet::build(anchors, Vec::new(), false)?;
         Ok(Self {
             shared: Arc::new(Shared {
                 current: RwLock::new(Arc::new(set)),
                 version: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Look up every CA of a chain in the lists too, not only the organisation's own
+    /// certificate: a revoked CA then refuses everything it issued, and every CA's issuer
+    /// needs a list here (a root's for the CAs below it, and so on).
+    pub fn checking_whole_chains(self) -> Result<Self, TlsError> {
+        let current = self.current();
+        let set = TrustSet::build(current.anchors.clone(), current.lists.clone(), true)?;
+        match self.shared.current.write() {
+            Ok(mut current) => *current = Arc::new(set),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
+        }
+        self.shared.version.fetch_add(1, Ordering::AcqRel);
+        Ok(self)
     }
 
     /// Also refuse the certificates on `lists`; each must parse.
@@ -190,7 +212,11 @@ impl Trust {
         if lists == current.lists {
             return Ok(false);
         }
-        let set = Arc::new(TrustSet::build(current.anchors.clone(), lists)?);
+        let set = Arc::new(TrustSet::build(
+            current.anchors.clone(),
+            lists,
+            current.whole_chain,
+        )?);
         match self.shared.current.write() {
             Ok(mut current) => *current = set,
             Err(poisoned) => *poisoned.into_inner() = set,
@@ -218,6 +244,11 @@ impl Trust {
             .iter()
             .map(|keyed| keyed.der.clone())
             .collect()
+    }
+
+    /// Whether every CA of a chain is looked up too.
+    pub fn checks_whole_chains(&self) -> bool {
+        self.current().whole_chain
     }
 
     /// Whether revocation is checked at all.

@@ -20,6 +20,7 @@ use rcgen::{
     DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
     RevokedCertParams, SerialNumber,
 };
+use rustls::pki_types::CertificateDer;
 use time::{Duration, OffsetDateTime};
 
 const GEMEENTE: &str = "00000001001234567000";
@@ -37,14 +38,41 @@ impl Ca {
     }
 
     fn named(name: &str) -> Self {
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let params = Self::params(name, BasicConstraints::Constrained(0));
         let key = KeyPair::generate().unwrap();
         let pem = params.clone().self_signed(&key).unwrap().pem();
         Self { params, key, pem }
+    }
+
+    fn params(name: &str, constraints: BasicConstraints) -> CertificateParams {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(constraints);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params
+    }
+
+    /// A root with an issuing CA below it, as PKIoverheid has (with one more level): the
+    /// root, the issuing CA, and the issuing CA's certificate as the root signed it.
+    fn with_issuing_ca() -> (Self, Self, CertificateDer<'static>) {
+        let root = Self::named("test root");
+        let mut root = Self {
+            params: Self::params("test root", BasicConstraints::Constrained(1)),
+            ..root
+        };
+        root.pem = root.params.clone().self_signed(&root.key).unwrap().pem();
+        let params = Self::params("test issuing CA", BasicConstraints::Constrained(0));
+        let key = KeyPair::generate().unwrap();
+        let signer = root.params.clone().self_signed(&root.key).unwrap();
+        let certificate = params.clone().signed_by(&key, &signer, &root.key).unwrap();
+        let der = certificate.der().clone();
+        let issuing = Self {
+            params,
+            key,
+            pem: certificate.pem(),
+        };
+        (root, issuing, der)
     }
 
     /// This CA as the only trust anchor, revoking nothing.
@@ -95,6 +123,13 @@ impl Ca {
 
     /// This CA's revocation list naming `revoked`, issued at `issued`, as PEM.
     fn revocation_list_at(&self, revoked: &[&Identity], issued: OffsetDateTime) -> String {
+        let serials: Vec<Vec<u8>> = revoked.iter().map(|identity| serial(identity)).collect();
+        self.revocation_list_of(&serials, issued)
+    }
+
+    /// This CA's revocation list naming the certificates with `serials`, issued at
+    /// `issued`, as PEM.
+    fn revocation_list_of(&self, serials: &[Vec<u8>], issued: OffsetDateTime) -> String {
         let issuer = self.params.clone().self_signed(&self.key).unwrap();
         let now = OffsetDateTime::now_utc();
         CertificateRevocationListParams {
@@ -102,10 +137,10 @@ impl Ca {
             next_update: now + Duration::days(7),
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
-            revoked_certs: revoked
+            revoked_certs: serials
                 .iter()
-                .map(|identity| RevokedCertParams {
-                    serial_number: SerialNumber::from_slice(&serial(identity)),
+                .map(|serial| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(serial),
                     revocation_time: now - Duration::minutes(5),
                     reason_code: Some(RevocationReason::KeyCompromise),
                     invalidity_date: None,
@@ -135,7 +170,11 @@ impl Ca {
 
 /// The serial number of an identity's certificate.
 fn serial(identity: &Identity) -> Vec<u8> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(identity.chain[0].as_ref()).unwrap();
+    serial_of(&identity.chain[0])
+}
+
+fn serial_of(der: &CertificateDer<'_>) -> Vec<u8> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
     certificate.raw_serial().to_vec()
 }
 
@@ -310,6 +349,43 @@ async fn new_revocation_lists_count_at_once() {
     assert!(trust.replace_revocation_lists(broken).is_err());
     assert_eq!(trust.version(), version);
     assert!(trust.refuses(&peer(&rvig)));
+}
+
+/// A CA its root revoked: looked up only when whole chains are checked, and then each
+/// CA's issuer needs a list too.
+#[test]
+fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
+    let (root, issuing, issuing_der) = Ca::with_issuing_ca();
+    let mut gemeente = issuing.issue(GEMEENTE, -1, 365);
+    gemeente.chain.push(issuing_der.clone());
+    let now = OffsetDateTime::now_utc() - Duration::hours(1);
+    let revoking_issuing = root.revocation_list_of(&[serial_of(&issuing_der)], now);
+    let of_issuing = issuing.revocation_list(&[]);
+    let lists = |pem: &str| pki::revocation_lists(pem, "crl").unwrap();
+    let both = format!("{revoking_issuing}{of_issuing}");
+
+    let certificate_only = root.trust().with_revocation_lists(lists(&both)).unwrap();
+    assert!(tls::check_identity(&gemeente, &certificate_only).is_ok());
+    let chains = root.trust().checking_whole_chains().unwrap();
+    let chains = chains.with_revocation_lists(lists(&both)).unwrap();
+    assert!(matches!(
+        tls::check_identity(&gemeente, &chains),
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Revoked
+        )))
+    ));
+    // Not revoked: accepted, with a list for each level.
+    let fine = format!("{}{of_issuing}", root.revocation_list(&[]));
+    chains.replace_revocation_lists(lists(&fine)).unwrap();
+    assert!(tls::check_identity(&gemeente, &chains).is_ok());
+    // Without the root's list, the issuing CA's status is unknown.
+    chains.replace_revocation_lists(lists(&of_issuing)).unwrap();
+    assert!(matches!(
+        tls::check_identity(&gemeente, &chains),
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownRevocationStatus
+        )))
+    ));
 }
 
 /// Of two lists of one CA, the newer counts: an older one left in the file (appended to,

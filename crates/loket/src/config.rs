@@ -73,6 +73,10 @@ struct RawExchange {
     /// other `_file` keys); without it, revocation is not checked.
     #[serde(default)]
     revocation_lists_file: Option<std::path::PathBuf>,
+    /// What is looked up in the lists: `certificate` (the organisations' own, the default)
+    /// or `chain` (every CA between them and the anchors too).
+    #[serde(default)]
+    revocation_check: RawRevocationCheck,
     /// The certificate and key before a renewal with a new key, kept while connections
     /// still name that key (the outway presents it for those, until it ends).
     #[serde(default)]
@@ -98,6 +102,14 @@ struct RawExchange {
     inway: Option<RawInway>,
     #[serde(default)]
     management: Option<RawManagement>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawRevocationCheck {
+    #[default]
+    Certificate,
+    Chain,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +247,7 @@ fn exchange(
         private_key: raw.private_key,
         trust_anchors: raw.trust_anchors,
         revocation_lists_file: raw.revocation_lists_file,
+        whole_chain_revocation: matches!(raw.revocation_check, RawRevocationCheck::Chain),
         previous,
         directory,
         directory_peer: String::new(),
@@ -1011,6 +1024,22 @@ mod tests {
                 .unwrap()
                 .checks_revocation()
         );
+        let chains = ExchangeToml {
+            settings: &format!(
+                "revocation_check = \"chain\"\nrevocation_lists_file = \"{}\"\n",
+                dir.path().join("pki/revoked.pem").display()
+            ),
+            ..Default::default()
+        };
+        let chains = load(&chains.write(dir.path())).unwrap();
+        let trust = chains.platform.exchange.unwrap().trust().unwrap();
+        assert!(trust.checks_whole_chains() && trust.checks_revocation());
+        let sideways = ExchangeToml {
+            settings: "revocation_check = \"sideways\"\n",
+            ..Default::default()
+        };
+        let sideways = format!("{:#}", load(&sideways.write(dir.path())).unwrap_err());
+        assert!(sideways.contains("revocation_check"), "{sideways}");
         let without = load(&ExchangeToml::default().write(dir.path())).unwrap();
         assert!(
             !without

@@ -40,6 +40,9 @@ pub struct ExchangeSettings {
     /// The file with the CAs' certificate revocation lists (PEM), if revocation is
     /// checked; read again whenever it changes.
     pub revocation_lists_file: Option<PathBuf>,
+    /// Whether every CA of a chain is looked up in the lists, not only the organisation's
+    /// own certificate.
+    pub whole_chain_revocation: bool,
     /// The certificate and key from before a renewal with a new key, if kept.
     pub previous: Option<PreviousIdentity>,
     /// Where the directory and the contracts are kept (shared by the peers using it).
@@ -118,6 +121,11 @@ impl ExchangeSettings {
     pub fn trust(&self) -> anyhow::Result<Trust> {
         let anchors = pki::certificates(&self.trust_anchors, "exchange.trust_anchors")?;
         let trust = Trust::new(anchors)?;
+        let trust = if self.whole_chain_revocation {
+            trust.checking_whole_chains()?
+        } else {
+            trust
+        };
         let Some(path) = &self.revocation_lists_file else {
             return Ok(trust);
         };
