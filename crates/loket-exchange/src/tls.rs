@@ -321,8 +321,7 @@ impl Connected<IncomingStream<'_, TlsListener>> for Peer {
         let (_, connection) = stream.io().get_ref();
         let certificate = connection
             .peer_certificates()
-            .and_then(|chain| chain.first())
-            .and_then(|leaf| PeerCertificate::parse(leaf).ok())
+            .and_then(|chain| PeerCertificate::parse_chain(chain).ok())
             .map(Arc::new);
         Self {
             remote: *stream.remote_addr(),

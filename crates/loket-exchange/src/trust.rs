@@ -38,6 +38,8 @@ struct Shared {
 /// One set of anchors and lists, with the checks built from them once.
 pub(crate) struct TrustSet {
     anchors: Vec<CertificateDer<'static>>,
+    /// The anchors' names (DER): where a peer's chain ends for the check per request.
+    anchor_names: HashSet<Vec<u8>>,
     lists: Vec<Keyed>,
     /// Whether the CAs in a chain are looked up too, not only the organisation's own.
     whole_chain: bool,
@@ -86,10 +88,16 @@ impl TrustSet {
                         .map(|entry| entry.raw_serial().to_vec()),
                 );
         }
+        let anchor_names = anchors
+            .iter()
+            .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
+            .map(|(_, anchor)| anchor.subject().as_raw().to_vec())
+            .collect();
         Ok(Self {
             client_verifier: client.build()?,
             server_verifier: server.build()?,
             anchors,
+            anchor_names,
             lists,
             whole_chain,
             revoked,
@@ -258,7 +266,8 @@ impl Trust {
 
     /// Whether the lists in force refuse `certificate`, for a connection opened (or a
     /// TLS session begun) before they came: it is on one, or its CA has none among them.
-    /// On every request: no allocation, no reference taken.
+    /// When whole chains are checked, the same for each CA the peer sent with it, up to
+    /// a trust anchor. On every request: no allocation, no reference taken.
     pub fn refuses(&self, certificate: &PeerCertificate) -> bool {
         let current = match self.shared.current.read() {
             Ok(current) => current,
@@ -267,10 +276,19 @@ impl Trust {
         if current.lists.is_empty() {
             return false;
         }
-        current
-            .revoked
-            .get(certificate.issuer.as_slice())
-            .is_none_or(|serials| serials.contains(certificate.serial.as_slice()))
+        let listed = |issuer: &[u8], serial: &[u8]| {
+            current
+                .revoked
+                .get(issuer)
+                .is_none_or(|serials| serials.contains(serial))
+        };
+        listed(&certificate.issuer, &certificate.serial)
+            || current.whole_chain
+                && certificate
+                    .cas
+                    .iter()
+                    .take_while(|ca| !current.anchor_names.contains(&ca.subject))
+                    .any(|ca| listed(&ca.issuer, &ca.serial))
     }
 }
 

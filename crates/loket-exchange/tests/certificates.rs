@@ -180,12 +180,21 @@ fn serial_of(der: &CertificateDer<'_>) -> Vec<u8> {
 
 /// An inway's TLS in front of a router that answers "ok"; its address.
 async fn inway(identity: &Identity, trust: &Trust) -> String {
+    inway_before(
+        identity,
+        trust,
+        axum::Router::new().fallback(|| async { "ok" }),
+    )
+    .await
+}
+
+/// An inway's TLS in front of `router`; its address.
+async fn inway_before(identity: &Identity, trust: &Trust, router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://localhost:{}/",
         listener.local_addr().unwrap().port()
     );
-    let router = axum::Router::new().fallback(|| async { "ok" });
     tokio::spawn(loket_exchange::serve_tls(
         listener,
         tls::server_config(identity, trust).unwrap(),
@@ -386,6 +395,105 @@ fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
             rustls::CertificateError::UnknownRevocationStatus
         )))
     ));
+}
+
+/// The chain a peer sends, as the check per request reads it: the CAs leading upwards
+/// from its certificate, without a root and without certificates off that way.
+#[test]
+fn a_peer_chain_is_read_from_its_certificate_upwards() {
+    let (root, issuing, issuing_der) = Ca::with_issuing_ca();
+    let gemeente = issuing.issue(GEMEENTE, -1, 365);
+    let root_der = pki::certificates(&root.pem, "root").unwrap().remove(0);
+    let unrelated = pki::certificates(&Ca::named("another CA").pem, "other")
+        .unwrap()
+        .remove(0);
+    let leaf = gemeente.chain[0].clone();
+    assert!(PeerCertificate::parse(&leaf).unwrap().cas.is_empty());
+    for sent in [
+        vec![leaf.clone(), issuing_der.clone()],
+        vec![
+            leaf.clone(),
+            unrelated.clone(),
+            issuing_der.clone(),
+            root_der,
+        ],
+    ] {
+        let peer = PeerCertificate::parse_chain(&sent).unwrap();
+        assert_eq!(peer.cas.len(), 1, "the issuing CA only");
+        assert_eq!(peer.cas[0].serial, serial_of(&issuing_der));
+        assert_eq!(peer.cas[0].subject, peer.issuer);
+    }
+    assert!(
+        PeerCertificate::parse_chain(&[leaf, unrelated])
+            .unwrap()
+            .cas
+            .is_empty()
+    );
+    assert!(PeerCertificate::parse_chain(&[]).is_err());
+}
+
+/// When whole chains are checked, a request on a connection opened before its issuing
+/// CA was revoked is refused too: the inway looks up each CA the client sent.
+#[tokio::test]
+async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
+    use axum::extract::ConnectInfo;
+    let (root, issuing, issuing_der) = Ca::with_issuing_ca();
+    let mut gemeente = issuing.issue(GEMEENTE, -1, 365);
+    gemeente.chain.push(issuing_der.clone());
+    let mut rvig = issuing.issue(RVIG, -1, 365);
+    rvig.chain.push(issuing_der.clone());
+    let lists = |pem: &str| pki::revocation_lists(pem, "crl").unwrap();
+    let of_issuing = issuing.revocation_list(&[]);
+    let fine = format!("{}{of_issuing}", root.revocation_list(&[]));
+    let trust = root.trust().checking_whole_chains().unwrap();
+    let trust = trust.with_revocation_lists(lists(&fine)).unwrap();
+    let checking = trust.clone();
+    // Answers the connection's port and whether the lists in force refuse its client.
+    let router = axum::Router::new().fallback(
+        move |ConnectInfo(peer): ConnectInfo<tls::Peer>| async move {
+            let certificate = peer.certificate.expect("a client certificate");
+            let verdict = if checking.refuses(&certificate) {
+                "refused"
+            } else {
+                "accepted"
+            };
+            format!("{} {verdict}", peer.remote.port())
+        },
+    );
+    let url = inway_before(&rvig, &trust, router).await;
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls::client_config(&gemeente, &root.trust()).unwrap())
+        .build()
+        .unwrap();
+    let ask_again = || async { client.get(&url).send().await?.text().await };
+    let before = ask_again().await.unwrap();
+    let (port, verdict) = before.split_once(' ').unwrap();
+    assert_eq!(verdict, "accepted");
+
+    let revoking_issuing = root.revocation_list_of(
+        &[serial_of(&issuing_der)],
+        OffsetDateTime::now_utc() - Duration::minutes(30),
+    );
+    assert!(
+        trust
+            .replace_revocation_lists(lists(&format!("{revoking_issuing}{of_issuing}")))
+            .unwrap()
+    );
+    assert_eq!(ask_again().await.unwrap(), format!("{port} refused"));
+    // A new connection gets no handshake.
+    assert!(
+        ask(&url, tls::client_config(&gemeente, &root.trust()).unwrap())
+            .await
+            .is_err()
+    );
+    // Looking up the organisation's own certificate only, the CA does not count.
+    let certificate_only = root
+        .trust()
+        .with_revocation_lists(trust.revocation_lists())
+        .unwrap();
+    let peer = PeerCertificate::parse_chain(&gemeente.chain).unwrap();
+    assert!(!certificate_only.refuses(&peer));
+    assert!(trust.refuses(&peer));
 }
 
 /// Of two lists of one CA, the newer counts: an older one left in the file (appended to,
