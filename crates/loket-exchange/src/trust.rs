@@ -23,7 +23,10 @@ use crate::tls::{TlsError, provider};
 /// no list here is refused too (its status is unknown: fail closed); without any,
 /// revocation is not checked. Only the organisation's own certificate is looked up,
 /// unless the whole chain is checked ([`Trust::checking_whole_chains`]): then every CA
-/// between it and the anchor too, and each of their issuers needs a list here.
+/// between it and the anchor too, and each of their issuers needs a list here. A list
+/// past its `nextUpdate` still counts, unless overdue lists are refused
+/// ([`Trust::refusing_overdue_lists`]): then its CA's certificates have an unknown status
+/// until a current list takes its place.
 #[derive(Clone)]
 pub struct Trust {
     shared: Arc<Shared>,
@@ -41,22 +44,36 @@ pub(crate) struct TrustSet {
     /// The anchors' names (DER): where a peer's chain ends for the check per request.
     anchor_names: HashSet<Vec<u8>>,
     lists: Vec<Keyed>,
-    /// Whether the CAs in a chain are looked up too, not only the organisation's own.
-    whole_chain: bool,
+    checks: Checks,
+    /// When refusing overdue lists: the earliest `nextUpdate` (unix seconds) of the lists
+    /// that still count, when this set must be built again without that list.
+    counts_until: Option<i64>,
     /// How an inway checks a client, and a manager a certificate in the directory.
     pub(crate) client_verifier: Arc<dyn ClientCertVerifier>,
     /// How an outway checks an inway.
     pub(crate) server_verifier: Arc<WebPkiServerVerifier>,
     /// Per issuer (its DER-encoded name), the serial numbers it revoked: what a request on
-    /// a connection opened before the list came is checked against.
+    /// a connection opened before the list came is checked against. Without the lists
+    /// that no longer count.
     revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>>,
 }
 
+/// What the lists are asked, beyond the organisation's own certificate.
+#[derive(Debug, Clone, Copy, Default)]
+struct Checks {
+    /// Whether the CAs in a chain are looked up too.
+    whole_chain: bool,
+    /// Whether a list past its `nextUpdate` stops counting.
+    refuse_overdue: bool,
+}
+
 impl TrustSet {
+    /// The checks from `anchors` and `lists`, as they count at `now` (unix seconds).
     fn build(
         anchors: Vec<CertificateDer<'static>>,
         lists: Vec<Keyed>,
-        whole_chain: bool,
+        checks: Checks,
+        now: i64,
     ) -> Result<Self, TlsError> {
         let ders = || lists.iter().map(|keyed| keyed.der.clone());
         let mut roots = RootCertStore::empty();
@@ -66,7 +83,7 @@ impl TrustSet {
         let roots = Arc::new(roots);
         let client = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider());
         let server = WebPkiServerVerifier::builder_with_provider(roots, provider());
-        let (client, server) = match (lists.is_empty(), whole_chain) {
+        let (client, server) = match (lists.is_empty(), checks.whole_chain) {
             (true, _) => (client, server),
             (false, true) => (client.with_crls(ders()), server.with_crls(ders())),
             (false, false) => (
@@ -74,8 +91,26 @@ impl TrustSet {
                 server.with_crls(ders()).only_check_end_entity_revocation(),
             ),
         };
+        let (client, server) = if checks.refuse_overdue {
+            (
+                client.enforce_revocation_expiration(),
+                server.enforce_revocation_expiration(),
+            )
+        } else {
+            (client, server)
+        };
+        // A list that counts no more leaves its CA without one: unknown status.
+        let counts = |keyed: &&Keyed| {
+            !checks.refuse_overdue || keyed.next_update.is_none_or(|next| now < next)
+        };
+        let counts_until = lists
+            .iter()
+            .filter(counts)
+            .filter_map(|keyed| keyed.next_update)
+            .min()
+            .filter(|_| checks.refuse_overdue);
         let mut revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
-        for keyed in &lists {
+        for keyed in lists.iter().filter(counts) {
             // `Keyed::parse` parsed each already.
             let Ok((_, list)) = x509_parser::parse_x509_crl(keyed.der.as_ref()) else {
                 continue;
@@ -99,7 +134,8 @@ impl TrustSet {
             anchors,
             anchor_names,
             lists,
-            whole_chain,
+            checks,
+            counts_until,
             revoked,
         })
     }
@@ -114,6 +150,8 @@ struct Keyed {
     scope: Vec<u8>,
     /// Which of two lists of one scope is newer: `thisUpdate`, then `crlNumber`.
     issued: (i64, Vec<u8>),
+    /// When the CA promised the next list (unix seconds), if it did.
+    next_update: Option<i64>,
 }
 
 impl Keyed {
@@ -133,7 +171,13 @@ impl Keyed {
             .unwrap_or_default();
         // Big-endian without leading zeros: the longer number is the larger.
         let issued = (list.last_update().timestamp(), number);
-        Ok(Self { der, scope, issued })
+        let next_update = list.next_update().map(|next| next.timestamp());
+        Ok(Self {
+            der,
+            scope,
+            issued,
+            next_update,
+        })
     }
 
     fn newer_than(&self, other: &Self) -> bool {
@@ -163,7 +207,7 @@ fn newest_per_scope(
 impl Trust {
     /// Certificates from `anchors`; no revocation lists yet.
     pub fn new(anchors: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
-        let set = TrustSet::build(anchors, Vec::new(), false)?;
+        let set = TrustSet::build(anchors, Vec::new(), Checks::default(), unix_now())?;
         Ok(Self {
             shared: Arc::new(Shared {
                 current: RwLock::new(Arc::new(set)),
@@ -176,14 +220,62 @@ impl Trust {
     /// certificate: a revoked CA then refuses everything it issued, and every CA's issuer
     /// needs a list here (a root's for the CAs below it, and so on).
     pub fn checking_whole_chains(self) -> Result<Self, TlsError> {
+        let checks = Checks {
+            whole_chain: true,
+            ..self.current().checks
+        };
+        self.rebuild(None, checks, unix_now())?;
+        Ok(self)
+    }
+
+    /// Let a list past its `nextUpdate` count no more (checked at every handshake, and
+    /// for requests on connections opened before at each [`Trust::refresh`]): its CA's
+    /// certificates are refused as of unknown status until a current list is in place.
+    pub fn refusing_overdue_lists(self) -> Result<Self, TlsError> {
+        let checks = Checks {
+            refuse_overdue: true,
+            ..self.current().checks
+        };
+        self.rebuild(None, checks, unix_now())?;
+        Ok(self)
+    }
+
+    /// Whether a list past its `nextUpdate` counts no more.
+    pub fn refuses_overdue_lists(&self) -> bool {
+        self.current().checks.refuse_overdue
+    }
+
+    /// When refusing overdue lists: let a list whose `nextUpdate` has come by `now` (unix
+    /// seconds) count no more for requests on connections opened before, and move the
+    /// version on (so that outways drop their connections and managers check again).
+    /// Returns whether it did. Handshakes need no refresh: they check the time
+    /// themselves.
+    pub fn refresh(&self, now: i64) -> Result<bool, TlsError> {
         let current = self.current();
-        let set = TrustSet::build(current.anchors.clone(), current.lists.clone(), true)?;
+        if current.counts_until.is_none_or(|until| now < until) {
+            return Ok(false);
+        }
+        self.rebuild(None, current.checks, now)?;
+        Ok(true)
+    }
+
+    /// Put a set built from the anchors, `lists` (or the ones in force) and `checks` in
+    /// force, and move the version on.
+    fn rebuild(&self, lists: Option<Vec<Keyed>>, checks: Checks, now: i64) -> Result<(), TlsError> {
+        let current = self.current();
+        let lists = lists.unwrap_or_else(|| current.lists.clone());
+        let set = Arc::new(TrustSet::build(
+            current.anchors.clone(),
+            lists,
+            checks,
+            now,
+        )?);
         match self.shared.current.write() {
-            Ok(mut current) => *current = Arc::new(set),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(set),
+            Ok(mut current) => *current = set,
+            Err(poisoned) => *poisoned.into_inner() = set,
         }
         self.shared.version.fetch_add(1, Ordering::AcqRel);
-        Ok(self)
+        Ok(())
     }
 
     /// Also refuse the certificates on `lists`; each must parse.
@@ -220,16 +312,7 @@ impl Trust {
         if lists == current.lists {
             return Ok(false);
         }
-        let set = Arc::new(TrustSet::build(
-            current.anchors.clone(),
-            lists,
-            current.whole_chain,
-        )?);
-        match self.shared.current.write() {
-            Ok(mut current) => *current = set,
-            Err(poisoned) => *poisoned.into_inner() = set,
-        }
-        self.shared.version.fetch_add(1, Ordering::AcqRel);
+        self.rebuild(Some(lists), current.checks, unix_now())?;
         Ok(true)
     }
 
@@ -256,7 +339,7 @@ impl Trust {
 
     /// Whether every CA of a chain is looked up too.
     pub fn checks_whole_chains(&self) -> bool {
-        self.current().whole_chain
+        self.current().checks.whole_chain
     }
 
     /// Whether revocation is checked at all.
@@ -283,7 +366,7 @@ impl Trust {
                 .is_none_or(|serials| serials.contains(serial))
         };
         listed(&certificate.issuer, &certificate.serial)
-            || current.whole_chain
+            || current.checks.whole_chain
                 && certificate
                     .cas
                     .iter()
@@ -301,4 +384,12 @@ impl fmt::Debug for Trust {
             .field("version", &self.version())
             .finish()
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        })
 }

@@ -130,11 +130,22 @@ impl Ca {
     /// This CA's revocation list naming the certificates with `serials`, issued at
     /// `issued`, as PEM.
     fn revocation_list_of(&self, serials: &[Vec<u8>], issued: OffsetDateTime) -> String {
+        let next_update = OffsetDateTime::now_utc() + Duration::days(7);
+        self.revocation_list_until(serials, issued, next_update)
+    }
+
+    /// As `revocation_list_of`, with the next list promised at `next_update`.
+    fn revocation_list_until(
+        &self,
+        serials: &[Vec<u8>],
+        issued: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> String {
         let issuer = self.params.clone().self_signed(&self.key).unwrap();
         let now = OffsetDateTime::now_utc();
         CertificateRevocationListParams {
             this_update: issued,
-            next_update: now + Duration::days(7),
+            next_update,
             crl_number: SerialNumber::from(1u64),
             issuing_distribution_point: None,
             revoked_certs: serials
@@ -494,6 +505,63 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     let peer = PeerCertificate::parse_chain(&gemeente.chain).unwrap();
     assert!(!certificate_only.refuses(&peer));
     assert!(trust.refuses(&peer));
+}
+
+/// A list past its `nextUpdate` still counts by default; when overdue lists are refused,
+/// its CA's certificates have an unknown status: at the handshake, and for requests on
+/// connections opened before once the trust is refreshed.
+#[tokio::test]
+async fn an_overdue_list_counts_no_more_when_overdue_lists_are_refused() {
+    let ca = Ca::new();
+    let rvig = ca.issue(RVIG, -1, 365);
+    let gemeente = ca.issue(GEMEENTE, -1, 365);
+    let now = OffsetDateTime::now_utc();
+    let overdue = ca.revocation_list_until(&[], now - Duration::days(8), now - Duration::days(1));
+    let lists = |pem: &str| pki::revocation_lists(pem, "crl").unwrap();
+    let peer = PeerCertificate::parse(&gemeente.chain[0]).unwrap();
+    let client = || tls::client_config(&gemeente, &ca.trust()).unwrap();
+
+    let warning = ca.trust_revoking(&overdue);
+    assert!(!warning.refuses_overdue_lists());
+    assert!(tls::check_identity(&gemeente, &warning).is_ok());
+    assert!(!warning.refuses(&peer));
+    assert_eq!(
+        ask(&inway(&rvig, &warning).await, client()).await.unwrap(),
+        "ok"
+    );
+
+    let refusing = ca.trust().checking_whole_chains().unwrap();
+    let refusing = refusing.refusing_overdue_lists().unwrap();
+    assert!(refusing.refuses_overdue_lists() && refusing.checks_whole_chains());
+    refusing.replace_revocation_lists(lists(&overdue)).unwrap();
+    assert!(matches!(
+        tls::check_identity(&gemeente, &refusing),
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::ExpiredRevocationListContext { .. }
+                | rustls::CertificateError::ExpiredRevocationList
+        )))
+    ));
+    assert!(refusing.refuses(&peer));
+    assert!(ask(&inway(&rvig, &refusing).await, client()).await.is_err());
+
+    // A list due in an hour counts, until a refresh after that hour; then no more.
+    let due = ca.revocation_list_until(&[], now - Duration::hours(1), now + Duration::hours(1));
+    refusing.replace_revocation_lists(lists(&due)).unwrap();
+    assert!(tls::check_identity(&gemeente, &refusing).is_ok());
+    assert!(!refusing.refuses(&peer));
+    let version = refusing.version();
+    let in_an_hour = (now + Duration::hours(1)).unix_timestamp();
+    assert!(!refusing.refresh(now.unix_timestamp()).unwrap());
+    assert!(!refusing.refresh(in_an_hour - 1).unwrap());
+    assert_eq!(refusing.version(), version);
+    assert!(refusing.refresh(in_an_hour).unwrap());
+    assert_ne!(refusing.version(), version);
+    assert!(refusing.refuses(&peer));
+    assert!(!refusing.refresh(in_an_hour + 60).unwrap(), "once");
+    // Without refusing overdue lists, a refresh changes nothing.
+    let warning = ca.trust_revoking(&due);
+    assert!(!warning.refresh(in_an_hour + 60).unwrap());
+    assert!(!warning.refuses(&peer));
 }
 
 /// Of two lists of one CA, the newer counts: an older one left in the file (appended to,

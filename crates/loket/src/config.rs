@@ -77,6 +77,11 @@ struct RawExchange {
     /// or `chain` (every CA between them and the anchors too).
     #[serde(default)]
     revocation_check: RawRevocationCheck,
+    /// What a list past its `nextUpdate` does: `warn` (it still counts; the default) or
+    /// `refuse` (it counts no more: its CA's certificates are refused until a current
+    /// list is in place).
+    #[serde(default)]
+    overdue_revocation_lists: RawOverdue,
     /// The certificate and key before a renewal with a new key, kept while connections
     /// still name that key (the outway presents it for those, until it ends).
     #[serde(default)]
@@ -110,6 +115,14 @@ enum RawRevocationCheck {
     #[default]
     Certificate,
     Chain,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawOverdue {
+    #[default]
+    Warn,
+    Refuse,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +261,7 @@ fn exchange(
         trust_anchors: raw.trust_anchors,
         revocation_lists_file: raw.revocation_lists_file,
         whole_chain_revocation: matches!(raw.revocation_check, RawRevocationCheck::Chain),
+        refuse_overdue_revocation_lists: matches!(raw.overdue_revocation_lists, RawOverdue::Refuse),
         previous,
         directory,
         directory_peer: String::new(),
@@ -278,9 +292,14 @@ fn exchange(
     // Fail at start, naming the key, rather than at the first request.
     let identity = settings.identity().context("exchange.certificate")?;
     let trust = settings.trust()?;
-    loket_exchange::tls::check_identity(&identity, &trust).context(
-        "exchange.certificate and exchange.private_key: peers would not accept this identity (not from a trust anchor, not valid now, or revoked)",
-    )?;
+    match loket_exchange::tls::check_identity(&identity, &trust) {
+        // Reported when the exchange starts; its peers are refused until a current list
+        // is in place.
+        Err(error) if crate::exchange_peer::overdue_list(&error) => {}
+        checked => checked.context(
+            "exchange.certificate and exchange.private_key: peers would not accept this identity (not from a trust anchor, not valid now, revoked, or its CA's revocation list missing)",
+        )?,
+    }
     check_previous(&settings, &identity, &trust)?;
     settings.activities().context("exchange.activities")?;
     settings.directory_peer = match raw.directory_peer {
@@ -953,17 +972,12 @@ mod tests {
         let issuer = ca.self_signed(&ca_key).unwrap();
         std::fs::write(pki.join("ca.pem"), issuer.pem()).unwrap();
         let now = time::OffsetDateTime::now_utc();
-        let mut revoked_certs = Vec::new();
+        let mut revoked_serials = Vec::new();
         for (serial, (name, from, until)) in
             (1u64..).zip([("gemeente", -1, 365)].iter().chain(others))
         {
             if revoked.contains(name) {
-                revoked_certs.push(RevokedCertParams {
-                    serial_number: SerialNumber::from(serial),
-                    revocation_time: now,
-                    reason_code: None,
-                    invalidity_date: None,
-                });
+                revoked_serials.push(serial);
             }
             let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
             params.serial_number = Some(SerialNumber::from(serial));
@@ -985,17 +999,28 @@ mod tests {
             std::fs::write(pki.join(format!("{name}.pem")), cert.pem()).unwrap();
             std::fs::write(pki.join(format!("{name}.key")), key.serialize_pem()).unwrap();
         }
-        let list = CertificateRevocationListParams {
-            this_update: now - time::Duration::hours(1),
-            next_update: now + time::Duration::days(7),
-            crl_number: SerialNumber::from(1u64),
-            issuing_distribution_point: None,
-            revoked_certs,
-            key_identifier_method: KeyIdMethod::Sha256,
+        // The current list, and one that was due to be replaced yesterday.
+        for (file, issued, next) in [("revoked.pem", 0, 7), ("overdue.pem", -8, -1)] {
+            let list = CertificateRevocationListParams {
+                this_update: now + time::Duration::days(issued) - time::Duration::hours(1),
+                next_update: now + time::Duration::days(next),
+                crl_number: SerialNumber::from(1u64),
+                issuing_distribution_point: None,
+                revoked_certs: revoked_serials
+                    .iter()
+                    .map(|serial| RevokedCertParams {
+                        serial_number: SerialNumber::from(*serial),
+                        revocation_time: now,
+                        reason_code: None,
+                        invalidity_date: None,
+                    })
+                    .collect(),
+                key_identifier_method: KeyIdMethod::Sha256,
+            }
+            .signed_by(&issuer, &ca_key)
+            .unwrap();
+            std::fs::write(pki.join(file), list.pem().unwrap()).unwrap();
         }
-        .signed_by(&issuer, &ca_key)
-        .unwrap();
-        std::fs::write(pki.join("revoked.pem"), list.pem().unwrap()).unwrap();
     }
 
     #[test]
@@ -1040,6 +1065,39 @@ mod tests {
         };
         let sideways = format!("{:#}", load(&sideways.write(dir.path())).unwrap_err());
         assert!(sideways.contains("revocation_check"), "{sideways}");
+        // A list past its nextUpdate: by default it counts (the start warns); refusing
+        // overdue lists, the configuration still loads (the start reports the list) and
+        // the CA's certificates, its own included, are refused.
+        let overdue = |mode: &str| {
+            let settings = format!(
+                "revocation_lists_file = \"{}\"\n{mode}",
+                dir.path().join("pki/overdue.pem").display()
+            );
+            let written = ExchangeToml {
+                settings: &settings,
+                ..Default::default()
+            }
+            .write(dir.path());
+            load(&written).map(|loaded| {
+                let exchange = loaded.platform.exchange.unwrap();
+                (exchange.identity().unwrap(), exchange.trust().unwrap())
+            })
+        };
+        let (identity, warning) = overdue("").unwrap();
+        assert!(!warning.refuses_overdue_lists());
+        assert!(loket_exchange::tls::check_identity(&identity, &warning).is_ok());
+        let (identity, refusing) = overdue("overdue_revocation_lists = \"refuse\"\n").unwrap();
+        assert!(refusing.refuses_overdue_lists());
+        let refused = loket_exchange::tls::check_identity(&identity, &refusing).unwrap_err();
+        assert!(crate::exchange_peer::overdue_list(&refused), "{refused}");
+        let sometimes = format!(
+            "{:#}",
+            overdue("overdue_revocation_lists = \"sometimes\"\n").unwrap_err()
+        );
+        assert!(
+            sometimes.contains("overdue_revocation_lists"),
+            "{sometimes}"
+        );
         let without = load(&ExchangeToml::default().write(dir.path())).unwrap();
         assert!(
             !without

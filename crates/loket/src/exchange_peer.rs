@@ -43,6 +43,9 @@ pub struct ExchangeSettings {
     /// Whether every CA of a chain is looked up in the lists, not only the organisation's
     /// own certificate.
     pub whole_chain_revocation: bool,
+    /// Whether a list past its `nextUpdate` counts no more (its CA's certificates are
+    /// then refused) rather than with a warning.
+    pub refuse_overdue_revocation_lists: bool,
     /// The certificate and key from before a renewal with a new key, if kept.
     pub previous: Option<PreviousIdentity>,
     /// Where the directory and the contracts are kept (shared by the peers using it).
@@ -123,6 +126,11 @@ impl ExchangeSettings {
         let trust = Trust::new(anchors)?;
         let trust = if self.whole_chain_revocation {
             trust.checking_whole_chains()?
+        } else {
+            trust
+        };
+        let trust = if self.refuse_overdue_revocation_lists {
+            trust.refusing_overdue_lists()?
         } else {
             trust
         };
@@ -309,9 +317,20 @@ fn watch_revocation_lists(path: PathBuf, trust: Trust, metrics: ExchangeMetrics)
         loop {
             ticks.tick().await;
             looks = looks.wrapping_add(1);
+            let now = time::OffsetDateTime::now_utc();
+            match trust.refresh(now.unix_timestamp()) {
+                Ok(false) => {}
+                Ok(true) => {
+                    metrics.revocation_lists_in_force(&trust);
+                    warn_about_revocation(&trust, now);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the revocation lists could not be checked again");
+                }
+            }
             if looks.is_multiple_of(OVERDUE_EVERY) {
                 // A list nobody replaced gets older while the exchange runs.
-                warn_about_revocation(&trust, time::OffsetDateTime::now_utc());
+                warn_about_revocation(&trust, now);
             }
             let now = stamp(&path);
             if now == seen {
@@ -368,10 +387,17 @@ fn warn_about_revocation(trust: &Trust, now: time::OffsetDateTime) {
                     .ok()
             })
             .unwrap_or_default();
-        tracing::warn!(
-            %issuer, %due,
-            "exchange.revocation_lists_file: this CA's list was due to be replaced; put its current one in place"
-        );
+        if trust.refuses_overdue_lists() {
+            tracing::error!(
+                %issuer, %due,
+                "exchange.revocation_lists_file: this CA's list was due to be replaced and counts no more (overdue_revocation_lists = \"refuse\"): its certificates are refused until its current list is in place"
+            );
+        } else {
+            tracing::warn!(
+                %issuer, %due,
+                "exchange.revocation_lists_file: this CA's list was due to be replaced; put its current one in place"
+            );
+        }
     }
 }
 
@@ -387,6 +413,20 @@ pub fn out_of_use(error: &tls::TlsError) -> bool {
                 | CertificateError::ExpiredContext { .. }
                 | CertificateError::Revoked
                 | CertificateError::UnknownRevocationStatus
+        ))
+    ) || overdue_list(error)
+}
+
+/// Whether `error` says only that the CA's revocation list is past its `nextUpdate`
+/// (with `overdue_revocation_lists = "refuse"`): the lists' job is late, which the start
+/// reports as an error of its own rather than stopping there.
+pub fn overdue_list(error: &tls::TlsError) -> bool {
+    use rustls::CertificateError;
+    matches!(
+        error,
+        tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+            CertificateError::ExpiredRevocationList
+                | CertificateError::ExpiredRevocationListContext { .. }
         ))
     )
 }

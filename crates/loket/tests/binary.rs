@@ -1693,14 +1693,23 @@ impl TestCa {
     /// The CA's revocation list naming the certificates `revoked`, put in place of
     /// `path` at once (written beside it, then renamed), as a job fetching lists would.
     fn revoke(&self, path: &Path, revoked: &[&str]) {
+        let next_update = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+        self.revoke_until(path, revoked, next_update);
+    }
+
+    /// As `revoke`, with the next list promised at `next_update`.
+    fn revoke_until(&self, path: &Path, revoked: &[&str], next_update: time::OffsetDateTime) {
         use rcgen::{
             CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber,
         };
         let now = time::OffsetDateTime::now_utc();
         let list = CertificateRevocationListParams {
             this_update: now - time::Duration::hours(1),
-            next_update: now + time::Duration::days(7),
-            crl_number: SerialNumber::from(now.unix_timestamp().unsigned_abs()),
+            next_update,
+            // Each list a number of its own, the later the larger.
+            crl_number: SerialNumber::from(
+                u64::try_from(now.unix_timestamp_nanos() / 1_000).unwrap(),
+            ),
             issuing_distribution_point: None,
             revoked_certs: self
                 .serials
@@ -1756,7 +1765,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
                 &pki,
                 &directory,
                 &format!(
-                    "revocation_lists_file = \"{lists}\"\n[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    "revocation_lists_file = \"{lists}\"\noverdue_revocation_lists = \"refuse\"\n[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
                     keys = root.join("rvig-keys").display(),
                     lists = revocation_lists.display(),
                 )
@@ -1908,6 +1917,42 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     }
     assert_eq!(gauge(&metrics(), "loket_exchange_revocation_lists"), 1);
     assert_eq!(ask_for_sanne(&client, &outway, MIJN_GEGEVENS).status(), 200);
+
+    // RvIG refuses overdue lists: once the list's nextUpdate passed without a newer one,
+    // the CA's certificates are refused, on connections opened before too, until its
+    // current list is in place.
+    let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(8);
+    ca.revoke_until(&revocation_lists, &[], due);
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let refused = loop {
+        let response = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
+        if response.status() != 200 {
+            break response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answered 25 s after an overdue list came:\n{}",
+            rvig_running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        time::OffsetDateTime::now_utc() >= due,
+        "refused before it was due"
+    );
+    // On the connection kept from before: 401; a new one would get no handshake (502).
+    assert!(
+        [401, 502].contains(&refused.status().as_u16()),
+        "{:?}",
+        refused.text()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !rvig_running.stderr().contains("counts no more") {
+        assert!(Instant::now() < deadline, "{}", rvig_running.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ca.revoke(&revocation_lists, &[]);
+    answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
 
     // The CA revokes the new certificate; RvIG's file gets the new list. Requests on
     // connections opened before are refused too.
