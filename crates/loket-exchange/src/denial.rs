@@ -26,6 +26,12 @@ pub enum Denial {
     ProcessingActivityMissing,
     ProcessingActivityNotGranted,
     FieldNotGranted,
+    /// The grant is limited to fields, and the request is not a query (`POST`) whose
+    /// fields can be checked.
+    MethodNotGranted,
+    /// The body asks for more fields than one request may ([`crate::MAX_FIELDS`]), or
+    /// names one longer than [`crate::MAX_FIELD_NAME`].
+    TooManyFields,
     /// The request body cannot be checked against the grant's fields.
     BodyUnreadable,
     /// The body is over the gateway's limit (1 MiB).
@@ -47,7 +53,7 @@ pub enum Denial {
 
 impl Denial {
     /// Every denial; a new variant goes here too, or `from_code` will not know its code.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 21] = [
         Self::NoCertificate,
         Self::UnknownPeer,
         Self::GrantHashMissing,
@@ -59,6 +65,8 @@ impl Denial {
         Self::ProcessingActivityMissing,
         Self::ProcessingActivityNotGranted,
         Self::FieldNotGranted,
+        Self::MethodNotGranted,
+        Self::TooManyFields,
         Self::BodyUnreadable,
         Self::BodyTooLarge,
         Self::BodyAmbiguous,
@@ -88,6 +96,8 @@ impl Denial {
             Self::ProcessingActivityMissing => "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
             Self::ProcessingActivityNotGranted => "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
             Self::FieldNotGranted => "ERROR_CODE_FIELD_NOT_GRANTED",
+            Self::MethodNotGranted => "ERROR_CODE_METHOD_NOT_GRANTED",
+            Self::TooManyFields => "ERROR_CODE_TOO_MANY_FIELDS",
             Self::BodyUnreadable => "ERROR_CODE_BODY_UNREADABLE",
             Self::BodyTooLarge => "ERROR_CODE_BODY_TOO_LARGE",
             Self::BodyAmbiguous => "ERROR_CODE_BODY_AMBIGUOUS",
@@ -105,7 +115,7 @@ impl Denial {
             Self::UnknownPeer => (403, "Deze organisatie staat niet in de directory."),
             Self::GrantHashMissing => (
                 401,
-                "De header Fsc-Grant-Hash ontbreekt of staat er meer dan eens.",
+                "De header Fsc-Grant-Hash ontbreekt, staat er meer dan eens of is langer dan 512 tekens.",
             ),
             Self::GrantNotFound => (
                 403,
@@ -120,13 +130,21 @@ impl Denial {
             ),
             Self::ProcessingActivityMissing => (
                 403,
-                "Noem de verwerkingsactiviteit, één keer, in de header Fsc-Processing-Activity.",
+                "Noem de verwerkingsactiviteit, één keer en in hoogstens 512 tekens, in de header Fsc-Processing-Activity.",
             ),
             Self::ProcessingActivityNotGranted => (
                 403,
                 "De genoemde verwerkingsactiviteit staat niet in de grant.",
             ),
             Self::FieldNotGranted => (403, "Er worden velden gevraagd die de grant niet toestaat."),
+            Self::MethodNotGranted => (
+                403,
+                "Deze grant is beperkt tot bepaalde velden en staat alleen zoekvragen toe: POST met een JSON-body met fields.",
+            ),
+            Self::TooManyFields => (
+                400,
+                "Het verzoek vraagt meer dan 130 velden, of een veld met een naam van meer dan 200 tekens.",
+            ),
             Self::BodyUnreadable => (400, "De body is geen geldige JSON met een lijst fields."),
             Self::BodyTooLarge => (413, "De body is groter dan 1 MiB."),
             Self::BodyAmbiguous => (

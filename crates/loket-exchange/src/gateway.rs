@@ -28,6 +28,14 @@ pub const MAX_SUBJECTS: usize = 100;
 /// named (once about nobody if it named none). A register's change feed page (at most
 /// 1000 mutations, each naming one resident) fits.
 pub const MAX_ANSWER_SUBJECTS: usize = 1000;
+/// The most fields one request may ask for, and the longest name (bytes) one may have,
+/// as the Haal Centraal APIs allow. Every record of a request names its fields, so
+/// without a limit one body of 1 MiB could have each log write some 100 MB.
+pub const MAX_FIELDS: usize = 130;
+pub const MAX_FIELD_NAME: usize = 200;
+/// The longest header value the gateway reads (a processing activity, a grant hash): a
+/// longer one counts as not given, and is not written into any record.
+pub const MAX_HEADER_VALUE: usize = 512;
 
 /// Whom a successful answer is about: the residents the request named and those `scan`
 /// found in it. Or why it is withheld: together they are more than
@@ -67,15 +75,20 @@ pub(crate) fn says_json(headers: &HeaderMap) -> bool {
         || (bytes.len() > 5 && bytes[bytes.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
-/// A header's value when it is given once, as text. Given twice it counts as not given:
-/// the check, the log and the next hop must not each read a different one.
+/// A header's value when it is given once, as text of at most [`MAX_HEADER_VALUE`]
+/// bytes. Given twice it counts as not given: the check, the log and the next hop must
+/// not each read a different one.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let mut values = headers.get_all(name).iter();
     let value = values.next()?;
     if values.next().is_some() {
         return None;
     }
-    value.to_str().ok().map(str::trim).filter(|v| !v.is_empty())
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_HEADER_VALUE)
 }
 
 /// One request through one end of the exchange, as the log will describe it.
@@ -189,19 +202,27 @@ impl Action {
     }
 
     /// Note the fields `body` asks for, for the log; the BSNs it names, or the refusal
-    /// (logged, about nobody) of a body that names more than [`MAX_SUBJECTS`].
+    /// (logged) of a body that names more than [`MAX_SUBJECTS`] (about nobody), or more
+    /// fields than [`MAX_FIELDS`] or a longer name than [`MAX_FIELD_NAME`] (about whom it
+    /// names, without its fields).
     pub(crate) async fn note_request(
         &mut self,
         log: &Logboek,
         clock: &dyn Clock,
         body: &RequestBody<'_>,
     ) -> Result<BTreeSet<String>, Denial> {
-        self.fields = body.named().map(Named::field_names).unwrap_or_default();
         let named = body.named().map(Named::bsns).unwrap_or_default();
         if named.len() > MAX_SUBJECTS {
             let denial = Denial::TooManySubjects;
             return Err(self.refuse(log, clock, denial, &BTreeSet::new()).await);
         }
+        if body
+            .named()
+            .is_some_and(|request| request.fields_beyond(MAX_FIELDS, MAX_FIELD_NAME))
+        {
+            return Err(self.refuse(log, clock, Denial::TooManyFields, &named).await);
+        }
+        self.fields = body.named().map(Named::field_names).unwrap_or_default();
         Ok(named)
     }
 
@@ -313,10 +334,13 @@ impl Action {
 }
 
 /// Does `connection` allow every field the request asks for? A grant limited to certain
-/// fields needs a JSON body with a `fields` list of strings. A body that names its
-/// `fields` or BSNs twice is refused whatever the grant.
+/// fields allows only queries whose fields can be checked: a `POST` with a JSON body
+/// with a `fields` list of strings. (Any other request, such as a register's change
+/// feed, would read outside them.) A body that names its `fields` or BSNs twice is
+/// refused whatever the grant.
 pub(crate) fn fields_allowed(
     connection: &Connection,
+    method: &axum::http::Method,
     body: &RequestBody<'_>,
 ) -> Result<(), Denial> {
     if *body == RequestBody::Ambiguous {
@@ -324,6 +348,9 @@ pub(crate) fn fields_allowed(
     }
     if connection.fields.is_none() {
         return Ok(());
+    }
+    if method != axum::http::Method::POST {
+        return Err(Denial::MethodNotGranted);
     }
     let Some(fields) = body.named().and_then(Named::strict_fields) else {
         return Err(Denial::BodyUnreadable);

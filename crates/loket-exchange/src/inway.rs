@@ -119,7 +119,16 @@ fn check(
     if connection.thumbprint != certificate.thumbprint {
         return Err(Denial::WrongThumbprint);
     }
-    if connection.provider != inway.oin || !inway.upstreams.contains_key(&connection.service) {
+    // The service must be offered here, and published by this organisation now: a
+    // connection does not outlast the publication it was made under.
+    let published = policy
+        .services
+        .get(&connection.service)
+        .is_some_and(|service| service.peer_id == inway.oin);
+    if connection.provider != inway.oin
+        || !inway.upstreams.contains_key(&connection.service)
+        || !published
+    {
         return Err(Denial::ServiceNotFound);
     }
     if !connection.valid_at(inway.clock.now()) {
@@ -181,17 +190,18 @@ async fn handle(
     // The policy as it is now the body is in: a grant revoked while it was being sent
     // does not let it through.
     let policy = inner.manager.policy();
-    let connection = match check(inner, &policy, &peer, grant_hash, activity)
-        .and_then(|connection| gateway::fields_allowed(&connection, &body).map(|()| connection))
-    {
-        Ok(connection) => connection,
-        Err(denial) => {
-            return action
-                .refuse(&inner.log, clock, denial, &named)
-                .await
-                .into_response();
-        }
-    };
+    let connection =
+        match check(inner, &policy, &peer, grant_hash, activity).and_then(|connection| {
+            gateway::fields_allowed(&connection, &parts.method, &body).map(|()| connection)
+        }) {
+            Ok(connection) => connection,
+            Err(denial) => {
+                return action
+                    .refuse(&inner.log, clock, denial, &named)
+                    .await
+                    .into_response();
+            }
+        };
     action.service.clone_from(&connection.service);
     let subject_field = policy
         .services

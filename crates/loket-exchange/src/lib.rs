@@ -41,7 +41,8 @@ use tokio::net::TcpListener;
 pub use canonical::{NotCanonical, canonical};
 pub use denial::{Denial, FSC_ERROR_CODE};
 pub use gateway::{
-    GRANT_HASH, MAX_ANSWER_SUBJECTS, MAX_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID,
+    GRANT_HASH, MAX_ANSWER_SUBJECTS, MAX_FIELD_NAME, MAX_FIELDS, MAX_HEADER_VALUE, MAX_SUBJECTS,
+    PROCESSING_ACTIVITY, TRANSACTION_ID,
 };
 pub use inway::{Inway, InwayError};
 pub use manager::{ContractState, Manager, ManagerError, PeerEntry, Policy, ServiceEntry};

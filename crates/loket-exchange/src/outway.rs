@@ -220,6 +220,7 @@ fn choose<'p>(
     policy: &'p Policy,
     service: &str,
     activity: Option<&str>,
+    method: &axum::http::Method,
     body: &RequestBody<'_>,
 ) -> Result<(&'p Connection, usize), Denial> {
     let Some(listed) = policy.services.get(service) else {
@@ -251,7 +252,7 @@ fn choose<'p>(
     }
     let mut refusal = Denial::FieldNotGranted;
     for (connection, key) in for_activity {
-        match gateway::fields_allowed(connection, body) {
+        match gateway::fields_allowed(connection, method, body) {
             Ok(()) => return Ok((connection, key)),
             Err(denial) => refusal = denial,
         }
@@ -299,7 +300,7 @@ async fn handle(
     let policy = inner.manager.policy();
     let provider = policy.services.get(service);
     action.destination_peer = provider.map(|s| s.peer_id.clone()).unwrap_or_default();
-    let chosen = choose(inner, &policy, service, activity, &body);
+    let chosen = choose(inner, &policy, service, activity, &parts.method, &body);
     let ((connection, key), inway) = match (chosen, provider) {
         (Ok(chosen), Some(_)) => (chosen, policy.inways.get(service)),
         (Err(denial), _) => {

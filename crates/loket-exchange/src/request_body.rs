@@ -104,6 +104,17 @@ impl Named<'_> {
         }
     }
 
+    /// Whether the `fields` list has more than `most` items, or a name longer than
+    /// `longest` bytes.
+    pub(crate) fn fields_beyond(&self, most: usize, longest: usize) -> bool {
+        match &self.fields {
+            Some(Fields::List { items, .. }) => {
+                items.len() > most || items.iter().flatten().any(|f| f.len() > longest)
+            }
+            _ => false,
+        }
+    }
+
     /// The `fields` list when it is one of strings only.
     pub(crate) fn strict_fields(&self) -> Option<impl Iterator<Item = &str>> {
         match &self.fields {

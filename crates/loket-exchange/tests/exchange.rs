@@ -332,6 +332,30 @@ impl World {
         request.send().await
     }
 
+    /// Straight to the inway as the municipality, under its grant: `method` on `path`
+    /// (from the inway's root), stating `activity`, with `body`.
+    async fn direct_as_gemeente(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        activity: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let config = tls::client_config(&identity(&self.pki, "gemeente"), &self.trust()).unwrap();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .build()
+            .unwrap();
+        client
+            .request(method, format!("{}{path}", self.inway))
+            .header(PROCESSING_ACTIVITY, activity)
+            .header(GRANT_HASH, &self.grant)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// RvIG's service at another inway address in the directory (which no one signs).
     async fn move_service_to(&self, inway: &str) {
         self.manager
@@ -1842,19 +1866,65 @@ async fn the_inway_checks_on_its_own(w: World) {
         "ERROR_CODE_FIELD_NOT_GRANTED",
     )
     .await;
+    // A grant limited to fields allows only queries whose fields are checked: not the
+    // register's change feed (which names residents and what happened to them), even
+    // with a body that names granted fields.
+    let feed = "/haalcentraal/api/brp/v2/mutaties?aantal=1000";
+    denied(
+        w.direct_as_gemeente(reqwest::Method::GET, feed, PARKEREN, &body)
+            .await,
+        403,
+        "ERROR_CODE_METHOD_NOT_GRANTED",
+    )
+    .await;
+    // More fields than a request may ask, or a name too long: refused, and logged
+    // without them.
+    let many = lookup(&["naam"; 131]);
+    let long = "n".repeat(201);
+    for fields in [many, lookup(&[&long])] {
+        denied(
+            w.direct_as_gemeente(reqwest::Method::POST, PATH, PARKEREN, &fields)
+                .await,
+            400,
+            "ERROR_CODE_TOO_MANY_FIELDS",
+        )
+        .await;
+        let record = newest(&w.rvig_log.0).await;
+        assert_eq!(
+            record["attributes"]["loket.exchange"]["errorCode"],
+            "ERROR_CODE_TOO_MANY_FIELDS"
+        );
+        assert!(
+            record["attributes"]["loket.exchange"]["fields"].is_null(),
+            "{record}"
+        );
+    }
+    // A processing activity longer than a header may be counts as not given, and is
+    // not written into the log.
+    let long_activity = format!("{PARKEREN}/{}", "a".repeat(600));
+    denied(
+        w.direct_as_gemeente(reqwest::Method::POST, PATH, &long_activity, &body)
+            .await,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_MISSING",
+    )
+    .await;
+    let record = newest(&w.rvig_log.0).await;
+    assert!(
+        record["attributes"]
+            .get("dpl.core.processing_activity_id")
+            .is_none_or(Value::is_null),
+        "{record}"
+    );
     assert_eq!(w.reached(), 0, "nothing reached the register");
     assert_eq!(
         w.rvig_log.0.query(&all()).await.unwrap().len(),
-        8,
+        12,
         "every refusal logged by RvIG"
     );
-    assert_eq!(
-        w.last_error_code(&w.rvig_log.0).await,
-        "ERROR_CODE_FIELD_NOT_GRANTED"
-    );
-    // Each refusal names whose data was asked for: Sanne finds all eight attempts.
+    // Each refusal names whose data was asked for: Sanne finds all twelve attempts.
     let about_sanne = w.records_about(&w.rvig_log.0, SANNE).await;
-    assert_eq!(about_sanne.len(), 8, "{about_sanne:?}");
+    assert_eq!(about_sanne.len(), 12, "{about_sanne:?}");
     assert!(
         about_sanne
             .iter()
@@ -1868,6 +1938,60 @@ async fn the_inway_checks_on_its_own(w: World) {
         .unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(w.reached(), 1);
+}
+
+/// A connection does not outlast the publication it was made under: once RvIG revokes
+/// its service's publication, its inway refuses the municipality's grant, also to a
+/// client that skips the outway.
+async fn a_connection_does_not_outlast_the_service_publication(w: World) {
+    let body = lookup(&["naam"]);
+    assert_eq!(
+        w.direct(&w.pki, "gemeente", Some(&w.grant), &body)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let publication = w
+        .manager
+        .policy()
+        .contracts
+        .iter()
+        .find(|contract| {
+            contract
+                .content
+                .grants
+                .iter()
+                .any(|grant| matches!(grant.data, GrantData::ServicePublication { .. }))
+        })
+        .unwrap()
+        .hash
+        .clone();
+    w.manager
+        .revoke(&identity(&w.pki, "rvig"), &publication)
+        .await
+        .unwrap();
+    let policy = w.manager.policy();
+    assert!(!policy.services.contains_key(SERVICE));
+    assert!(
+        policy.connections.contains_key(&w.grant),
+        "the grant itself stands"
+    );
+    denied(
+        w.direct(&w.pki, "gemeente", Some(&w.grant), &body)
+            .await
+            .unwrap(),
+        404,
+        "ERROR_CODE_SERVICE_NOT_FOUND",
+    )
+    .await;
+    denied(
+        w.via_outway(Some(PARKEREN), &body).await,
+        404,
+        "ERROR_CODE_SERVICE_NOT_FOUND",
+    )
+    .await;
+    assert_eq!(w.reached(), 1, "only the request before");
 }
 
 async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
@@ -2519,6 +2643,7 @@ loket_store::contract_suite! {
         a_service_stays_with_the_provider_the_directory_accepted,
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,
+        a_connection_does_not_outlast_the_service_publication,
         the_outways_record_of_the_answer_says_why_the_inway_refused,
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,
