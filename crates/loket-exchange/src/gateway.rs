@@ -363,8 +363,9 @@ pub(crate) fn fields_allowed(
     Ok(())
 }
 
-/// An outway's or inway's router: every path goes to `handler`. The edge's own
-/// /healthz, /readyz and /metrics win over the wildcard (axum prefers static segments).
+/// An outway's or inway's router: every path goes to `handler`. The edge's own routes
+/// (/healthz; /readyz and /metrics where they are served) win over the wildcard (axum
+/// prefers static segments).
 pub(crate) fn pass_through<H, T, S>(name: &str, handler: H, state: S) -> loket_http::HttpService
 where
     H: axum::handler::Handler<T, S>,

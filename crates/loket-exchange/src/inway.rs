@@ -87,7 +87,9 @@ impl Inway {
     }
 
     pub fn service(self) -> HttpService {
-        gateway::pass_through("inway", handle, self)
+        // Other organisations reach it: the process's metrics and readiness are not
+        // theirs to read (a request for those paths is one for the service).
+        gateway::pass_through("inway", handle, self).without_operator_routes()
     }
 }
 

@@ -1940,6 +1940,33 @@ async fn the_inway_checks_on_its_own(w: World) {
     assert_eq!(w.reached(), 1);
 }
 
+/// Other organisations reach the inway: it tells them it is alive, but the process's
+/// metrics and readiness are the operator's (the outway's side has them).
+async fn the_inway_keeps_the_process_metrics_to_itself(w: World) {
+    let config = tls::client_config(&identity(&w.pki, "gemeente"), &w.trust()).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
+    let get = |path: &str| client.get(format!("{}{path}", w.inway)).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    for path in ["/metrics", "/readyz"] {
+        let answer = get(path).await.unwrap();
+        assert_ne!(answer.status(), 200, "{path}");
+        let text = answer.text().await.unwrap();
+        assert!(!text.contains("loket_exchange_refusals_total"), "{text}");
+    }
+    // The same process's metrics, where the operator reads them.
+    let text = reqwest::get(format!("{}/metrics", w.outway))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("loket_exchange_refusals_total"));
+    assert_eq!(w.reached(), 0, "nothing reached the register");
+}
+
 /// A connection does not outlast the publication it was made under: once RvIG revokes
 /// its service's publication, its inway refuses the municipality's grant, also to a
 /// client that skips the outway.
@@ -2644,6 +2671,7 @@ loket_store::contract_suite! {
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,
         a_connection_does_not_outlast_the_service_publication,
+        the_inway_keeps_the_process_metrics_to_itself,
         the_outways_record_of_the_answer_says_why_the_inway_refused,
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,

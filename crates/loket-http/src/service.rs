@@ -33,6 +33,8 @@ pub struct HttpService {
     /// Paths (by prefix) that take larger bodies than JSON does, e.g. file uploads.
     large_bodies: Vec<(&'static str, usize)>,
     rejections: Rejections,
+    /// Whether `/readyz` and `/metrics` are served here (not to outsiders).
+    operator_routes: bool,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -53,7 +55,16 @@ impl HttpService {
             timeout: REQUEST_TIMEOUT,
             large_bodies: Vec::new(),
             rejections: Rejections::AsProblems,
+            operator_routes: true,
         }
+    }
+
+    /// A service other organisations reach (an inway): it answers `/healthz`, but its
+    /// process's readiness and metrics are for the operator only, at its other services.
+    /// The two paths are then the service's own routes' to answer.
+    pub fn without_operator_routes(mut self) -> Self {
+        self.operator_routes = false;
+        self
     }
 
     /// This service forwards answers it got from elsewhere (a gateway): an upstream's
@@ -106,6 +117,7 @@ impl HttpService {
             timeout,
             large_bodies,
             rejections,
+            operator_routes,
         } = self;
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
@@ -117,13 +129,18 @@ impl HttpService {
             large_bodies,
             rejections,
         });
+        let routes = routes.route("/healthz", get(healthz));
+        let routes = if operator_routes {
+            routes
+                .route("/readyz", get(move || readyz(checks.clone())))
+                .route(
+                    "/metrics",
+                    get(move || std::future::ready(exposition(&scrape))),
+                )
+        } else {
+            routes
+        };
         routes
-            .route("/healthz", get(healthz))
-            .route("/readyz", get(move || readyz(checks.clone())))
-            .route(
-                "/metrics",
-                get(move || std::future::ready(exposition(&scrape))),
-            )
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
