@@ -23,6 +23,7 @@ use crate::gateway::{
 use crate::manager::{Connection, Manager, Policy};
 use crate::metrics::ExchangeMetrics;
 use crate::request_body::RequestBody;
+use crate::subjects;
 use crate::tls::{self, Peer};
 
 /// One organisation's inway and the services behind it.
@@ -250,17 +251,20 @@ async fn handle(
     let api_version = answer.headers.get("api-version").cloned();
     let mut body = answer.body;
     let mut about = named.clone();
-    if status.is_success()
-        && let Some(field) = &subject_field
-    {
-        let scan = answer_subjects::per_item(&body, field, added, MAX_ANSWER_SUBJECTS).map(
-            |(found, written)| {
-                if let Some(written) = written {
-                    body = written.into();
-                }
-                found
-            },
-        );
+    if status.is_success() {
+        let scan = match &subject_field {
+            Some(field) => answer_subjects::per_item(&body, field, added, MAX_ANSWER_SUBJECTS).map(
+                |(found, written)| {
+                    if let Some(written) = written {
+                        body = written.into();
+                    }
+                    found
+                },
+            ),
+            // Published without its subject field: every BSN anywhere in the answer
+            // counts, as at the outway, so the log still names whose data went out.
+            None => subjects::anywhere(&body, MAX_ANSWER_SUBJECTS),
+        };
         // The inway must read an answer it has to take the subject field out of.
         let must_read = added || gateway::says_json(&answer.headers);
         match gateway::answer_about(&named, scan, must_read) {

@@ -1483,6 +1483,35 @@ async fn the_inway_counts_the_named_with_the_answered(w: World) {
     assert_eq!(records[0]["status"], "Ok");
 }
 
+/// A service published without its subject field: the inway cannot ask for it, so it
+/// names everyone whose BSN the answer holds, anywhere, as the outway does.
+async fn without_a_subject_field_the_inway_reads_every_bsn_in_the_answer(w: World) {
+    let others = bsns(3);
+    let personen: Vec<Value> = others
+        .iter()
+        .map(|bsn| json!({"burgerservicenummer": bsn, "naam": {"voornamen": "X"}}))
+        .collect();
+    let answer = json!({"type": "ZoekMetGeslachtsnaamEnGeboortedatum", "personen": personen});
+    inway_before(&w, answering("application/json", answer.to_string())).await;
+    w.manager
+        .update_service(&ServiceEntry {
+            subject_field: None,
+            ..entry(SERVICE, RVIG, &w.manager.policy().services[SERVICE].inway)
+        })
+        .await
+        .unwrap();
+    assert!(w.manager.policy().services[SERVICE].subject_field.is_none());
+    let search = json!({"type": "ZoekMetGeslachtsnaamEnGeboortedatum", "geslachtsnaam": "X", "geboortedatum": "1980-01-01", "fields": ["naam"]});
+    let answered = w.via_outway(Some(PARKEREN), &search).await;
+    assert_eq!(answered.status(), 200);
+    for bsn in &others {
+        let records = w.settled_records_about(&w.rvig_log.0, bsn, 1).await;
+        assert_eq!(records.len(), 1, "{bsn}: {records:?}");
+        assert_eq!(records[0]["name"], "brp-personen antwoord");
+        assert_eq!(records[0]["status"], "Ok");
+    }
+}
+
 /// An answer that says it is JSON but cannot be read is withheld, at either end: whose
 /// data it holds is not known. So is one the inway must take the subject field out of,
 /// whatever it says. Other answers (a document) pass as they are.
@@ -2676,6 +2705,7 @@ loket_store::contract_suite! {
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,
         the_inway_counts_the_named_with_the_answered,
+        without_a_subject_field_the_inway_reads_every_bsn_in_the_answer,
         a_certificate_outside_the_trust_anchors_signs_nothing,
         an_unreadable_document_does_not_hold_the_policy,
         a_revocation_that_disappears_still_holds,

@@ -31,6 +31,10 @@ struct RawConfig {
     /// The municipality's RSIN, `bronorganisatie` of its cases.
     rsin: String,
     storage: RawStorage,
+    /// The municipality's product catalogue (a directory, as `loket catalogue check`
+    /// reads it; default: the built-in one).
+    #[serde(default)]
+    catalogue_dir: Option<std::path::PathBuf>,
     /// The resident portal; an organisation that only provides services through the
     /// exchange leaves it out.
     #[serde(default)]
@@ -602,7 +606,8 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             )
         })?;
     let storage: StorageUrl = raw.storage.url.expose().parse().context("storage.url")?;
-    let catalogue = crate::process::catalogue(None)?;
+    let catalogue = crate::process::catalogue(raw.catalogue_dir.as_deref())
+        .context("catalogue_dir: the product catalogue")?;
     let zaken_api = raw
         .zaken_api
         .map(|api| zaken_api(api, &catalogue))
@@ -615,6 +620,9 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .exchange
         .map(|e| exchange(e, &storage, assertions.as_ref().map(|a| a.public_key())))
         .transpose()?;
+    if let Some(exchange) = &exchange {
+        products_ask_under_registered_activities(&catalogue, exchange)?;
+    }
     let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
     let (portal_listen, portal) = match raw.portal {
         Some(portal) => (
@@ -652,6 +660,27 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         },
         log_format: raw.log.format,
     })
+}
+
+/// A product asks the registers under its processing activity: one the exchange's
+/// register does not hold would have every request for it refused, and name no purpose
+/// to residents.
+fn products_ask_under_registered_activities(
+    catalogue: &loket_zaken::catalogue::Catalogue,
+    exchange: &ExchangeSettings,
+) -> anyhow::Result<()> {
+    let register = exchange.activities()?;
+    for product in catalogue.products() {
+        if let Some(id) = &product.verwerkingsactiviteit
+            && register.get(id).is_none()
+        {
+            bail!(
+                "catalogue: product {} asks under processing activity {id}, which is not in the register of processing activities (exchange.activities); give the product the municipality's own activity (catalogue_dir)",
+                product.id
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What the configured portal is connected to.
@@ -1270,6 +1299,67 @@ mod tests {
         text.push_str("[portal.verwerkingsactiviteiten]\nmijn_gegevens = \"https://x.example/onbekend\"\nattenderen = \"https://voorbeeldstad.example/verwerkingen/attenderen\"\n");
         std::fs::write(&path, text).unwrap();
         assert!(error(path).contains("https://x.example/onbekend is not in the register"));
+    }
+
+    /// Each product asks under a processing activity of the exchange's register: a
+    /// municipality with a register of its own gives its catalogue its own activities.
+    #[test]
+    fn the_catalogues_activities_must_be_in_the_exchanges_register() {
+        let dir = tempfile::tempdir().unwrap();
+        let activity = |id: &str| {
+            format!(
+                "[[verwerkingsactiviteit]]\nid = \"{id}\"\nbewaartermijnDagen = 365\nnaam = {{ nl = \"N\", en = \"N\" }}\ndoel = {{ nl = \"D\", en = \"D\" }}\ngrondslag = {{ nl = \"G\", en = \"G\" }}\n"
+            )
+        };
+        let own = "https://voorbeeldstad.nl/verwerkingen/parkeren";
+        let register = [
+            crate::exchange::MIJN_GEGEVENS,
+            crate::exchange::ATTENDEREN,
+            own,
+        ]
+        .map(activity)
+        .concat();
+        let register = write(dir.path(), "activities.toml", &register);
+        let settings = format!("activities_file = \"{}\"\n", register.display());
+        let written = ExchangeToml {
+            settings: &settings,
+            ..Default::default()
+        }
+        .write(dir.path());
+        let refused = format!("{:#}", load(&written).unwrap_err());
+        assert!(
+            refused.contains("product bewonersparkeervergunning")
+                && refused.contains(crate::exchange::PARKEREN),
+            "{refused}"
+        );
+
+        // The catalogue with the municipality's own activity for the parking permit.
+        let catalogue = dir.path().join("catalogue");
+        std::fs::create_dir(&catalogue).unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+        for file in std::fs::read_dir(&shipped).unwrap() {
+            let file = file.unwrap().path();
+            let text = std::fs::read_to_string(&file).unwrap();
+            let text = text.replace(crate::exchange::PARKEREN, own);
+            std::fs::write(catalogue.join(file.file_name().unwrap()), text).unwrap();
+        }
+        let text = std::fs::read_to_string(&written).unwrap();
+        let text = format!("catalogue_dir = \"{}\"\n{text}", catalogue.display());
+        std::fs::write(&written, text).unwrap();
+        let loaded = load(&written).unwrap();
+        let product = loaded
+            .platform
+            .catalogue
+            .product("bewonersparkeervergunning")
+            .unwrap();
+        assert_eq!(product.verwerkingsactiviteit.as_deref(), Some(own));
+        // A catalogue directory that is not there is named.
+        let text = std::fs::read_to_string(&written)
+            .unwrap()
+            .replace(&*catalogue.to_string_lossy(), "/nonexistent/catalogue");
+        std::fs::write(&written, text).unwrap();
+        let missing = format!("{:#}", load(&written).unwrap_err());
+        assert!(missing.contains("catalogue_dir"), "{missing}");
     }
 
     /// A resident reader of the log names the portal whose assertions it accepts; this
