@@ -78,18 +78,15 @@ pub async fn log_verify(
     Ok(())
 }
 
-/// Verify the log of the organisation a production configuration describes.
+/// Verify the log of the organisation a production configuration describes (reading
+/// only its storage and the log's keys: see `config::load_log`).
 pub async fn log_verify_configured(config: &Path) -> anyhow::Result<()> {
-    let config = crate::config::load(config)?;
-    let exchange = config
-        .platform
-        .exchange
-        .context("the configuration has no [exchange], so no processing log")?;
+    let settings = crate::config::load_log(config)?;
     verify_log(
-        &config.platform.storage,
-        &exchange.log.keys,
+        &settings.storage,
+        &settings.keys,
         crate::exchange_peer::LOG,
-        &exchange.display_name,
+        &settings.name,
     )
     .await
 }

@@ -577,24 +577,92 @@ pub struct Config {
 /// `LOKET_*` variables belong to something else (`LOKET_CONFIG`).
 const TOP_LEVEL: [&str; 3] = ["municipality", "municipality_code", "rsin"];
 
-pub fn load(path: &Path) -> anyhow::Result<Config> {
+/// The settings in the file at `path` and in `LOKET_*` variables, each as given (its
+/// `_file` keys not read yet).
+fn sources(path: &Path) -> anyhow::Result<(Dict, Dict)> {
     if !path.is_file() {
         bail!("configuration file {} does not exist", path.display());
     }
-    // `_file` keys are resolved per source, so that an environment variable (either form)
-    // overrides the file's value (either form), and one source naming both is an error.
-    let mut from_file: Dict = Figment::from(Toml::file(path))
+    let from_file: Dict = Figment::from(Toml::file(path))
         .extract()
         .with_context(|| format!("cannot read {}", path.display()))?;
-    resolve_files(&mut from_file, "")?;
     // Only nested keys (LOKET_STORAGE__URL) and known top-level ones, so that unrelated
     // LOKET_* variables (LOKET_CONFIG, LOKET_TEST_POSTGRES_URL) are not taken for settings.
     let env = Env::prefixed("LOKET_")
         .filter(|key| key.as_str().contains("__") || TOP_LEVEL.contains(&key.as_str()))
         .split("__");
-    let mut from_env: Dict = Figment::from(env)
+    let from_env: Dict = Figment::from(env)
         .extract()
         .context("cannot read LOKET_* environment variables")?;
+    Ok((from_file, from_env))
+}
+
+/// What `loket log verify --config` needs, and only that. Nothing else in the
+/// configuration is read or checked (certificates, other parts' secret files), so the
+/// log can be verified when the rest no longer holds: after the certificate expired or
+/// was revoked, say, which is when an auditor looks.
+#[derive(Debug)]
+pub struct LogToVerify {
+    pub storage: StorageUrl,
+    /// The log's keys and its head file (`exchange.log.keys`).
+    pub keys: std::path::PathBuf,
+    /// The organisation (`exchange.name`).
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawLogOnly {
+    storage: RawStorage,
+    exchange: Option<RawLogOwner>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawLogOwner {
+    name: String,
+    log: RawLogKeys,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawLogKeys {
+    keys: std::path::PathBuf,
+}
+
+pub fn load_log(path: &Path) -> anyhow::Result<LogToVerify> {
+    let (mut from_file, mut from_env) = sources(path)?;
+    for (dict, prefix) in [(&mut from_file, ""), (&mut from_env, "LOKET_")] {
+        dict.retain(|key, _| key == "storage" || key == "exchange");
+        if let Some(Value::Dict(_, exchange)) = dict.get_mut("exchange") {
+            exchange.retain(|key, _| key == "name" || key == "log");
+            if let Some(Value::Dict(_, log)) = exchange.get_mut("log") {
+                log.retain(|key, _| key == "keys");
+            }
+        }
+        resolve_files(dict, prefix)?;
+    }
+    let raw: RawLogOnly = Figment::from(Serialized::defaults(from_file))
+        .merge(Serialized::defaults(from_env))
+        .extract()
+        .with_context(|| {
+            format!(
+                "invalid configuration in {} or LOKET_* variables",
+                path.display()
+            )
+        })?;
+    let exchange = raw
+        .exchange
+        .context("the configuration has no [exchange], so no processing log")?;
+    Ok(LogToVerify {
+        storage: raw.storage.url.expose().parse().context("storage.url")?,
+        keys: exchange.log.keys,
+        name: exchange.name,
+    })
+}
+
+pub fn load(path: &Path) -> anyhow::Result<Config> {
+    // `_file` keys are resolved per source, so that an environment variable (either form)
+    // overrides the file's value (either form), and one source naming both is an error.
+    let (mut from_file, mut from_env) = sources(path)?;
+    resolve_files(&mut from_file, "")?;
     resolve_files(&mut from_env, "LOKET_")?;
     let raw: RawConfig = Figment::from(Serialized::defaults(from_file))
         .merge(Serialized::defaults(from_env))
@@ -1299,6 +1367,35 @@ mod tests {
         text.push_str("[portal.verwerkingsactiviteiten]\nmijn_gegevens = \"https://x.example/onbekend\"\nattenderen = \"https://voorbeeldstad.example/verwerkingen/attenderen\"\n");
         std::fs::write(&path, text).unwrap();
         assert!(error(path).contains("https://x.example/onbekend is not in the register"));
+    }
+
+    /// Verifying the log reads only the storage and the log's keys: it works when the
+    /// certificate no longer does, and when other parts' secret files cannot be read.
+    #[test]
+    fn verifying_the_log_needs_only_its_storage_and_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = ExchangeToml::default().write(dir.path());
+        let text = std::fs::read_to_string(&written).unwrap();
+        let broken = text
+            .replace("gemeente.pem", "expired-and-gone.pem")
+            .replace("gemeente.key", "unreadable.key");
+        std::fs::write(&written, broken).unwrap();
+        assert!(load(&written).is_err());
+        let log = load_log(&written).unwrap();
+        assert_eq!(log.name, "Gemeente X");
+        assert_eq!(log.keys, Path::new("/tmp/keys"));
+        assert!(matches!(&log.storage, StorageUrl::SqliteDir(d) if d == Path::new("/tmp/x")));
+        // Its own settings are still checked.
+        std::fs::write(
+            &written,
+            text.replace("url = \"sqlite:/tmp/x\"", "url = \"ftp://x\""),
+        )
+        .unwrap();
+        let bad = format!("{:#}", load_log(&written).unwrap_err());
+        assert!(bad.contains("storage.url"), "{bad}");
+        std::fs::write(&written, MINIMAL).unwrap();
+        let none = format!("{:#}", load_log(&written).unwrap_err());
+        assert!(none.contains("no [exchange]"), "{none}");
     }
 
     /// Each product asks under a processing activity of the exchange's register: a
