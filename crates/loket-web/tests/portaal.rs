@@ -640,6 +640,8 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
+const PARKEREN_ACTIVITY: &str = "https://voorbeeldstad.nl/verwerkingen/parkeren";
+
 /// "Who used my data" reads a log a page at a time: over the pages every use of Sanne's
 /// data shows exactly once, each checked against the signed tree head, and none of
 /// Ingrid's. A real processing log answers through its LDV read API.
@@ -675,7 +677,9 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
             start: at,
             end: at,
             status,
-            processing_activity_id: None,
+            // The municipality's activity, which this log's (empty) register does not
+            // describe: the portal does, from the municipality's own.
+            processing_activity_id: Some(PARKEREN_ACTIVITY.to_owned()),
             data_subject: Some(log.pseudonyms().bsn(bsn)),
             // A refusal is the exchange's record; a use is found by its answer alone.
             exchange: name
@@ -754,7 +758,15 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         }],
         portal,
     )
-    .unwrap();
+    .unwrap()
+    .knowing(std::collections::HashMap::from([(
+        PARKEREN_ACTIVITY.to_owned(),
+        loket_web::portaal::KnownActivity {
+            naam: ("Parkeren".to_owned(), "Parking".to_owned()),
+            doel: ("Doel".to_owned(), "Purpose".to_owned()),
+            grondslag: ("Grondslag".to_owned(), "Legal basis".to_owned()),
+        },
+    )]));
 
     let mut starts = vec![Start::Newest];
     let mut shown = Vec::new();
@@ -771,6 +783,10 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         assert!(logs[0].bereikbaar);
         for found in &logs[0].gebruik {
             assert_eq!(found.integriteit, loket_web::portaal::Integrity::Verified);
+            assert_eq!(
+                found.grondslag,
+                Some(("Grondslag".to_owned(), "Legal basis".to_owned()))
+            );
             match found.geweigerd {
                 None => shown.push(found.trace_id.clone()),
                 Some(reason) => {

@@ -3,6 +3,7 @@
 //! file with the `_file` suffix (`storage.url_file`, `LOKET_STORAGE__URL_FILE`), for
 //! secrets mounted by an orchestrator.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -771,6 +772,7 @@ fn portal_wiring(
                 }
             });
     // Asking under an activity the log does not know would name no purpose to residents.
+    let mut known_activities = HashMap::new();
     if let Some(exchange) = exchange {
         let register = exchange.activities()?;
         for id in [&activities.mijn_gegevens, &activities.attenderen] {
@@ -780,6 +782,7 @@ fn portal_wiring(
                 );
             }
         }
+        known_activities = crate::platform::known_activities(&register);
     }
     Ok(crate::platform::PortalWiring {
         outway: raw.outway,
@@ -789,6 +792,7 @@ fn portal_wiring(
         personas: Vec::new(),
         digid: raw.digid.map(|d| d.settings("sub")),
         activities,
+        known_activities,
     })
 }
 
@@ -802,6 +806,7 @@ fn no_portal() -> anyhow::Result<crate::platform::PortalWiring> {
         personas: Vec::new(),
         digid: None,
         activities: crate::platform::built_in_portal_activities(),
+        known_activities: HashMap::new(),
     })
 }
 

@@ -61,6 +61,7 @@ pub async fn run(
             personas: personas(),
             digid: None,
             activities: crate::platform::built_in_portal_activities(),
+            known_activities: crate::platform::known_activities(&crate::exchange::activities()?),
         },
     };
     platform.add_platform(settings).await?;

@@ -1,6 +1,6 @@
 //! Wiring: every component of the platform, started in one process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +73,27 @@ pub struct PortalWiring {
     pub digid: Option<loket_web::oidc::OidcSettings>,
     /// The processing activities the portal names when it asks the registers.
     pub activities: loket_zaken::inwoner::Activities,
+    /// The municipality's register of processing activities, for uses other
+    /// organisations' logs record under its activities without describing them.
+    pub known_activities: HashMap<String, loket_web::portaal::KnownActivity>,
+}
+
+/// Each activity of `register`, as the portal tells residents about it.
+pub fn known_activities(
+    register: &loket_logboek::Activities,
+) -> HashMap<String, loket_web::portaal::KnownActivity> {
+    let both = |text: &loket_logboek::Text| (text.nl.clone(), text.en.clone());
+    register
+        .iter()
+        .map(|activity| {
+            let known = loket_web::portaal::KnownActivity {
+                naam: both(&activity.naam),
+                doel: both(&activity.doel),
+                grondslag: both(&activity.grondslag),
+            };
+            (activity.id.clone(), known)
+        })
+        .collect()
 }
 
 /// The processing activities of the built-in register (`config/verwerkingsactiviteiten.toml`)
@@ -255,7 +276,8 @@ impl Platform {
         };
         let inzage = match &wiring.assertions {
             _ if wiring.logs.is_empty() => Inzage::none(),
-            Some(assertions) => Inzage::new(wiring.logs.clone(), assertions.clone())?,
+            Some(assertions) => Inzage::new(wiring.logs.clone(), assertions.clone())?
+                .knowing(wiring.known_activities.clone()),
             None => anyhow::bail!("the portal reads processing logs but has no inzage key"),
         };
         let portaal = Portaal {

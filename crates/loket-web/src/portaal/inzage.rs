@@ -3,6 +3,7 @@
 //! checked against the log's signed tree head: the leaf is computed here from the
 //! record's exact stored text, so what the resident reads is what the log holds.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +37,19 @@ pub struct Inzage {
     sources: Vec<LogSource>,
     /// Signs, for each read, which resident is signed in and asks.
     signer: Option<Arc<AssertionSigner>>,
+    /// The municipality's own processing activities, by id: for a use another
+    /// organisation's log records under one of them, which that log's register does not
+    /// describe (a provider's log names the municipality's activity it answered for).
+    known: HashMap<String, KnownActivity>,
+}
+
+/// A processing activity as the resident is told about it: name, purpose and legal
+/// basis, each in Dutch and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownActivity {
+    pub naam: (String, String),
+    pub doel: (String, String),
+    pub grondslag: (String, String),
 }
 
 /// How much of a record's integrity could be checked.
@@ -117,11 +131,14 @@ impl Refusal {
             | "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT" => Self::NoPermission,
             "ERROR_CODE_PROCESSING_ACTIVITY_MISSING"
             | "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED" => Self::PurposeNotAllowed,
-            "ERROR_CODE_FIELD_NOT_GRANTED" => Self::DataNotAllowed,
+            "ERROR_CODE_FIELD_NOT_GRANTED" | "ERROR_CODE_METHOD_NOT_GRANTED" => {
+                Self::DataNotAllowed
+            }
             "ERROR_CODE_BODY_UNREADABLE"
             | "ERROR_CODE_BODY_TOO_LARGE"
             | "ERROR_CODE_BODY_AMBIGUOUS"
-            | "ERROR_CODE_TOO_MANY_SUBJECTS" => Self::NotInOrder,
+            | "ERROR_CODE_TOO_MANY_SUBJECTS"
+            | "ERROR_CODE_TOO_MANY_FIELDS" => Self::NotInOrder,
             "ERROR_CODE_ANSWER_TOO_MANY_SUBJECTS" => Self::AnswerTooBroad,
             "ERROR_CODE_ANSWER_UNREADABLE" => Self::AnswerUnreadable,
             "ERROR_CODE_LOG_UNAVAILABLE" => Self::NotRecorded,
@@ -310,7 +327,15 @@ impl Inzage {
             client: Some(OutgoingClient::new(Duration::from_secs(10))?),
             sources,
             signer: Some(signer),
+            known: HashMap::new(),
         })
+    }
+
+    /// Describe uses under these activities (the municipality's own register) where the
+    /// log that recorded them does not.
+    pub fn knowing(mut self, known: HashMap<String, KnownActivity>) -> Self {
+        self.known = known;
+        self
     }
 
     /// A portal without logs to read (`loket serve` without the exchange).
@@ -319,6 +344,7 @@ impl Inzage {
             client: None,
             sources: Vec::new(),
             signer: None,
+            known: HashMap::new(),
         }
     }
 
@@ -343,7 +369,19 @@ impl Inzage {
             let assertion = signer.sign(bsn, &source.public_key, OffsetDateTime::now_utc());
             read_log(client, source, AskingFor { bsn, assertion }, trace, start)
         });
-        futures::future::join_all(reads).await
+        let mut logs = futures::future::join_all(reads).await;
+        for used in logs.iter_mut().flat_map(|log| log.gebruik.iter_mut()) {
+            let known = used
+                .activiteit_id
+                .as_deref()
+                .and_then(|id| self.known.get(id));
+            if let (None, Some(known)) = (&used.naam, known) {
+                used.naam = Some(known.naam.clone());
+                used.doel = Some(known.doel.clone());
+                used.grondslag = Some(known.grondslag.clone());
+            }
+        }
+        logs
     }
 }
 

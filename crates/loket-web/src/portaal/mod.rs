@@ -23,7 +23,7 @@ use loket_zaken::IdempotencyStore;
 use loket_zaken::apply::Applications;
 use loket_zaken::inwoner::Inwoner;
 
-pub use self::inzage::{FromLog, Integrity, Inzage, LogSource, Refusal, Start};
+pub use self::inzage::{FromLog, Integrity, Inzage, KnownActivity, LogSource, Refusal, Start};
 use self::sessies::{Resident, Session, Sessions};
 use crate::{Lang, PortalSettings};
 
