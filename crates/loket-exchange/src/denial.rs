@@ -37,7 +37,7 @@ pub enum Denial {
     /// The body is over the gateway's limit (1 MiB).
     BodyTooLarge,
     /// The body names `fields` or `burgerservicenummer` more than once, or the request
-    /// has two content types.
+    /// has two content types or one the gateway cannot read.
     BodyAmbiguous,
     /// The body names more BSNs than one request may ([`crate::MAX_SUBJECTS`]).
     TooManySubjects,
@@ -149,7 +149,7 @@ impl Denial {
             Self::BodyTooLarge => (413, "De body is groter dan 1 MiB."),
             Self::BodyAmbiguous => (
                 400,
-                "De body noemt fields of burgerservicenummer meer dan eens, of het verzoek heeft meer dan één Content-Type.",
+                "De body noemt fields of burgerservicenummer meer dan eens, of het verzoek heeft meer dan één of een onleesbaar Content-Type.",
             ),
             Self::TooManySubjects => (
                 400,

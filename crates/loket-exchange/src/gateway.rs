@@ -34,7 +34,8 @@ pub const MAX_ANSWER_SUBJECTS: usize = 1000;
 pub const MAX_FIELDS: usize = 130;
 pub const MAX_FIELD_NAME: usize = 200;
 /// The longest header value the gateway reads (a processing activity, a grant hash): a
-/// longer one counts as not given, and is not written into any record.
+/// longer one counts as not given, and is not written into any record. Nor is a service
+/// name asked of the outway that is longer.
 pub const MAX_HEADER_VALUE: usize = 512;
 
 /// Whom a successful answer is about: the residents the request named and those `scan`
@@ -390,14 +391,11 @@ async fn read_body(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::body::Bytes, Denial> {
-    // Two content types: the gateway might read the body as one thing and the register
-    // as another (and the log would then miss whose data it was).
-    if headers
-        .get_all(axum::http::header::CONTENT_TYPE)
-        .iter()
-        .nth(1)
-        .is_some()
-    {
+    // Two content types, or one the gateway cannot read (it is forwarded as it came):
+    // the gateway might read the body as one thing and the register as another (and the
+    // log would then miss whose data it was).
+    let content_types = headers.get_all(axum::http::header::CONTENT_TYPE);
+    if content_types.iter().next().is_some() && header(headers, "content-type").is_none() {
         return Err(Denial::BodyAmbiguous);
     }
     let announced = headers

@@ -103,9 +103,13 @@ fn check(
     activity: Option<&str>,
 ) -> Result<Connection, Denial> {
     let certificate = peer.certificate.as_ref().ok_or(Denial::NoCertificate)?;
-    // Checked at the handshake; a list that came since then counts for every request on
-    // a connection opened before it.
-    if inway.manager.trust().refuses(certificate) {
+    // Checked at the handshake; lists that came since then count for every request on a
+    // connection opened before them.
+    if peer
+        .sent
+        .as_ref()
+        .is_none_or(|sent| inway.manager.trust().refuses(sent))
+    {
         return Err(Denial::NoCertificate);
     }
     if !policy.peers.contains_key(certificate.oin.as_str()) {

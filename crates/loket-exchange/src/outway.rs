@@ -16,7 +16,8 @@ use loket_logboek::{Direction, Logboek};
 use crate::denial::{Denial, FSC_ERROR_CODE};
 use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{
-    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
+    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, MAX_HEADER_VALUE, PROCESSING_ACTIVITY,
+    TRANSACTION_ID, header,
 };
 use crate::manager::{Connection, Manager, Policy};
 use crate::metrics::ExchangeMetrics;
@@ -281,7 +282,13 @@ async fn handle(
         grant_hash: None,
         source_peer: inner.oin.clone(),
         destination_peer: provider.map(|s| s.peer_id.clone()).unwrap_or_default(),
-        service: service.to_owned(),
+        // The name as asked, unless longer than a header may be: not worth a record.
+        service: if service.len() <= MAX_HEADER_VALUE {
+            service
+        } else {
+            "onbekend"
+        }
+        .to_owned(),
         activity: activity.map(str::to_owned),
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),

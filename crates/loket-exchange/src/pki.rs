@@ -262,7 +262,8 @@ pub fn overdue_revocation_lists(
         .filter_map(|der| x509_parser::parse_x509_crl(der.as_ref()).ok())
         .filter_map(|(_, list)| {
             let next = list.next_update()?.timestamp();
-            (next < now).then(|| (list.issuer().to_string(), next))
+            // As the checks count it: due at its `nextUpdate` itself.
+            (next <= now).then(|| (list.issuer().to_string(), next))
         })
         .collect()
 }
@@ -298,19 +299,6 @@ pub struct PeerCertificate {
     /// Its issuer's name (DER) and its serial number, as a revocation list names it.
     pub issuer: Vec<u8>,
     pub serial: Vec<u8>,
-    /// The CAs above it that the peer sent with it, from its issuer upwards, for a check
-    /// of the whole chain on every request ([`crate::tls::Trust::refuses`]). Empty for a
-    /// certificate read on its own.
-    pub cas: Vec<ChainCa>,
-}
-
-/// A CA certificate in a peer's chain, as revocation lists name it: by its issuer and
-/// serial number. Its own name tells where the chain reaches a trust anchor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainCa {
-    pub subject: Vec<u8>,
-    pub issuer: Vec<u8>,
-    pub serial: Vec<u8>,
 }
 
 impl PeerCertificate {
@@ -335,39 +323,7 @@ impl PeerCertificate {
             public_key: spki.subject_public_key.data.to_vec(),
             issuer: cert.issuer().as_raw().to_vec(),
             serial: cert.raw_serial().to_vec(),
-            cas: Vec::new(),
         })
-    }
-
-    /// The first certificate of `chain` (as a peer sends it in a TLS handshake), with
-    /// the CAs after it that lead upwards from it: each the issuer of the one before, by
-    /// name, up to a self-signed one (a root, which no list speaks for). Certificates
-    /// sent that are not on that way are left out.
-    pub fn parse_chain(chain: &[CertificateDer<'_>]) -> Result<Self, PkiError> {
-        let (leaf, rest) = chain.split_first().ok_or(PkiError::Certificate)?;
-        let mut peer = Self::parse(leaf)?;
-        let sent: Vec<ChainCa> = rest
-            .iter()
-            .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
-            .map(|(_, cert)| ChainCa {
-                subject: cert.subject().as_raw().to_vec(),
-                issuer: cert.issuer().as_raw().to_vec(),
-                serial: cert.raw_serial().to_vec(),
-            })
-            .collect();
-        let mut wanted = peer.issuer.clone();
-        // Each CA at most once: names that go round in a circle end here.
-        while peer.cas.len() < sent.len() {
-            let Some(ca) = sent.iter().find(|ca| ca.subject == wanted) else {
-                break;
-            };
-            if ca.subject == ca.issuer || peer.cas.contains(ca) {
-                break;
-            }
-            wanted = ca.issuer.clone();
-            peer.cas.push(ca.clone());
-        }
-        Ok(peer)
     }
 }
 
@@ -529,37 +485,6 @@ mod tests {
             let cut_cert: String = cert.chars().take(cut).collect();
             let cut_key: String = key.chars().take(cut).collect();
             let _ = Identity::from_pem(&cut_cert, "cert", &cut_key, "key");
-        }
-
-        /// Whatever a peer's chain holds (certificates, changed ones, other bytes, in
-        /// any order), reading it is an answer, never a panic, and names each CA sent
-        /// at most once.
-        #[test]
-        fn reading_any_chain_never_panics(
-            bytes in proptest::collection::vec(any::<u8>(), 0..600),
-            flip in any::<usize>(),
-            turn in 0usize..4,
-        ) {
-            let (dir, cert, _) = demo_pki();
-            let ca = std::fs::read_to_string(dir.path().join(CA_FILE)).unwrap();
-            let leaf = certificates(&cert, "cert").unwrap().remove(0);
-            let ca = certificates(&ca, "ca").unwrap().remove(0);
-            let mut changed = ca.to_vec();
-            let at = flip % changed.len();
-            changed[at] ^= 0x55;
-            let mut sent = vec![
-                ca.clone(),
-                CertificateDer::from(bytes),
-                CertificateDer::from(changed),
-                ca,
-            ];
-            sent.rotate_left(turn);
-            sent.insert(0, leaf);
-            let peer = PeerCertificate::parse_chain(&sent).unwrap();
-            prop_assert!(peer.cas.len() < sent.len());
-            for (i, ca) in peer.cas.iter().enumerate() {
-                prop_assert!(!peer.cas[..i].contains(ca));
-            }
         }
     }
 }

@@ -27,7 +27,7 @@ pub enum TlsError {
     RevocationList(usize),
 }
 
-pub use crate::trust::Trust;
+pub use crate::trust::{SentChain, Trust};
 
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -314,18 +314,26 @@ pub struct Peer {
     pub remote: SocketAddr,
     /// Shared, so that handing it to each request copies nothing.
     pub certificate: Option<Arc<PeerCertificate>>,
+    /// The chain as the client sent it, to check again when the trust changes while the
+    /// connection stays open ([`Trust::refuses`]).
+    pub sent: Option<Arc<SentChain>>,
 }
 
 impl Connected<IncomingStream<'_, TlsListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
         let (_, connection) = stream.io().get_ref();
-        let certificate = connection
-            .peer_certificates()
-            .and_then(|chain| PeerCertificate::parse_chain(chain).ok())
+        let chain = connection.peer_certificates().unwrap_or_default();
+        let certificate = chain
+            .first()
+            .and_then(|leaf| PeerCertificate::parse(leaf).ok())
             .map(Arc::new);
+        let sent = certificate
+            .is_some()
+            .then(|| Arc::new(SentChain::new(chain.to_vec())));
         Self {
             remote: *stream.remote_addr(),
             certificate,
+            sent,
         }
     }
 }

@@ -4,10 +4,9 @@
 //! clone of a [`Trust`] sees it at once (the inway's handshakes and its requests on open
 //! connections, the outway's connections, the manager's next check).
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
@@ -15,7 +14,6 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 
-use crate::pki::PeerCertificate;
 use crate::tls::{TlsError, provider};
 
 /// The anchors and revocation lists in force, shared by its clones. With revocation
@@ -36,13 +34,14 @@ struct Shared {
     current: RwLock<Arc<TrustSet>>,
     /// Raised at every replacement, so that users can tell their checks are stale.
     version: AtomicU64,
+    /// Held from reading the set in force to putting its successor in place, so that
+    /// two changes at once cannot undo each other (an older list put back).
+    changing: Mutex<()>,
 }
 
 /// One set of anchors and lists, with the checks built from them once.
 pub(crate) struct TrustSet {
     anchors: Vec<CertificateDer<'static>>,
-    /// The anchors' names (DER): where a peer's chain ends for the check per request.
-    anchor_names: HashSet<Vec<u8>>,
     lists: Vec<Keyed>,
     checks: Checks,
     /// When refusing overdue lists: the earliest `nextUpdate` (unix seconds) of the lists
@@ -52,10 +51,6 @@ pub(crate) struct TrustSet {
     pub(crate) client_verifier: Arc<dyn ClientCertVerifier>,
     /// How an outway checks an inway.
     pub(crate) server_verifier: Arc<WebPkiServerVerifier>,
-    /// Per issuer (its DER-encoded name), the serial numbers it revoked: what a request on
-    /// a connection opened before the list came is checked against. Without the lists
-    /// that no longer count.
-    revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>>,
 }
 
 /// What the lists are asked, beyond the organisation's own certificate.
@@ -99,44 +94,20 @@ impl TrustSet {
         } else {
             (client, server)
         };
-        // A list that counts no more leaves its CA without one: unknown status.
-        let counts = |keyed: &&Keyed| {
-            !checks.refuse_overdue || keyed.next_update.is_none_or(|next| now < next)
-        };
+        // The moment the next list stops counting (the checks themselves read the time).
         let counts_until = lists
             .iter()
-            .filter(counts)
             .filter_map(|keyed| keyed.next_update)
+            .filter(|next| now < *next)
             .min()
             .filter(|_| checks.refuse_overdue);
-        let mut revoked: HashMap<Vec<u8>, HashSet<Vec<u8>>> = HashMap::new();
-        for keyed in lists.iter().filter(counts) {
-            // `Keyed::parse` parsed each already.
-            let Ok((_, list)) = x509_parser::parse_x509_crl(keyed.der.as_ref()) else {
-                continue;
-            };
-            revoked
-                .entry(list.issuer().as_raw().to_vec())
-                .or_default()
-                .extend(
-                    list.iter_revoked_certificates()
-                        .map(|entry| entry.raw_serial().to_vec()),
-                );
-        }
-        let anchor_names = anchors
-            .iter()
-            .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
-            .map(|(_, anchor)| anchor.subject().as_raw().to_vec())
-            .collect();
         Ok(Self {
             client_verifier: client.build()?,
             server_verifier: server.build()?,
             anchors,
-            anchor_names,
             lists,
             checks,
             counts_until,
-            revoked,
         })
     }
 }
@@ -212,6 +183,7 @@ impl Trust {
             shared: Arc::new(Shared {
                 current: RwLock::new(Arc::new(set)),
                 version: AtomicU64::new(0),
+                changing: Mutex::new(()),
             }),
         })
     }
@@ -220,23 +192,41 @@ impl Trust {
     /// certificate: a revoked CA then refuses everything it issued, and every CA's issuer
     /// needs a list here (a root's for the CAs below it, and so on).
     pub fn checking_whole_chains(self) -> Result<Self, TlsError> {
+        let changing = self.changing();
+        let current = self.current();
         let checks = Checks {
             whole_chain: true,
-            ..self.current().checks
+            ..current.checks
         };
-        self.rebuild(None, checks, unix_now())?;
+        self.put(
+            &changing,
+            &current,
+            current.lists.clone(),
+            checks,
+            unix_now(),
+        )?;
+        drop(changing);
         Ok(self)
     }
 
     /// Let a list past its `nextUpdate` count no more (checked at every handshake, and
-    /// for requests on connections opened before at each [`Trust::refresh`]): its CA's
-    /// certificates are refused as of unknown status until a current list is in place.
+    /// for requests on connections opened before once [`Trust::refresh`] moved the
+    /// version on): its CA's certificates are refused until a current list is in place.
     pub fn refusing_overdue_lists(self) -> Result<Self, TlsError> {
+        let changing = self.changing();
+        let current = self.current();
         let checks = Checks {
             refuse_overdue: true,
-            ..self.current().checks
+            ..current.checks
         };
-        self.rebuild(None, checks, unix_now())?;
+        self.put(
+            &changing,
+            &current,
+            current.lists.clone(),
+            checks,
+            unix_now(),
+        )?;
+        drop(changing);
         Ok(self)
     }
 
@@ -245,25 +235,45 @@ impl Trust {
         self.current().checks.refuse_overdue
     }
 
-    /// When refusing overdue lists: let a list whose `nextUpdate` has come by `now` (unix
-    /// seconds) count no more for requests on connections opened before, and move the
-    /// version on (so that outways drop their connections and managers check again).
-    /// Returns whether it did. Handshakes need no refresh: they check the time
-    /// themselves.
+    /// When refusing overdue lists: once a list's `nextUpdate` has come by `now` (unix
+    /// seconds), move the version on, so that requests on connections opened before are
+    /// checked again ([`Trust::refuses`]), outways drop their connections and managers
+    /// check again. Returns whether it did. Handshakes need no refresh: they read the
+    /// time themselves.
     pub fn refresh(&self, now: i64) -> Result<bool, TlsError> {
+        let changing = self.changing();
         let current = self.current();
         if current.counts_until.is_none_or(|until| now < until) {
             return Ok(false);
         }
-        self.rebuild(None, current.checks, now)?;
+        self.put(
+            &changing,
+            &current,
+            current.lists.clone(),
+            current.checks,
+            now,
+        )?;
         Ok(true)
     }
 
-    /// Put a set built from the anchors, `lists` (or the ones in force) and `checks` in
-    /// force, and move the version on.
-    fn rebuild(&self, lists: Option<Vec<Keyed>>, checks: Checks, now: i64) -> Result<(), TlsError> {
-        let current = self.current();
-        let lists = lists.unwrap_or_else(|| current.lists.clone());
+    /// Who changes the set in force holds this until the new one is in place.
+    fn changing(&self) -> MutexGuard<'_, ()> {
+        self.shared
+            .changing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Put a set built from `current`'s anchors, `lists` and `checks` in force, and move
+    /// the version on. The caller holds `changing` since it read `current`.
+    fn put(
+        &self,
+        _changing: &MutexGuard<'_, ()>,
+        current: &TrustSet,
+        lists: Vec<Keyed>,
+        checks: Checks,
+        now: i64,
+    ) -> Result<(), TlsError> {
         let set = Arc::new(TrustSet::build(
             current.anchors.clone(),
             lists,
@@ -295,8 +305,9 @@ impl Trust {
         &self,
         lists: Vec<CertificateRevocationListDer<'static>>,
     ) -> Result<bool, TlsError> {
-        let current = self.current();
         let mut lists = newest_per_scope(lists)?;
+        let changing = self.changing();
+        let current = self.current();
         for list in &mut lists {
             if let Some(in_force) = current
                 .lists
@@ -312,7 +323,7 @@ impl Trust {
         if lists == current.lists {
             return Ok(false);
         }
-        self.rebuild(Some(lists), current.checks, unix_now())?;
+        self.put(&changing, &current, lists, current.checks, unix_now())?;
         Ok(true)
     }
 
@@ -347,31 +358,53 @@ impl Trust {
         !self.current().lists.is_empty()
     }
 
-    /// Whether the lists in force refuse `certificate`, for a connection opened (or a
-    /// TLS session begun) before they came: it is on one, or its CA has none among them.
-    /// When whole chains are checked, the same for each CA the peer sent with it, up to
-    /// a trust anchor. On every request: no allocation, no reference taken.
-    pub fn refuses(&self, certificate: &PeerCertificate) -> bool {
-        let current = match self.shared.current.read() {
-            Ok(current) => current,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if current.lists.is_empty() {
-            return false;
+    /// Whether the trust in force refuses a client whose connection was opened (or TLS
+    /// session begun) before it: `sent` is checked again, as a handshake would be now
+    /// (revocation, whole chains, overdue lists alike), once for each version of the
+    /// trust it meets. Without revocation lists nothing is refused: the handshake's
+    /// check stands. On most requests: two atomic reads.
+    pub fn refuses(&self, sent: &SentChain) -> bool {
+        let version = self.version();
+        let last = sent.checked.load(Ordering::Acquire);
+        if last >> 1 == version + 1 {
+            return last & 1 == 1;
         }
-        let listed = |issuer: &[u8], serial: &[u8]| {
-            current
-                .revoked
-                .get(issuer)
-                .is_none_or(|serials| serials.contains(serial))
+        let current = self.current();
+        let refused = !current.lists.is_empty() && {
+            let (end_entity, intermediates) = sent.chain.split_first().unzip();
+            end_entity.is_none_or(|end_entity| {
+                current
+                    .client_verifier
+                    .verify_client_cert(
+                        end_entity,
+                        intermediates.unwrap_or_default(),
+                        rustls_pki_types::UnixTime::now(),
+                    )
+                    .is_err()
+            })
         };
-        listed(&certificate.issuer, &certificate.serial)
-            || current.checks.whole_chain
-                && certificate
-                    .cas
-                    .iter()
-                    .take_while(|ca| !current.anchor_names.contains(&ca.subject))
-                    .any(|ca| listed(&ca.issuer, &ca.serial))
+        // Under the version read before the check: a newer one is checked again.
+        sent.checked
+            .store(((version + 1) << 1) | u64::from(refused), Ordering::Release);
+        refused
+    }
+}
+
+/// The certificate chain a client sent in its handshake, kept with the connection, and
+/// the outcome of its last check ([`Trust::refuses`]).
+#[derive(Debug)]
+pub struct SentChain {
+    chain: Vec<CertificateDer<'static>>,
+    /// 0: not checked since the handshake; else (version + 1) << 1 | refused.
+    checked: AtomicU64,
+}
+
+impl SentChain {
+    pub fn new(chain: Vec<CertificateDer<'static>>) -> Self {
+        Self {
+            chain,
+            checked: AtomicU64::new(0),
+        }
     }
 }
 

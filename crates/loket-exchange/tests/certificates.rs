@@ -9,9 +9,9 @@ mod common;
 
 use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
+use loket_exchange::pki;
 use loket_exchange::pki::Identity;
-use loket_exchange::pki::{self, PeerCertificate};
-use loket_exchange::tls::{self, Trust};
+use loket_exchange::tls::{self, SentChain, Trust};
 use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry};
 use loket_logboek::Activities;
 use loket_store::{Database, StorageUrl, sqlx};
@@ -298,10 +298,13 @@ async fn a_revoked_certificate_gets_no_connection_either_way() {
             rustls::CertificateError::UnknownRevocationStatus
         )))
     ));
-    let peer = PeerCertificate::parse(&gemeente.chain[0]).unwrap();
-    assert!(unknown.refuses(&peer), "for requests on connections before");
+    let sent = || SentChain::new(gemeente.chain.clone());
     assert!(
-        !ca.trust().refuses(&peer),
+        unknown.refuses(&sent()),
+        "for requests on connections before"
+    );
+    assert!(
+        !ca.trust().refuses(&sent()),
         "without lists nothing is refused"
     );
     assert!(matches!(
@@ -325,7 +328,7 @@ async fn new_revocation_lists_count_at_once() {
     let url = inway(&rvig, &trust.clone()).await;
     let client = || tls::client_config(&gemeente, &ca.trust()).unwrap();
     assert_eq!(ask(&url, client()).await.unwrap(), "ok");
-    let peer = |identity: &Identity| PeerCertificate::parse(&identity.chain[0]).unwrap();
+    let peer = |identity: &Identity| SentChain::new(identity.chain.clone());
     assert!(!trust.refuses(&peer(&gemeente)));
 
     let lists = |revoked: &[&Identity]| pki::revocation_lists(&ca.revocation_list(revoked), "crl");
@@ -408,48 +411,19 @@ fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
     ));
 }
 
-/// The chain a peer sends, as the check per request reads it: the CAs leading upwards
-/// from its certificate, without a root and without certificates off that way.
-#[test]
-fn a_peer_chain_is_read_from_its_certificate_upwards() {
-    let (root, issuing, issuing_der) = Ca::with_issuing_ca();
-    let gemeente = issuing.issue(GEMEENTE, -1, 365);
-    let root_der = pki::certificates(&root.pem, "root").unwrap().remove(0);
-    let unrelated = pki::certificates(&Ca::named("another CA").pem, "other")
-        .unwrap()
-        .remove(0);
-    let leaf = gemeente.chain[0].clone();
-    assert!(PeerCertificate::parse(&leaf).unwrap().cas.is_empty());
-    for sent in [
-        vec![leaf.clone(), issuing_der.clone()],
-        vec![
-            leaf.clone(),
-            unrelated.clone(),
-            issuing_der.clone(),
-            root_der,
-        ],
-    ] {
-        let peer = PeerCertificate::parse_chain(&sent).unwrap();
-        assert_eq!(peer.cas.len(), 1, "the issuing CA only");
-        assert_eq!(peer.cas[0].serial, serial_of(&issuing_der));
-        assert_eq!(peer.cas[0].subject, peer.issuer);
-    }
-    assert!(
-        PeerCertificate::parse_chain(&[leaf, unrelated])
-            .unwrap()
-            .cas
-            .is_empty()
-    );
-    assert!(PeerCertificate::parse_chain(&[]).is_err());
-}
-
 /// When whole chains are checked, a request on a connection opened before its issuing
-/// CA was revoked is refused too: the inway looks up each CA the client sent.
+/// CA was revoked is refused too: the client's chain is checked again as a handshake
+/// would be, so a certificate it sent that only bears the CA's name changes nothing.
 #[tokio::test]
 async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     use axum::extract::ConnectInfo;
     let (root, issuing, issuing_der) = Ca::with_issuing_ca();
     let mut gemeente = issuing.issue(GEMEENTE, -1, 365);
+    // Ahead of the real issuing CA, one of its own making that bears its name.
+    let decoy = Ca::named("test issuing CA");
+    gemeente
+        .chain
+        .push(pki::certificates(&decoy.pem, "decoy").unwrap().remove(0));
     gemeente.chain.push(issuing_der.clone());
     let mut rvig = issuing.issue(RVIG, -1, 365);
     rvig.chain.push(issuing_der.clone());
@@ -462,8 +436,8 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     // Answers the connection's port and whether the lists in force refuse its client.
     let router = axum::Router::new().fallback(
         move |ConnectInfo(peer): ConnectInfo<tls::Peer>| async move {
-            let certificate = peer.certificate.expect("a client certificate");
-            let verdict = if checking.refuses(&certificate) {
+            let sent = peer.sent.expect("a client certificate");
+            let verdict = if checking.refuses(&sent) {
                 "refused"
             } else {
                 "accepted"
@@ -502,9 +476,9 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
         .trust()
         .with_revocation_lists(trust.revocation_lists())
         .unwrap();
-    let peer = PeerCertificate::parse_chain(&gemeente.chain).unwrap();
-    assert!(!certificate_only.refuses(&peer));
-    assert!(trust.refuses(&peer));
+    let sent = || SentChain::new(gemeente.chain.clone());
+    assert!(!certificate_only.refuses(&sent()));
+    assert!(trust.refuses(&sent()));
 }
 
 /// A list past its `nextUpdate` still counts by default; when overdue lists are refused,
@@ -518,13 +492,13 @@ async fn an_overdue_list_counts_no_more_when_overdue_lists_are_refused() {
     let now = OffsetDateTime::now_utc();
     let overdue = ca.revocation_list_until(&[], now - Duration::days(8), now - Duration::days(1));
     let lists = |pem: &str| pki::revocation_lists(pem, "crl").unwrap();
-    let peer = PeerCertificate::parse(&gemeente.chain[0]).unwrap();
+    let sent = || SentChain::new(gemeente.chain.clone());
     let client = || tls::client_config(&gemeente, &ca.trust()).unwrap();
 
     let warning = ca.trust_revoking(&overdue);
     assert!(!warning.refuses_overdue_lists());
     assert!(tls::check_identity(&gemeente, &warning).is_ok());
-    assert!(!warning.refuses(&peer));
+    assert!(!warning.refuses(&sent()));
     assert_eq!(
         ask(&inway(&rvig, &warning).await, client()).await.unwrap(),
         "ok"
@@ -541,27 +515,32 @@ async fn an_overdue_list_counts_no_more_when_overdue_lists_are_refused() {
                 | rustls::CertificateError::ExpiredRevocationList
         )))
     ));
-    assert!(refusing.refuses(&peer));
+    assert!(refusing.refuses(&sent()));
     assert!(ask(&inway(&rvig, &refusing).await, client()).await.is_err());
 
-    // A list due in an hour counts, until a refresh after that hour; then no more.
-    let due = ca.revocation_list_until(&[], now - Duration::hours(1), now + Duration::hours(1));
+    // A list due in two seconds counts until then. A connection opened before is
+    // checked again once a refresh sees the list due, and then refused.
+    let due_at = OffsetDateTime::now_utc() + Duration::seconds(2);
+    let due = ca.revocation_list_until(&[], now - Duration::hours(1), due_at);
     refusing.replace_revocation_lists(lists(&due)).unwrap();
     assert!(tls::check_identity(&gemeente, &refusing).is_ok());
-    assert!(!refusing.refuses(&peer));
+    let open = sent();
+    assert!(!refusing.refuses(&open));
     let version = refusing.version();
-    let in_an_hour = (now + Duration::hours(1)).unix_timestamp();
-    assert!(!refusing.refresh(now.unix_timestamp()).unwrap());
-    assert!(!refusing.refresh(in_an_hour - 1).unwrap());
+    assert!(!refusing.refresh(due_at.unix_timestamp() - 1).unwrap());
     assert_eq!(refusing.version(), version);
-    assert!(refusing.refresh(in_an_hour).unwrap());
+    let wait = due_at - OffsetDateTime::now_utc() + Duration::milliseconds(200);
+    tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
+    assert!(!refusing.refuses(&open), "as checked under this version");
+    let later = OffsetDateTime::now_utc().unix_timestamp();
+    assert!(refusing.refresh(later).unwrap());
     assert_ne!(refusing.version(), version);
-    assert!(refusing.refuses(&peer));
-    assert!(!refusing.refresh(in_an_hour + 60).unwrap(), "once");
+    assert!(refusing.refuses(&open));
+    assert!(!refusing.refresh(later + 60).unwrap(), "once");
     // Without refusing overdue lists, a refresh changes nothing.
     let warning = ca.trust_revoking(&due);
-    assert!(!warning.refresh(in_an_hour + 60).unwrap());
-    assert!(!warning.refuses(&peer));
+    assert!(!warning.refresh(later + 60).unwrap());
+    assert!(!warning.refuses(&sent()));
 }
 
 /// Of two lists of one CA, the newer counts: an older one left in the file (appended to,
@@ -576,8 +555,7 @@ fn the_newest_list_of_a_ca_counts() {
         let trust = ca.trust_revoking(&file);
         assert_eq!(trust.revocation_lists().len(), 1);
         assert!(tls::check_identity(&gemeente, &trust).is_err());
-        let peer = PeerCertificate::parse(&gemeente.chain[0]).unwrap();
-        assert!(trust.refuses(&peer));
+        assert!(trust.refuses(&SentChain::new(gemeente.chain.clone())));
     }
 }
 

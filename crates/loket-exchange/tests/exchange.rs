@@ -811,6 +811,19 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
         .await
         .unwrap();
     denied(unknown, 404, "ERROR_CODE_SERVICE_NOT_FOUND").await;
+    // A name longer than any service's is not written into the log as asked.
+    let long = reqwest::Client::new()
+        .post(format!("{}/{}/x", w.outway, "s".repeat(4000)))
+        .header(PROCESSING_ACTIVITY, PARKEREN)
+        .send()
+        .await
+        .unwrap();
+    denied(long, 404, "ERROR_CODE_SERVICE_NOT_FOUND").await;
+    let record = newest(&w.gemeente_log.0).await;
+    assert_eq!(
+        record["attributes"]["loket.exchange"]["serviceName"],
+        "onbekend"
+    );
     // A body naming its fields twice could be checked on one list and answered on the
     // other: refused, whatever the grant allows.
     let ambiguous = reqwest::Client::new()
@@ -849,7 +862,7 @@ async fn the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields(w: Wor
     assert_eq!(w.reached(), 0, "nothing reached the register");
     // Every refusal is in the municipality's log, with its reason.
     let refused = w.gemeente_log.0.query(&all()).await.unwrap();
-    assert_eq!(refused.len(), 9, "one record per refused request");
+    assert_eq!(refused.len(), 10, "one record per refused request");
     assert_eq!(
         w.last_error_code(&w.gemeente_log.0).await,
         "ERROR_CODE_BODY_TOO_LARGE"
@@ -963,6 +976,19 @@ async fn malformed_headers_get_an_answer_and_a_record(w: World) {
     ])
     .await
     .unwrap();
+    denied(response, 400, "ERROR_CODE_BODY_AMBIGUOUS").await;
+    assert_eq!(w.reached(), 0);
+    // One the gateway cannot read (longer than a header it reads may be) would be
+    // forwarded as it came: the register might read as JSON what the gateway did not.
+    let long = format!("application/json; x={}", "a".repeat(600));
+    let response = client
+        .post(format!("{}/{SERVICE}{PATH}", w.outway))
+        .header(PROCESSING_ACTIVITY, parkeren.clone())
+        .header("content-type", HeaderValue::from_str(&long).unwrap())
+        .body(lookup(&["naam"]).to_string())
+        .send()
+        .await
+        .unwrap();
     denied(response, 400, "ERROR_CODE_BODY_AMBIGUOUS").await;
     assert_eq!(w.reached(), 0);
     let post = |name: &'static str, value: HeaderValue| {

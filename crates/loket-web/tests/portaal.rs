@@ -641,6 +641,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 }
 
 const PARKEREN_ACTIVITY: &str = "https://voorbeeldstad.nl/verwerkingen/parkeren";
+const MUNICIPALITY_OIN: &str = "00000001001234567000";
+const OTHER_OIN: &str = "00000001005555555000";
 
 /// "Who used my data" reads a log a page at a time: over the pages every use of Sanne's
 /// data shows exactly once, each checked against the signed tree head, and none of
@@ -681,19 +683,22 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
             // describe: the portal does, from the municipality's own.
             processing_activity_id: Some(PARKEREN_ACTIVITY.to_owned()),
             data_subject: Some(log.pseudonyms().bsn(bsn)),
-            // A refusal is the exchange's record; a use is found by its answer alone.
-            exchange: name
-                .ends_with(" geweigerd")
-                .then(|| loket_logboek::Exchange {
-                    transaction_id: "t".to_owned(),
-                    direction: loket_logboek::Direction::Outgoing,
-                    grant_hash: None,
-                    source_peer_id: String::new(),
-                    destination_peer_id: String::new(),
-                    service_name: "brp-personen".to_owned(),
-                    fields: Vec::new(),
-                    error_code: None,
-                }),
+            // The municipality's uses; the refused attempts another organisation's, under
+            // the municipality's activity.
+            exchange: Some(loket_logboek::Exchange {
+                transaction_id: "t".to_owned(),
+                direction: loket_logboek::Direction::Incoming,
+                grant_hash: None,
+                source_peer_id: if name.ends_with(" geweigerd") {
+                    OTHER_OIN.to_owned()
+                } else {
+                    MUNICIPALITY_OIN.to_owned()
+                },
+                destination_peer_id: String::new(),
+                service_name: "brp-personen".to_owned(),
+                fields: Vec::new(),
+                error_code: None,
+            }),
         }
     };
     let mut sanne = std::collections::BTreeSet::new();
@@ -759,14 +764,17 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         portal,
     )
     .unwrap()
-    .knowing(std::collections::HashMap::from([(
-        PARKEREN_ACTIVITY.to_owned(),
-        loket_web::portaal::KnownActivity {
-            naam: ("Parkeren".to_owned(), "Parking".to_owned()),
-            doel: ("Doel".to_owned(), "Purpose".to_owned()),
-            grondslag: ("Grondslag".to_owned(), "Legal basis".to_owned()),
-        },
-    )]));
+    .knowing(
+        MUNICIPALITY_OIN,
+        std::collections::HashMap::from([(
+            PARKEREN_ACTIVITY.to_owned(),
+            loket_web::portaal::KnownActivity {
+                naam: ("Parkeren".to_owned(), "Parking".to_owned()),
+                doel: ("Doel".to_owned(), "Purpose".to_owned()),
+                grondslag: ("Grondslag".to_owned(), "Legal basis".to_owned()),
+            },
+        )]),
+    );
 
     let mut starts = vec![Start::Newest];
     let mut shown = Vec::new();
@@ -783,10 +791,10 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
         assert!(logs[0].bereikbaar);
         for found in &logs[0].gebruik {
             assert_eq!(found.integriteit, loket_web::portaal::Integrity::Verified);
-            assert_eq!(
-                found.grondslag,
-                Some(("Grondslag".to_owned(), "Legal basis".to_owned()))
-            );
+            // The municipality's purpose for its own uses; not for another's attempt.
+            let described =
+                found.grondslag == Some(("Grondslag".to_owned(), "Legal basis".to_owned()));
+            assert_eq!(described, found.geweigerd.is_none(), "{found:?}");
             match found.geweigerd {
                 None => shown.push(found.trace_id.clone()),
                 Some(reason) => {

@@ -298,9 +298,9 @@ fn exchange(
     let identity = settings.identity().context("exchange.certificate")?;
     let trust = settings.trust()?;
     match loket_exchange::tls::check_identity(&identity, &trust) {
-        // Reported when the exchange starts; its peers are refused until a current list
-        // is in place.
-        Err(error) if crate::exchange_peer::overdue_list(&error) => {}
+        Err(error) if crate::exchange_peer::overdue_list(&error) => bail!(
+            "exchange.revocation_lists_file: the list of this organisation's own CA is past its nextUpdate, and overdue_revocation_lists = \"refuse\" counts it no more: put the CA's current list in place ({error})"
+        ),
         checked => checked.context(
             "exchange.certificate and exchange.private_key: peers would not accept this identity (not from a trust anchor, not valid now, revoked, or its CA's revocation list missing)",
         )?,
@@ -773,7 +773,9 @@ fn portal_wiring(
             });
     // Asking under an activity the log does not know would name no purpose to residents.
     let mut known_activities = HashMap::new();
+    let mut municipality_oin = String::new();
     if let Some(exchange) = exchange {
+        municipality_oin = exchange.identity()?.oin.as_str().to_owned();
         let register = exchange.activities()?;
         for id in [&activities.mijn_gegevens, &activities.attenderen] {
             if register.get(id).is_none() {
@@ -792,6 +794,7 @@ fn portal_wiring(
         personas: Vec::new(),
         digid: raw.digid.map(|d| d.settings("sub")),
         activities,
+        municipality_oin,
         known_activities,
     })
 }
@@ -806,6 +809,7 @@ fn no_portal() -> anyhow::Result<crate::platform::PortalWiring> {
         personas: Vec::new(),
         digid: None,
         activities: crate::platform::built_in_portal_activities(),
+        municipality_oin: String::new(),
         known_activities: HashMap::new(),
     })
 }
@@ -1168,8 +1172,8 @@ mod tests {
         let sideways = format!("{:#}", load(&sideways.write(dir.path())).unwrap_err());
         assert!(sideways.contains("revocation_check"), "{sideways}");
         // A list past its nextUpdate: by default it counts (the start warns); refusing
-        // overdue lists, the configuration still loads (the start reports the list) and
-        // the CA's certificates, its own included, are refused.
+        // overdue lists, the organisation's own certificate is refused, so it does not
+        // start, and says why.
         let overdue = |mode: &str| {
             let settings = format!(
                 "revocation_lists_file = \"{}\"\n{mode}",
@@ -1188,10 +1192,14 @@ mod tests {
         let (identity, warning) = overdue("").unwrap();
         assert!(!warning.refuses_overdue_lists());
         assert!(loket_exchange::tls::check_identity(&identity, &warning).is_ok());
-        let (identity, refusing) = overdue("overdue_revocation_lists = \"refuse\"\n").unwrap();
-        assert!(refusing.refuses_overdue_lists());
-        let refused = loket_exchange::tls::check_identity(&identity, &refusing).unwrap_err();
-        assert!(crate::exchange_peer::overdue_list(&refused), "{refused}");
+        let refusing = format!(
+            "{:#}",
+            overdue("overdue_revocation_lists = \"refuse\"\n").unwrap_err()
+        );
+        assert!(
+            refusing.contains("past its nextUpdate") && refusing.contains("current list"),
+            "{refusing}"
+        );
         let sometimes = format!(
             "{:#}",
             overdue("overdue_revocation_lists = \"sometimes\"\n").unwrap_err()

@@ -61,6 +61,7 @@ pub async fn run(
             personas: personas(),
             digid: None,
             activities: crate::platform::built_in_portal_activities(),
+            municipality_oin: crate::exchange::GEMEENTE_OIN.to_owned(),
             known_activities: crate::platform::known_activities(&crate::exchange::activities()?),
         },
     };

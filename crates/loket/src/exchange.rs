@@ -408,3 +408,22 @@ fn validity_one_year() -> Validity {
         not_after: now + 365 * 86_400,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use loket_exchange::Denial;
+    use loket_web::portaal::Refusal;
+
+    /// The portal tells the resident, in plain words, why each attempt the exchange
+    /// refused was refused: every code the exchange gives has its words (the two that
+    /// mean no service answered are not shown as attempts at all).
+    #[test]
+    fn every_refusal_of_the_exchange_has_plain_words_in_the_portal() {
+        for denial in Denial::ALL {
+            let code = denial.code();
+            let unknown = Refusal::for_code(code) == Refusal::Other;
+            let no_service = matches!(denial, Denial::ServiceNotFound | Denial::ServiceUnreachable);
+            assert_eq!(unknown, no_service, "{code}");
+        }
+    }
+}

@@ -318,7 +318,13 @@ fn watch_revocation_lists(path: PathBuf, trust: Trust, metrics: ExchangeMetrics)
             ticks.tick().await;
             looks = looks.wrapping_add(1);
             let now = time::OffsetDateTime::now_utc();
-            match trust.refresh(now.unix_timestamp()) {
+            // Building the checks again is blocking work (a CA's list can be large).
+            let refreshing = trust.clone();
+            let refreshed =
+                tokio::task::spawn_blocking(move || refreshing.refresh(now.unix_timestamp()))
+                    .await
+                    .unwrap_or(Ok(false));
+            match refreshed {
                 Ok(false) => {}
                 Ok(true) => {
                     metrics.revocation_lists_in_force(&trust);

@@ -73,8 +73,10 @@ pub struct PortalWiring {
     pub digid: Option<loket_web::oidc::OidcSettings>,
     /// The processing activities the portal names when it asks the registers.
     pub activities: loket_zaken::inwoner::Activities,
-    /// The municipality's register of processing activities, for uses other
-    /// organisations' logs record under its activities without describing them.
+    /// The municipality's OIN (empty without the exchange) and its register of
+    /// processing activities, for its uses other organisations' logs record under its
+    /// activities without describing them.
+    pub municipality_oin: String,
     pub known_activities: HashMap<String, loket_web::portaal::KnownActivity>,
 }
 
@@ -277,7 +279,7 @@ impl Platform {
         let inzage = match &wiring.assertions {
             _ if wiring.logs.is_empty() => Inzage::none(),
             Some(assertions) => Inzage::new(wiring.logs.clone(), assertions.clone())?
-                .knowing(wiring.known_activities.clone()),
+                .knowing(&wiring.municipality_oin, wiring.known_activities.clone()),
             None => anyhow::bail!("the portal reads processing logs but has no inzage key"),
         };
         let portaal = Portaal {

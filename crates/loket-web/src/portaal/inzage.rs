@@ -37,10 +37,11 @@ pub struct Inzage {
     sources: Vec<LogSource>,
     /// Signs, for each read, which resident is signed in and asks.
     signer: Option<Arc<AssertionSigner>>,
-    /// The municipality's own processing activities, by id: for a use another
-    /// organisation's log records under one of them, which that log's register does not
-    /// describe (a provider's log names the municipality's activity it answered for).
-    known: HashMap<String, KnownActivity>,
+    /// The municipality's OIN and its own processing activities, by id: for a use by
+    /// the municipality that another organisation's log records under one of them, which
+    /// that log's register does not describe (a provider's log names the municipality's
+    /// activity it answered for).
+    known: (String, HashMap<String, KnownActivity>),
 }
 
 /// A processing activity as the resident is told about it: name, purpose and legal
@@ -73,6 +74,8 @@ pub struct Use {
     pub velden: Vec<String>,
     /// The municipality asked (outgoing), or this organisation answered (incoming).
     pub uitgaand: bool,
+    /// The OIN of the organisation that asked (empty when the record does not say).
+    pub aanvrager: String,
     pub activiteit_id: Option<String>,
     pub naam: Option<(String, String)>,
     pub doel: Option<(String, String)>,
@@ -121,7 +124,13 @@ impl Refusal {
         if !refused || no_service {
             return None;
         }
-        Some(match code.unwrap_or_default() {
+        Some(Self::for_code(code.unwrap_or_default()))
+    }
+
+    /// The refusal an exchange error code (`Fsc-Error-Code`) stands for, as the resident
+    /// is told; `Other` for a code it does not know.
+    pub fn for_code(code: &str) -> Self {
+        match code {
             "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED"
             | "ERROR_CODE_UNKNOWN_PEER"
             | "ERROR_CODE_GRANT_HASH_MISSING"
@@ -143,7 +152,7 @@ impl Refusal {
             "ERROR_CODE_ANSWER_UNREADABLE" => Self::AnswerUnreadable,
             "ERROR_CODE_LOG_UNAVAILABLE" => Self::NotRecorded,
             _ => Self::Other,
-        })
+        }
     }
 }
 
@@ -275,6 +284,9 @@ struct Attributes {
 struct Exchange {
     direction: String,
     service_name: String,
+    /// The OIN of the organisation that asked.
+    #[serde(default)]
+    source_peer_id: String,
     /// Older records name no fields.
     #[serde(default)]
     fields: Vec<String>,
@@ -327,14 +339,16 @@ impl Inzage {
             client: Some(OutgoingClient::new(Duration::from_secs(10))?),
             sources,
             signer: Some(signer),
-            known: HashMap::new(),
+            known: (String::new(), HashMap::new()),
         })
     }
 
-    /// Describe uses under these activities (the municipality's own register) where the
-    /// log that recorded them does not.
-    pub fn knowing(mut self, known: HashMap<String, KnownActivity>) -> Self {
-        self.known = known;
+    /// Describe uses by the organisation with OIN `municipality` under these activities
+    /// (its own register) where the log that recorded them does not. Only its own: any
+    /// organisation can name any activity when it asks, and the resident must not read
+    /// the municipality's purpose into another's attempt.
+    pub fn knowing(mut self, municipality: &str, known: HashMap<String, KnownActivity>) -> Self {
+        self.known = (municipality.to_owned(), known);
         self
     }
 
@@ -344,7 +358,7 @@ impl Inzage {
             client: None,
             sources: Vec::new(),
             signer: None,
-            known: HashMap::new(),
+            known: (String::new(), HashMap::new()),
         }
     }
 
@@ -370,11 +384,13 @@ impl Inzage {
             read_log(client, source, AskingFor { bsn, assertion }, trace, start)
         });
         let mut logs = futures::future::join_all(reads).await;
+        let (municipality, activities) = &self.known;
         for used in logs.iter_mut().flat_map(|log| log.gebruik.iter_mut()) {
             let known = used
                 .activiteit_id
                 .as_deref()
-                .and_then(|id| self.known.get(id));
+                .and_then(|id| activities.get(id))
+                .filter(|_| !municipality.is_empty() && used.aanvrager == *municipality);
             if let (None, Some(known)) = (&used.naam, known) {
                 used.naam = Some(known.naam.clone());
                 used.doel = Some(known.doel.clone());
@@ -528,6 +544,10 @@ async fn read_log(
                     uitgaand: exchange
                         .as_ref()
                         .is_some_and(|e| e.direction == "DIRECTION_OUTGOING"),
+                    aanvrager: exchange
+                        .as_ref()
+                        .map(|e| e.source_peer_id.clone())
+                        .unwrap_or_default(),
                     activiteit_id: record.attributes.activity,
                     naam: activity
                         .as_ref()
