@@ -64,13 +64,16 @@ pub(crate) fn answer_about(
 
 /// Does this answer say it is JSON (`application/json` or a `+json` type)?
 pub(crate) fn says_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(is_json)
+}
+
+/// Is this media type JSON (`application/json` or a `+json` type), in any case, as a
+/// register reading it would take it?
+pub(crate) fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
     let bytes = essence.as_bytes();
     essence.eq_ignore_ascii_case("application/json")
         || (bytes.len() > 5 && bytes[bytes.len() - 5..].eq_ignore_ascii_case(b"+json"))

@@ -214,6 +214,15 @@ async fn handle(
         .services
         .get(&connection.service)
         .and_then(|s| s.subject_field.clone());
+    // A body the inway cannot read as a JSON object could still be read by the register
+    // (which may ignore its content type): the inway could neither ask for the subject
+    // nor tell whose data it is. Only a service about persons needs that.
+    if subject_field.is_some() && !bytes.is_empty() && body.named().is_none() {
+        return action
+            .refuse(&inner.log, clock, Denial::BodyUnreadable, &named)
+            .await
+            .into_response();
+    }
     // Ask the register for the subject too, so the log is exact; taken out again below.
     let amended = match (body.named(), &subject_field) {
         (Some(request), Some(field)) => request.with_field(&bytes, field),

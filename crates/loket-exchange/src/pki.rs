@@ -296,9 +296,6 @@ pub struct PeerCertificate {
     pub certificate_thumbprint: String,
     /// The raw public key (for checking contract signatures).
     pub public_key: Vec<u8>,
-    /// Its issuer's name (DER) and its serial number, as a revocation list names it.
-    pub issuer: Vec<u8>,
-    pub serial: Vec<u8>,
 }
 
 impl PeerCertificate {
@@ -321,8 +318,6 @@ impl PeerCertificate {
             thumbprint: loket_core::hex::lower_hex(&Sha256::digest(spki.raw)),
             certificate_thumbprint: URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())),
             public_key: spki.subject_public_key.data.to_vec(),
-            issuer: cert.issuer().as_raw().to_vec(),
-            serial: cert.raw_serial().to_vec(),
         })
     }
 }

@@ -51,7 +51,7 @@ enum Fields<'a> {
 impl<'a> RequestBody<'a> {
     /// Read `body` when `headers` say it is JSON.
     pub(crate) fn read(headers: &HeaderMap, body: &'a [u8]) -> Self {
-        let json = header(headers, "content-type").is_some_and(|t| t.contains("json"));
+        let json = header(headers, "content-type").is_some_and(crate::gateway::is_json);
         if !json || body.is_empty() {
             return Self::Unreadable;
         }

@@ -192,33 +192,27 @@ impl Trust {
     /// certificate: a revoked CA then refuses everything it issued, and every CA's issuer
     /// needs a list here (a root's for the CAs below it, and so on).
     pub fn checking_whole_chains(self) -> Result<Self, TlsError> {
-        let changing = self.changing();
-        let current = self.current();
-        let checks = Checks {
+        self.with_checks(|checks| Checks {
             whole_chain: true,
-            ..current.checks
-        };
-        self.put(
-            &changing,
-            &current,
-            current.lists.clone(),
-            checks,
-            unix_now(),
-        )?;
-        drop(changing);
-        Ok(self)
+            ..checks
+        })
     }
 
     /// Let a list past its `nextUpdate` count no more (checked at every handshake, and
     /// for requests on connections opened before once [`Trust::refresh`] moved the
     /// version on): its CA's certificates are refused until a current list is in place.
     pub fn refusing_overdue_lists(self) -> Result<Self, TlsError> {
+        self.with_checks(|checks| Checks {
+            refuse_overdue: true,
+            ..checks
+        })
+    }
+
+    /// The same anchors and lists, with the checks `change` makes of the ones in force.
+    fn with_checks(self, change: impl FnOnce(Checks) -> Checks) -> Result<Self, TlsError> {
         let changing = self.changing();
         let current = self.current();
-        let checks = Checks {
-            refuse_overdue: true,
-            ..current.checks
-        };
+        let checks = change(current.checks);
         self.put(
             &changing,
             &current,
@@ -361,16 +355,21 @@ impl Trust {
     /// Whether the trust in force refuses a client whose connection was opened (or TLS
     /// session begun) before it: `sent` is checked again, as a handshake would be now
     /// (revocation, whole chains, overdue lists alike), once for each version of the
-    /// trust it meets. Without revocation lists nothing is refused: the handshake's
-    /// check stands. On most requests: two atomic reads.
+    /// trust it meets, and on every request once a certificate it sent has ended.
+    /// Without revocation lists, until then, nothing is refused: the handshake's check
+    /// stands. On most requests: the clock and two atomic reads.
     pub fn refuses(&self, sent: &SentChain) -> bool {
+        // Past the end of a certificate it sent, the chain is checked again on every
+        // request: one on its path has ended (one off its path, sent besides, changes
+        // nothing).
+        let past_an_end = unix_now() >= sent.first_end;
         let version = self.version();
         let last = sent.checked.load(Ordering::Acquire);
-        if last >> 1 == version + 1 {
+        if !past_an_end && last >> 1 == version + 1 {
             return last & 1 == 1;
         }
         let current = self.current();
-        let refused = !current.lists.is_empty() && {
+        let refused = (past_an_end || !current.lists.is_empty()) && {
             let (end_entity, intermediates) = sent.chain.split_first().unzip();
             end_entity.is_none_or(|end_entity| {
                 current
@@ -397,13 +396,28 @@ pub struct SentChain {
     chain: Vec<CertificateDer<'static>>,
     /// 0: not checked since the handshake; else (version + 1) << 1 | refused.
     checked: AtomicU64,
+    /// The first moment (unix seconds) one of its certificates is past its `notAfter`.
+    first_end: i64,
 }
 
 impl SentChain {
     pub fn new(chain: Vec<CertificateDer<'static>>) -> Self {
+        let first_end = chain
+            .iter()
+            .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
+            .map(|(_, certificate)| {
+                certificate
+                    .validity()
+                    .not_after
+                    .timestamp()
+                    .saturating_add(1)
+            })
+            .min()
+            .unwrap_or(i64::MAX);
         Self {
             chain,
             checked: AtomicU64::new(0),
+            first_end,
         }
     }
 }

@@ -416,7 +416,6 @@ fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
 /// would be, so a certificate it sent that only bears the CA's name changes nothing.
 #[tokio::test]
 async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
-    use axum::extract::ConnectInfo;
     let (root, issuing, issuing_der) = Ca::with_issuing_ca();
     let mut gemeente = issuing.issue(GEMEENTE, -1, 365);
     // Ahead of the real issuing CA, one of its own making that bears its name.
@@ -432,20 +431,7 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     let fine = format!("{}{of_issuing}", root.revocation_list(&[]));
     let trust = root.trust().checking_whole_chains().unwrap();
     let trust = trust.with_revocation_lists(lists(&fine)).unwrap();
-    let checking = trust.clone();
-    // Answers the connection's port and whether the lists in force refuse its client.
-    let router = axum::Router::new().fallback(
-        move |ConnectInfo(peer): ConnectInfo<tls::Peer>| async move {
-            let sent = peer.sent.expect("a client certificate");
-            let verdict = if checking.refuses(&sent) {
-                "refused"
-            } else {
-                "accepted"
-            };
-            format!("{} {verdict}", peer.remote.port())
-        },
-    );
-    let url = inway_before(&rvig, &trust, router).await;
+    let url = inway_before(&rvig, &trust, telling(trust.clone())).await;
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(tls::client_config(&gemeente, &root.trust()).unwrap())
         .build()
@@ -479,6 +465,55 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     let sent = || SentChain::new(gemeente.chain.clone());
     assert!(!certificate_only.refuses(&sent()));
     assert!(trust.refuses(&sent()));
+}
+
+/// An inway's router that answers the connection's port and whether `trust` refuses its
+/// client now.
+fn telling(trust: Trust) -> axum::Router {
+    use axum::extract::ConnectInfo;
+    axum::Router::new().fallback(move |ConnectInfo(peer): ConnectInfo<tls::Peer>| {
+        let trust = trust.clone();
+        async move {
+            let sent = peer.sent.expect("a client certificate");
+            let verdict = if trust.refuses(&sent) {
+                "refused"
+            } else {
+                "accepted"
+            };
+            format!("{} {verdict}", peer.remote.port())
+        }
+    })
+}
+
+/// A client certificate that ends while its connection stays open: the next request on
+/// that connection is refused, as a new handshake would be, without revocation lists
+/// too.
+#[tokio::test]
+async fn a_certificate_that_ends_on_an_open_connection_is_refused_there() {
+    let ca = Ca::new();
+    let rvig = ca.issue(RVIG, -1, 365);
+    let now = OffsetDateTime::now_utc();
+    // Whole seconds, as the certificate keeps them.
+    let ends = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 4).unwrap();
+    let (gemeente, _) = ca.issue_pem(GEMEENTE, now - Duration::days(1), ends);
+    let trust = ca.trust();
+    assert!(!trust.checks_revocation());
+    let url = inway_before(&rvig, &trust, telling(trust.clone())).await;
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls::client_config(&gemeente, &trust).unwrap())
+        .build()
+        .unwrap();
+    let ask_again = || async { client.get(&url).send().await?.text().await };
+    let before = ask_again().await.unwrap();
+    let (port, verdict) = before.split_once(' ').unwrap();
+    assert_eq!(verdict, "accepted");
+    let wait = ends - OffsetDateTime::now_utc() + Duration::milliseconds(1500);
+    tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
+    assert_eq!(ask_again().await.unwrap(), format!("{port} refused"));
+    // A certificate sent besides that ends early, off the path, changes nothing.
+    let mut with_spare = ca.issue(GEMEENTE, -1, 365);
+    with_spare.chain.push(gemeente.chain[0].clone());
+    assert!(!trust.refuses(&SentChain::new(with_spare.chain.clone())));
 }
 
 /// A list past its `nextUpdate` still counts by default; when overdue lists are refused,
@@ -518,9 +553,10 @@ async fn an_overdue_list_counts_no_more_when_overdue_lists_are_refused() {
     assert!(refusing.refuses(&sent()));
     assert!(ask(&inway(&rvig, &refusing).await, client()).await.is_err());
 
-    // A list due in two seconds counts until then. A connection opened before is
+    // A list due in five seconds counts until then. A connection opened before is
     // checked again once a refresh sees the list due, and then refused.
-    let due_at = OffsetDateTime::now_utc() + Duration::seconds(2);
+    // Whole seconds, as the list keeps them, and time to spare before it is due.
+    let due_at = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 5).unwrap();
     let due = ca.revocation_list_until(&[], now - Duration::hours(1), due_at);
     refusing.replace_revocation_lists(lists(&due)).unwrap();
     assert!(tls::check_identity(&gemeente, &refusing).is_ok());

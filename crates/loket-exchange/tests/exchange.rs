@@ -356,6 +356,30 @@ impl World {
             .unwrap()
     }
 
+    /// Straight to the inway as the municipality, under `grant` for `activity`, a body
+    /// sent as `content_type`.
+    async fn direct_typed(
+        &self,
+        grant: &str,
+        activity: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let config = tls::client_config(&identity(&self.pki, "gemeente"), &self.trust()).unwrap();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .build()
+            .unwrap()
+            .post(format!("{}{PATH}", self.inway))
+            .header(PROCESSING_ACTIVITY, activity)
+            .header(GRANT_HASH, grant)
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// RvIG's service at another inway address in the directory (which no one signs).
     async fn move_service_to(&self, inway: &str) {
         self.manager
@@ -1020,6 +1044,58 @@ async fn malformed_headers_get_an_answer_and_a_record(w: World) {
         );
     }
     assert_eq!(w.reached(), 2);
+    // The media type written in another case is JSON all the same (as a register takes
+    // it): read, checked against the grant, and Sanne is named at both ends.
+    let response = client
+        .post(format!("{}/{SERVICE}{PATH}", w.outway))
+        .header(PROCESSING_ACTIVITY, parkeren.clone())
+        .header("content-type", "Application/JSON")
+        .body(lookup(&["naam"]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(w.reached(), 3);
+    for log in [&w.gemeente_log.0, &w.rvig_log.0] {
+        let newest = &w.records_about(log, SANNE).await[0];
+        assert_ne!(
+            newest["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "a record of this request: {newest}"
+        );
+    }
+    // JSON under a media type that is not JSON's, under a grant not limited to fields:
+    // the register might read it all the same, and the inway could not tell whose data
+    // it gave. Refused at the inway.
+    let (gemeente, rvig) = (identity(&w.pki, "gemeente"), identity(&w.pki, "rvig"));
+    let unlimited = w
+        .manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![ATTENDEREN.into()],
+            None,
+            validity(-1, 30),
+            &register(),
+        )
+        .await
+        .unwrap();
+    w.manager.accept(&rvig, &unlimited).await.unwrap();
+    let grant = w
+        .manager
+        .policy()
+        .connections
+        .values()
+        .find(|connection| connection.fields.is_none())
+        .unwrap()
+        .grant_hash
+        .clone();
+    let naam = lookup(&["naam"]);
+    let typed =
+        |content_type: &'static str| w.direct_typed(&grant, ATTENDEREN, content_type, &naam);
+    denied(typed("text/plain").await, 400, "ERROR_CODE_BODY_UNREADABLE").await;
+    assert_eq!(w.reached(), 3);
+    assert_eq!(typed("application/json").await.status(), 200);
+    assert_eq!(w.reached(), 4);
 }
 
 fn entry(name: &str, peer: &str, inway: &str) -> ServiceEntry {

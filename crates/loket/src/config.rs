@@ -298,9 +298,9 @@ fn exchange(
     let identity = settings.identity().context("exchange.certificate")?;
     let trust = settings.trust()?;
     match loket_exchange::tls::check_identity(&identity, &trust) {
-        Err(error) if crate::exchange_peer::overdue_list(&error) => bail!(
-            "exchange.revocation_lists_file: the list of this organisation's own CA is past its nextUpdate, and overdue_revocation_lists = \"refuse\" counts it no more: put the CA's current list in place ({error})"
-        ),
+        // Only the exchange cannot start then (`exchange_peer::start` says so); other
+        // commands (revoking a contract, reading the log's key) still work.
+        Err(error) if crate::exchange_peer::overdue_list(&error) => {}
         checked => checked.context(
             "exchange.certificate and exchange.private_key: peers would not accept this identity (not from a trust anchor, not valid now, revoked, or its CA's revocation list missing)",
         )?,
@@ -1172,8 +1172,8 @@ mod tests {
         let sideways = format!("{:#}", load(&sideways.write(dir.path())).unwrap_err());
         assert!(sideways.contains("revocation_check"), "{sideways}");
         // A list past its nextUpdate: by default it counts (the start warns); refusing
-        // overdue lists, the organisation's own certificate is refused, so it does not
-        // start, and says why.
+        // overdue lists, the organisation's own certificate is refused: the configuration
+        // still loads (for other commands), and the exchange's start says why it cannot.
         let overdue = |mode: &str| {
             let settings = format!(
                 "revocation_lists_file = \"{}\"\n{mode}",
@@ -1192,13 +1192,15 @@ mod tests {
         let (identity, warning) = overdue("").unwrap();
         assert!(!warning.refuses_overdue_lists());
         assert!(loket_exchange::tls::check_identity(&identity, &warning).is_ok());
-        let refusing = format!(
-            "{:#}",
-            overdue("overdue_revocation_lists = \"refuse\"\n").unwrap_err()
-        );
+        let (identity, refusing) = overdue("overdue_revocation_lists = \"refuse\"\n").unwrap();
+        assert!(refusing.refuses_overdue_lists());
+        let refused = loket_exchange::tls::check_identity(&identity, &refusing).unwrap_err();
+        assert!(crate::exchange_peer::overdue_list(&refused), "{refused}");
+        let why = crate::exchange_peer::own_chain_usable(&identity, &refusing).unwrap_err();
+        let why = format!("{why:#}");
         assert!(
-            refusing.contains("past its nextUpdate") && refusing.contains("current list"),
-            "{refusing}"
+            why.contains("past its nextUpdate") && why.contains("current list"),
+            "{why}"
         );
         let sometimes = format!(
             "{:#}",

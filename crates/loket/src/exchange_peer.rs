@@ -165,6 +165,7 @@ pub async fn start(
     let trust = settings.trust()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     warn_about_revocation(&trust, clock.now());
+    own_chain_usable(&identity, &trust)?;
     let metrics = platform.exchange_metrics().clone();
     metrics.revocation_lists_in_force(&trust);
     if let Some(path) = &settings.revocation_lists_file {
@@ -423,9 +424,23 @@ pub fn out_of_use(error: &tls::TlsError) -> bool {
     ) || overdue_list(error)
 }
 
-/// Whether `error` says only that the CA's revocation list is past its `nextUpdate`
-/// (with `overdue_revocation_lists = "refuse"`): the lists' job is late, which the start
-/// reports as an error of its own rather than stopping there.
+/// The exchange cannot start with its own certificate refused for an overdue list (with
+/// `overdue_revocation_lists = "refuse"`): no peer would be reached, and the manager
+/// could not enter the directory. Said plainly, rather than as a directory error.
+pub fn own_chain_usable(identity: &Identity, trust: &tls::Trust) -> anyhow::Result<()> {
+    match tls::check_identity(identity, trust) {
+        Err(error) if overdue_list(&error) => anyhow::bail!(
+            "exchange.revocation_lists_file: a CA list in this organisation's chain is past its nextUpdate, and overdue_revocation_lists = \"refuse\" counts it no more: put the CA's current list in place ({error})"
+        ),
+        // Anything else the configuration's load refused already.
+        _ => Ok(()),
+    }
+}
+
+/// Whether `error` says only that a CA's revocation list is past its `nextUpdate` (with
+/// `overdue_revocation_lists = "refuse"`): the lists' job is late. Loading the
+/// configuration lets it pass; the exchange's start stops on it
+/// ([`own_chain_usable`]).
 pub fn overdue_list(error: &tls::TlsError) -> bool {
     use rustls::CertificateError;
     matches!(

@@ -1923,19 +1923,11 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     // current list is in place.
     let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(8);
     ca.revoke_until(&revocation_lists, &[], due);
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let refused = loop {
-        let response = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
-        if response.status() != 200 {
-            break response;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still answered 25 s after an overdue list came:\n{}",
-            rvig_running.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let refused = refused_within(
+        25,
+        || ask_for_sanne(&client, &outway, MIJN_GEGEVENS),
+        || rvig_running.stderr(),
+    );
     assert!(
         time::OffsetDateTime::now_utc() >= due,
         "refused before it was due"
@@ -1957,19 +1949,11 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     // The CA revokes the new certificate; RvIG's file gets the new list. Requests on
     // connections opened before are refused too.
     ca.revoke(&revocation_lists, &["gemeente-vernieuwd"]);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let refused = loop {
-        let response = ask_for_sanne(&client, &outway, MIJN_GEGEVENS);
-        if response.status() != 200 {
-            break response;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still answered 15 s after the list came:\n{}",
-            rvig_running.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let refused = refused_within(
+        15,
+        || ask_for_sanne(&client, &outway, MIJN_GEGEVENS),
+        || rvig_running.stderr(),
+    );
     assert_eq!(refused.status(), 401, "{:?}", refused.text());
     assert_eq!(
         refused.headers()["fsc-error-code"],
@@ -1980,6 +1964,28 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
     while !rvig_running.stderr().contains("revocation lists replaced") {
         assert!(Instant::now() < deadline, "{}", rvig_running.stderr());
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The first answer of `ask` that is not 200, asking every 200 ms for at most `seconds`
+/// (else the test fails, with what `stderr` says).
+fn refused_within(
+    seconds: u64,
+    ask: impl Fn() -> reqwest::blocking::Response,
+    stderr: impl Fn() -> String,
+) -> reqwest::blocking::Response {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let response = ask();
+        if response.status() != 200 {
+            return response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answered after {seconds} s:\n{}",
+            stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
