@@ -103,8 +103,8 @@ fn check(
     activity: Option<&str>,
 ) -> Result<Connection, Denial> {
     let certificate = peer.certificate.as_ref().ok_or(Denial::NoCertificate)?;
-    // Checked at the handshake; lists that came since then count for every request on a
-    // connection opened before them.
+    // Checked at the handshake; lists that came since then, and a certificate that has
+    // ended since, count for every request on a connection opened before.
     if peer
         .sent
         .as_ref()
