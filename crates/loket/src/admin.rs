@@ -71,7 +71,14 @@ pub async fn log_verify(
             );
             continue;
         }
-        verify_log(&storage, &keys, organisation.log, organisation.display_name).await?;
+        verify_log(
+            &storage,
+            &keys,
+            organisation.log,
+            organisation.display_name,
+            None,
+        )
+        .await?;
         checked += 1;
     }
     anyhow::ensure!(checked > 0, "no processing log found in {storage:?}");
@@ -79,14 +86,16 @@ pub async fn log_verify(
 }
 
 /// Verify the log of the organisation a production configuration describes (reading
-/// only its storage and the log's keys: see `config::load_log`).
-pub async fn log_verify_configured(config: &Path) -> anyhow::Result<()> {
+/// only its storage and the log's keys: see `config::load_log`), with its public key
+/// when given (base64) instead of its private keys.
+pub async fn log_verify_configured(config: &Path, public_key: Option<&str>) -> anyhow::Result<()> {
     let settings = crate::config::load_log(config)?;
     verify_log(
         &settings.storage,
         &settings.keys,
         crate::exchange_peer::LOG,
         &settings.name,
+        public_key,
     )
     .await
 }
@@ -130,14 +139,24 @@ async fn verify_log(
     keys: &Path,
     component: &'static str,
     organisation: &str,
+    public_key: Option<&str>,
 ) -> anyhow::Result<()> {
-    let keys =
-        LogKeys::load(keys, component).with_context(|| format!("the keys of {component}"))?;
-    let key = keys.verifying_key();
-    let known = match keys.head_file() {
-        Some(file) => file.read(&key)?,
-        None => None,
+    use base64::Engine;
+    let key = match public_key {
+        Some(text) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok()
+                .filter(|bytes| bytes.len() == 32)
+                .context("--public-key: not an Ed25519 public key in base64 (as `loket log public-key` prints it)")?;
+            loket_logboek::VerifyingKey(bytes)
+        }
+        None => LogKeys::load(keys, component)
+            .with_context(|| format!("the keys of {component}"))?
+            .verifying_key(),
     };
+    // The newest head the log signed, kept beside its keys, when it is there.
+    let known = loket_logboek::HeadFile::beside_keys(keys, component).read(&key)?;
     let database = platform::open(storage, &loket_logboek::schema(component)).await?;
     let started = Instant::now();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

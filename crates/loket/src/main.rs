@@ -200,6 +200,11 @@ enum LogCommand {
         /// (its storage and keys; instead of the other options).
         #[arg(long, conflicts_with_all = ["storage", "keys", "logs"])]
         config: Option<PathBuf>,
+        /// With --config: the log's public key (base64, as `loket log public-key`
+        /// prints it), so that its private keys need not be here; the newest head it
+        /// signed is read from beside the keys when there.
+        #[arg(long, requires = "config")]
+        public_key: Option<String>,
     },
 }
 
@@ -254,14 +259,16 @@ fn main() -> ExitCode {
             }
             Command::Log(LogCommand::Verify {
                 config: Some(config),
+                public_key,
                 ..
-            }) => admin::log_verify_configured(&config).await,
+            }) => admin::log_verify_configured(&config, public_key.as_deref()).await,
             Command::Log(LogCommand::Verify {
                 data,
                 storage,
                 keys,
                 logs,
                 config: None,
+                ..
             }) => admin::log_verify(data, storage, keys, logs).await,
             Command::Exchange(command) => admin::exchange(command).await,
             Command::Catalogue(CatalogueCommand::Check { catalogue }) => {

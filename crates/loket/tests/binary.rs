@@ -1625,6 +1625,40 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
     );
     assert!(out.contains("logboek") && out.contains(" ok: "), "{out}");
     assert!(!out.contains(" ok: 0 records"), "{out}");
+    // An auditor with the public key only: the private keys need not be there.
+    use base64::Engine as _;
+    let public_key = loket(&["log", "public-key", "--config", &config_arg(&gemeente)]);
+    assert!(public_key.status.success());
+    let public_key = String::from_utf8(public_key.stdout).unwrap();
+    let keys = root.join("gemeente-keys");
+    let kept = root.join("kept-keys");
+    std::fs::rename(&keys, &kept).unwrap();
+    std::fs::create_dir(&keys).unwrap();
+    let head = "logboek.latest-head.json";
+    std::fs::copy(kept.join(head), keys.join(head)).unwrap();
+    let verify_with = |key: &str| {
+        loket(&[
+            "log",
+            "verify",
+            "--config",
+            &config_arg(&gemeente),
+            "--public-key",
+            key,
+        ])
+    };
+    let verified = verify_with(public_key.trim());
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verified.stdout).contains(" ok: "));
+    // Another log's key: its heads are not this log's.
+    let other = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    assert!(!verify_with(&other).status.success());
+    let garbled = verify_with("not a key");
+    assert!(!garbled.status.success());
+    assert!(String::from_utf8_lossy(&garbled.stderr).contains("--public-key"));
 }
 
 const GEMEENTE_OIN: &str = "00000001001234567000";
