@@ -293,10 +293,8 @@ async fn a_revoked_certificate_gets_no_connection_either_way() {
     let url = inway(&rvig, &unknown).await;
     assert!(ask(&url, client(&gemeente)).await.is_err());
     assert!(matches!(
-        tls::check_identity(&gemeente, &unknown),
-        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownRevocationStatus
-        )))
+        refusal(&gemeente, &unknown),
+        Some(rustls::CertificateError::UnknownRevocationStatus)
     ));
     let sent = || SentChain::new(gemeente.chain.clone());
     assert!(
@@ -308,10 +306,8 @@ async fn a_revoked_certificate_gets_no_connection_either_way() {
         "without lists nothing is refused"
     );
     assert!(matches!(
-        tls::check_identity(&revoked, &trust),
-        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::Revoked
-        )))
+        refusal(&revoked, &trust),
+        Some(rustls::CertificateError::Revoked)
     ));
 }
 
@@ -392,10 +388,8 @@ fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
     let chains = root.trust().checking_whole_chains().unwrap();
     let chains = chains.with_revocation_lists(lists(&both)).unwrap();
     assert!(matches!(
-        tls::check_identity(&gemeente, &chains),
-        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::Revoked
-        )))
+        refusal(&gemeente, &chains),
+        Some(rustls::CertificateError::Revoked)
     ));
     // Not revoked: accepted, with a list for each level.
     let fine = format!("{}{of_issuing}", root.revocation_list(&[]));
@@ -404,10 +398,8 @@ fn a_revoked_issuing_ca_counts_when_whole_chains_are_checked() {
     // Without the root's list, the issuing CA's status is unknown.
     chains.replace_revocation_lists(lists(&of_issuing)).unwrap();
     assert!(matches!(
-        tls::check_identity(&gemeente, &chains),
-        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownRevocationStatus
-        )))
+        refusal(&gemeente, &chains),
+        Some(rustls::CertificateError::UnknownRevocationStatus)
     ));
 }
 
@@ -432,14 +424,9 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     let trust = root.trust().checking_whole_chains().unwrap();
     let trust = trust.with_revocation_lists(lists(&fine)).unwrap();
     let url = inway_before(&rvig, &trust, telling(trust.clone())).await;
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls::client_config(&gemeente, &root.trust()).unwrap())
-        .build()
-        .unwrap();
+    let config = tls::client_config(&gemeente, &root.trust()).unwrap();
+    let (client, port) = kept_connection(&url, config).await;
     let ask_again = || async { client.get(&url).send().await?.text().await };
-    let before = ask_again().await.unwrap();
-    let (port, verdict) = before.split_once(' ').unwrap();
-    assert_eq!(verdict, "accepted");
 
     let revoking_issuing = root.revocation_list_of(
         &[serial_of(&issuing_der)],
@@ -465,6 +452,27 @@ async fn requests_on_an_open_connection_count_a_revoked_issuing_ca() {
     let sent = || SentChain::new(gemeente.chain.clone());
     assert!(!certificate_only.refuses(&sent()));
     assert!(trust.refuses(&sent()));
+}
+
+/// Why `trust` refuses `identity`'s certificate, if it does.
+fn refusal(identity: &Identity, trust: &Trust) -> Option<rustls::CertificateError> {
+    match tls::check_identity(identity, trust) {
+        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(error))) => Some(error),
+        _ => None,
+    }
+}
+
+/// A client that keeps one connection to a [`telling`] inway at `url`, and that
+/// connection's port, once its first answer said "accepted".
+async fn kept_connection(url: &str, config: rustls::ClientConfig) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .unwrap();
+    let first = client.get(url).send().await.unwrap().text().await.unwrap();
+    let (port, verdict) = first.split_once(' ').unwrap();
+    assert_eq!(verdict, "accepted");
+    (client, port.to_owned())
 }
 
 /// An inway's router that answers the connection's port and whether `trust` refuses its
@@ -499,14 +507,9 @@ async fn a_certificate_that_ends_on_an_open_connection_is_refused_there() {
     let trust = ca.trust();
     assert!(!trust.checks_revocation());
     let url = inway_before(&rvig, &trust, telling(trust.clone())).await;
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls::client_config(&gemeente, &trust).unwrap())
-        .build()
-        .unwrap();
+    let config = tls::client_config(&gemeente, &trust).unwrap();
+    let (client, port) = kept_connection(&url, config).await;
     let ask_again = || async { client.get(&url).send().await?.text().await };
-    let before = ask_again().await.unwrap();
-    let (port, verdict) = before.split_once(' ').unwrap();
-    assert_eq!(verdict, "accepted");
     let wait = ends - OffsetDateTime::now_utc() + Duration::milliseconds(1500);
     tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
     assert_eq!(ask_again().await.unwrap(), format!("{port} refused"));
@@ -544,11 +547,11 @@ async fn an_overdue_list_counts_no_more_when_overdue_lists_are_refused() {
     assert!(refusing.refuses_overdue_lists() && refusing.checks_whole_chains());
     refusing.replace_revocation_lists(lists(&overdue)).unwrap();
     assert!(matches!(
-        tls::check_identity(&gemeente, &refusing),
-        Err(tls::TlsError::Rustls(rustls::Error::InvalidCertificate(
+        refusal(&gemeente, &refusing),
+        Some(
             rustls::CertificateError::ExpiredRevocationListContext { .. }
                 | rustls::CertificateError::ExpiredRevocationList
-        )))
+        )
     ));
     assert!(refusing.refuses(&sent()));
     assert!(ask(&inway(&rvig, &refusing).await, client()).await.is_err());
