@@ -3,6 +3,7 @@
 //! (following redirects, retries, parsing each URL again on the way in and out). A
 //! gateway passes a redirect back to its caller rather than following it somewhere else.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header, uri};
@@ -12,6 +13,8 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::tls::ServerEnds;
 
 /// An answer, read whole: within 25 s of sending (under the edge's 30 s).
 const ANSWER_WITHIN: Duration = Duration::from_secs(25);
@@ -24,6 +27,9 @@ pub(crate) const MAX_ANSWER: usize = loket_http::MAX_ANSWER;
 #[derive(Debug, Clone)]
 pub(crate) struct Forwarder {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// The servers' certificate ends its connections were made with, when its TLS
+    /// notes them ([`crate::tls::client_config_for`]).
+    ends: Option<Arc<ServerEnds>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +79,21 @@ impl Forwarder {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(1024)
             .build(connector);
-        Self { client }
+        Self { client, ends: None }
+    }
+
+    /// As [`Forwarder::new`], for TLS that notes its servers' certificate ends in `ends`.
+    pub(crate) fn noting(tls: rustls::ClientConfig, ends: Arc<ServerEnds>) -> Self {
+        Self {
+            ends: Some(ends),
+            ..Self::new(tls)
+        }
+    }
+
+    /// Whether a certificate a server sent on one of its connections has ended: its kept
+    /// connections must not be used any more.
+    pub(crate) fn outlived(&self) -> bool {
+        self.ends.as_ref().is_some_and(|ends| ends.passed())
     }
 
     /// Send `request` and read its answer whole.

@@ -119,24 +119,34 @@ impl Inner {
         })
     }
 
+    /// The client towards `provider`'s inway for our key `key`: the one kept, unless a
+    /// certificate its inway sent has ended since (its connections are then dropped, so
+    /// that each new one is checked at its handshake).
     fn forwarder_to(&self, provider: &str, key: usize) -> Result<Forwarder, tls::TlsError> {
         let known = match self.forwarders[key].read() {
             Ok(forwarders) => forwarders.get(provider).cloned(),
             Err(poisoned) => poisoned.into_inner().get(provider).cloned(),
         };
-        if let Some(forwarder) = known {
+        if let Some(forwarder) = known.filter(|known| !known.outlived()) {
             return Ok(forwarder);
         }
         let identity = &self.keys[key].identity;
-        let forwarder = Forwarder::new(tls::client_config_for(identity, &self.trust, provider)?);
+        let (config, ends) = tls::client_config_for(identity, &self.trust, provider)?;
+        let forwarder = Forwarder::noting(config, ends);
         let mut forwarders = match self.forwarders[key].write() {
             Ok(forwarders) => forwarders,
             Err(poisoned) => poisoned.into_inner(),
         };
-        Ok(forwarders
-            .entry(provider.to_owned())
-            .or_insert(forwarder)
-            .clone())
+        match forwarders.get(provider) {
+            Some(kept) if !kept.outlived() => return Ok(kept.clone()),
+            Some(_) => tracing::warn!(
+                %provider,
+                "a certificate this provider's inway presented has ended: the connections made with it are closed"
+            ),
+            None => {}
+        }
+        forwarders.insert(provider.to_owned(), forwarder.clone());
+        Ok(forwarder)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
@@ -83,6 +84,7 @@ pub fn client_config(identity: &Identity, trust: &Trust) -> Result<ClientConfig,
         .with_custom_certificate_verifier(Arc::new(LiveServerCheck {
             trust: trust.clone(),
             provider_oin: None,
+            ends: None,
         }))
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?;
     config.resumption = rustls::client::Resumption::disabled();
@@ -92,14 +94,18 @@ pub fn client_config(identity: &Identity, trust: &Trust) -> Result<ClientConfig,
 /// An outway's TLS towards one provider: as [`client_config`], and the inway must also
 /// present a certificate with the provider's OIN. The directory's inway address is not
 /// part of any signed contract; this way a changed address cannot lead elsewhere.
+/// What the configuration's connections were made with is noted in the [`ServerEnds`]
+/// it comes with.
 pub fn client_config_for(
     identity: &Identity,
     trust: &Trust,
     provider_oin: &str,
-) -> Result<ClientConfig, TlsError> {
+) -> Result<(ClientConfig, Arc<ServerEnds>), TlsError> {
+    let ends = Arc::new(ServerEnds(AtomicI64::new(i64::MAX)));
     let verifier = Arc::new(LiveServerCheck {
         trust: trust.clone(),
         provider_oin: Some(provider_oin.to_owned()),
+        ends: Some(ends.clone()),
     });
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -107,7 +113,25 @@ pub fn client_config_for(
         .with_custom_certificate_verifier(verifier)
         .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())?;
     config.resumption = rustls::client::Resumption::disabled();
-    Ok(config)
+    Ok((config, ends))
+}
+
+/// When the first certificate ends that a server sent on any of a client's connections.
+/// A handshake checks a server's certificates once; a connection kept open for reuse
+/// must not outlive them, so its client is replaced once one has ended.
+#[derive(Debug)]
+pub struct ServerEnds(AtomicI64);
+
+impl ServerEnds {
+    /// Whether a certificate a server sent on one of the connections has ended.
+    pub fn passed(&self) -> bool {
+        crate::trust::unix_now() >= self.0.load(Ordering::Acquire)
+    }
+
+    /// The first moment (unix seconds) one of them is past its end, if any was sent.
+    pub fn first(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Acquire)).filter(|end| *end < i64::MAX)
+    }
 }
 
 /// An inway's check of a client: the usual one, with the trust as it is now.
@@ -173,6 +197,8 @@ impl rustls::server::danger::ClientCertVerifier for LiveClientCheck {
 struct LiveServerCheck {
     trust: Trust,
     provider_oin: Option<String>,
+    /// Where the ends of the certificates of accepted servers are noted, if anywhere.
+    ends: Option<Arc<ServerEnds>>,
 }
 
 impl rustls::client::danger::ServerCertVerifier for LiveServerCheck {
@@ -195,11 +221,18 @@ impl rustls::client::danger::ServerCertVerifier for LiveServerCheck {
             return Ok(verified);
         };
         match PeerCertificate::parse(end_entity) {
-            Ok(peer) if peer.oin.as_str() == oin => Ok(verified),
-            _ => Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            )),
+            Ok(peer) if peer.oin.as_str() == oin => {}
+            _ => {
+                return Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                ));
+            }
         }
+        if let Some(ends) = &self.ends {
+            let end = crate::trust::first_end(std::iter::once(end_entity).chain(intermediates));
+            ends.0.fetch_min(end, Ordering::AcqRel);
+        }
+        Ok(verified)
     }
 
     fn verify_tls12_signature(

@@ -402,24 +402,31 @@ pub struct SentChain {
 
 impl SentChain {
     pub fn new(chain: Vec<CertificateDer<'static>>) -> Self {
-        let first_end = chain
-            .iter()
-            .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
-            .map(|(_, certificate)| {
-                certificate
-                    .validity()
-                    .not_after
-                    .timestamp()
-                    .saturating_add(1)
-            })
-            .min()
-            .unwrap_or(i64::MAX);
         Self {
-            chain,
+            first_end: first_end(&chain),
             checked: AtomicU64::new(0),
-            first_end,
+            chain,
         }
     }
+}
+
+/// The first moment (unix seconds) one of `chain`'s certificates is past its `notAfter`;
+/// `i64::MAX` for none (a certificate that does not parse was refused at the handshake).
+pub(crate) fn first_end<'a, 'b: 'a>(
+    chain: impl IntoIterator<Item = &'a CertificateDer<'b>>,
+) -> i64 {
+    chain
+        .into_iter()
+        .filter_map(|der| x509_parser::parse_x509_certificate(der.as_ref()).ok())
+        .map(|(_, certificate)| {
+            certificate
+                .validity()
+                .not_after
+                .timestamp()
+                .saturating_add(1)
+        })
+        .min()
+        .unwrap_or(i64::MAX)
 }
 
 impl fmt::Debug for Trust {
@@ -433,7 +440,7 @@ impl fmt::Debug for Trust {
     }
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| {

@@ -7,12 +7,19 @@
 
 mod common;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use loket_core::SystemClock;
 use loket_exchange::contract::SignatureKind;
 use loket_exchange::contract::Validity;
 use loket_exchange::pki;
 use loket_exchange::pki::Identity;
 use loket_exchange::tls::{self, SentChain, Trust};
-use loket_exchange::{ContractState, Manager, ManagerError, PeerEntry, ServiceEntry};
+use loket_exchange::{
+    ContractState, Inway, Manager, ManagerError, Outway, PeerEntry, ServiceEntry,
+};
+use loket_http::Metrics;
 use loket_logboek::Activities;
 use loket_store::{Database, StorageUrl, sqlx};
 use rcgen::{
@@ -252,10 +259,20 @@ async fn an_outway_does_not_talk_to_an_inway_whose_certificate_expired() {
     let trust = ca.trust();
     let gemeente = ca.issue(GEMEENTE, -1, 365);
     let config = || tls::client_config_for(&gemeente, &trust, RVIG).unwrap();
-    let current = inway(&ca.issue(RVIG, -1, 365), &trust).await;
-    assert_eq!(ask(&current, config()).await.unwrap(), "ok");
+    let now = OffsetDateTime::now_utc();
+    let until = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 86_400).unwrap();
+    let (rvig, _) = ca.issue_pem(RVIG, now - Duration::days(1), until);
+    let current = inway(&rvig, &trust).await;
+    let (to_current, ends) = config();
+    assert_eq!(ends.first(), None, "no connection yet");
+    assert_eq!(ask(&current, to_current).await.unwrap(), "ok");
+    // Where the connection's certificate ends is noted, so that it is not kept past it.
+    assert_eq!(ends.first(), Some(until.unix_timestamp() + 1));
+    assert!(!ends.passed());
     let expired = inway(&ca.issue(RVIG, -30, -1), &trust).await;
-    assert!(ask(&expired, config()).await.is_err());
+    let (to_expired, ends) = config();
+    assert!(ask(&expired, to_expired).await.is_err());
+    assert_eq!(ends.first(), None, "a refused certificate is not noted");
 }
 
 /// With its CA's revocation list, a revoked certificate gets no connection: not as a
@@ -278,7 +295,7 @@ async fn a_revoked_certificate_gets_no_connection_either_way() {
 
     let revoked_inway = ca.issue(RVIG, -1, 365);
     let url = inway(&revoked_inway, &ca.trust()).await;
-    let to_rvig = |trust: &Trust| tls::client_config_for(&gemeente, trust, RVIG).unwrap();
+    let to_rvig = |trust: &Trust| tls::client_config_for(&gemeente, trust, RVIG).unwrap().0;
     assert_eq!(ask(&url, to_rvig(&ca.trust())).await.unwrap(), "ok");
     let lists = ca.revocation_list(&[&revoked_inway]);
     assert!(
@@ -339,7 +356,7 @@ async fn new_revocation_lists_count_at_once() {
     // Towards an inway: the outway's next connection checks by the new list. (A
     // configuration keeps its TLS sessions, and a resumed one is not checked again: the
     // outway makes new ones when the lists change.)
-    let to_rvig = || tls::client_config_for(&gemeente, &trust, RVIG).unwrap();
+    let to_rvig = || tls::client_config_for(&gemeente, &trust, RVIG).unwrap().0;
     let other_inway = inway(&rvig, &ca.trust()).await;
     assert_eq!(ask(&other_inway, to_rvig()).await.unwrap(), "ok");
     let revoking_rvig = lists(&[&rvig]).unwrap();
@@ -627,6 +644,8 @@ fn revocation_lists_come_as_pem_and_must_parse() {
 /// in it, RvIG's service published and a connection to it for parking permits: each
 /// contract signed by both. `other` reads the same directory, as another process does.
 struct Directory {
+    /// Where its storage is (logs made for a test go there too).
+    url: StorageUrl,
     ca: Ca,
     manager: Manager,
     other: Manager,
@@ -643,13 +662,10 @@ struct Directory {
 const SERVICE: &str = "brp-personen";
 const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
 const MIJN_GEGEVENS: &str = "https://voorbeeldstad.example/verwerkingen/mijn-gegevens";
+const SANNE: &str = "999990007";
 
 fn register() -> Activities {
-    Activities::parse(
-        include_str!("../../../config/verwerkingsactiviteiten.toml"),
-        "test",
-    )
-    .unwrap()
+    Activities::parse(common::ACTIVITIES, "test").unwrap()
 }
 
 fn a_year() -> Validity {
@@ -692,6 +708,7 @@ async fn directory(url: &StorageUrl) -> Directory {
     let connection = request(&manager, &gemeente, PARKEREN).await;
     manager.accept(&rvig, &connection).await.unwrap();
     let directory = Directory {
+        url: url.clone(),
         ca,
         manager,
         other,
@@ -968,9 +985,86 @@ async fn an_earlier_certificate_counts_only_while_it_is_valid(d: Directory) {
     assert!(signed_again.is_empty(), "{signed_again:?}");
 }
 
+/// An outway keeps its connections to an inway for reuse, but not past the end of a
+/// certificate the inway presented on them: the next request after it needs a new
+/// connection, whose handshake refuses the certificate, so nothing more is sent there.
+async fn an_outway_keeps_no_connection_past_the_inways_certificate(d: Directory) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let keys = tempfile::tempdir().unwrap();
+    let (gemeente_log, _) = common::log(&d.url, "logboek_gemeente", keys.path()).await;
+    let (rvig_log, _) = common::log(&d.url, "logboek_rvig", keys.path()).await;
+    // RvIG's register, which counts what reaches it.
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let register = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { axum::Json(serde_json::json!({"personen": [{"burgerservicenummer": SANNE}]})) }
+    });
+    let register_url = common::serve_plain(register).await;
+    let inway = Inway::new(
+        RVIG,
+        d.manager.clone(),
+        rvig_log,
+        HashMap::from([(SERVICE.to_owned(), register_url)]),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let now = OffsetDateTime::now_utc();
+    // Whole seconds, as the certificate keeps them, with time for a first request.
+    let ends = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 4).unwrap();
+    let (short, _) = d.ca.issue_pem(RVIG, now - Duration::days(1), ends);
+    let trust = d.ca.trust();
+    let inway_url = inway_before(&short, &trust, inway.service().into_router(Metrics::new())).await;
+    let entry = ServiceEntry {
+        name: SERVICE.to_owned(),
+        peer_id: RVIG.to_owned(),
+        inway: inway_url.trim_end_matches('/').to_owned(),
+        openapi: "/openapi.json".to_owned(),
+        subject_field: Some("burgerservicenummer".to_owned()),
+    };
+    let publication = d.manager.publish(&d.rvig, entry, a_year()).await.unwrap();
+    d.manager.accept(&d.gemeente, &publication).await.unwrap();
+    let outway = Outway::new(
+        &d.gemeente,
+        None,
+        &trust,
+        d.manager.clone(),
+        gemeente_log,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let outway_url = common::serve_plain(outway.service().into_router(Metrics::new())).await;
+    let client = reqwest::Client::new();
+    let ask = || {
+        client
+            .post(format!(
+                "{outway_url}/{SERVICE}/haalcentraal/api/brp/personen"
+            ))
+            .header(loket_exchange::PROCESSING_ACTIVITY, PARKEREN)
+            .json(&serde_json::json!({
+                "type": "RaadpleegMetBurgerservicenummer",
+                "burgerservicenummer": [SANNE],
+            }))
+            .send()
+    };
+    assert_eq!(ask().await.unwrap().status(), 200);
+    assert_eq!(reached.load(Ordering::SeqCst), 1);
+
+    let wait = ends - OffsetDateTime::now_utc() + Duration::milliseconds(1500);
+    tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
+    let refused = ask().await.unwrap();
+    assert_eq!(refused.status(), 502);
+    assert_eq!(
+        refused.headers()[loket_exchange::FSC_ERROR_CODE],
+        "ERROR_CODE_SERVICE_UNREACHABLE"
+    );
+    assert_eq!(reached.load(Ordering::SeqCst), 1, "nothing more reached it");
+}
+
 loket_store::contract_suite! {
     open = directory;
     tests = [
+        an_outway_keeps_no_connection_past_the_inways_certificate,
         a_renewal_with_a_new_key_keeps_the_contracts,
         signatures_by_a_revoked_certificate_do_not_count,
         a_consumer_learns_which_connections_name_its_earlier_key,

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::{ACTIVITIES, log, serve_plain};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use loket_exchange::{
     TRANSACTION_ID, tls,
 };
 use loket_http::Metrics;
-use loket_logboek::{Activities, Filter, LogKeys, Logboek, log_store};
+use loket_logboek::{Activities, Filter, Logboek};
 use loket_registers::brp::{self, PersonRecord, PersonStore};
 use loket_store::{Database, StorageUrl, sqlx};
 use serde_json::{Value, json};
@@ -42,9 +43,6 @@ fn register() -> Activities {
 const SANNE: &str = "999990007";
 const SERVICE: &str = "brp-personen";
 const PATH: &str = "/haalcentraal/api/brp/personen";
-
-/// The municipality's own register of processing activities.
-const ACTIVITIES: &str = include_str!("../../../config/verwerkingsactiviteiten.toml");
 
 struct World {
     _pki: tempfile::TempDir,
@@ -88,23 +86,6 @@ fn validity(from_days: i64, until_days: i64) -> Validity {
         not_before: now + from_days * 86_400,
         not_after: now + until_days * 86_400,
     }
-}
-
-async fn log(url: &StorageUrl, component: &'static str, keys: &Path) -> (Logboek, Database) {
-    let database = Database::open(url, &loket_logboek::schema(component))
-        .await
-        .unwrap();
-    let log = Logboek::start(
-        component,
-        log_store(&database),
-        LogKeys::load_or_create(keys, component).unwrap(),
-        Arc::new(Activities::parse(ACTIVITIES, "test").unwrap()),
-        Arc::new(SystemClock),
-        loket_logboek::HEAD_INTERVAL,
-    )
-    .await
-    .unwrap();
-    (log, database)
 }
 
 async fn world(url: &StorageUrl) -> World {
@@ -267,13 +248,6 @@ async fn world(url: &StorageUrl) -> World {
         rvig_log,
         grant,
     }
-}
-
-async fn serve_plain(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
-    url
 }
 
 fn lookup(fields: &[&str]) -> Value {
