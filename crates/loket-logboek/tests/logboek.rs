@@ -1648,6 +1648,16 @@ async fn a_record_moved_to_another_resident_by_its_columns_is_not_served(f: Fixt
         as_sanne["processingActivities"].as_array().unwrap().len(),
         2
     );
+    // A body that no longer reads is left out too; the rest is still served.
+    tamper(&f, "UPDATE records SET body = '{' WHERE idx = 2").await;
+    let answer = as_privacy_officer(&client, &base, &about(SANNE)).await;
+    let served: Vec<u64> = answer["processingActivities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["logIndex"].as_u64().unwrap())
+        .collect();
+    assert_eq!(served, [0], "{answer}");
 }
 
 async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
