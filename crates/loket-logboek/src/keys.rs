@@ -118,19 +118,42 @@ fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     })
 }
 
+/// Write a key whole or not at all: into a file of its own beside it, synced, then
+/// renamed into place (a crash or a full disk leaves no half key behind, which would
+/// keep the log from ever starting). An existing key is never replaced.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     use std::io::Write;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| KeyError::Io { path, source }
+    };
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    // One left by a crash goes: made anew, it is the owner's only.
+    match std::fs::remove_file(&partial) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io(&partial)(error));
+        }
+        _ => {}
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let io = |source| KeyError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = options.open(path).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)
+    let mut file = options.open(&partial).map_err(io(&partial))?;
+    file.write_all(bytes).map_err(io(&partial))?;
+    file.sync_all().map_err(io(&partial))?;
+    if path.exists() {
+        return Err(io(path)(std::io::ErrorKind::AlreadyExists.into()));
+    }
+    std::fs::rename(&partial, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io(dir))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -152,6 +175,32 @@ mod tests {
         let signature = first.sign(b"tree head");
         assert!(again.verifying_key().verify(b"tree head", &signature));
         assert!(!again.verifying_key().verify(b"another head", &signature));
+    }
+
+    /// What a crash while writing the keys leaves (a partial file) does not keep the
+    /// next start from making them; none is left behind.
+    #[test]
+    fn keys_are_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rvig.signing.pk8.partial"), b"half").unwrap();
+        let keys = LogKeys::load_or_create(dir.path(), "rvig").unwrap();
+        let again = LogKeys::load(dir.path(), "rvig").unwrap();
+        assert_eq!(keys.verifying_key(), again.verifying_key());
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["rvig.pseudonym.key", "rvig.signing.pk8"]);
+        #[cfg(unix)]
+        for name in names {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 
     #[test]
