@@ -1,5 +1,6 @@
 //! Burgerservicenummer: the Dutch citizen service number.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -86,10 +87,56 @@ impl<'de> Deserialize<'de> for Bsn {
     }
 }
 
+/// `text` with every number in it that could be a BSN replaced by as many `*`s: a run
+/// of 8 or 9 digits (a BSN, or one written without its leading zero), the 11-proef not
+/// asked (a mistyped BSN is as personal). For text a caller chose that a log keeps (a
+/// path, a header, a field name): a BSN put there is not kept in plain text.
+pub fn without_bsns(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (index, byte) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
+        match (byte.is_ascii_digit(), start) {
+            (true, None) => start = Some(index),
+            (false, Some(from)) => {
+                if (8..=9).contains(&(index - from)) {
+                    runs.push(from..index);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if runs.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut masked = bytes.to_vec();
+    for run in runs {
+        masked[run].fill(b'*');
+    }
+    // Only ASCII digits were replaced, by ASCII: still UTF-8.
+    Cow::Owned(String::from_utf8(masked).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn numbers_shaped_like_a_bsn_are_masked() {
+        assert_eq!(without_bsns("brp-personen"), "brp-personen");
+        assert!(matches!(without_bsns("a1234567b"), Cow::Borrowed(_)));
+        assert_eq!(without_bsns("999993653"), "*********");
+        assert_eq!(without_bsns("/personen/99993653/x"), "/personen/********/x");
+        assert_eq!(
+            without_bsns("urn:a:123456782,00000001001234567000"),
+            "urn:a:*********,00000001001234567000",
+            "an OIN (20 digits) is kept"
+        );
+        assert_eq!(without_bsns("1234567890 1234567"), "1234567890 1234567");
+        assert_eq!(without_bsns("é999993653é"), "é*********é");
+    }
 
     #[test]
     fn accepts_valid_numbers() {
@@ -126,6 +173,24 @@ mod tests {
         #[test]
         fn parse_never_panics(input in "\\PC{0,20}") {
             let _ = Bsn::parse(&input);
+        }
+
+        /// No run of 8 or 9 digits is left, nothing else changes, and masking again
+        /// changes nothing.
+        #[test]
+        fn masking_leaves_no_bsn_and_nothing_else_changed(input in "(\\PC|[0-9]{1,10}){0,12}") {
+            let masked = without_bsns(&input);
+            prop_assert_eq!(masked.len(), input.len());
+            let runs = masked
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|run| (8..=9).contains(&run.len()))
+                .count();
+            prop_assert_eq!(runs, 0, "{}", masked);
+            for (was, now) in input.chars().zip(masked.chars()) {
+                prop_assert!(was == now || (was.is_ascii_digit() && now == '*'));
+            }
+            let again = without_bsns(&masked).into_owned();
+            prop_assert_eq!(again.as_str(), masked.as_ref());
         }
 
         #[test]

@@ -1,6 +1,7 @@
 //! What outway and inway share: the action being logged, the fields check, and moving a
 //! request body and an answer through.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use axum::http::HeaderMap;
@@ -10,7 +11,7 @@ use loket_logboek::{Direction, Exchange, Logboek, NewRecord, Status};
 use time::OffsetDateTime;
 
 use crate::denial::Denial;
-use crate::manager::Connection;
+use crate::manager::{Connection, Policy};
 use crate::metrics::ExchangeMetrics;
 use crate::request_body::{Named, RequestBody};
 use crate::subjects::Unread;
@@ -95,6 +96,28 @@ pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .filter(|v| !v.is_empty() && v.len() <= MAX_HEADER_VALUE)
 }
 
+/// Text a caller chose (a service name from the path, a header, a field name), as a
+/// record keeps it: a number in it shaped like a BSN is masked
+/// ([`loket_core::bsn::without_bsns`]), unless `known` says the text is the policy's or
+/// the register's own (a grant hash or activity id that holds such a number is kept
+/// exact). `known` is asked only then.
+pub(crate) fn as_recorded(text: &str, known: impl FnOnce() -> bool) -> String {
+    match loket_core::bsn::without_bsns(text) {
+        Cow::Borrowed(same) => same.to_owned(),
+        Cow::Owned(_) if known() => text.to_owned(),
+        Cow::Owned(masked) => masked,
+    }
+}
+
+/// Whether `activity` is one a grant of `policy` or the register of `log` names.
+pub(crate) fn known_activity(policy: &Policy, log: &Logboek, activity: &str) -> bool {
+    log.activities().get(activity).is_some()
+        || policy
+            .connections
+            .values()
+            .any(|c| c.processing_activities.iter().any(|a| a == activity))
+}
+
 /// One request through one end of the exchange, as the log will describe it.
 #[derive(Debug, Clone)]
 pub(crate) struct Action {
@@ -105,6 +128,8 @@ pub(crate) struct Action {
     pub grant_hash: Option<String>,
     pub source_peer: String,
     pub destination_peer: String,
+    /// This and the next are what the records say, taken [`as_recorded`] from the
+    /// caller's text; checks use what the caller sent.
     pub service: String,
     pub activity: Option<String>,
     /// The `fields` the request body asks for, as the log will name them.
@@ -226,7 +251,11 @@ impl Action {
         {
             return Err(self.refuse(log, clock, Denial::TooManyFields, &named).await);
         }
-        self.fields = body.named().map(Named::field_names).unwrap_or_default();
+        let fields = body.named().map(Named::field_names).unwrap_or_default();
+        self.fields = fields
+            .iter()
+            .map(|field| as_recorded(field, || false))
+            .collect();
         Ok(named)
     }
 
@@ -420,6 +449,33 @@ async fn read_body(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_callers_text_is_kept_without_a_bsn_unless_it_is_known() {
+        let asked = std::cell::Cell::new(0);
+        let asked = &asked;
+        let known = |answer: bool| {
+            move || {
+                asked.set(asked.get() + 1);
+                answer
+            }
+        };
+        assert_eq!(as_recorded("brp-personen", known(false)), "brp-personen");
+        assert_eq!(
+            asked.get(),
+            0,
+            "known is asked only about a BSN-shaped number"
+        );
+        assert_eq!(
+            as_recorded("urn:x:999990007", known(false)),
+            "urn:x:*********"
+        );
+        assert_eq!(
+            as_recorded("urn:x:999990007", known(true)),
+            "urn:x:999990007"
+        );
+        assert_eq!(asked.get(), 2);
+    }
 
     #[test]
     fn an_answer_is_about_the_named_and_the_found_up_to_the_limit() {

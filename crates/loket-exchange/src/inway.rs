@@ -172,14 +172,15 @@ async fn handle(
         transaction_id: header(&parts.headers, TRANSACTION_ID)
             .filter(|id| uuid::Uuid::parse_str(id).is_ok())
             .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
-        grant_hash: grant_hash.map(str::to_owned),
+        grant_hash: grant_hash.map(|hash| gateway::as_recorded(hash, || connection.is_some())),
         source_peer: peer
             .certificate
             .as_ref()
             .map_or_else(String::new, |c| c.oin.as_str().to_owned()),
         destination_peer: inner.oin.clone(),
         service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
-        activity: activity.map(str::to_owned),
+        activity: activity
+            .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),
     };

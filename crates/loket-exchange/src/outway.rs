@@ -294,12 +294,12 @@ async fn handle(
         destination_peer: provider.map(|s| s.peer_id.clone()).unwrap_or_default(),
         // The name as asked, unless longer than a header may be: not worth a record.
         service: if service.len() <= MAX_HEADER_VALUE {
-            service
+            gateway::as_recorded(service, || provider.is_some())
         } else {
-            "onbekend"
-        }
-        .to_owned(),
-        activity: activity.map(str::to_owned),
+            "onbekend".to_owned()
+        },
+        activity: activity
+            .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),
     };

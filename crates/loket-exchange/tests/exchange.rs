@@ -467,6 +467,67 @@ async fn denied(response: reqwest::Response, status: u16, code: &str) {
     assert_eq!(problem["code"], code, "{problem}");
 }
 
+/// A BSN a caller puts where the log keeps text as sent (the service's name in the
+/// path, the activity or grant hash header, a field name) is not kept in plain text:
+/// each attempt is logged, with the number masked. The log names residents only by
+/// pseudonym.
+async fn a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text(w: World) {
+    let client = reqwest::Client::new();
+    let outway = |path: String, activity: String, fields: Value| {
+        client
+            .post(format!("{}{path}", w.outway))
+            .header(PROCESSING_ACTIVITY, activity)
+            .json(&json!({
+                "type": "RaadpleegMetBurgerservicenummer",
+                "burgerservicenummer": [SANNE],
+                "fields": fields,
+            }))
+            .send()
+    };
+    let as_service = outway(format!("/{SANNE}/x"), PARKEREN.into(), json!(["naam"]));
+    denied(
+        as_service.await.unwrap(),
+        404,
+        "ERROR_CODE_SERVICE_NOT_FOUND",
+    )
+    .await;
+    let path = format!("/{SERVICE}{PATH}");
+    let as_activity = outway(path.clone(), format!("urn:x:{SANNE}"), json!(["naam"]));
+    denied(
+        as_activity.await.unwrap(),
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
+    let as_field = outway(path, PARKEREN.into(), json!(["naam", SANNE]));
+    denied(as_field.await.unwrap(), 403, "ERROR_CODE_FIELD_NOT_GRANTED").await;
+    let at_the_inway = w
+        .direct_for(
+            &w.pki,
+            "gemeente",
+            Some(SANNE),
+            Some(&format!("urn:x:{SANNE}")),
+            &lookup(&["naam"]),
+        )
+        .await
+        .unwrap();
+    denied(at_the_inway, 403, "ERROR_CODE_GRANT_NOT_FOUND").await;
+
+    for (log, attempts) in [(&w.gemeente_log.0, 3), (&w.rvig_log.0, 1)] {
+        let records = log.query(&all()).await.unwrap();
+        let masked = records
+            .iter()
+            .map(|record| record.body.clone().unwrap())
+            .inspect(|body| assert!(!body.contains(SANNE), "{body}"))
+            .filter(|body| body.contains("*********"))
+            .count();
+        assert_eq!(masked, attempts, "each attempt logged, masked");
+    }
+    // The attempts on Sanne's data are found by her pseudonym.
+    assert_eq!(w.records_about(&w.gemeente_log.0, SANNE).await.len(), 3);
+    assert_eq!(w.records_about(&w.rvig_log.0, SANNE).await.len(), 1);
+}
+
 async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: World) {
     let response = w
         .via_outway(
@@ -2772,6 +2833,7 @@ loket_store::contract_suite! {
         the_outway_refuses_without_a_grant_for_the_purpose_or_the_fields,
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,
+        a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text,
         a_service_stays_with_the_provider_the_directory_accepted,
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,

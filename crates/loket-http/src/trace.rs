@@ -29,7 +29,8 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
         None => TraceContext::new_root(),
     };
     request.extensions_mut().insert(RequestTrace(ours));
-    let path = request.uri().path().to_owned();
+    // A gateway passes any path on; a BSN in one does not reach the log lines.
+    let path = loket_core::bsn::without_bsns(request.uri().path()).into_owned();
     let span = tracing::info_span!(
         "request",
         service,

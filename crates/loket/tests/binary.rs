@@ -244,6 +244,25 @@ fn the_demo_starts_and_serves_the_portal() {
         ),
         "{metrics}"
     );
+    // A BSN in a path reaches no log line (the process logs at debug here; stdout has
+    // the demo's own example request for a synthetic resident).
+    let in_path = reqwest::blocking::Client::new()
+        .get(format!("{outway}/999990007/personen/999990007"))
+        .send()
+        .unwrap();
+    assert_eq!(in_path.status(), 404);
+    let masked = "/*********/personen/*********";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !demo.stderr().contains(masked) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stderr = demo.stderr();
+    assert!(stderr.contains(masked), "the request's line, masked");
+    let leaks: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("999990007"))
+        .collect();
+    assert!(leaks.is_empty(), "{leaks:#?}");
 }
 
 #[test]
