@@ -530,6 +530,27 @@ mod tests {
     }
 
     proptest! {
+        /// A media type is JSON whatever its case and parameters, and only the type and
+        /// subtype decide: `application/json` or a subtype ending in `+json`.
+        #[test]
+        fn a_media_type_is_json_by_its_essence_alone(
+            kind in "[a-zA-Z]{1,12}",
+            subtype in "[a-zA-Z.+-]{0,12}",
+            json_subtype in proptest::bool::ANY,
+            parameters in "(; ?[a-z]{1,8}=[a-zA-Z0-9\"/;+-]{0,12}){0,3}",
+        ) {
+            let subtype = if json_subtype { format!("{subtype}+json") } else { subtype };
+            let essence = format!("{kind}/{subtype}");
+            let expected = essence.eq_ignore_ascii_case("application/json")
+                || subtype.to_ascii_lowercase().ends_with("+json");
+            prop_assert_eq!(is_json(&essence), expected);
+            prop_assert_eq!(is_json(&essence.to_ascii_uppercase()), expected);
+            prop_assert_eq!(is_json(&format!(" {essence}{parameters}")), expected);
+            let application = format!("Application/{}", if json_subtype { "JSON" } else { "json" });
+            let with_parameters = format!("{application}{parameters}");
+            prop_assert!(is_json(&with_parameters));
+        }
+
         /// An FSC header counts only when it is given once, as non-blank text, and then
         /// as exactly that text, trimmed; any other shape counts as not given.
         #[test]

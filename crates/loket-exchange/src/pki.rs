@@ -469,7 +469,66 @@ mod tests {
         ));
     }
 
+    /// The demo CA's certificate and the municipality's, as PEM, made once for the
+    /// property tests below.
+    fn demo_pems() -> &'static (String, String) {
+        static PEMS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+        PEMS.get_or_init(|| {
+            let (dir, cert, _key) = demo_pki();
+            let ca = std::fs::read_to_string(dir.path().join(CA_FILE)).unwrap();
+            (ca, cert)
+        })
+    }
+
+    /// `der` as PEM of `label`.
+    fn pem(label: &str, der: &[u8]) -> String {
+        let text = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN {label}-----\n{text}\n-----END {label}-----\n")
+    }
+
     proptest! {
+        /// Bytes that a directory entry, a revocation list file or a peer hands in as a
+        /// certificate or list are read or refused, never a panic; a list that does not
+        /// parse is refused by the trust, not taken as revoking nothing.
+        #[test]
+        fn any_bytes_as_a_certificate_or_a_list_are_read_or_refused(
+            bytes in proptest::collection::vec(any::<u8>(), 1..600),
+        ) {
+            let (ca, _) = demo_pems();
+            prop_assert!(PeerCertificate::parse(&CertificateDer::from(bytes.clone())).is_err());
+            let as_certificate = pem("CERTIFICATE", &bytes);
+            prop_assert!(validity_changes(&as_certificate).is_empty());
+            let lists = revocation_lists(&pem("X509 CRL", &bytes), "crl").unwrap();
+            prop_assert_eq!(lists.len(), 1);
+            let _ = overdue_revocation_lists(&lists, 0);
+            let _ = earliest_next_update(&lists);
+            let trust = crate::tls::Trust::new(certificates(ca, "ca").unwrap()).unwrap();
+            prop_assert!(trust.with_revocation_lists(lists).is_err());
+        }
+
+        /// A real certificate with one byte changed or cut short is read or refused,
+        /// never a panic; read, it still carries an OIN and a thumbprint of 64 hex digits.
+        #[test]
+        fn a_damaged_certificate_is_read_or_refused(
+            at in 0usize..2000,
+            value in any::<u8>(),
+            cut in proptest::bool::ANY,
+        ) {
+            let (_, cert) = demo_pems();
+            let mut der = certificates(cert, "cert").unwrap().remove(0).to_vec();
+            let at = at % der.len();
+            if cut {
+                der.truncate(at);
+            } else {
+                der[at] = value;
+            }
+            if let Ok(peer) = PeerCertificate::parse(&CertificateDer::from(der.clone())) {
+                prop_assert_eq!(peer.thumbprint.len(), 64);
+                prop_assert_eq!(peer.oin.as_str().len(), 20);
+            }
+            let _ = validity_changes(&pem("CERTIFICATE", &der));
+        }
+
         /// Whatever text configuration hands in, reading it is an answer, never a panic.
         #[test]
         fn reading_any_text_as_pem_never_panics(text in ".{0,400}", cut in 0usize..2000) {

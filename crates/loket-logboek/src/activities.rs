@@ -161,4 +161,37 @@ grondslag = { nl = "Parkeerverordening", en = "Parking by-law" }
             "{error}"
         );
     }
+
+    proptest::proptest! {
+        /// Any text is read or refused with a reason, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,300}") {
+            if let Err(error) = Activities::parse(&text, "acts.toml") {
+                proptest::prop_assert!(error.to_string().starts_with("acts.toml: "));
+            }
+        }
+
+        /// A register written out is read back as written: each activity by its id,
+        /// with its retention. (One without any activity is refused.)
+        #[test]
+        fn a_register_is_read_as_written(
+            activities in proptest::collection::btree_map("[a-z0-9-]{1,20}", (1u32..20_000, "\\PC{0,20}"), 1..6),
+        ) {
+            let mut text = String::new();
+            for (name, (days, naam)) in &activities {
+                let naam = toml::Value::String(naam.clone());
+                text.push_str(&format!(
+                    "[[verwerkingsactiviteit]]\nid = \"urn:test:{name}\"\nbewaartermijnDagen = {days}\nnaam = {{ nl = {naam}, en = {naam} }}\ndoel = {{ nl = \"d\", en = \"p\" }}\ngrondslag = {{ nl = \"g\", en = \"l\" }}\n"
+                ));
+            }
+            let read = Activities::parse(&text, "acts.toml").unwrap();
+            proptest::prop_assert_eq!(read.iter().count(), activities.len());
+            for (name, (days, naam)) in &activities {
+                let id = format!("urn:test:{name}");
+                let activity = read.get(&id).unwrap();
+                proptest::prop_assert_eq!(&activity.naam.nl, naam);
+                proptest::prop_assert_eq!(read.retention(Some(&id)), Duration::days(i64::from(*days)));
+            }
+        }
+    }
 }

@@ -203,6 +203,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever bytes the key files hold, loading them gives keys or an error that
+        /// names a file, never a panic; the HMAC key must be 32 bytes.
+        #[test]
+        fn any_key_files_are_read_or_refused_by_name(
+            signing in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            pseudonym in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("x.signing.pk8"), &signing).unwrap();
+            std::fs::write(dir.path().join("x.pseudonym.key"), &pseudonym).unwrap();
+            match LogKeys::load(dir.path(), "x") {
+                Ok(_) => proptest::prop_assert_eq!(pseudonym.len(), 32),
+                Err(error) => proptest::prop_assert!(error.to_string().contains("x."), "{}", error),
+            }
+        }
+    }
+
     #[test]
     fn a_damaged_key_file_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
