@@ -31,6 +31,26 @@ impl Kind {
     }
 }
 
+/// One document to put, serialised.
+#[derive(Debug)]
+pub(crate) struct Write {
+    kind: Kind,
+    key: String,
+    body: String,
+}
+
+impl Write {
+    pub(crate) fn of<T: Serialize>(kind: Kind, key: &str, value: &T) -> Result<Self, StoreError> {
+        let body =
+            serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        Ok(Self {
+            kind,
+            key: key.to_owned(),
+            body,
+        })
+    }
+}
+
 impl Documents {
     pub(crate) fn new(database: &Database) -> Self {
         Self {
@@ -45,29 +65,39 @@ impl Documents {
         key: &str,
         value: &T,
     ) -> Result<(), StoreError> {
-        let body =
-            serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-        const UPSERT: &str = "ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
+        self.put_all(&[Write::of(kind, key, value)?]).await
+    }
+
+    /// Insert or replace every document of `writes`, all or none (one transaction): a
+    /// service's entry, its contract and the signature on it land together.
+    pub(crate) async fn put_all(&self, writes: &[Write]) -> Result<(), StoreError> {
+        const UPSERT: &str = "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) \
+                              ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body";
         match &self.database {
             Database::Sqlite(pool) => {
-                sqlx::query(&format!(
-                    "INSERT INTO documents (kind, key, body) VALUES (?, ?, ?) {UPSERT}"
-                ))
-                .bind(kind.as_str())
-                .bind(key)
-                .bind(body)
-                .execute(pool)
-                .await?;
+                let sql = UPSERT.replace('$', "?");
+                let mut transaction = pool.begin().await?;
+                for write in writes {
+                    sqlx::query(&sql)
+                        .bind(write.kind.as_str())
+                        .bind(&write.key)
+                        .bind(&write.body)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                transaction.commit().await?;
             }
             Database::Postgres(pool) => {
-                sqlx::query(&format!(
-                    "INSERT INTO documents (kind, key, body) VALUES ($1, $2, $3) {UPSERT}"
-                ))
-                .bind(kind.as_str())
-                .bind(key)
-                .bind(body)
-                .execute(pool)
-                .await?;
+                let mut transaction = pool.begin().await?;
+                for write in writes {
+                    sqlx::query(UPSERT)
+                        .bind(write.kind.as_str())
+                        .bind(&write.key)
+                        .bind(&write.body)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                transaction.commit().await?;
             }
         }
         Ok(())

@@ -17,7 +17,7 @@ use crate::contract::{
     self, ConnectionProperties, ContractContent, ContractError, Grant, GrantData, HASH_ALGORITHM,
     OutwayRef, PeerRef, ServicePublication, ServiceRef, SignatureKind, Validity,
 };
-use crate::documents::{Documents, Kind};
+use crate::documents::{Documents, Kind, Write};
 use crate::journal::Journal;
 use crate::pki::{Identity, PeerCertificate};
 use crate::revocations::SeenRevocations;
@@ -664,7 +664,7 @@ impl Manager {
             return Ok(entry);
         }
         self.documents.put(Kind::Peer, &entry.oin, &entry).await?;
-        self.reload().await?;
+        self.reload_after_writing().await;
         Ok(entry)
     }
 
@@ -675,7 +675,7 @@ impl Manager {
         self.documents
             .put(Kind::Service, &entry.name, entry)
             .await?;
-        self.reload().await?;
+        self.reload_after_writing().await;
         Ok(())
     }
 
@@ -726,9 +726,6 @@ impl Manager {
                 peer: holder,
             });
         }
-        self.documents
-            .put(Kind::Service, &entry.name, &entry)
-            .await?;
         let grant = GrantData::ServicePublication {
             directory: PeerRef {
                 peer_id: self.directory_keeper.to_string(),
@@ -739,7 +736,8 @@ impl Manager {
                 protocol: "PROTOCOL_TCP_HTTP_1.1".to_owned(),
             },
         };
-        self.propose(identity, grant, validity).await
+        let listing = Write::of(Kind::Service, &entry.name, &entry)?;
+        self.propose(identity, grant, validity, Some(listing)).await
     }
 
     /// Ask for a connection to `service` for the given processing activities, each in the
@@ -788,7 +786,7 @@ impl Manager {
                 fields,
             },
         };
-        self.propose(identity, grant, validity).await
+        self.propose(identity, grant, validity, None).await
     }
 
     /// Ask again for the connection of contract `hash`, which names another key of this
@@ -829,11 +827,14 @@ impl Manager {
         .await
     }
 
+    /// Propose a contract of `grant`, signed by `identity`, with `listing` (a service's
+    /// entry) if any: all of it lands in the directory together, or none of it.
     async fn propose(
         &self,
         identity: &Identity,
         grant: GrantData,
         validity: Validity,
+        listing: Option<Write>,
     ) -> Result<String, ManagerError> {
         let content = ContractContent {
             iv: uuid::Uuid::now_v7().to_string(),
@@ -844,9 +845,23 @@ impl Manager {
             created_at: OffsetDateTime::now_utc().unix_timestamp(),
         };
         let hash = content.hash()?;
-        self.documents.put(Kind::Contract, &hash, &content).await?;
-        self.sign(identity, &hash, SignatureKind::Accept).await?;
+        let signature = self
+            .signature(identity, &hash, &content, SignatureKind::Accept)
+            .await?;
+        let mut writes: Vec<Write> = listing.into_iter().collect();
+        writes.push(Write::of(Kind::Contract, &hash, &content)?);
+        writes.push(signature);
+        self.documents.put_all(&writes).await?;
+        self.reload_after_writing().await;
         Ok(hash)
+    }
+
+    /// The policy again after a change that has landed: a failure to read it back is not
+    /// the change's (a retry would make it twice); the next refresh catches up.
+    async fn reload_after_writing(&self) {
+        if let Err(error) = self.reload().await {
+            tracing::warn!(%error, "the directory changed, but cannot be read again now; the next refresh will");
+        }
     }
 
     /// Accept a contract as `identity` (the other party approving it).
@@ -1062,12 +1077,11 @@ impl Manager {
             .get(hash)
             .ok_or_else(|| ManagerError::UnknownContract(hash.to_owned()))?;
         self.write_signature(identity, hash, content, kind).await?;
-        self.reload().await?;
+        self.reload_after_writing().await;
         Ok(())
     }
 
-    /// Sign contract `hash` as `identity` and put the signature in the directory; first
-    /// in the organisation's journal, so it can sign again what it signed, and only that.
+    /// Sign contract `hash` as `identity` and put the signature in the directory.
     async fn write_signature(
         &self,
         identity: &Identity,
@@ -1075,6 +1089,20 @@ impl Manager {
         content: &ContractContent,
         kind: SignatureKind,
     ) -> Result<(), ManagerError> {
+        let signature = self.signature(identity, hash, content, kind).await?;
+        self.documents.put_all(&[signature]).await?;
+        Ok(())
+    }
+
+    /// `identity`'s signature of contract `hash`, for the directory; noted first in the
+    /// organisation's journal, so it can sign again what it signed, and only that.
+    async fn signature(
+        &self,
+        identity: &Identity,
+        hash: &str,
+        content: &ContractContent,
+        kind: SignatureKind,
+    ) -> Result<Write, ManagerError> {
         let peer = identity.oin.as_str().to_owned();
         if !content.peers().contains(&peer) {
             return Err(ManagerError::NotAParty(peer));
@@ -1094,14 +1122,11 @@ impl Manager {
             kind,
             jws,
         };
-        self.documents
-            .put(
-                Kind::Signature,
-                &signature_key(hash, &peer, kind),
-                &signature,
-            )
-            .await?;
-        Ok(())
+        Ok(Write::of(
+            Kind::Signature,
+            &signature_key(hash, &peer, kind),
+            &signature,
+        )?)
     }
 }
 
