@@ -53,21 +53,11 @@ impl LogKeys {
     }
 
     /// Load `<dir>/<name>.signing.pk8` and `<dir>/<name>.pseudonym.key`, creating both
-    /// (readable by the owner only) when neither exists yet.
+    /// (readable by the owner only) when there is no signing key yet.
     pub fn load_or_create(dir: &Path, name: &str) -> Result<Self, KeyError> {
         let signing_path = dir.join(format!("{name}.signing.pk8"));
-        let hmac_path = dir.join(format!("{name}.pseudonym.key"));
-        if !signing_path.exists() && !hmac_path.exists() {
-            std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-            let random = SystemRandom::new();
-            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random).map_err(|_| KeyError::Random)?;
-            let mut hmac = [0u8; 32];
-            random.fill(&mut hmac).map_err(|_| KeyError::Random)?;
-            write_private(&signing_path, pkcs8.as_ref())?;
-            write_private(&hmac_path, &hmac)?;
+        if !signing_path.exists() {
+            create(dir, name)?;
         }
         Self::load(dir, name)
     }
@@ -118,41 +108,78 @@ fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     })
 }
 
-/// Write a key whole or not at all: into a file of its own beside it, synced, then
-/// renamed into place (a crash or a full disk leaves no half key behind, which would
-/// keep the log from ever starting). An existing key is never replaced.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    use std::io::Write;
+/// Make a log's two keys, once, whole or not at all. Under a lock (two processes that
+/// start at once make one pair), each is written to a partial file and synced; then the
+/// pseudonym key is put in place, and the signing key last: a signing key in place means
+/// both are. A start that finds the pseudonym key in place and the signing key still
+/// partial (a crash between the two) puts it in place; one that finds no key in place
+/// begins again.
+fn create(dir: &Path, name: &str) -> Result<(), KeyError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| KeyError::Io { path, source }
     };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let lock_path = dir.join(format!("{name}.keys.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(io(&lock_path))?;
+    lock.lock().map_err(io(&lock_path))?;
+    let signing_path = dir.join(format!("{name}.signing.pk8"));
+    let hmac_path = dir.join(format!("{name}.pseudonym.key"));
+    if signing_path.exists() {
+        return Ok(());
+    }
+    let (signing_partial, hmac_partial) = (partial(&signing_path), partial(&hmac_path));
+    if hmac_path.exists() {
+        // Without the signing key's partial file, the key was lost, not cut short:
+        // loading says which file is missing.
+        if signing_partial.exists() {
+            std::fs::rename(&signing_partial, &signing_path).map_err(io(&signing_path))?;
+            sync_dir(dir).map_err(io(dir))?;
+        }
+        return Ok(());
+    }
+    let random = SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random).map_err(|_| KeyError::Random)?;
+    let mut hmac = [0u8; 32];
+    random.fill(&mut hmac).map_err(|_| KeyError::Random)?;
+    write_private(&signing_partial, pkcs8.as_ref()).map_err(io(&signing_partial))?;
+    write_private(&hmac_partial, &hmac).map_err(io(&hmac_partial))?;
+    std::fs::rename(&hmac_partial, &hmac_path).map_err(io(&hmac_path))?;
+    sync_dir(dir).map_err(io(dir))?;
+    std::fs::rename(&signing_partial, &signing_path).map_err(io(&signing_path))?;
+    sync_dir(dir).map_err(io(dir))
+}
+
+/// Where a key is written before it is put in place.
+fn partial(path: &Path) -> std::path::PathBuf {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    // One left by a crash goes: made anew, it is the owner's only.
-    match std::fs::remove_file(&partial) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            return Err(io(&partial)(error));
-        }
+    std::path::PathBuf::from(partial)
+}
+
+/// Write `bytes` to a new file at `path`, readable by the owner only, synced. One left
+/// there by a crash goes first.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
         _ => {}
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&partial).map_err(io(&partial))?;
-    file.write_all(bytes).map_err(io(&partial))?;
-    file.sync_all().map_err(io(&partial))?;
-    if path.exists() {
-        return Err(io(path)(std::io::ErrorKind::AlreadyExists.into()));
-    }
-    std::fs::rename(&partial, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(io(dir))?;
-    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Make the names in `dir` durable (a rename is the directory's change).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
@@ -191,16 +218,39 @@ mod tests {
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["rvig.pseudonym.key", "rvig.signing.pk8"]);
+        assert_eq!(
+            names,
+            ["rvig.keys.lock", "rvig.pseudonym.key", "rvig.signing.pk8"]
+        );
         #[cfg(unix)]
-        for name in names {
+        for name in &names[1..] {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(&name))
+            let mode = std::fs::metadata(dir.path().join(name))
                 .unwrap()
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}");
         }
+    }
+
+    /// A crash between putting the two keys in place leaves the signing key partial
+    /// (written whole): the next start puts it in place, and keeps the pseudonym key.
+    /// A signing key lost otherwise is not made anew behind the operator's back.
+    #[test]
+    fn a_creation_cut_short_is_finished_and_a_lost_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = LogKeys::load_or_create(dir.path(), "rvig").unwrap();
+        let signing = dir.path().join("rvig.signing.pk8");
+        std::fs::rename(&signing, dir.path().join("rvig.signing.pk8.partial")).unwrap();
+        let again = LogKeys::load_or_create(dir.path(), "rvig").unwrap();
+        assert_eq!(made.verifying_key(), again.verifying_key());
+        assert_eq!(
+            made.pseudonyms.bsn("999990007"),
+            again.pseudonyms.bsn("999990007")
+        );
+        std::fs::remove_file(&signing).unwrap();
+        let error = LogKeys::load_or_create(dir.path(), "rvig").unwrap_err();
+        assert!(error.to_string().contains("rvig.signing.pk8"), "{error}");
     }
 
     proptest::proptest! {
