@@ -229,8 +229,17 @@ impl rustls::client::danger::ServerCertVerifier for LiveServerCheck {
             }
         }
         if let Some(ends) = &self.ends {
-            let end = crate::trust::first_end(std::iter::once(end_entity).chain(intermediates));
-            ends.0.fetch_min(end, Ordering::AcqRel);
+            // Of those that have not ended: one sent besides that ended already is off
+            // the verified path, and would otherwise end every kept connection at once.
+            let now = crate::trust::unix_now();
+            let end = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|der| crate::trust::first_end(std::iter::once(der)))
+                .filter(|end| *end > now)
+                .min();
+            if let Some(end) = end {
+                ends.0.fetch_min(end, Ordering::AcqRel);
+            }
         }
         Ok(verified)
     }
