@@ -87,24 +87,32 @@ impl<'de> Deserialize<'de> for Bsn {
     }
 }
 
-/// `text` with every number in it that could be a BSN replaced by as many `*`s: a run
-/// of 8 or 9 digits (a BSN, or one written without its leading zero), the 11-proef not
-/// asked (a mistyped BSN is as personal). For text a caller chose that a log keeps (a
-/// path, a header, a field name): a BSN put there is not kept in plain text.
+/// `text` with every number in it that could be a BSN replaced by `*`s: a run of 8 or 9
+/// digits (a BSN, or one written without its leading zero), each digit as is or
+/// percent-encoded (`%39`), the 11-proef not asked (a mistyped BSN is as personal). For
+/// text a caller chose that a log keeps (a path, a header, a field name): a BSN put
+/// there is not kept in plain text. The length stays the same.
 pub fn without_bsns(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
+    // The width of the digit at `at`, if one is there: 1, or 3 when percent-encoded.
+    let digit_at = |at: usize| match bytes.get(at..) {
+        Some([b'0'..=b'9', ..]) => Some(1),
+        Some([b'%', b'3', b'0'..=b'9', ..]) => Some(3),
+        _ => None,
+    };
     let mut runs = Vec::new();
-    let mut start = None;
-    for (index, byte) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
-        match (byte.is_ascii_digit(), start) {
-            (true, None) => start = Some(index),
-            (false, Some(from)) => {
-                if (8..=9).contains(&(index - from)) {
-                    runs.push(from..index);
-                }
-                start = None;
-            }
-            _ => {}
+    let mut at = 0;
+    while at < bytes.len() {
+        let (start, mut digits) = (at, 0);
+        while let Some(width) = digit_at(at) {
+            at += width;
+            digits += 1;
+        }
+        if (8..=9).contains(&digits) {
+            runs.push(start..at);
+        }
+        if digits == 0 {
+            at += 1;
         }
     }
     if runs.is_empty() {
@@ -114,7 +122,7 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
     for run in runs {
         masked[run].fill(b'*');
     }
-    // Only ASCII digits were replaced, by ASCII: still UTF-8.
+    // Only ASCII digits, `%` and `3` were replaced, by ASCII: still UTF-8.
     Cow::Owned(String::from_utf8(masked).unwrap_or_default())
 }
 
@@ -136,6 +144,16 @@ mod tests {
         );
         assert_eq!(without_bsns("1234567890 1234567"), "1234567890 1234567");
         assert_eq!(without_bsns("é999993653é"), "é*********é");
+        assert_eq!(
+            without_bsns("/p/%39%39%39%39%39%30%30%30%37"),
+            format!("/p/{}", "*".repeat(27))
+        );
+        assert_eq!(without_bsns("/p/99999%30007?x"), "/p/***********?x");
+        assert_eq!(
+            without_bsns("%3A12345678"),
+            "%3A********",
+            "%3A is no digit"
+        );
     }
 
     #[test]
@@ -175,19 +193,36 @@ mod tests {
             let _ = Bsn::parse(&input);
         }
 
-        /// No run of 8 or 9 digits is left, nothing else changes, and masking again
-        /// changes nothing.
+        /// No run of 8 or 9 digits is left, written or encoded, nothing else changes,
+        /// and masking again changes nothing.
         #[test]
-        fn masking_leaves_no_bsn_and_nothing_else_changed(input in "(\\PC|[0-9]{1,10}){0,12}") {
+        fn masking_leaves_no_bsn_and_nothing_else_changed(
+            input in "(\\PC|[0-9]{1,10}|%3[0-9A-F]|%){0,12}",
+        ) {
             let masked = without_bsns(&input);
             prop_assert_eq!(masked.len(), input.len());
-            let runs = masked
+            // Percent-encoded digits read as digits, left to right.
+            let mut decoded = String::new();
+            let mut rest = masked.as_ref();
+            while let Some(next) = rest.chars().next() {
+                match rest.as_bytes() {
+                    [b'%', b'3', digit @ b'0'..=b'9', ..] => {
+                        decoded.push(char::from(*digit));
+                        rest = &rest[3..];
+                    }
+                    _ => {
+                        decoded.push(next);
+                        rest = &rest[next.len_utf8()..];
+                    }
+                }
+            }
+            let runs = decoded
                 .split(|c: char| !c.is_ascii_digit())
                 .filter(|run| (8..=9).contains(&run.len()))
                 .count();
             prop_assert_eq!(runs, 0, "{}", masked);
             for (was, now) in input.chars().zip(masked.chars()) {
-                prop_assert!(was == now || (was.is_ascii_digit() && now == '*'));
+                prop_assert!(was == now || ((was.is_ascii_digit() || was == '%') && now == '*'));
             }
             let again = without_bsns(&masked).into_owned();
             prop_assert_eq!(again.as_str(), masked.as_ref());

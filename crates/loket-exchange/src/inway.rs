@@ -169,9 +169,12 @@ async fn handle(
         trace,
         start: clock.now(),
         direction: Direction::Incoming,
+        // In its one written form: a UUID given otherwise cannot carry other text in.
         transaction_id: header(&parts.headers, TRANSACTION_ID)
-            .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-            .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned),
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .unwrap_or_else(uuid::Uuid::now_v7)
+            .hyphenated()
+            .to_string(),
         grant_hash: grant_hash.map(|hash| gateway::as_recorded(hash, || connection.is_some())),
         source_peer: peer
             .certificate
@@ -210,7 +213,10 @@ async fn handle(
                     .into_response();
             }
         };
+    // What the grant names is recorded exact (it may have come in while the body did).
     action.service.clone_from(&connection.service);
+    action.grant_hash = Some(connection.grant_hash.clone());
+    action.activity = activity.map(str::to_owned);
     let subject_field = policy
         .services
         .get(&connection.service)

@@ -16,8 +16,7 @@ use loket_logboek::{Direction, Logboek};
 use crate::denial::{Denial, FSC_ERROR_CODE};
 use crate::forward::{self, ForwardError, Forwarder};
 use crate::gateway::{
-    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, MAX_HEADER_VALUE, PROCESSING_ACTIVITY,
-    TRANSACTION_ID, header,
+    self, Action, GRANT_HASH, MAX_ANSWER_SUBJECTS, PROCESSING_ACTIVITY, TRANSACTION_ID, header,
 };
 use crate::manager::{Connection, Manager, Policy};
 use crate::metrics::ExchangeMetrics;
@@ -292,8 +291,8 @@ async fn handle(
         grant_hash: None,
         source_peer: inner.oin.clone(),
         destination_peer: provider.map(|s| s.peer_id.clone()).unwrap_or_default(),
-        // The name as asked, unless longer than a header may be: not worth a record.
-        service: if service.len() <= MAX_HEADER_VALUE {
+        // The name as asked, unless no service could have it: not worth a record.
+        service: if crate::manager::is_service_name(service) {
             gateway::as_recorded(service, || provider.is_some())
         } else {
             "onbekend".to_owned()

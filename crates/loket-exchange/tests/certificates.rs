@@ -269,6 +269,20 @@ async fn an_outway_does_not_talk_to_an_inway_whose_certificate_expired() {
     // Where the connection's certificate ends is noted, so that it is not kept past it.
     assert_eq!(ends.first(), Some(until.unix_timestamp() + 1));
     assert!(!ends.passed());
+    // A certificate sent besides that had ended already is off the verified path: it
+    // does not end the connection at once.
+    let (mut with_spare, _) = ca.issue_pem(RVIG, now - Duration::days(1), until);
+    with_spare
+        .chain
+        .push(ca.issue(RVIG, -30, -1).chain[0].clone());
+    let (to_spare, ends) = config();
+    assert_eq!(
+        ask(&inway(&with_spare, &trust).await, to_spare)
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(ends.first(), Some(until.unix_timestamp() + 1));
     let expired = inway(&ca.issue(RVIG, -30, -1), &trust).await;
     let (to_expired, ends) = config();
     assert!(ask(&expired, to_expired).await.is_err());
@@ -1010,8 +1024,9 @@ async fn an_outway_keeps_no_connection_past_the_inways_certificate(d: Directory)
     )
     .unwrap();
     let now = OffsetDateTime::now_utc();
-    // Whole seconds, as the certificate keeps them, with time for a first request.
-    let ends = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 4).unwrap();
+    // Whole seconds, as the certificate keeps them, with time to publish, start and
+    // ask once, on a busy machine too.
+    let ends = OffsetDateTime::from_unix_timestamp(now.unix_timestamp() + 8).unwrap();
     let (short, _) = d.ca.issue_pem(RVIG, now - Duration::days(1), ends);
     let trust = d.ca.trust();
     let inway_url = inway_before(&short, &trust, inway.service().into_router(Metrics::new())).await;

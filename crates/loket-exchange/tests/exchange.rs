@@ -1890,6 +1890,33 @@ async fn execute(database: &Database, sql: &str) -> u64 {
     }
 }
 
+/// A publication that cannot be signed (the organisation's own storage fails) leaves the
+/// directory as it was: no entry changed, no contract left without its signature.
+async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
+    let rvig = identity(&w.pki, "rvig");
+    let before = w.manager.reload().await.unwrap();
+    let (inway, contracts) = (
+        before.services[SERVICE].inway.clone(),
+        before.contracts.len(),
+    );
+    execute(&w.own, "DROP TABLE own_signatures").await;
+    let moved = ServiceEntry {
+        name: SERVICE.into(),
+        peer_id: RVIG.into(),
+        inway: "https://127.0.0.1:1".into(),
+        openapi: "/openapi.json".into(),
+        subject_field: Some("burgerservicenummer".into()),
+    };
+    let refused = w.manager.publish(&rvig, moved, validity(-1, 365)).await;
+    assert!(
+        matches!(refused, Err(ManagerError::Store(_))),
+        "{refused:?}"
+    );
+    let after = w.manager.reload().await.unwrap();
+    assert_eq!(after.services[SERVICE].inway, inway);
+    assert_eq!(after.contracts.len(), contracts);
+}
+
 /// Whoever can write to the directory's database could put a certificate of their own in
 /// another organisation's place, and sign in its name. Only a certificate that chains to
 /// the trust anchors, under the OIN it carries, counts: signatures by any other do not.
@@ -2834,6 +2861,7 @@ loket_store::contract_suite! {
         the_inway_checks_on_its_own,
         malformed_headers_get_an_answer_and_a_record,
         a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text,
+        a_publication_that_cannot_be_signed_changes_nothing,
         a_service_stays_with_the_provider_the_directory_accepted,
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,

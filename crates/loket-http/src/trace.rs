@@ -13,9 +13,11 @@ pub struct RequestTrace(pub TraceContext);
 
 /// Every request runs in a `request` span naming the server (`service`) and ends with a
 /// `handled` line with its status and duration: one process may serve a portal, an
-/// outway, an inway and a register, and their lines must tell them apart.
+/// outway, an inway and a register, and their lines must tell them apart. With
+/// `mask_path`, the span's path has every number that could be a BSN masked.
 pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
     service: &str,
+    mask_path: bool,
     mut request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response {
@@ -29,8 +31,12 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
         None => TraceContext::new_root(),
     };
     request.extensions_mut().insert(RequestTrace(ours));
-    // A gateway passes any path on; a BSN in one does not reach the log lines.
-    let path = loket_core::bsn::without_bsns(request.uri().path()).into_owned();
+    let path = request.uri().path();
+    let path = if mask_path {
+        loket_core::bsn::without_bsns(path).into_owned()
+    } else {
+        path.to_owned()
+    };
     let span = tracing::info_span!(
         "request",
         service,
