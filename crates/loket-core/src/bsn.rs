@@ -94,26 +94,35 @@ impl<'de> Deserialize<'de> for Bsn {
 /// there is not kept in plain text. The length stays the same.
 pub fn without_bsns(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    // The width of the digit at `at`, if one is there: 1, or 3 when percent-encoded.
-    let digit_at = |at: usize| match bytes.get(at..) {
-        Some([b'0'..=b'9', ..]) => Some(1),
-        Some([b'%', b'3', b'0'..=b'9', ..]) => Some(3),
-        _ => None,
-    };
     let mut runs = Vec::new();
-    let mut at = 0;
+    let (mut start, mut digits, mut at) = (0, 0, 0);
     while at < bytes.len() {
-        let (start, mut digits) = (at, 0);
-        while let Some(width) = digit_at(at) {
-            at += width;
-            digits += 1;
-        }
-        if (8..=9).contains(&digits) {
-            runs.push(start..at);
-        }
-        if digits == 0 {
+        // The width of the digit here: 1, 3 when percent-encoded, 0 for none.
+        let width = match bytes[at] {
+            b'0'..=b'9' => 1,
+            b'%' if bytes.get(at + 1) == Some(&b'3')
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_digit) =>
+            {
+                3
+            }
+            _ => 0,
+        };
+        if width == 0 {
+            if (8..=9).contains(&digits) {
+                runs.push(start..at);
+            }
+            digits = 0;
             at += 1;
+        } else {
+            if digits == 0 {
+                start = at;
+            }
+            digits += 1;
+            at += width;
         }
+    }
+    if (8..=9).contains(&digits) {
+        runs.push(start..bytes.len());
     }
     if runs.is_empty() {
         return Cow::Borrowed(text);

@@ -109,6 +109,16 @@ pub(crate) fn as_recorded(text: &str, known: impl FnOnce() -> bool) -> String {
     }
 }
 
+/// As [`as_recorded`], when whether the text is known is already known: then it is not
+/// looked through at all.
+pub(crate) fn as_recorded_when(text: &str, known: bool) -> String {
+    if known {
+        text.to_owned()
+    } else {
+        as_recorded(text, || false)
+    }
+}
+
 /// Whether `activity` is one a grant of `policy` or the register of `log` names.
 pub(crate) fn known_activity(policy: &Policy, log: &Logboek, activity: &str) -> bool {
     log.activities().get(activity).is_some()

@@ -175,7 +175,7 @@ async fn handle(
             .unwrap_or_else(uuid::Uuid::now_v7)
             .hyphenated()
             .to_string(),
-        grant_hash: grant_hash.map(|hash| gateway::as_recorded(hash, || connection.is_some())),
+        grant_hash: grant_hash.map(|hash| gateway::as_recorded_when(hash, connection.is_some())),
         source_peer: peer
             .certificate
             .as_ref()

@@ -293,7 +293,7 @@ async fn handle(
         destination_peer: provider.map(|s| s.peer_id.clone()).unwrap_or_default(),
         // The name as asked, unless no service could have it: not worth a record.
         service: if crate::manager::is_service_name(service) {
-            gateway::as_recorded(service, || provider.is_some())
+            gateway::as_recorded_when(service, provider.is_some())
         } else {
             "onbekend".to_owned()
         },
