@@ -1625,13 +1625,7 @@ async fn a_record_moved_to_another_resident_by_its_columns_is_not_served(f: Fixt
     let base = serve_read_api(&f, &portal).await;
     let client = reqwest::Client::new();
     let answer = as_privacy_officer(&client, &base, &about(SANNE)).await;
-    let served: Vec<u64> = answer["processingActivities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|record| record["logIndex"].as_u64().unwrap())
-        .collect();
-    assert_eq!(served, [2, 0], "{answer}");
+    assert_eq!(log_indexes(&answer), [2, 0], "{answer}");
     let signed_in = portal.sign(&Bsn::parse(SANNE).unwrap(), &f.log.verifying_key().0, NOW);
     let as_sanne: Value = client
         .post(format!("{base}/processing-activities"))
@@ -1651,13 +1645,17 @@ async fn a_record_moved_to_another_resident_by_its_columns_is_not_served(f: Fixt
     // A body that no longer reads is left out too; the rest is still served.
     tamper(&f, "UPDATE records SET body = '{' WHERE idx = 2").await;
     let answer = as_privacy_officer(&client, &base, &about(SANNE)).await;
-    let served: Vec<u64> = answer["processingActivities"]
+    assert_eq!(log_indexes(&answer), [0], "{answer}");
+}
+
+/// The log indexes of the records an inzage answer serves, in its order.
+fn log_indexes(answer: &Value) -> Vec<u64> {
+    answer["processingActivities"]
         .as_array()
         .unwrap()
         .iter()
         .map(|record| record["logIndex"].as_u64().unwrap())
-        .collect();
-    assert_eq!(served, [0], "{answer}");
+        .collect()
 }
 
 async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
@@ -1827,6 +1825,49 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     ] {
         let answer = client.get(format!("{base}/{path}")).send().await.unwrap();
         names_invalid(answer, name, path).await;
+    }
+    // Any query string: a proof, or problem+json; never an error of the server's.
+    {
+        use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
+        let name = prop_oneof![
+            Just("index"),
+            Just("treeSize"),
+            Just("first"),
+            Just("second"),
+            Just("tree_size"),
+            Just(""),
+        ];
+        let value = prop_oneof![
+            (0u64..6).prop_map(|n| n.to_string()),
+            Just(u64::MAX.to_string()),
+            Just("18446744073709551616".to_owned()),
+            Just("-1".to_owned()),
+            "[a-z0-9%&=+]{0,6}",
+        ];
+        let pairs = proptest::collection::vec((name, value), 0..4);
+        let strategy = (proptest::bool::ANY, pairs);
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..120 {
+            let (inclusion, pairs) = strategy.new_tree(&mut runner).unwrap().current();
+            let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let route = if inclusion {
+                "inclusion"
+            } else {
+                "consistency"
+            };
+            let asked = format!("proofs/{route}?{}", query.join("&"));
+            let answer = client.get(format!("{base}/{asked}")).send().await.unwrap();
+            let status = answer.status().as_u16();
+            assert!([200, 400, 404].contains(&status), "{asked}: {status}");
+            if status != 200 {
+                assert_eq!(
+                    answer.headers()["content-type"],
+                    "application/problem+json",
+                    "{asked}"
+                );
+            }
+        }
     }
 
     // The log grows; a reader holding the head over 4 records checks, with the proof the
