@@ -89,7 +89,7 @@ impl<'de> Deserialize<'de> for Bsn {
 
 /// `text` with every number in it that could be a BSN replaced by `*`s: a run of 8 or 9
 /// digits (a BSN, or one written without its leading zero), each digit as is or
-/// percent-encoded (`%39`), the 11-proef not asked (a mistyped BSN is as personal). For
+/// percent-encoded (`%39`; any other `%XX` counts as one character), the 11-proef not asked (a mistyped BSN is as personal). For
 /// text a caller chose that a log keeps (a path, a header, a field name): a BSN put
 /// there is not kept in plain text. The length stays the same.
 pub fn without_bsns(text: &str) -> Cow<'_, str> {
@@ -97,22 +97,23 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
     let mut runs = Vec::new();
     let (mut start, mut digits, mut at) = (0, 0, 0);
     while at < bytes.len() {
-        // The width of the digit here: 1, 3 when percent-encoded, 0 for none.
-        let width = match bytes[at] {
-            b'0'..=b'9' => 1,
-            b'%' if bytes.get(at + 1) == Some(&b'3')
-                && bytes.get(at + 2).is_some_and(u8::is_ascii_digit) =>
+        // What is here: a digit (1 byte, or 3 percent-encoded), or something else of
+        // `width` bytes (an encoded other character is one, `%20` say).
+        let (digit, width) = match bytes[at] {
+            b'0'..=b'9' => (true, 1),
+            b'%' if bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit) =>
             {
-                3
+                (bytes[at + 1] == b'3' && bytes[at + 2].is_ascii_digit(), 3)
             }
-            _ => 0,
+            _ => (false, 1),
         };
-        if width == 0 {
+        if !digit {
             if (8..=9).contains(&digits) {
                 runs.push(start..at);
             }
             digits = 0;
-            at += 1;
+            at += width;
         } else {
             if digits == 0 {
                 start = at;
@@ -163,6 +164,7 @@ mod tests {
             "%3A********",
             "%3A is no digit"
         );
+        assert_eq!(without_bsns("%20999993653%09"), "%20*********%09");
     }
 
     #[test]
@@ -206,17 +208,22 @@ mod tests {
         /// and masking again changes nothing.
         #[test]
         fn masking_leaves_no_bsn_and_nothing_else_changed(
-            input in "(\\PC|[0-9]{1,10}|%3[0-9A-F]|%){0,12}",
+            input in "(\\PC|[0-9]{1,10}|%[0-9A-Fa-f]{2}|%){0,12}",
         ) {
             let masked = without_bsns(&input);
             prop_assert_eq!(masked.len(), input.len());
-            // Percent-encoded digits read as digits, left to right.
+            // Percent-encoded characters read as one, left to right: a digit as the
+            // digit, any other as a space.
             let mut decoded = String::new();
             let mut rest = masked.as_ref();
             while let Some(next) = rest.chars().next() {
                 match rest.as_bytes() {
                     [b'%', b'3', digit @ b'0'..=b'9', ..] => {
                         decoded.push(char::from(*digit));
+                        rest = &rest[3..];
+                    }
+                    [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                        decoded.push(' ');
                         rest = &rest[3..];
                     }
                     _ => {

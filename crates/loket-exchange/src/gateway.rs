@@ -424,7 +424,6 @@ where
     loket_http::HttpService::new(name, routes)
         .large_bodies("/", usize::MAX)
         .passes_answers_through()
-        .masking_paths()
 }
 
 /// A request body of at most [`JSON_BODY_LIMIT`] bytes, with one content type: one

@@ -35,8 +35,6 @@ pub struct HttpService {
     rejections: Rejections,
     /// Whether `/readyz` and `/metrics` are served here (not to outsiders).
     operator_routes: bool,
-    /// Whether its request lines mask what in a path could be a BSN.
-    masks_paths: bool,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -58,17 +56,7 @@ impl HttpService {
             large_bodies: Vec::new(),
             rejections: Rejections::AsProblems,
             operator_routes: true,
-            masks_paths: false,
         }
-    }
-
-    /// Its paths are whatever callers send (a gateway passes any on): in its request
-    /// lines, a number in one that could be a BSN is masked
-    /// ([`loket_core::bsn::without_bsns`]). Other services' paths are their own routes,
-    /// which name no resident, and keep the identifiers operators look for.
-    pub fn masking_paths(mut self) -> Self {
-        self.masks_paths = true;
-        self
     }
 
     /// A service other organisations reach (an inway): it answers `/healthz`, but its
@@ -130,7 +118,6 @@ impl HttpService {
             large_bodies,
             rejections,
             operator_routes,
-            masks_paths,
         } = self;
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
@@ -141,7 +128,6 @@ impl HttpService {
             timeout,
             large_bodies,
             rejections,
-            masks_paths,
         });
         let routes = routes.route("/healthz", get(healthz));
         let routes = if operator_routes {
@@ -175,13 +161,12 @@ struct Edge {
     timeout: Duration,
     large_bodies: Vec<(&'static str, usize)>,
     rejections: Rejections,
-    masks_paths: bool,
 }
 
 /// The edge's layers, from the outside in, each handing the request on to the next.
 async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response {
     let edge = &*edge;
-    accept_traceparent(&edge.name, edge.masks_paths, request, |request| {
+    accept_traceparent(&edge.name, request, |request| {
         add_security_headers(request, |request| {
             record(&edge.metrics, &edge.name, request, |request| {
                 finish_problems(

@@ -13,11 +13,11 @@ pub struct RequestTrace(pub TraceContext);
 
 /// Every request runs in a `request` span naming the server (`service`) and ends with a
 /// `handled` line with its status and duration: one process may serve a portal, an
-/// outway, an inway and a register, and their lines must tell them apart. With
-/// `mask_path`, the span's path has every number that could be a BSN masked.
+/// outway, an inway and a register, and their lines must tell them apart. The span's
+/// path is [`logged_path`]: a caller can send any path (a gateway passes it on to a
+/// register), so a number in it that could be a BSN is not logged.
 pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
     service: &str,
-    mask_path: bool,
     mut request: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response {
@@ -31,12 +31,7 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
         None => TraceContext::new_root(),
     };
     request.extensions_mut().insert(RequestTrace(ours));
-    let path = request.uri().path();
-    let path = if mask_path {
-        loket_core::bsn::without_bsns(path).into_owned()
-    } else {
-        path.to_owned()
-    };
+    let path = logged_path(request.uri().path());
     let span = tracing::info_span!(
         "request",
         service,
@@ -63,6 +58,34 @@ pub(crate) async fn accept_traceparent<F: Future<Output = Response>>(
     .await
 }
 
+/// `path` as a log line shows it: each segment with every number that could be a BSN
+/// masked ([`loket_core::bsn::without_bsns`]), except a segment shaped as a UUID (the
+/// ids of cases and documents, which operators look for and which name no one).
+pub(crate) fn logged_path(path: &str) -> String {
+    let mut logged = String::with_capacity(path.len());
+    for (index, segment) in path.split('/').enumerate() {
+        if index > 0 {
+            logged.push('/');
+        }
+        if is_uuid(segment) {
+            logged.push_str(segment);
+        } else {
+            logged.push_str(&loket_core::bsn::without_bsns(segment));
+        }
+    }
+    logged
+}
+
+/// Whether `text` is a UUID in its hyphenated form (8-4-4-4-12 hex digits).
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
     type Rejection = std::convert::Infallible;
 
@@ -73,5 +96,38 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
             .get::<RequestTrace>()
             .copied()
             .unwrap_or_else(|| RequestTrace(TraceContext::new_root())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_path_shows_no_bsn_and_keeps_uuids() {
+        assert_eq!(
+            logged_path("/brp/personen/999993653"),
+            "/brp/personen/*********"
+        );
+        assert_eq!(
+            logged_path("/x/%39%39%39%39%39%33%36%35%33"),
+            format!("/x/{}", "*".repeat(27))
+        );
+        let case = "/zaken/api/v1/zaken/01995432-0000-7abc-8def-0123456789ab";
+        assert_eq!(logged_path(case), case);
+        assert_eq!(logged_path("/"), "/");
+        assert_eq!(logged_path(""), "");
+    }
+
+    proptest::proptest! {
+        /// Only what could be a BSN changes, and the length stays the same.
+        #[test]
+        fn a_logged_path_changes_only_digits(path in "(/[a-z0-9%-]{0,40}){0,4}") {
+            let logged = logged_path(&path);
+            proptest::prop_assert_eq!(logged.len(), path.len());
+            for (was, now) in path.chars().zip(logged.chars()) {
+                proptest::prop_assert!(was == now || ((was.is_ascii_digit() || was == '%') && now == '*'));
+            }
+        }
     }
 }
