@@ -229,17 +229,20 @@ impl rustls::client::danger::ServerCertVerifier for LiveServerCheck {
             }
         }
         if let Some(ends) = &self.ends {
-            // Of those that have not ended: one sent besides that ended already is off
-            // the verified path, and would otherwise end every kept connection at once.
-            let now = crate::trust::unix_now();
-            let end = std::iter::once(end_entity)
-                .chain(intermediates)
+            // The server's own certificate, and of the others those that had not ended
+            // at the check: one sent besides that had is off the verified path, and
+            // would otherwise end every kept connection at once.
+            let checked_at = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+            let end = intermediates
+                .iter()
                 .map(|der| crate::trust::first_end(std::iter::once(der)))
-                .filter(|end| *end > now)
-                .min();
-            if let Some(end) = end {
-                ends.0.fetch_min(end, Ordering::AcqRel);
-            }
+                .filter(|end| *end > checked_at)
+                .chain(std::iter::once(crate::trust::first_end(std::iter::once(
+                    end_entity,
+                ))))
+                .min()
+                .unwrap_or(i64::MAX);
+            ends.0.fetch_min(end, Ordering::AcqRel);
         }
         Ok(verified)
     }
