@@ -29,6 +29,10 @@ pub enum KeyError {
     },
     #[error("the key file {0} does not hold a valid key")]
     Invalid(PathBuf),
+    #[error(
+        "the log's key file {missing} is missing beside {present}: restore it from a backup (if this log never ran, remove {present} to make both anew)"
+    )]
+    Missing { missing: PathBuf, present: PathBuf },
     #[error("cannot generate a key")]
     Random,
 }
@@ -58,6 +62,14 @@ impl LogKeys {
         let signing_path = dir.join(format!("{name}.signing.pk8"));
         if !signing_path.exists() {
             create(dir, name)?;
+        }
+        let hmac_path = dir.join(format!("{name}.pseudonym.key"));
+        if !hmac_path.exists() {
+            // Only an earlier version made the signing key first; its pair may be half.
+            return Err(KeyError::Missing {
+                missing: hmac_path,
+                present: signing_path,
+            });
         }
         Self::load(dir, name)
     }
@@ -251,6 +263,18 @@ mod tests {
         std::fs::remove_file(&signing).unwrap();
         let error = LogKeys::load_or_create(dir.path(), "rvig").unwrap_err();
         assert!(error.to_string().contains("rvig.signing.pk8"), "{error}");
+        // The other way round (as an earlier version could leave it): both named.
+        let other = tempfile::tempdir().unwrap();
+        LogKeys::load_or_create(other.path(), "rvig").unwrap();
+        std::fs::remove_file(other.path().join("rvig.pseudonym.key")).unwrap();
+        let error = LogKeys::load_or_create(other.path(), "rvig")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("rvig.pseudonym.key is missing beside")
+                && error.contains("rvig.signing.pk8"),
+            "{error}"
+        );
     }
 
     proptest::proptest! {
