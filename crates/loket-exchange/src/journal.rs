@@ -21,41 +21,76 @@ impl Journal {
     }
 
     /// `peer` signed these contracts (again: nothing changes for one already kept).
+    /// Returns how many were not kept before.
     pub(crate) async fn signed(
         &self,
         peer: &str,
         signatures: &[(String, SignatureKind)],
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         const INSERT: &str = "INSERT INTO own_signatures (peer_id, contract_hash, kind) \
                               VALUES ($1, $2, $3) ON CONFLICT (peer_id, contract_hash, kind) DO NOTHING";
         if signatures.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
+        let mut noted = 0;
         match &self.database {
             Database::Sqlite(pool) => {
                 let sql = INSERT.replace('$', "?");
                 let mut tx = pool.begin().await?;
                 for (hash, kind) in signatures {
-                    sqlx::query(&sql)
+                    noted += sqlx::query(&sql)
                         .bind(peer)
                         .bind(hash)
                         .bind(kind.as_str())
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
                 }
                 tx.commit().await?;
             }
             Database::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 for (hash, kind) in signatures {
-                    sqlx::query(INSERT)
+                    noted += sqlx::query(INSERT)
                         .bind(peer)
                         .bind(hash)
                         .bind(kind.as_str())
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
                 }
                 tx.commit().await?;
+            }
+        }
+        Ok(noted)
+    }
+
+    /// `peer`'s signature of `hash` did not reach the directory after all: not kept, so
+    /// that a start does not sign again what the operator saw fail.
+    pub(crate) async fn not_signed(
+        &self,
+        peer: &str,
+        hash: &str,
+        kind: SignatureKind,
+    ) -> Result<(), StoreError> {
+        const DELETE: &str =
+            "DELETE FROM own_signatures WHERE peer_id = $1 AND contract_hash = $2 AND kind = $3";
+        match &self.database {
+            Database::Sqlite(pool) => {
+                sqlx::query(&DELETE.replace('$', "?"))
+                    .bind(peer)
+                    .bind(hash)
+                    .bind(kind.as_str())
+                    .execute(pool)
+                    .await?;
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(DELETE)
+                    .bind(peer)
+                    .bind(hash)
+                    .bind(kind.as_str())
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok(())

@@ -664,7 +664,7 @@ impl Manager {
             return Ok(entry);
         }
         self.documents.put(Kind::Peer, &entry.oin, &entry).await?;
-        self.reload_after_writing().await;
+        self.reload().await?;
         Ok(entry)
     }
 
@@ -675,7 +675,7 @@ impl Manager {
         self.documents
             .put(Kind::Service, &entry.name, entry)
             .await?;
-        self.reload_after_writing().await;
+        self.reload().await?;
         Ok(())
     }
 
@@ -845,7 +845,8 @@ impl Manager {
             created_at: OffsetDateTime::now_utc().unix_timestamp(),
         };
         let hash = content.hash()?;
-        let signature = self
+        // A journal entry for a contract that does not land is passed over at a start.
+        let (signature, _) = self
             .signature(identity, &hash, &content, SignatureKind::Accept)
             .await?;
         let mut writes: Vec<Write> = listing.into_iter().collect();
@@ -856,8 +857,9 @@ impl Manager {
         Ok(hash)
     }
 
-    /// The policy again after a change that has landed: a failure to read it back is not
-    /// the change's (a retry would make it twice); the next refresh catches up.
+    /// The policy again after a new contract has landed: a failure to read it back is
+    /// not the proposal's (a retry would make a second contract); the next refresh
+    /// catches up.
     async fn reload_after_writing(&self) {
         if let Err(error) = self.reload().await {
             tracing::warn!(%error, "the directory changed, but cannot be read again now; the next refresh will");
@@ -1077,7 +1079,9 @@ impl Manager {
             .get(hash)
             .ok_or_else(|| ManagerError::UnknownContract(hash.to_owned()))?;
         self.write_signature(identity, hash, content, kind).await?;
-        self.reload_after_writing().await;
+        // A signature is put in place of itself: a retry after a failure here is harmless,
+        // and a revocation must not be reported done while its grant is still in force.
+        self.reload().await?;
         Ok(())
     }
 
@@ -1089,20 +1093,29 @@ impl Manager {
         content: &ContractContent,
         kind: SignatureKind,
     ) -> Result<(), ManagerError> {
-        let signature = self.signature(identity, hash, content, kind).await?;
-        self.documents.put_all(&[signature]).await?;
+        let (signature, newly_noted) = self.signature(identity, hash, content, kind).await?;
+        if let Err(error) = self.documents.put_all(&[signature]).await {
+            if newly_noted {
+                let peer = identity.oin.as_str();
+                if let Err(forgot) = self.journal.not_signed(peer, hash, kind).await {
+                    tracing::warn!(contract = %hash, error = %forgot, "a signature that did not reach the directory stays in the journal: the next start signs it again");
+                }
+            }
+            return Err(error.into());
+        }
         Ok(())
     }
 
     /// `identity`'s signature of contract `hash`, for the directory; noted first in the
-    /// organisation's journal, so it can sign again what it signed, and only that.
+    /// organisation's journal, so it can sign again what it signed, and only that (and
+    /// whether the journal did not hold it before).
     async fn signature(
         &self,
         identity: &Identity,
         hash: &str,
         content: &ContractContent,
         kind: SignatureKind,
-    ) -> Result<Write, ManagerError> {
+    ) -> Result<(Write, bool), ManagerError> {
         let peer = identity.oin.as_str().to_owned();
         if !content.peers().contains(&peer) {
             return Err(ManagerError::NotAParty(peer));
@@ -1113,7 +1126,8 @@ impl Manager {
             kind,
             OffsetDateTime::now_utc().unix_timestamp(),
         )?;
-        self.journal
+        let noted = self
+            .journal
             .signed(&peer, &[(hash.to_owned(), kind)])
             .await?;
         let signature = StoredSignature {
@@ -1122,11 +1136,12 @@ impl Manager {
             kind,
             jws,
         };
-        Ok(Write::of(
+        let write = Write::of(
             Kind::Signature,
             &signature_key(hash, &peer, kind),
             &signature,
-        )?)
+        )?;
+        Ok((write, noted > 0))
     }
 }
 

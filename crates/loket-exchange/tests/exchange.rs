@@ -1917,6 +1917,89 @@ async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
     assert_eq!(after.contracts.len(), contracts);
 }
 
+/// The directory takes a contract, its signature and the service's entry together or not
+/// at all: when it refuses the signature, neither the entry nor the contract is there.
+/// An approval it refuses is not kept in the organisation's journal either, so a start
+/// does not sign it after all.
+async fn a_signature_the_directory_refuses_changes_nothing(w: World) {
+    let (rvig, gemeente) = (identity(&w.pki, "rvig"), identity(&w.pki, "gemeente"));
+    let asked = w
+        .manager
+        .request_connection(
+            &gemeente,
+            SERVICE,
+            vec![ATTENDEREN.into()],
+            None,
+            validity(-1, 365),
+            &register(),
+        )
+        .await
+        .unwrap();
+    let before = w.manager.reload().await.unwrap();
+    let (inway, contracts) = (
+        before.services[SERVICE].inway.clone(),
+        before.contracts.len(),
+    );
+    let refuse_signatures: &[&str] = match &w.database {
+        Database::Sqlite(_) => &["CREATE TRIGGER no_signatures BEFORE INSERT ON documents \
+             WHEN NEW.kind = 'signature' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+        Database::Postgres(_) => &[
+            "CREATE FUNCTION no_signatures() RETURNS trigger AS $$ BEGIN \
+             IF NEW.kind = 'signature' THEN RAISE EXCEPTION 'refused'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER no_signatures BEFORE INSERT ON documents \
+             FOR EACH ROW EXECUTE FUNCTION no_signatures()",
+        ],
+    };
+    for sql in refuse_signatures {
+        execute(&w.database, sql).await;
+    }
+    let moved = ServiceEntry {
+        name: SERVICE.into(),
+        peer_id: RVIG.into(),
+        inway: "https://127.0.0.1:1".into(),
+        openapi: "/openapi.json".into(),
+        subject_field: Some("burgerservicenummer".into()),
+    };
+    let refused = w.manager.publish(&rvig, moved, validity(-1, 365)).await;
+    assert!(
+        matches!(refused, Err(ManagerError::Store(_))),
+        "{refused:?}"
+    );
+    let after = w.manager.reload().await.unwrap();
+    assert_eq!(after.services[SERVICE].inway, inway);
+    assert_eq!(after.contracts.len(), contracts);
+
+    let approval = w.manager.accept(&rvig, &asked).await;
+    assert!(
+        matches!(approval, Err(ManagerError::Store(_))),
+        "{approval:?}"
+    );
+    let sql = "SELECT COUNT(*) FROM own_signatures WHERE peer_id = $1 AND contract_hash = $2";
+    let kept: i64 = match &w.own {
+        Database::Sqlite(pool) => sqlx::query_scalar(&sql.replace('$', "?"))
+            .bind(RVIG)
+            .bind(&asked)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql)
+            .bind(RVIG)
+            .bind(&asked)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(kept, 0, "the journal does not keep what did not land");
+    let state = after
+        .contracts
+        .iter()
+        .find(|c| c.hash == asked)
+        .unwrap()
+        .state;
+    assert_eq!(state, ContractState::Proposed);
+}
+
 /// Whoever can write to the directory's database could put a certificate of their own in
 /// another organisation's place, and sign in its name. Only a certificate that chains to
 /// the trust anchors, under the OIN it carries, counts: signatures by any other do not.
@@ -2862,6 +2945,7 @@ loket_store::contract_suite! {
         malformed_headers_get_an_answer_and_a_record,
         a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text,
         a_publication_that_cannot_be_signed_changes_nothing,
+        a_signature_the_directory_refuses_changes_nothing,
         a_service_stays_with_the_provider_the_directory_accepted,
         the_outway_sends_only_to_the_providers_own_inway,
         revoked_and_expired_grants_stop_working_at_once,
