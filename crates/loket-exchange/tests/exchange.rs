@@ -1890,16 +1890,13 @@ async fn execute(database: &Database, sql: &str) -> u64 {
     }
 }
 
-/// A publication that cannot be signed (the organisation's own storage fails) leaves the
-/// directory as it was: no entry changed, no contract left without its signature.
-async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
-    let rvig = identity(&w.pki, "rvig");
-    let before = w.manager.reload().await.unwrap();
-    let (inway, contracts) = (
-        before.services[SERVICE].inway.clone(),
-        before.contracts.len(),
-    );
-    execute(&w.own, "DROP TABLE own_signatures").await;
+/// RvIG publishes its service again at another inway, which must fail; the directory
+/// is then as `before`: the same inway, no more contracts. Returns it as it is after.
+async fn moving_fails(
+    w: &World,
+    rvig: &Identity,
+    before: &loket_exchange::Policy,
+) -> std::sync::Arc<loket_exchange::Policy> {
     let moved = ServiceEntry {
         name: SERVICE.into(),
         peer_id: RVIG.into(),
@@ -1907,14 +1904,27 @@ async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
         openapi: "/openapi.json".into(),
         subject_field: Some("burgerservicenummer".into()),
     };
-    let refused = w.manager.publish(&rvig, moved, validity(-1, 365)).await;
+    let refused = w.manager.publish(rvig, moved, validity(-1, 365)).await;
     assert!(
         matches!(refused, Err(ManagerError::Store(_))),
         "{refused:?}"
     );
     let after = w.manager.reload().await.unwrap();
-    assert_eq!(after.services[SERVICE].inway, inway);
-    assert_eq!(after.contracts.len(), contracts);
+    assert_eq!(
+        after.services[SERVICE].inway,
+        before.services[SERVICE].inway
+    );
+    assert_eq!(after.contracts.len(), before.contracts.len());
+    after
+}
+
+/// A publication that cannot be signed (the organisation's own storage fails) leaves the
+/// directory as it was: no entry changed, no contract left without its signature.
+async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
+    let rvig = identity(&w.pki, "rvig");
+    let before = w.manager.reload().await.unwrap();
+    execute(&w.own, "DROP TABLE own_signatures").await;
+    moving_fails(&w, &rvig, &before).await;
 }
 
 /// The directory takes a contract, its signature and the service's entry together or not
@@ -1936,10 +1946,6 @@ async fn a_signature_the_directory_refuses_changes_nothing(w: World) {
         .await
         .unwrap();
     let before = w.manager.reload().await.unwrap();
-    let (inway, contracts) = (
-        before.services[SERVICE].inway.clone(),
-        before.contracts.len(),
-    );
     let refuse_signatures: &[&str] = match &w.database {
         Database::Sqlite(_) => &["CREATE TRIGGER no_signatures BEFORE INSERT ON documents \
              WHEN NEW.kind = 'signature' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
@@ -1954,21 +1960,7 @@ async fn a_signature_the_directory_refuses_changes_nothing(w: World) {
     for sql in refuse_signatures {
         execute(&w.database, sql).await;
     }
-    let moved = ServiceEntry {
-        name: SERVICE.into(),
-        peer_id: RVIG.into(),
-        inway: "https://127.0.0.1:1".into(),
-        openapi: "/openapi.json".into(),
-        subject_field: Some("burgerservicenummer".into()),
-    };
-    let refused = w.manager.publish(&rvig, moved, validity(-1, 365)).await;
-    assert!(
-        matches!(refused, Err(ManagerError::Store(_))),
-        "{refused:?}"
-    );
-    let after = w.manager.reload().await.unwrap();
-    assert_eq!(after.services[SERVICE].inway, inway);
-    assert_eq!(after.contracts.len(), contracts);
+    let after = moving_fails(&w, &rvig, &before).await;
 
     let approval = w.manager.accept(&rvig, &asked).await;
     assert!(
