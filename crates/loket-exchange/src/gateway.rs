@@ -263,8 +263,11 @@ impl Action {
         }
         let fields = body.named().map(Named::field_names).unwrap_or_default();
         self.fields = fields
-            .iter()
-            .map(|field| as_recorded(field, || false))
+            .into_iter()
+            .map(|field| match loket_core::bsn::without_bsns(&field) {
+                Cow::Borrowed(_) => field,
+                Cow::Owned(masked) => masked,
+            })
             .collect();
         Ok(named)
     }

@@ -152,6 +152,19 @@ fn check(
     Ok(connection.clone())
 }
 
+/// The transaction id the outway gave, in its one written form (lowercase, hyphenated):
+/// a UUID given otherwise cannot carry other text into the log. A new one if none is.
+fn transaction_id(given: Option<&str>) -> String {
+    match given.map(|id| (id, uuid::Uuid::parse_str(id))) {
+        // Of the forms a UUID parses from, only the hyphenated one has 36 characters.
+        Some((id, Ok(_))) if id.len() == 36 && !id.bytes().any(|b| b.is_ascii_uppercase()) => {
+            id.to_owned()
+        }
+        Some((_, Ok(parsed))) => parsed.hyphenated().to_string(),
+        _ => uuid::Uuid::now_v7().hyphenated().to_string(),
+    }
+}
+
 async fn handle(
     State(inway): State<Inway>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -169,12 +182,7 @@ async fn handle(
         trace,
         start: clock.now(),
         direction: Direction::Incoming,
-        // In its one written form: a UUID given otherwise cannot carry other text in.
-        transaction_id: header(&parts.headers, TRANSACTION_ID)
-            .and_then(|id| uuid::Uuid::parse_str(id).ok())
-            .unwrap_or_else(uuid::Uuid::now_v7)
-            .hyphenated()
-            .to_string(),
+        transaction_id: transaction_id(header(&parts.headers, TRANSACTION_ID)),
         grant_hash: grant_hash.map(|hash| gateway::as_recorded_when(hash, connection.is_some())),
         source_peer: peer
             .certificate
@@ -311,4 +319,29 @@ async fn handle(
         headers.insert(TRANSACTION_ID, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_id_is_kept_in_its_one_written_form() {
+        let canonical = "01936f5e-7a2b-7c3d-8e4f-0123456789ab";
+        assert_eq!(transaction_id(Some(canonical)), canonical);
+        for other in [
+            "01936F5E-7A2B-7C3D-8E4F-0123456789AB",
+            "01936f5e7a2b7c3d8e4f0123456789ab",
+            "{01936f5e-7a2b-7c3d-8e4f-0123456789ab}",
+            "urn:uuid:01936f5e-7a2b-7c3d-8e4f-0123456789ab",
+        ] {
+            assert_eq!(transaction_id(Some(other)), canonical, "{other}");
+        }
+        for none in [None, Some("999990007"), Some("not a uuid")] {
+            let made = transaction_id(none);
+            let parsed = uuid::Uuid::parse_str(&made).unwrap_or_default();
+            assert_eq!(parsed.get_version_num(), 7, "{none:?}: {made}");
+            assert_eq!(made.len(), 36);
+        }
+    }
 }
