@@ -255,6 +255,22 @@ fn lookup(fields: &[&str]) -> Value {
 }
 
 impl World {
+    /// `consumer` asks for a connection to RvIG's BRP for `activity`, every field, in
+    /// `validity`: the contract's hash, for RvIG to accept.
+    async fn asks_for(&self, consumer: &Identity, activity: &str, validity: Validity) -> String {
+        self.manager
+            .request_connection(
+                consumer,
+                SERVICE,
+                vec![activity.to_owned()],
+                None,
+                validity,
+                &register(),
+            )
+            .await
+            .unwrap()
+    }
+
     /// The exchange's trust: the demo CA's certificate, which revokes nothing.
     fn trust(&self) -> Trust {
         Trust::new(pki::load_roots(&self.pki.join(pki::CA_FILE)).unwrap()).unwrap()
@@ -737,17 +753,8 @@ async fn an_outway_presents_its_previous_certificate_for_connections_that_name_i
     // Before the renewal: a connection that outlasts the certificate (three years
     // against two), and a start with the old certificate, as the README says.
     let notices = w
-        .manager
-        .request_connection(
-            &previous,
-            SERVICE,
-            vec![ATTENDEREN.into()],
-            None,
-            validity(-1, 3 * 365),
-            &register(),
-        )
-        .await
-        .unwrap();
+        .asks_for(&previous, ATTENDEREN, validity(-1, 3 * 365))
+        .await;
     w.manager.accept(&rvig, &notices).await.unwrap();
     let notices_grant = |policy: &loket_exchange::Policy| {
         policy
@@ -1102,18 +1109,7 @@ async fn malformed_headers_get_an_answer_and_a_record(w: World) {
     // the register might read it all the same, and the inway could not tell whose data
     // it gave. Refused at the inway.
     let (gemeente, rvig) = (identity(&w.pki, "gemeente"), identity(&w.pki, "rvig"));
-    let unlimited = w
-        .manager
-        .request_connection(
-            &gemeente,
-            SERVICE,
-            vec![ATTENDEREN.into()],
-            None,
-            validity(-1, 30),
-            &register(),
-        )
-        .await
-        .unwrap();
+    let unlimited = w.asks_for(&gemeente, ATTENDEREN, validity(-1, 30)).await;
     w.manager.accept(&rvig, &unlimited).await.unwrap();
     let grant = w
         .manager
@@ -1933,18 +1929,7 @@ async fn a_publication_that_cannot_be_signed_changes_nothing(w: World) {
 /// does not sign it after all.
 async fn a_signature_the_directory_refuses_changes_nothing(w: World) {
     let (rvig, gemeente) = (identity(&w.pki, "rvig"), identity(&w.pki, "gemeente"));
-    let asked = w
-        .manager
-        .request_connection(
-            &gemeente,
-            SERVICE,
-            vec![ATTENDEREN.into()],
-            None,
-            validity(-1, 365),
-            &register(),
-        )
-        .await
-        .unwrap();
+    let asked = w.asks_for(&gemeente, ATTENDEREN, validity(-1, 365)).await;
     let before = w.manager.reload().await.unwrap();
     let refuse_signatures: &[&str] = match &w.database {
         Database::Sqlite(_) => &["CREATE TRIGGER no_signatures BEFORE INSERT ON documents \
@@ -2002,18 +1987,7 @@ async fn a_certificate_outside_the_trust_anchors_signs_nothing(w: World) {
     let forged_pem = std::fs::read_to_string(forger.path().join("rvig.pem")).unwrap();
     // RDW asks for RvIG's BRP (and will accept in RvIG's name with a forged key).
     let rdw = identity(&w.pki, "rdw");
-    let hash = w
-        .manager
-        .request_connection(
-            &rdw,
-            SERVICE,
-            vec![PARKEREN.into()],
-            None,
-            validity(-1, 30),
-            &register(),
-        )
-        .await
-        .unwrap();
+    let hash = w.asks_for(&rdw, PARKEREN, validity(-1, 30)).await;
     w.manager.accept(&rdw, &hash).await.unwrap();
     // The directory refuses it.
     let refused = w.manager.register_peer("rvig", &forged_pem).await;
@@ -2315,18 +2289,7 @@ async fn revoked_and_expired_grants_stop_working_at_once(w: World) {
     // today, at either end.
     let mut contracts = Vec::new();
     for period in [validity(-10, -1), validity(1, 30)] {
-        let contract = w
-            .manager
-            .request_connection(
-                &gemeente,
-                SERVICE,
-                vec![PARKEREN.into()],
-                None,
-                period,
-                &register(),
-            )
-            .await
-            .unwrap();
+        let contract = w.asks_for(&gemeente, PARKEREN, period).await;
         w.manager.accept(&rvig, &contract).await.unwrap();
         let grant = w
             .manager
@@ -2438,20 +2401,15 @@ async fn changes_by_another_process_take_effect_at_the_next_check(w: World) {
     // A contract whose validity ends in two seconds: no document changes, the clock does.
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let short = w
-        .manager
-        .request_connection(
+        .asks_for(
             &identity(&w.pki, "gemeente"),
-            SERVICE,
-            vec![PARKEREN.into()],
-            None,
+            PARKEREN,
             Validity {
                 not_before: now - 60,
                 not_after: now + 2,
             },
-            &register(),
         )
-        .await
-        .unwrap();
+        .await;
     w.manager
         .accept(&identity(&w.pki, "rvig"), &short)
         .await
