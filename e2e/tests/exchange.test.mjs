@@ -8,12 +8,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePorts, runServe, loketCommand } from '../lib/loket.mjs';
 import { startProvider, signInAtProvider } from '../lib/op.mjs';
 import { launch, newContext, axeViolations, withPage } from '../lib/browser.mjs';
 
 const SECRET = 'een-geheim-van-minstens-tweeendertig-tekens';
 const MIJN_GEGEVENS = 'https://voorbeeldstad.example/verwerkingen/mijn-gegevens';
+// RvIG's own register of processing activities (the demo's), and the activity it provides
+// BRP data under: its inway's records name that one.
+const RVIG_ACTIVITIES = fileURLToPath(new URL('../../config/verwerkingsactiviteiten-rvig.toml', import.meta.url));
+const RVIG_BRP = 'https://rvig.example/verwerkingen/verstrekking-brp';
 const DIRECTORY_KEEPER = '00000001001234567000';
 const RVIG_TOKEN = 'r'.repeat(32);
 const GEMEENTE_TOKEN = 'g'.repeat(32);
@@ -111,11 +116,13 @@ before(async () => {
     ...settings('RvIG', 'rvig'),
     '[brp]', `listen = "127.0.0.1:${brp}"`,
     exchange('rvig', 'Rijksdienst voor Identiteitsgegevens', [
+      `activities_file = "${RVIG_ACTIVITIES}"`,
       '[exchange.log]', `keys = "${root}/rvig-keys"`, `listen = "127.0.0.1:${rvigLog}"`,
       '[[exchange.log.readers]]', 'name = "gemeente-portaal"', 'role = "resident"', `token = "${PORTAL_READS_RVIG}"`,
       `portal_key = "${portalKey}"`,
       '[exchange.inway]', `listen = "127.0.0.1:${inway}"`,
-      '[exchange.inway.services]', `brp-personen = "http://127.0.0.1:${brp}"`,
+      '[exchange.inway.services]',
+      `brp-personen = { register = "http://127.0.0.1:${brp}", verwerkingsactiviteit = "${RVIG_BRP}" }`,
       '[exchange.management]', `listen = "127.0.0.1:${rvigManager}"`, `token = "${RVIG_TOKEN}"`,
     ]),
   ].join('\n'));
@@ -214,8 +221,16 @@ test('a resident sees their BRP data through the exchange, and who used it in bo
     assert.ok(used.some((r) => /Gemeente Voorbeeldstad/.test(r) && /Vroeg op: naam.*\(brp-personen\)/.test(r)), used.join('\n'));
     assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /Gaf: naam.*\(brp-personen\)/.test(r)), used.join('\n'));
     // Each with its purpose and legal basis, and checked against its log's signed tree
-    // head (RvIG's with the public key in the municipality's configuration).
-    assert.ok(used.every((r) => /U laten zien wat de overheid over u vastlegt/.test(r) && /AVG artikel 15/.test(r)), used.join('\n'));
+    // head (RvIG's with the public key in the municipality's configuration). RvIG's
+    // names its own activity, from its own register, and the municipality's purpose it
+    // answered for.
+    const ours = used.filter((r) => /Gemeente Voorbeeldstad/.test(r));
+    const rvigs = used.filter((r) => /Rijksdienst voor Identiteitsgegevens/.test(r));
+    assert.ok(ours.length > 0 && rvigs.length > 0, used.join('\n'));
+    assert.ok(ours.every((r) => /U laten zien wat de overheid over u vastlegt/.test(r) && /AVG artikel 15/.test(r)), used.join('\n'));
+    assert.ok(rvigs.every((r) => /Gegevens uit de BRP verstrekken aan overheidsorganisaties/.test(r)
+      && /Gevraagd door de gemeente voor: Uw gegevens tonen in Mijn Loket/.test(r)
+      && /Wet basisregistratie personen/.test(r)), rvigs.join('\n'));
     assert.ok(used.every((r) => /Gecontroleerd: staat in het ondertekende logboek/.test(r)), used.join('\n'));
     assert.deepEqual(await axeViolations(browser, page), []);
   });

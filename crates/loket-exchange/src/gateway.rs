@@ -141,7 +141,12 @@ pub(crate) struct Action {
     /// This and the next are what the records say, taken [`as_recorded`] from the
     /// caller's text; checks use what the caller sent.
     pub service: String,
+    /// The processing activity the records name: the caller's at the outway, the
+    /// provider's own at the inway.
     pub activity: Option<String>,
+    /// At the inway, the activity the caller stated ([`as_recorded`] until the grant is
+    /// checked); `None` at the outway.
+    pub stated_activity: Option<String>,
     /// The `fields` the request body asks for, as the log will name them.
     pub fields: Vec<String>,
     /// Where refusals are counted, once the gateway reports to a process's metrics.
@@ -191,6 +196,7 @@ impl Action {
                 source_peer_id: self.source_peer.clone(),
                 destination_peer_id: self.destination_peer.clone(),
                 service_name: self.service.clone(),
+                stated_processing_activity_id: self.stated_activity.clone(),
                 fields: self.fields.clone(),
                 error_code: denial.map(|d| d.code().to_owned()),
             }),

@@ -1,6 +1,9 @@
 //! The inway: a provider's front door. It accepts only mutual-TLS connections from
 //! certificates under the trust anchor, checks every request against the grants, logs
 //! before anything reaches the register, and logs whose data the register returned.
+//! Its records name the provider's own processing activity for the service (LDV: every
+//! record names an activity of its own organisation's register), with the activity the
+//! caller stated beside it; so the provider's retention and descriptions apply.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,17 +40,41 @@ struct Inner {
     oin: String,
     manager: Manager,
     log: Logboek,
-    /// Service name → the register's base URL inside the provider's network.
-    upstreams: HashMap<String, http::Uri>,
+    /// Service name → the register behind it and the provider's own activity.
+    upstreams: HashMap<String, Upstream>,
     forwarder: Forwarder,
     clock: Arc<dyn Clock>,
     metrics: std::sync::OnceLock<ExchangeMetrics>,
+}
+
+/// A service an inway offers, as its organisation configures it.
+#[derive(Debug, Clone)]
+pub struct InwayService {
+    /// The register's base URL inside the provider's network (`http://host:port`).
+    pub register: String,
+    /// The processing activity, in the register of the inway's log, under which the
+    /// organisation provides this service's data to others (a "verstrekking").
+    pub activity: String,
+}
+
+#[derive(Debug)]
+struct Upstream {
+    uri: http::Uri,
+    activity: String,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InwayError {
     #[error("the address of service {service}'s register: {error}")]
     Upstream { service: String, error: String },
+    #[error(
+        "service {service}: processing activity {activity} is not in the register of processing activities of log {log}"
+    )]
+    ActivityUnknown {
+        service: String,
+        activity: String,
+        log: String,
+    },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
 }
@@ -57,15 +84,30 @@ impl Inway {
         oin: &str,
         manager: Manager,
         log: Logboek,
-        upstreams: HashMap<String, String>,
+        services: HashMap<String, InwayService>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, InwayError> {
         let forwarder = Forwarder::new(tls::trusting_no_server()?);
-        let upstreams = upstreams
+        let upstreams = services
             .into_iter()
-            .map(|(service, address)| match forward::base_uri(&address) {
-                Ok(url) => Ok((service, url)),
-                Err(error) => Err(InwayError::Upstream { service, error }),
+            .map(|(service, offered)| {
+                if log.activities().get(&offered.activity).is_none() {
+                    return Err(InwayError::ActivityUnknown {
+                        service,
+                        activity: offered.activity,
+                        log: log.name().to_owned(),
+                    });
+                }
+                match forward::base_uri(&offered.register) {
+                    Ok(uri) => Ok((
+                        service,
+                        Upstream {
+                            uri,
+                            activity: offered.activity,
+                        },
+                    )),
+                    Err(error) => Err(InwayError::Upstream { service, error }),
+                }
             })
             .collect::<Result<_, _>>()?;
         Ok(Self {
@@ -178,6 +220,7 @@ async fn handle(
     let activity = header(&parts.headers, PROCESSING_ACTIVITY);
     let policy = inner.manager.policy();
     let connection = policy.connections.get(grant_hash.unwrap_or_default());
+    let own_activity = |service: &str| inner.upstreams.get(service).map(|u| u.activity.clone());
     let mut action = Action {
         trace,
         start: clock.now(),
@@ -190,7 +233,8 @@ async fn handle(
             .map_or_else(String::new, |c| c.oin.as_str().to_owned()),
         destination_peer: inner.oin.clone(),
         service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
-        activity: activity
+        activity: connection.and_then(|c| own_activity(&c.service)),
+        stated_activity: activity
             .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),
@@ -224,7 +268,8 @@ async fn handle(
     // What the grant names is recorded exact (it may have come in while the body did).
     action.service.clone_from(&connection.service);
     action.grant_hash = Some(connection.grant_hash.clone());
-    action.activity = activity.map(str::to_owned);
+    action.activity = own_activity(&connection.service);
+    action.stated_activity = activity.map(str::to_owned);
     let subject_field = policy
         .services
         .get(&connection.service)
@@ -248,7 +293,7 @@ async fn handle(
     if let Err(denial) = action.before_forwarding(&inner.log, clock, &named).await {
         return denial.into_response();
     }
-    let Some(upstream) = inner.upstreams.get(&connection.service) else {
+    let Some(upstream) = inner.upstreams.get(&connection.service).map(|u| &u.uri) else {
         // Not reached: `check` found it there, and the upstreams never change.
         return Denial::ServiceNotFound.into_response();
     };

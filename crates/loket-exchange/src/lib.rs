@@ -44,7 +44,7 @@ pub use gateway::{
     GRANT_HASH, MAX_ANSWER_SUBJECTS, MAX_FIELD_NAME, MAX_FIELDS, MAX_HEADER_VALUE, MAX_SUBJECTS,
     PROCESSING_ACTIVITY, TRANSACTION_ID,
 };
-pub use inway::{Inway, InwayError};
+pub use inway::{Inway, InwayError, InwayService};
 pub use manager::{ContractState, Manager, ManagerError, PeerEntry, Policy, ServiceEntry};
 pub use metrics::ExchangeMetrics;
 pub use outway::{Outway, OutwayError};

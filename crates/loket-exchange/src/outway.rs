@@ -299,6 +299,7 @@ async fn handle(
         },
         activity: activity
             .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
+        stated_activity: None,
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),
     };

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use loket_core::SystemClock;
@@ -1005,8 +1004,10 @@ async fn an_earlier_certificate_counts_only_while_it_is_valid(d: Directory) {
 async fn an_outway_keeps_no_connection_past_the_inways_certificate(d: Directory) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let keys = tempfile::tempdir().unwrap();
-    let (gemeente_log, _) = common::log(&d.url, "logboek_gemeente", keys.path()).await;
-    let (rvig_log, _) = common::log(&d.url, "logboek_rvig", keys.path()).await;
+    let (gemeente_log, _) =
+        common::log(&d.url, "logboek_gemeente", keys.path(), common::ACTIVITIES).await;
+    let (rvig_log, _) =
+        common::log(&d.url, "logboek_rvig", keys.path(), common::RVIG_ACTIVITIES).await;
     // RvIG's register, which counts what reaches it.
     let reached = Arc::new(AtomicUsize::new(0));
     let counter = reached.clone();
@@ -1019,7 +1020,7 @@ async fn an_outway_keeps_no_connection_past_the_inways_certificate(d: Directory)
         RVIG,
         d.manager.clone(),
         rvig_log,
-        HashMap::from([(SERVICE.to_owned(), register_url)]),
+        common::provided_by_rvig(SERVICE, register_url),
         Arc::new(SystemClock),
     )
     .unwrap();

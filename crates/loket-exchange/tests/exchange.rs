@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ACTIVITIES, log, serve_plain};
+use common::{ACTIVITIES, RVIG_ACTIVITIES, RVIG_BRP, log, provided_by_rvig, serve_plain};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -153,14 +153,14 @@ async fn world(url: &StorageUrl) -> World {
     );
 
     let keys = pki_dir.path().join("keys");
-    let gemeente_log = log(url, "logboek_gemeente", &keys).await;
-    let rvig_log = log(url, "logboek_rvig", &keys).await;
+    let gemeente_log = log(url, "logboek_gemeente", &keys, ACTIVITIES).await;
+    let rvig_log = log(url, "logboek_rvig", &keys, RVIG_ACTIVITIES).await;
 
     let inway = Inway::new(
         RVIG,
         manager.clone(),
         rvig_log.0.clone(),
-        HashMap::from([(SERVICE.to_owned(), brp_url)]),
+        provided_by_rvig(SERVICE, brp_url),
         Arc::new(SystemClock),
     )
     .unwrap();
@@ -560,9 +560,21 @@ async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: W
     assert!(persoon.get("burgerservicenummer").is_none(), "{persoon}");
     assert_eq!(w.reached(), 1);
 
-    for (log, direction) in [
-        (&w.gemeente_log.0, "DIRECTION_OUTGOING"),
-        (&w.rvig_log.0, "DIRECTION_INCOMING"),
+    // The municipality's records name its activity; RvIG's name RvIG's own, with the
+    // one the municipality stated beside it.
+    for (log, direction, activity, stated) in [
+        (
+            &w.gemeente_log.0,
+            "DIRECTION_OUTGOING",
+            PARKEREN,
+            Value::Null,
+        ),
+        (
+            &w.rvig_log.0,
+            "DIRECTION_INCOMING",
+            RVIG_BRP,
+            json!(PARKEREN),
+        ),
     ] {
         // Newest first: the answer, then the request, which was durable before forwarding.
         let records = w.settled_records_about(log, SANNE, 2).await;
@@ -579,7 +591,11 @@ async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: W
         for record in &records {
             assert_eq!(
                 record["attributes"]["dpl.core.processing_activity_id"],
-                PARKEREN
+                activity
+            );
+            assert_eq!(
+                record["attributes"]["loket.exchange"]["statedProcessingActivityId"],
+                stated
             );
             assert_eq!(
                 record["attributes"]["loket.exchange"]["direction"],
@@ -594,6 +610,20 @@ async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: W
                 record["attributes"]["loket.exchange"]["fields"],
                 json!(["naam", "verblijfplaats.verblijfadres"])
             );
+        }
+    }
+    // Each log keeps them as long as its own register says: RvIG for as long as it keeps
+    // what it provided (1826 days), the municipality for parking (730).
+    for (log, days) in [(&w.gemeente_log.0, 730), (&w.rvig_log.0, 1826)] {
+        let filter = Filter {
+            subject: Some(log.pseudonyms().bsn(SANNE).as_str().to_owned()),
+            limit: 100,
+            ..Filter::default()
+        };
+        for entry in log.query(&filter).await.unwrap() {
+            let body: Value = serde_json::from_str(entry.body.as_deref().unwrap()).unwrap();
+            let end_s = body["endTime"].as_i64().unwrap().div_euclid(1000);
+            assert_eq!(entry.expires_at - end_s, days * 86_400, "{}", log.name());
         }
     }
     let outgoing = &w.records_about(&w.gemeente_log.0, SANNE).await[0];
@@ -1349,6 +1379,33 @@ async fn serve_as(w: &World, name: &str, router: axum::Router) -> String {
     url
 }
 
+/// An inway logs under its organisation's own activity for each service (LDV): one its
+/// log's register does not hold, such as the municipality's, stops it being made.
+async fn an_inway_provides_only_under_an_activity_of_its_own_register(w: World) {
+    let under = |activity: &str| {
+        Inway::new(
+            RVIG,
+            w.manager.clone(),
+            w.rvig_log.0.clone(),
+            HashMap::from([(
+                SERVICE.to_owned(),
+                loket_exchange::InwayService {
+                    register: "http://127.0.0.1:9".to_owned(),
+                    activity: activity.to_owned(),
+                },
+            )]),
+            Arc::new(SystemClock),
+        )
+    };
+    let error = under(PARKEREN).unwrap_err();
+    assert!(
+        matches!(&error, loket_exchange::InwayError::ActivityUnknown { service, activity, .. }
+            if service == SERVICE && activity == PARKEREN),
+        "{error}"
+    );
+    assert!(under(RVIG_BRP).is_ok());
+}
+
 /// When the provider's inway refuses what the outway let through, the outway's record of
 /// the answer says why, as long as the reason is an error code the exchange knows.
 async fn the_outways_record_of_the_answer_says_why_the_inway_refused(w: World) {
@@ -1552,7 +1609,7 @@ async fn inway_before(w: &World, register: axum::Router) -> String {
         RVIG,
         w.manager.clone(),
         w.rvig_log.0.clone(),
-        HashMap::from([(SERVICE.to_owned(), serve_plain(register).await)]),
+        provided_by_rvig(SERVICE, serve_plain(register).await),
         Arc::new(SystemClock),
     )
     .unwrap();
@@ -2153,10 +2210,15 @@ async fn the_inway_checks_on_its_own(w: World) {
     .await;
     let record = newest(&w.rvig_log.0).await;
     assert!(
-        record["attributes"]
-            .get("dpl.core.processing_activity_id")
+        record["attributes"]["loket.exchange"]
+            .get("statedProcessingActivityId")
             .is_none_or(Value::is_null),
         "{record}"
+    );
+    // The grant is known, so RvIG's record names its own activity for the service.
+    assert_eq!(
+        record["attributes"]["dpl.core.processing_activity_id"],
+        RVIG_BRP
     );
     assert_eq!(w.reached(), 0, "nothing reached the register");
     assert_eq!(
@@ -2902,6 +2964,7 @@ loket_store::contract_suite! {
         a_connection_does_not_outlast_the_service_publication,
         the_inway_keeps_the_process_metrics_to_itself,
         the_outways_record_of_the_answer_says_why_the_inway_refused,
+        an_inway_provides_only_under_an_activity_of_its_own_register,
         a_request_naming_too_many_residents_is_refused_at_both_ends,
         an_answer_naming_too_many_residents_is_withheld,
         the_inway_counts_the_named_with_the_answered,

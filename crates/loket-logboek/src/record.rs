@@ -43,6 +43,12 @@ pub struct Exchange {
     /// OIN of the organisation that provides the service.
     pub destination_peer_id: String,
     pub service_name: String,
+    /// At the provider's end: the processing activity the asking organisation stated, an
+    /// id in its own register. The record itself names the provider's own activity
+    /// (LDV: every record names an activity of its organisation's register); absent at
+    /// the asking end, whose own activity the record names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stated_processing_activity_id: Option<String>,
     /// The fields the request asked for (a Haal Centraal `fields` list), so the resident
     /// can read which data was used; empty when the request names none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -62,7 +68,8 @@ pub struct NewRecord {
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
     pub status: Status,
-    /// The processing activity the request stated; `None` when it stated none.
+    /// The processing activity of this log's organisation the action was for (its own
+    /// register's); `None` when there is none (a request that stated none).
     pub processing_activity_id: Option<String>,
     pub data_subject: Option<Pseudonym>,
     pub exchange: Option<Exchange>,

@@ -120,6 +120,7 @@ fn record(f: &Fixture, bsn: Option<&str>, activity: &str, at: OffsetDateTime) ->
             source_peer_id: "00000001001234567000".into(),
             destination_peer_id: "00000001009876543000".into(),
             service_name: "brp-personen".into(),
+            stated_processing_activity_id: None,
             fields: vec!["naam".into()],
             error_code: None,
         }),

@@ -696,6 +696,8 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
                 },
                 destination_peer_id: String::new(),
                 service_name: "brp-personen".to_owned(),
+                // A provider's record from before it logged under its own activity.
+                stated_processing_activity_id: None,
                 fields: Vec::new(),
                 error_code: None,
             }),

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use loket_core::{SpanId, SystemClock, TraceId};
 use loket_logboek::{
-    Activities, Direction, Exchange, Filter, LogKeys, LogStore, Logboek, NewRecord, Status,
-    log_store, merkle, verify,
+    Direction, Exchange, Filter, LogKeys, LogStore, Logboek, NewRecord, Status, log_store, merkle,
+    verify,
 };
 use loket_store::StorageUrl;
 use rand::Rng;
 
-use crate::exchange::{PARKEREN, activities};
+use crate::exchange::{ORGANISATIONS, PARKEREN, RVIG_BRP};
 use crate::platform;
 
 const COMPONENT: &str = "logboek_bench";
@@ -47,7 +47,14 @@ pub async fn run(
         COMPONENT,
         store.clone(),
         keys,
-        Arc::new(activities().unwrap_or_else(|_| Activities::default())),
+        // RvIG's log: the records are its inway's.
+        Arc::new(
+            ORGANISATIONS
+                .iter()
+                .find(|o| o.name == "rvig")
+                .context("the demo has no RvIG")?
+                .activities()?,
+        ),
         Arc::new(SystemClock),
         loket_logboek::HEAD_INTERVAL,
     )
@@ -230,7 +237,7 @@ fn record(log: &Logboek, subject: u64, sequence: u64) -> NewRecord {
         start: now,
         end: now,
         status: Status::Ok,
-        processing_activity_id: Some(PARKEREN.to_owned()),
+        processing_activity_id: Some(RVIG_BRP.to_owned()),
         data_subject: Some(log.pseudonyms().bsn(&bsn(subject))),
         exchange: Some(Exchange {
             transaction_id: format!("{:032x}", sequence),
@@ -239,6 +246,7 @@ fn record(log: &Logboek, subject: u64, sequence: u64) -> NewRecord {
             source_peer_id: crate::exchange::GEMEENTE_OIN.to_owned(),
             destination_peer_id: "00000001003214345000".to_owned(),
             service_name: "brp-personen".to_owned(),
+            stated_processing_activity_id: Some(PARKEREN.to_owned()),
             fields: Vec::new(),
             error_code: None,
         }),

@@ -165,7 +165,23 @@ enum RawRole {
 #[serde(deny_unknown_fields)]
 struct RawInway {
     listen: SocketAddr,
-    services: std::collections::BTreeMap<String, String>,
+    services: std::collections::BTreeMap<String, RawInwayService>,
+}
+
+/// A service the inway offers. Only the table form is accepted; the bare address of
+/// earlier versions is read so that its error can say what to add.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawInwayService {
+    Offered(RawOffered),
+    AddressOnly(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOffered {
+    register: String,
+    verwerkingsactiviteit: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,6 +265,28 @@ fn exchange(
     {
         bail!("exchange.inway.services: {unnamed:?} is not a service name (a-z, 0-9, -)");
     }
+    let inway = match raw.inway {
+        Some(inway) => Some(InwaySettings {
+            listen: inway.listen,
+            services: inway
+                .services
+                .into_iter()
+                .map(|(name, service)| match service {
+                    RawInwayService::Offered(offered) => Ok((
+                        name,
+                        loket_exchange::InwayService {
+                            register: offered.register,
+                            activity: offered.verwerkingsactiviteit,
+                        },
+                    )),
+                    RawInwayService::AddressOnly(address) => Err(anyhow::anyhow!(
+                        "exchange.inway.services.{name}: give the register and the processing activity of your own register under which you provide its data: {name} = {{ register = {address:?}, verwerkingsactiviteit = \"https://...\" }}"
+                    )),
+                })
+                .collect::<anyhow::Result<_>>()?,
+        }),
+        None => None,
+    };
     let previous = match (raw.previous_certificate, raw.previous_private_key) {
         (Some(certificate), Some(private_key)) => Some(PreviousIdentity {
             certificate,
@@ -285,10 +323,7 @@ fn exchange(
             portal_token,
         },
         outway: raw.outway.map(|o| o.listen),
-        inway: raw.inway.map(|i| InwaySettings {
-            listen: i.listen,
-            services: i.services,
-        }),
+        inway,
         management: raw.management.map(|m| ManagementSettings {
             listen: m.listen,
             token: m.token,
@@ -306,7 +341,16 @@ fn exchange(
         )?,
     }
     check_previous(&settings, &identity, &trust)?;
-    settings.activities().context("exchange.activities")?;
+    let activities = settings.activities().context("exchange.activities")?;
+    // Every record of the inway names the provider's own activity for its service.
+    for (name, service) in settings.inway.iter().flat_map(|i| &i.services) {
+        if activities.get(&service.activity).is_none() {
+            bail!(
+                "exchange.inway.services.{name}.verwerkingsactiviteit: {} is not in the register of processing activities (exchange.activities)",
+                service.activity
+            );
+        }
+    }
     settings.directory_peer = match raw.directory_peer {
         Some(oin) => loket_core::Oin::parse(&oin)
             .map_err(|_| anyhow::anyhow!("exchange.directory_peer: {oin:?} is not an OIN"))?
@@ -689,7 +733,11 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         .exchange
         .map(|e| exchange(e, &storage, assertions.as_ref().map(|a| a.public_key())))
         .transpose()?;
-    if let Some(exchange) = &exchange {
+    // Products are applied for and decided in the portal and the werkplek; an
+    // organisation that only provides (an inway, a log) asks under none of them.
+    if let Some(exchange) = &exchange
+        && (raw.portal.is_some() || raw.werkplek.is_some())
+    {
         products_ask_under_registered_activities(&catalogue, exchange)?;
     }
     let gemeente = gemeente(&raw.municipality, raw.municipality_code, raw.rsin)?;
@@ -980,12 +1028,16 @@ mod tests {
         certificate: &'a str,
         token: &'a str,
         service: &'a str,
+        /// What `[exchange.inway.services]` says of it.
+        offered: &'a str,
         portal: &'a str,
         role: &'a str,
         reader: &'a str,
         /// More settings in `[exchange]`.
         settings: &'a str,
     }
+
+    const OFFERED: &str = "{ register = \"http://127.0.0.1:4\", verwerkingsactiviteit = \"https://voorbeeldstad.example/verwerkingen/mijn-gegevens\" }";
 
     const INZAGE_KEY: &str = "inzage_key = \"the portal's assertions, 32 characters or more\"\n";
 
@@ -995,6 +1047,7 @@ mod tests {
                 certificate: "gemeente.pem",
                 token: "tttttttttttttttttttttttttttttttt",
                 service: "zaken",
+                offered: OFFERED,
                 portal: INZAGE_KEY,
                 role: "resident",
                 reader: "",
@@ -1014,6 +1067,7 @@ mod tests {
                 certificate,
                 token,
                 service,
+                offered,
                 portal,
                 role,
                 reader,
@@ -1028,11 +1082,46 @@ mod tests {
                      private_key_file = \"{pki}/gemeente.key\"\ntrust_anchors_file = \"{pki}/ca.pem\"\n\
                      [exchange.log]\nkeys = \"/tmp/keys\"\n[[exchange.log.readers]]\nname = \"portal\"\n\
                      role = \"{role}\"\ntoken = \"{token}\"\n{reader}[exchange.outway]\nlisten = \"127.0.0.1:2\"\n\
-                     [exchange.inway]\nlisten = \"127.0.0.1:3\"\n[exchange.inway.services]\n\"{service}\" = \"http://127.0.0.1:4\"\n",
+                     [exchange.inway]\nlisten = \"127.0.0.1:3\"\n[exchange.inway.services]\n\"{service}\" = {offered}\n",
                     pki = pki.display()
                 ),
             )
         }
+    }
+
+    /// Every service of the inway names the activity of the organisation's own register
+    /// its records are kept under; an address alone, or an activity the register does
+    /// not hold, stops the start with what to write.
+    #[test]
+    fn an_inway_service_needs_an_activity_of_its_own_register() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = |offered: &str| {
+            let path = ExchangeToml {
+                offered,
+                ..Default::default()
+            }
+            .write(dir.path());
+            format!("{:#}", load(&path).unwrap_err())
+        };
+        let bare = refused("\"http://127.0.0.1:4\"");
+        assert!(
+            bare.contains("exchange.inway.services.zaken")
+                && bare.contains("verwerkingsactiviteit = ")
+                && bare.contains("register = \"http://127.0.0.1:4\""),
+            "{bare}"
+        );
+        let unknown = refused(
+            "{ register = \"http://127.0.0.1:4\", verwerkingsactiviteit = \"https://rvig.example/verwerkingen/verstrekking-brp\" }",
+        );
+        assert!(
+            unknown.contains("exchange.inway.services.zaken.verwerkingsactiviteit")
+                && unknown.contains("https://rvig.example/verwerkingen/verstrekking-brp"),
+            "{unknown}"
+        );
+        let typo = refused(
+            "{ register = \"http://127.0.0.1:4\", activiteit = \"https://voorbeeldstad.example/verwerkingen/mijn-gegevens\" }",
+        );
+        assert!(typo.contains("exchange.inway.services.zaken"), "{typo}");
     }
 
     #[test]
@@ -1362,10 +1451,9 @@ mod tests {
             matches!(&exchange.directory, StorageUrl::SqliteDir(d) if d == Path::new("/tmp/x"))
         );
         assert_eq!(exchange.log.portal_token.unwrap().expose(), &token);
-        assert_eq!(
-            exchange.inway.unwrap().services["zaken"],
-            "http://127.0.0.1:4"
-        );
+        let zaken = &exchange.inway.unwrap().services["zaken"];
+        assert_eq!(zaken.register, "http://127.0.0.1:4");
+        assert_eq!(zaken.activity, crate::exchange::MIJN_GEGEVENS);
         assert!(!format!("{:?}", exchange.private_key).contains("PRIVATE"));
 
         let error = |path: std::path::PathBuf| format!("{:#}", load(&path).unwrap_err());

@@ -13,7 +13,7 @@ use loket_exchange::contract::Validity;
 use loket_exchange::management::Operator;
 use loket_exchange::manager::ContractState;
 use loket_exchange::pki::{self, Identity, Organisation};
-use loket_exchange::{Inway, Manager, Outway, ServiceEntry, tls};
+use loket_exchange::{Inway, InwayService, Manager, Outway, ServiceEntry, tls};
 use loket_logboek::Activities;
 use loket_logboek::api::{Reader, Role};
 use loket_store::StorageUrl;
@@ -33,6 +33,8 @@ pub struct DemoOrganisation {
     /// Its endpoints' names in endpoints.json.
     pub log_endpoint: &'static str,
     pub inway_endpoint: &'static str,
+    /// Its register of processing activities: the file's name and text.
+    pub activities: (&'static str, &'static str),
     pub services: &'static [DemoService],
 }
 
@@ -43,6 +45,8 @@ pub struct DemoService {
     /// The register's component name (its endpoint in endpoints.json).
     pub register_endpoint: &'static str,
     pub subject_field: &'static str,
+    /// The activity of its organisation's register it is provided under.
+    pub activity: &'static str,
 }
 
 pub const GEMEENTE_OIN: &str = "00000001001234567000";
@@ -61,6 +65,7 @@ pub const ORGANISATIONS: [DemoOrganisation; 5] = [
         log: "logboek_gemeente",
         log_endpoint: "logboek-gemeente",
         inway_endpoint: "",
+        activities: (ACTIVITIES_FILE, BUILT_IN_ACTIVITIES),
         services: &[],
     },
     DemoOrganisation {
@@ -70,18 +75,24 @@ pub const ORGANISATIONS: [DemoOrganisation; 5] = [
         log: "logboek_rvig",
         log_endpoint: "logboek-rvig",
         inway_endpoint: "inway-rvig",
+        activities: (
+            "config/verwerkingsactiviteiten-rvig.toml",
+            include_str!("../../../config/verwerkingsactiviteiten-rvig.toml"),
+        ),
         services: &[
             DemoService {
                 name: "brp-personen",
                 register: RegisterName::Brp,
                 register_endpoint: "brp",
                 subject_field: "burgerservicenummer",
+                activity: RVIG_BRP,
             },
             DemoService {
                 name: "reisdocumenten",
                 register: RegisterName::Reisdocumenten,
                 register_endpoint: "reisdocumenten",
                 subject_field: "houder.burgerservicenummer",
+                activity: "https://rvig.example/verwerkingen/verstrekking-reisdocumenten",
             },
         ],
     },
@@ -92,11 +103,16 @@ pub const ORGANISATIONS: [DemoOrganisation; 5] = [
         log: "logboek_rdw",
         log_endpoint: "logboek-rdw",
         inway_endpoint: "inway-rdw",
+        activities: (
+            "config/verwerkingsactiviteiten-rdw.toml",
+            include_str!("../../../config/verwerkingsactiviteiten-rdw.toml"),
+        ),
         services: &[DemoService {
             name: "rdw-voertuigen",
             register: RegisterName::Rdw,
             register_endpoint: "rdw",
             subject_field: "tenaamstelling.burgerservicenummer",
+            activity: "https://rdw.example/verwerkingen/verstrekking-kentekenregister",
         }],
     },
     DemoOrganisation {
@@ -106,11 +122,16 @@ pub const ORGANISATIONS: [DemoOrganisation; 5] = [
         log: "logboek_duo",
         log_endpoint: "logboek-duo",
         inway_endpoint: "inway-duo",
+        activities: (
+            "config/verwerkingsactiviteiten-duo.toml",
+            include_str!("../../../config/verwerkingsactiviteiten-duo.toml"),
+        ),
         services: &[DemoService {
             name: "duo-inschrijvingen",
             register: RegisterName::Duo,
             register_endpoint: "duo",
             subject_field: "student.burgerservicenummer",
+            activity: "https://duo.example/verwerkingen/verstrekking-onderwijsdeelnemers",
         }],
     },
     DemoOrganisation {
@@ -120,14 +141,22 @@ pub const ORGANISATIONS: [DemoOrganisation; 5] = [
         log: "logboek_inkomen",
         log_endpoint: "logboek-inkomen",
         inway_endpoint: "inway-inkomen",
+        activities: (
+            "config/verwerkingsactiviteiten-inkomen.toml",
+            include_str!("../../../config/verwerkingsactiviteiten-inkomen.toml"),
+        ),
         services: &[DemoService {
             name: "inkomen",
             register: RegisterName::Inkomen,
             register_endpoint: "inkomen",
             subject_field: "burgerservicenummer",
+            activity: "https://inlichtingenbureau.example/verwerkingen/verstrekking-inkomen",
         }],
     },
 ];
+
+/// RvIG's own activity for providing BRP data: what its inway's records name.
+pub const RVIG_BRP: &str = "https://rvig.example/verwerkingen/verstrekking-brp";
 
 pub const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
 pub const MIJN_GEGEVENS: &str = "https://voorbeeldstad.example/verwerkingen/mijn-gegevens";
@@ -161,13 +190,19 @@ const GRANTS: &[DemoGrant] = &[
 ];
 
 pub const ACTIVITIES_FILE: &str = "config/verwerkingsactiviteiten.toml";
+const BUILT_IN_ACTIVITIES: &str = include_str!("../../../config/verwerkingsactiviteiten.toml");
 
-/// The register of processing activities built into the binary.
+/// The register of processing activities built into the binary (the municipality's).
 pub fn activities() -> anyhow::Result<Activities> {
-    Ok(Activities::parse(
-        include_str!("../../../config/verwerkingsactiviteiten.toml"),
-        ACTIVITIES_FILE,
-    )?)
+    Ok(Activities::parse(BUILT_IN_ACTIVITIES, ACTIVITIES_FILE)?)
+}
+
+impl DemoOrganisation {
+    /// This organisation's own register of processing activities.
+    pub fn activities(&self) -> anyhow::Result<Activities> {
+        let (file, text) = self.activities;
+        Ok(Activities::parse(text, file)?)
+    }
 }
 
 pub fn organisations() -> anyhow::Result<Vec<Organisation>> {
@@ -241,6 +276,7 @@ pub async fn start(
     // The demo CA revokes nothing.
     let trust = tls::Trust::new(pki::load_roots(&pki.join(pki::CA_FILE))?)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // The municipality's register: the activities its grants and requests name.
     let activities = Arc::new(activities()?);
     let tokens = inzage_tokens(data)?;
     let readers: Vec<Reader> = tokens
@@ -275,7 +311,7 @@ pub async fn start(
             storage,
             organisation.log,
             &keys_dir(data),
-            activities.clone(),
+            Arc::new(organisation.activities()?),
             clock.clone(),
         )
         .await?;
@@ -313,7 +349,13 @@ pub async fn start(
                 .endpoints
                 .get(service.register_endpoint)
                 .with_context(|| format!("the {:?} register is not running", service.register))?;
-            upstreams.insert(service.name.to_owned(), register.clone());
+            upstreams.insert(
+                service.name.to_owned(),
+                InwayService {
+                    register: register.clone(),
+                    activity: service.activity.to_owned(),
+                },
+            );
             let entry = ServiceEntry {
                 name: service.name.to_owned(),
                 peer_id: organisation.oin.to_owned(),

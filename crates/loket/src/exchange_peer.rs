@@ -84,8 +84,9 @@ pub struct LogSettings {
 #[derive(Debug, Clone)]
 pub struct InwaySettings {
     pub listen: SocketAddr,
-    /// Per published service, the register behind it (`http://host:port`).
-    pub services: BTreeMap<String, String>,
+    /// Per published service, the register behind it (`http://host:port`) and the
+    /// activity of this organisation's register under which it provides the data.
+    pub services: BTreeMap<String, loket_exchange::InwayService>,
 }
 
 #[derive(Debug, Clone)]

@@ -786,6 +786,13 @@ fn the_demo_runs_every_register_with_the_personas_stories() {
 }
 
 const PARKEREN: &str = "https://voorbeeldstad.example/verwerkingen/parkeervergunning";
+/// RvIG's own register of processing activities (the demo's), and the activity it
+/// provides BRP data under.
+const RVIG_ACTIVITIES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../config/verwerkingsactiviteiten-rvig.toml"
+);
+const RVIG_BRP: &str = "https://rvig.example/verwerkingen/verstrekking-brp";
 
 /// The municipality asks the BRP and the RDW for Sanne through its outway and the
 /// providers' inways; the requests show up in Sanne's inzage with purpose and legal
@@ -892,6 +899,27 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         ["brp-personen antwoord", "brp-personen verzoek"],
         "RvIG logged the request and the answer about Sanne"
     );
+    // Under RvIG's own activity, described and kept by its own register, with the
+    // municipality's stated purpose beside it.
+    for record in rvig["processingActivities"].as_array().unwrap() {
+        let attributes = &record["attributes"];
+        assert_eq!(attributes["dpl.core.processing_activity_id"], RVIG_BRP);
+        assert_eq!(
+            attributes["loket.exchange"]["statedProcessingActivityId"],
+            PARKEREN
+        );
+        assert_eq!(
+            record["verwerkingsactiviteit"]["naam"]["nl"],
+            "Gegevens uit de BRP verstrekken aan overheidsorganisaties"
+        );
+        // RvIG's retention (1826 days), not the municipality's (730) for parking.
+        let end_s = record["endTime"].as_i64().unwrap().div_euclid(1000);
+        assert_eq!(
+            record["integrity"]["expiresAt"].as_i64().unwrap() - end_s,
+            1826 * 86_400,
+            "{record}"
+        );
+    }
 
     // A new grant through the CLI, approved by RvIG, is in force within seconds.
     const ATTENDEREN: &str = "https://voorbeeldstad.example/verwerkingen/attenderen";
@@ -1386,7 +1414,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
                 &pki,
                 &directory,
                 &format!(
-                    "[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{rvig_log}\"\n[[exchange.log.readers]]\nname = \"gemeente-portal\"\nrole = \"resident\"\ntoken = \"{portal_token}\"\nportal_key = \"{portal_key}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    "activities_file = \"{RVIG_ACTIVITIES}\"\n[exchange.log]\nkeys = \"{keys}\"\nlisten = \"{rvig_log}\"\n[[exchange.log.readers]]\nname = \"gemeente-portal\"\nrole = \"resident\"\ntoken = \"{portal_token}\"\nportal_key = \"{portal_key}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = {{ register = \"http://{brp}\", verwerkingsactiviteit = \"{RVIG_BRP}\" }}\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
                     keys = root.join("rvig-keys").display()
                 )
             )
@@ -1818,7 +1846,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
                 &pki,
                 &directory,
                 &format!(
-                    "revocation_lists_file = \"{lists}\"\noverdue_revocation_lists = \"refuse\"\n[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = \"http://{brp}\"\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
+                    "activities_file = \"{RVIG_ACTIVITIES}\"\nrevocation_lists_file = \"{lists}\"\noverdue_revocation_lists = \"refuse\"\n[exchange.log]\nkeys = \"{keys}\"\n[exchange.inway]\nlisten = \"{inway}\"\n[exchange.inway.services]\nbrp-personen = {{ register = \"http://{brp}\", verwerkingsactiviteit = \"{RVIG_BRP}\" }}\n[exchange.management]\nlisten = \"{rvig_manager}\"\ntoken = \"{rvig_token}\"\n",
                     keys = root.join("rvig-keys").display(),
                     lists = revocation_lists.display(),
                 )

@@ -76,10 +76,16 @@ pub struct Use {
     pub uitgaand: bool,
     /// The OIN of the organisation that asked (empty when the record does not say).
     pub aanvrager: String,
+    /// The activity the record names (the recording organisation's own), described
+    /// when its register or the municipality's knows it.
     pub activiteit_id: Option<String>,
     pub naam: Option<(String, String)>,
     pub doel: Option<(String, String)>,
     pub grondslag: Option<(String, String)>,
+    /// At a provider's end: the activity the asking organisation stated, and its name
+    /// when the municipality asked under one of its own.
+    pub gevraagd_voor_id: Option<String>,
+    pub gevraagd_voor: Option<(String, String)>,
     pub trace_id: String,
     pub integriteit: Integrity,
     /// An attempt on the resident's data that was refused, and why; `None` for a use.
@@ -290,6 +296,10 @@ struct Exchange {
     /// Older records name no fields.
     #[serde(default)]
     fields: Vec<String>,
+    /// At a provider's end, the activity the asking organisation stated (the record
+    /// names the provider's own); older records have none.
+    #[serde(default)]
+    stated_processing_activity_id: Option<String>,
     /// Why the request was refused, on a refusal's record.
     #[serde(default)]
     error_code: Option<String>,
@@ -386,12 +396,15 @@ impl Inzage {
         let mut logs = futures::future::join_all(reads).await;
         let (municipality, activities) = &self.known;
         for used in logs.iter_mut().flat_map(|log| log.gebruik.iter_mut()) {
-            let known = used
-                .activiteit_id
-                .as_deref()
-                .and_then(|id| activities.get(id))
-                .filter(|_| !municipality.is_empty() && used.aanvrager == *municipality);
-            if let (None, Some(known)) = (&used.naam, known) {
+            let by_municipality = !municipality.is_empty() && used.aanvrager == *municipality;
+            let known = |id: &Option<String>| {
+                id.as_deref()
+                    .and_then(|id| activities.get(id))
+                    .filter(|_| by_municipality)
+            };
+            used.gevraagd_voor = known(&used.gevraagd_voor_id).map(|a| a.naam.clone());
+            // Records of a provider from before it logged under its own activities.
+            if let (None, Some(known)) = (&used.naam, known(&used.activiteit_id)) {
                 used.naam = Some(known.naam.clone());
                 used.doel = Some(known.doel.clone());
                 used.grondslag = Some(known.grondslag.clone());
@@ -558,6 +571,10 @@ async fn read_log(
                     grondslag: activity
                         .as_ref()
                         .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
+                    gevraagd_voor_id: exchange
+                        .as_ref()
+                        .and_then(|e| e.stated_processing_activity_id.clone()),
+                    gevraagd_voor: None,
                     trace_id: record.trace_id,
                     integriteit,
                     geweigerd,

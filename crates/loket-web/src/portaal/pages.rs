@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::inzage::{FromLog, Integrity, Refusal, Start};
+use super::inzage::{FromLog, Integrity, Refusal, Start, Use};
 use super::sessies::{Niveau, Resident};
 use super::views::{self, CaseLine, FieldError, Layout, MessageLine, Section, error_for};
 use super::{App, AppState, check_csrf, clear_session_cookie, internal, see_other, session_cookie};
@@ -1535,17 +1535,7 @@ pub(crate) async fn processing(
                 moment: views::moment(u.moment, lang),
                 organisatie: u.organisatie.clone(),
                 dienst,
-                // A refused attempt names a purpose, but had no legal basis to use it.
-                doel: if u.geweigerd.is_some() {
-                    lang.pick("Opgegeven doel: ", "Stated purpose: ").to_owned()
-                } else {
-                    String::new()
-                } + &pick(&u.naam)
-                    + &if u.doel.is_some() {
-                        format!(": {}", pick(&u.doel))
-                    } else {
-                        String::new()
-                    },
+                doel: purpose_text(&u, lang),
                 grondslag: match u.geweigerd {
                     None => pick(&u.grondslag),
                     Some(reason) => not_used_text(reason, lang).to_owned(),
@@ -1584,6 +1574,52 @@ pub(crate) async fn processing(
         vervolg: query.verder.is_some(),
     };
     Ok(render(&page)?.into_response())
+}
+
+/// What a use was for. A refused attempt names the purpose the asking organisation
+/// stated, but had no legal basis to use it. A provider's use names its own activity,
+/// and the municipality's purpose it answered for.
+fn purpose_text(u: &Use, lang: Lang) -> String {
+    let pick = |pair: &Option<(String, String)>| {
+        pair.as_ref()
+            .map(|(nl, en)| lang.pick(nl, en).to_owned())
+            .unwrap_or_default()
+    };
+    if u.geweigerd.is_some() {
+        let (id, described) = match &u.gevraagd_voor_id {
+            Some(id) => (Some(id), &u.gevraagd_voor),
+            None => (u.activiteit_id.as_ref(), &u.naam),
+        };
+        return match (id, described) {
+            (None, _) => lang
+                .pick("Geen doel opgegeven", "No purpose stated")
+                .to_owned(),
+            (Some(_), None) => lang
+                .pick(
+                    "Opgegeven doel: niet beschreven",
+                    "Stated purpose: not described",
+                )
+                .to_owned(),
+            (Some(_), described) => {
+                lang.pick("Opgegeven doel: ", "Stated purpose: ").to_owned() + &pick(described)
+            }
+        };
+    }
+    let mut text = pick(&u.naam);
+    if u.doel.is_some() {
+        text = format!("{text}: {}", pick(&u.doel));
+    }
+    if u.gevraagd_voor.is_some() {
+        text = format!(
+            "{text}. {} {}",
+            lang.pick(
+                "Gevraagd door de gemeente voor:",
+                "Asked for by the municipality for:"
+            ),
+            pick(&u.gevraagd_voor)
+        );
+    }
+    text
 }
 
 /// In place of the legal basis, for a refused attempt: the data was not used, since
@@ -1666,6 +1702,54 @@ pub(crate) async fn contact(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A provider's use names its own activity and the municipality's purpose; a refused
+    /// attempt there names the purpose that was stated, not the provider's own.
+    #[test]
+    fn a_providers_use_names_its_own_activity_and_what_it_was_asked_for() {
+        let pair = |text: &str| Some((text.to_owned(), format!("{text} (en)")));
+        let mut used = Use {
+            organisatie: "Rijksdienst voor Identiteitsgegevens".to_owned(),
+            moment: time::OffsetDateTime::UNIX_EPOCH,
+            dienst: "brp-personen".to_owned(),
+            velden: Vec::new(),
+            uitgaand: false,
+            aanvrager: "00000001001234567000".to_owned(),
+            activiteit_id: Some("https://rvig.example/verwerkingen/verstrekking-brp".to_owned()),
+            naam: pair("BRP verstrekken"),
+            doel: pair("Gegevens geven"),
+            grondslag: pair("Wet BRP"),
+            gevraagd_voor_id: Some(
+                "https://voorbeeldstad.example/verwerkingen/parkeervergunning".to_owned(),
+            ),
+            gevraagd_voor: pair("Parkeervergunning"),
+            trace_id: String::new(),
+            integriteit: Integrity::Verified,
+            geweigerd: None,
+        };
+        assert_eq!(
+            purpose_text(&used, Lang::Nl),
+            "BRP verstrekken: Gegevens geven. Gevraagd door de gemeente voor: Parkeervergunning"
+        );
+        assert_eq!(
+            purpose_text(&used, Lang::En),
+            "BRP verstrekken (en): Gegevens geven (en). Asked for by the municipality for: Parkeervergunning (en)"
+        );
+        used.geweigerd = Some(Refusal::PurposeNotAllowed);
+        assert_eq!(
+            purpose_text(&used, Lang::Nl),
+            "Opgegeven doel: Parkeervergunning"
+        );
+        // Stated by another organisation, whose purpose the municipality cannot describe.
+        used.gevraagd_voor = None;
+        assert_eq!(
+            purpose_text(&used, Lang::Nl),
+            "Opgegeven doel: niet beschreven"
+        );
+        used.gevraagd_voor_id = None;
+        used.activiteit_id = None;
+        assert_eq!(purpose_text(&used, Lang::En), "No purpose stated");
+    }
 
     #[test]
     fn the_parking_permit_is_found_by_its_words() {
