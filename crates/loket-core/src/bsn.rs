@@ -88,14 +88,17 @@ impl<'de> Deserialize<'de> for Bsn {
 }
 
 /// `text` with every number in it that could be a BSN replaced by `*`s: a run of 8 or 9
-/// digits (a BSN, or one written without its leading zero), each digit as is or
-/// percent-encoded (`%39`; any other `%XX` counts as one character), the 11-proef not asked (a mistyped BSN is as personal). For
-/// text a caller chose that a log keeps (a path, a header, a field name): a BSN put
-/// there is not kept in plain text. The length stays the same.
+/// digits (a BSN, or one written without its leading zero), or nine written in groups
+/// as people write a BSN (`1234.56.789`, `123 456 789`: groups of 4, 2 and 3, or three of
+/// 3, each apart by one `.` or space); each digit or separator as is or percent-encoded
+/// (`%39`, `%2E`, `%20`; any other `%XX` counts as one other character), the 11-proef
+/// not asked (a mistyped BSN is as personal). For text a caller chose that a log keeps
+/// (a path, a header, a field name): a BSN put there is not kept in plain text. The
+/// length stays the same.
 pub fn without_bsns(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     // Most text has fewer than 8 digits and nothing encoded: one quick pass (it
-    // vectorises) settles that, before the run-by-run look below.
+    // vectorises) settles that, before the group-by-group look below.
     let (digits, percents) = bytes.iter().fold((0usize, 0usize), |(d, p), b| {
         (
             d + usize::from(b.is_ascii_digit()),
@@ -105,37 +108,7 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
     if digits < 8 && percents == 0 {
         return Cow::Borrowed(text);
     }
-    let mut runs = Vec::new();
-    let (mut start, mut digits, mut at) = (0, 0, 0);
-    while at < bytes.len() {
-        // What is here: a digit (1 byte, or 3 percent-encoded), or something else of
-        // `width` bytes (an encoded other character is one, `%20` say).
-        let (digit, width) = match bytes[at] {
-            b'0'..=b'9' => (true, 1),
-            b'%' if bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit) =>
-            {
-                (bytes[at + 1] == b'3' && bytes[at + 2].is_ascii_digit(), 3)
-            }
-            _ => (false, 1),
-        };
-        if !digit {
-            if (8..=9).contains(&digits) {
-                runs.push(start..at);
-            }
-            digits = 0;
-            at += width;
-        } else {
-            if digits == 0 {
-                start = at;
-            }
-            digits += 1;
-            at += width;
-        }
-    }
-    if (8..=9).contains(&digits) {
-        runs.push(start..bytes.len());
-    }
+    let runs = bsn_shaped(bytes);
     if runs.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -143,8 +116,87 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
     for run in runs {
         masked[run].fill(b'*');
     }
-    // Only ASCII digits, `%` and `3` were replaced, by ASCII: still UTF-8.
+    // Only ASCII (digits, separators, `%XX`) was replaced, by ASCII: still UTF-8.
     Cow::Owned(String::from_utf8(masked).unwrap_or_default())
+}
+
+/// What the masking reads at one place of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Digit,
+    /// A `.` or a space, which may stand between the groups of a written BSN.
+    Separator,
+    Other,
+}
+
+/// The piece at `at` and its width in bytes (3 when percent-encoded).
+fn piece_at(bytes: &[u8], at: usize) -> (Piece, usize) {
+    match bytes[at] {
+        b'0'..=b'9' => (Piece::Digit, 1),
+        b'.' | b' ' => (Piece::Separator, 1),
+        b'%' if bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit) =>
+        {
+            let piece = match (bytes[at + 1], bytes[at + 2].to_ascii_uppercase()) {
+                (b'3', b'0'..=b'9') => Piece::Digit,
+                (b'2', b'0' | b'E') => Piece::Separator,
+                _ => Piece::Other,
+            };
+            (piece, 3)
+        }
+        _ => (Piece::Other, 1),
+    }
+}
+
+/// The byte ranges of `bytes` to mask: every group of 8 or 9 digits, and every three
+/// groups in a row, one separator apart, of 4, 2 and 3 or of 3, 3 and 3 digits.
+fn bsn_shaped(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    // The last three groups of digits (start, end, digits), while each followed the
+    // one before after one separator.
+    let mut groups: Vec<(usize, usize, usize)> = Vec::with_capacity(4);
+    let mut at = 0;
+    // Whether the previous piece was a separator right after a group.
+    let mut after_group_separator = false;
+    while at < bytes.len() {
+        let (piece, width) = piece_at(bytes, at);
+        if piece == Piece::Digit {
+            let start = at;
+            let mut count = 0;
+            while at < bytes.len() {
+                let (piece, width) = piece_at(bytes, at);
+                if piece != Piece::Digit {
+                    break;
+                }
+                count += 1;
+                at += width;
+            }
+            if !after_group_separator {
+                groups.clear();
+            }
+            if groups.len() == 3 {
+                groups.remove(0);
+            }
+            groups.push((start, at, count));
+            if (8..=9).contains(&count) {
+                runs.push(start..at);
+            }
+            if let [.., (first, _, a), (_, _, b), (_, end, c)] = groups[..]
+                && matches!((a, b, c), (4, 2, 3) | (3, 3, 3))
+            {
+                runs.push(first..end);
+            }
+            after_group_separator = false;
+            continue;
+        }
+        after_group_separator =
+            piece == Piece::Separator && groups.last().is_some_and(|(_, end, _)| *end == at);
+        if !after_group_separator {
+            groups.clear();
+        }
+        at += width;
+    }
+    runs
 }
 
 #[cfg(test)]
@@ -179,6 +231,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bsn_written_in_groups_is_masked() {
+        assert_eq!(without_bsns("/p/9999.90.007/x"), "/p/***********/x");
+        assert_eq!(without_bsns("bsn 999 990 007."), "bsn ***********.");
+        assert_eq!(without_bsns("999.990.007"), "***********");
+        assert_eq!(
+            without_bsns("/p/999%2E990%2e007"),
+            format!("/p/{}", "*".repeat(15))
+        );
+        assert_eq!(without_bsns("999%20990%20007"), "*".repeat(15));
+        // Other groupings, two separators, or a group with more digits: not a BSN.
+        for kept in [
+            "1.234.567",
+            "12.345.678",
+            "999..990.007",
+            "9999.990.007",
+            "999.990.0071",
+            "2026-12-07",
+            "10.0.0.1",
+        ] {
+            assert!(matches!(without_bsns(kept), Cow::Borrowed(_)), "{kept}");
+        }
+        // Every three groups of 3 in a row are masked (an address shaped so too).
+        assert_eq!(without_bsns("192.168.100.200"), "*".repeat(15));
+    }
+
+    #[test]
     fn accepts_valid_numbers() {
         for valid in ["999993653", "111222333", "123456782"] {
             assert!(Bsn::parse(valid).is_ok(), "{valid} should pass");
@@ -209,22 +287,51 @@ mod tests {
         assert!(serde_json::from_str::<Bsn>("\"999993654\"").is_err());
     }
 
+    /// Whether `text` holds nine digits in a BSN's groups (4, 2, 3 or 3, 3, 3; one `.`
+    /// or space apart), with no digit right before or after.
+    fn has_grouped_bsn(text: &str) -> bool {
+        let chars: Vec<char> = text.chars().collect();
+        let digits_at = |at: usize, n: usize| {
+            at + n <= chars.len() && chars[at..at + n].iter().all(char::is_ascii_digit)
+        };
+        let separator_at = |at: usize| chars.get(at).is_some_and(|c| matches!(c, '.' | ' '));
+        (0..chars.len()).any(|at| {
+            let bounded_before = at == 0 || !chars[at - 1].is_ascii_digit();
+            [[4, 2, 3], [3, 3, 3]].iter().any(|groups| {
+                let mut here = at;
+                for (i, n) in groups.iter().enumerate() {
+                    if i > 0 {
+                        if !separator_at(here) {
+                            return false;
+                        }
+                        here += 1;
+                    }
+                    if !digits_at(here, *n) {
+                        return false;
+                    }
+                    here += n;
+                }
+                bounded_before && !chars.get(here).is_some_and(char::is_ascii_digit)
+            })
+        })
+    }
+
     proptest! {
         #[test]
         fn parse_never_panics(input in "\\PC{0,20}") {
             let _ = Bsn::parse(&input);
         }
 
-        /// No run of 8 or 9 digits is left, written or encoded, nothing else changes,
-        /// and masking again changes nothing.
+        /// No run of 8 or 9 digits is left, nor nine in a BSN's groups, written or
+        /// encoded; nothing else changes, and masking again changes nothing.
         #[test]
         fn masking_leaves_no_bsn_and_nothing_else_changed(
-            input in "(\\PC|[0-9]{1,10}|%[0-9A-Fa-f]{2}|%){0,12}",
+            input in "(\\PC|[0-9]{1,10}|[0-9]{3}[. ][0-9]{3}[. ][0-9]{3}|[0-9]{4}\\.[0-9]{2}\\.[0-9]{3}|[. ]|%2[0Ee]|%[0-9A-Fa-f]{2}|%){0,12}",
         ) {
             let masked = without_bsns(&input);
             prop_assert_eq!(masked.len(), input.len());
             // Percent-encoded characters read as one, left to right: a digit as the
-            // digit, any other as a space.
+            // digit, a separator as itself, any other as `#`.
             let mut decoded = String::new();
             let mut rest = masked.as_ref();
             while let Some(next) = rest.chars().next() {
@@ -233,8 +340,16 @@ mod tests {
                         decoded.push(char::from(*digit));
                         rest = &rest[3..];
                     }
-                    [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                    [b'%', b'2', b'0', ..] => {
                         decoded.push(' ');
+                        rest = &rest[3..];
+                    }
+                    [b'%', b'2', b'E' | b'e', ..] => {
+                        decoded.push('.');
+                        rest = &rest[3..];
+                    }
+                    [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                        decoded.push('#');
                         rest = &rest[3..];
                     }
                     _ => {
@@ -248,8 +363,10 @@ mod tests {
                 .filter(|run| (8..=9).contains(&run.len()))
                 .count();
             prop_assert_eq!(runs, 0, "{}", masked);
+            prop_assert!(!has_grouped_bsn(&decoded), "{}", masked);
             for (was, now) in input.chars().zip(masked.chars()) {
-                prop_assert!(was == now || ((was.is_ascii_digit() || was == '%') && now == '*'));
+                let maskable = was.is_ascii_hexdigit() || matches!(was, '%' | '.' | ' ');
+                prop_assert!(was == now || (maskable && now == '*'));
             }
             let again = without_bsns(&masked).into_owned();
             prop_assert_eq!(again.as_str(), masked.as_ref());
