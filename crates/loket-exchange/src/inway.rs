@@ -233,7 +233,10 @@ async fn handle(
             .map_or_else(String::new, |c| c.oin.as_str().to_owned()),
         destination_peer: inner.oin.clone(),
         service: connection.map_or_else(|| "onbekend".to_owned(), |c| c.service.clone()),
-        activity: connection.and_then(|c| own_activity(&c.service)),
+        // Only a grant for this provider's own service is under its own activity.
+        activity: connection
+            .filter(|c| c.provider == inner.oin)
+            .and_then(|c| own_activity(&c.service)),
         stated_activity: activity
             .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
         fields: Vec::new(),

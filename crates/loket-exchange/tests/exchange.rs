@@ -528,8 +528,35 @@ async fn a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text(w: World) {
         .await
         .unwrap();
     denied(at_the_inway, 403, "ERROR_CODE_GRANT_NOT_FOUND").await;
+    // Under a grant the inway knows: its record names RvIG's own activity, and the
+    // stated one beside it, masked.
+    let under_the_grant = w
+        .direct_for(
+            &w.pki,
+            "gemeente",
+            Some(w.grant.as_str()),
+            Some(&format!("urn:x:{SANNE}")),
+            &lookup(&["naam"]),
+        )
+        .await
+        .unwrap();
+    denied(
+        under_the_grant,
+        403,
+        "ERROR_CODE_PROCESSING_ACTIVITY_NOT_GRANTED",
+    )
+    .await;
+    let record = newest(&w.rvig_log.0).await;
+    assert_eq!(
+        record["attributes"]["dpl.core.processing_activity_id"],
+        RVIG_BRP
+    );
+    assert_eq!(
+        record["attributes"]["loket.exchange"]["statedProcessingActivityId"],
+        "urn:x:*********"
+    );
 
-    for (log, attempts) in [(&w.gemeente_log.0, 3), (&w.rvig_log.0, 1)] {
+    for (log, attempts) in [(&w.gemeente_log.0, 3), (&w.rvig_log.0, 2)] {
         let records = log.query(&all()).await.unwrap();
         let masked = records
             .iter()
@@ -541,7 +568,7 @@ async fn a_bsn_elsewhere_in_a_request_is_not_logged_in_plain_text(w: World) {
     }
     // The attempts on Sanne's data are found by her pseudonym.
     assert_eq!(w.records_about(&w.gemeente_log.0, SANNE).await.len(), 3);
-    assert_eq!(w.records_about(&w.rvig_log.0, SANNE).await.len(), 1);
+    assert_eq!(w.records_about(&w.rvig_log.0, SANNE).await.len(), 2);
 }
 
 async fn an_allowed_request_reaches_the_register_and_is_logged_at_both_ends(w: World) {

@@ -170,11 +170,38 @@ struct RawInway {
 
 /// A service the inway offers. Only the table form is accepted; the bare address of
 /// earlier versions is read so that its error can say what to add.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum RawInwayService {
     Offered(RawOffered),
     AddressOnly(String),
+}
+
+// By hand rather than `untagged`, which would hide the table's own errors (an unknown
+// or missing key) behind "did not match any variant".
+impl<'de> Deserialize<'de> for RawInwayService {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = RawInwayService;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table with register and verwerkingsactiviteit")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, address: &str) -> Result<Self::Value, E> {
+                Ok(RawInwayService::AddressOnly(address.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                RawOffered::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawInwayService::Offered)
+            }
+        }
+        deserializer.deserialize_any(Either)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,7 +373,7 @@ fn exchange(
     for (name, service) in settings.inway.iter().flat_map(|i| &i.services) {
         if activities.get(&service.activity).is_none() {
             bail!(
-                "exchange.inway.services.{name}.verwerkingsactiviteit: {} is not in the register of processing activities (exchange.activities)",
+                "exchange.inway.services.{name}.verwerkingsactiviteit: {} is not in the register of processing activities (exchange.activities_file; without it, the built-in register of the demo municipality): name the activity of your own register under which you provide this service's data",
                 service.activity
             );
         }
@@ -1121,7 +1148,17 @@ mod tests {
         let typo = refused(
             "{ register = \"http://127.0.0.1:4\", activiteit = \"https://voorbeeldstad.example/verwerkingen/mijn-gegevens\" }",
         );
-        assert!(typo.contains("exchange.inway.services.zaken"), "{typo}");
+        assert!(
+            typo.contains("exchange.inway.services.zaken")
+                && typo.contains("unknown field")
+                && typo.contains("activiteit"),
+            "{typo}"
+        );
+        let missing = refused("{ register = \"http://127.0.0.1:4\" }");
+        assert!(
+            missing.contains("missing field") && missing.contains("verwerkingsactiviteit"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct Use {
     pub naam: Option<(String, String)>,
     pub doel: Option<(String, String)>,
     pub grondslag: Option<(String, String)>,
+    /// The log's own register describes the activity: at a provider's end, the record
+    /// names the provider's own (not, as records from before did, the one stated).
+    pub eigen_activiteit: bool,
     /// At a provider's end: the activity the asking organisation stated, and its name
     /// when the municipality asked under one of its own.
     pub gevraagd_voor_id: Option<String>,
@@ -571,6 +574,7 @@ async fn read_log(
                     grondslag: activity
                         .as_ref()
                         .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
+                    eigen_activiteit: activity.is_some(),
                     gevraagd_voor_id: exchange
                         .as_ref()
                         .and_then(|e| e.stated_processing_activity_id.clone()),

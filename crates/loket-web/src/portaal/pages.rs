@@ -1585,12 +1585,20 @@ fn purpose_text(u: &Use, lang: Lang) -> String {
             .map(|(nl, en)| lang.pick(nl, en).to_owned())
             .unwrap_or_default()
     };
+    let named = |naam: &Option<(String, String)>, doel: &Option<(String, String)>| match doel {
+        Some(_) => format!("{}: {}", pick(naam), pick(doel)),
+        None => pick(naam),
+    };
     if u.geweigerd.is_some() {
-        let (id, described) = match &u.gevraagd_voor_id {
-            Some(id) => (Some(id), &u.gevraagd_voor),
-            None => (u.activiteit_id.as_ref(), &u.naam),
+        // What was stated: beside the record at a provider's end; the record's own
+        // activity at the asking end, and in a provider's records from before it logged
+        // under its own.
+        let (stated, naam, doel) = match &u.gevraagd_voor_id {
+            Some(id) => (Some(id), &u.gevraagd_voor, &None),
+            None if !u.uitgaand && u.eigen_activiteit => (None, &None, &None),
+            None => (u.activiteit_id.as_ref(), &u.naam, &u.doel),
         };
-        return match (id, described) {
+        return match (stated, naam) {
             (None, _) => lang
                 .pick("Geen doel opgegeven", "No purpose stated")
                 .to_owned(),
@@ -1600,26 +1608,28 @@ fn purpose_text(u: &Use, lang: Lang) -> String {
                     "Stated purpose: not described",
                 )
                 .to_owned(),
-            (Some(_), described) => {
-                lang.pick("Opgegeven doel: ", "Stated purpose: ").to_owned() + &pick(described)
+            (Some(_), Some(_)) => {
+                lang.pick("Opgegeven doel: ", "Stated purpose: ").to_owned() + &named(naam, doel)
             }
         };
     }
-    let mut text = pick(&u.naam);
-    if u.doel.is_some() {
-        text = format!("{text}: {}", pick(&u.doel));
+    let own = named(&u.naam, &u.doel);
+    let Some(_) = &u.gevraagd_voor else {
+        return own;
+    };
+    let asked = format!(
+        "{} {}",
+        lang.pick(
+            "Gevraagd door de gemeente voor:",
+            "Requested by the municipality for:"
+        ),
+        pick(&u.gevraagd_voor)
+    );
+    if own.is_empty() {
+        asked
+    } else {
+        format!("{own}. {asked}")
     }
-    if u.gevraagd_voor.is_some() {
-        text = format!(
-            "{text}. {} {}",
-            lang.pick(
-                "Gevraagd door de gemeente voor:",
-                "Asked for by the municipality for:"
-            ),
-            pick(&u.gevraagd_voor)
-        );
-    }
-    text
 }
 
 /// In place of the legal basis, for a refused attempt: the data was not used, since
@@ -1719,6 +1729,7 @@ mod tests {
             naam: pair("BRP verstrekken"),
             doel: pair("Gegevens geven"),
             grondslag: pair("Wet BRP"),
+            eigen_activiteit: true,
             gevraagd_voor_id: Some(
                 "https://voorbeeldstad.example/verwerkingen/parkeervergunning".to_owned(),
             ),
@@ -1733,7 +1744,7 @@ mod tests {
         );
         assert_eq!(
             purpose_text(&used, Lang::En),
-            "BRP verstrekken (en): Gegevens geven (en). Asked for by the municipality for: Parkeervergunning (en)"
+            "BRP verstrekken (en): Gegevens geven (en). Requested by the municipality for: Parkeervergunning (en)"
         );
         used.geweigerd = Some(Refusal::PurposeNotAllowed);
         assert_eq!(
@@ -1746,9 +1757,26 @@ mod tests {
             purpose_text(&used, Lang::Nl),
             "Opgegeven doel: niet beschreven"
         );
+        // None stated: the provider's own activity is not what was stated.
         used.gevraagd_voor_id = None;
-        used.activiteit_id = None;
         assert_eq!(purpose_text(&used, Lang::En), "No purpose stated");
+        // At the asking end, the record's activity is what was stated.
+        used.uitgaand = true;
+        assert_eq!(
+            purpose_text(&used, Lang::Nl),
+            "Opgegeven doel: BRP verstrekken: Gegevens geven"
+        );
+        used.activiteit_id = None;
+        assert_eq!(purpose_text(&used, Lang::Nl), "Geen doel opgegeven");
+        // A use whose own activity no register describes still names what was asked.
+        used.geweigerd = None;
+        used.naam = None;
+        used.doel = None;
+        used.gevraagd_voor = pair("Parkeervergunning");
+        assert_eq!(
+            purpose_text(&used, Lang::Nl),
+            "Gevraagd door de gemeente voor: Parkeervergunning"
+        );
     }
 
     #[test]
