@@ -108,7 +108,12 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
     if digits < 8 && percents == 0 {
         return Cow::Borrowed(text);
     }
-    let runs = bsn_shaped(bytes);
+    let mut runs = bsn_shaped(bytes, true);
+    // Read as written too: a `%` just before digits (`%999999999`) would otherwise take
+    // the first two as one encoded character and leave the rest readable.
+    if percents > 0 {
+        runs.extend(bsn_shaped(bytes, false));
+    }
     if runs.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -129,12 +134,13 @@ enum Piece {
     Other,
 }
 
-/// The piece at `at` and its width in bytes (3 when percent-encoded).
-fn piece_at(bytes: &[u8], at: usize) -> (Piece, usize) {
+/// The piece at `at` and its width in bytes (3 when percent-encoded and `decode`).
+fn piece_at(bytes: &[u8], at: usize, decode: bool) -> (Piece, usize) {
     match bytes[at] {
         b'0'..=b'9' => (Piece::Digit, 1),
         b'.' | b' ' => (Piece::Separator, 1),
-        b'%' if bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+        b'%' if decode
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
             && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit) =>
         {
             let piece = match (bytes[at + 1], bytes[at + 2].to_ascii_uppercase()) {
@@ -149,8 +155,9 @@ fn piece_at(bytes: &[u8], at: usize) -> (Piece, usize) {
 }
 
 /// The byte ranges of `bytes` to mask: every group of 8 or 9 digits, and every three
-/// groups in a row, one separator apart, of 4, 2 and 3 or of 3, 3 and 3 digits.
-fn bsn_shaped(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+/// groups in a row, one separator apart, of 4, 2 and 3 or of 3, 3 and 3 digits;
+/// `decode`: percent-encoded characters read as what they encode.
+fn bsn_shaped(bytes: &[u8], decode: bool) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();
     // The last three groups of digits (start, end, digits), while each followed the
     // one before after one separator.
@@ -159,12 +166,12 @@ fn bsn_shaped(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     // Whether the previous piece was a separator right after a group.
     let mut after_group_separator = false;
     while at < bytes.len() {
-        let (piece, width) = piece_at(bytes, at);
+        let (piece, width) = piece_at(bytes, at, decode);
         if piece == Piece::Digit {
             let start = at;
             let mut count = 0;
             while at < bytes.len() {
-                let (piece, width) = piece_at(bytes, at);
+                let (piece, width) = piece_at(bytes, at, decode);
                 if piece != Piece::Digit {
                     break;
                 }
@@ -240,6 +247,9 @@ mod tests {
             format!("/p/{}", "*".repeat(15))
         );
         assert_eq!(without_bsns("999%20990%20007"), "*".repeat(15));
+        // A `%` just before: read as written too.
+        assert_eq!(without_bsns("%999.990.007"), "%***********");
+        assert_eq!(without_bsns("/p/%123456789"), "/p/%*********");
         // Other groupings, two separators, or a group with more digits: not a BSN.
         for kept in [
             "1.234.567",
@@ -285,6 +295,12 @@ mod tests {
         let bsn: Bsn = serde_json::from_str("\"999993653\"").unwrap();
         assert_eq!(serde_json::to_string(&bsn).unwrap(), "\"999993653\"");
         assert!(serde_json::from_str::<Bsn>("\"999993654\"").is_err());
+    }
+
+    fn runs_of_8_or_9(text: &str) -> usize {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|run| (8..=9).contains(&run.len()))
+            .count()
     }
 
     /// Whether `text` holds nine digits in a BSN's groups (4, 2, 3 or 3, 3, 3; one `.`
@@ -358,15 +374,20 @@ mod tests {
                     }
                 }
             }
-            let runs = decoded
-                .split(|c: char| !c.is_ascii_digit())
-                .filter(|run| (8..=9).contains(&run.len()))
-                .count();
-            prop_assert_eq!(runs, 0, "{}", masked);
-            prop_assert!(!has_grouped_bsn(&decoded), "{}", masked);
+            // Neither read decoded nor as written.
+            for read in [decoded.as_str(), masked.as_ref()] {
+                prop_assert_eq!(runs_of_8_or_9(read), 0, "{}", masked);
+                prop_assert!(!has_grouped_bsn(read), "{}", masked);
+            }
+            // Only digits, separators and the rest of an encoded one (`%`, the `E` of
+            // `%2E`) become `*`.
             for (was, now) in input.chars().zip(masked.chars()) {
-                let maskable = was.is_ascii_hexdigit() || matches!(was, '%' | '.' | ' ');
+                let maskable = was.is_ascii_digit() || matches!(was, '%' | '.' | ' ' | 'E' | 'e');
                 prop_assert!(was == now || (maskable && now == '*'));
+            }
+            // Text with nothing shaped like a BSN is left as it is.
+            if !input.contains('%') && runs_of_8_or_9(&input) == 0 && !has_grouped_bsn(&input) {
+                prop_assert_eq!(masked.as_ref(), input.as_str());
             }
             let again = without_bsns(&masked).into_owned();
             prop_assert_eq!(again.as_str(), masked.as_ref());
