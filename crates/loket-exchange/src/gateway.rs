@@ -144,9 +144,9 @@ pub(crate) struct Action {
     /// The processing activity the records name: the caller's at the outway, the
     /// provider's own at the inway.
     pub activity: Option<String>,
-    /// At the inway, the activity the caller stated ([`as_recorded`] until the grant is
-    /// checked); `None` at the outway.
-    pub stated_activity: Option<String>,
+    /// At the inway, the activity the caller stated, if any ([`as_recorded`] until the
+    /// grant is checked); `None` at the outway, whose records name it as `activity`.
+    pub stated_activity: Option<Option<String>>,
     /// The `fields` the request body asks for, as the log will name them.
     pub fields: Vec<String>,
     /// Where refusals are counted, once the gateway reports to a process's metrics.

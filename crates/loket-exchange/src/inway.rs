@@ -237,8 +237,11 @@ async fn handle(
         activity: connection
             .filter(|c| c.provider == inner.oin)
             .and_then(|c| own_activity(&c.service)),
-        stated_activity: activity
-            .map(|a| gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))),
+        stated_activity: Some(
+            activity.map(|a| {
+                gateway::as_recorded(a, || gateway::known_activity(&policy, &inner.log, a))
+            }),
+        ),
         fields: Vec::new(),
         metrics: inner.metrics.get().cloned(),
     };
@@ -272,7 +275,7 @@ async fn handle(
     action.service.clone_from(&connection.service);
     action.grant_hash = Some(connection.grant_hash.clone());
     action.activity = own_activity(&connection.service);
-    action.stated_activity = activity.map(str::to_owned);
+    action.stated_activity = Some(activity.map(str::to_owned));
     let subject_field = policy
         .services
         .get(&connection.service)

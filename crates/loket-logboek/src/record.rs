@@ -43,12 +43,17 @@ pub struct Exchange {
     /// OIN of the organisation that provides the service.
     pub destination_peer_id: String,
     pub service_name: String,
-    /// At the provider's end: the processing activity the asking organisation stated, an
-    /// id in its own register. The record itself names the provider's own activity
-    /// (LDV: every record names an activity of its organisation's register); absent at
-    /// the asking end, whose own activity the record names.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stated_processing_activity_id: Option<String>,
+    /// At the provider's end: the processing activity the asking organisation stated (an
+    /// id in its own register), `Some(None)` (written as `null`) when it stated none;
+    /// the record itself names the provider's own activity (LDV: every record names an
+    /// activity of its organisation's register). `None` (left out) at the asking end,
+    /// whose record names what was stated, and in a provider's records from before.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub stated_processing_activity_id: Option<Option<String>>,
     /// The fields the request asked for (a Haal Centraal `fields` list), so the resident
     /// can read which data was used; empty when the request names none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -110,6 +115,15 @@ pub struct Attributes {
     pub data_subject_id_type: Option<String>,
     #[serde(rename = "loket.exchange", skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+}
+
+/// A field that is there, `null` included: `Some` (serde reads `null` as absent).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {

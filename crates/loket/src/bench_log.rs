@@ -246,7 +246,7 @@ fn record(log: &Logboek, subject: u64, sequence: u64) -> NewRecord {
             source_peer_id: crate::exchange::GEMEENTE_OIN.to_owned(),
             destination_peer_id: "00000001003214345000".to_owned(),
             service_name: "brp-personen".to_owned(),
-            stated_processing_activity_id: Some(PARKEREN.to_owned()),
+            stated_processing_activity_id: Some(Some(PARKEREN.to_owned())),
             fields: Vec::new(),
             error_code: None,
         }),

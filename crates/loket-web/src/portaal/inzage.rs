@@ -82,8 +82,8 @@ pub struct Use {
     pub naam: Option<(String, String)>,
     pub doel: Option<(String, String)>,
     pub grondslag: Option<(String, String)>,
-    /// The log's own register describes the activity: at a provider's end, the record
-    /// names the provider's own (not, as records from before did, the one stated).
+    /// A provider's record that names its own activity, with what was stated beside
+    /// it (`gevraagd_voor_id`); records from before named the one stated.
     pub eigen_activiteit: bool,
     /// At a provider's end: the activity the asking organisation stated, and its name
     /// when the municipality asked under one of its own.
@@ -300,9 +300,10 @@ struct Exchange {
     #[serde(default)]
     fields: Vec<String>,
     /// At a provider's end, the activity the asking organisation stated (the record
-    /// names the provider's own); older records have none.
-    #[serde(default)]
-    stated_processing_activity_id: Option<String>,
+    /// names the provider's own): `Some(None)` (`null`) when it stated none; `None`
+    /// (left out) at the asking end and in a provider's records from before.
+    #[serde(default, deserialize_with = "present")]
+    stated_processing_activity_id: Option<Option<String>>,
     /// Why the request was refused, on a refusal's record.
     #[serde(default)]
     error_code: Option<String>,
@@ -574,10 +575,12 @@ async fn read_log(
                     grondslag: activity
                         .as_ref()
                         .map(|a| (a.grondslag.nl.clone(), a.grondslag.en.clone())),
-                    eigen_activiteit: activity.is_some(),
+                    eigen_activiteit: exchange
+                        .as_ref()
+                        .is_some_and(|e| e.stated_processing_activity_id.is_some()),
                     gevraagd_voor_id: exchange
                         .as_ref()
-                        .and_then(|e| e.stated_processing_activity_id.clone()),
+                        .and_then(|e| e.stated_processing_activity_id.clone().flatten()),
                     gevraagd_voor: None,
                     trace_id: record.trace_id,
                     integriteit,
@@ -652,6 +655,15 @@ async fn included(
     }
 }
 
+/// A field that is there, `null` included: `Some` (serde reads `null` as absent).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 fn decode_hash(text: &str) -> Option<Hash> {
     STANDARD.decode(text).ok()?.try_into().ok()
 }
@@ -661,6 +673,31 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    /// A record the log writes (`loket_logboek::Exchange`) reads back telling a
+    /// provider's record that stated nothing from one at the asking end.
+    #[test]
+    fn a_stated_activity_left_out_differs_from_none_stated() {
+        let written = |stated: Option<Option<&str>>| {
+            let exchange = loket_logboek::Exchange {
+                transaction_id: "t".to_owned(),
+                direction: loket_logboek::Direction::Incoming,
+                grant_hash: None,
+                source_peer_id: String::new(),
+                destination_peer_id: String::new(),
+                service_name: "brp-personen".to_owned(),
+                stated_processing_activity_id: stated.map(|s| s.map(str::to_owned)),
+                fields: Vec::new(),
+                error_code: None,
+            };
+            let text = serde_json::to_string(&exchange).unwrap();
+            let read: Exchange = serde_json::from_str(&text).unwrap();
+            read.stated_processing_activity_id
+        };
+        assert_eq!(written(None), None);
+        assert_eq!(written(Some(None)), Some(None));
+        assert_eq!(written(Some(Some("x"))), Some(Some("x".to_owned())));
+    }
 
     fn start() -> impl proptest::strategy::Strategy<Value = Start> {
         use proptest::prelude::*;
