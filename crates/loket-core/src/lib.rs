@@ -12,6 +12,7 @@ pub mod ids;
 pub mod kenteken;
 pub mod merkle;
 pub mod oin;
+pub mod present;
 pub mod problem;
 pub mod resident_assertion;
 pub mod secret;

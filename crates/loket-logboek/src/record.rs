@@ -51,7 +51,7 @@ pub struct Exchange {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
+        deserialize_with = "loket_core::present::present"
     )]
     pub stated_processing_activity_id: Option<Option<String>>,
     /// The fields the request asked for (a Haal Centraal `fields` list), so the resident
@@ -115,15 +115,6 @@ pub struct Attributes {
     pub data_subject_id_type: Option<String>,
     #[serde(rename = "loket.exchange", skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
-}
-
-/// A field that is there, `null` included: `Some` (serde reads `null` as absent).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {

@@ -302,7 +302,7 @@ struct Exchange {
     /// At a provider's end, the activity the asking organisation stated (the record
     /// names the provider's own): `Some(None)` (`null`) when it stated none; `None`
     /// (left out) at the asking end and in a provider's records from before.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "loket_core::present::present")]
     stated_processing_activity_id: Option<Option<String>>,
     /// Why the request was refused, on a refusal's record.
     #[serde(default)]
@@ -653,15 +653,6 @@ async fn included(
         Some(path) if verify_inclusion(&read.leaf, index, size, &path, root) => Integrity::Verified,
         _ => Integrity::Failed,
     }
-}
-
-/// A field that is there, `null` included: `Some` (serde reads `null` as absent).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 fn decode_hash(text: &str) -> Option<Hash> {
