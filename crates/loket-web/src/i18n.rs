@@ -42,8 +42,16 @@ impl Lang {
 
 /// `path` (which may carry a query) with `lang=code` instead of any language it named, so
 /// switching the language keeps what the page was showing (filters, a page number).
+/// The path is the request's, also on error pages for addresses no route knows: one that
+/// a browser would read as another host (`//evil.example/x`, `/\evil.example`) becomes
+/// the start page, so the link never leaves this site.
 pub(crate) fn switch_href(path: &str, code: &str) -> String {
     let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let (base, query) = if stays_on_this_site(base) {
+        (base, query)
+    } else {
+        ("/", "")
+    };
     let mut kept: Vec<&str> = query
         .split('&')
         .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
@@ -51,6 +59,15 @@ pub(crate) fn switch_href(path: &str, code: &str) -> String {
     let choice = format!("lang={code}");
     kept.push(&choice);
     format!("{base}?{}", kept.join("&"))
+}
+
+/// A path a browser resolves on the current host: one `/`, not followed by another `/` or
+/// a backslash (which browsers read as `/`), and nothing that ends the path or adds a scheme.
+fn stays_on_this_site(base: &str) -> bool {
+    let mut chars = base.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && !base.chars().any(|c| c.is_control() || c == '#')
 }
 
 #[cfg(test)]
@@ -70,7 +87,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_language_switch_never_points_to_another_host() {
+        assert_eq!(switch_href("//evil.example/x", "en"), "/?lang=en");
+        assert_eq!(switch_href("/\\evil.example/x?a=b", "en"), "/?lang=en");
+        assert_eq!(switch_href("https://evil.example/", "nl"), "/?lang=nl");
+        assert_eq!(switch_href("", "nl"), "/?lang=nl");
+        assert_eq!(switch_href("/berichten/", "nl"), "/berichten/?lang=nl");
+    }
+
     proptest::proptest! {
+        /// Whatever the request path, the link is a path on this site: one leading `/`,
+        /// never `//` or `/\\`, which a browser would follow to another host.
+        #[test]
+        fn any_path_gives_a_link_on_this_site(path in "[/\\\\a-z.:?=&#%]{0,24}", en in proptest::bool::ANY) {
+            let href = switch_href(&path, if en { "en" } else { "nl" });
+            let base = href.split('?').next().unwrap_or_default();
+            proptest::prop_assert!(base.starts_with('/'), "{href}");
+            proptest::prop_assert!(!base.starts_with("//") && !base.starts_with("/\\"), "{href}");
+            proptest::prop_assert!(!base.contains('#'), "{href}");
+            proptest::prop_assert!(href.ends_with(if en { "lang=en" } else { "lang=nl" }), "{href}");
+        }
+
         /// Any `?lang=`, cookie or `Accept-Language` text gives Dutch or English: an
         /// explicit nl or en always wins, and anything not naming English is Dutch.
         #[test]
