@@ -16,7 +16,7 @@ use crate::error::problem_response;
 use crate::health::{healthz, readyz};
 use crate::metrics::{exposition, record};
 use crate::negotiate::{Rejections, finish_problems};
-use crate::security::add_security_headers;
+use crate::security::{add_security_headers, insert_security_headers};
 use crate::trace::accept_traceparent;
 use crate::{ApiError, ErrorPages, JSON_BODY_LIMIT, Metrics, ReadinessCheck};
 
@@ -148,7 +148,9 @@ impl HttpService {
                 through_edge(edge.clone(), request, next)
             }))
             .layer(CatchPanicLayer::custom(|_panic| {
-                problem_response(Problem::internal())
+                let mut response = problem_response(Problem::internal());
+                insert_security_headers(response.headers_mut());
+                response
             }))
     }
 }

@@ -395,9 +395,14 @@ async fn readiness_reports_failing_checks() {
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
     let base = test_service(true).await;
-    for path in ["/healthz", "/bestaat-niet"] {
+    // `/explode` panics: the guard's answer is made outside the edge's layers.
+    for path in ["/healthz", "/bestaat-niet", "/explode"] {
         let response = client().get(format!("{base}{path}")).send().await.unwrap();
         let headers = response.headers();
+        assert_eq!(
+            headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["x-frame-options"], "DENY");
         assert_eq!(headers["cache-control"], "no-store");
