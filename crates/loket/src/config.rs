@@ -645,9 +645,18 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-/// The top-level keys an environment variable may set (`LOKET_RSIN`); other top-level
-/// `LOKET_*` variables belong to something else (`LOKET_CONFIG`).
-const TOP_LEVEL: [&str; 3] = ["municipality", "municipality_code", "rsin"];
+/// The top-level keys an environment variable may set (`LOKET_RSIN`, or as a file
+/// `LOKET_RSIN_FILE`); other top-level `LOKET_*` variables belong to something else
+/// (`LOKET_CONFIG`).
+const TOP_LEVEL: [&str; 4] = ["municipality", "municipality_code", "rsin", "catalogue_dir"];
+
+/// Whether the variable `LOKET_{key}` is a setting. figment hands the name over as
+/// written (`RSIN`) and lowercases it only afterwards, so compare without case.
+fn is_setting(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    let top = lower.strip_suffix("_file").unwrap_or(&lower);
+    lower.contains("__") || TOP_LEVEL.contains(&top)
+}
 
 /// The settings in the file at `path` and in `LOKET_*` variables, each as given (its
 /// `_file` keys not read yet).
@@ -661,7 +670,7 @@ fn sources(path: &Path) -> anyhow::Result<(Dict, Dict)> {
     // Only nested keys (LOKET_STORAGE__URL) and known top-level ones, so that unrelated
     // LOKET_* variables (LOKET_CONFIG, LOKET_TEST_POSTGRES_URL) are not taken for settings.
     let env = Env::prefixed("LOKET_")
-        .filter(|key| key.as_str().contains("__") || TOP_LEVEL.contains(&key.as_str()))
+        .filter(|key| is_setting(key.as_str()))
         .split("__");
     let from_env: Dict = Figment::from(env)
         .extract()
@@ -954,6 +963,25 @@ fn resolve_files(dict: &mut Dict, prefix: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn top_level_variables_are_settings_in_any_case_and_others_are_not() {
+        for setting in [
+            "RSIN",
+            "rsin",
+            "MUNICIPALITY",
+            "Municipality_Code",
+            "RSIN_FILE",
+            "CATALOGUE_DIR",
+            "STORAGE__URL",
+            "storage__url_file",
+        ] {
+            assert!(super::is_setting(setting), "{setting}");
+        }
+        for other in ["CONFIG", "TEST_POSTGRES_URL", "FILE", "RSINX", "BIN"] {
+            assert!(!super::is_setting(other), "{other}");
+        }
+    }
+
     use super::*;
 
     /// The smallest valid configuration; tests add to it or change one value.

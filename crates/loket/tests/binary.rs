@@ -415,6 +415,31 @@ fn serve_runs_on_sqlite_from_a_config_file() {
     );
 }
 
+/// A top-level key (`municipality`) set through its variable (`LOKET_MUNICIPALITY`) wins
+/// over the file, whatever the case the variable's name has; the same key as a secret
+/// file (`LOKET_MUNICIPALITY_FILE`) too.
+#[test]
+fn serve_takes_top_level_settings_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let config = write_config(dir.path(), &format!("url = \"sqlite:{}\"", store.display()));
+    let (_running, portal) =
+        serve_and_wait(&config, &[("LOKET_MUNICIPALITY", "Gemeente Proefstad")]);
+    let (status, page, _) = get(&format!("{portal}/"), "text/html");
+    assert_eq!(status, 200);
+    assert!(page.contains("Gemeente Proefstad"), "{page}");
+    assert!(!page.contains("Testdorp"), "the file's name must give way");
+
+    let name_file = dir.path().join("naam");
+    std::fs::write(&name_file, "Gemeente Zeedorp\n").unwrap();
+    let (_running, portal) = serve_and_wait(
+        &config,
+        &[("LOKET_MUNICIPALITY_FILE", name_file.to_str().unwrap())],
+    );
+    let (_, page, _) = get(&format!("{portal}/"), "text/html");
+    assert!(page.contains("Gemeente Zeedorp"), "{page}");
+}
+
 #[test]
 fn serve_offers_the_zgw_api_to_the_clients_in_its_configuration() {
     let dir = tempfile::tempdir().unwrap();
