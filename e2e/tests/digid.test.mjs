@@ -93,6 +93,7 @@ test('a return that was not started here is refused and explained', async () => 
     const response = await page.goto(`${loket.portal}/inloggen/terug?state=vervalst&code=gestolen`);
     assert.equal(response.status(), 400);
     assert.match(await page.locator('.error-summary').innerText(), /Inloggen is niet gelukt/);
+    assert.match(await page.title(), /^Fout: Inloggen/);
     assert.deepEqual(await axeViolations(browser, page), []);
     const overview = await page.goto(`${loket.portal}/overzicht`);
     assert.match(new URL(overview.url()).pathname, /\/inloggen$/, 'not logged in');

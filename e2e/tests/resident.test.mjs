@@ -71,6 +71,8 @@ for (const javaScript of [true, false]) {
       await page.getByRole('button', { name: 'Doorgaan' }).click();
       const summary = page.locator('.error-summary');
       assert.match(await summary.innerText(), /Kies ja of nee/);
+      // The summary has the focus, so a screen reader reads it first (no script).
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'fouten');
       await noViolations(page);
       await summary.getByRole('link', { name: 'Kies ja of nee.' }).click();
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'leaseverklaring');

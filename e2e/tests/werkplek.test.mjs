@@ -83,6 +83,7 @@ for (const javaScript of [true, false]) {
       await page.getByRole('button', { name: 'Besluit nemen' }).click();
       const summary = page.locator('.error-summary');
       assert.match(await summary.innerText(), /Schrijf de reden/);
+      assert.equal(await page.evaluate(() => document.activeElement?.id), 'fouten');
       assert.deepEqual(await axeViolations(browser, page), []);
       await summary.getByRole('link').click();
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'reden');
