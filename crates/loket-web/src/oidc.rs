@@ -369,17 +369,23 @@ pub fn bsn_from(claims: &Value, claim: &str) -> Option<Bsn> {
     Bsn::parse(text.rsplit(':').next()?).ok()
 }
 
-/// The assurance level an `acr` names; unknown means the lowest.
+/// The assurance level an `acr` names; unknown means the lowest. The level is the last
+/// `:`-separated part, as a word (`urn:digid:substantieel`) or as the SAML context class
+/// DigiD uses for it (Basis `PasswordProtectedTransport`, Midden `MobileTwoFactorContract`,
+/// Substantieel `Smartcard`, Hoog `SmartcardPKI`). Only the whole part counts: a level
+/// must never be read higher than the login was.
 pub fn niveau_from(acr: Option<&str>) -> Niveau {
-    let acr = acr.unwrap_or_default().to_lowercase();
-    if acr.contains("hoog") || acr.contains("smartcard") {
-        Niveau::Hoog
-    } else if acr.contains("substantieel") || acr.contains("mobiletwofactor") {
-        Niveau::Substantieel
-    } else if acr.contains("midden") || acr.contains("passwordprotectedtransport") {
-        Niveau::Midden
-    } else {
-        Niveau::Basis
+    let last = acr
+        .unwrap_or_default()
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match last.as_str() {
+        "hoog" | "smartcardpki" => Niveau::Hoog,
+        "substantieel" | "smartcard" => Niveau::Substantieel,
+        "midden" | "mobiletwofactorcontract" => Niveau::Midden,
+        _ => Niveau::Basis,
     }
 }
 
@@ -554,16 +560,37 @@ mod tests {
             niveau_from(Some("urn:digid:substantieel")),
             Niveau::Substantieel
         );
-        assert_eq!(
-            niveau_from(Some(
-                "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
-            )),
-            Niveau::Substantieel
-        );
-        assert_eq!(
-            niveau_from(Some("urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard")),
-            Niveau::Hoog
-        );
+        let class = |name: &str| format!("urn:oasis:names:tc:SAML:2.0:ac:classes:{name}");
+        for (name, level) in [
+            ("PasswordProtectedTransport", Niveau::Basis),
+            ("MobileTwoFactorContract", Niveau::Midden),
+            ("Smartcard", Niveau::Substantieel),
+            ("SmartcardPKI", Niveau::Hoog),
+        ] {
+            assert_eq!(niveau_from(Some(&class(name))), level, "{name}");
+        }
         assert_eq!(niveau_from(None), Niveau::Basis);
+        // A level word inside another part is no level.
+        assert_eq!(niveau_from(Some("urn:example:hoogstraat")), Niveau::Basis);
+        assert_eq!(niveau_from(Some("urn:hoog:basis")), Niveau::Basis);
+    }
+
+    proptest::proptest! {
+        /// Whatever the broker puts before the last `:`, the level stays the one the last
+        /// part names; and a last part that names no level is the lowest.
+        #[test]
+        fn an_acr_gives_only_the_level_its_last_part_names(
+            prefix in "[a-zA-Z0-9:.]{0,30}",
+            known in proptest::sample::select(vec!["hoog", "HOOG", "SmartcardPKI", "substantieel", "Smartcard", "Midden", "mobiletwofactorcontract", "basis"]),
+            other in "[a-zA-Z .]{0,16}",
+        ) {
+            let level = niveau_from(Some(known));
+            proptest::prop_assert_eq!(niveau_from(Some(&format!("{prefix}:{known}"))), level);
+            let names_a_level = ["hoog", "smartcardpki", "substantieel", "smartcard", "midden", "mobiletwofactorcontract"]
+                .contains(&other.to_ascii_lowercase().as_str());
+            if !names_a_level {
+                proptest::prop_assert_eq!(niveau_from(Some(&format!("{prefix}:{other}"))), Niveau::Basis);
+            }
+        }
     }
 }
