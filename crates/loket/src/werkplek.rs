@@ -1,6 +1,6 @@
 //! The workspace's accounts as the binary manages them: the demo's four employees (one
 //! per role, passwords made on first start and kept in `DATA/keys/`), and
-//! `loket werkplek account-toevoegen` for a real municipality's accounts.
+//! `loket staff add` for a real municipality's accounts.
 
 use std::path::Path;
 
