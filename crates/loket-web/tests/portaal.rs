@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, header};
-use loket_core::{FixedClock, Secret};
+use loket_core::{Clock, FixedClock, Secret};
 use loket_store::{Database, StorageUrl};
 use loket_web::PortalSettings;
 use loket_web::portaal::{DemoPersona, DigidSimulatie, Inzage, Portaal, sessies};
@@ -508,6 +508,63 @@ async fn sessions_end_after_15_idle_minutes_and_after_2_hours(w: World) {
     assert!(!alive(busy).await, "two hours is the most a session lasts");
 }
 
+/// The periodic sweep removes exactly the sessions that timed out, so a login page nobody
+/// used and a session nobody came back to do not stay in the store.
+async fn expired_sessions_are_swept_and_live_ones_kept(w: World) {
+    let minutes = |n| time::Duration::minutes(n);
+    let store = sessies::session_store(&w.sessions_db);
+    let count = || async {
+        let counted: (i64,) = match &w.sessions_db {
+            Database::Sqlite(pool) => loket_store::sqlx::query_as("SELECT COUNT(*) FROM sessies")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+            Database::Postgres(pool) => loket_store::sqlx::query_as("SELECT COUNT(*) FROM sessies")
+                .fetch_one(pool)
+                .await
+                .unwrap(),
+        };
+        counted.0
+    };
+    let left = w.log_in(SANNE).await;
+    // A login form opened and left: an anonymous session with its CSRF token.
+    assert_eq!(
+        w.send("GET", "/digid-simulatie", None, &[]).await.status,
+        200
+    );
+    let before = count().await;
+    assert!(
+        before >= 2,
+        "a signed-in session and a login page's: {before}"
+    );
+    w.clock.advance(minutes(10));
+    assert_eq!(
+        store.delete_expired(w.clock.now()).await.unwrap(),
+        0,
+        "none expired yet"
+    );
+    let kept = w.log_in(SANNE).await;
+    w.clock.advance(minutes(6));
+    let swept = store.delete_expired(w.clock.now()).await.unwrap();
+    assert_eq!(swept as i64, before, "every session idle for 16 minutes");
+    assert_eq!(count().await, 1, "the one used 6 minutes ago stays");
+    assert_eq!(
+        w.send("GET", "/overzicht", Some(&kept), &[]).await.status,
+        200
+    );
+    assert_ne!(
+        w.send("GET", "/overzicht", Some(&left), &[]).await.status,
+        200
+    );
+    w.clock.advance(minutes(2 * 60));
+    assert_eq!(
+        store.delete_expired(w.clock.now()).await.unwrap(),
+        1,
+        "two hours at most"
+    );
+    assert_eq!(count().await, 0);
+}
+
 /// Query strings as links, bookmarks and people typing in the address bar make them.
 fn queries() -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
@@ -613,6 +670,7 @@ loket_store::contract_suite! {
         a_resident_sees_only_their_own_cases_and_letters,
         logging_out_everywhere_ends_every_session,
         sessions_end_after_15_idle_minutes_and_after_2_hours,
+        expired_sessions_are_swept_and_live_ones_kept,
         no_query_string_breaks_a_page,
     ];
 }

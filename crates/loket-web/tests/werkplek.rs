@@ -1167,6 +1167,64 @@ async fn no_query_string_breaks_a_workspace_page(w: World) {
     assert!(refused > 0, "some queries are refused");
 }
 
+/// The periodic sweep removes exactly the sessions that timed out: a sign-in form nobody
+/// used (every visit to it makes one) and a session nobody came back to.
+async fn expired_workspace_sessions_are_swept(w: World) {
+    let start = time::OffsetDateTime::now_utc();
+    let minutes = |n| time::Duration::minutes(n);
+    let (form, _) = w.staff.start_session(None, start).await.unwrap();
+    let (worker, _) = w
+        .staff
+        .start_session(Some("m.jansen"), start)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.staff.sweep_sessions(start + minutes(29)).await.unwrap(),
+        0
+    );
+    assert!(
+        w.staff
+            .session(&worker, start + minutes(29))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The form's session idles past 30 minutes; the one just used does not.
+    assert_eq!(
+        w.staff.sweep_sessions(start + minutes(31)).await.unwrap(),
+        1
+    );
+    assert!(
+        w.staff
+            .session(&form, start + minutes(31))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        w.staff
+            .session(&worker, start + minutes(31))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Left alone, that one goes too.
+    assert_eq!(
+        w.staff
+            .sweep_sessions(start + minutes(10 * 60))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        w.staff
+            .session(&worker, start + minutes(10 * 60 - 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -1180,5 +1238,6 @@ loket_store::contract_suite! {
         any_action_form_changes_the_case_wholly_or_not_at_all,
         only_the_right_password_signs_in_whatever_the_form_holds,
         no_query_string_breaks_a_workspace_page,
+        expired_workspace_sessions_are_swept,
     ];
 }

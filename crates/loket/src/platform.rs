@@ -28,6 +28,8 @@ use crate::readiness::StoreReadiness;
 /// How often a running log drops the bodies of records whose retention has passed.
 /// Retention is counted in days, so a body kept up to an hour longer is within it.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the portal and the workspace remove sessions that timed out.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// What the platform needs to start; built from the demo defaults or from configuration.
 #[derive(Debug, Clone)]
@@ -191,8 +193,14 @@ impl Platform {
                 demo: settings.demo,
                 secure_cookies: !settings.demo,
             };
+            let staff = Staff::new(staff_store(&database));
+            let sweeping = staff.clone();
+            self.sweep_every("werkplek", clock.clone(), move |now| {
+                let staff = sweeping.clone();
+                async move { staff.sweep_sessions(now).await }
+            });
             let routes = loket_web::werkplek::werkplek_routes(
-                Staff::new(staff_store(&database)),
+                staff,
                 werk,
                 werkplek_settings.clone(),
                 clock.clone(),
@@ -282,11 +290,14 @@ impl Platform {
                 .knowing(&wiring.municipality_oin, wiring.known_activities.clone()),
             None => anyhow::bail!("the portal reads processing logs but has no inzage key"),
         };
+        let session_store = sessies::session_store(&sessions_db);
+        let sweeping = session_store.clone();
+        self.sweep_every("portal", clock.clone(), move |now| {
+            let store = sweeping.clone();
+            async move { store.delete_expired(now).await }
+        });
         let portaal = Portaal {
-            sessions: sessies::Sessions::new(
-                sessies::session_store(&sessions_db),
-                &wiring.session_key,
-            )?,
+            sessions: sessies::Sessions::new(session_store, &wiring.session_key)?,
             inwoner,
             applications,
             idempotency: loket_zaken::idempotency::idempotency_store(zaken),
@@ -447,6 +458,34 @@ impl Platform {
             Ok(())
         });
         self.logs.push(log);
+    }
+
+    /// Every [`SWEEP_EVERY`] until the platform stops, `sweep` removes what timed out by
+    /// the clock's now (sessions), and the count is logged; a failure is logged and the
+    /// next round tries again.
+    fn sweep_every<F, Fut>(
+        &mut self,
+        service: &'static str,
+        clock: Arc<dyn loket_core::Clock>,
+        sweep: F,
+    ) where
+        F: Fn(time::OffsetDateTime) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<u64, loket_store::StoreError>> + Send,
+    {
+        let mut stop = self.shutdown.subscribe();
+        self.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                    () = tokio::time::sleep(SWEEP_EVERY) => {}
+                }
+                match sweep(clock.now()).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(service, removed, "expired sessions removed"),
+                    Err(error) => tracing::warn!(service, %error, "expired sessions not removed"),
+                }
+            }
+        });
     }
 
     /// Serve until Ctrl-C or SIGTERM, then let open requests finish and the processing

@@ -127,6 +127,9 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<SessionRow>, StoreError>;
     async fn delete(&self, token_hash: &str) -> Result<(), StoreError>;
     async fn delete_of(&self, inwoner: &str) -> Result<u64, StoreError>;
+    /// Remove every session that timed out by `now` (idle or absolute), and say how many:
+    /// a session nobody comes back to would otherwise stay, sealed BSN and all.
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 pub fn session_store(database: &Database) -> Arc<dyn SessionStore> {
@@ -447,6 +450,16 @@ macro_rules! session_store_impl {
                 delete.push_bind(inwoner.to_owned());
                 Ok(delete.build().execute(&self.pool).await?.rows_affected())
             }
+
+            async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                let mut delete: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM sessies WHERE laatst_ms <= ");
+                delete
+                    .push_bind(millis(now - IDLE_TIMEOUT))
+                    .push(" OR aangemaakt_ms <= ")
+                    .push_bind(millis(now - ABSOLUTE_TIMEOUT));
+                Ok(delete.build().execute(&self.pool).await?.rows_affected())
+            }
         }
     };
 }
@@ -545,6 +558,9 @@ mod tests {
             Ok(())
         }
         async fn delete_of(&self, _: &str) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn delete_expired(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
             Ok(0)
         }
     }

@@ -123,6 +123,9 @@ pub trait StaffStore: Send + Sync + std::fmt::Debug {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Sign out everywhere: every session of this employee ends.
     async fn delete_sessions_of(&self, medewerker: &str) -> Result<u64, StoreError>;
+    /// Remove every session that timed out by `now` (idle or absolute), and say how many:
+    /// a login page nobody used, or a session nobody came back to, would otherwise stay.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
     async fn save_oidc_login(
         &self,
         state_hash: &str,
@@ -312,6 +315,11 @@ impl Staff {
 
     pub async fn end_session(&self, token: &str) -> Result<(), StoreError> {
         self.store.delete_session(&hash_token(token)).await
+    }
+
+    /// Remove the sessions that timed out by `now`; how many. Run now and then.
+    pub async fn sweep_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.store.delete_expired_sessions(now).await
     }
 
     pub async fn sign_out_everywhere(
@@ -597,6 +605,19 @@ macro_rules! staff_store_impl {
                 let mut delete: QueryBuilder<'_, $db> =
                     QueryBuilder::new("DELETE FROM sessies WHERE medewerker = ");
                 delete.push_bind(medewerker.to_owned());
+                Ok(delete.build().execute(&self.pool).await?.rows_affected())
+            }
+
+            async fn delete_expired_sessions(
+                &self,
+                now: OffsetDateTime,
+            ) -> Result<u64, StoreError> {
+                let mut delete: QueryBuilder<'_, $db> =
+                    QueryBuilder::new("DELETE FROM sessies WHERE laatst_ms <= ");
+                delete
+                    .push_bind(millis(now - IDLE_TIMEOUT))
+                    .push(" OR aangemaakt_ms <= ")
+                    .push_bind(millis(now - ABSOLUTE_TIMEOUT));
                 Ok(delete.build().execute(&self.pool).await?.rows_affected())
             }
 
