@@ -127,17 +127,18 @@ function generator(seed) {
 test('only the code the broker gave, with its state and this browser\'s sealed login, logs in, and only once', async () => {
   // A real login at the broker, without a browser; its way back is kept, unvisited.
   const started = await fetch(`${loket.portal}/inloggen/digid`, { redirect: 'manual' });
-  const sealed = started.headers.get('set-cookie').match(/loket_inloggen=([^;]+)/)[1];
+  // Outside the demo the login cookie is bound to this host (`__Host-`).
+  const sealed = started.headers.get('set-cookie').match(/^__Host-loket_inloggen=([^;]+)/)[1];
   const back = await signInWithoutBrowser(started.headers.get('location'), '999990007', `${loket.portal}/inloggen/terug`);
   // Another login this browser did not start: its own sealed state.
   const other = await fetch(`${loket.portal}/inloggen/digid`, { redirect: 'manual' });
-  const otherSealed = other.headers.get('set-cookie').match(/loket_inloggen=([^;]+)/)[1];
+  const otherSealed = other.headers.get('set-cookie').match(/^__Host-loket_inloggen=([^;]+)/)[1];
 
   const state = back.searchParams.get('state');
   const code = back.searchParams.get('code');
   const returnWith = async ({ query, cookie }) => {
     const headers = { accept: 'text/html' };
-    if (cookie !== undefined) headers.cookie = `loket_inloggen=${cookie}`;
+    if (cookie !== undefined) headers.cookie = `__Host-loket_inloggen=${cookie}`;
     const response = await fetch(`${loket.portal}/inloggen/terug?${query}`, { redirect: 'manual', headers });
     return { status: response.status, location: response.headers.get('location'), setCookie: response.headers.get('set-cookie') ?? '', body: await response.text() };
   };
@@ -173,11 +174,14 @@ test('only the code the broker gave, with its state and this browser\'s sealed l
   }
   assert.ok(seen.size >= 20, `varied returns: ${seen.size}`);
 
+  // The login cookie without its prefix, as another subdomain could plant it, is not read.
+  const planted = await fetch(`${loket.portal}/inloggen/terug?${back.searchParams}`, { redirect: 'manual', headers: { cookie: `loket_inloggen=${sealed}` } });
+  assert.equal(planted.status, 400);
   // The untouched return still works, once: every refusal above left it unused.
   const genuine = await returnWith({ query: back.searchParams.toString(), cookie: sealed });
   assert.equal(genuine.status, 303, genuine.body);
   assert.equal(genuine.location, '/overzicht');
-  const session = genuine.setCookie.match(/loket_sessie=[^;]+/)[0];
+  const session = genuine.setCookie.match(/__Host-loket_sessie=[^;]+/)[0];
   const overview = await fetch(`${loket.portal}/overzicht`, { redirect: 'manual', headers: { cookie: session } });
   assert.equal(overview.status, 200);
   const again = await returnWith({ query: back.searchParams.toString(), cookie: sealed });

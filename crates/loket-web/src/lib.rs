@@ -6,6 +6,7 @@
 //! - every page works without JavaScript; scripts may only enhance;
 //! - nothing is loaded from another origin (no fonts, scripts or trackers from elsewhere).
 
+mod cookies;
 mod i18n;
 pub mod oidc;
 pub mod portaal;

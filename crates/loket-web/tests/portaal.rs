@@ -287,6 +287,12 @@ async fn logging_in_rotates_the_session_and_seals_who_it_is(w: World) {
             "{attribute} in {set_cookie}"
         );
     }
+    // Bound to this host over HTTPS, so no sibling subdomain can plant a session.
+    assert!(
+        set_cookie.starts_with("__Host-loket_sessie="),
+        "{set_cookie}"
+    );
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
     assert!(form.body.contains("Testomgeving"));
 
     // A BSN that fails the 11-proef is refused, with the summary and the value kept.
@@ -310,6 +316,14 @@ async fn logging_in_rotates_the_session_and_seals_who_it_is(w: World) {
     let overview = w.send("GET", "/overzicht", Some(&cookie), &[]).await;
     assert_eq!(overview.status, 200, "{}", overview.body);
     assert!(overview.body.contains("Uitloggen"));
+    // The same token under the bare name, as another subdomain could set it: not read.
+    let tossed = cookie.replacen("__Host-", "", 1);
+    assert_ne!(tossed, cookie);
+    let planted = w.send("GET", "/overzicht", Some(&tossed), &[]).await;
+    assert_eq!(
+        planted.status, 303,
+        "a cookie without the prefix is no session"
+    );
 
     // The session's row names nobody: no BSN in any column.
     let rows: Vec<(Option<String>, Option<String>)> = match &w.sessions_db {

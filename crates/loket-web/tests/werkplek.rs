@@ -225,12 +225,19 @@ async fn signing_in_rotates_the_session_and_wrong_passwords_lock(w: World) {
 
     let form = w.send("GET", "/werkplek/inloggen", None, &[]).await;
     let set_cookie = form.cookie.clone().unwrap();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/werkplek"] {
+    // Bound to this host over HTTPS (`__Host-`: Secure, Path=/, no Domain), so no
+    // sibling subdomain can plant a session of its own.
+    assert!(
+        set_cookie.starts_with("__Host-werkplek_sessie="),
+        "{set_cookie}"
+    );
+    for attribute in ["; HttpOnly", "; SameSite=Strict", "; Secure", "; Path=/;"] {
         assert!(
             set_cookie.contains(attribute),
             "{set_cookie} has {attribute}"
         );
     }
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
     let before = cookie_pair(&set_cookie);
     let token = csrf(&form.body);
     let forged = w
@@ -272,6 +279,14 @@ async fn signing_in_rotates_the_session_and_wrong_passwords_lock(w: World) {
     let queue = w.send("GET", "/werkplek", Some(&after), &[]).await;
     assert_eq!(queue.status, 200);
     assert!(queue.body.contains("Werkvoorraad"));
+    // The same token under the bare name, as another subdomain could set it: not read.
+    let tossed = after.replacen("__Host-", "", 1);
+    assert_ne!(tossed, after);
+    let planted = w.send("GET", "/werkplek", Some(&tossed), &[]).await;
+    assert_eq!(
+        planted.status, 303,
+        "a cookie without the prefix is no session"
+    );
     let old = w.send("GET", "/werkplek", Some(&before), &[]).await;
     assert_eq!(old.status, 303, "the pre-sign-in session is gone");
 

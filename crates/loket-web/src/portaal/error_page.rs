@@ -39,7 +39,9 @@ impl ErrorPages for PortalErrorPages {
         // The page cannot check the session here (no store at hand), so a session cookie
         // only brings the menu back; its links check the session themselves. Without a
         // CSRF token there is no log-out button.
-        let has_session = super::cookie(headers, super::SESSION_COOKIE).is_some();
+        let has_session = [super::SESSION_COOKIE.hosted, super::SESSION_COOKIE.bare]
+            .iter()
+            .any(|name| super::cookie(headers, name).is_some());
         let page = ErrorPage {
             layout: Layout {
                 lang: super::language(None, headers),

@@ -25,6 +25,7 @@ use loket_zaken::inwoner::Inwoner;
 
 pub use self::inzage::{FromLog, Integrity, Inzage, KnownActivity, LogSource, Refusal, Start};
 use self::sessies::{Resident, Session, Sessions};
+use crate::cookies::SessionCookie;
 use crate::{Lang, PortalSettings};
 
 /// A persona the demo's simulated DigiD offers to log in as.
@@ -140,10 +141,20 @@ async fn stylesheet() -> Response {
 pub const UPLOAD_PREFIX: &str = "/aanvragen/";
 pub const UPLOAD_LIMIT: usize = 11 * 1024 * 1024;
 
-pub(crate) const SESSION_COOKIE: &str = "loket_sessie";
+pub(crate) const SESSION_COOKIE: SessionCookie = SessionCookie {
+    bare: "loket_sessie",
+    hosted: "__Host-loket_sessie",
+    demo_path: "/",
+    attributes: "HttpOnly; SameSite=Lax",
+};
 /// Between leaving for the DigiD broker and coming back: state, nonce and PKCE verifier,
 /// sealed. Ten minutes, like the broker's own session for a login.
-pub(crate) const LOGIN_COOKIE: &str = "loket_inloggen";
+pub(crate) const LOGIN_COOKIE: SessionCookie = SessionCookie {
+    bare: "loket_inloggen",
+    hosted: "__Host-loket_inloggen",
+    demo_path: "/inloggen",
+    attributes: "HttpOnly; SameSite=Lax; Max-Age=600",
+};
 
 /// Where a `?lang=` choice is kept. The portal's cookie is for the whole site; the
 /// workspace keeps its own under /werkplek, like its session cookie, so a resident's choice
@@ -225,19 +236,11 @@ pub(crate) fn language(query_lang: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 pub(crate) fn session_cookie(token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    SESSION_COOKIE.set(token, secure)
 }
 
 pub(crate) fn clear_session_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    SESSION_COOKIE.clear(secure)
 }
 
 impl App {
@@ -246,7 +249,7 @@ impl App {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<(String, Session)>, ApiError> {
-        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        let Some(token) = cookie(headers, SESSION_COOKIE.name(self.portaal.secure_cookies)) else {
             return Ok(None);
         };
         let session = self

@@ -187,19 +187,11 @@ pub(crate) async fn oidc_start(
         ))
     })?;
     let sealed = app.portaal.sessions.seal(&pending).map_err(internal)?;
-    let secure = if app.portaal.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={sealed}; Path=/inloggen; HttpOnly; SameSite=Lax; Max-Age=600{secure}",
-        super::LOGIN_COOKIE
-    );
     let mut response = see_other(&url);
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        super::LOGIN_COOKIE.set(&sealed, app.portaal.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -220,9 +212,12 @@ pub(crate) async fn oidc_return(
     let Some(oidc) = &app.portaal.oidc else {
         return Err(not_found());
     };
-    let pending: Option<oidc_types::Pending> =
-        super::cookie_up_to(&headers, super::LOGIN_COOKIE, 1024)
-            .and_then(|sealed| app.portaal.sessions.seal_opened(sealed));
+    let pending: Option<oidc_types::Pending> = super::cookie_up_to(
+        &headers,
+        super::LOGIN_COOKIE.name(app.portaal.secure_cookies),
+        1024,
+    )
+    .and_then(|sealed| app.portaal.sessions.seal_opened(sealed));
     let now = app.portaal.clock.now();
     let result = match &pending {
         Some(pending) => {
@@ -237,10 +232,7 @@ pub(crate) async fn oidc_return(
             "no login in progress".to_owned(),
         )),
     };
-    let clear = format!(
-        "{}=; Path=/inloggen; HttpOnly; SameSite=Lax; Max-Age=0",
-        super::LOGIN_COOKIE
-    );
+    let clear = super::LOGIN_COOKIE.clear(app.portaal.secure_cookies);
     let logged_in = match result {
         Ok(logged_in) => logged_in,
         Err(error) => {
@@ -281,9 +273,7 @@ pub(crate) async fn oidc_return(
         header::SET_COOKIE,
         session_cookie(&token, app.portaal.secure_cookies),
     );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&clear) {
-        headers.append(header::SET_COOKIE, value);
-    }
+    headers.append(header::SET_COOKIE, clear);
     Ok(response)
 }
 

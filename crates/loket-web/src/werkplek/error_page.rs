@@ -44,7 +44,9 @@ impl ErrorPages for WerkplekErrorPages {
     fn render(&self, problem: &Problem, headers: &HeaderMap, path: &str) -> String {
         // No store at hand to check the session: a session cookie only picks the link to
         // the queue, which checks the session itself. No name and no log-out form.
-        let signed_in = session::cookie_value(headers, session::COOKIE).is_some();
+        let signed_in = [session::SESSION_COOKIE.hosted, session::SESSION_COOKIE.bare]
+            .iter()
+            .any(|name| session::cookie_value(headers, name).is_some());
         let page = ErrorPage {
             layout: Layout::new(&self.settings, None, "", language(None, headers), path),
             status: problem.status,

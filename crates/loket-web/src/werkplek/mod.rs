@@ -28,9 +28,12 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+#[cfg(test)]
+pub(crate) use self::session::SESSION_COOKIE;
 use self::session::{SignedIn, clear_cookie, session_cookie};
 pub use self::staff::{Staff, StaffStore, staff_store};
 use self::views::{CaseView, FieldError, Layout, QueueView};
+use crate::cookies::SessionCookie;
 
 const STYLESHEET: &str = include_str!("../../static/loket.css");
 
@@ -107,9 +110,14 @@ type App = State<Arc<Werkplek>>;
 impl Werkplek {
     /// The signed-in employee making this request, if any.
     async fn signed_in(&self, headers: &HeaderMap) -> Result<Option<SignedIn>, ApiError> {
-        SignedIn::from_headers(&self.staff, headers, self.clock.now())
-            .await
-            .map_err(internal)
+        SignedIn::from_headers(
+            &self.staff,
+            headers,
+            self.settings.secure_cookies,
+            self.clock.now(),
+        )
+        .await
+        .map_err(internal)
     }
 }
 
@@ -258,7 +266,7 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
     let lang = language(None, &headers);
-    let anonymous = session::current(&app.staff, &headers, now)
+    let anonymous = session::current(&app.staff, &headers, app.settings.secure_cookies, now)
         .await
         .map_err(internal)?;
     let Some((old_token, session)) = anonymous else {
@@ -320,7 +328,12 @@ async fn login(
 
 /// The cookie that binds a sign-in at the identity provider to this browser (Lax: it
 /// must come along on the provider's redirect back).
-const OIDC_COOKIE: &str = "werkplek_inloggen";
+pub(crate) const LOGIN_COOKIE: SessionCookie = SessionCookie {
+    bare: "werkplek_inloggen",
+    hosted: "__Host-werkplek_inloggen",
+    demo_path: "/werkplek/inloggen",
+    attributes: "HttpOnly; SameSite=Lax; Max-Age=600",
+};
 
 /// Off to the identity provider.
 async fn oidc_start(
@@ -344,17 +357,11 @@ async fn oidc_start(
         .begin_oidc_login(&pending, app.clock.now())
         .await
         .map_err(internal)?;
-    let secure = if app.settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
     let mut response = see_other(&url);
-    if let Ok(value) = axum::http::HeaderValue::from_str(&format!(
-        "{OIDC_COOKIE}={binding}; Path=/werkplek/inloggen; HttpOnly; SameSite=Lax; Max-Age=600{secure}"
-    )) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        LOGIN_COOKIE.set(&binding, app.settings.secure_cookies),
+    );
     Ok(response)
 }
 
@@ -378,7 +385,8 @@ async fn oidc_return(
     };
     let now = app.clock.now();
     let state = back.state.as_deref().unwrap_or_default();
-    let binding = session::cookie_value(&headers, OIDC_COOKIE).unwrap_or_default();
+    let binding = session::cookie_value(&headers, LOGIN_COOKIE.name(app.settings.secure_cookies))
+        .unwrap_or_default();
     let pending = app
         .staff
         .finish_oidc_login(state, binding, now)
@@ -420,7 +428,7 @@ async fn oidc_return(
         )
         .await;
     };
-    let old = session::current(&app.staff, &headers, now)
+    let old = session::current(&app.staff, &headers, app.settings.secure_cookies, now)
         .await
         .map_err(internal)?
         .map(|(token, _)| token);
@@ -464,9 +472,10 @@ async fn logout(
     FormInput(form): FormInput<LogoutForm>,
 ) -> Result<Response, ApiError> {
     let now = app.clock.now();
-    if let Some((token, session)) = session::current(&app.staff, &headers, now)
-        .await
-        .map_err(internal)?
+    if let Some((token, session)) =
+        session::current(&app.staff, &headers, app.settings.secure_cookies, now)
+            .await
+            .map_err(internal)?
     {
         check_csrf(&session.csrf, &form.csrf, language(None, &headers))?;
         app.staff.end_session(&token).await.map_err(internal)?;

@@ -1,5 +1,5 @@
-//! The session cookie: HttpOnly, SameSite=Strict, scoped to the workspace, Secure outside
-//! the plain-http demo. The cookie holds a random token; the store knows only its hash.
+//! The session cookie: HttpOnly, SameSite=Strict; outside the plain-http demo Secure and
+//! bound to this host (`__Host-`, crate::cookies), in the demo scoped to /werkplek. The cookie holds a random token; the store knows only its hash.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use loket_store::StoreError;
@@ -7,29 +7,26 @@ use loket_zaken::werk::Medewerker;
 use time::OffsetDateTime;
 
 use super::staff::{Session, Staff};
+use crate::cookies::SessionCookie;
 
-pub(super) const COOKIE: &str = "werkplek_sessie";
+pub(crate) const SESSION_COOKIE: SessionCookie = SessionCookie {
+    bare: "werkplek_sessie",
+    hosted: "__Host-werkplek_sessie",
+    demo_path: "/werkplek",
+    attributes: "HttpOnly; SameSite=Strict",
+};
 
 pub(super) fn session_cookie(token: &str, secure: bool) -> (header::HeaderName, HeaderValue) {
-    let secure = if secure { "; Secure" } else { "" };
-    let value = format!("{COOKIE}={token}; Path=/werkplek; HttpOnly; SameSite=Strict{secure}");
-    (
-        header::SET_COOKIE,
-        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("")),
-    )
+    (header::SET_COOKIE, SESSION_COOKIE.set(token, secure))
 }
 
 pub(super) fn clear_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/werkplek; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    SESSION_COOKIE.clear(secure)
 }
 
 /// The session token the request carries, if any.
-fn token(headers: &HeaderMap) -> Option<&str> {
-    cookie_value(headers, COOKIE)
+fn token(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    cookie_value(headers, SESSION_COOKIE.name(secure))
 }
 
 pub(super) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -40,9 +37,10 @@ pub(super) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h
 pub(super) async fn current(
     staff: &Staff,
     headers: &HeaderMap,
+    secure: bool,
     now: OffsetDateTime,
 ) -> Result<Option<(String, Session)>, StoreError> {
-    let Some(token) = token(headers) else {
+    let Some(token) = token(headers, secure) else {
         return Ok(None);
     };
     Ok(staff
@@ -62,9 +60,10 @@ impl SignedIn {
     pub(super) async fn from_headers(
         staff: &Staff,
         headers: &HeaderMap,
+        secure: bool,
         now: OffsetDateTime,
     ) -> Result<Option<Self>, StoreError> {
-        let Some((_, session)) = current(staff, headers, now).await? else {
+        let Some((_, session)) = current(staff, headers, secure, now).await? else {
             return Ok(None);
         };
         let Some(id) = &session.medewerker else {
