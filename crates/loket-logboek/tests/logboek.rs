@@ -1099,6 +1099,114 @@ async fn a_record_pruned_while_verify_reads_is_not_called_hidden(f: Fixture) {
     assert_eq!(verified(&f).await.unwrap().pruned, 4);
 }
 
+/// One way an intruder with write access to the database changes a log.
+#[derive(Debug, Clone, Copy)]
+enum Meddling {
+    /// A record's content changed (its digest left as it was).
+    Body(u64),
+    /// A record's subject column made another resident's.
+    Subject(u64),
+    /// A record's leaf hash taken from another record.
+    Leaf(u64, u64),
+    /// Two records' places swapped, every column with them.
+    Swap(u64, u64),
+    /// A record removed.
+    Delete(u64),
+}
+
+/// Whatever one change an intruder makes to the stored records, `verify` finds it and
+/// names the first record it touched; put back, the log verifies whole again. The log is
+/// filled once, and each round works on a copy of its records it restores afterwards.
+async fn any_one_change_to_the_records_is_named_by_verify(f: Fixture) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    const N: u64 = 24;
+    fill(&f, N as usize).await;
+    verified(&f).await.unwrap();
+    let index = || 0..N;
+    let meddling = prop_oneof![
+        index().prop_map(Meddling::Body),
+        index().prop_map(Meddling::Subject),
+        (index(), index())
+            .prop_filter("another record", |(a, b)| a != b)
+            .prop_map(|(a, b)| Meddling::Leaf(a, b)),
+        (index(), index())
+            .prop_filter("two records", |(a, b)| a != b)
+            .prop_map(|(a, b)| Meddling::Swap(a, b)),
+        index().prop_map(Meddling::Delete),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    for _ in 0..40 {
+        let change = meddling.new_tree(&mut runner).unwrap().current();
+        tamper(&f, "CREATE TABLE kept AS SELECT * FROM records").await;
+        let expected = match change {
+            Meddling::Body(i) => {
+                tamper(&f, &format!("UPDATE records SET body = replace(body, 'brp personen', 'rdw voertuigen') WHERE idx = {i}")).await;
+                Some(Tampered::BodyModified(i))
+            }
+            Meddling::Subject(i) => {
+                // Records alternate between Sanne and Tom: the neighbour is the other one.
+                let other = if i == 0 { 1 } else { i - 1 };
+                tamper(&f, &format!("UPDATE records SET subject = (SELECT subject FROM kept WHERE idx = {other}) WHERE idx = {i}")).await;
+                Some(Tampered::ColumnsModified(i))
+            }
+            Meddling::Leaf(i, j) => {
+                tamper(&f, &format!("UPDATE records SET leaf_hash = (SELECT leaf_hash FROM kept WHERE idx = {j}) WHERE idx = {i}")).await;
+                Some(Tampered::LeafModified(i))
+            }
+            Meddling::Swap(i, j) => {
+                let columns = [
+                    "trace_id",
+                    "subject",
+                    "activity",
+                    "start_ms",
+                    "expires_at",
+                    "body",
+                    "body_digest",
+                    "leaf_hash",
+                ];
+                for (to, from) in [(i, j), (j, i)] {
+                    let set: Vec<String> = columns
+                        .iter()
+                        .map(|c| format!("{c} = (SELECT {c} FROM kept WHERE idx = {from})"))
+                        .collect();
+                    tamper(
+                        &f,
+                        &format!("UPDATE records SET {} WHERE idx = {to}", set.join(", ")),
+                    )
+                    .await;
+                }
+                Some(Tampered::LeafModified(i.min(j)))
+            }
+            Meddling::Delete(i) => {
+                tamper(&f, &format!("DELETE FROM records WHERE idx = {i}")).await;
+                // The last one gone is a log cut short; any other leaves a gap.
+                (i + 1 < N).then_some(Tampered::Missing(i))
+            }
+        };
+        let found = tampered(verified(&f).await);
+        match expected {
+            Some(named) => assert_eq!(found, named, "{change:?}"),
+            None => assert_eq!(
+                found,
+                Tampered::Truncated {
+                    heads: N,
+                    records: N - 1
+                },
+                "{change:?}"
+            ),
+        }
+        tamper(&f, "DELETE FROM records").await;
+        tamper(&f, "INSERT INTO records SELECT * FROM kept").await;
+        tamper(&f, "DROP TABLE kept").await;
+        assert_eq!(
+            verified(&f).await.unwrap().records,
+            N,
+            "put back after {change:?}"
+        );
+    }
+}
+
 async fn a_modified_record_is_named(f: Fixture) {
     fill(&f, 6).await;
     tamper(
@@ -2313,6 +2421,7 @@ loket_store::contract_suite! {
         a_bucket_sorts_and_indexes_alike_on_either_backend,
         verify_holds_while_appends_go_on,
         verify_reads_ahead_and_still_names_the_first_bad_record,
+        any_one_change_to_the_records_is_named_by_verify,
         proofs_verify_against_the_signed_heads,
         proofs_verify_at_every_size_with_only_the_higher_levels_stored,
         a_restarted_log_continues_the_same_tree,
