@@ -74,10 +74,30 @@ for (const javaScript of [true, false]) {
   });
 }
 
+test('the footer leads to the privacy and accessibility statements, in both languages', async () => {
+  const context = await newContext(browser, { javaScript: false });
+  await withPage(context, 'statements', async (page) => {
+    for (const [link, heading, english] of [
+      ['Privacyverklaring', /Privacyverklaring/, /Privacy statement/],
+      ['Toegankelijkheid', /Toegankelijkheid/, /Accessibility/],
+    ]) {
+      await page.goto(`${loket.portal}/`);
+      await page.locator('footer').getByRole('link', { name: link }).click();
+      assert.match(await page.locator('h1').innerText(), heading);
+      assert.deepEqual(await axeViolations(browser, page), []);
+      await page.getByRole('link', { name: 'English' }).click();
+      assert.match(await page.locator('h1').innerText(), english);
+      assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+      await page.getByRole('link', { name: 'Nederlands' }).click();
+    }
+  });
+  await context.close();
+});
+
 test('at 400% zoom (320 CSS pixels wide) nothing scrolls sideways', async () => {
   const context = await newContext(browser, { viewport: { width: 320, height: 640 } });
   await withPage(context, 'zoom-400', async (page) => {
-    for (const path of ['/', '/?lang=en', '/bestaat-niet']) {
+    for (const path of ['/', '/?lang=en', '/bestaat-niet', '/privacy', '/toegankelijkheid']) {
       await page.goto(`${loket.portal}${path}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${path} overflows by ${overflow}px`);

@@ -49,7 +49,7 @@ for (const javaScript of [true, false]) {
 
       await menu(page).getByRole('link', { name: 'Mijn gegevens', exact: true }).click();
       const data = await page.locator('main').innerText();
-      assert.match(data, /Bron: BRP \(Basisregistratie Personen, RvIG\)/);
+      assert.match(data, /Bron: Basisregistratie Personen \(BRP\), van de Rijksdienst voor Identiteitsgegevens/);
       assert.match(data, /Kerkstraat 12/);
       assert.match(data, /Bron: Kentekenregister \(RDW\)/);
       assert.match(data, /34GBV7/);
@@ -82,6 +82,13 @@ for (const javaScript of [true, false]) {
       await page.getByRole('button', { name: 'Doorgaan' }).click();
       assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
       await noViolations(page);
+      // Back to the questions: the answers given are still there.
+      await page.getByRole('button', { name: 'Antwoorden wijzigen' }).click();
+      assert.match(await page.locator('h1').innerText(), /Bewonersparkeervergunning/);
+      assert.ok(await page.getByLabel('34GBV7').isChecked(), 'the car chosen');
+      assert.ok(await page.getByLabel('Nee', { exact: true }).isChecked(), 'the answer given');
+      await page.getByRole('button', { name: 'Doorgaan' }).click();
+      assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
       await page.getByRole('button', { name: 'Aanvraag versturen' }).click();
 
       const decision = await page.locator('main').innerText();
@@ -104,8 +111,8 @@ for (const javaScript of [true, false]) {
       const rows = page.locator('tbody tr', { has: page.getByRole('link', { name: 'Bekijk de zaak' }) });
       const used = await rows.allInnerTexts();
       // Which data, in words: the fields each request asked for.
-      assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /naam, adres, gemeente waar u staat ingeschreven \(brp-personen\)/.test(r)), used.join('\n'));
-      assert.ok(used.some((r) => /Rijksdienst voor het Wegverkeer/.test(r) && /kenteken, merk, type \(rdw-voertuigen\)/.test(r)), used.join('\n'));
+      assert.ok(used.some((r) => /Rijksdienst voor Identiteitsgegevens/.test(r) && /naam, adres, gemeente waar u staat ingeschreven/.test(r)), used.join('\n'));
+      assert.ok(used.some((r) => /Rijksdienst voor het Wegverkeer/.test(r) && /Gaf: kenteken, merk, type\t/.test(r)), used.join('\n'));
       assert.ok(used.every((r) => /parkeervergunning/.test(r) && /Gecontroleerd/.test(r)), used.join('\n'));
       await noViolations(page);
 

@@ -522,6 +522,49 @@ async fn sessions_end_after_15_idle_minutes_and_after_2_hours(w: World) {
     assert!(!alive(busy).await, "two hours is the most a session lasts");
 }
 
+/// A case on hold tells the resident why, in the employee's words, and since when; an
+/// extension says by how many days and why.
+async fn a_case_on_hold_says_what_we_wait_for(w: World) {
+    let zaak = w.case_of(SANNE).await;
+    let cookie = w.log_in(SANNE).await;
+    let page = w
+        .send("GET", &format!("/zaken/{zaak}"), Some(&cookie), &[])
+        .await;
+    assert!(!page.body.contains("Wij wachten op u"), "{}", page.body);
+
+    let found = w.zaken.get(zaak).await.unwrap().unwrap();
+    let reden = "Stuur ons een kopie van uw leasecontract.";
+    let held =
+        loket_zaken::termijn::suspend(&found.termijn(), reden, date!(2026 - 11 - 25)).unwrap();
+    let extended =
+        loket_zaken::termijn::extend(&held, "Wij wachten op advies van de wijkagent.", 14, 56)
+            .unwrap();
+    let audit = loket_zaken::zaak::AuditEntry {
+        actor: "test".to_owned(),
+        actie: "opgeschort".to_owned(),
+        toelichting: reden.to_owned(),
+        moment: NOW,
+    };
+    w.zaken
+        .change_term(zaak, &found.termijn(), &extended, &audit)
+        .await
+        .unwrap()
+        .unwrap();
+    let page = w
+        .send("GET", &format!("/zaken/{zaak}"), Some(&cookie), &[])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Wij wachten op u"), "{}", page.body);
+    assert!(page.body.contains(reden), "{}", page.body);
+    assert!(page.body.contains("25 november 2026"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("verlengd met 14 dagen: Wij wachten op advies van de wijkagent."),
+        "{}",
+        page.body
+    );
+}
+
 /// The periodic sweep removes exactly the sessions that timed out, so a login page nobody
 /// used and a session nobody came back to do not stay in the store.
 async fn expired_sessions_are_swept_and_live_ones_kept(w: World) {
@@ -646,6 +689,8 @@ async fn no_query_string_breaks_a_page(w: World) {
         letter,
         "/wie-gebruikte-mijn-gegevens".to_owned(),
         "/contact".to_owned(),
+        "/privacy".to_owned(),
+        "/toegankelijkheid".to_owned(),
         "/digid-simulatie".to_owned(),
     ];
     let mut baseline = Vec::new();
@@ -685,6 +730,7 @@ loket_store::contract_suite! {
         logging_out_everywhere_ends_every_session,
         sessions_end_after_15_idle_minutes_and_after_2_hours,
         expired_sessions_are_swept_and_live_ones_kept,
+        a_case_on_hold_says_what_we_wait_for,
         no_query_string_breaks_a_page,
     ];
 }

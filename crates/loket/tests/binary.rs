@@ -287,7 +287,7 @@ fn unknown_pages_get_a_friendly_page_or_a_problem() {
     let problem: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(problem["code"], "notFound");
     assert_eq!(problem["instance"], "/bestaat-niet");
-    // A page's address with a parameter given twice: the friendly page says the address
+    // A page's address with a parameter given twice: the friendly page says what was sent
     // is not right, and a program gets a problem naming the parameter.
     let twice = format!("{}/?lang=nl&lang=en", demo.portal);
     let (status, page, content_type) = get(&twice, "text/html,*/*;q=0.8");
@@ -296,7 +296,7 @@ fn unknown_pages_get_a_friendly_page_or_a_problem() {
         (400, "text/html; charset=utf-8")
     );
     assert!(
-        page.contains("Het adres van deze pagina klopt niet"),
+        page.contains("in het adres of in het formulier staat iets dat niet klopt"),
         "{page}"
     );
     let (status, body, content_type) = get(&twice, "application/json");

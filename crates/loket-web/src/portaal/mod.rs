@@ -99,6 +99,10 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
             get(pages::application_form).post(pages::application_check),
         )
         .route(
+            "/aanvragen/{product}/wijzigen",
+            post(pages::application_change),
+        )
+        .route(
             "/aanvragen/{product}/versturen",
             post(pages::application_submit).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
         )
@@ -109,6 +113,8 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
         .route("/berichten/{uuid}", get(pages::message))
         .route("/wie-gebruikte-mijn-gegevens", get(pages::processing))
         .route("/contact", get(pages::contact))
+        .route("/privacy", get(pages::privacy))
+        .route("/toegankelijkheid", get(pages::accessibility))
         .route("/static/loket.css", get(stylesheet));
     if demo {
         router = router.route(

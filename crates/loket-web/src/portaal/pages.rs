@@ -836,12 +836,14 @@ async fn apply_page(
         .into());
     };
     let preview = applications.preview(product, &me.0.bsn, trace).await;
+    let voertuigen = views::vehicle_choices(&preview.known);
+    let form = with_vehicle_choices(product, form, &voertuigen);
     let page = ApplyPage {
         product_id: product.id.clone(),
         product: product.naam.get(en).to_owned(),
         omschrijving: product.omschrijving.get(en).to_owned(),
         bekend: views::known_rows(&preview.known, lang),
-        voertuigen: views::vehicle_choices(&preview.known),
+        voertuigen,
         vragen: questions(product, en),
         tarief: fee_text(preview.tarief.as_ref(), product, lang),
         onbereikbaar: preview.known.iter().any(|u| u.fout.is_some()),
@@ -850,6 +852,59 @@ async fn apply_page(
         form,
     };
     Ok((status, render(&page)?).into_response())
+}
+
+/// Answers coming back from the check page hold a kenteken question's answer as the
+/// registration itself: choose that car again if it is one of the resident's, else
+/// "another car" with the registration in its field.
+fn with_vehicle_choices(
+    product: &Product,
+    mut form: HashMap<String, String>,
+    vehicles: &[(String, String)],
+) -> HashMap<String, String> {
+    for question in &product.vragen {
+        let choice = format!("{}_keuze", question.naam);
+        if !matches!(question.soort, QuestionKind::Kenteken) || form.contains_key(&choice) {
+            continue;
+        }
+        let Some(given) = form.get(&question.naam).filter(|v| !v.is_empty()).cloned() else {
+            continue;
+        };
+        if vehicles.iter().any(|(kenteken, _)| *kenteken == given) {
+            form.remove(&question.naam);
+            form.insert(choice, given);
+        } else {
+            form.insert(choice, "anders".to_owned());
+        }
+    }
+    form
+}
+
+/// Back from the check page to the questions, with the answers given so far (a form,
+/// not a link: the answers are personal, and a link would put them in the address).
+pub(crate) async fn application_change(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    RequestTrace(trace): RequestTrace,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+    FormInput(mut form): FormInput<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (me, csrf) = signed_in!(app, headers);
+    check_csrf(&csrf, form.remove("csrf").as_deref().unwrap_or_default())?;
+    let product = product_of(&app, &id)?;
+    apply_page(
+        &app,
+        &headers,
+        &query,
+        (&me, &csrf),
+        product,
+        &trace,
+        Vec::new(),
+        form,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// The answers as `check_answers` reads them: a kenteken question answered by choosing
@@ -1180,6 +1235,11 @@ struct CasePage {
     ontvangen_op: String,
     uiterlijk: String,
     open: bool,
+    /// Why the term is on hold (the employee's words, written for the applicant), and
+    /// since when.
+    opgeschort: Option<(String, String)>,
+    /// Why the term was extended, and by how many days.
+    verlengd: Option<(String, u16)>,
     tijdlijn: Vec<Step>,
     besluit: Option<String>,
     uitleg: Vec<String>,
@@ -1223,6 +1283,16 @@ pub(crate) async fn case(
         ontvangen_op: views::day(zaak.registratiedatum, lang),
         uiterlijk: views::day(zaak.uiterlijke_einddatum_afdoening, lang),
         open: zaak.einddatum.is_none(),
+        opgeschort: zaak
+            .opschorting
+            .as_ref()
+            .filter(|_| zaak.einddatum.is_none())
+            .map(|o| (o.reden.clone(), views::day(o.sinds, lang))),
+        verlengd: zaak
+            .verlenging
+            .as_ref()
+            .filter(|_| zaak.einddatum.is_none())
+            .map(|v| (v.reden.clone(), v.dagen)),
         tijdlijn: found
             .statuses
             .iter()
@@ -1672,7 +1742,7 @@ fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
     }
 }
 
-// ---------------------------------------------------------------- contact
+// ---------------------------------------------------------------- contact and statements
 
 #[derive(Template)]
 #[template(path = "portaal/contact.html")]
@@ -1680,22 +1750,71 @@ struct ContactPage {
     layout: Layout,
 }
 
+#[derive(Template)]
+#[template(path = "portaal/privacy.html")]
+struct PrivacyPage {
+    layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "portaal/accessibility.html")]
+struct AccessibilityPage {
+    layout: Layout,
+}
+
+/// A page with the same text for everyone, signed in or not (the menu follows the session).
+async fn public_page<T: Template>(
+    app: &App,
+    headers: &HeaderMap,
+    query: &PageQuery,
+    path: &str,
+    nav: &'static str,
+    page: impl FnOnce(Layout) -> T,
+) -> Result<Response, ApiError> {
+    let me = app.resident(headers).await?;
+    let layout = app
+        .layout(
+            headers,
+            query,
+            me.as_ref().map(|(r, c)| (r, c.as_str())),
+            path,
+            nav,
+        )
+        .await?;
+    Ok(render(&page(layout))?.into_response())
+}
+
 pub(crate) async fn contact(
     axum::extract::State(app): AppState,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let me = app.resident(&headers).await?;
-    let layout = app
-        .layout(
-            &headers,
-            &query,
-            me.as_ref().map(|(r, c)| (r, c.as_str())),
-            "/contact",
-            "contact",
-        )
-        .await?;
-    Ok(render(&ContactPage { layout })?.into_response())
+    public_page(&app, &headers, &query, "/contact", "contact", |layout| {
+        ContactPage { layout }
+    })
+    .await
+}
+
+pub(crate) async fn privacy(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    public_page(&app, &headers, &query, "/privacy", "", |layout| {
+        PrivacyPage { layout }
+    })
+    .await
+}
+
+pub(crate) async fn accessibility(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, ApiError> {
+    public_page(&app, &headers, &query, "/toegankelijkheid", "", |layout| {
+        AccessibilityPage { layout }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -92,6 +92,37 @@ pub(crate) fn euros(cents: i64, lang: Lang) -> String {
     }
 }
 
+/// A register's amount as the API writes it ("1234.56": a point, at most two decimals)
+/// as [`euros`] writes money for the page's language; as given, after the euro sign, when
+/// it is not such an amount, and nothing when there is none.
+pub(crate) fn amount(text: &str, lang: Lang) -> String {
+    match cents(text) {
+        Some(cents) => euros(cents, lang),
+        None if text.is_empty() => String::new(),
+        None => format!("€ {text}"),
+    }
+}
+
+fn cents(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || whole.len() > 15
+        || fraction.len() > 2
+        || !all_digits(whole)
+        || !all_digits(fraction)
+    {
+        return None;
+    }
+    let fraction = format!("{fraction:0<2}").parse::<i64>().ok()?;
+    let total = whole.parse::<i64>().ok()? * 100 + fraction;
+    Some(if negative { -total } else { total })
+}
+
 /// A case as a line in a list.
 pub(crate) struct CaseLine {
     pub uuid: String,
@@ -212,8 +243,9 @@ fn english_document(soort: &str) -> &'static str {
     }
 }
 
-/// Which data a request asked for, in the resident's words, with the service's name:
-/// the fields it named ("naam, adres (brp-personen)"), else what the service gives.
+/// Which data a request asked for, in the resident's words: the fields it named ("naam,
+/// adres"), else what the service gives. The organisation beside it says where from, so
+/// a service's technical name shows only when it is not one we can put in words.
 pub(crate) fn data_asked(service: &str, fields: &[String], lang: Lang) -> String {
     let mut words: Vec<&str> = Vec::new();
     for field in fields {
@@ -229,7 +261,7 @@ pub(crate) fn data_asked(service: &str, fields: &[String], lang: Lang) -> String
     if words.is_empty() {
         return service_data(service, lang);
     }
-    format!("{} ({service})", words.join(", "))
+    words.join(", ")
 }
 
 /// A register field (its first part) in words; `None` for one not known here. The
@@ -261,7 +293,7 @@ fn field_words(field: &str, lang: Lang) -> Option<&'static str> {
     Some(lang.pick(nl, en))
 }
 
-/// What an exchange service gives, in the resident's words, with the service's name.
+/// What an exchange service gives, in the resident's words (its name when unknown).
 fn service_data(service: &str, lang: Lang) -> String {
     let (nl, en) = match service {
         "brp-personen" => (
@@ -272,9 +304,9 @@ fn service_data(service: &str, lang: Lang) -> String {
         "rdw-voertuigen" => ("auto's en andere voertuigen", "cars and other vehicles"),
         "duo-inschrijvingen" => ("opleidingen", "education"),
         "inkomen" => ("inkomen en uitkering", "income and benefits"),
-        _ => ("gegevens", "data"),
+        _ => return format!("{} ({service})", lang.pick("gegevens", "data")),
     };
-    format!("{} ({service})", lang.pick(nl, en))
+    lang.pick(nl, en).to_owned()
 }
 
 /// A register answer as Mijn gegevens shows it.
@@ -302,8 +334,8 @@ fn section(used: &DataUsed, lang: Lang) -> Section {
             "persoon",
             l("Persoon en adres", "Person and address"),
             l(
-                "Bron: BRP (Basisregistratie Personen, RvIG)",
-                "Source: BRP (Personal Records Database, RvIG)",
+                "Bron: Basisregistratie Personen (BRP), van de Rijksdienst voor Identiteitsgegevens",
+                "Source: Personal Records Database (BRP), of the National Office for Identity Data",
             ),
             l("De BRP kent u niet.", "The BRP does not know you."),
             l(
@@ -316,8 +348,8 @@ fn section(used: &DataUsed, lang: Lang) -> Section {
             "reisdocumenten",
             l("Paspoort en identiteitskaart", "Passport and identity card"),
             l(
-                "Bron: Basisregister Reisdocumenten (RvIG)",
-                "Source: Travel Documents Register (RvIG)",
+                "Bron: Basisregister Reisdocumenten, van de Rijksdienst voor Identiteitsgegevens",
+                "Source: Travel Documents Register, of the National Office for Identity Data",
             ),
             l(
                 "U hebt geen paspoort of identiteitskaart.",
@@ -586,14 +618,20 @@ fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
         for benefit in items(situation, "uitkeringen") {
             let next = items(benefit, "betalingen")
                 .into_iter()
-                .map(|p| format!("{}: € {}", d(p, "datum", lang), s(p, "/bedrag/waarde")))
+                .map(|p| {
+                    format!(
+                        "{}: {}",
+                        d(p, "datum", lang),
+                        amount(&s(p, "/bedrag/waarde"), lang)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             out.push(rows(vec![
                 (l("Uitkering", "Benefit"), s(benefit, "/soort/omschrijving")),
                 (
                     l("Bedrag per maand", "Amount per month"),
-                    format!("€ {}", s(benefit, "/bedragPerMaand/waarde")),
+                    amount(&s(benefit, "/bedragPerMaand/waarde"), lang),
                 ),
                 (l("Sinds", "Since"), d(benefit, "datumAanvang", lang)),
                 (l("Tot", "Until"), d(benefit, "datumEinde", lang)),
@@ -675,17 +713,44 @@ mod tests {
     }
 
     #[test]
+    fn a_registers_amount_is_written_as_money_in_the_pages_language() {
+        assert_eq!(amount("1234.56", Lang::Nl), "€ 1234,56");
+        assert_eq!(amount("1234.5", Lang::Nl), "€ 1234,50");
+        assert_eq!(amount("75", Lang::En), "€75.00");
+        assert_eq!(amount("-3.10", Lang::Nl), "€ -3,10");
+        assert_eq!(amount("", Lang::Nl), "");
+        assert_eq!(
+            amount("12.345", Lang::Nl),
+            "€ 12.345",
+            "not an amount: as given"
+        );
+        assert_eq!(amount("1e3", Lang::Nl), "€ 1e3");
+    }
+
+    proptest::proptest! {
+        /// Every amount in cents, written as the API writes it, reads back as itself;
+        /// any other text never panics and is shown as given.
+        #[test]
+        fn an_amount_reads_back_as_its_cents(cents_ in -10_000_000_000i64..10_000_000_000, text in "[-0-9.,e ]{0,12}") {
+            let sign = if cents_ < 0 { "-" } else { "" };
+            let written = format!("{sign}{}.{:02}", cents_.unsigned_abs() / 100, cents_.unsigned_abs() % 100);
+            proptest::prop_assert_eq!(cents(&written), Some(cents_));
+            proptest::prop_assert_eq!(amount(&written, Lang::Nl), euros(cents_, Lang::Nl));
+            if cents(&text).is_none() && !text.is_empty() {
+                proptest::prop_assert_eq!(amount(&text, Lang::En), format!("€ {text}"));
+            }
+        }
+    }
+
+    #[test]
     fn the_fields_asked_for_read_as_words_once_each() {
         let fields: Vec<String> = ["naam.voornamen", "naam.geslachtsnaam", "verblijfplaats"]
             .map(str::to_owned)
             .to_vec();
-        assert_eq!(
-            data_asked("brp-personen", &fields, Lang::Nl),
-            "naam, adres (brp-personen)"
-        );
+        assert_eq!(data_asked("brp-personen", &fields, Lang::Nl), "naam, adres");
         assert_eq!(
             data_asked("brp-personen", &fields, Lang::En),
-            "name, address (brp-personen)"
+            "name, address"
         );
     }
 
@@ -693,13 +758,17 @@ mod tests {
     fn without_known_fields_the_service_says_what_it_gives() {
         assert_eq!(
             data_asked("rdw-voertuigen", &[], Lang::Nl),
-            "auto's en andere voertuigen (rdw-voertuigen)"
+            "auto's en andere voertuigen"
+        );
+        assert_eq!(
+            data_asked("nieuw-register", &[], Lang::Nl),
+            "gegevens (nieuw-register)"
         );
         // One unknown field and the list would be incomplete: say what the service gives.
         let fields = vec!["naam".to_owned(), "iets.nieuws".to_owned()];
         assert_eq!(
             data_asked("brp-personen", &fields, Lang::Nl),
-            "naam, adres en andere persoonsgegevens (brp-personen)"
+            "naam, adres en andere persoonsgegevens"
         );
     }
 }
