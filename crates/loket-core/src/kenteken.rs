@@ -67,6 +67,24 @@ mod tests {
     }
 
     proptest! {
+        /// Accepted exactly when, apart from dashes, spaces and the ends' whitespace, six
+        /// ASCII letters and digits remain, and then those six, upper case. Mostly text a
+        /// resident could type, so both answers come up often.
+        #[test]
+        fn a_kenteken_is_accepted_exactly_when_six_letters_and_digits_remain(
+            input in "[0-9A-Za-z -]{0,10}|[0-9A-Za-z_€.-]{5,8}",
+        ) {
+            let kept: String = input.trim().chars().filter(|c| *c != '-' && *c != ' ').collect();
+            let valid = kept.len() == 6 && kept.chars().all(|c| c.is_ascii_alphanumeric());
+            match Kenteken::parse(&input) {
+                Ok(k) => {
+                    prop_assert!(valid, "{input:?}");
+                    prop_assert_eq!(k.as_str(), kept.to_ascii_uppercase());
+                }
+                Err(_) => prop_assert!(!valid, "{input:?}"),
+            }
+        }
+
         #[test]
         fn parsed_kentekens_are_six_upper_case_alphanumerics(input in "\\PC{0,12}") {
             if let Ok(k) = Kenteken::parse(&input) {

@@ -395,4 +395,37 @@ mod tests {
             assert_eq!(made.len(), 36);
         }
     }
+
+    proptest::proptest! {
+        /// Whatever the header holds, the log gets a UUID in its one written form: the
+        /// given one (in any spelling a UUID parses from) or a new one. No other text gets
+        /// through to a record.
+        #[test]
+        fn any_transaction_id_header_gives_one_written_uuid(
+            bytes in proptest::array::uniform16(proptest::num::u8::ANY),
+            spelling in 0..5usize,
+            junk in "\\PC{0,40}",
+            use_junk in proptest::bool::ANY,
+        ) {
+            let id = uuid::Uuid::from_bytes(bytes);
+            let given = if use_junk {
+                junk
+            } else {
+                match spelling {
+                    0 => id.hyphenated().to_string(),
+                    1 => id.hyphenated().to_string().to_uppercase(),
+                    2 => id.simple().to_string(),
+                    3 => id.braced().to_string(),
+                    _ => id.urn().to_string(),
+                }
+            };
+            let written = transaction_id(Some(&given));
+            let parsed = uuid::Uuid::parse_str(&written).unwrap();
+            proptest::prop_assert_eq!(&written, &parsed.hyphenated().to_string());
+            match uuid::Uuid::parse_str(&given) {
+                Ok(same) => proptest::prop_assert_eq!(parsed, same),
+                Err(_) => proptest::prop_assert_eq!(parsed.get_version_num(), 7),
+            }
+        }
+    }
 }

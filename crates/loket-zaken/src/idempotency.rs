@@ -115,6 +115,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Accepted exactly when 8 to 64 letters, digits, `-` or `_`, and kept as given;
+        /// inputs near both length limits and with a stray character come up often.
+        #[test]
+        fn a_key_is_accepted_exactly_when_8_to_64_safe_characters(
+            input in "[A-Za-z0-9_-]{0,70}|[A-Za-z0-9_ ;'é-]{6,12}",
+        ) {
+            let safe = input.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let valid = (8..=64).contains(&input.len()) && safe;
+            match IdempotencyKey::parse(&input) {
+                Ok(key) => {
+                    proptest::prop_assert!(valid, "{input:?}");
+                    proptest::prop_assert_eq!(key.as_str(), input.as_str());
+                }
+                Err(_) => proptest::prop_assert!(!valid, "{input:?}"),
+            }
+        }
+
         #[test]
         fn parse_never_panics_and_accepted_keys_round_trip(input in "\\PC{0,80}") {
             if let Ok(key) = IdempotencyKey::parse(&input) {

@@ -148,7 +148,8 @@ pub fn parse_duration(text: &str) -> Option<u16> {
     let rest = text.strip_prefix('P')?;
     let unit = rest.chars().last()?;
     let number = &rest[..rest.len() - unit.len_utf8()];
-    if number.is_empty() || number.len() > 4 || !number.bytes().all(|b| b.is_ascii_digit()) {
+    // Five digits at most: every u16 `duration_text` writes reads back.
+    if number.is_empty() || number.len() > 5 || !number.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: u16 = number.parse().ok()?;
@@ -275,6 +276,14 @@ mod tests {
         #[test]
         fn parse_duration_never_panics(text in "\\PC{0,12}") {
             let _ = parse_duration(&text);
+        }
+
+        /// Every duration written reads back as itself; weeks are seven days each, or
+        /// nothing when that does not fit.
+        #[test]
+        fn a_written_duration_reads_back(dagen in proptest::num::u16::ANY, weken in 0u16..20_000) {
+            prop_assert_eq!(parse_duration(&duration_text(dagen)), Some(dagen));
+            prop_assert_eq!(parse_duration(&format!("P{weken}W")), weken.checked_mul(7));
         }
 
         #[test]

@@ -255,3 +255,22 @@ pub async fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// `--answer NAME=VALUE`: the name trimmed, the value whole (an `=` in it kept);
+        /// without an `=` the clear message.
+        #[test]
+        fn an_answer_is_its_name_and_everything_after_the_first_equals_sign(
+            name in "[ a-z_]{0,10}",
+            value in "\\PC{0,20}",
+            without in "[^=]{0,20}",
+        ) {
+            let (n, v) = super::parse_answer(&format!("{name}={value}")).unwrap();
+            proptest::prop_assert_eq!(n, name.trim());
+            proptest::prop_assert_eq!(v, value);
+            proptest::prop_assert_eq!(super::parse_answer(&without).unwrap_err(), "an answer is NAME=VALUE");
+        }
+    }
+}

@@ -689,6 +689,17 @@ mod postgres {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        /// The roles column reads back as the roles written, in their order, whatever set
+        /// of roles an account has.
+        #[test]
+        fn the_roles_column_reads_back_as_written(
+            picked in proptest::sample::subsequence(loket_zaken::werk::StaffRole::ALL.to_vec(), 0..=4),
+        ) {
+            proptest::prop_assert_eq!(super::parse_roles(&super::roles_text(&picked)), picked);
+        }
+    }
+
     use super::*;
 
     #[test]
