@@ -21,7 +21,8 @@ export async function startDemo() {
   let endpoints;
   await whenReady(child, 'loket demo', () => stderr, async () => {
     endpoints = JSON.parse(readFileSync(join(data, 'endpoints.json'), 'utf8'));
-    return (await fetch(`${endpoints.portal}/readyz`)).ok;
+    // The operations address checks every service of the process.
+    return (await fetch(`${endpoints.operations}/readyz`)).ok;
   });
   const { portal, werkplek } = endpoints;
   return {
@@ -104,6 +105,16 @@ export async function startServe({ port, portal, werkplek, staff = [] }) {
 }
 
 /**
+ * Whether the service at `base` is ready: its `/readyz`, or, for the portal and an inway
+ * (which keep readiness for the operations address), its `/healthz`.
+ */
+async function isReady(base) {
+  const ready = await fetch(`${base}/readyz`);
+  if (ready.status !== 404) return ready.ok;
+  return (await fetch(`${base}/healthz`)).ok;
+}
+
+/**
  * Run `loket serve --config <path>` until its server at `base` is ready; returns the
  * function that stops it. For a configuration written by the test itself.
  */
@@ -114,7 +125,7 @@ export async function runServe(path, base) {
   const child = spawn(binary, ['serve', '--config', path], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
-  await whenReady(child, 'loket serve', () => stderr, async () => (await fetch(`${base}/readyz`)).ok);
+  await whenReady(child, 'loket serve', () => stderr, async () => isReady(base));
   return async () => {
     if (child.exitCode !== null) return;
     child.kill('SIGTERM');

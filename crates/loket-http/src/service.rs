@@ -59,9 +59,10 @@ impl HttpService {
         }
     }
 
-    /// A service other organisations reach (an inway): it answers `/healthz`, but its
-    /// process's readiness and metrics are for the operator only, at its other services.
-    /// The two paths are then the service's own routes' to answer.
+    /// A service the internet or other organisations reach (the portal, an inway): it
+    /// answers `/healthz`, but its process's readiness (whose failures name what failed)
+    /// and metrics are for the operator only, at the process's operations address. The
+    /// two paths are then the service's own routes' to answer.
     pub fn without_operator_routes(mut self) -> Self {
         self.operator_routes = false;
         self
@@ -89,6 +90,12 @@ impl HttpService {
     pub fn readiness(mut self, check: Arc<dyn ReadinessCheck>) -> Self {
         self.checks.push(check);
         self
+    }
+
+    /// What its `/readyz` checks, for a process that reports on all its services in one
+    /// place (its operations address).
+    pub fn readiness_checks(&self) -> &[Arc<dyn ReadinessCheck>] {
+        &self.checks
     }
 
     /// Render errors as HTML pages for browsers.

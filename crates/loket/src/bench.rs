@@ -279,7 +279,8 @@ async fn startup(runs: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> 
     Ok((cold, warm))
 }
 
-/// Start the demo and poll until endpoints.json exists and the portal is ready.
+/// Start the demo and poll until endpoints.json exists and the process is ready (its
+/// operations address checks every service).
 async fn time_to_ready(exe: &Path, data: &PathBuf) -> anyhow::Result<Duration> {
     let _ = std::fs::remove_file(data.join("endpoints.json"));
     let started = Instant::now();
@@ -296,8 +297,8 @@ async fn time_to_ready(exe: &Path, data: &PathBuf) -> anyhow::Result<Duration> {
         if Instant::now() > deadline {
             bail!("demo did not become ready within 60 s");
         }
-        if let Some(portal) = read_portal(data)
-            && get_status(&format!("{portal}/readyz")).await == Some(200)
+        if let Some(operations) = read_operations(data)
+            && get_status(&format!("{operations}/readyz")).await == Some(200)
         {
             break started.elapsed();
         }
@@ -308,10 +309,10 @@ async fn time_to_ready(exe: &Path, data: &PathBuf) -> anyhow::Result<Duration> {
     Ok(ready)
 }
 
-fn read_portal(data: &Path) -> Option<String> {
+fn read_operations(data: &Path) -> Option<String> {
     let text = std::fs::read_to_string(data.join("endpoints.json")).ok()?;
     let endpoints: serde_json::Value = serde_json::from_str(&text).ok()?;
-    endpoints.get("portal")?.as_str().map(str::to_owned)
+    endpoints.get("operations")?.as_str().map(str::to_owned)
 }
 
 async fn get_status(url: &str) -> Option<u16> {

@@ -43,6 +43,10 @@ struct RawConfig {
     /// The employee workspace (serve it on an internal network only).
     #[serde(default)]
     werkplek: Option<RawWerkplek>,
+    /// The operator's address: `/readyz` over every service of the process, and
+    /// `/metrics` (an internal network; the portal answers only `/healthz` itself).
+    #[serde(default)]
+    operations: Option<RawListen>,
     /// Run registers in-process (for test environments; production asks RvIG's, RDW's, …).
     #[serde(default)]
     brp: Option<RawListen>,
@@ -810,6 +814,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
             zaken_api,
             exchange,
             portal,
+            operations_listen: raw.operations.map(|o| o.listen),
         },
         log_format: raw.log.format,
     })

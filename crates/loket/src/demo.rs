@@ -64,8 +64,11 @@ pub async fn run(
             municipality_oin: crate::exchange::GEMEENTE_OIN.to_owned(),
             known_activities: crate::platform::known_activities(&crate::exchange::activities()?),
         },
+        operations_listen: None,
     };
     platform.add_platform(settings).await?;
+    // Last, so that its /readyz checks every service above.
+    platform.add_operations(loopback_any_port()).await?;
     write_endpoints(&data, &platform).await?;
     print_welcome(&platform, &data, first_start);
     platform.run_until_signal().await

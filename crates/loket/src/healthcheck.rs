@@ -21,12 +21,14 @@ fn target(url: &str) -> String {
 
 pub async fn run(url: &str, timeout_seconds: u64) -> anyhow::Result<()> {
     let client = OutgoingClient::new(Duration::from_secs(timeout_seconds))?;
-    let target = target(url);
-    let (request, _) = client.get(&target, &TraceContext::new_root());
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("no answer from {target}"))?;
+    let mut target = target(url);
+    let mut response = get(&client, &target).await?;
+    // The portal and an inway keep readiness for the operations address and answer only
+    // /healthz: a base URL of one of them is checked there.
+    if response.status() == reqwest::StatusCode::NOT_FOUND && target.ends_with("/readyz") {
+        target = format!("{}/healthz", target.trim_end_matches("/readyz"));
+        response = get(&client, &target).await?;
+    }
     let status = response.status();
     if status.is_success() {
         Ok(())
@@ -34,6 +36,14 @@ pub async fn run(url: &str, timeout_seconds: u64) -> anyhow::Result<()> {
         let body = response.text().await.unwrap_or_default();
         bail!("{target} answered {status}: {body}")
     }
+}
+
+async fn get(client: &OutgoingClient, target: &str) -> anyhow::Result<reqwest::Response> {
+    let (request, _) = client.get(target, &TraceContext::new_root());
+    request
+        .send()
+        .await
+        .with_context(|| format!("no answer from {target}"))
 }
 
 #[cfg(test)]

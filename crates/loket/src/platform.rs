@@ -55,6 +55,9 @@ pub struct PlatformSettings {
     /// This organisation's part of the exchange (production; the demo sets up its own).
     pub exchange: Option<crate::exchange_peer::ExchangeSettings>,
     pub portal: PortalWiring,
+    /// The operator's address: readiness of every service and the process's metrics
+    /// (`[operations] listen`; the demo adds its own).
+    pub operations_listen: Option<SocketAddr>,
 }
 
 /// What the resident portal is connected to.
@@ -126,7 +129,6 @@ pub struct ZakenApiSettings {
 }
 
 /// The running platform: the services it started and where they listen.
-#[derive(Debug)]
 pub struct Platform {
     pub endpoints: BTreeMap<&'static str, String>,
     metrics: Metrics,
@@ -136,6 +138,17 @@ pub struct Platform {
     tasks: JoinSet<std::io::Result<()>>,
     /// Processing logs that sign a last tree head once the servers have stopped.
     logs: Vec<Logboek>,
+    /// What every service started so far needs to be ready: the operations address
+    /// checks them all.
+    checks: Vec<Arc<dyn loket_http::ReadinessCheck>>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Platform {
@@ -150,13 +163,30 @@ impl Platform {
             shutdown,
             tasks: JoinSet::new(),
             logs: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
     pub async fn start(settings: PlatformSettings) -> anyhow::Result<Self> {
+        let operations = settings.operations_listen;
         let mut platform = Self::new();
         platform.add_platform(settings).await?;
+        if let Some(listen) = operations {
+            platform.add_operations(listen).await?;
+        }
         Ok(platform)
+    }
+
+    /// The operator's address for the whole process: `/healthz`, `/readyz` over every
+    /// service started before it, and `/metrics`. Services the internet reaches (the
+    /// portal, an inway) answer only `/healthz` themselves, so neither the process's
+    /// counters nor what made it unready are public. Add it last.
+    pub async fn add_operations(&mut self, listen: SocketAddr) -> anyhow::Result<()> {
+        let service = self.checks.clone().into_iter().fold(
+            HttpService::new("operations", axum::Router::new()),
+            |service, check| service.readiness(check),
+        );
+        self.spawn("operations", listen, service).await
     }
 
     /// The components every deployment runs: the process layer and the portal (and the BRP
@@ -311,10 +341,13 @@ impl Platform {
             clock,
             secure_cookies: !settings.demo,
         };
+        // Residents reach it from the internet: readiness and metrics are at the
+        // operations address.
         let portal = HttpService::new(
             "portal",
             loket_web::portal_routes(portal_settings.clone(), portaal),
         )
+        .without_operator_routes()
         .readiness(Arc::new(StoreReadiness {
             database: zaken.clone(),
             schema: loket_zaken::SCHEMA,
@@ -407,6 +440,8 @@ impl Platform {
     ) -> anyhow::Result<()> {
         let bound = listener.local_addr()?;
         let mut stop = self.shutdown.subscribe();
+        self.checks
+            .extend(service.readiness_checks().iter().cloned());
         let router = service.into_router(self.metrics.clone());
         self.tasks.spawn(async move {
             loket_http::serve(listener, router, async move {
@@ -429,6 +464,8 @@ impl Platform {
     ) -> anyhow::Result<()> {
         let bound = listener.local_addr()?;
         let mut stop = self.shutdown.subscribe();
+        self.checks
+            .extend(service.readiness_checks().iter().cloned());
         let router = service.into_router(self.metrics.clone());
         self.tasks.spawn(async move {
             loket_exchange::serve_tls(listener, config, router, async move {

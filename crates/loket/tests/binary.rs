@@ -213,7 +213,20 @@ fn the_demo_starts_and_serves_the_portal() {
     );
     assert!(css.contains(":focus-visible"));
 
-    let (status, metrics, _) = get(&format!("{}/metrics", demo.portal), "*/*");
+    // Residents reach the portal from the internet: it keeps the process's readiness
+    // and counters to itself; the operations address has them, for every service.
+    for path in ["/metrics", "/readyz"] {
+        let (status, _, _) = get(&format!("{}{path}", demo.portal), "*/*");
+        assert_eq!(status, 404, "{path} on the portal");
+    }
+    let operations = endpoints["operations"].as_str().unwrap().to_owned();
+    let (status, ready, _) = get(&format!("{operations}/readyz"), "application/json");
+    assert_eq!(status, 200, "{ready}");
+    let ready: Value = serde_json::from_str(&ready).unwrap();
+    for check in ["brp", "rdw", "zaken", "portaal", "werkplek"] {
+        assert_eq!(ready["checks"][check], "ok", "{check}: {ready}");
+    }
+    let (status, metrics, _) = get(&format!("{operations}/metrics"), "*/*");
     assert_eq!(status, 200);
     assert!(metrics.contains("loket_build_info"));
     assert!(metrics.contains(r#"route="/",status="200""#));
@@ -237,7 +250,7 @@ fn the_demo_starts_and_serves_the_portal() {
         .send()
         .unwrap();
     assert_eq!(refused.status(), 403, "no processing activity stated");
-    let (_, metrics, _) = get(&format!("{}/metrics", demo.portal), "*/*");
+    let (_, metrics, _) = get(&format!("{operations}/metrics"), "*/*");
     assert!(
         metrics.contains(
             r#"loket_exchange_refusals_total{at="outway",code="ERROR_CODE_PROCESSING_ACTIVITY_MISSING"} 1"#
@@ -501,10 +514,18 @@ async fn serve_runs_on_postgres_with_the_url_from_a_secret_file() {
 
     let running = tokio::task::spawn_blocking(move || {
         // The environment replaces the file's storage.url by the secret file's contents.
-        let (running, portal) =
-            serve_and_wait(&config, &[("LOKET_STORAGE__URL_FILE", &secret_env)]);
-        let (status, body, _) = get(&format!("{portal}/readyz"), "application/json");
+        // Readiness is at the operator's address, for every service of the process.
+        let operations = format!("127.0.0.1:{}", free_port());
+        let (running, _portal) = serve_and_wait(
+            &config,
+            &[
+                ("LOKET_STORAGE__URL_FILE", &secret_env),
+                ("LOKET_OPERATIONS__LISTEN", &operations),
+            ],
+        );
+        let (status, body, _) = get(&format!("http://{operations}/readyz"), "application/json");
         assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""portaal":"ok""#), "{body}");
         running
     })
     .await
