@@ -105,8 +105,8 @@ export async function startServe({ port, portal, werkplek, staff = [] }) {
 }
 
 /**
- * Whether the service at `base` is ready: its `/readyz`, or, for the portal and an inway
- * (which keep readiness for the operations address), its `/healthz`.
+ * Whether the service at `base` is ready: its `/readyz`, or, for the portal (which keeps
+ * readiness for the operations address), its `/healthz`.
  */
 async function isReady(base) {
   const ready = await fetch(`${base}/readyz`);

@@ -81,6 +81,9 @@ test('an employee signs in with the municipality account; one without a workspac
       } else {
         assert.match(await page.locator('.error-summary').innerText(), /geen account op de werkplek/);
       }
+      // The sign-in is used up either way: its cookie is gone from the browser.
+      const names = (await context.cookies()).map((c) => c.name);
+      assert.ok(!names.some((name) => name.endsWith('werkplek_inloggen')), names.join(', '));
       assert.deepEqual(await axeViolations(browser, page), []);
     });
     await context.close();

@@ -37,6 +37,19 @@ async function logIn(page, name) {
   await Promise.all([page.waitForURL(/\/overzicht$/), page.getByRole('button', { name: 'Inloggen' }).click()]);
 }
 
+test('at 400% zoom (320 CSS pixels wide) a signed-in resident\'s pages do not scroll sideways', async () => {
+  const context = await newContext(browser, { viewport: { width: 320, height: 640 } });
+  await withPage(context, 'resident-zoom-400', async (page) => {
+    await logIn(page, 'Sanne de Vries');
+    for (const path of ['/overzicht', '/mijn-gegevens', '/aanvragen/bewonersparkeervergunning', '/zaken', '/berichten']) {
+      await page.goto(`${loket.portal}${path}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${path} overflows by ${overflow}px`);
+    }
+  });
+  await context.close();
+});
+
 for (const javaScript of [true, false]) {
   const mode = javaScript ? 'JS on' : 'JS off';
 

@@ -23,11 +23,9 @@ const HEADERS: [(HeaderName, &str); 7] = [
     ),
     // HTTPS only, for a year, once a browser has reached us over HTTPS: a first plain
     // request on a public network is then never sent again. Browsers ignore this header
-    // on plain HTTP (RFC 6797 8.1), so the demo on localhost is not pinned.
-    (
-        header::STRICT_TRANSPORT_SECURITY,
-        "max-age=31536000; includeSubDomains",
-    ),
+    // on plain HTTP (RFC 6797 8.1), so the demo on localhost is not pinned. This host
+    // only: the municipality's other subdomains are not ours to pin.
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
 ];
 
 pub(crate) async fn add_security_headers<F: Future<Output = Response>>(

@@ -559,7 +559,7 @@ async fn a_case_on_hold_says_what_we_wait_for(w: World) {
     assert!(page.body.contains("25 november 2026"), "{}", page.body);
     assert!(
         page.body
-            .contains("verlengd met 14 dagen: Wij wachten op advies van de wijkagent."),
+            .contains("verlengd met 14 dagen: <span lang=\"nl\">Wij wachten op advies van de wijkagent.</span>"),
         "{}",
         page.body
     );
@@ -614,6 +614,23 @@ async fn expired_sessions_are_swept_and_live_ones_kept(w: World) {
         200
     );
     w.clock.advance(minutes(2 * 60));
+    assert_eq!(
+        store.delete_expired(w.clock.now()).await.unwrap(),
+        1,
+        "idle too long"
+    );
+    assert_eq!(count().await, 0);
+
+    // Used every 10 minutes, never idle for long, but 2 hours old: gone all the same.
+    let busy = w.log_in(SANNE).await;
+    for _ in 0..11 {
+        w.clock.advance(minutes(10));
+        assert_eq!(
+            w.send("GET", "/overzicht", Some(&busy), &[]).await.status,
+            200
+        );
+    }
+    w.clock.advance(minutes(10));
     assert_eq!(
         store.delete_expired(w.clock.now()).await.unwrap(),
         1,

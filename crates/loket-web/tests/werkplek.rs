@@ -1238,6 +1238,28 @@ async fn expired_workspace_sessions_are_swept(w: World) {
             .unwrap()
             .is_none()
     );
+
+    // Used every 20 minutes, never idle for long, but 10 hours old: gone all the same.
+    let (busy, _) = w
+        .staff
+        .start_session(Some("m.jansen"), start)
+        .await
+        .unwrap();
+    for step in 1..30 {
+        let at = start + minutes(20 * step);
+        assert!(
+            w.staff.session(&busy, at).await.unwrap().is_some(),
+            "{step}"
+        );
+    }
+    assert_eq!(
+        w.staff
+            .sweep_sessions(start + minutes(10 * 60))
+            .await
+            .unwrap(),
+        1,
+        "ten hours at most"
+    );
 }
 
 loket_store::contract_suite! {

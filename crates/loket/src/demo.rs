@@ -196,7 +196,13 @@ fn print_welcome(platform: &Platform, data: &Path, first_start: bool) {
                 .display()
         );
     }
-    println!("  Health:     {portal}/healthz   Ready: {portal}/readyz   Metrics: {portal}/metrics");
+    let operations = platform
+        .endpoints
+        .get("operations")
+        .map_or("?", String::as_str);
+    println!(
+        "  Health:     {portal}/healthz   Ready: {operations}/readyz   Metrics: {operations}/metrics"
+    );
     println!("  Data:       {} ({store})", data.display());
     println!("  Endpoints:  {}", data.join("endpoints.json").display());
     println!();

@@ -23,9 +23,9 @@ pub async fn run(url: &str, timeout_seconds: u64) -> anyhow::Result<()> {
     let client = OutgoingClient::new(Duration::from_secs(timeout_seconds))?;
     let mut target = target(url);
     let mut response = get(&client, &target).await?;
-    // The portal and an inway keep readiness for the operations address and answer only
-    // /healthz: a base URL of one of them is checked there.
-    if response.status() == reqwest::StatusCode::NOT_FOUND && target.ends_with("/readyz") {
+    // The portal keeps readiness for the operations address and answers only /healthz:
+    // a base URL of it is checked there. A path given is checked as given.
+    if response.status() == reqwest::StatusCode::NOT_FOUND && target != url.trim_end_matches('/') {
         target = format!("{}/healthz", target.trim_end_matches("/readyz"));
         response = get(&client, &target).await?;
     }

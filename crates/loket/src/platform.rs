@@ -171,8 +171,12 @@ impl Platform {
         let operations = settings.operations_listen;
         let mut platform = Self::new();
         platform.add_platform(settings).await?;
-        if let Some(listen) = operations {
-            platform.add_operations(listen).await?;
+        match operations {
+            Some(listen) => platform.add_operations(listen).await?,
+            None if platform.endpoints.contains_key("portal") => tracing::warn!(
+                "no [operations] listen: the portal's readiness and this process's metrics are served nowhere"
+            ),
+            None => {}
         }
         Ok(platform)
     }

@@ -24,6 +24,7 @@ use loket_zaken::apply::Applications;
 use loket_zaken::inwoner::Inwoner;
 
 pub use self::inzage::{FromLog, Integrity, Inzage, KnownActivity, LogSource, Refusal, Start};
+use self::pages::PublicPage;
 use self::sessies::{Resident, Session, Sessions};
 use crate::cookies::SessionCookie;
 use crate::{Lang, PortalSettings};
@@ -112,9 +113,18 @@ pub fn routes(settings: PortalSettings, portaal: Portaal) -> Router {
         .route("/berichten/voorkeur", post(pages::channel))
         .route("/berichten/{uuid}", get(pages::message))
         .route("/wie-gebruikte-mijn-gegevens", get(pages::processing))
-        .route("/contact", get(pages::contact))
-        .route("/privacy", get(pages::privacy))
-        .route("/toegankelijkheid", get(pages::accessibility))
+        .route(
+            pages::ContactPage::PATH,
+            get(pages::public_page::<pages::ContactPage>),
+        )
+        .route(
+            pages::PrivacyPage::PATH,
+            get(pages::public_page::<pages::PrivacyPage>),
+        )
+        .route(
+            pages::AccessibilityPage::PATH,
+            get(pages::public_page::<pages::AccessibilityPage>),
+        )
         .route("/static/loket.css", get(stylesheet));
     if demo {
         router = router.route(

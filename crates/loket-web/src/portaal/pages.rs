@@ -8,7 +8,7 @@ use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use loket_core::{Bsn, Problem};
+use loket_core::{Bsn, Kenteken, Problem};
 use loket_http::{ApiError, ApiQuery, FormInput, RequestTrace};
 use loket_zaken::apply::{Application, ApplyError, check_answers};
 use loket_zaken::berichten::Kanaal;
@@ -719,6 +719,12 @@ impl ApplyPage {
     fn vehicle_checked(&self, question: &str, kenteken: &str) -> bool {
         self.value(&format!("{question}_keuze")) == kenteken
     }
+
+    /// Nothing chosen yet for this kenteken question (a resident with one car then finds
+    /// it chosen).
+    fn no_vehicle_chosen(&self, question: &str) -> bool {
+        self.value(&format!("{question}_keuze")).is_empty()
+    }
 }
 
 #[derive(Template)]
@@ -870,9 +876,14 @@ fn with_vehicle_choices(
         let Some(given) = form.get(&question.naam).filter(|v| !v.is_empty()).cloned() else {
             continue;
         };
-        if vehicles.iter().any(|(kenteken, _)| *kenteken == given) {
+        // The same car however it is written (34-GBV-7, 34gbv7): its radio, as listed.
+        let same = |listed: &str| match (Kenteken::parse(listed), Kenteken::parse(&given)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => listed == given,
+        };
+        if let Some((listed, _)) = vehicles.iter().find(|(listed, _)| same(listed)) {
             form.remove(&question.naam);
-            form.insert(choice, given);
+            form.insert(choice, listed.clone());
         } else {
             form.insert(choice, "anders".to_owned());
         }
@@ -1744,77 +1755,55 @@ fn refusal_text(reason: Refusal, lang: Lang) -> &'static str {
 
 // ---------------------------------------------------------------- contact and statements
 
-#[derive(Template)]
-#[template(path = "portaal/contact.html")]
-struct ContactPage {
-    layout: Layout,
+/// A page with the same text for everyone, signed in or not (the menu follows the
+/// session): served by [`public_page`] at its path.
+pub(crate) trait PublicPage: Template {
+    const PATH: &'static str;
+    /// The menu item it belongs to, if any.
+    const NAV: &'static str;
+    fn with(layout: Layout) -> Self;
 }
 
-#[derive(Template)]
-#[template(path = "portaal/privacy.html")]
-struct PrivacyPage {
-    layout: Layout,
+macro_rules! public_pages {
+    ($($page:ident: $template:literal at $path:literal, nav $nav:literal;)*) => {$(
+        #[derive(Template)]
+        #[template(path = $template)]
+        pub(crate) struct $page {
+            layout: Layout,
+        }
+
+        impl PublicPage for $page {
+            const PATH: &'static str = $path;
+            const NAV: &'static str = $nav;
+            fn with(layout: Layout) -> Self {
+                Self { layout }
+            }
+        }
+    )*};
 }
 
-#[derive(Template)]
-#[template(path = "portaal/accessibility.html")]
-struct AccessibilityPage {
-    layout: Layout,
+public_pages! {
+    ContactPage: "portaal/contact.html" at "/contact", nav "contact";
+    PrivacyPage: "portaal/privacy.html" at "/privacy", nav "";
+    AccessibilityPage: "portaal/accessibility.html" at "/toegankelijkheid", nav "";
 }
 
-/// A page with the same text for everyone, signed in or not (the menu follows the session).
-async fn public_page<T: Template>(
-    app: &App,
-    headers: &HeaderMap,
-    query: &PageQuery,
-    path: &str,
-    nav: &'static str,
-    page: impl FnOnce(Layout) -> T,
+pub(crate) async fn public_page<P: PublicPage>(
+    axum::extract::State(app): AppState,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiError> {
-    let me = app.resident(headers).await?;
+    let me = app.resident(&headers).await?;
     let layout = app
         .layout(
-            headers,
-            query,
+            &headers,
+            &query,
             me.as_ref().map(|(r, c)| (r, c.as_str())),
-            path,
-            nav,
+            P::PATH,
+            P::NAV,
         )
         .await?;
-    Ok(render(&page(layout))?.into_response())
-}
-
-pub(crate) async fn contact(
-    axum::extract::State(app): AppState,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Response, ApiError> {
-    public_page(&app, &headers, &query, "/contact", "contact", |layout| {
-        ContactPage { layout }
-    })
-    .await
-}
-
-pub(crate) async fn privacy(
-    axum::extract::State(app): AppState,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Response, ApiError> {
-    public_page(&app, &headers, &query, "/privacy", "", |layout| {
-        PrivacyPage { layout }
-    })
-    .await
-}
-
-pub(crate) async fn accessibility(
-    axum::extract::State(app): AppState,
-    headers: HeaderMap,
-    ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Response, ApiError> {
-    public_page(&app, &headers, &query, "/toegankelijkheid", "", |layout| {
-        AccessibilityPage { layout }
-    })
-    .await
+    Ok(render(&P::with(layout))?.into_response())
 }
 
 #[cfg(test)]

@@ -86,9 +86,21 @@ pub(crate) fn moment(moment: OffsetDateTime, lang: Lang) -> String {
 pub(crate) fn euros(cents: i64, lang: Lang) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let (whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
+    // Thousands grouped as each language writes them: 1.234,56 and 1,234.56.
+    let grouped = |separator: char| {
+        let digits = whole.to_string();
+        let mut out = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(separator);
+            }
+            out.push(digit);
+        }
+        out
+    };
     match lang {
-        Lang::Nl => format!("€ {sign}{whole},{part:02}"),
-        Lang::En => format!("{sign}€{whole}.{part:02}"),
+        Lang::Nl => format!("€ {sign}{},{part:02}", grouped('.')),
+        Lang::En => format!("{sign}€{}.{part:02}", grouped(',')),
     }
 }
 
@@ -702,7 +714,7 @@ mod tests {
         assert_eq!(euros(-50, Lang::Nl), "€ -0,50");
         assert_eq!(euros(-50, Lang::En), "-€0.50");
         assert_eq!(euros(-1250, Lang::Nl), "€ -12,50");
-        assert_eq!(euros(i64::MIN, Lang::Nl), "€ -92233720368547758,08");
+        assert_eq!(euros(i64::MIN, Lang::Nl), "€ -92.233.720.368.547.758,08");
     }
 
     #[test]
@@ -714,8 +726,10 @@ mod tests {
 
     #[test]
     fn a_registers_amount_is_written_as_money_in_the_pages_language() {
-        assert_eq!(amount("1234.56", Lang::Nl), "€ 1234,56");
-        assert_eq!(amount("1234.5", Lang::Nl), "€ 1234,50");
+        assert_eq!(amount("1234.56", Lang::Nl), "€ 1.234,56");
+        assert_eq!(amount("1234567.8", Lang::En), "€1,234,567.80");
+        assert_eq!(amount("999.99", Lang::Nl), "€ 999,99");
+        assert_eq!(amount("1234.5", Lang::Nl), "€ 1.234,50");
         assert_eq!(amount("75", Lang::En), "€75.00");
         assert_eq!(amount("-3.10", Lang::Nl), "€ -3,10");
         assert_eq!(amount("", Lang::Nl), "");

@@ -418,7 +418,7 @@ async fn oidc_return(
                 "Logging in with your municipality account did not work, or you have no account for the workspace. Please try again or ask the administrator.",
             ),
         )];
-        return fresh_login_page(
+        let mut page = fresh_login_page(
             &app,
             errors,
             String::new(),
@@ -426,13 +426,24 @@ async fn oidc_return(
             lang,
             StatusCode::BAD_REQUEST,
         )
-        .await;
+        .await?;
+        page.headers_mut().append(
+            header::SET_COOKIE,
+            LOGIN_COOKIE.clear(app.settings.secure_cookies),
+        );
+        return Ok(page);
     };
     let old = session::current(&app.staff, &headers, app.settings.secure_cookies, now)
         .await
         .map_err(internal)?
         .map(|(token, _)| token);
-    signed_in(&app, old.as_deref(), &medewerker, now).await
+    // The sign-in is used up (its row is gone): its cookie goes too.
+    let mut response = signed_in(&app, old.as_deref(), &medewerker, now).await?;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        LOGIN_COOKIE.clear(app.settings.secure_cookies),
+    );
+    Ok(response)
 }
 
 /// Signed in: a new session id (a token seen before it is worth nothing after), and on to
