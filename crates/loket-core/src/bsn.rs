@@ -118,8 +118,21 @@ pub fn without_bsns(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut masked = bytes.to_vec();
-    for run in runs {
-        masked[run].fill(b'*');
+    loop {
+        for run in runs {
+            masked[run].fill(b'*');
+        }
+        // Masking can end a group that an encoded digit joined to the next: in
+        // `%20000.000 000%300 000.000` the `%30` read as a digit made `0000`, and once
+        // `300 000.000` is masked, `000.000 000` stands alone. Look again until nothing
+        // is left (each round only masks more, so this ends).
+        runs = bsn_shaped(&masked, true);
+        if percents > 0 {
+            runs.extend(bsn_shaped(&masked, false));
+        }
+        if runs.is_empty() {
+            break;
+        }
     }
     // Only ASCII (digits, separators, `%XX`) was replaced, by ASCII: still UTF-8.
     Cow::Owned(String::from_utf8(masked).unwrap_or_default())
@@ -224,6 +237,11 @@ mod tests {
         );
         assert_eq!(without_bsns("1234567890 1234567"), "1234567890 1234567");
         assert_eq!(without_bsns("é999993653é"), "é*********é");
+        // Masking one reading can free a BSN in the other: both go.
+        assert_eq!(
+            without_bsns("%20000.000 000%300 000.000."),
+            "%20***********%***********."
+        );
         assert_eq!(
             without_bsns("/p/%39%39%39%39%39%30%30%30%37"),
             format!("/p/{}", "*".repeat(27))
