@@ -41,6 +41,11 @@ fn settings(demo: bool) -> PortalSettings {
 }
 
 async fn world(url: &StorageUrl, demo: bool) -> World {
+    world_reading(url, demo, Inzage::none()).await
+}
+
+/// A portal whose "who used my data" reads the logs of `inzage`.
+async fn world_reading(url: &StorageUrl, demo: bool, inzage: Inzage) -> World {
     let zaken_db = Database::open(url, &SCHEMA).await.unwrap();
     let zaken = zaak_store(&zaken_db);
     let sessions_db = Database::open(url, &sessies::SCHEMA).await.unwrap();
@@ -71,7 +76,7 @@ async fn world(url: &StorageUrl, demo: bool) -> World {
         ),
         applications: None,
         idempotency: loket_zaken::idempotency::idempotency_store(&zaken_db),
-        inzage: Inzage::none(),
+        inzage,
         digid: DigidSimulatie::new(&settings(demo), personas).ok(),
         oidc: None,
         clock: clock.clone(),
@@ -1042,4 +1047,662 @@ async fn who_used_my_data_pages_through_a_log_without_gaps_or_repeats() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Another organisation's log, as the portal must be ready for it: one that answers
+/// anything. Whatever it answers, "who used my data" is a page (never a server error,
+/// nothing echoed unescaped), and a record is shown as checked exactly when the leaf the
+/// portal computes from its text is in a tree whose head the log's key signed.
+mod any_log {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use loket_core::merkle::{Hash, leaf_hash, node_hash, record_leaf};
+    use loket_core::resident_assertion::AssertionSigner;
+    use loket_core::{Bsn, Secret, TraceContext};
+    use loket_store::StorageUrl;
+    use loket_web::portaal::{Integrity, Inzage, LogSource, Start};
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{SANNE, world_reading};
+
+    /// What the fake log answers to one of its three reads.
+    #[derive(Debug, Clone)]
+    struct Reply {
+        status: u16,
+        body: String,
+    }
+
+    impl Reply {
+        fn ok(body: &Value) -> Self {
+            Self {
+                status: 200,
+                body: body.to_string(),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, Default)]
+    struct Answers {
+        records: Option<Reply>,
+        head: Option<Reply>,
+        /// By the index asked for; any other index is not found.
+        proofs: HashMap<u64, Reply>,
+    }
+
+    /// A log's read API that answers what the test set last.
+    async fn fake_log(answers: Arc<Mutex<Answers>>) -> String {
+        use axum::extract::{Query, State};
+        use axum::response::IntoResponse;
+        type Shared = State<Arc<Mutex<Answers>>>;
+        fn respond(reply: Option<Reply>) -> axum::response::Response {
+            let reply = reply.unwrap_or(Reply {
+                status: 404,
+                body: String::new(),
+            });
+            (
+                axum::http::StatusCode::from_u16(reply.status).unwrap(),
+                [("content-type", "application/json")],
+                reply.body,
+            )
+                .into_response()
+        }
+        let routes = axum::Router::new()
+            .route(
+                "/lezenapi/v1/processing-activities",
+                axum::routing::post(|State(a): Shared| async move {
+                    respond(a.lock().unwrap().records.clone())
+                }),
+            )
+            .route(
+                "/lezenapi/v1/tree-heads/latest",
+                axum::routing::get(|State(a): Shared| async move {
+                    respond(a.lock().unwrap().head.clone())
+                }),
+            )
+            .route(
+                "/lezenapi/v1/proofs/inclusion",
+                axum::routing::get(
+                    |State(a): Shared, Query(query): Query<HashMap<String, String>>| async move {
+                        let index = query.get("index").and_then(|i| i.parse::<u64>().ok());
+                        respond(index.and_then(|i| a.lock().unwrap().proofs.get(&i).cloned()))
+                    },
+                ),
+            )
+            .with_state(answers);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, routes).await });
+        url
+    }
+
+    /// RFC 9162's tree hash of `leaves`.
+    fn root(leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => panic!("no empty trees here"),
+            1 => leaves[0],
+            n => {
+                let k = split(n);
+                node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+            }
+        }
+    }
+
+    /// RFC 9162's audit path for leaf `m`.
+    fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+        if leaves.len() == 1 {
+            return Vec::new();
+        }
+        let k = split(leaves.len());
+        if m < k {
+            let mut path = path(m, &leaves[..k]);
+            path.push(root(&leaves[k..]));
+            path
+        } else {
+            let mut path = path(m - k, &leaves[k..]);
+            path.push(root(&leaves[..k]));
+            path
+        }
+    }
+
+    /// The largest power of two below `n`.
+    fn split(n: usize) -> usize {
+        let mut k = 1;
+        while k * 2 < n {
+            k *= 2;
+        }
+        k
+    }
+
+    const NO_SERVICE: [&str; 2] = [
+        "ERROR_CODE_SERVICE_NOT_FOUND",
+        "ERROR_CODE_SERVICE_UNREACHABLE",
+    ];
+
+    /// What a record at one of the tree's positions says.
+    #[derive(Debug, Clone)]
+    enum Said {
+        /// The resident's data was given (shown).
+        Used,
+        /// An attempt refused with this code (shown unless no service was found).
+        Refused(String),
+        /// The request's own record (not shown: its answer is).
+        Asked,
+        /// Not a record at all.
+        Garbage(String),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Entry {
+        position: u64,
+        expires_at: i64,
+        start_time: i64,
+        said: Said,
+        service: String,
+        fields: Vec<String>,
+        described: Option<String>,
+    }
+
+    impl Entry {
+        fn shown(&self) -> bool {
+            match &self.said {
+                Said::Used => true,
+                Said::Refused(code) => !NO_SERVICE.contains(&code.as_str()),
+                Said::Asked | Said::Garbage(_) => false,
+            }
+        }
+
+        /// Its trace id: each entry's own, to find its use by.
+        fn trace(&self) -> String {
+            format!("{:032x}", self.position + 1)
+        }
+
+        fn body(&self) -> String {
+            let (name, status, code) = match &self.said {
+                Said::Garbage(text) => return text.clone(),
+                Said::Used => ("brp-personen antwoord", "Ok", None),
+                Said::Refused(code) => ("brp-personen geweigerd", "Error", Some(code)),
+                Said::Asked => ("brp-personen verzoek", "Unset", None),
+            };
+            json!({
+                "traceId": self.trace(),
+                "name": name,
+                "startTime": self.start_time,
+                "status": status,
+                "attributes": {
+                    "dpl.core.processing_activity_id": self.described,
+                    "loket.exchange": {
+                        "direction": "DIRECTION_INCOMING",
+                        "serviceName": self.service,
+                        "sourcePeerId": "00000001001234567000",
+                        "fields": self.fields,
+                        "errorCode": code,
+                    }
+                }
+            })
+            .to_string()
+        }
+    }
+
+    /// How the log departs from the truth.
+    #[derive(Debug, Clone)]
+    enum Lie {
+        None,
+        /// One record's text is not the one in the tree.
+        Body(usize),
+        /// One record claims another position.
+        Index(usize, u64),
+        /// One record claims another expiry.
+        Expiry(usize, i64),
+        /// One record's audit path has a bit flipped (or, if empty, a hash too many).
+        PathFlipped(usize, usize, u8),
+        PathShortened(usize),
+        PathLengthened(usize),
+        /// One record's proof is anything.
+        Proof(usize, Reply),
+        /// The head names another root than it signed.
+        Root,
+        /// The head signs another root: the proofs do not lead to it.
+        SignedOtherRoot,
+        Signature,
+        OtherKey,
+        Size(u64),
+        /// The tree head is anything.
+        Head(Reply),
+        /// The records are anything.
+        Records(Reply),
+        /// More records than asked for.
+        TooMany,
+    }
+
+    impl Lie {
+        /// Is `entry`'s record still checkable?
+        fn spares(&self, entry: usize) -> bool {
+            match self {
+                Lie::None => true,
+                Lie::Body(k)
+                | Lie::Index(k, _)
+                | Lie::Expiry(k, _)
+                | Lie::PathFlipped(k, ..)
+                | Lie::PathShortened(k)
+                | Lie::PathLengthened(k)
+                | Lie::Proof(k, _) => *k != entry,
+                _ => false,
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        size: u64,
+        entries: Vec<Entry>,
+        lie: Lie,
+        /// The records' next cursor: a number has the portal read on.
+        cursor: String,
+        timestamp: i64,
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("brp-personen".to_owned()),
+            Just("<script>alert(1)</script>".to_owned()),
+            Just(String::new()),
+            ".{0,24}",
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map(
+                    prop_oneof![
+                        Just("processingActivities".to_owned()),
+                        Just("logIndex".to_owned()),
+                        Just("integrity".to_owned()),
+                        Just("body".to_owned()),
+                        Just("expiresAt".to_owned()),
+                        Just("treeSize".to_owned()),
+                        Just("rootHash".to_owned()),
+                        Just("signature".to_owned()),
+                        Just("auditPath".to_owned()),
+                        "[a-z]{1,5}",
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn reply() -> impl Strategy<Value = Reply> {
+        let status = proptest::sample::select(vec![200u16, 200, 200, 204, 400, 404, 500, 503]);
+        let body = prop_oneof![
+            json_value().prop_map(|v| v.to_string()),
+            ".{0,40}",
+            Just(String::new()),
+            Just("{\"processingActivities\": [{\"logIndex\": -1}]}".to_owned()),
+            Just("{\"auditPath\": [\"AAAA\", 7]}".to_owned()),
+            Just(
+                "{\"treeSize\": 18446744073709551615, \"rootHash\": \"\", \"timestamp\": 0, \"signature\": \"\"}"
+                    .to_owned()
+            ),
+        ];
+        (status, body).prop_map(|(status, body)| Reply { status, body })
+    }
+
+    fn said() -> impl Strategy<Value = Said> {
+        prop_oneof![
+            3 => Just(Said::Used),
+            2 => prop_oneof![
+                Just("ERROR_CODE_GRANT_NOT_FOUND".to_owned()),
+                Just("ERROR_CODE_FIELD_NOT_GRANTED".to_owned()),
+                Just(NO_SERVICE[0].to_owned()),
+                Just(NO_SERVICE[1].to_owned()),
+                text(),
+            ]
+            .prop_map(Said::Refused),
+            1 => Just(Said::Asked),
+            1 => prop_oneof![json_value().prop_map(|v| v.to_string()), ".{0,20}"]
+                .prop_map(Said::Garbage),
+        ]
+    }
+
+    fn entry(position: u64) -> impl Strategy<Value = Entry> {
+        (
+            any::<i64>(),
+            prop_oneof![Just(1_796_000_000_000i64), any::<i64>()],
+            said(),
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(text()),
+        )
+            .prop_map(
+                move |(expires_at, start_time, said, service, fields, described)| Entry {
+                    position,
+                    expires_at,
+                    start_time,
+                    said,
+                    service,
+                    fields,
+                    described,
+                },
+            )
+    }
+
+    fn lie(entries: usize) -> impl Strategy<Value = Lie> {
+        let k = 0..entries.max(1);
+        let per_record = prop_oneof![
+            k.clone().prop_map(Lie::Body),
+            (k.clone(), 1..u64::MAX).prop_map(|(k, by)| Lie::Index(k, by)),
+            (k.clone(), 1..i64::MAX).prop_map(|(k, by)| Lie::Expiry(k, by)),
+            (k.clone(), any::<usize>(), 0u8..8)
+                .prop_map(|(k, at, bit)| Lie::PathFlipped(k, at, bit)),
+            k.clone().prop_map(Lie::PathShortened),
+            k.clone().prop_map(Lie::PathLengthened),
+            (k, reply()).prop_map(|(k, reply)| Lie::Proof(k, reply)),
+        ];
+        let whole = prop_oneof![
+            Just(Lie::Root),
+            Just(Lie::SignedOtherRoot),
+            Just(Lie::Signature),
+            Just(Lie::OtherKey),
+            (1..u64::MAX).prop_map(Lie::Size),
+            reply().prop_map(Lie::Head),
+            reply().prop_map(Lie::Records),
+            Just(Lie::TooMany),
+        ];
+        if entries == 0 {
+            prop_oneof![Just(Lie::None), whole].boxed()
+        } else {
+            prop_oneof![2 => Just(Lie::None), 3 => per_record, 2 => whole].boxed()
+        }
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (1u64..=12)
+            .prop_flat_map(|size| {
+                let positions: Vec<u64> = (0..size).collect();
+                (
+                    Just(size),
+                    proptest::sample::subsequence(positions, 0..=(size as usize).min(8)),
+                )
+            })
+            .prop_flat_map(|(size, positions)| {
+                let entries: Vec<_> = positions.into_iter().map(entry).collect();
+                let n = entries.len();
+                (
+                    Just(size),
+                    entries,
+                    lie(n),
+                    prop_oneof![Just(String::new()), Just("7".to_owned()), "[a-z-]{0,3}"],
+                    any::<i64>(),
+                )
+            })
+            .prop_map(|(size, entries, lie, cursor, timestamp)| Case {
+                size,
+                entries,
+                lie,
+                cursor,
+                timestamp,
+            })
+    }
+
+    /// The log's answers for `case`, signed with `key` (a lie may sign with `other`).
+    fn answers(
+        case: &Case,
+        key: &ring::signature::Ed25519KeyPair,
+        other: &ring::signature::Ed25519KeyPair,
+    ) -> Answers {
+        let bodies: Vec<String> = case.entries.iter().map(Entry::body).collect();
+        let leaves: Vec<Hash> = (0..case.size)
+            .map(
+                |position| match case.entries.iter().position(|e| e.position == position) {
+                    Some(i) => {
+                        record_leaf(position, case.entries[i].expires_at, bodies[i].as_bytes())
+                    }
+                    None => leaf_hash(format!("another subject's record {position}").as_bytes()),
+                },
+            )
+            .collect();
+        let true_root = root(&leaves);
+        let mut shown_root = true_root;
+        let mut signed_root = true_root;
+        let mut size = case.size;
+        let mut signer = key;
+        match &case.lie {
+            Lie::Root => shown_root[0] ^= 1,
+            Lie::SignedOtherRoot => {
+                shown_root[0] ^= 1;
+                signed_root = shown_root;
+            }
+            Lie::OtherKey => signer = other,
+            _ => {}
+        }
+        let mut message = b"loket-logboek tree head v1\n".to_vec();
+        message.extend_from_slice(&size.to_be_bytes());
+        message.extend_from_slice(&case.timestamp.to_be_bytes());
+        message.extend_from_slice(&signed_root);
+        let mut signature = signer.sign(&message).as_ref().to_vec();
+        match &case.lie {
+            Lie::Signature => signature[7] ^= 0x20,
+            Lie::Size(by) => size = size.wrapping_add(*by),
+            _ => {}
+        }
+        let head = Reply::ok(&json!({
+            "treeSize": size,
+            "rootHash": STANDARD.encode(shown_root),
+            "timestamp": case.timestamp,
+            "signature": STANDARD.encode(signature),
+        }));
+        let mut proofs: HashMap<u64, Reply> = HashMap::new();
+        for position in 0..case.size {
+            let mut audit = path(position as usize, &leaves);
+            let lied_about = |k: &usize| case.entries.get(*k).map(|e| e.position) == Some(position);
+            match &case.lie {
+                Lie::PathFlipped(k, at, bit) if lied_about(k) && !audit.is_empty() => {
+                    let len = audit.len();
+                    audit[at % len][at % 32] ^= 1 << bit;
+                }
+                Lie::PathShortened(k) if lied_about(k) && !audit.is_empty() => {
+                    audit.pop();
+                }
+                Lie::PathFlipped(k, ..) | Lie::PathShortened(k) | Lie::PathLengthened(k)
+                    if lied_about(k) =>
+                {
+                    audit.push(leaves[0]);
+                }
+                _ => {}
+            }
+            let encoded: Vec<String> = audit.iter().map(|h| STANDARD.encode(h)).collect();
+            proofs.insert(position, Reply::ok(&json!({ "auditPath": encoded })));
+        }
+        if let Lie::Proof(k, reply) = &case.lie
+            && let Some(entry) = case.entries.get(*k)
+        {
+            proofs.insert(entry.position, reply.clone());
+        }
+        let mut found: Vec<Value> = case
+            .entries
+            .iter()
+            .zip(&bodies)
+            .enumerate()
+            .map(|(i, (entry, body))| {
+                let mut index = entry.position;
+                let mut expires_at = entry.expires_at;
+                let mut body = body.clone();
+                match &case.lie {
+                    // The same record to a reader, but not the text the leaf holds.
+                    Lie::Body(k) if *k == i => body.push(' '),
+                    Lie::Index(k, by) if *k == i => index = index.wrapping_add(*by),
+                    Lie::Expiry(k, by) if *k == i => expires_at = expires_at.wrapping_add(*by),
+                    _ => {}
+                }
+                json!({
+                    "logIndex": index,
+                    "integrity": {"expiresAt": expires_at, "body": body},
+                    "verwerkingsactiviteit": entry.described.as_ref().map(|d| json!({
+                        "naam": {"nl": d, "en": d},
+                        "doel": {"nl": d, "en": d},
+                        "grondslag": {"nl": d, "en": d},
+                    })),
+                })
+            })
+            .collect();
+        if let Lie::TooMany = case.lie {
+            let one = json!({"logIndex": 0, "integrity": {"expiresAt": 0, "body": "{}"}});
+            found.extend(std::iter::repeat_n(one, 51));
+        }
+        let mut answers = Answers {
+            records: Some(Reply::ok(&json!({
+                "processingActivities": found,
+                "pagination": {"nextCursor": case.cursor},
+            }))),
+            head: Some(head),
+            proofs,
+        };
+        match &case.lie {
+            Lie::Head(reply) => answers.head = Some(reply.clone()),
+            Lie::Records(reply) => answers.records = Some(reply.clone()),
+            _ => {}
+        }
+        answers
+    }
+
+    #[test]
+    fn a_log_that_answers_anything_breaks_no_page_and_is_believed_only_when_its_proof_checks() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let keys = [(); 2].map(|_| {
+            let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+            ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap()
+        });
+        use ring::signature::KeyPair;
+        let shared = Arc::new(Mutex::new(Answers::default()));
+        let dir = super::tempfile_dir();
+        let (inzage, world, cookie) = runtime.block_on(async {
+            let url = fake_log(shared.clone()).await;
+            let signer = Arc::new(
+                AssertionSigner::from_secret(&Secret::new(
+                    "the portal's own secret, long enough".into(),
+                ))
+                .unwrap(),
+            );
+            let inzage = Inzage::new(
+                vec![LogSource {
+                    organisatie: "Een organisatie".to_owned(),
+                    url,
+                    token: Secret::new("portal-token".into()),
+                    public_key: keys[0].public_key().as_ref().to_vec(),
+                }],
+                signer,
+            )
+            .unwrap();
+            let world =
+                world_reading(&StorageUrl::SqliteDir(dir.clone()), true, inzage.clone()).await;
+            let cookie = world.log_in(SANNE).await;
+            (inzage, world, cookie)
+        });
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(128);
+        let mut runner = proptest::test_runner::TestRunner::new(
+            proptest::test_runner::Config::with_cases(cases),
+        );
+        let result = runner.run(&case(), |case| {
+            *shared.lock().unwrap() = answers(&case, &keys[0], &keys[1]);
+            runtime.block_on(async {
+                let logs = inzage
+                    .about(
+                        &Bsn::parse(SANNE).unwrap(),
+                        &TraceContext::new_root(),
+                        &[Start::Newest],
+                    )
+                    .await;
+                prop_assert_eq!(logs.len(), 1);
+                let read = &logs[0];
+                let honest_records = !matches!(case.lie, Lie::Records(_) | Lie::TooMany);
+                if matches!(case.lie, Lie::TooMany) {
+                    prop_assert!(!read.bereikbaar && read.gebruik.is_empty());
+                }
+                let copies = if case.cursor == "7" { 4 } else { 1 };
+                let mut verified = 0;
+                for used in &read.gebruik {
+                    let entry = case.entries.iter().position(|e| e.trace() == used.trace_id);
+                    let believed = honest_records && entry.is_some_and(|k| case.lie.spares(k));
+                    prop_assert_eq!(
+                        used.integriteit == Integrity::Verified,
+                        believed,
+                        "{:?} {:?}",
+                        used.trace_id,
+                        used.integriteit
+                    );
+                    let certain_failure = matches!(
+                        case.lie,
+                        Lie::Root
+                            | Lie::SignedOtherRoot
+                            | Lie::Signature
+                            | Lie::OtherKey
+                            | Lie::Size(_)
+                    ) || matches!(&case.lie,
+                        Lie::Body(k) | Lie::Expiry(k, _) | Lie::PathFlipped(k, ..)
+                        | Lie::PathShortened(k) | Lie::PathLengthened(k)
+                        if entry == Some(*k));
+                    if honest_records && certain_failure {
+                        prop_assert_eq!(used.integriteit, Integrity::Failed);
+                    }
+                    verified += usize::from(believed);
+                }
+                if honest_records {
+                    prop_assert!(read.bereikbaar);
+                    let shown: Vec<String> = case
+                        .entries
+                        .iter()
+                        .filter(|e| e.shown())
+                        .map(Entry::trace)
+                        .collect();
+                    let mut seen: Vec<String> =
+                        read.gebruik.iter().map(|u| u.trace_id.clone()).collect();
+                    seen.sort();
+                    let mut expected: Vec<String> =
+                        shown.iter().flat_map(|t| vec![t.clone(); copies]).collect();
+                    expected.sort();
+                    prop_assert_eq!(seen, expected, "every record shown, as often as read");
+                }
+                let page = world
+                    .send("GET", "/wie-gebruikte-mijn-gegevens", Some(&cookie), &[])
+                    .await;
+                prop_assert_eq!(page.status, 200, "{}", page.body);
+                prop_assert!(!page.body.contains("<script>alert(1)</script>"));
+                prop_assert_eq!(
+                    page.body
+                        .matches("Gecontroleerd: staat in het ondertekende logboek")
+                        .count(),
+                    verified
+                );
+                Ok(())
+            })
+        });
+        std::fs::remove_dir_all(dir).ok();
+        if let Err(failure) = result {
+            panic!("{failure}");
+        }
+    }
 }
