@@ -1087,3 +1087,85 @@ loket_store::contract_suite! {
         an_earlier_certificate_counts_only_while_it_is_valid,
     ];
 }
+
+/// How a revocation list's bytes may come to differ from what its CA signed: a disk, a
+/// download cut short, a proxy, or someone who wants a revoked certificate back.
+#[derive(Debug, Clone)]
+enum Damage {
+    Flip(usize, u8),
+    Cut(usize),
+    Insert(usize, u8),
+    Remove(usize),
+    Replace(Vec<u8>),
+}
+
+impl Damage {
+    fn apply(&self, list: &[u8]) -> Vec<u8> {
+        let mut bytes = list.to_vec();
+        let at = |i: usize| i % bytes.len();
+        match self {
+            Damage::Flip(i, mask) => {
+                let i = at(*i);
+                bytes[i] ^= mask;
+            }
+            Damage::Cut(i) => bytes.truncate(at(*i)),
+            Damage::Insert(i, byte) => bytes.insert(at(*i), *byte),
+            Damage::Remove(i) => {
+                bytes.remove(at(*i));
+            }
+            Damage::Replace(other) => bytes.clone_from(other),
+        }
+        bytes
+    }
+}
+
+fn damage() -> impl proptest::strategy::Strategy<Value = Damage> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (any::<usize>(), 1u8..).prop_map(|(i, mask)| Damage::Flip(i, mask)),
+        1 => any::<usize>().prop_map(Damage::Cut),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(i, byte)| Damage::Insert(i, byte)),
+        1 => any::<usize>().prop_map(Damage::Remove),
+        1 => proptest::collection::vec(any::<u8>(), 0..300).prop_map(Damage::Replace),
+    ]
+}
+
+/// A revocation list damaged in any way never brings its revoked certificate back: the
+/// exchange refuses the list when it reads it, or the certificate when it meets it.
+/// Nothing panics, and the PEM reader takes any text.
+#[test]
+fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
+    use proptest::prelude::*;
+    let ca = Ca::new();
+    let revoked = ca.issue(GEMEENTE, -1, 365);
+    let pem = ca.revocation_list(&[&revoked]);
+    let list = pki::revocation_lists(&pem, "test").unwrap().remove(0);
+    // The list as signed takes effect: the oracle below is not vacuous.
+    assert!(tls::check_identity(&revoked, &ca.trust_revoking(&pem)).is_err());
+    assert!(tls::check_identity(&ca.issue(RVIG, -1, 365), &ca.trust_revoking(&pem)).is_ok());
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    proptest!(|(damage in damage(), text in ".{0,80}")| {
+        let bytes = damage.apply(list.as_ref());
+        prop_assume!(bytes != list.as_ref());
+        let damaged = rustls::pki_types::CertificateRevocationListDer::from(bytes);
+        pki::overdue_revocation_lists(std::slice::from_ref(&damaged), now);
+        pki::earliest_next_update(std::slice::from_ref(&damaged));
+        match ca.trust().with_revocation_lists(vec![damaged]) {
+            Err(error) => prop_assert!(!error.to_string().is_empty()),
+            Ok(trust) => {
+                prop_assert!(trust.checks_revocation());
+                prop_assert!(
+                    tls::check_identity(&revoked, &trust).is_err(),
+                    "{damage:?} brought the revoked certificate back"
+                );
+                prop_assert!(trust.refuses(&SentChain::new(revoked.chain.clone())));
+            }
+        }
+        // Any text: lists when it holds one, a clear error otherwise.
+        let wrapped = format!("{text}\n{pem}");
+        prop_assert_eq!(pki::revocation_lists(&wrapped, "test").map(|l| l.len()).ok(), Some(1));
+        if let Ok(found) = pki::revocation_lists(&text, "test") {
+            prop_assert!(!found.is_empty());
+        }
+    });
+}
