@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Value};
 use loket_core::Secret;
 use loket_core::resident_assertion::AssertionSigner;
@@ -682,6 +682,55 @@ fn sources(path: &Path) -> anyhow::Result<(Dict, Dict)> {
     Ok((from_file, from_env))
 }
 
+/// The settings of the file at `path` (`from_file`) with the environment's over them,
+/// as `T`. An error names each key as the file writes it and where it came from, not
+/// figment's profile and the Rust type that carried the settings here.
+fn settings<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    from_file: Dict,
+    from_env: Dict,
+) -> anyhow::Result<T> {
+    Figment::from(Named(path.display().to_string(), from_file))
+        .merge(Named("LOKET_* variables".to_owned(), from_env))
+        .extract()
+        .map_err(|error| {
+            let problems: Vec<String> = error
+                .into_iter()
+                .map(|error| {
+                    let key = error.path.join(".");
+                    let from = error
+                        .metadata
+                        .map(|m| format!(" (in {})", m.name))
+                        .unwrap_or_default();
+                    match key.as_str() {
+                        "" => format!("{}{from}", error.kind),
+                        key => format!("{key}: {}{from}", error.kind),
+                    }
+                })
+                .collect();
+            anyhow::anyhow!("invalid configuration: {}", problems.join("; "))
+        })
+}
+
+/// Settings already read (their `_file` keys resolved), under the name of their source.
+struct Named(String, Dict);
+
+impl figment::Provider for Named {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named(self.0.clone())
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, Dict>, figment::Error> {
+        // Written out again, the values lose the tags of the figment that read them, so
+        // that an error finds this source by the tags this one gives.
+        let dict = match Value::serialize(&self.1)? {
+            Value::Dict(_, dict) => dict,
+            _ => Dict::new(),
+        };
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
 /// What `loket log verify --config` needs, and only that. Nothing else in the
 /// configuration is read or checked (certificates, other parts' secret files), so the
 /// log can be verified when the rest no longer holds: after the certificate expired or
@@ -724,15 +773,7 @@ pub fn load_log(path: &Path) -> anyhow::Result<LogToVerify> {
         }
         resolve_files(dict, prefix)?;
     }
-    let raw: RawLogOnly = Figment::from(Serialized::defaults(from_file))
-        .merge(Serialized::defaults(from_env))
-        .extract()
-        .with_context(|| {
-            format!(
-                "invalid configuration in {} or LOKET_* variables",
-                path.display()
-            )
-        })?;
+    let raw: RawLogOnly = settings(path, from_file, from_env)?;
     let exchange = raw
         .exchange
         .context("the configuration has no [exchange], so no processing log")?;
@@ -749,15 +790,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     let (mut from_file, mut from_env) = sources(path)?;
     resolve_files(&mut from_file, "")?;
     resolve_files(&mut from_env, "LOKET_")?;
-    let raw: RawConfig = Figment::from(Serialized::defaults(from_file))
-        .merge(Serialized::defaults(from_env))
-        .extract()
-        .with_context(|| {
-            format!(
-                "invalid configuration in {} or LOKET_* variables",
-                path.display()
-            )
-        })?;
+    let raw: RawConfig = settings(path, from_file, from_env)?;
     let storage: StorageUrl = raw.storage.url.expose().parse().context("storage.url")?;
     let catalogue = crate::process::catalogue(raw.catalogue_dir.as_deref())
         .context("catalogue_dir: the product catalogue")?;
@@ -1812,7 +1845,6 @@ mod tests {
     fn names(message: &str, section: Option<&str>, key: &str) -> bool {
         let full = section.map_or_else(|| key.to_owned(), |s| format!("{s}.{key}"));
         [
-            format!("key \"default.{full}\""),
             format!("missing field `{key}`"),
             format!("found `{full}`"),
             format!("{full} must"),
@@ -1861,7 +1893,25 @@ mod tests {
     fn refuses_unknown_keys_and_double_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let typo = write(dir.path(), "typo.toml", &format!("{MINIMAL}listne = 3\n"));
-        assert!(format!("{:#}", load(&typo).unwrap_err()).contains("listne"));
+        let message = format!("{:#}", load(&typo).unwrap_err());
+        assert!(message.contains("listne"), "{message}");
+        // Where the wrong setting is: the file, not the code that read it.
+        assert!(
+            message.ends_with(&format!("(in {})", typo.display())),
+            "{message}"
+        );
+        let port = write(
+            dir.path(),
+            "port.toml",
+            &MINIMAL.replace("127.0.0.1:1", "127.0.0.1:99999"),
+        );
+        assert_eq!(
+            format!("{:#}", load(&port).unwrap_err()),
+            format!(
+                "invalid configuration: portal.listen: invalid socket address syntax (in {})",
+                port.display()
+            )
+        );
         let both = write(
             dir.path(),
             "both.toml",
@@ -1900,5 +1950,216 @@ mod tests {
         );
         assert_eq!(source.public_key, vec![0u8; 32]);
         assert!(format!("{:#}", load(&log("c2hvcnQ=")).unwrap_err()).contains("32-byte Ed25519"));
+    }
+
+    /// One line (or lines) of a generated `[exchange]`: its section, the text (`None`
+    /// leaves it out), whether `load` must take it, and how an error names it.
+    type Line = (&'static str, Option<String>, bool, &'static [&'static str]);
+
+    fn line(
+        section: &'static str,
+        good: &'static [&'static str],
+        bad: &'static [&'static str],
+        named: &'static [&'static str],
+    ) -> impl proptest::strategy::Strategy<Value = Line> {
+        use proptest::prelude::*;
+        let of = |texts: &'static [&'static str], right: bool| -> Vec<Line> {
+            texts
+                .iter()
+                .map(|t| {
+                    (
+                        section,
+                        (!t.is_empty()).then(|| (*t).to_owned()),
+                        right,
+                        named,
+                    )
+                })
+                .collect()
+        };
+        let (good, bad) = (of(good, true), of(bad, false));
+        prop_oneof![
+            4 => proptest::sample::select(good),
+            1 => proptest::sample::select(bad),
+        ]
+    }
+
+    /// The sections of `[exchange]` in the order they are written; `[[…]]` is an array.
+    const EXCHANGE_SECTIONS: [&str; 7] = [
+        "[exchange]",
+        "[exchange.log]",
+        "[[exchange.log.readers]]",
+        "[exchange.outway]",
+        "[exchange.inway]",
+        "[exchange.inway.services]",
+        "[exchange.management]",
+    ];
+
+    /// `[exchange]` sections an organisation's IT team might write: each line right,
+    /// wrong, or left out (an empty text).
+    fn exchange_sections() -> impl proptest::strategy::Strategy<Value = Vec<Line>> {
+        use proptest::strategy::Strategy;
+        let ex = EXCHANGE_SECTIONS;
+        (
+            (
+                line(ex[0], &["name = \"Gemeente X\""], &["name = 5", ""], &["exchange.name", "missing field `name`"]),
+                line(
+                    ex[0],
+                    &["certificate_file = \"{pki}/gemeente.pem\""],
+                    &[
+                        "certificate_file = \"{pki}/rvig.pem\"",
+                        "certificate_file = \"{pki}/gemeente.key\"",
+                        "certificate_file = \"{pki}/nergens.pem\"",
+                        "",
+                    ],
+                    &["exchange.certificate", "missing field `certificate`"],
+                ),
+                line(
+                    ex[0],
+                    &["trust_anchors_file = \"{pki}/ca.pem\""],
+                    &["trust_anchors_file = \"{pki}/gemeente.key\"", ""],
+                    &["exchange.trust_anchors", "missing field `trust_anchors`"],
+                ),
+                line(
+                    ex[0],
+                    &["", "group_id = \"fsc.voorbeeldregio.example\""],
+                    &["group_id = \"Hoofdletters\"", "group_id = \"\"", "group_id = 7"],
+                    &["exchange.group_id"],
+                ),
+                line(
+                    ex[0],
+                    &["", "revocation_check = \"chain\"", "revocation_check = \"certificate\""],
+                    &["revocation_check = \"alles\""],
+                    &["exchange.revocation_check"],
+                ),
+                line(
+                    ex[0],
+                    &["", "overdue_revocation_lists = \"refuse\""],
+                    &["overdue_revocation_lists = \"soms\""],
+                    &["exchange.overdue_revocation_lists"],
+                ),
+                line(
+                    ex[0],
+                    &["", "directory_peer = \"00000001001234567000\""],
+                    &["directory_peer = \"1234\""],
+                    &["exchange.directory_peer"],
+                ),
+                line(ex[0], &[""], &["directory = \"x\""], &["`directory`"]),
+            ),
+            (
+                line(ex[1], &["keys = \"/tmp/keys\""], &[""], &["missing field `keys`"]),
+                line(ex[1], &["", "listen = \"127.0.0.1:9\""], &["listen = \"negen\""], &["exchange.log.listen"]),
+                line(
+                    ex[2],
+                    &["role = \"resident\"", "role = \"privacy-officer\""],
+                    &["role = \"beheerder\""],
+                    &["readers.0.role"],
+                ),
+                line(
+                    ex[2],
+                    &["token = \"tttttttttttttttttttttttttttttttt\""],
+                    &["token = \"kort\"", ""],
+                    &["exchange.log reader portal", "missing field `token`"],
+                ),
+                line(ex[3], &["", "listen = \"127.0.0.1:2\""], &["listen = \"twee\""], &["exchange.outway.listen"]),
+                line(
+                    ex[5],
+                    &[
+                        "\"zaken\" = { register = \"http://127.0.0.1:4\", verwerkingsactiviteit = \"https://voorbeeldstad.example/verwerkingen/mijn-gegevens\" }",
+                    ],
+                    &[
+                        "\"Zaken!\" = { register = \"http://127.0.0.1:4\", verwerkingsactiviteit = \"https://voorbeeldstad.example/verwerkingen/mijn-gegevens\" }",
+                        "\"zaken\" = \"http://127.0.0.1:4\"",
+                        "\"zaken\" = { register = \"http://127.0.0.1:4\", verwerkingsactiviteit = \"https://elders.example/iets\" }",
+                        "\"zaken\" = { register = \"http://127.0.0.1:4\" }",
+                    ],
+                    &["exchange.inway.services"],
+                ),
+                line(
+                    ex[6],
+                    &["", "listen = \"127.0.0.1:5\"\ntoken = \"mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm\""],
+                    &["listen = \"127.0.0.1:5\"\ntoken = \"kort\"", "listen = \"127.0.0.1:5\""],
+                    &["exchange.management"],
+                ),
+            ),
+        )
+            .prop_map(|((a, b, c, d, e, f, g, h), (i, j, k, l, m, n, o))| {
+                vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n, o]
+            })
+    }
+
+    fn exchange_toml(lines: &[Line], pki: &Path) -> String {
+        let mut text = format!("{MINIMAL}{INZAGE_KEY}");
+        for section in EXCHANGE_SECTIONS {
+            let mut body: Vec<String> = lines
+                .iter()
+                .filter(|l| l.0 == section)
+                .filter_map(|l| l.1.as_ref())
+                .map(|l| l.replace("{pki}", &pki.display().to_string()))
+                .collect();
+            // What every configuration has: the key file beside the certificate, one
+            // reader's name, the inway's address.
+            match section {
+                "[exchange]" => body.push(format!(
+                    "private_key_file = \"{}/gemeente.key\"",
+                    pki.display()
+                )),
+                "[[exchange.log.readers]]" => body.push("name = \"portal\"".to_owned()),
+                "[exchange.inway]" => body.push("listen = \"127.0.0.1:3\"".to_owned()),
+                _ => {}
+            }
+            if !body.is_empty() {
+                text.push_str(&format!("{section}\n{}\n", body.join("\n")));
+            }
+        }
+        text
+    }
+
+    /// A configuration of the exchange loads when every line is right; otherwise the
+    /// error names a line that is wrong. Never a panic.
+    #[test]
+    fn an_exchange_configuration_loads_or_names_what_is_wrong() {
+        use proptest::test_runner::{Config, TestRunner};
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        loket_exchange::pki::init(&pki, &crate::exchange::organisations().unwrap()).unwrap();
+        let mut runner = TestRunner::new(Config::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(96),
+        ));
+        runner
+            .run(&exchange_sections(), |lines| {
+                let text = exchange_toml(&lines, &pki);
+                let path = write(dir.path(), "exchange.toml", &text);
+                let wrong: Vec<&Line> = lines.iter().filter(|l| !l.2).collect();
+                match load(&path) {
+                    Ok(config) => {
+                        proptest::prop_assert!(wrong.is_empty(), "{wrong:?} taken:\n{text}");
+                        let exchange = config.platform.exchange.as_ref().unwrap();
+                        proptest::prop_assert_eq!(exchange.display_name.as_str(), "Gemeente X");
+                    }
+                    Err(error) => {
+                        let message = format!("{error:#}");
+                        proptest::prop_assert!(
+                            !wrong.is_empty(),
+                            "refused a good one: {message}\n{text}"
+                        );
+                        proptest::prop_assert!(
+                            wrong
+                                .iter()
+                                .any(|l| l.3.iter().any(|name| message.contains(name))),
+                            "{message} names none of {wrong:?}\n{text}"
+                        );
+                        // Keys as the file writes them; no profile, no Rust type.
+                        proptest::prop_assert!(
+                            !message.contains("default.") && !message.contains("::"),
+                            "{message}"
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 }
