@@ -728,10 +728,190 @@ async fn any_body_creates_a_case_or_gets_a_problem(w: World) {
     );
 }
 
+/// Bodies for a case's statuses, roles and result: each field the three know, mostly
+/// present, with good, wrong and odd values, sometimes with a field none of them knows.
+fn sub_bodies(zaak_url: &str) -> impl proptest::strategy::Strategy<Value = Value> + use<> {
+    use proptest::prelude::*;
+    let catalogus = |kind: &str, id: &str| json!(format!("{BASE}/catalogi/api/v1/{kind}/{id}"));
+    let odd = prop_oneof![
+        Just(json!(null)),
+        any::<i64>().prop_map(|n| json!(n)),
+        ".{0,12}".prop_map(|s| json!(s)),
+        Just(json!("x".repeat(1001))),
+        Just(json!("Toelichting\u{0}")),
+        Just(json!({"inpBsn": 999990007})),
+        Just(json!([])),
+    ];
+    // The first value is one the API takes; the others it may or may not.
+    let field = |values: Vec<Value>| {
+        prop_oneof![
+            6 => Just(Some(values[0].clone())),
+            3 => proptest::sample::select(values).prop_map(Some),
+            1 => odd.clone().prop_map(Some),
+            1 => Just(None),
+        ]
+    };
+    let fields = (
+        field(vec![
+            json!(zaak_url),
+            json!(format!("{BASE}/zaken/api/v1/zaken/{}", uuid::Uuid::nil())),
+            json!(format!("{BASE}/zaken/api/v1/zaken/geen-uuid")),
+            json!(zaak_url.replace(BASE, "https://elders.example")),
+        ]),
+        field(vec![
+            catalogus("statustypen", "in_behandeling"),
+            catalogus("statustypen", "afgehandeld"),
+            catalogus("statustypen", "onbekend"),
+        ]),
+        field(vec![
+            json!("2026-11-24T09:00:00Z"),
+            json!("2026-11-24T09:00:00+01:00"),
+            json!("2026-02-30T09:00:00Z"),
+            json!("9999-12-31T23:59:59-23:59"),
+            json!("gisteren"),
+        ]),
+        field(vec![
+            catalogus("roltypen", "behandelaar"),
+            catalogus("roltypen", "initiator"),
+            catalogus("roltypen", "koning"),
+        ]),
+        field(vec![
+            json!("natuurlijk_persoon"),
+            json!("medewerker"),
+            json!("organisatie"),
+        ]),
+        field(vec![
+            json!({"inpBsn": SANNE}),
+            json!({"inpBsn": "12345"}),
+            json!({"identificatie": "m.jansen"}),
+            json!({"identificatie": ""}),
+            json!({"identificatie": "m".repeat(25)}),
+            json!({"geheim": true}),
+        ]),
+        field(vec![
+            catalogus("resultaattypen", "toegekend"),
+            catalogus("resultaattypen", "afgewezen"),
+            catalogus("resultaattypen", "misschien"),
+        ]),
+        field(vec![json!("Toelichting"), json!("")]),
+        prop_oneof![9 => Just(None), 1 => Just(Some(json!(true)))],
+    );
+    fields.prop_map(
+        |(
+            zaak,
+            statustype,
+            datum,
+            roltype,
+            betrokkene_type,
+            betrokkene,
+            resultaattype,
+            toelichting,
+            unknown,
+        )| {
+            let mut body = serde_json::Map::new();
+            for (key, value) in [
+                ("zaak", zaak),
+                ("statustype", statustype),
+                ("datumStatusGezet", datum),
+                ("roltype", roltype),
+                ("betrokkeneType", betrokkene_type),
+                ("betrokkeneIdentificatie", betrokkene),
+                ("resultaattype", resultaattype),
+                ("statustoelichting", toelichting.clone()),
+                ("roltoelichting", toelichting.clone()),
+                ("toelichting", toelichting),
+                ("geheim", unknown),
+            ] {
+                if let Some(value) = value {
+                    body.insert(key.to_owned(), value);
+                }
+            }
+            Value::Object(body)
+        },
+    )
+}
+
+/// Whatever a client sends to add a status, a role or a result, the answer is what was
+/// added, still there when read back with its case, or a problem: never a server error.
+/// Each takes only its own fields, so a body is cut down to them first (else every
+/// one would be refused for the others').
+async fn any_body_adds_to_a_case_or_gets_a_problem(w: World) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let zaak = w.case(SANNE).await;
+    let zaak_path = format!("/zaken/api/v1/zaken/{}", zaak.uuid);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = sub_bodies(&format!("{BASE}{zaak_path}"));
+    let endpoints = [
+        (
+            "/zaken/api/v1/statussen",
+            "werkplek",
+            &[
+                "zaak",
+                "statustype",
+                "datumStatusGezet",
+                "statustoelichting",
+            ][..],
+        ),
+        (
+            "/zaken/api/v1/rollen",
+            "balie",
+            &[
+                "zaak",
+                "roltype",
+                "betrokkeneType",
+                "betrokkeneIdentificatie",
+                "roltoelichting",
+            ][..],
+        ),
+        (
+            "/zaken/api/v1/resultaten",
+            "balie",
+            &["zaak", "resultaattype", "toelichting"][..],
+        ),
+    ];
+    let mut outcomes = [(0, 0); 3];
+    for _ in 0..150 {
+        let body = strategy.new_tree(&mut runner).unwrap().current();
+        for (i, (path, client, own)) in endpoints.iter().enumerate() {
+            let mut sent = body.clone();
+            sent.as_object_mut()
+                .unwrap()
+                .retain(|key, _| own.contains(&key.as_str()) || key == "geheim");
+            let (status, answer) = w.call("POST", path, Some(client), Some(sent.clone())).await;
+            match status {
+                201 => {
+                    outcomes[i].0 += 1;
+                    let named = json!(format!("{BASE}{zaak_path}"));
+                    assert_eq!(answer["zaak"], named, "{path} {sent}");
+                    let url = answer["url"].as_str().unwrap().strip_prefix(BASE).unwrap();
+                    let (read, again) = w.get(url, "balie").await;
+                    assert_eq!((read, &again), (200, &answer), "{path} {sent}");
+                }
+                400 | 404 | 409 => {
+                    outcomes[i].1 += 1;
+                    assert!(answer["code"].is_string(), "{path} {sent}: {answer}");
+                }
+                other => panic!("{path} {sent}: {other} {answer}"),
+            }
+            let (status, _) = w.get(&zaak_path, "balie").await;
+            assert_eq!(status, 200, "the case reads back after {path} {sent}");
+        }
+    }
+    // Each endpoint both took and refused bodies: the bodies are not all of one kind.
+    for ((path, ..), (added, refused)) in endpoints.iter().zip(outcomes) {
+        // A case has one result: the first good one is taken, later ones refused.
+        assert!(
+            added > 0 && refused > 0,
+            "{path}: {added} added, {refused} refused"
+        );
+    }
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
         any_body_creates_a_case_or_gets_a_problem,
+        any_body_adds_to_a_case_or_gets_a_problem,
         without_a_good_token_nothing_is_shown,
         a_residents_cases_are_listed_and_paged_as_the_standard_does,
         a_client_sees_only_its_zaaktypen,
