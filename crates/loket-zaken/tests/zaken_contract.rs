@@ -255,6 +255,56 @@ async fn concurrent_statuses_are_all_kept_in_order(store: Arc<dyn ZaakStore>) {
     );
 }
 
+/// Writes of every kind to one case at once (two employees, the API, the process) all
+/// succeed: none is refused because another held the database. On SQLite a transaction
+/// that reads before it writes cannot wait for another writer (SQLite refuses it at once
+/// rather than risk a deadlock), so every writing transaction takes the lock first.
+async fn concurrent_writes_of_every_kind_all_succeed(store: Arc<dyn ZaakStore>) {
+    let zaak = store.create(&application(SANNE, "x"), NOW).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let uuid = zaak.uuid;
+            match i % 4 {
+                0 => store
+                    .add_role(uuid, &NewRol::initiator(TOM), &audit("test", "rol"))
+                    .await
+                    .map(|added| added.is_some()),
+                1 => {
+                    let note = Note {
+                        auteur: "m.jansen".to_owned(),
+                        tekst: format!("notitie {i}"),
+                        moment: NOW,
+                    };
+                    store.add_note(uuid, &note).await
+                }
+                2 => store
+                    .set_result(uuid, "toegekend", "", &audit("test", "resultaat"))
+                    .await
+                    // One result per case: the others find it there.
+                    .map(|_| true),
+                _ => store
+                    .add_status(
+                        uuid,
+                        &status(statustype::IN_BEHANDELING, &format!("stap {i}")),
+                        &audit("test", "status gezet"),
+                    )
+                    .await
+                    .map(|added| added.is_some()),
+            }
+        }));
+    }
+    for (i, task) in tasks.into_iter().enumerate() {
+        let written = task.await.unwrap();
+        assert!(matches!(written, Ok(true)), "write {i}: {written:?}");
+    }
+    assert_eq!(store.roles(zaak.uuid).await.unwrap().len(), 1 + 12);
+    assert_eq!(store.notes(zaak.uuid).await.unwrap().len(), 12);
+    assert_eq!(store.statuses(zaak.uuid).await.unwrap().len(), 1 + 12);
+    assert!(store.result(zaak.uuid).await.unwrap().is_some());
+}
+
 async fn a_case_has_one_result(store: Arc<dyn ZaakStore>) {
     let zaak = store.create(&application(SANNE, "x"), NOW).await.unwrap();
     let result = store
@@ -713,6 +763,7 @@ loket_store::contract_suite! {
         a_case_decided_at_once_is_closed_in_one_go,
         a_resident_sees_only_their_own_cases_newest_first,
         concurrent_statuses_are_all_kept_in_order,
+        concurrent_writes_of_every_kind_all_succeed,
         a_case_has_one_result,
         granted_permits_are_counted_per_object,
         roles_can_be_added,

@@ -319,8 +319,12 @@ async fn a_status_is_added_only_with_the_scope_and_valid_input(w: World) {
         .await;
     assert_eq!(status, 400);
     assert_eq!(problem["invalidParams"][0]["name"], "statustype");
-    // Not a time, or (in UTC) a moment after the last year there is.
-    for time in ["gisteren", "9999-12-31T23:59:59-23:59"] {
+    // Not a time, or (in UTC) a moment after the last year there is or before year 0.
+    for time in [
+        "gisteren",
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+01:00",
+    ] {
         let mut bad_time = body("afgehandeld");
         bad_time["datumStatusGezet"] = json!(time);
         let (status, problem) = w
@@ -768,6 +772,7 @@ fn sub_bodies(zaak_url: &str) -> impl proptest::strategy::Strategy<Value = Value
             json!("2026-11-24T09:00:00+01:00"),
             json!("2026-02-30T09:00:00Z"),
             json!("9999-12-31T23:59:59-23:59"),
+            json!("0000-01-01T00:00:00+01:00"),
             json!("gisteren"),
         ]),
         field(vec![
@@ -883,6 +888,18 @@ async fn any_body_adds_to_a_case_or_gets_a_problem(w: World) {
                     outcomes[i].0 += 1;
                     let named = json!(format!("{BASE}{zaak_path}"));
                     assert_eq!(answer["zaak"], named, "{path} {sent}");
+                    // Every moment in an answer is one RFC 3339 can write.
+                    if let Some(moment) = answer.get("datumStatusGezet") {
+                        let text = moment.as_str().unwrap_or_default();
+                        assert!(
+                            time::OffsetDateTime::parse(
+                                text,
+                                &time::format_description::well_known::Rfc3339
+                            )
+                            .is_ok(),
+                            "{path} {sent}: {answer}"
+                        );
+                    }
                     let url = answer["url"].as_str().unwrap().strip_prefix(BASE).unwrap();
                     let (read, again) = w.get(url, "balie").await;
                     assert_eq!((read, &again), (200, &answer), "{path} {sent}");

@@ -199,7 +199,7 @@ macro_rules! zaak_row_from {
 
 mod sqlite {
     use super::*;
-    shared::zaak_store_impl!(SqliteZaken, Sqlite);
+    shared::zaak_store_impl!(SqliteZaken, Sqlite, "BEGIN IMMEDIATE");
 
     impl SqliteZaken {
         /// A resident's cases, on this thread; `None` for other lists (the workspace's
@@ -328,7 +328,7 @@ mod sqlite {
 
 mod postgres {
     use super::*;
-    shared::zaak_store_impl!(PostgresZaken, Postgres);
+    shared::zaak_store_impl!(PostgresZaken, Postgres, "BEGIN");
 
     /// Postgres is asked over the network: every read goes through the pool.
     impl PostgresZaken {
@@ -402,7 +402,8 @@ fn corrupt(what: &str, value: impl std::fmt::Display) -> StoreError {
 }
 
 /// `JJJJ-MM-DD`, so that dates sort as text. The edges take years 0 to 9999 only; a
-/// year before 0 (which no edge lets in) is written so that it still reads back.
+/// year before 0, should one come in another way, is written so that it still reads
+/// back (though it does not sort).
 fn date_text(date: Date) -> String {
     let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
     let sign = if year < 0 { "-" } else { "" };

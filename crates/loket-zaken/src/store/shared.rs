@@ -1,9 +1,14 @@
 //! The one implementation of [`ZaakStore`](super::ZaakStore), for any backend whose
 //! pool is `self.pool`: every statement is built with `QueryBuilder`, which writes each
 //! backend's placeholders, so the SQL text is the same for SQLite and Postgres.
+//!
+//! Every transaction here writes, and begins with `$begin`: on SQLite `BEGIN IMMEDIATE`,
+//! which takes the write lock at once and waits for it. A deferred transaction that read
+//! first cannot wait when another connection writes: SQLite refuses it at once ("database
+//! is locked"), and two employees saving at the same moment would get an error.
 
 macro_rules! zaak_store_impl {
-    ($store:ty, $db:ty) => {
+    ($store:ty, $db:ty, $begin:expr) => {
         #[async_trait]
         impl ZaakStore for $store {
             async fn create(&self, zaak: &NewZaak, now: OffsetDateTime) -> Result<Zaak, StoreError> {
@@ -25,7 +30,7 @@ macro_rules! zaak_store_impl {
                     .iter()
                     .map(|zaak| (Uuid::now_v7().to_string(), zaak))
                     .collect();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 for chunk in rows.chunks(CASES_PER_STATEMENT) {
                     insert_cases(&mut tx, chunk, now).await?;
                 }
@@ -55,7 +60,7 @@ macro_rules! zaak_store_impl {
             }
 
             async fn import(&self, zaken: &[NewZaak], now: OffsetDateTime) -> Result<u64, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 for chunk in zaken.chunks(CASES_PER_STATEMENT) {
                     let rows: Vec<(String, &NewZaak)> = chunk
                         .iter()
@@ -122,7 +127,7 @@ macro_rules! zaak_store_impl {
                 status: &NewStatus,
                 audit: &AuditEntry,
             ) -> Result<Option<Status>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 // The update takes the case's row (Postgres) or the write lock (SQLite)
                 // first, so concurrent appends queue up and each gets the next number.
                 let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
@@ -182,7 +187,7 @@ macro_rules! zaak_store_impl {
                 role: &NewRol,
                 audit: &AuditEntry,
             ) -> Result<Option<Rol>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut select: QueryBuilder<'_, $db> =
                     QueryBuilder::new("SELECT seq FROM zaken WHERE uuid = ");
                 select.push_bind(zaak.to_string());
@@ -231,7 +236,7 @@ macro_rules! zaak_store_impl {
                 audit: &AuditEntry,
             ) -> Result<Option<Resultaat>, StoreError> {
                 let uuid = Uuid::now_v7();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "INSERT INTO resultaten (uuid, zaak_seq, resultaattype, toelichting) SELECT ",
                 );
@@ -302,7 +307,7 @@ macro_rules! zaak_store_impl {
                 medewerker: Option<&str>,
                 audit: &AuditEntry,
             ) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut update: QueryBuilder<'_, $db> =
                     QueryBuilder::new("UPDATE zaken SET behandelaar = ");
                 update
@@ -321,7 +326,7 @@ macro_rules! zaak_store_impl {
             }
 
             async fn close(&self, zaak: Uuid, closing: &Closing) -> Result<Option<Zaak>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut update: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "UPDATE zaken SET status_count = status_count + 1, status = ",
                 );
@@ -367,7 +372,7 @@ macro_rules! zaak_store_impl {
                 to: &Termijn,
                 audit: &AuditEntry,
             ) -> Result<Option<Zaak>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut update: QueryBuilder<'_, $db> =
                     QueryBuilder::new("UPDATE zaken SET einddatum_gepland = ");
                 update
@@ -438,7 +443,7 @@ macro_rules! zaak_store_impl {
             }
 
             async fn add_note(&self, zaak: Uuid, note: &Note) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let mut insert: QueryBuilder<'_, $db> = QueryBuilder::new(
                     "INSERT INTO notities (zaak_seq, auteur, tekst, gezet_ms) SELECT seq, ",
                 );

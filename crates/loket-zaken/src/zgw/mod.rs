@@ -462,10 +462,12 @@ async fn create_status(
     }
     let moment = match &body.datum_status_gezet {
         // Kept in UTC: "9999-12-31T23:59:59-23:59" parses, but is a moment past the last
-        // year, which no store could give back.
+        // year, which no store could give back; "0000-01-01T00:00:00+01:00" is one in the
+        // year before 0, which RFC 3339 cannot write.
         Some(text) => OffsetDateTime::parse(text, &Rfc3339)
             .ok()
             .and_then(|moment| moment.checked_to_offset(time::UtcOffset::UTC))
+            .filter(|moment| moment.year() >= 0)
             .ok_or_else(|| {
                 invalid(
                     "datumStatusGezet",
