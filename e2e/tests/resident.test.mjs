@@ -100,8 +100,18 @@ for (const javaScript of [true, false]) {
       assert.match(await page.locator('h1').innerText(), /Bewonersparkeervergunning/);
       assert.ok(await page.getByLabel('34GBV7').isChecked(), 'the car chosen');
       assert.ok(await page.getByLabel('Nee', { exact: true }).isChecked(), 'the answer given');
-      await page.getByRole('button', { name: 'Doorgaan' }).click();
+      // The language switch takes the answers along, on the questions and on the check.
+      await page.getByRole('button', { name: 'English' }).click();
+      assert.match(await page.locator('h1').innerText(), /Residential parking permit/);
+      assert.ok(await page.getByLabel('34GBV7').isChecked(), 'the car chosen, in English');
+      assert.ok(await page.getByLabel('No', { exact: true }).isChecked(), 'the answer, in English');
+      await noViolations(page);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      assert.match(await page.locator('h1').innerText(), /Check your application/);
+      await page.getByRole('button', { name: 'Nederlands' }).click();
       assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
+      assert.match(await page.locator('main').innerText(), /34GBV7/);
+      await noViolations(page);
       await page.getByRole('button', { name: 'Aanvraag versturen' }).click();
 
       const decision = await page.locator('main').innerText();

@@ -52,6 +52,7 @@ impl ErrorPages for PortalErrorPages {
                 csrf: String::new(),
                 unread: 0,
                 nav: "",
+                resubmit: None,
             },
             status: problem.status,
             not_found: problem.status == 404,

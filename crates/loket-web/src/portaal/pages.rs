@@ -100,6 +100,7 @@ impl App {
             csrf: me.map(|(_, csrf)| csrf.to_owned()).unwrap_or_default(),
             unread,
             nav,
+            resubmit: None,
         }
     }
 }
@@ -828,9 +829,11 @@ async fn apply_page(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let path = format!("/aanvragen/{}", product.id);
-    let layout = app
+    let mut layout = app
         .layout(headers, query, Some(me), &path, "aanvragen")
         .await?;
+    // The answers given so far come along to the other language, not lost on a link.
+    layout.resubmit = Some(("aanvraag".to_owned(), format!("{path}/wijzigen")));
     let lang = layout.lang;
     let en = lang == Lang::En;
     let Some(applications) = &app.portaal.applications else {
@@ -1001,9 +1004,11 @@ async fn check_page(
     errors: Vec<FieldError>,
 ) -> Result<Response, ApiError> {
     let path = format!("/aanvragen/{}", product.id);
-    let layout = app
+    let mut layout = app
         .layout(headers, query, Some(me), &path, "aanvragen")
         .await?;
+    // The answers, checked again, in the other language (files chosen are not kept).
+    layout.resubmit = Some(("antwoorden".to_owned(), path.clone()));
     let lang = layout.lang;
     let en = lang == Lang::En;
     let antwoorden = product

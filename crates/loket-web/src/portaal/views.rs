@@ -24,6 +24,10 @@ pub(crate) struct Layout {
     pub unread: u64,
     /// Which item of the menu this page is.
     pub nav: &'static str,
+    /// A form whose answers the language switch takes along: its id, and where to post
+    /// them to show them again. Without it the switch is a link, and a form's answers
+    /// would be lost.
+    pub resubmit: Option<(String, String)>,
 }
 
 impl Layout {
@@ -42,6 +46,14 @@ impl Layout {
     /// This page in the other language, its own query kept.
     pub(crate) fn switch_href(&self) -> String {
         crate::i18n::switch_href(&self.path, self.other_code())
+    }
+
+    /// Where the language switch posts the form it takes along, in the other language.
+    pub(crate) fn resubmit_action(&self) -> String {
+        self.resubmit
+            .as_ref()
+            .map(|(_, action)| crate::i18n::switch_href(action, self.other_code()))
+            .unwrap_or_default()
     }
 
     pub(crate) fn current(&self, item: &str) -> &'static str {
@@ -436,6 +448,59 @@ fn section(used: &DataUsed, lang: Lang) -> Section {
     }
 }
 
+/// A coded value of a national table (`{"code", "omschrijving"}` at `pointer`) in the
+/// page's language: in Dutch as the register describes it; on an English page, the
+/// English for a code in `english`, else the register's Dutch (it may hold codes we do
+/// not know).
+fn described(value: &Value, pointer: &str, english: &[(&str, &str)], lang: Lang) -> String {
+    let Some(coded) = value.pointer(pointer) else {
+        return String::new();
+    };
+    let code = s(coded, "/code");
+    match english.iter().find(|(known, _)| *known == code) {
+        Some((_, en)) if lang == Lang::En => (*en).to_owned(),
+        _ => s(coded, "/omschrijving"),
+    }
+}
+
+/// BRP table 1 (geslacht).
+const GESLACHT: &[(&str, &str)] = &[("M", "male"), ("V", "female"), ("O", "unknown")];
+/// BRP table 32 (nationaliteiten): the one nearly every resident has.
+const NATIONALITEIT: &[(&str, &str)] = &[("0001", "Dutch")];
+/// BRP table 48 (reisdocumenten).
+const REISDOCUMENT: &[(&str, &str)] = &[("PN", "Dutch passport"), ("NI", "Dutch identity card")];
+/// Why a travel document no longer counts.
+const INHOUDING: &[(&str, &str)] = &[
+    ("I", "taken in or handed in"),
+    ("R", "no longer valid by law"),
+    ("V", "missing"),
+];
+const BRANDSTOF: &[(&str, &str)] = &[
+    ("B", "Petrol"),
+    ("D", "Diesel"),
+    ("E", "Electric"),
+    ("L", "LPG"),
+    ("H", "Hydrogen"),
+];
+const NIVEAU: &[(&str, &str)] = &[
+    ("VO", "secondary education"),
+    ("MBO", "secondary vocational education (MBO)"),
+    ("HBO", "higher professional education (HBO)"),
+    ("WO", "university education (WO)"),
+];
+const INKOMENSKLASSE: &[(&str, &str)] = &[
+    ("T110", "up to 110% of the social minimum"),
+    ("T130", "110% to 130% of the social minimum"),
+    ("T150", "130% to 150% of the social minimum"),
+    ("B150", "150% of the social minimum or more"),
+];
+const UITKERING: &[(&str, &str)] = &[
+    ("PW", "social assistance benefit (Participatiewet)"),
+    ("IOAW", "IOAW benefit (older unemployed employees)"),
+    ("IOAZ", "IOAZ benefit (older formerly self-employed people)"),
+    ("BBZ", "Bbz benefit (self-employed people)"),
+];
+
 fn s(value: &Value, pointer: &str) -> String {
     match value.pointer(pointer) {
         Some(Value::String(text)) => text.clone(),
@@ -482,7 +547,7 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
             let woonplaats = format!("{} {}", s(adres, "/postcode"), s(adres, "/woonplaats"));
             let nationaliteiten = items(p, "nationaliteiten")
                 .into_iter()
-                .map(|n| s(n, "/nationaliteit/omschrijving"))
+                .map(|n| described(n, "/nationaliteit", NATIONALITEIT, lang))
                 .collect::<Vec<_>>()
                 .join(", ");
             let names = |key: &str| {
@@ -514,7 +579,10 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                     l("Geboorteplaats", "Place of birth"),
                     s(p, "/geboorte/plaats/omschrijving"),
                 ),
-                (l("Geslacht", "Sex"), s(p, "/geslacht/omschrijving")),
+                (
+                    l("Geslacht", "Sex"),
+                    described(p, "/geslacht", GESLACHT, lang),
+                ),
                 (l("Adres", "Address"), straat),
                 (
                     l("Postcode en woonplaats", "Postcode and town"),
@@ -543,19 +611,21 @@ fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
     items(answer, "reisdocumenten")
         .into_iter()
         .map(|doc| {
-            let status = if doc.get("inhoudingOfVermissing").is_some() {
-                format!(
-                    "{} ({})",
-                    s(doc, "/inhoudingOfVermissing/aanduiding/omschrijving"),
-                    doc.get("inhoudingOfVermissing")
-                        .map(|i| d(i, "datum", lang))
-                        .unwrap_or_default()
-                )
-            } else {
-                l("Geldig", "Valid")
+            let status = match doc.get("inhoudingOfVermissing") {
+                Some(inhouding) => {
+                    let why = described(doc, "/inhoudingOfVermissing/aanduiding", INHOUDING, lang);
+                    match d(inhouding, "datum", lang) {
+                        since if since.is_empty() => why,
+                        since => format!("{why} ({since})"),
+                    }
+                }
+                None => l("Geldig", "Valid"),
             };
             rows(vec![
-                (l("Soort", "Kind"), s(doc, "/soort/omschrijving")),
+                (
+                    l("Soort", "Kind"),
+                    described(doc, "/soort", REISDOCUMENT, lang),
+                ),
                 (
                     l("Documentnummer", "Document number"),
                     s(doc, "/reisdocumentnummer"),
@@ -587,7 +657,10 @@ fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                         .trim()
                         .to_owned(),
                 ),
-                (l("Brandstof", "Fuel"), s(v, "/brandstof/omschrijving")),
+                (
+                    l("Brandstof", "Fuel"),
+                    described(v, "/brandstof", BRANDSTOF, lang),
+                ),
                 (
                     l("Op uw naam sinds", "In your name since"),
                     v.pointer("/tenaamstelling")
@@ -607,7 +680,7 @@ fn enrolments(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
             rows(vec![
                 (l("Opleiding", "Programme"), s(e, "/opleiding/naam")),
                 (l("School", "School"), s(e, "/instelling/naam")),
-                (l("Niveau", "Level"), s(e, "/niveau/omschrijving")),
+                (l("Niveau", "Level"), described(e, "/niveau", NIVEAU, lang)),
                 (l("Begonnen op", "Started on"), d(e, "datumAanvang", lang)),
                 (
                     l("Verwacht einde", "Expected end"),
@@ -625,7 +698,7 @@ fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
     for situation in items(answer, "inkomenssituaties") {
         out.push(rows(vec![(
             l("Inkomensklasse", "Income class"),
-            s(situation, "/inkomensklasse/omschrijving"),
+            described(situation, "/inkomensklasse", INKOMENSKLASSE, lang),
         )]));
         for benefit in items(situation, "uitkeringen") {
             let next = items(benefit, "betalingen")
@@ -640,7 +713,10 @@ fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                 .collect::<Vec<_>>()
                 .join("; ");
             out.push(rows(vec![
-                (l("Uitkering", "Benefit"), s(benefit, "/soort/omschrijving")),
+                (
+                    l("Uitkering", "Benefit"),
+                    described(benefit, "/soort", UITKERING, lang),
+                ),
                 (
                     l("Bedrag per maand", "Amount per month"),
                     amount(&s(benefit, "/bedragPerMaand/waarde"), lang),
@@ -753,6 +829,98 @@ mod tests {
             if cents(&text).is_none() && !text.is_empty() {
                 proptest::prop_assert_eq!(amount(&text, Lang::En), format!("€ {text}"));
             }
+        }
+    }
+
+    /// Register values from national tables read in the page's language: Dutch as the
+    /// register describes them, English by their code; a code we do not know stays as
+    /// the register describes it.
+    #[test]
+    fn coded_register_values_read_in_the_pages_language() {
+        let used = |naam: &str, waarden: Value| DataUsed {
+            naam: naam.to_owned(),
+            bron: String::new(),
+            dienst: String::new(),
+            verwerkingsactiviteit: None,
+            trace_id: String::new(),
+            span_id: String::new(),
+            waarden: Some(waarden),
+            fout: None,
+        };
+        let coded = |code: &str, omschrijving: &str| serde_json::json!({"code": code, "omschrijving": omschrijving});
+        let data = [
+            used(
+                "brp",
+                serde_json::json!({"personen": [{
+                    "geslacht": coded("V", "vrouw"),
+                    "nationaliteiten": [
+                        {"nationaliteit": coded("0001", "Nederlandse")},
+                        {"nationaliteit": coded("0052", "Belgische")},
+                    ],
+                }]}),
+            ),
+            used(
+                "reisdocumenten",
+                serde_json::json!({"reisdocumenten": [{
+                    "soort": coded("PN", "Nationaal paspoort"),
+                    "inhoudingOfVermissing": {"aanduiding": coded("V", "vermist")},
+                }]}),
+            ),
+            used(
+                "rdw",
+                serde_json::json!({"voertuigen": [{"brandstof": coded("E", "Elektriciteit")}]}),
+            ),
+            used(
+                "duo",
+                serde_json::json!({"inschrijvingen": [{"niveau": coded("MBO", "middelbaar beroepsonderwijs")}]}),
+            ),
+            used(
+                "inkomen",
+                serde_json::json!({"inkomenssituaties": [{
+                    "inkomensklasse": coded("T110", "tot 110% van het sociaal minimum"),
+                    "uitkeringen": [{"soort": coded("PW", "bijstandsuitkering (Participatiewet)")}],
+                }]}),
+            ),
+        ];
+        let values = |lang: Lang| -> Vec<String> {
+            sections(&data, lang)
+                .into_iter()
+                .flat_map(|section| section.items)
+                .flatten()
+                .map(|(_, value)| value)
+                .collect()
+        };
+        let dutch = values(Lang::Nl);
+        let english = values(Lang::En);
+        for expected in [
+            "vrouw",
+            "Nederlandse, Belgische",
+            "Nationaal paspoort",
+            "vermist",
+            "Elektriciteit",
+            "middelbaar beroepsonderwijs",
+            "tot 110% van het sociaal minimum",
+            "bijstandsuitkering (Participatiewet)",
+        ] {
+            assert!(
+                dutch.iter().any(|v| v == expected),
+                "{expected} in {dutch:?}"
+            );
+        }
+        for expected in [
+            "female",
+            "Dutch, Belgische",
+            "Dutch passport",
+            "missing",
+            "Electric",
+            "secondary vocational education (MBO)",
+            "up to 110% of the social minimum",
+            "social assistance benefit (Participatiewet)",
+        ] {
+            assert!(
+                english.iter().any(|v| v == expected),
+                "{expected} in {english:?}"
+            );
         }
     }
 
