@@ -1142,16 +1142,41 @@ fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
     let list = pki::revocation_lists(&pem, "test").unwrap().remove(0);
     // The list as signed takes effect: the oracle below is not vacuous.
     assert!(tls::check_identity(&revoked, &ca.trust_revoking(&pem)).is_err());
-    assert!(tls::check_identity(&ca.issue(RVIG, -1, 365), &ca.trust_revoking(&pem)).is_ok());
+    let valid = ca.issue(RVIG, -1, 365);
+    assert!(tls::check_identity(&valid, &ca.trust_revoking(&pem)).is_ok());
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    proptest!(|(damage in damage(), text in ".{0,80}")| {
+    let text = prop_oneof![
+        ".{0,80}".boxed(),
+        // PEM's markers without a partner, with other labels, around broken base64.
+        (
+            proptest::sample::select(vec![
+                "-----BEGIN X509 CRL-----",
+                "-----END X509 CRL-----",
+                "-----BEGIN CERTIFICATE-----",
+                "-----BEGIN X509 CRL-----\r\n"
+            ]),
+            "[A-Za-z0-9+/=\n]{0,60}",
+            proptest::sample::select(vec![
+                "",
+                "-----END X509 CRL-----",
+                "-----END CERTIFICATE-----"
+            ]),
+        )
+            .prop_map(|(begin, body, end)| format!("{begin}\n{body}\n{end}"))
+            .boxed(),
+    ];
+    proptest!(|(damage in damage(), text in text)| {
         let bytes = damage.apply(list.as_ref());
         prop_assume!(bytes != list.as_ref());
         let damaged = rustls::pki_types::CertificateRevocationListDer::from(bytes);
         pki::overdue_revocation_lists(std::slice::from_ref(&damaged), now);
         pki::earliest_next_update(std::slice::from_ref(&damaged));
-        match ca.trust().with_revocation_lists(vec![damaged]) {
-            Err(error) => prop_assert!(!error.to_string().is_empty()),
+        match ca.trust().with_revocation_lists(vec![damaged.clone()]) {
+            // Refused when read, saying it is the list.
+            Err(error) => prop_assert!(
+                matches!(error, tls::TlsError::RevocationList(1) | tls::TlsError::Verifier(_)),
+                "{error}"
+            ),
             Ok(trust) => {
                 prop_assert!(trust.checks_revocation());
                 prop_assert!(
@@ -1161,11 +1186,21 @@ fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
                 prop_assert!(trust.refuses(&SentChain::new(revoked.chain.clone())));
             }
         }
+        // In place of the list in force (its file changed): the revoked certificate stays
+        // out. (A damaged copy that still parses fails closed: its signature does not
+        // check, so every certificate of its CA is refused until a good list is back.)
+        let in_force = ca.trust_revoking(&pem);
+        let _ = in_force.replace_revocation_lists(vec![damaged]);
+        prop_assert!(tls::check_identity(&revoked, &in_force).is_err());
         // Any text: lists when it holds one, a clear error otherwise.
+        // Text around the list is read past; a broken PEM block makes the file an error.
         let wrapped = format!("{text}\n{pem}");
-        prop_assert_eq!(pki::revocation_lists(&wrapped, "test").map(|l| l.len()).ok(), Some(1));
-        if let Ok(found) = pki::revocation_lists(&text, "test") {
-            prop_assert!(!found.is_empty());
+        let found = pki::revocation_lists(&wrapped, "test").map(|l| l.len()).ok();
+        if !text.contains("-----") {
+            prop_assert_eq!(found, Some(1));
+        }
+        if pki::revocation_lists(&text, "test").is_ok() {
+            prop_assert!(text.contains("-----BEGIN X509 CRL-----") && text.contains("-----END X509 CRL-----"));
         }
     });
 }

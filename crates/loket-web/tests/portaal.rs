@@ -1532,7 +1532,17 @@ mod any_log {
         if let Lie::Proof(k, reply) = &case.lie
             && let Some(entry) = case.entries.get(*k)
         {
-            proofs.insert(entry.position, reply.clone());
+            let path_of = |body: &str| {
+                serde_json::from_str::<Value>(body)
+                    .ok()
+                    .and_then(|v| v.get("auditPath").cloned())
+            };
+            let mut reply = reply.clone();
+            // Anything can be the true proof by chance (`{"auditPath": []}` for one leaf).
+            if path_of(&reply.body) == path_of(&proofs[&entry.position].body) {
+                reply.body = json!({"auditPath": 7}).to_string();
+            }
+            proofs.insert(entry.position, reply);
         }
         let mut found: Vec<Value> = case
             .entries
@@ -1619,13 +1629,11 @@ mod any_log {
             let cookie = world.log_in(SANNE).await;
             (inzage, world, cookie)
         });
-        let cases = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(128);
-        let mut runner = proptest::test_runner::TestRunner::new(
-            proptest::test_runner::Config::with_cases(cases),
-        );
+        // Failures are saved (and run first next time) as proptest! does.
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            source_file: Some(file!()),
+            ..proptest::test_runner::Config::default()
+        });
         let result = runner.run(&case(), |case| {
             *shared.lock().unwrap() = answers(&case, &keys[0], &keys[1]);
             runtime.block_on(async {
@@ -1642,7 +1650,6 @@ mod any_log {
                 if matches!(case.lie, Lie::TooMany) {
                     prop_assert!(!read.bereikbaar && read.gebruik.is_empty());
                 }
-                let copies = if case.cursor == "7" { 4 } else { 1 };
                 let mut verified = 0;
                 for used in &read.gebruik {
                     let entry = case.entries.iter().position(|e| e.trace() == used.trace_id);
@@ -1681,10 +1688,10 @@ mod any_log {
                     let mut seen: Vec<String> =
                         read.gebruik.iter().map(|u| u.trace_id.clone()).collect();
                     seen.sort();
-                    let mut expected: Vec<String> =
-                        shown.iter().flat_map(|t| vec![t.clone(); copies]).collect();
+                    let mut expected = shown;
                     expected.sort();
-                    prop_assert_eq!(seen, expected, "every record shown, as often as read");
+                    // Once each, though a log whose cursor does not move gives them again.
+                    prop_assert_eq!(seen, expected, "every record shown once");
                 }
                 let page = world
                     .send("GET", "/wie-gebruikte-mijn-gegevens", Some(&cookie), &[])

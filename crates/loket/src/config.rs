@@ -698,10 +698,11 @@ fn settings<T: serde::de::DeserializeOwned>(
                 .into_iter()
                 .map(|error| {
                     let key = error.path.join(".");
-                    let from = error
-                        .metadata
-                        .map(|m| format!(" (in {})", m.name))
-                        .unwrap_or_default();
+                    // A key missing from a section has no source of its own.
+                    let from = error.metadata.map_or_else(
+                        || format!(" (in {} or LOKET_* variables)", path.display()),
+                        |m| format!(" (in {})", m.name),
+                    );
                     match key.as_str() {
                         "" => format!("{}{from}", error.kind),
                         key => format!("{key}: {}{from}", error.kind),
@@ -1900,6 +1901,18 @@ mod tests {
             message.ends_with(&format!("(in {})", typo.display())),
             "{message}"
         );
+        let missing = write(
+            dir.path(),
+            "missing.toml",
+            "municipality = \"X\"\nmunicipality_code = \"0363\"\nrsin = \"123456782\"\n",
+        );
+        assert_eq!(
+            format!("{:#}", load(&missing).unwrap_err()),
+            format!(
+                "invalid configuration: missing field `storage` (in {} or LOKET_* variables)",
+                missing.display()
+            )
+        );
         let port = write(
             dir.path(),
             "port.toml",
@@ -2122,12 +2135,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pki = dir.path().join("pki");
         loket_exchange::pki::init(&pki, &crate::exchange::organisations().unwrap()).unwrap();
-        let mut runner = TestRunner::new(Config::with_cases(
-            std::env::var("PROPTEST_CASES")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(96),
-        ));
+        // Run by hand (the PKI is made once), with failures saved as proptest! does.
+        let mut runner = TestRunner::new(Config {
+            source_file: Some(file!()),
+            ..Config::default()
+        });
         runner
             .run(&exchange_sections(), |lines| {
                 let text = exchange_toml(&lines, &pki);

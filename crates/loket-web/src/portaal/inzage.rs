@@ -504,7 +504,8 @@ async fn read_log(
             };
         }
     };
-    let mut records = Vec::new();
+    let mut records: Vec<Read> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut verder = Start::Done;
     for _ in 0..READS_PER_PAGE {
         let Some((read, next)) = read_records(client, base, source, &asking, trace, cursor).await
@@ -516,7 +517,10 @@ async fn read_log(
                 verder: start,
             };
         };
-        records.extend(read);
+        // A record is shown once, however often a log gives it; and a log pages back to
+        // older records, so a cursor that does not move back ends the reading.
+        records.extend(read.into_iter().filter(|r| seen.insert(r.index)));
+        let next = next.filter(|next| cursor.is_none_or(|cursor| *next < cursor));
         cursor = next;
         verder = next.map_or(Start::Done, Start::Before);
         if next.is_none() || records.len() >= USES_PER_PAGE {
