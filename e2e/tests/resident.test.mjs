@@ -100,15 +100,16 @@ for (const javaScript of [true, false]) {
       assert.match(await page.locator('h1').innerText(), /Bewonersparkeervergunning/);
       assert.ok(await page.getByLabel('34GBV7').isChecked(), 'the car chosen');
       assert.ok(await page.getByLabel('Nee', { exact: true }).isChecked(), 'the answer given');
-      // The language switch takes the answers along, on the questions and on the check.
-      await page.getByRole('button', { name: 'English' }).click();
+      // The form's own language button takes the answers along, on the questions and
+      // on the check; Enter in a field still means "Continue".
+      await page.getByRole('button', { name: 'Read in English, keeping your answers' }).click();
       assert.match(await page.locator('h1').innerText(), /Residential parking permit/);
       assert.ok(await page.getByLabel('34GBV7').isChecked(), 'the car chosen, in English');
       assert.ok(await page.getByLabel('No', { exact: true }).isChecked(), 'the answer, in English');
       await noViolations(page);
-      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.locator('#kenteken').press('Enter');
       assert.match(await page.locator('h1').innerText(), /Check your application/);
-      await page.getByRole('button', { name: 'Nederlands' }).click();
+      await page.getByRole('button', { name: 'Lees in het Nederlands, met uw antwoorden' }).click();
       assert.match(await page.locator('h1').innerText(), /Controleer uw aanvraag/);
       assert.match(await page.locator('main').innerText(), /34GBV7/);
       await noViolations(page);

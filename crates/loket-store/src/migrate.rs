@@ -69,7 +69,9 @@ pub(crate) async fn apply(database: &Database, schema: &Schema) -> Result<(), St
     let component = schema.component_name()?;
     match database {
         Database::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
+            // IMMEDIATE: it reads (which versions are applied) before it writes, and a
+            // deferred transaction that read cannot wait for another writer to finish.
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             sqlx::query(CREATE_SQLITE).execute(&mut *tx).await?;
             let applied = applied_sqlite(&mut tx).await?;
             let pending = pending(schema, database, &applied)?;

@@ -833,7 +833,7 @@ async fn apply_page(
         .layout(headers, query, Some(me), &path, "aanvragen")
         .await?;
     // The answers given so far come along to the other language, not lost on a link.
-    layout.resubmit = Some(("aanvraag".to_owned(), format!("{path}/wijzigen")));
+    layout.resubmit = Some(format!("{path}/wijzigen"));
     let lang = layout.lang;
     let en = lang == Lang::En;
     let Some(applications) = &app.portaal.applications else {
@@ -1008,7 +1008,7 @@ async fn check_page(
         .layout(headers, query, Some(me), &path, "aanvragen")
         .await?;
     // The answers, checked again, in the other language (files chosen are not kept).
-    layout.resubmit = Some(("antwoorden".to_owned(), path.clone()));
+    layout.resubmit = Some(path.clone());
     let lang = layout.lang;
     let en = lang == Lang::En;
     let antwoorden = product

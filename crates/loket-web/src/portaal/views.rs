@@ -24,10 +24,11 @@ pub(crate) struct Layout {
     pub unread: u64,
     /// Which item of the menu this page is.
     pub nav: &'static str,
-    /// A form whose answers the language switch takes along: its id, and where to post
-    /// them to show them again. Without it the switch is a link, and a form's answers
-    /// would be lost.
-    pub resubmit: Option<(String, String)>,
+    /// Where the page's form posts its answers to show them again: the form then has
+    /// a button of its own to the other language, with the answers (the link in the
+    /// header would lose them; a button there would be the form's default button and
+    /// take the Enter key).
+    pub resubmit: Option<String>,
 }
 
 impl Layout {
@@ -52,7 +53,7 @@ impl Layout {
     pub(crate) fn resubmit_action(&self) -> String {
         self.resubmit
             .as_ref()
-            .map(|(_, action)| crate::i18n::switch_href(action, self.other_code()))
+            .map(|action| crate::i18n::switch_href(action, self.other_code()))
             .unwrap_or_default()
     }
 
@@ -463,7 +464,7 @@ fn described(value: &Value, pointer: &str, english: &[(&str, &str)], lang: Lang)
     }
 }
 
-/// BRP table 1 (geslacht).
+/// BRP's values for geslacht.
 const GESLACHT: &[(&str, &str)] = &[("M", "male"), ("V", "female"), ("O", "unknown")];
 /// BRP table 32 (nationaliteiten): the one nearly every resident has.
 const NATIONALITEIT: &[(&str, &str)] = &[("0001", "Dutch")];
@@ -471,9 +472,9 @@ const NATIONALITEIT: &[(&str, &str)] = &[("0001", "Dutch")];
 const REISDOCUMENT: &[(&str, &str)] = &[("PN", "Dutch passport"), ("NI", "Dutch identity card")];
 /// Why a travel document no longer counts.
 const INHOUDING: &[(&str, &str)] = &[
-    ("I", "taken in or handed in"),
+    ("I", "withheld or handed in"),
     ("R", "no longer valid by law"),
-    ("V", "missing"),
+    ("V", "reported missing"),
 ];
 const BRANDSTOF: &[(&str, &str)] = &[
     ("B", "Petrol"),
@@ -911,7 +912,7 @@ mod tests {
             "female",
             "Dutch, Belgische",
             "Dutch passport",
-            "missing",
+            "reported missing",
             "Electric",
             "secondary vocational education (MBO)",
             "up to 110% of the social minimum",
