@@ -49,6 +49,9 @@ pub struct ResidentCase {
 pub enum Attendering {
     /// A travel document expires on this date (or has expired).
     DocumentVerloopt {
+        /// BRP table 48's code (`PN`, `NI`, …), for the page's language.
+        code: String,
+        /// The register's Dutch description of that code.
         soort: String,
         nummer: String,
         datum: Date,
@@ -324,6 +327,7 @@ pub fn coming_up_in(answers: &[&Value], today: Date) -> Vec<Attendering> {
                 && datum <= horizon
             {
                 items.push(Attendering::DocumentVerloopt {
+                    code: text(document, "/soort/code"),
                     soort: text(document, "/soort/omschrijving"),
                     nummer: text(document, "/reisdocumentnummer"),
                     datum,
@@ -482,7 +486,7 @@ mod tests {
     #[test]
     fn expiring_documents_and_ending_studies_come_up_soonest_first() {
         let documents = json!({"reisdocumenten": [
-            {"reisdocumentnummer": "P1", "soort": {"omschrijving": "Nationaal paspoort"}, "datumEindeGeldigheid": day("2027-02-01")},
+            {"reisdocumentnummer": "P1", "soort": {"code": "PN", "omschrijving": "Nationaal paspoort"}, "datumEindeGeldigheid": day("2027-02-01")},
             {"reisdocumentnummer": "P2", "soort": {"omschrijving": "Nationaal paspoort"}, "datumEindeGeldigheid": day("2030-01-01")},
             {"reisdocumentnummer": "N1", "soort": {"omschrijving": "Nederlandse identiteitskaart"}, "datumEindeGeldigheid": day("2026-12-15"),
              "inhoudingOfVermissing": {"datum": day("2026-11-01")}},
@@ -501,6 +505,7 @@ mod tests {
                     datum: date!(2026 - 12 - 20)
                 },
                 Attendering::DocumentVerloopt {
+                    code: "PN".to_owned(),
                     soort: "Nationaal paspoort".to_owned(),
                     nummer: "P1".to_owned(),
                     datum: date!(2027 - 02 - 01),

@@ -22,8 +22,13 @@ pub async fn run(
     let catalogue = crate::process::catalogue(catalogue.as_deref())?;
     tracing::info!(products = catalogue.products().len(), "catalogue loaded");
     let first_start = !data.join("zaken.db").exists();
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    crate::synthetic::claim(&data)?;
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "the demo's portal is open to other machines: anyone who reaches it can log in as any resident with the simulated DigiD"
+        );
+    }
     let storage = StorageUrl::SqliteDir(data.clone());
     let mut platform = Platform::new();
     let mut handles = Vec::new();

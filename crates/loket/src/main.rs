@@ -20,6 +20,7 @@ mod process;
 mod readiness;
 mod register;
 mod seed;
+mod synthetic;
 mod werkplek;
 
 use std::net::SocketAddr;

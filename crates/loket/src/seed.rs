@@ -38,7 +38,10 @@ pub async fn run(
     }
     let storage: StorageUrl = match storage {
         Some(url) => url.parse().context("--storage")?,
-        None => StorageUrl::SqliteDir(data.clone()),
+        None => {
+            crate::synthetic::claim(&data)?;
+            StorageUrl::SqliteDir(data.clone())
+        }
     };
     let targets = Targets::open(&storage).await?;
     let municipality = Municipality::from_code(&municipality);

@@ -332,6 +332,35 @@ fn the_demo_stops_cleanly_and_starts_again_on_its_data() {
     assert!(second.stdout().contains("(reused)"));
 }
 
+/// The simulated DigiD lets anyone in as any resident: the demo does not start on a
+/// directory holding data it did not make, `loket seed` does not fill one, and neither
+/// writes anything there.
+#[test]
+fn the_demo_and_seed_refuse_a_directory_with_data_they_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("zaken.db");
+    std::fs::write(&store, b"not the demo's").unwrap();
+    let path = dir.path().to_str().unwrap();
+    for args in [
+        &["demo", "--listen", "127.0.0.1:0", "--data", path][..],
+        &["seed", "--data", path, "--persons", "10"][..],
+    ] {
+        let output = loket(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("already holds data") && stderr.contains("SYNTHETIC-DATA.txt"),
+            "{args:?}: {stderr}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["zaken.db"], "{args:?}");
+        assert_eq!(std::fs::read(&store).unwrap(), b"not the demo's");
+    }
+}
+
 #[test]
 fn healthcheck_fails_when_nobody_answers() {
     assert!(!healthcheck("http://127.0.0.1:9").success());

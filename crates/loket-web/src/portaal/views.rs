@@ -216,37 +216,36 @@ pub(crate) fn message_line(bericht: &Bericht, lang: Lang) -> MessageLine {
 pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> String {
     match item {
         Attendering::DocumentVerloopt {
+            code,
             soort,
             nummer,
             datum,
-        } if *datum < today => match lang {
-            Lang::Nl => format!(
-                "Uw {} ({nummer}) is verlopen op {}.",
-                soort.to_lowercase(),
-                day(*datum, lang)
-            ),
-            Lang::En => format!(
-                "Your {} ({nummer}) expired on {}.",
-                english_document(soort),
-                day(*datum, lang)
-            ),
-        },
-        Attendering::DocumentVerloopt {
-            soort,
-            nummer,
-            datum,
-        } => match lang {
-            Lang::Nl => format!(
-                "Uw {} ({nummer}) verloopt op {}. Vraag op tijd een nieuwe aan.",
-                soort.to_lowercase(),
-                day(*datum, lang)
-            ),
-            Lang::En => format!(
-                "Your {} ({nummer}) expires on {}. Apply for a new one in time.",
-                english_document(soort),
-                day(*datum, lang)
-            ),
-        },
+        } => {
+            let expired = *datum < today;
+            let when = day(*datum, lang);
+            match lang {
+                Lang::Nl if expired => {
+                    format!(
+                        "Uw {} ({nummer}) is verlopen op {when}.",
+                        soort.to_lowercase()
+                    )
+                }
+                Lang::Nl => format!(
+                    "Uw {} ({nummer}) verloopt op {when}. Vraag op tijd een nieuwe aan.",
+                    soort.to_lowercase()
+                ),
+                Lang::En if expired => {
+                    format!(
+                        "Your {} ({nummer}) expired on {when}.",
+                        english_document(code)
+                    )
+                }
+                Lang::En => format!(
+                    "Your {} ({nummer}) expires on {when}. Apply for a new one in time.",
+                    english_document(code)
+                ),
+            }
+        }
         Attendering::StudieEindigt { opleiding, datum } => match lang {
             Lang::Nl => format!(
                 "Uw opleiding {opleiding} eindigt naar verwachting op {}.",
@@ -260,12 +259,12 @@ pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> Str
     }
 }
 
-fn english_document(soort: &str) -> &'static str {
-    if soort.to_lowercase().contains("paspoort") {
-        "passport"
-    } else {
-        "identity card"
-    }
+/// A travel document's kind in English by its BRP table 48 code, or what every kind is.
+fn english_document(code: &str) -> &'static str {
+    REISDOCUMENT
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or("travel document", |(_, en)| en)
 }
 
 /// Which data a request asked for, in the resident's words: the fields it named ("naam,
@@ -781,6 +780,42 @@ pub(crate) fn known_rows(data: &[DataUsed], lang: Lang) -> Vec<(String, String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_documents_kind_reads_in_english_by_its_code_not_its_dutch_words() {
+        let today = time::macros::date!(2026 - 12 - 01);
+        let on = |code: &str, soort: &str, datum| Attendering::DocumentVerloopt {
+            code: code.to_owned(),
+            soort: soort.to_owned(),
+            nummer: "X1".to_owned(),
+            datum,
+        };
+        let document =
+            |code: &str, soort: &str| on(code, soort, time::macros::date!(2027 - 01 - 15));
+        let en = |item| coming_up_text(&item, today, Lang::En);
+        assert!(
+            en(document("PN", "Nationaal paspoort"))
+                .starts_with("Your Dutch passport (X1) expires on")
+        );
+        assert!(
+            en(document("NI", "Nederlandse identiteitskaart"))
+                .starts_with("Your Dutch identity card (X1)")
+        );
+        // A kind we have no English for is named by what it is, never guessed from Dutch.
+        assert!(
+            en(document("PD", "Diplomatiek paspoort")).starts_with("Your travel document (X1)")
+        );
+        assert_eq!(
+            coming_up_text(&document("PD", "Diplomatiek paspoort"), today, Lang::Nl),
+            "Uw diplomatiek paspoort (X1) verloopt op 15 januari 2027. Vraag op tijd een nieuwe aan."
+        );
+        let expired = on(
+            "NI",
+            "Nederlandse identiteitskaart",
+            time::macros::date!(2026 - 11 - 30),
+        );
+        assert!(en(expired).contains("expired on"));
+    }
 
     #[test]
     fn amounts_read_as_euros() {
