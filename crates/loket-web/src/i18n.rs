@@ -40,6 +40,96 @@ impl Lang {
     }
 }
 
+/// Text for a page with the parts that stay Dutch on an English page marked, so that the
+/// page can say so (`lang="nl"`, WCAG 3.1.2): what a register describes only in Dutch, or
+/// what an employee wrote. Templates show it with `said.html`'s macro.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Said {
+    pub(crate) parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) text: String,
+    /// Dutch on a page in English.
+    pub(crate) dutch: bool,
+}
+
+impl Said {
+    /// Text in the page's language.
+    pub(crate) fn plain(text: impl Into<String>) -> Self {
+        Self::default().and(text, false)
+    }
+
+    /// Text that is in Dutch whatever the page's language.
+    pub(crate) fn dutch(text: impl Into<String>, page: Lang) -> Self {
+        Self::default().and(text, page == Lang::En)
+    }
+
+    /// This, followed by `text`.
+    pub(crate) fn and(mut self, text: impl Into<String>, dutch: bool) -> Self {
+        let text = text.into();
+        if !text.is_empty() {
+            self.parts.push(Part { text, dutch });
+        }
+        self
+    }
+
+    /// This, followed by `other`.
+    pub(crate) fn then(mut self, other: Self) -> Self {
+        self.parts.extend(other.parts);
+        self
+    }
+
+    /// `items` in a row, `separator` (in the page's language) between them.
+    pub(crate) fn joined(items: impl IntoIterator<Item = Self>, separator: &str) -> Self {
+        items
+            .into_iter()
+            .filter(|item| !item.is_empty())
+            .enumerate()
+            .fold(Self::default(), |all, (i, item)| {
+                all.and(if i == 0 { "" } else { separator }, false)
+                    .then(item)
+            })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The text without its marks.
+    pub(crate) fn text(&self) -> String {
+        self.parts.iter().map(|p| p.text.as_str()).collect()
+    }
+}
+
+impl From<String> for Said {
+    fn from(text: String) -> Self {
+        Self::plain(text)
+    }
+}
+
+/// A stored text's paragraphs in the page's language. A paragraph of the English text
+/// that the Dutch text holds as well is not a translation but Dutch in both (an
+/// employee's words), and is marked so.
+pub(crate) fn paragraphs(nl: &str, en: &str, page: Lang) -> Vec<Said> {
+    match page {
+        Lang::Nl => split(nl).map(Said::plain).collect(),
+        Lang::En => {
+            let dutch: Vec<&str> = split(nl).collect();
+            split(en)
+                .map(|paragraph| Said::default().and(paragraph, dutch.contains(&paragraph)))
+                .collect()
+        }
+    }
+}
+
+fn split(text: &str) -> impl Iterator<Item = &str> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|paragraph| !paragraph.is_empty())
+}
+
 /// `path` (which may carry a query) with `lang=code` instead of any language it named, so
 /// switching the language keeps what the page was showing (filters, a page number).
 /// The path is the request's, also on error pages for addresses no route knows: one that
@@ -73,6 +163,54 @@ fn stays_on_this_site(base: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_employees_words_in_an_english_text_are_marked_dutch() {
+        let nl =
+            "U krijgt de vergunning niet.\n\nEr is geen leasecontract.\n\nBezwaar? Binnen 6 weken.";
+        let en = "You do not get the permit. The reason, in Dutch:\n\nEr is geen leasecontract.\n\nObject? Within 6 weeks.\n\n";
+        let marks = |page| -> Vec<(String, bool)> {
+            paragraphs(nl, en, page)
+                .into_iter()
+                .map(|p| (p.text(), p.parts.iter().any(|part| part.dutch)))
+                .collect()
+        };
+        assert_eq!(
+            marks(Lang::En),
+            [
+                (
+                    "You do not get the permit. The reason, in Dutch:".to_owned(),
+                    false
+                ),
+                ("Er is geen leasecontract.".to_owned(), true),
+                ("Object? Within 6 weeks.".to_owned(), false),
+            ]
+        );
+        // On a Dutch page nothing is another language.
+        assert_eq!(marks(Lang::Nl).len(), 3);
+        assert!(marks(Lang::Nl).iter().all(|(_, dutch)| !dutch));
+    }
+
+    #[test]
+    fn said_joins_its_parts_and_keeps_their_language() {
+        let all = Said::joined(
+            [
+                Said::plain("Dutch"),
+                Said::default(),
+                Said::dutch("Belgische", Lang::En),
+                Said::dutch("Duitse", Lang::Nl),
+            ],
+            ", ",
+        );
+        assert_eq!(all.text(), "Dutch, Belgische, Duitse");
+        let dutch: Vec<&str> = all
+            .parts
+            .iter()
+            .filter(|p| p.dutch)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(dutch, ["Belgische"]);
+    }
 
     #[test]
     fn the_language_switch_keeps_the_query_and_replaces_the_language() {

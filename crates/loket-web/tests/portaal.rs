@@ -743,6 +743,83 @@ async fn no_query_string_breaks_a_page(w: World) {
     assert!(refused > 0, "some queries are refused");
 }
 
+/// A case handler's reason reaches the resident once, on the case and in the letter; on
+/// an English page it is marked as the Dutch it is (WCAG 3.1.2).
+async fn a_case_handlers_reason_shows_once_and_is_marked_dutch_in_english(w: World) {
+    use loket_zaken::werk::{Medewerker, StaffRole, Werk};
+    let zaak = w.case_of(SANNE).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalogue");
+    let werk = Werk::new(
+        w.zaken.clone(),
+        Arc::new(Catalogue::load(&dir).unwrap()),
+        w.clock.clone(),
+    );
+    let me = Medewerker {
+        id: "m.jansen".to_owned(),
+        naam: "M. Jansen".to_owned(),
+        rollen: vec![StaffRole::Behandelaar],
+    };
+    werk.take(&me, zaak).await.unwrap();
+    let reden = "Er is geen leasecontract meegestuurd.";
+    werk.decide(
+        &me,
+        zaak,
+        Some(loket_zaken::zaak::Outcome::Afgewezen),
+        reden,
+    )
+    .await
+    .unwrap();
+    let cookie = w.log_in(SANNE).await;
+    let inbox = w.send("GET", "/berichten", Some(&cookie), &[]).await;
+    let letter = letters(&inbox.body)
+        .into_iter()
+        .find(|link| {
+            let uuid = link.trim_start_matches("/berichten/");
+            !inbox.body.contains(&format!("{uuid}\">Brief voor"))
+        })
+        .expect("the decision letter");
+    for page in [format!("/zaken/{zaak}"), letter] {
+        let dutch = w.send("GET", &page, Some(&cookie), &[]).await;
+        assert_eq!(dutch.status, 200, "{page}");
+        assert_eq!(
+            dutch.body.matches(reden).count(),
+            1,
+            "{page}: {}",
+            dutch.body
+        );
+        assert!(
+            dutch
+                .body
+                .contains("U krijgt de bewonersparkeervergunning niet."),
+            "{page}"
+        );
+        let english = w
+            .send("GET", &format!("{page}?lang=en"), Some(&cookie), &[])
+            .await;
+        assert_eq!(english.status, 200, "{page}");
+        assert_eq!(
+            english.body.matches(reden).count(),
+            1,
+            "{page}: {}",
+            english.body
+        );
+        assert!(
+            english
+                .body
+                .contains(&format!("<p><span lang=\"nl\">{reden}</span></p>")),
+            "{page}: {}",
+            english.body
+        );
+        assert!(
+            english
+                .body
+                .contains("You do not get the residential parking permit. The reason, in Dutch:"),
+            "{page}: {}",
+            english.body
+        );
+    }
+}
+
 loket_store::contract_suite! {
     open = open;
     tests = [
@@ -753,6 +830,7 @@ loket_store::contract_suite! {
         sessions_end_after_15_idle_minutes_and_after_2_hours,
         expired_sessions_are_swept_and_live_ones_kept,
         a_case_on_hold_says_what_we_wait_for,
+        a_case_handlers_reason_shows_once_and_is_marked_dutch_in_english,
         no_query_string_breaks_a_page,
     ];
 }

@@ -408,7 +408,7 @@ async fn a_handler_decides_with_a_reason_and_kcc_cannot(w: World) {
     let page = w.send("GET", &decided.location, Some(&handler), &[]).await;
     assert!(page.body.contains("Het besluit is genomen."));
     assert!(page.body.contains(
-        "U krijgt de bewonersparkeervergunning niet. Er is geen leasecontract meegestuurd."
+        "<p>U krijgt de bewonersparkeervergunning niet.</p><p>Er is geen leasecontract meegestuurd.</p>"
     ));
     assert!(page.body.contains("binnen 6 weken bezwaar"));
     let trail: Vec<String> = w

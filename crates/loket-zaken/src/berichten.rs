@@ -80,11 +80,8 @@ pub fn decision_letter(product: &Product, record: &DecisionRecord, bsn: &str) ->
         nl: format!("{nl} {}", product.naam.nl.to_lowercase()),
         en: format!("{en} {}", product.naam.en.to_lowercase()),
     };
+    // A person's decision has their reason in its explanation already.
     let mut tekst = record.uitleg.clone();
-    if let Some(reason) = record.beslissing.as_ref().map(|b| b.reden.as_str()) {
-        tekst.nl = format!("{}\n\nToelichting van de behandelaar: {reason}", tekst.nl);
-        tekst.en = format!("{}\n\nThe case handler's explanation: {reason}", tekst.en);
-    }
     if let Some(bezwaar) = &record.bezwaar {
         tekst.nl = format!("{}\n\n{}", tekst.nl, bezwaar.nl);
         tekst.en = format!("{}\n\n{}", tekst.en, bezwaar.en);

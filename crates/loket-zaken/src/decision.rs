@@ -84,14 +84,16 @@ pub fn by_person(
     let name_nl = product.naam.nl.to_lowercase();
     let name_en = product.naam.en.to_lowercase();
     let reden = decision.reden.trim();
+    // The employee's words are a paragraph of their own in both languages, so that a page
+    // can tell them apart and mark them Dutch on an English page (`paragraphs`).
     record.uitleg = match outcome {
         Outcome::Afgewezen => Text {
-            nl: format!("U krijgt de {name_nl} niet. {reden}"),
-            en: format!("You do not get the {name_en}. The reason (in Dutch): {reden}"),
+            nl: format!("U krijgt de {name_nl} niet.\n\n{reden}"),
+            en: format!("You do not get the {name_en}. The reason, in Dutch:\n\n{reden}"),
         },
         _ => Text {
-            nl: format!("U krijgt de {name_nl}. {reden}"),
-            en: format!("You get the {name_en}. The reason (in Dutch): {reden}"),
+            nl: format!("U krijgt de {name_nl}.\n\n{reden}"),
+            en: format!("You get the {name_en}. The reason, in Dutch:\n\n{reden}"),
         },
     };
     record.bezwaar = (outcome == Outcome::Afgewezen).then(objection);

@@ -180,7 +180,12 @@ async fn a_handler_decides_with_a_reason_and_the_trace_stays(w: World) {
     let record = file.decision.unwrap();
     assert_eq!(
         record.uitleg.nl,
-        "U krijgt de bewonersparkeervergunning. Het leasecontract staat op uw naam."
+        "U krijgt de bewonersparkeervergunning.\n\nHet leasecontract staat op uw naam."
+    );
+    // The employee's words, their own paragraph in the English too (marked Dutch there).
+    assert_eq!(
+        record.uitleg.en,
+        "You get the residential parking permit. The reason, in Dutch:\n\nHet leasecontract staat op uw naam."
     );
     assert_eq!(record.door, "Medewerker m.jansen");
     assert_eq!(record.regels.len(), 1, "the rules' trace is kept");

@@ -488,7 +488,7 @@ struct OverviewPage {
     layout: Layout,
     open: Vec<CaseLine>,
     berichten: Vec<MessageLine>,
-    binnenkort: Vec<String>,
+    binnenkort: Vec<crate::i18n::Said>,
     levensgebeurtenissen: Vec<(String, String)>,
 }
 
@@ -1258,7 +1258,7 @@ struct CasePage {
     verlengd: Option<(String, u16)>,
     tijdlijn: Vec<Step>,
     besluit: Option<String>,
-    uitleg: Vec<String>,
+    uitleg: Vec<crate::i18n::Said>,
     regels: Vec<RuleLine>,
     tarief: Option<String>,
     bezwaar: Option<String>,
@@ -1339,18 +1339,7 @@ pub(crate) async fn case(
         }),
         uitleg: record
             .filter(|_| decided)
-            .map(|r| {
-                let mut lines: Vec<String> =
-                    r.uitleg.get(en).split("\n\n").map(str::to_owned).collect();
-                if let Some(person) = &r.beslissing {
-                    lines.push(format!(
-                        "{} {}",
-                        lang.pick("Toelichting:", "Explanation:").to_owned(),
-                        person.reden
-                    ));
-                }
-                lines
-            })
+            .map(|r| crate::i18n::paragraphs(&r.uitleg.nl, &r.uitleg.en, lang))
             .unwrap_or_default(),
         regels: record
             .filter(|_| decided)
@@ -1464,7 +1453,7 @@ struct MessagePage {
     layout: Layout,
     onderwerp: String,
     datum: String,
-    alineas: Vec<String>,
+    alineas: Vec<crate::i18n::Said>,
     zaak: Option<String>,
 }
 
@@ -1492,12 +1481,7 @@ pub(crate) async fn message(
     let page = MessagePage {
         onderwerp: bericht.onderwerp.get(en).to_owned(),
         datum: views::moment(bericht.verzonden, layout.lang),
-        alineas: bericht
-            .tekst
-            .get(en)
-            .split("\n\n")
-            .map(str::to_owned)
-            .collect(),
+        alineas: crate::i18n::paragraphs(&bericht.tekst.nl, &bericht.tekst.en, layout.lang),
         zaak: bericht.zaak.map(|z| z.to_string()),
         layout,
     };

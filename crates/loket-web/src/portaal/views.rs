@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 
 use crate::Lang;
+use crate::i18n::Said;
 
 /// What every page's layout needs.
 pub(crate) struct Layout {
@@ -213,7 +214,7 @@ pub(crate) fn message_line(bericht: &Bericht, lang: Lang) -> MessageLine {
     }
 }
 
-pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> String {
+pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> Said {
     match item {
         Attendering::DocumentVerloopt {
             code,
@@ -223,7 +224,7 @@ pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> Str
         } => {
             let expired = *datum < today;
             let when = day(*datum, lang);
-            match lang {
+            Said::plain(match lang {
                 Lang::Nl if expired => {
                     format!(
                         "Uw {} ({nummer}) is verlopen op {when}.",
@@ -244,18 +245,18 @@ pub(crate) fn coming_up_text(item: &Attendering, today: Date, lang: Lang) -> Str
                     "Your {} ({nummer}) expires on {when}. Apply for a new one in time.",
                     english_document(code)
                 ),
-            }
+            })
         }
-        Attendering::StudieEindigt { opleiding, datum } => match lang {
-            Lang::Nl => format!(
-                "Uw opleiding {opleiding} eindigt naar verwachting op {}.",
-                day(*datum, lang)
-            ),
-            Lang::En => format!(
-                "Your programme {opleiding} is expected to end on {}.",
-                day(*datum, lang)
-            ),
-        },
+        // DUO names a programme in Dutch only.
+        Attendering::StudieEindigt { opleiding, datum } => {
+            let (before, after) = match lang {
+                Lang::Nl => ("Uw opleiding ", " eindigt naar verwachting op"),
+                Lang::En => ("Your programme ", " is expected to end on"),
+            };
+            Said::plain(before)
+                .then(Said::dutch(opleiding.clone(), lang))
+                .and(format!("{after} {}.", day(*datum, lang)), false)
+        }
     }
 }
 
@@ -339,7 +340,7 @@ pub(crate) struct Section {
     pub titel: String,
     pub bron: String,
     /// Each item (a person, a document, a car, …) as label–value rows.
-    pub items: Vec<Vec<(String, String)>>,
+    pub items: Vec<Rows>,
     pub leeg: String,
     pub fout: bool,
     pub correctie: String,
@@ -452,14 +453,14 @@ fn section(used: &DataUsed, lang: Lang) -> Section {
 /// page's language: in Dutch as the register describes it; on an English page, the
 /// English for a code in `english`, else the register's Dutch (it may hold codes we do
 /// not know).
-fn described(value: &Value, pointer: &str, english: &[(&str, &str)], lang: Lang) -> String {
+fn described(value: &Value, pointer: &str, english: &[(&str, &str)], lang: Lang) -> Said {
     let Some(coded) = value.pointer(pointer) else {
-        return String::new();
+        return Said::default();
     };
     let code = s(coded, "/code");
     match english.iter().find(|(known, _)| *known == code) {
-        Some((_, en)) if lang == Lang::En => (*en).to_owned(),
-        _ => s(coded, "/omschrijving"),
+        Some((_, en)) if lang == Lang::En => Said::plain(*en),
+        _ => Said::dutch(s(coded, "/omschrijving"), lang),
     }
 }
 
@@ -523,11 +524,14 @@ fn items<'a>(answer: &'a Value, key: &str) -> Vec<&'a Value> {
         .unwrap_or_default()
 }
 
-fn rows(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+/// An item's label–value rows, without the empty ones.
+pub(crate) type Rows = Vec<(String, Said)>;
+
+fn rows(pairs: Rows) -> Rows {
     pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect()
 }
 
-fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+fn persons(answer: &Value, lang: Lang) -> Vec<Rows> {
     let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "personen")
         .into_iter()
@@ -545,11 +549,12 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
             .collect::<Vec<_>>()
             .join(" ");
             let woonplaats = format!("{} {}", s(adres, "/postcode"), s(adres, "/woonplaats"));
-            let nationaliteiten = items(p, "nationaliteiten")
-                .into_iter()
-                .map(|n| described(n, "/nationaliteit", NATIONALITEIT, lang))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let nationaliteiten = Said::joined(
+                items(p, "nationaliteiten")
+                    .into_iter()
+                    .map(|n| described(n, "/nationaliteit", NATIONALITEIT, lang)),
+                ", ",
+            );
             let names = |key: &str| {
                 items(p, key)
                     .into_iter()
@@ -566,37 +571,40 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
+                    .into()
             };
             rows(vec![
-                (l("Naam", "Name"), s(p, "/naam/volledigeNaam")),
+                (l("Naam", "Name"), s(p, "/naam/volledigeNaam").into()),
                 (
                     l("Geboortedatum", "Date of birth"),
                     p.pointer("/geboorte")
                         .map(|g| d(g, "datum", lang))
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                        .into(),
                 ),
                 (
                     l("Geboorteplaats", "Place of birth"),
-                    s(p, "/geboorte/plaats/omschrijving"),
+                    s(p, "/geboorte/plaats/omschrijving").into(),
                 ),
                 (
                     l("Geslacht", "Sex"),
                     described(p, "/geslacht", GESLACHT, lang),
                 ),
-                (l("Adres", "Address"), straat),
+                (l("Adres", "Address"), straat.into()),
                 (
                     l("Postcode en woonplaats", "Postcode and town"),
-                    woonplaats.trim().to_owned(),
+                    woonplaats.trim().to_owned().into(),
                 ),
                 (
                     l("Gemeente", "Municipality"),
-                    s(p, "/gemeenteVanInschrijving/omschrijving"),
+                    s(p, "/gemeenteVanInschrijving/omschrijving").into(),
                 ),
                 (
                     l("Op dit adres sinds", "At this address since"),
                     p.pointer("/verblijfplaats")
                         .map(|v| d(v, "datumVan", lang))
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                        .into(),
                 ),
                 (l("Nationaliteit", "Nationality"), nationaliteiten),
                 (l("Partner", "Partner"), names("partners")),
@@ -606,7 +614,7 @@ fn persons(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+fn documents(answer: &Value, lang: Lang) -> Vec<Rows> {
     let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "reisdocumenten")
         .into_iter()
@@ -616,10 +624,10 @@ fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                     let why = described(doc, "/inhoudingOfVermissing/aanduiding", INHOUDING, lang);
                     match d(inhouding, "datum", lang) {
                         since if since.is_empty() => why,
-                        since => format!("{why} ({since})"),
+                        since => why.and(format!(" ({since})"), false),
                     }
                 }
-                None => l("Geldig", "Valid"),
+                None => l("Geldig", "Valid").into(),
             };
             rows(vec![
                 (
@@ -628,15 +636,15 @@ fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                 ),
                 (
                     l("Documentnummer", "Document number"),
-                    s(doc, "/reisdocumentnummer"),
+                    s(doc, "/reisdocumentnummer").into(),
                 ),
                 (
                     l("Uitgegeven op", "Issued on"),
-                    d(doc, "datumUitgifte", lang),
+                    d(doc, "datumUitgifte", lang).into(),
                 ),
                 (
                     l("Geldig tot", "Valid until"),
-                    d(doc, "datumEindeGeldigheid", lang),
+                    d(doc, "datumEindeGeldigheid", lang).into(),
                 ),
                 (l("Status", "Status"), status),
             ])
@@ -644,18 +652,22 @@ fn documents(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
-fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+fn vehicles(answer: &Value, lang: Lang) -> Vec<Rows> {
     let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "voertuigen")
         .into_iter()
         .map(|v| {
             rows(vec![
-                (l("Kenteken", "Registration number"), s(v, "/kenteken")),
+                (
+                    l("Kenteken", "Registration number"),
+                    s(v, "/kenteken").into(),
+                ),
                 (
                     l("Merk en type", "Make and model"),
                     format!("{} {}", s(v, "/merk"), s(v, "/handelsbenaming"))
                         .trim()
-                        .to_owned(),
+                        .to_owned()
+                        .into(),
                 ),
                 (
                     l("Brandstof", "Fuel"),
@@ -665,34 +677,42 @@ fn vehicles(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                     l("Op uw naam sinds", "In your name since"),
                     v.pointer("/tenaamstelling")
                         .map(|t| d(t, "datum", lang))
-                        .unwrap_or_default(),
+                        .unwrap_or_default()
+                        .into(),
                 ),
             ])
         })
         .collect()
 }
 
-fn enrolments(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+fn enrolments(answer: &Value, lang: Lang) -> Vec<Rows> {
     let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     items(answer, "inschrijvingen")
         .into_iter()
         .map(|e| {
             rows(vec![
-                (l("Opleiding", "Programme"), s(e, "/opleiding/naam")),
-                (l("School", "School"), s(e, "/instelling/naam")),
+                // DUO names a programme in Dutch only.
+                (
+                    l("Opleiding", "Programme"),
+                    Said::dutch(s(e, "/opleiding/naam"), lang),
+                ),
+                (l("School", "School"), s(e, "/instelling/naam").into()),
                 (l("Niveau", "Level"), described(e, "/niveau", NIVEAU, lang)),
-                (l("Begonnen op", "Started on"), d(e, "datumAanvang", lang)),
+                (
+                    l("Begonnen op", "Started on"),
+                    d(e, "datumAanvang", lang).into(),
+                ),
                 (
                     l("Verwacht einde", "Expected end"),
-                    d(e, "datumEindeVerwacht", lang),
+                    d(e, "datumEindeVerwacht", lang).into(),
                 ),
-                (l("Gestopt op", "Ended on"), d(e, "datumEinde", lang)),
+                (l("Gestopt op", "Ended on"), d(e, "datumEinde", lang).into()),
             ])
         })
         .collect()
 }
 
-fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
+fn income(answer: &Value, lang: Lang) -> Vec<Rows> {
     let l = |nl: &str, en: &str| lang.pick(nl, en).to_owned();
     let mut out = Vec::new();
     for situation in items(answer, "inkomenssituaties") {
@@ -719,11 +739,11 @@ fn income(answer: &Value, lang: Lang) -> Vec<Vec<(String, String)>> {
                 ),
                 (
                     l("Bedrag per maand", "Amount per month"),
-                    amount(&s(benefit, "/bedragPerMaand/waarde"), lang),
+                    amount(&s(benefit, "/bedragPerMaand/waarde"), lang).into(),
                 ),
-                (l("Sinds", "Since"), d(benefit, "datumAanvang", lang)),
-                (l("Tot", "Until"), d(benefit, "datumEinde", lang)),
-                (l("Volgende betalingen", "Next payments"), next),
+                (l("Sinds", "Since"), d(benefit, "datumAanvang", lang).into()),
+                (l("Tot", "Until"), d(benefit, "datumEinde", lang).into()),
+                (l("Volgende betalingen", "Next payments"), next.into()),
             ]));
         }
     }
@@ -768,7 +788,8 @@ pub(crate) fn known_rows(data: &[DataUsed], lang: Lang) -> Vec<(String, String, 
                             | "Postcode en woonplaats"
                             | "Postcode and town"
                     ) {
-                        out.push((label, value, "BRP".to_owned()));
+                        // Names and addresses: nothing in them is marked Dutch.
+                        out.push((label, value.text(), "BRP".to_owned()));
                     }
                 }
             }
@@ -792,7 +813,7 @@ mod tests {
         };
         let document =
             |code: &str, soort: &str| on(code, soort, time::macros::date!(2027 - 01 - 15));
-        let en = |item| coming_up_text(&item, today, Lang::En);
+        let en = |item| coming_up_text(&item, today, Lang::En).text();
         assert!(
             en(document("PN", "Nationaal paspoort"))
                 .starts_with("Your Dutch passport (X1) expires on")
@@ -806,7 +827,7 @@ mod tests {
             en(document("PD", "Diplomatiek paspoort")).starts_with("Your travel document (X1)")
         );
         assert_eq!(
-            coming_up_text(&document("PD", "Diplomatiek paspoort"), today, Lang::Nl),
+            coming_up_text(&document("PD", "Diplomatiek paspoort"), today, Lang::Nl).text(),
             "Uw diplomatiek paspoort (X1) verloopt op 15 januari 2027. Vraag op tijd een nieuwe aan."
         );
         let expired = on(
@@ -815,6 +836,28 @@ mod tests {
             time::macros::date!(2026 - 11 - 30),
         );
         assert!(en(expired).contains("expired on"));
+        let study = Attendering::StudieEindigt {
+            opleiding: "Verpleegkunde".to_owned(),
+            datum: time::macros::date!(2027 - 01 - 15),
+        };
+        let said = coming_up_text(&study, today, Lang::En);
+        assert_eq!(
+            said.text(),
+            "Your programme Verpleegkunde is expected to end on 15 January 2027."
+        );
+        let dutch: Vec<&str> = said
+            .parts
+            .iter()
+            .filter(|p| p.dutch)
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(dutch, ["Verpleegkunde"]);
+        let nl = coming_up_text(&study, today, Lang::Nl);
+        assert_eq!(
+            nl.text(),
+            "Uw opleiding Verpleegkunde eindigt naar verwachting op 15 januari 2027."
+        );
+        assert!(nl.parts.iter().all(|p| !p.dutch));
     }
 
     #[test]
@@ -918,7 +961,7 @@ mod tests {
                 }]}),
             ),
         ];
-        let values = |lang: Lang| -> Vec<String> {
+        let said = |lang: Lang| -> Vec<Said> {
             sections(&data, lang)
                 .into_iter()
                 .flat_map(|section| section.items)
@@ -926,6 +969,18 @@ mod tests {
                 .map(|(_, value)| value)
                 .collect()
         };
+        let values = |lang| -> Vec<String> { said(lang).iter().map(Said::text).collect() };
+        let marked_dutch = |lang| -> Vec<String> {
+            said(lang)
+                .into_iter()
+                .flat_map(|value| value.parts)
+                .filter(|part| part.dutch)
+                .map(|part| part.text)
+                .collect()
+        };
+        // Only a code with no English stays Dutch, and says so (WCAG 3.1.2).
+        assert_eq!(marked_dutch(Lang::En), ["Belgische"]);
+        assert!(marked_dutch(Lang::Nl).is_empty());
         let dutch = values(Lang::Nl);
         let english = values(Lang::En);
         for expected in [

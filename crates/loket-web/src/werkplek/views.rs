@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::WerkplekSettings;
 use crate::Lang;
+use crate::i18n::{Said, paragraphs};
 
 /// What every workspace page's layout needs.
 pub(super) struct Layout<'a> {
@@ -437,10 +438,10 @@ pub(super) struct DataRow {
 pub(super) struct DecisionView {
     pub(super) uitkomst: &'static str,
     pub(super) door: String,
-    pub(super) uitleg: String,
+    pub(super) uitleg: Vec<Said>,
     pub(super) bezwaar: String,
     pub(super) regels_uitkomst: Option<&'static str>,
-    pub(super) tarief: String,
+    pub(super) tarief: Said,
     pub(super) rules: Vec<RuleRow>,
     pub(super) data: Vec<DataRow>,
 }
@@ -450,8 +451,13 @@ impl DecisionView {
         let english = lang == Lang::En;
         Self {
             uitkomst: outcome_label(record.uitkomst, lang),
-            door: record.door.clone(),
-            uitleg: record.uitleg.get(english).to_owned(),
+            door: if record.door == loket_zaken::decision::AUTOMATIC {
+                lang.pick("Loket (automatisch)", "Loket (automatic)")
+                    .to_owned()
+            } else {
+                record.door.clone()
+            },
+            uitleg: paragraphs(&record.uitleg.nl, &record.uitleg.en, lang),
             bezwaar: record
                 .bezwaar
                 .as_ref()
@@ -464,7 +470,11 @@ impl DecisionView {
             tarief: record
                 .tarief
                 .as_ref()
-                .map(|t| format!("{} ({})", t.uitleg.get(english), t.grondslag))
+                .map(|t| {
+                    Said::plain(format!("{} (", t.uitleg.get(english)))
+                        .then(Said::dutch(t.grondslag.clone(), lang))
+                        .and(")", false)
+                })
                 .unwrap_or_default(),
             rules: record
                 .regels
@@ -552,7 +562,7 @@ pub(super) struct CaseView {
     /// The reason, while the term is suspended.
     pub(super) opschorting: Option<String>,
     /// "14 dagen: …", once the term was extended.
-    pub(super) verlenging: Option<String>,
+    pub(super) verlenging: Option<Said>,
     pub(super) max_verlenging: u16,
     pub(super) handlers: Vec<Choice>,
     pub(super) notice: Option<&'static str>,
@@ -662,10 +672,10 @@ impl CaseView {
             can_assign: !closed && me.may(Action::Assign),
             can_decide,
             opschorting: zaak.opschorting.as_ref().map(|o| o.reden.clone()),
-            verlenging: zaak
-                .verlenging
-                .as_ref()
-                .map(|v| format!("{} {}: {}", v.dagen, lang.pick("dagen", "days"), v.reden)),
+            verlenging: zaak.verlenging.as_ref().map(|v| {
+                Said::plain(format!("{} {}: ", v.dagen, lang.pick("dagen", "days")))
+                    .then(Said::dutch(v.reden.clone(), lang))
+            }),
             max_verlenging: werk
                 .catalogue()
                 .product(&zaak.zaaktype)
