@@ -12,7 +12,8 @@ use crate::error::problem_response;
 
 /// Renders a problem as a full HTML page in the service's own look.
 pub trait ErrorPages: Send + Sync {
-    /// `headers` and `path` are the request's, for its language and the page's links.
+    /// `headers` and `path` (with the query, if any: it may choose the language) are the
+    /// request's, for its language and the page's links.
     fn render(&self, problem: &Problem, headers: &HeaderMap, path: &str) -> String;
 }
 
@@ -23,6 +24,10 @@ pub(crate) async fn finish_problems<F: Future<Output = Response>>(
     next: impl FnOnce(Request) -> F,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
     let wants_html = pages.is_some() && prefers_html(request.headers());
     // Only a browser's request keeps its headers, for the language and menu of the page.
     let page_headers = wants_html.then(|| request.headers().clone());
@@ -43,7 +48,7 @@ pub(crate) async fn finish_problems<F: Future<Output = Response>>(
     let (mut parts, _) = response.into_parts();
     let mut rebuilt = match pages.zip(page_headers) {
         Some((pages, headers)) => {
-            let html = pages.render(&problem, &headers, &path);
+            let html = pages.render(&problem, &headers, &path_and_query);
             let mut page = Response::new(axum::body::Body::from(html));
             page.headers_mut().insert(
                 header::CONTENT_TYPE,

@@ -130,6 +130,19 @@ fn split(text: &str) -> impl Iterator<Item = &str> {
         .filter(|paragraph| !paragraph.is_empty())
 }
 
+/// The language a path's query chooses (`?lang=en`), if it does; a query that names it
+/// twice chooses none (its page refuses it).
+pub(crate) fn lang_in(path: &str) -> Option<&str> {
+    let (_, query) = path.split_once('?')?;
+    let mut named = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("lang="));
+    match (named.next(), named.next()) {
+        (Some(lang), None) => Some(lang),
+        _ => None,
+    }
+}
+
 /// `path` (which may carry a query) with `lang=code` instead of any language it named, so
 /// switching the language keeps what the page was showing (filters, a page number).
 /// The path is the request's, also on error pages for addresses no route knows: one that
@@ -210,6 +223,15 @@ mod tests {
             .map(|p| p.text.as_str())
             .collect();
         assert_eq!(dutch, ["Belgische"]);
+    }
+
+    #[test]
+    fn a_query_may_choose_the_language() {
+        assert_eq!(lang_in("/zaken/x?lang=en"), Some("en"));
+        assert_eq!(lang_in("/zaken/x?pagina=2&lang=nl"), Some("nl"));
+        assert_eq!(lang_in("/zaken/x?slang=en"), None);
+        assert_eq!(lang_in("/?lang=nl&lang=en"), None);
+        assert_eq!(lang_in("/zaken/x"), None);
     }
 
     #[test]

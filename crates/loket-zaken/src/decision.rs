@@ -83,7 +83,8 @@ pub fn by_person(
     });
     let name_nl = product.naam.nl.to_lowercase();
     let name_en = product.naam.en.to_lowercase();
-    let reden = decision.reden.trim();
+    // A form sends line breaks as CRLF; paragraphs are split on "\n\n".
+    let reden = decision.reden.trim().replace("\r\n", "\n");
     // The employee's words are a paragraph of their own in both languages, so that a page
     // can tell them apart and mark them Dutch on an English page (`paragraphs`).
     record.uitleg = match outcome {

@@ -231,6 +231,15 @@ fn main() -> ExitCode {
             Command::Serve { config } => {
                 let config = config::load(&config)?;
                 let _log_writer = logging::init(config.log_format);
+                if let loket_store::StorageUrl::SqliteDir(dir) = &config.platform.storage
+                    && synthetic::is_marked(dir)
+                {
+                    tracing::warn!(
+                        dir = %dir.display(),
+                        "this data directory is marked as synthetic ({}): `loket demo` may run its simulated DigiD over it; keep real residents' data elsewhere",
+                        synthetic::MARK
+                    );
+                }
                 platform::Platform::start(config.platform)
                     .await?
                     .run_until_signal()

@@ -38,11 +38,11 @@ pub async fn run(
     }
     let storage: StorageUrl = match storage {
         Some(url) => url.parse().context("--storage")?,
-        None => {
-            crate::synthetic::claim(&data)?;
-            StorageUrl::SqliteDir(data.clone())
-        }
+        None => StorageUrl::SqliteDir(data.clone()),
     };
+    if let StorageUrl::SqliteDir(dir) = &storage {
+        crate::synthetic::claim(dir)?;
+    }
     let targets = Targets::open(&storage).await?;
     let municipality = Municipality::from_code(&municipality);
     let started = Instant::now();

@@ -5,6 +5,7 @@
 //! `loket demo` and `loket seed` write only to a directory that is new, empty, or
 //! carries the mark one of them left there.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -23,14 +24,12 @@ file. Never copy real residents' data into this directory.
 /// Make `dir` ready for synthetic data: create it and mark it, or refuse it when it
 /// already holds data nobody marked as synthetic.
 pub fn claim(dir: &Path) -> anyhow::Result<()> {
-    let mark = dir.join(MARK);
-    if mark.is_file() {
+    if is_marked(dir) {
         return Ok(());
     }
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-    let empty = is_empty(dir)?;
-    if !empty && !made_by_an_older_demo(dir) {
+    if !holds_only_certificates(dir)? && !made_by_an_older_demo(dir) {
         bail!(
             "{} already holds data, and no {MARK} says it is synthetic. The demo's simulated DigiD \
              lets anyone log in as any resident, so `loket demo` and `loket seed` use only a new or \
@@ -38,8 +37,26 @@ pub fn claim(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    std::fs::write(&mark, MARK_TEXT).with_context(|| format!("cannot write {}", mark.display()))?;
-    Ok(())
+    // A new file, never through a link someone left under the mark's name.
+    let mark = dir.join(MARK);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&mark)
+        .and_then(|mut file| file.write_all(MARK_TEXT.as_bytes()));
+    match written {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(error).with_context(|| format!("cannot write {}", mark.display()))
+        }
+        _ if is_marked(dir) => Ok(()),
+        _ => bail!("{} is not a file", mark.display()),
+    }
+}
+
+/// Whether `dir` carries the mark: it holds synthetic data only, and `loket demo` may
+/// run on it.
+pub fn is_marked(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir.join(MARK)).is_ok_and(|m| m.is_file())
 }
 
 /// A demo made before the mark existed left its employees' passwords; only the demo
@@ -50,10 +67,18 @@ fn made_by_an_older_demo(dir: &Path) -> bool {
         .is_file()
 }
 
-fn is_empty(dir: &Path) -> anyhow::Result<bool> {
-    let mut entries =
+/// Empty, or only the certificates `loket pki init` made there first (`pki/`): no
+/// resident's data.
+fn holds_only_certificates(dir: &Path) -> anyhow::Result<bool> {
+    let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-    Ok(entries.next().is_none())
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_name() != "pki" {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -106,6 +131,32 @@ mod tests {
         std::fs::write(root.path().join("zaken.db"), b"").unwrap();
         claim(root.path()).unwrap();
         assert!(root.path().join(MARK).is_file());
+    }
+
+    #[test]
+    fn certificates_made_first_are_no_data() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("pki")).unwrap();
+        claim(root.path()).unwrap();
+        assert!(is_marked(root.path()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_mark_is_never_written_through_a_link() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        std::fs::write(
+            dir.join("keys").join(crate::werkplek::DEMO_PASSWORDS_FILE),
+            b"{}",
+        )
+        .unwrap();
+        let elsewhere = root.path().join("elsewhere");
+        std::os::unix::fs::symlink(&elsewhere, dir.join(MARK)).unwrap();
+        assert!(claim(&dir).is_err());
+        assert!(!elsewhere.exists());
+        assert!(!is_marked(&dir));
     }
 
     #[test]

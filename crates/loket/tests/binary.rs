@@ -291,6 +291,25 @@ fn unknown_pages_get_a_friendly_page_or_a_problem() {
         (404, "text/html; charset=utf-8")
     );
     assert!(page.contains("Deze pagina bestaat niet"), "{page}");
+    // Its language link works there too: nothing else would set the language.
+    let (status, page, _) = get(
+        &format!("{}/bestaat-niet?lang=en", demo.portal),
+        "text/html,*/*;q=0.8",
+    );
+    assert_eq!(status, 404);
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    assert!(page.contains("href=\"/bestaat-niet?lang=nl\""), "{page}");
+    let (status, body, content_type) = get(
+        &format!("{}/bestaat-niet?lang=en", demo.portal),
+        "application/json",
+    );
+    assert_eq!(status, 404);
+    assert_eq!(content_type, "application/problem+json");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        problem["instance"], "/bestaat-niet",
+        "the instance is the path alone"
+    );
     let (status, body, content_type) =
         get(&format!("{}/bestaat-niet", demo.portal), "application/json");
     assert_eq!(

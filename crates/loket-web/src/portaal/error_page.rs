@@ -43,7 +43,7 @@ impl ErrorPages for PortalErrorPages {
             .any(|name| super::cookie(headers, name).is_some());
         let page = ErrorPage {
             layout: Layout {
-                lang: super::language(None, headers),
+                lang: super::language(crate::i18n::lang_in(path), headers),
                 municipality: self.settings.municipality.clone(),
                 demo: self.settings.demo,
                 path: path.to_owned(),

@@ -48,7 +48,13 @@ impl ErrorPages for WerkplekErrorPages {
             .iter()
             .any(|name| session::cookie_value(headers, name).is_some());
         let page = ErrorPage {
-            layout: Layout::new(&self.settings, None, "", language(None, headers), path),
+            layout: Layout::new(
+                &self.settings,
+                None,
+                "",
+                language(crate::i18n::lang_in(path), headers),
+                path,
+            ),
             status: problem.status,
             code: &problem.code,
             not_found: problem.status == 404,
@@ -99,6 +105,28 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("uitloggen"), "{html}");
+    }
+
+    /// The page's language link works on it: `?lang=` outranks the cookie.
+    #[test]
+    fn the_query_chooses_the_language_over_the_cookie() {
+        let pages = WerkplekErrorPages::new(WerkplekSettings {
+            municipality: "Voorbeeldstad".to_owned(),
+            demo: false,
+            secure_cookies: true,
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("werkplek_taal=en"));
+        let html = pages.render(
+            &Problem::not_found(),
+            &headers,
+            "/werkplek/zaken/bestaat-niet?lang=nl",
+        );
+        assert!(html.contains("<html lang=\"nl\">"), "{html}");
+        assert!(
+            html.contains("/werkplek/zaken/bestaat-niet?lang=en"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -218,6 +218,15 @@ pub(super) fn moment_nl(moment: OffsetDateTime) -> String {
 
 /// What the case's audit trail says was done. The store keeps the Dutch word; the known
 /// ones are read out in English too, anything else as it was stored.
+/// Who did something: an employee's name, or Loket itself in the page's language.
+fn who(actor: &str, lang: Lang) -> String {
+    if actor == loket_zaken::decision::AUTOMATIC {
+        lang.pick(actor, "Loket (automatic)").to_owned()
+    } else {
+        actor.to_owned()
+    }
+}
+
 fn audit_action(actie: &str, lang: Lang) -> String {
     let en = match actie {
         "bekeken" => "viewed",
@@ -228,6 +237,12 @@ fn audit_action(actie: &str, lang: Lang) -> String {
         "opgeschort" => "suspended",
         "hervat" => "resumed",
         "verlengd" => "extended",
+        "notitie" => "note added",
+        // What other systems do through the Zaken API.
+        "aangemaakt" => "created",
+        "rol toegevoegd" => "role added",
+        "status gezet" => "status set",
+        "resultaat" => "result recorded",
         _ => actie,
     };
     lang.pick(actie, en).to_owned()
@@ -451,12 +466,7 @@ impl DecisionView {
         let english = lang == Lang::En;
         Self {
             uitkomst: outcome_label(record.uitkomst, lang),
-            door: if record.door == loket_zaken::decision::AUTOMATIC {
-                lang.pick("Loket (automatisch)", "Loket (automatic)")
-                    .to_owned()
-            } else {
-                record.door.clone()
-            },
+            door: who(&record.door, lang),
             uitleg: paragraphs(&record.uitleg.nl, &record.uitleg.en, lang),
             bezwaar: record
                 .bezwaar
@@ -619,7 +629,7 @@ impl CaseView {
                 .iter()
                 .map(|s| LogRow {
                     moment: moment(s.datum_status_gezet, lang),
-                    wie: s.actor.clone(),
+                    wie: who(&s.actor, lang),
                     wat: status_label(Some(&s.statustype), lang).to_owned(),
                     toelichting: s.toelichting.clone(),
                 })
@@ -663,7 +673,7 @@ impl CaseView {
                 .iter()
                 .map(|a| LogRow {
                     moment: moment(a.moment, lang),
-                    wie: a.actor.clone(),
+                    wie: who(&a.actor, lang),
                     wat: audit_action(&a.actie, lang),
                     toelichting: a.toelichting.clone(),
                 })
@@ -702,6 +712,37 @@ mod tests {
     use time::macros::{date, datetime};
 
     use super::*;
+
+    #[test]
+    fn loket_itself_is_named_in_the_pages_language() {
+        let automatic = loket_zaken::decision::AUTOMATIC;
+        assert_eq!(who(automatic, Lang::En), "Loket (automatic)");
+        assert_eq!(who(automatic, Lang::Nl), automatic);
+        assert_eq!(who("Medewerker m.jansen", Lang::En), "Medewerker m.jansen");
+    }
+
+    #[test]
+    fn every_action_in_the_audit_trail_reads_in_english() {
+        // The actions the workspace, the store and the Zaken API write.
+        for actie in [
+            "bekeken",
+            "opgepakt",
+            "toegewezen",
+            "besloten",
+            "document bekeken",
+            "opgeschort",
+            "hervat",
+            "verlengd",
+            "notitie",
+            "aangemaakt",
+            "rol toegevoegd",
+            "status gezet",
+            "resultaat",
+        ] {
+            assert_ne!(audit_action(actie, Lang::En), actie);
+            assert_eq!(audit_action(actie, Lang::Nl), actie);
+        }
+    }
 
     #[test]
     fn moments_are_shown_in_dutch_time_across_daylight_saving() {

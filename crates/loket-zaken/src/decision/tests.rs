@@ -260,3 +260,34 @@ fn the_record_round_trips_as_json() {
     let back: DecisionRecord = serde_json::from_value(json).unwrap();
     assert_eq!(back, record);
 }
+
+/// A person's reason is a paragraph of its own in both languages, whatever line breaks
+/// the form sent, so that pages can tell the employee's Dutch from the translation.
+#[test]
+fn a_persons_reason_is_its_own_paragraphs() {
+    let record = by_person(
+        None,
+        &permit(),
+        Outcome::Afgewezen,
+        PersonDecision {
+            medewerker: "m.jansen".to_owned(),
+            naam: "M. Jansen".to_owned(),
+            reden: "  Er is geen leasecontract.\r\n\r\nStuur het alsnog.  ".to_owned(),
+            moment: time::macros::datetime!(2026-11-23 10:00 UTC),
+            regels_uitkomst: Outcome::Behandelaar,
+        },
+    );
+    assert_eq!(
+        record.uitleg.nl,
+        "U krijgt de bewonersparkeervergunning niet.\n\nEr is geen leasecontract.\n\nStuur het alsnog."
+    );
+    assert!(
+        record
+            .uitleg
+            .en
+            .ends_with(":\n\nEr is geen leasecontract.\n\nStuur het alsnog."),
+        "{}",
+        record.uitleg.en
+    );
+    assert!(record.bezwaar.is_some(), "a refusal says how to object");
+}
