@@ -51,6 +51,10 @@ test('at 400% zoom (320 CSS pixels wide) a signed-in resident\'s pages do not sc
         .map((region) => region.scrollWidth - region.clientWidth)));
       assert.ok(inner <= 0, `a table on ${path} scrolls sideways by ${inner}px`);
     }
+    // The header's and footer's links are at least 44 px high, easy to hit on a phone.
+    const small = await page.evaluate(() => [...document.querySelectorAll('.site-header a, .site-footer a')]
+      .filter((link) => link.getBoundingClientRect().height < 44).map((link) => link.textContent.trim()));
+    assert.deepEqual(small, []);
     await page.goto(`${loket.portal}/wie-gebruikte-mijn-gegevens`);
     assert.ok(await page.locator('table.stack tbody tr').count() > 0, 'the log has lines about Sanne');
     // Each value shows its column's name above it.
