@@ -26,6 +26,8 @@ pub enum TlsError {
     Verifier(#[from] rustls::server::VerifierBuilderError),
     #[error("revocation list {0} (counting from 1) cannot be read")]
     RevocationList(usize),
+    #[error("revocation list {0} (counting from 1) is not signed by the CA it names")]
+    RevocationListSignature(usize),
 }
 
 pub use crate::trust::{SentChain, Trust};

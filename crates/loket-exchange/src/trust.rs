@@ -127,9 +127,16 @@ struct Keyed {
 
 impl Keyed {
     /// `der`, the `index`th list given (from 0).
-    fn parse(index: usize, der: CertificateRevocationListDer<'static>) -> Result<Self, TlsError> {
+    fn parse(
+        index: usize,
+        der: CertificateRevocationListDer<'static>,
+        anchors: &[CertificateDer<'static>],
+    ) -> Result<Self, TlsError> {
         let (_, list) = x509_parser::parse_x509_crl(der.as_ref())
             .map_err(|_| TlsError::RevocationList(index + 1))?;
+        if !signed_by_an_anchor_it_names(&list, anchors) {
+            return Err(TlsError::RevocationListSignature(index + 1));
+        }
         let mut scope = list.issuer().as_raw().to_vec();
         if let Some(point) = list.extensions().iter().find(|extension| {
             extension.oid == x509_parser::oid_registry::OID_X509_EXT_ISSUER_DISTRIBUTION_POINT
@@ -157,15 +164,41 @@ impl Keyed {
     }
 }
 
+/// Whether `list`, when its issuer is one of the `anchors`, carries that anchor's
+/// signature. Checked when a list is given, so that a damaged copy is refused then and the
+/// list in force stays; taken in, it would shut out every certificate of its CA at the
+/// next handshake (whose check of the signature fails closed). A list of an issuing CA
+/// below the anchors is checked at each handshake, against the chain the peer sends.
+fn signed_by_an_anchor_it_names(
+    list: &x509_parser::revocation_list::CertificateRevocationList<'_>,
+    anchors: &[CertificateDer<'static>],
+) -> bool {
+    let mut named = false;
+    for anchor in anchors {
+        let Ok((_, anchor)) = x509_parser::parse_x509_certificate(anchor.as_ref()) else {
+            continue;
+        };
+        if anchor.subject().as_raw() == list.issuer().as_raw() {
+            named = true;
+            // A CA renewed with a new key has two anchors of one name: either may sign.
+            if list.verify_signature(anchor.public_key()).is_ok() {
+                return true;
+            }
+        }
+    }
+    !named
+}
+
 /// Of the lists of one scope, only the newest: a check takes the first list whose issuer
 /// matches, so an older one left beside the new (a file appended to, say) would hide
 /// every certificate revoked since.
 fn newest_per_scope(
     lists: Vec<CertificateRevocationListDer<'static>>,
+    anchors: &[CertificateDer<'static>],
 ) -> Result<Vec<Keyed>, TlsError> {
     let mut newest: Vec<Keyed> = Vec::new();
     for (index, der) in lists.into_iter().enumerate() {
-        let keyed = Keyed::parse(index, der)?;
+        let keyed = Keyed::parse(index, der, anchors)?;
         match newest.iter_mut().find(|kept| kept.scope == keyed.scope) {
             Some(kept) if keyed.newer_than(kept) => *kept = keyed,
             Some(_) => {}
@@ -292,16 +325,16 @@ impl Trust {
     }
 
     /// Put `lists` in place of the revocation lists in force, for every clone; returns
-    /// whether anything changed. Lists that do not parse leave the ones in force as they
-    /// are. A list older than the one in force for its scope (a stale copy fetched again)
+    /// whether anything changed. Lists that do not parse, or that an anchor they name did
+    /// not sign, leave the ones in force as they are. A list older than the one in force for its scope (a stale copy fetched again)
     /// does not take its place: that would bring back certificates revoked since.
     pub fn replace_revocation_lists(
         &self,
         lists: Vec<CertificateRevocationListDer<'static>>,
     ) -> Result<bool, TlsError> {
-        let mut lists = newest_per_scope(lists)?;
         let changing = self.changing();
         let current = self.current();
+        let mut lists = newest_per_scope(lists, &current.anchors)?;
         for list in &mut lists {
             if let Some(in_force) = current
                 .lists

@@ -26,7 +26,7 @@ use rcgen::{
     DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason,
     RevokedCertParams, SerialNumber,
 };
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use time::{Duration, OffsetDateTime};
 
 const GEMEENTE: &str = "00000001001234567000";
@@ -398,6 +398,41 @@ async fn new_revocation_lists_count_at_once() {
     assert!(trust.replace_revocation_lists(broken).is_err());
     assert_eq!(trust.version(), version);
     assert!(trust.refuses(&peer(&rvig)));
+}
+
+/// A list that names an anchor as its issuer but was not signed by it (damaged on disk, or
+/// made by someone else under the CA's name) is refused when it is given: the list in
+/// force stays, so the CA's other certificates keep working, and its revoked ones stay out.
+#[test]
+fn a_list_its_named_ca_did_not_sign_is_refused_when_given() {
+    let ca = Ca::new();
+    let revoked = ca.issue(GEMEENTE, -1, 365);
+    let valid = ca.issue(RVIG, -1, 365);
+    let pem = ca.revocation_list(&[&revoked]);
+    let trust = ca.trust_revoking(&pem);
+    let version = trust.version();
+    let good = pki::revocation_lists(&pem, "test").unwrap().remove(0);
+
+    // Its last byte (in the signature) changed: it still reads as a list.
+    let mut bytes = good.as_ref().to_vec();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    let damaged = CertificateRevocationListDer::from(bytes);
+    assert!(x509_parser::parse_x509_crl(damaged.as_ref()).is_ok());
+    // Another CA of the same name, revoking nothing.
+    let impostor = Ca::named("test CA");
+    let forged = pki::revocation_lists(&impostor.revocation_list(&[]), "test").unwrap();
+
+    for lists in [vec![damaged], forged] {
+        assert!(matches!(
+            trust.replace_revocation_lists(lists),
+            Err(tls::TlsError::RevocationListSignature(1))
+        ));
+        assert_eq!(trust.version(), version, "the list in force stays");
+        assert!(tls::check_identity(&revoked, &trust).is_err());
+        assert!(tls::check_identity(&valid, &trust).is_ok());
+    }
+    // The list its CA signed is taken, as before.
+    assert!(!trust.replace_revocation_lists(vec![good]).unwrap());
 }
 
 /// A CA its root revoked: looked up only when whole chains are checked, and then each
@@ -1174,7 +1209,12 @@ fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
         match ca.trust().with_revocation_lists(vec![damaged.clone()]) {
             // Refused when read, saying it is the list.
             Err(error) => prop_assert!(
-                matches!(error, tls::TlsError::RevocationList(1) | tls::TlsError::Verifier(_)),
+                matches!(
+                    error,
+                    tls::TlsError::RevocationList(1)
+                        | tls::TlsError::RevocationListSignature(1)
+                        | tls::TlsError::Verifier(_)
+                ),
                 "{error}"
             ),
             Ok(trust) => {
@@ -1187,11 +1227,16 @@ fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
             }
         }
         // In place of the list in force (its file changed): the revoked certificate stays
-        // out. (A damaged copy that still parses fails closed: its signature does not
-        // check, so every certificate of its CA is refused until a good list is back.)
+        // out. A copy refused when read leaves the list in force, so the CA's other
+        // certificates keep working. (One taken in fails closed: a damaged issuer's name
+        // leaves the CA without a list, so each of its certificates is refused until a
+        // good list is back.)
         let in_force = ca.trust_revoking(&pem);
-        let _ = in_force.replace_revocation_lists(vec![damaged]);
+        let replaced = in_force.replace_revocation_lists(vec![damaged]);
         prop_assert!(tls::check_identity(&revoked, &in_force).is_err());
+        if replaced.is_err() {
+            prop_assert!(tls::check_identity(&valid, &in_force).is_ok(), "{replaced:?}");
+        }
         // Any text: lists when it holds one, a clear error otherwise.
         // Text around the list is read past; a broken PEM block makes the file an error.
         let wrapped = format!("{text}\n{pem}");
