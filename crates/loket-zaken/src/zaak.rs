@@ -35,6 +35,13 @@ impl Outcome {
     }
 }
 
+/// The day a case closed at `moment` ends (its `einddatum`): the Dutch calendar date, as
+/// its `registratiedatum` is, so a case closed just after midnight never ends the day
+/// before it was received.
+pub fn end_date(moment: OffsetDateTime) -> Date {
+    loket_core::dutch_time(moment).date()
+}
+
 /// The steps a case goes through (the statustypes of every product, for now).
 pub mod statustype {
     pub const ONTVANGEN: &str = "ontvangen";

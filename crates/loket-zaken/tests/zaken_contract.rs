@@ -489,6 +489,49 @@ async fn the_work_queue_lists_open_cases_by_deadline(store: Arc<dyn ZaakStore>) 
     );
 }
 
+/// A case closed just after midnight in the Netherlands (still the day before in UTC)
+/// ends on the Dutch date, whichever way it closes: a status, a decision, or at creation.
+async fn a_case_ends_on_the_dutch_date_it_closed(store: Arc<dyn ZaakStore>) {
+    let just_after_midnight = datetime!(2026-12-07 23:13 UTC);
+    let at_midnight = |mut new: NewStatus| {
+        new.datum_status_gezet = just_after_midnight;
+        new
+    };
+    let by_status = store.create(&application(SANNE, "C 1"), NOW).await.unwrap();
+    store
+        .add_status(
+            by_status.uuid,
+            &at_midnight(status(statustype::AFGEHANDELD, "Afgehandeld")),
+            &audit("zgw", "status gezet"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let by_decision = store.create(&application(SANNE, "C 2"), NOW).await.unwrap();
+    let closing = Closing {
+        outcome: Outcome::Toegekend,
+        besluit: json!({}),
+        status: at_midnight(status(statustype::AFGEHANDELD, "Besluit genomen")),
+        resultaat_toelichting: String::new(),
+        audit: audit("m.jansen", "besloten"),
+        bericht: None,
+    };
+    store
+        .close(by_decision.uuid, &closing)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut at_once = application(SANNE, "C 3");
+    at_once
+        .statuses
+        .push(at_midnight(status(statustype::AFGEHANDELD, "Besloten")));
+    let at_once = store.create(&at_once, just_after_midnight).await.unwrap();
+    for zaak in [by_status.uuid, by_decision.uuid, at_once.uuid] {
+        let closed = store.get(zaak).await.unwrap().unwrap();
+        assert_eq!(closed.einddatum, Some(date!(2026 - 12 - 08)));
+    }
+}
+
 async fn a_person_closes_a_case_once_with_status_result_and_audit(store: Arc<dyn ZaakStore>) {
     let zaak = store.create(&application(SANNE, "B 1"), NOW).await.unwrap();
     let closing = Closing {
@@ -769,6 +812,7 @@ loket_store::contract_suite! {
         roles_can_be_added,
         the_work_queue_lists_open_cases_by_deadline,
         a_person_closes_a_case_once_with_status_result_and_audit,
+        a_case_ends_on_the_dutch_date_it_closed,
         notes_and_views_are_kept_in_order,
         many_cases_are_imported_as_create_writes_them,
         cases_created_together_come_back_in_the_order_given,

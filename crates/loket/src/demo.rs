@@ -102,7 +102,7 @@ pub fn assertion_signer(
 /// The personas the simulated DigiD offers, with what each is for.
 fn personas() -> Vec<loket_web::portaal::DemoPersona> {
     let municipality = loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0);
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = loket_core::dutch_today(&loket_core::SystemClock);
     loket_population::personas(today, &municipality)
         .0
         .into_iter()
@@ -137,7 +137,7 @@ async fn seed(targets: &Targets) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
         let municipality =
             loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0);
-        let today = time::OffsetDateTime::now_utc().date();
+        let today = loket_core::dutch_today(&loket_core::SystemClock);
         let loaded =
             crate::seed::load(targets, DEMO_RESIDENTS, 1, &municipality, today, |_| {}).await?;
         tracing::info!(

@@ -29,7 +29,7 @@ pub async fn run(
 
 #[allow(clippy::print_stdout)]
 pub fn print_personas(json: bool) -> anyhow::Result<()> {
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = loket_core::dutch_today(&loket_core::SystemClock);
     let (personas, _) = loket_population::personas(
         today,
         &loket_population::Municipality::from_code(loket_population::DEMO_GEMEENTE.0),

@@ -52,7 +52,7 @@ pub async fn run(
         persons,
         seed,
         &municipality,
-        time::OffsetDateTime::now_utc().date(),
+        loket_core::dutch_today(&loket_core::SystemClock),
         |done| progress.show(done),
     )
     .await?;

@@ -137,7 +137,7 @@ macro_rules! zaak_store_impl {
                 if status.statustype == crate::zaak::statustype::AFGEHANDELD {
                     update
                         .push(", einddatum = ")
-                        .push_bind(date_text(status.datum_status_gezet.date()));
+                        .push_bind(date_text(crate::zaak::end_date(status.datum_status_gezet)));
                 }
                 update
                     .push(" WHERE uuid = ")
@@ -333,7 +333,7 @@ macro_rules! zaak_store_impl {
                 update
                     .push_bind(closing.status.statustype.clone())
                     .push(", einddatum = ")
-                    .push_bind(date_text(closing.status.datum_status_gezet.date()))
+                    .push_bind(date_text(crate::zaak::end_date(closing.status.datum_status_gezet)))
                     .push(", uitkomst = ")
                     .push_bind(closing.outcome.as_str().to_owned())
                     .push(", besluit = ")
@@ -681,7 +681,7 @@ macro_rules! zaak_store_impl {
                 let last = zaak.statuses.last();
                 let einddatum = last
                     .filter(|s| s.statustype == crate::zaak::statustype::AFGEHANDELD)
-                    .map(|s| date_text(s.datum_status_gezet.date()));
+                    .map(|s| date_text(crate::zaak::end_date(s.datum_status_gezet)));
                 row.push_bind(uuid.clone())
                     .push_bind(zaak.bronorganisatie.clone())
                     .push_bind(zaak.zaaktype.clone())
