@@ -41,6 +41,7 @@ async fn open(url: &StorageUrl) -> World {
         ("m.jansen", StaffRole::Behandelaar),
         ("s.bakker", StaffRole::Kcc),
         ("c.devries", StaffRole::Coordinator),
+        ("a.smit", StaffRole::Beheerder),
     ] {
         staff
             .add_account(id, &format!("Naam {id}"), PASSWORD, &[role])
@@ -524,6 +525,42 @@ async fn a_handler_suspends_resumes_and_extends_the_term(w: World) {
         .filter(|a| a != "bekeken")
         .collect();
     assert_eq!(trail, vec!["opgepakt", "opgeschort", "hervat", "verlengd"]);
+}
+
+/// An administrator sees no cases: signed in, the workspace says what the role is for
+/// and how to log out, instead of a refusal with no way out; a case stays refused.
+async fn an_administrator_sees_no_cases_and_can_log_out(w: World) {
+    let zaak = w.lease_case().await;
+    let admin = w.sign_in("a.smit").await;
+    let home = w.send("GET", "/werkplek", Some(&admin), &[]).await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(
+        home.body.contains("Geen zaken voor uw rol"),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains(&zaak.to_string()), "{}", home.body);
+    assert!(
+        home.body.contains("action=\"/werkplek/uitloggen\""),
+        "{}",
+        home.body
+    );
+    let case = w
+        .send("GET", &format!("/werkplek/zaken/{zaak}"), Some(&admin), &[])
+        .await;
+    assert_eq!(case.status, 403);
+    let csrf = csrf(&home.body);
+    let out = w
+        .send(
+            "POST",
+            "/werkplek/uitloggen",
+            Some(&admin),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(out.status, 303);
+    let after = w.send("GET", "/werkplek", Some(&admin), &[]).await;
+    assert_eq!(after.location, "/werkplek/inloggen");
 }
 
 async fn a_handler_reads_the_applicants_file_and_that_is_audited(w: World) {
@@ -1270,6 +1307,7 @@ loket_store::contract_suite! {
         signing_out_everywhere_ends_every_session,
         a_handler_suspends_resumes_and_extends_the_term,
         a_handler_reads_the_applicants_file_and_that_is_audited,
+        an_administrator_sees_no_cases_and_can_log_out,
         a_sign_in_at_the_identity_provider_finishes_once_in_its_browser,
         the_workspace_is_in_english_when_asked_and_remembers_it,
         any_action_form_changes_the_case_wholly_or_not_at_all,

@@ -320,7 +320,7 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             let hash = manager.publish(&identity, entry, validity(days)).await?;
             println!("{hash}");
             println!(
-                "Published as {}; in force once the directory's keeper ({}) approves: loket exchange approve '{hash}'",
+                "Published as {}; in force once the directory's keeper ({}) approves: loket exchange approve '{hash}' --as KEEPER",
                 party.label(&identity),
                 manager.directory_keeper()
             );

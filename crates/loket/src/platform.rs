@@ -487,6 +487,12 @@ impl Platform {
         &self.exchange_metrics
     }
 
+    /// Count `database` in `/readyz` too: for a component no HTTP service of its own
+    /// carries the check for (a processing log, which several services write and read).
+    pub fn ready_when(&mut self, database: &Database, schema: Schema) {
+        self.checks.push(readiness(database, schema));
+    }
+
     /// Take `log` in: it reports its commits to the platform's metrics, drops the bodies
     /// of expired records now and every [`PRUNE_EVERY`] (retention per processing
     /// activity), and signs a tree head over its last records when the platform stops.

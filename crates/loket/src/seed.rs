@@ -221,6 +221,8 @@ pub async fn load(
         .context("cannot load the personas")?;
     let mut loaded = Loaded::default();
     loaded.add(&personas);
+    // Progress counts the generated residents asked for, not the personas besides.
+    let personas_loaded = loaded.personen;
     let mut history = std::mem::take(&mut personas.mutaties);
 
     let (sender, mut batches) = tokio::sync::mpsc::channel::<Records>(1);
@@ -246,7 +248,7 @@ pub async fn load(
             .context("cannot load generated residents")?;
         loaded.add(&batch);
         history.extend(std::mem::take(&mut batch.mutaties));
-        report(loaded.personen);
+        report(loaded.personen - personas_loaded);
     }
     if producer.join().is_err() {
         bail!("the generator stopped unexpectedly");

@@ -364,8 +364,8 @@ fn section(used: &DataUsed, lang: Lang) -> Section {
             ),
             l("De BRP kent u niet.", "The BRP does not know you."),
             l(
-                "Uw naam, adres en geboortegegevens staan in de BRP. Een verhuizing geeft u door via Verhuizen; voor een andere fout maakt u een afspraak aan de balie van uw gemeente.",
-                "Your name, address and birth details are in the BRP. Report a move through Moving; for another mistake, make an appointment at your municipality's counter.",
+                "Uw naam, adres en geboortegegevens staan in de BRP. Gaat u verhuizen? Geef dat door aan de gemeente waar u gaat wonen, vanaf 4 weken voor de verhuizing tot 5 dagen erna. Klopt er iets anders niet? Maak dan een afspraak aan de balie van uw gemeente.",
+                "Your name, address and birth details are in the BRP. Are you moving? Tell the municipality you are moving to, from 4 weeks before the move until 5 days after it. Is something else wrong? Then make an appointment at your municipality's counter.",
             ),
             persons(answer, lang),
         ),

@@ -22,7 +22,7 @@ use loket_http::{ApiError, ApiQuery, FormInput, RequestTrace};
 use crate::Lang;
 use crate::oidc::Oidc;
 use crate::portaal::{LanguageCookie, remember_language};
-use loket_zaken::werk::{Medewerker, QueueFilter, Werk, WerkError};
+use loket_zaken::werk::{Action, Medewerker, QueueFilter, Werk, WerkError};
 use loket_zaken::zaak::Outcome;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -519,6 +519,14 @@ struct QueuePage<'a> {
     view: QueueView,
 }
 
+/// Where an employee who may see no cases (an administrator) lands: not a refusal
+/// without a way out, but what the role is for, with the header's log-out buttons.
+#[derive(Template)]
+#[template(path = "werkplek/no_cases.html")]
+struct NoCasesPage<'a> {
+    layout: Layout<'a>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct QueueQuery {
     lang: Option<String>,
@@ -538,6 +546,16 @@ async fn queue(
         return Ok(see_other("/werkplek/inloggen"));
     };
     let lang = language(query.lang.as_deref(), &headers);
+    if !me.medewerker.may(Action::View) {
+        let layout = Layout::new(
+            &app.settings,
+            Some(&me.medewerker),
+            &me.session.csrf,
+            lang,
+            "/werkplek",
+        );
+        return Ok(render(&NoCasesPage { layout })?.into_response());
+    }
     let filter = QueueFilter {
         zaaktype: query.product.clone().filter(|p| !p.is_empty()),
         status: query.status.clone().filter(|s| !s.is_empty()),
