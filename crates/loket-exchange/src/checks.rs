@@ -64,8 +64,11 @@ impl fmt::Display for Flaw {
                 "is not an https:// address with only a host and port (outways reach it over mutual TLS)"
             }
             Rule::DocumentPath => "is not a path from the inway's root, starting with /",
+            Rule::FieldPath if self.field == "fields" => {
+                "hold one that is not a field path (names of letters, digits and _, joined by dots)"
+            }
             Rule::FieldPath => {
-                "is not a field path, or holds one that is not (names of letters, digits and _, joined by dots)"
+                "is not a field path (names of letters, digits and _, joined by dots)"
             }
             Rule::NoFields => "list no field; leave them out to grant all fields",
         };
@@ -206,6 +209,19 @@ mod tests {
         ] {
             assert!(!is_inway_address(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_flaw_reads_as_a_sentence() {
+        let flaw = |field, rule| Flaw { field, rule }.to_string();
+        assert_eq!(
+            flaw("fields", Rule::FieldPath),
+            "the fields hold one that is not a field path (names of letters, digits and _, joined by dots)"
+        );
+        assert!(
+            flaw("subjectField", Rule::FieldPath)
+                .starts_with("the subject field is not a field path")
+        );
     }
 
     #[test]

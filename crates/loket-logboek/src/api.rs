@@ -437,7 +437,7 @@ async fn inclusion(
     State(api): State<Api>,
     ApiQuery(query): ApiQuery<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    signed_size(&api, query.tree_size).await?;
+    signed_size(&api, query.tree_size, "treeSize").await?;
     let proof = api
         .log
         .inclusion_proof(query.index, query.tree_size)
@@ -470,8 +470,8 @@ async fn consistency(
     State(api): State<Api>,
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    signed_size(&api, query.first).await?;
-    signed_size(&api, query.second).await?;
+    signed_size(&api, query.first, "first").await?;
+    signed_size(&api, query.second, "second").await?;
     let proof = api
         .log
         .consistency_proof(query.first, query.second)
@@ -484,14 +484,15 @@ async fn consistency(
     })))
 }
 
-/// Proofs are only given against sizes the log signed a head for.
-async fn signed_size(api: &Api, size: u64) -> Result<(), ApiError> {
+/// Proofs are only given against sizes the log signed a head for; `name` is the query
+/// parameter that gave `size`.
+async fn signed_size(api: &Api, size: u64, name: &str) -> Result<(), ApiError> {
     match api.log.store().head(size).await.map_err(LogError::from)? {
         Some(_) => Ok(()),
         None => Err(Problem::validation(vec![InvalidParam::new(
-            "treeSize",
+            name,
             "invalid",
-            "Voor deze grootte is geen ondertekende boomkop.",
+            "Voor deze grootte is geen ondertekende boomkop; neem de treeSize van een boomkop (tree-heads).",
         )])
         .into()),
     }

@@ -2035,6 +2035,8 @@ async fn the_read_api_answers_authorised_readers_only(f: Fixture) {
     // Only between sizes the log signed a head for.
     let unsigned = get(format!("{base}/proofs/consistency?first=4&second=99")).await;
     assert_eq!(unsigned.status(), 400);
+    let problem: Value = unsigned.json().await.unwrap();
+    assert_eq!(problem["invalidParams"][0]["name"], "second", "{problem}");
 }
 
 fn sha2_digest(bytes: &[u8]) -> Hash {

@@ -46,6 +46,17 @@ pub async fn log_verify(
     keys: Option<PathBuf>,
     only: Vec<String>,
 ) -> anyhow::Result<()> {
+    let unknown: Vec<&str> = only
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !ORGANISATIONS.iter().any(|o| o.name == *name))
+        .collect();
+    anyhow::ensure!(
+        unknown.is_empty(),
+        "no organisation called {} (the demo's: {})",
+        unknown.join(", "),
+        ORGANISATIONS.map(|o| o.name).join(", ")
+    );
     let storage = storage(&data, storage_url)?;
     let keys = keys.unwrap_or_else(|| keys_dir(&data));
     let mut checked = 0;
@@ -443,6 +454,11 @@ impl Party {
             (_, Some(exchange)) => exchange.identity()?,
             (Some(name), None) => {
                 let pki = pki_dir(&self.store.data);
+                anyhow::ensure!(
+                    ORGANISATIONS.iter().any(|o| o.name == name),
+                    "--as {name}: no such organisation (the demo's: {})",
+                    ORGANISATIONS.map(|o| o.name).join(", ")
+                );
                 Identity::load_named(&pki, name)
                     .with_context(|| format!("no certificate for {name} in {}", pki.display()))?
             }

@@ -388,6 +388,44 @@ fn the_demo_and_seed_refuse_a_directory_with_data_they_did_not_make() {
     }
 }
 
+/// A name the demo does not know is refused with the names it does, before anything is
+/// read or checked; so is a catalogue directory that is not there, without a made-up place.
+#[test]
+fn unknown_names_are_refused_with_the_known_ones() {
+    let (_dir, data) = data_dir();
+    let data = data.to_str().unwrap();
+    for (args, expected) in [
+        (
+            &["log", "verify", "--data", data, "--log", "foo"][..],
+            "no organisation called foo (the demo's: gemeente, rvig, rdw, duo, inkomen)",
+        ),
+        (
+            &[
+                "exchange",
+                "request",
+                "--data",
+                data,
+                "--as",
+                "foo",
+                "--service",
+                "brp-personen",
+                "--activity",
+                "x",
+            ][..],
+            "--as foo: no such organisation (the demo's: gemeente, rvig, rdw, duo, inkomen)",
+        ),
+        (
+            &["catalogue", "check", "--catalogue", "/nonexistent"][..],
+            "loket: /nonexistent: ",
+        ),
+    ] {
+        let output = loket(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn healthcheck_fails_when_nobody_answers() {
     assert!(!healthcheck("http://127.0.0.1:9").success());

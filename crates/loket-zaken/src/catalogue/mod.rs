@@ -150,14 +150,26 @@ pub struct Product {
 }
 
 /// A catalogue file that cannot be used, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueError {
     pub file: String,
+    /// From 1; 0 when the problem is the file (or directory) as a whole.
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
+
+/// `FILE:LINE:COLUMN: problem`, as compilers write it, or `FILE: problem` without a place.
+impl std::fmt::Display for CatalogueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message),
+        }
+    }
+}
+
+impl std::error::Error for CatalogueError {}
 
 #[derive(Debug, Clone)]
 pub struct Catalogue {
