@@ -28,6 +28,10 @@ pub enum TlsError {
     RevocationList(usize),
     #[error("revocation list {0} (counting from 1) is not signed by the CA it names")]
     RevocationListSignature(usize),
+    #[error(
+        "revocation list {0} (counting from 1) is signed with an algorithm that cannot be checked"
+    )]
+    RevocationListAlgorithm(usize),
 }
 
 pub use crate::trust::{SentChain, Trust};

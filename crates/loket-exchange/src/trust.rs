@@ -134,9 +134,7 @@ impl Keyed {
     ) -> Result<Self, TlsError> {
         let (_, list) = x509_parser::parse_x509_crl(der.as_ref())
             .map_err(|_| TlsError::RevocationList(index + 1))?;
-        if !signed_by_an_anchor_it_names(&list, anchors) {
-            return Err(TlsError::RevocationListSignature(index + 1));
-        }
+        check_signature(index, &list, anchors)?;
         let mut scope = list.issuer().as_raw().to_vec();
         if let Some(point) = list.extensions().iter().find(|extension| {
             extension.oid == x509_parser::oid_registry::OID_X509_EXT_ISSUER_DISTRIBUTION_POINT
@@ -164,29 +162,63 @@ impl Keyed {
     }
 }
 
-/// Whether `list`, when its issuer is one of the `anchors`, carries that anchor's
-/// signature. Checked when a list is given, so that a damaged copy is refused then and the
-/// list in force stays; taken in, it would shut out every certificate of its CA at the
-/// next handshake (whose check of the signature fails closed). A list of an issuing CA
-/// below the anchors is checked at each handshake, against the chain the peer sends.
-fn signed_by_an_anchor_it_names(
+/// Checked when a list is given: when an anchor is its signer (the issuer's name and,
+/// where both say it, the key's identifier match), the list must carry that anchor's
+/// signature. So a damaged copy is refused then and the list in force stays; taken in, it
+/// would shut out every certificate of its CA at the next handshake. A list whose signer
+/// the trust does not hold (an issuing CA below the anchors, or a CA re-keyed under its
+/// old root) is checked at each handshake instead, against the chain the peer sends, and
+/// so is what this check does not cover (a signer's key usage, a hash the handshake no
+/// longer accepts): such a list fails closed there.
+fn check_signature(
+    index: usize,
     list: &x509_parser::revocation_list::CertificateRevocationList<'_>,
     anchors: &[CertificateDer<'static>],
-) -> bool {
-    let mut named = false;
+) -> Result<(), TlsError> {
+    use x509_parser::extensions::ParsedExtension;
+    let list_key = list
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|k| k.0)
+            }
+            _ => None,
+        });
+    let (mut signer_held, mut unsupported) = (false, false);
     for anchor in anchors {
         let Ok((_, anchor)) = x509_parser::parse_x509_certificate(anchor.as_ref()) else {
             continue;
         };
-        if anchor.subject().as_raw() == list.issuer().as_raw() {
-            named = true;
-            // A CA renewed with a new key has two anchors of one name: either may sign.
-            if list.verify_signature(anchor.public_key()).is_ok() {
-                return true;
+        if anchor.subject().as_raw() != list.issuer().as_raw() {
+            continue;
+        }
+        let anchor_key = anchor
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(key) => Some(key.0),
+                _ => None,
+            });
+        if let (Some(list_key), Some(anchor_key)) = (list_key, anchor_key)
+            && list_key != anchor_key
+        {
+            continue;
+        }
+        signer_held = true;
+        match list.verify_signature(anchor.public_key()) {
+            Ok(()) => return Ok(()),
+            Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
+                unsupported = true;
             }
+            Err(_) => {}
         }
     }
-    !named
+    match (signer_held, unsupported) {
+        (false, _) => Ok(()),
+        (true, true) => Err(TlsError::RevocationListAlgorithm(index + 1)),
+        (true, false) => Err(TlsError::RevocationListSignature(index + 1)),
+    }
 }
 
 /// Of the lists of one scope, only the newest: a check takes the first list whose issuer
@@ -332,9 +364,10 @@ impl Trust {
         &self,
         lists: Vec<CertificateRevocationListDer<'static>>,
     ) -> Result<bool, TlsError> {
+        // The anchors never change: check the lists before taking the lock.
+        let mut lists = newest_per_scope(lists, &self.current().anchors)?;
         let changing = self.changing();
         let current = self.current();
-        let mut lists = newest_per_scope(lists, &current.anchors)?;
         for list in &mut lists {
             if let Some(in_force) = current
                 .lists

@@ -147,6 +147,27 @@ impl Ca {
         issued: OffsetDateTime,
         next_update: OffsetDateTime,
     ) -> String {
+        self.revocation_list_naming(serials, issued, next_update, KeyIdMethod::Sha256)
+    }
+
+    /// The identifier of this CA's key, as its certificate gives it.
+    fn key_identifier(&self) -> Vec<u8> {
+        self.params
+            .clone()
+            .self_signed(&self.key)
+            .unwrap()
+            .key_identifier()
+    }
+
+    /// As `revocation_list_until`, naming its signer's key by `key_id` (a forger may
+    /// name another's).
+    fn revocation_list_naming(
+        &self,
+        serials: &[Vec<u8>],
+        issued: OffsetDateTime,
+        next_update: OffsetDateTime,
+        key_id: KeyIdMethod,
+    ) -> String {
         let issuer = self.params.clone().self_signed(&self.key).unwrap();
         let now = OffsetDateTime::now_utc();
         CertificateRevocationListParams {
@@ -163,7 +184,7 @@ impl Ca {
                     invalidity_date: None,
                 })
                 .collect(),
-            key_identifier_method: KeyIdMethod::Sha256,
+            key_identifier_method: key_id,
         }
         .signed_by(&issuer, &self.key)
         .unwrap()
@@ -400,9 +421,10 @@ async fn new_revocation_lists_count_at_once() {
     assert!(trust.refuses(&peer(&rvig)));
 }
 
-/// A list that names an anchor as its issuer but was not signed by it (damaged on disk, or
-/// made by someone else under the CA's name) is refused when it is given: the list in
-/// force stays, so the CA's other certificates keep working, and its revoked ones stay out.
+/// A list whose signer is an anchor (by name and key identifier) but that the anchor did
+/// not sign (damaged on disk, or forged under the CA's name and key identifier) is refused
+/// when it is given: the list in force stays, so the CA's other certificates keep working,
+/// and its revoked ones stay out.
 #[test]
 fn a_list_its_named_ca_did_not_sign_is_refused_when_given() {
     let ca = Ca::new();
@@ -418,9 +440,16 @@ fn a_list_its_named_ca_did_not_sign_is_refused_when_given() {
     *bytes.last_mut().unwrap() ^= 0x01;
     let damaged = CertificateRevocationListDer::from(bytes);
     assert!(x509_parser::parse_x509_crl(damaged.as_ref()).is_ok());
-    // Another CA of the same name, revoking nothing.
+    // Another CA of the same name, revoking nothing, claiming the CA's key.
     let impostor = Ca::named("test CA");
-    let forged = pki::revocation_lists(&impostor.revocation_list(&[]), "test").unwrap();
+    let now = OffsetDateTime::now_utc();
+    let forged = impostor.revocation_list_naming(
+        &[],
+        now - Duration::hours(1),
+        now + Duration::days(7),
+        KeyIdMethod::PreSpecified(ca.key_identifier()),
+    );
+    let forged = pki::revocation_lists(&forged, "test").unwrap();
 
     for lists in [vec![damaged], forged] {
         assert!(matches!(
@@ -433,6 +462,27 @@ fn a_list_its_named_ca_did_not_sign_is_refused_when_given() {
     }
     // The list its CA signed is taken, as before.
     assert!(!trust.replace_revocation_lists(vec![good]).unwrap());
+
+    // A signer of that name the trust does not hold (its own key identifier) is left to
+    // the handshake, which checks it against the chain and fails closed.
+    let elsewhere = pki::revocation_lists(&impostor.revocation_list(&[]), "test").unwrap();
+    assert!(trust.replace_revocation_lists(elsewhere).unwrap());
+    assert!(tls::check_identity(&revoked, &trust).is_err());
+    assert!(tls::check_identity(&valid, &trust).is_err(), "fails closed");
+}
+
+/// A CA renewed with a new key keeps its name: with both keys as anchors, a list either
+/// key signed is taken when given.
+#[test]
+fn a_list_of_a_renewed_ca_is_taken_from_either_of_its_anchors() {
+    let old = Ca::named("test CA");
+    let renewed = Ca::named("test CA");
+    let anchors = pki::certificates(&format!("{}{}", old.pem, renewed.pem), "test").unwrap();
+    let trust = Trust::new(anchors).unwrap();
+    for ca in [&old, &renewed] {
+        let lists = pki::revocation_lists(&ca.revocation_list(&[]), "test").unwrap();
+        assert!(trust.replace_revocation_lists(lists).is_ok());
+    }
 }
 
 /// A CA its root revoked: looked up only when whole chains are checked, and then each
@@ -1213,6 +1263,7 @@ fn no_damage_to_a_revocation_list_lets_its_revoked_certificate_through() {
                     error,
                     tls::TlsError::RevocationList(1)
                         | tls::TlsError::RevocationListSignature(1)
+                        | tls::TlsError::RevocationListAlgorithm(1)
                         | tls::TlsError::Verifier(_)
                 ),
                 "{error}"

@@ -550,6 +550,32 @@ async fn an_administrator_sees_no_cases_and_can_log_out(w: World) {
         .await;
     assert_eq!(case.status, 403);
     let csrf = csrf(&home.body);
+    // Nor can it act on a case: every action is refused, and the case is unchanged.
+    for actie in ["oppakken", "notitie", "besluiten"] {
+        let refused = w
+            .send(
+                "POST",
+                &format!("/werkplek/zaken/{zaak}/{actie}"),
+                Some(&admin),
+                &[
+                    ("csrf", &csrf),
+                    ("notitie", "x"),
+                    ("uitkomst", "toegekend"),
+                    ("reden", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, 403, "{actie}: {}", refused.body);
+    }
+    assert!(
+        w.zaken
+            .get(zaak)
+            .await
+            .unwrap()
+            .unwrap()
+            .behandelaar
+            .is_none()
+    );
     let out = w
         .send(
             "POST",

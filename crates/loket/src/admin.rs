@@ -330,10 +330,15 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             };
             let hash = manager.publish(&identity, entry, validity(days)).await?;
             println!("{hash}");
+            let keeper = manager.directory_keeper();
+            // In the demo the keeper is one of its organisations: name it, so the hint runs.
+            let as_keeper = ORGANISATIONS
+                .iter()
+                .find(|o| o.oin == keeper)
+                .map_or("KEEPER", |o| o.name);
             println!(
-                "Published as {}; in force once the directory's keeper ({}) approves: loket exchange approve '{hash}' --as KEEPER",
+                "Published as {}; in force once the directory's keeper ({keeper}) approves: loket exchange approve '{hash}' --as {as_keeper}",
                 party.label(&identity),
-                manager.directory_keeper()
             );
             Ok(())
         }

@@ -478,7 +478,8 @@ pub async fn start_log(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Logboek, Vec<u8>)> {
     let database = platform::open(storage, &loket_logboek::schema(component)).await?;
-    // The exchange refuses every request when its log cannot write: say so in /readyz.
+    // The exchange refuses every request when its log cannot be reached: /readyz says
+    // whether its database answers (not whether its next commit will succeed).
     platform.ready_when(&database, loket_logboek::schema(component));
     let keys = LogKeys::load_or_create(keys, component)
         .with_context(|| format!("the keys of the processing log {component}"))?;
