@@ -144,12 +144,12 @@ before(async () => {
   const published = await manage(`${rvigApi}/services`, RVIG_TOKEN, {
     name: 'brp-personen', inway: `https://127.0.0.1:${inway}`, openapi: '/openapi.json', subjectField: 'burgerservicenummer',
   });
-  assert.equal(published.status, 200, JSON.stringify(published.answer));
+  assert.equal(published.status, 201, JSON.stringify(published.answer));
   assert.equal((await accept(gemeenteApi, GEMEENTE_TOKEN, published.answer.contractHash)).state, 'active');
   const requested = await manage(`${gemeenteApi}/api/v1/contracts`, GEMEENTE_TOKEN, {
     service: 'brp-personen', processingActivities: [MIJN_GEGEVENS],
   });
-  assert.equal(requested.status, 200, JSON.stringify(requested.answer));
+  assert.equal(requested.status, 201, JSON.stringify(requested.answer));
   assert.equal((await accept(`http://127.0.0.1:${rvigManager}`, RVIG_TOKEN, requested.answer.contractHash)).state, 'active');
   browser = await launch();
 });

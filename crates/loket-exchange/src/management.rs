@@ -6,7 +6,7 @@ use std::num::NonZeroU16;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use loket_core::{InvalidParam, Problem, Secret};
@@ -178,7 +178,7 @@ async fn publish(
     State(api): State<Api>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Publish>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let operator = operator(&api, &headers)?;
     let entry = ServiceEntry {
         name: body.name,
@@ -191,7 +191,8 @@ async fn publish(
         .manager
         .publish(&operator.identity, entry, validity(body.valid_days))
         .await?;
-    Ok(Json(json!({ "contractHash": hash })))
+    // Each proposal is a new contract (its own nonce), so the answer says it was created.
+    Ok((StatusCode::CREATED, Json(json!({ "contractHash": hash }))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,7 +208,7 @@ async fn request(
     State(api): State<Api>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Request>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let operator = operator(&api, &headers)?;
     let hash = api
         .manager
@@ -220,7 +221,8 @@ async fn request(
             &api.register,
         )
         .await?;
-    Ok(Json(json!({ "contractHash": hash })))
+    // Each proposal is a new contract (its own nonce), so the answer says it was created.
+    Ok((StatusCode::CREATED, Json(json!({ "contractHash": hash }))))
 }
 
 async fn accept(

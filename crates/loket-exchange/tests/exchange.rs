@@ -2928,10 +2928,10 @@ async fn any_management_body_gives_a_contract_or_a_problem(w: World) {
         } else if !flawed(Fit::Unknown).is_empty() {
             404
         } else {
-            200
+            201
         };
         assert_eq!(status, expected, "{context}");
-        if status == 200 {
+        if status == 201 {
             assert_eq!(after, before + 1, "{context}");
             let hash = answer["contractHash"].as_str().unwrap();
             assert!(
@@ -2964,9 +2964,9 @@ async fn any_management_body_gives_a_contract_or_a_problem(w: World) {
     }
     // Every kind of answer was reached, so the bodies are not all of one kind.
     for reached in [
-        ("/services", 200),
+        ("/services", 201),
         ("/services", 400),
-        ("/contracts", 200),
+        ("/contracts", 201),
         ("/contracts", 400),
         ("/contracts", 404),
     ] {

@@ -1609,7 +1609,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
             "subjectField": "burgerservicenummer"
         }),
     );
-    assert_eq!(status, 200, "{published}");
+    assert_eq!(status, 201, "{published}");
     // The municipality keeps the directory: the publication counts once it accepts.
     let accept = |host: &str, token: &str, hash: &str| accept_when_seen(&client, host, token, hash);
     let accepted = accept(
@@ -1624,7 +1624,7 @@ fn serve_runs_an_organisation_in_the_exchange_from_its_configuration() {
         &gemeente_token,
         &serde_json::json!({"service": "brp-personen", "processingActivities": [MIJN_GEGEVENS]}),
     );
-    assert_eq!(status, 200, "{requested}");
+    assert_eq!(status, 201, "{requested}");
     let accepted = accept(
         &rvig_manager,
         &rvig_token,
@@ -2043,7 +2043,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
         &rvig_token,
         &serde_json::json!({"name": "brp-personen", "inway": format!("https://{inway}"), "openapi": "/openapi.json", "subjectField": "burgerservicenummer"}),
     );
-    assert_eq!(status, 200, "{published}");
+    assert_eq!(status, 201, "{published}");
     let hash = |contract: &Value| contract["contractHash"].as_str().unwrap().to_owned();
     accept_when_seen(
         &client,
@@ -2057,7 +2057,7 @@ fn after_a_renewal_with_a_new_key_the_outway_keeps_answering() {
         &gemeente_token,
         &serde_json::json!({"service": "brp-personen", "processingActivities": [MIJN_GEGEVENS]}),
     );
-    assert_eq!(status, 200, "{requested}");
+    assert_eq!(status, 201, "{requested}");
     accept_when_seen(&client, &rvig_manager, &rvig_token, &hash(&requested));
     answered_within_15_s(&client, &outway, MIJN_GEGEVENS);
     assert!(running.terminate());
