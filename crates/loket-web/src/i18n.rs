@@ -101,6 +101,16 @@ impl Said {
     pub(crate) fn text(&self) -> String {
         self.parts.iter().map(|p| p.text.as_str()).collect()
     }
+
+    /// The parts marked Dutch, for tests to name them.
+    #[cfg(test)]
+    pub(crate) fn dutch_parts(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .filter(|p| p.dutch)
+            .map(|p| p.text.as_str())
+            .collect()
+    }
 }
 
 impl From<String> for Said {
@@ -216,13 +226,7 @@ mod tests {
             ", ",
         );
         assert_eq!(all.text(), "Dutch, Belgische, Duitse");
-        let dutch: Vec<&str> = all
-            .parts
-            .iter()
-            .filter(|p| p.dutch)
-            .map(|p| p.text.as_str())
-            .collect();
-        assert_eq!(dutch, ["Belgische"]);
+        assert_eq!(all.dutch_parts(), ["Belgische"]);
     }
 
     #[test]

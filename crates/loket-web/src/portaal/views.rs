@@ -845,19 +845,13 @@ mod tests {
             said.text(),
             "Your programme Verpleegkunde is expected to end on 15 January 2027."
         );
-        let dutch: Vec<&str> = said
-            .parts
-            .iter()
-            .filter(|p| p.dutch)
-            .map(|p| p.text.as_str())
-            .collect();
-        assert_eq!(dutch, ["Verpleegkunde"]);
+        assert_eq!(said.dutch_parts(), ["Verpleegkunde"]);
         let nl = coming_up_text(&study, today, Lang::Nl);
         assert_eq!(
             nl.text(),
             "Uw opleiding Verpleegkunde eindigt naar verwachting op 15 januari 2027."
         );
-        assert!(nl.parts.iter().all(|p| !p.dutch));
+        assert!(nl.dutch_parts().is_empty());
     }
 
     #[test]
@@ -972,10 +966,9 @@ mod tests {
         let values = |lang| -> Vec<String> { said(lang).iter().map(Said::text).collect() };
         let marked_dutch = |lang| -> Vec<String> {
             said(lang)
-                .into_iter()
-                .flat_map(|value| value.parts)
-                .filter(|part| part.dutch)
-                .map(|part| part.text)
+                .iter()
+                .flat_map(|value| value.dutch_parts())
+                .map(str::to_owned)
                 .collect()
         };
         // Only a code with no English stays Dutch, and says so (WCAG 3.1.2).
