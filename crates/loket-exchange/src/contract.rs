@@ -20,6 +20,53 @@ use crate::pki::{Identity, PeerCertificate};
 /// The only hash algorithm FSC has: SHA3-512, the `1` in a hash's `$1$` prefix.
 pub const HASH_ALGORITHM: &str = "HASH_ALGORITHM_SHA3_512";
 
+/// A contract's hash as a caller names it: `$1$1$` and the 86 base64url characters of a
+/// SHA3-512 digest ([`ContractContent::hash`]). Nothing else can name a contract, so other
+/// text is refused before any lookup, with a reason that says what a hash looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractHash(String);
+
+/// The text given is not a contract hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "not a contract hash: one is $1$1$ and 86 characters A-Z, a-z, 0-9, - and _ (on a command line, quote it: '$1$1$…')"
+)]
+pub struct NotAContractHash;
+
+/// `$1$` SHA3-512, `1$` a contract.
+const CONTRACT_HASH_PREFIX: &str = "$1$1$";
+/// base64url without padding of 64 bytes.
+const DIGEST_CHARACTERS: usize = 86;
+
+impl ContractHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for ContractHash {
+    type Err = NotAContractHash;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let digest = text
+            .strip_prefix(CONTRACT_HASH_PREFIX)
+            .ok_or(NotAContractHash)?;
+        // 86 characters carry 516 bits; the decoder refuses a last character with any of
+        // its low four bits set, which names no 64-byte digest.
+        if digest.len() == DIGEST_CHARACTERS && URL_SAFE_NO_PAD.decode(digest).is_ok() {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(NotAContractHash)
+        }
+    }
+}
+
+impl std::fmt::Display for ContractHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContractContent {
@@ -393,6 +440,56 @@ mod tests {
             }
             let cut: String = jws.chars().take(at).collect();
             prop_assert!(verify(&cut, certificate, HASH).is_err());
+        }
+
+        /// Any text is a contract hash or refused; every content's own hash parses as
+        /// itself, and a hash with one character changed, cut or lengthened, or of a
+        /// grant, does not.
+        #[test]
+        fn only_the_shape_of_a_contract_hash_parses(
+            text in ".{0,100}",
+            iv in "[a-z0-9-]{1,36}",
+            at in 0usize..91,
+            byte in 0x20u8..0x7f,
+        ) {
+            use std::str::FromStr;
+            if let Ok(parsed) = ContractHash::from_str(&text) {
+                prop_assert_eq!(parsed.as_str(), text.as_str());
+                prop_assert!(text.starts_with("$1$1$") && text.len() == 91);
+            }
+            let content = ContractContent {
+                iv,
+                group_id: "loket.example".into(),
+                validity: Validity { not_before: 0, not_after: 1 },
+                grants: Vec::new(),
+                hash_algorithm: HASH_ALGORITHM.into(),
+                created_at: 0,
+            };
+            let hash = content.hash().unwrap();
+            prop_assert_eq!(ContractHash::from_str(&hash).unwrap().to_string(), hash.as_str());
+            let mut changed = hash.clone().into_bytes();
+            changed[at] = byte;
+            let changed = String::from_utf8(changed).unwrap();
+            // Another digest character is another hash of the same shape; the last one
+            // holds only 2 bits of the digest, so its low four bits must stay zero.
+            let sextet = match byte {
+                b'A'..=b'Z' => Some(byte - b'A'),
+                b'a'..=b'z' => Some(byte - b'a' + 26),
+                b'0'..=b'9' => Some(byte - b'0' + 52),
+                b'-' => Some(62),
+                b'_' => Some(63),
+                _ => None,
+            };
+            let same_shape = match (at, sextet) {
+                (5..=89, Some(_)) => true,
+                (90, Some(value)) => value % 16 == 0,
+                _ => false,
+            };
+            prop_assert_eq!(ContractHash::from_str(&changed).is_ok(), same_shape || changed == hash, "{}", changed);
+            prop_assert!(ContractHash::from_str(&hash[..at]).is_err());
+            let longer = format!("{hash}A");
+            prop_assert!(ContractHash::from_str(&longer).is_err());
+            prop_assert!(ContractHash::from_str(&hash.replacen("$1$1$", "$1$3$", 1)).is_err());
         }
     }
 }

@@ -5,8 +5,10 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use loket_core::{InvalidParam, Problem, Secret};
@@ -16,11 +18,17 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::contract::Validity;
+use crate::contract::{ContractHash, Validity};
 use crate::manager::{Manager, ManagerError, ServiceEntry};
 use crate::pki::Identity;
 
 pub const BASE: &str = "/api/v1";
+
+/// The API's description, served at `{BASE}/openapi.json` without a token.
+pub const OPENAPI: &str = include_str!("../openapi/management-api.json");
+
+/// The version in [`OPENAPI`], named in every answer's `API-Version` header.
+pub const VERSION: &str = "1.0.0";
 
 /// An organisation that may manage its contracts here, by token.
 #[derive(Debug)]
@@ -41,7 +49,7 @@ impl Operator {
 #[derive(Debug, Clone)]
 struct Api {
     manager: Manager,
-    operators: Arc<[Operator]>,
+    operators: Arc<[Arc<Operator>]>,
     /// The operators' register of processing activities: a grant asked for names only
     /// activities in it.
     register: Arc<Activities>,
@@ -55,7 +63,7 @@ pub fn service(
 ) -> HttpService {
     let api = Api {
         manager,
-        operators: operators.into(),
+        operators: operators.into_iter().map(Arc::new).collect(),
         register,
     };
     let routes = Router::new()
@@ -64,8 +72,9 @@ pub fn service(
         .route(&format!("{BASE}/contracts"), get(contracts).post(request))
         .route(&format!("{BASE}/contracts/{{hash}}/accept"), post(accept))
         .route(&format!("{BASE}/contracts/{{hash}}/revoke"), post(revoke))
+        .route(&format!("{BASE}/openapi.json"), get(openapi))
         .with_state(api);
-    HttpService::new("exchange-manager", routes)
+    HttpService::new("exchange-manager", routes).api_version(VERSION)
 }
 
 impl From<ManagerError> for ApiError {
@@ -113,31 +122,40 @@ impl From<ManagerError> for ApiError {
     }
 }
 
-fn operator<'a>(api: &'a Api, headers: &HeaderMap) -> Result<&'a Operator, ApiError> {
-    let digest: Option<[u8; 32]> = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|token| Sha256::digest(token.as_bytes()).into());
-    digest
-        .and_then(|digest| {
-            api.operators.iter().find(|o| {
-                o.token_digest
-                    .iter()
-                    .zip(&digest)
-                    .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-                    == 0
+/// The organisation whose bearer token the request carries. An extractor that reads only
+/// the head, so a request without a valid token is refused before its body is read.
+struct Caller(Arc<Operator>);
+
+impl FromRequestParts<Api> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
+        let digest: Option<[u8; 32]> = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|token| Sha256::digest(token.as_bytes()).into());
+        digest
+            .and_then(|digest| {
+                api.operators.iter().find(|o| {
+                    o.token_digest
+                        .iter()
+                        .zip(&digest)
+                        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                        == 0
+                })
             })
-        })
-        .ok_or_else(|| {
-            Problem::new(401, "unauthorized", "Niet geautoriseerd.")
-                .with_detail("Geef een geldig beheertoken mee (Authorization: Bearer …).")
-                .into()
-        })
+            .map(|operator| Caller(operator.clone()))
+            .ok_or_else(|| {
+                Problem::new(401, "unauthorized", "Niet geautoriseerd.")
+                    .with_detail("Geef een geldig beheertoken mee (Authorization: Bearer …).")
+                    .into()
+            })
+    }
 }
 
-async fn peers(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    operator(&api, &headers)?;
+async fn peers(State(api): State<Api>, _: Caller) -> Result<Json<Value>, ApiError> {
     let policy = api.manager.policy();
     let mut peers: Vec<Value> = policy
         .peers
@@ -148,16 +166,14 @@ async fn peers(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Value>
     Ok(Json(json!({ "peers": peers })))
 }
 
-async fn services(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    operator(&api, &headers)?;
+async fn services(State(api): State<Api>, _: Caller) -> Result<Json<Value>, ApiError> {
     let policy = api.manager.policy();
     let mut services: Vec<&ServiceEntry> = policy.services.values().collect();
     services.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Json(json!({ "services": services })))
 }
 
-async fn contracts(State(api): State<Api>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    operator(&api, &headers)?;
+async fn contracts(State(api): State<Api>, _: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "contracts": api.manager.policy().contracts })))
 }
 
@@ -176,10 +192,9 @@ struct Publish {
 
 async fn publish(
     State(api): State<Api>,
-    headers: HeaderMap,
+    Caller(operator): Caller,
     ApiJson(body): ApiJson<Publish>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let operator = operator(&api, &headers)?;
     let entry = ServiceEntry {
         name: body.name,
         peer_id: operator.identity.oin.as_str().to_owned(),
@@ -206,10 +221,9 @@ struct Request {
 
 async fn request(
     State(api): State<Api>,
-    headers: HeaderMap,
+    Caller(operator): Caller,
     ApiJson(body): ApiJson<Request>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let operator = operator(&api, &headers)?;
     let hash = api
         .manager
         .request_connection(
@@ -225,24 +239,44 @@ async fn request(
     Ok((StatusCode::CREATED, Json(json!({ "contractHash": hash }))))
 }
 
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
 async fn accept(
     State(api): State<Api>,
-    headers: HeaderMap,
+    Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let operator = operator(&api, &headers)?;
-    api.manager.accept(&operator.identity, &hash).await?;
-    Ok(Json(state_of(&api, &hash)))
+    let hash = contract_hash(&hash)?;
+    api.manager
+        .accept(&operator.identity, hash.as_str())
+        .await?;
+    Ok(Json(state_of(&api, hash.as_str())))
 }
 
 async fn revoke(
     State(api): State<Api>,
-    headers: HeaderMap,
+    Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let operator = operator(&api, &headers)?;
-    api.manager.revoke(&operator.identity, &hash).await?;
-    Ok(Json(state_of(&api, &hash)))
+    let hash = contract_hash(&hash)?;
+    api.manager
+        .revoke(&operator.identity, hash.as_str())
+        .await?;
+    Ok(Json(state_of(&api, hash.as_str())))
+}
+
+/// The path's contract hash, or a problem that says what one looks like.
+fn contract_hash(text: &str) -> Result<ContractHash, ApiError> {
+    text.parse().map_err(|_| {
+        Problem::validation(vec![InvalidParam::new(
+            "hash",
+            "pattern",
+            "Geen contracthash: die is $1$1$ en 86 tekens A-Z, a-z, 0-9, - en _ (in een URL: %241%241%24…).",
+        )])
+        .into()
+    })
 }
 
 fn state_of(api: &Api, hash: &str) -> Value {

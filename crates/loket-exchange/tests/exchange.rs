@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod openapi_check;
 
 use common::{ACTIVITIES, RVIG_ACTIVITIES, RVIG_BRP, log, provided_by_rvig, serve_plain};
 use std::collections::HashMap;
@@ -2722,7 +2723,7 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .unwrap();
     assert_eq!(party.status(), 200, "RvIG is a party to the contract");
     let no_such = call(
-        "/contracts/$1$1$nothing/accept",
+        &format!("/contracts/$1$1${}/accept", "A".repeat(86)),
         "rvig-token",
         Some(json!({})),
     )
@@ -2730,6 +2731,282 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     .unwrap();
     assert_eq!(no_such.status(), 404);
     assert_eq!(w.manager.policy().contracts.len(), before);
+}
+
+/// Status, content type, `API-Version` and body of `response`, after checking them against
+/// the management API's OpenAPI document for `method template`.
+async fn as_documented(
+    document: &openapi_check::Document,
+    method: &str,
+    template: &str,
+    response: reqwest::Response,
+) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (content_type, version) = (header("content-type"), header("api-version"));
+    let body: Value = response.json().await.unwrap();
+    if let Err(difference) = document.check(
+        method,
+        template,
+        status,
+        content_type.as_deref(),
+        version.as_deref(),
+        &body,
+    ) {
+        let shown: String = body.to_string().chars().take(600).collect();
+        panic!("{method} {template} answered {status} {shown}: {difference}");
+    }
+    (status, body)
+}
+
+/// Every operation the document describes answers as it says, success and each error the
+/// document names; a method it does not name is refused.
+async fn the_management_api_answers_as_its_document_says(w: World) {
+    use loket_exchange::management::OPENAPI;
+    let document = openapi_check::Document::parse(OPENAPI);
+    let base = management_api(&w).await;
+    let client = reqwest::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let request = client.get(format!("{base}{path}"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    let post = |path: &str, token: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let mut reached = std::collections::BTreeSet::new();
+    macro_rules! answer {
+        ($method:expr, $template:expr, $request:expr) => {{
+            let (status, body) =
+                as_documented(&document, $method, $template, $request.await.unwrap()).await;
+            reached.insert(($method.to_owned(), $template.to_owned(), status));
+            (status, body)
+        }};
+    }
+
+    // The document itself, without a token, is the one in the repository.
+    let (status, served) = answer!("get", "/openapi.json", get("/openapi.json", None));
+    assert_eq!(status, 200);
+    assert_eq!(served, serde_json::from_str::<Value>(OPENAPI).unwrap());
+
+    let (status, _) = answer!("get", "/peers", get("/peers", Some("rvig-token")));
+    assert_eq!(status, 200);
+    let (status, _) = answer!("get", "/services", get("/services", Some("rvig-token")));
+    assert_eq!(status, 200);
+    let (status, _) = answer!("get", "/contracts", get("/contracts", Some("rvig-token")));
+    assert_eq!(status, 200);
+    let (status, _) = answer!("get", "/contracts", get("/contracts", None));
+    assert_eq!(status, 401);
+    let (status, _) = answer!("get", "/peers", get("/peers", Some("no-such-token")));
+    assert_eq!(status, 401);
+
+    // Publishing: created, refused for a name another organisation holds, a bad field,
+    // not JSON, too large.
+    let publication = json!({"name": "rdw-kentekens", "inway": "https://inway.rdw.example:8443", "openapi": "/openapi.json", "validDays": 30});
+    let (status, _) = answer!(
+        "post",
+        "/services",
+        post("/services", "rdw-token", publication)
+    );
+    assert_eq!(status, 201);
+    let taken = json!({"name": SERVICE, "inway": "https://inway.rdw.example:8443", "openapi": "/openapi.json"});
+    let (status, _) = answer!("post", "/services", post("/services", "rdw-token", taken));
+    assert_eq!(status, 409);
+    let plain = json!({"name": "rdw-kentekens", "inway": "http://inway.rdw.example", "openapi": "/openapi.json"});
+    let (status, problem) = answer!("post", "/services", post("/services", "rdw-token", plain));
+    assert_eq!(
+        (status, problem["invalidParams"][0]["name"].as_str()),
+        (400, Some("inway"))
+    );
+    let text = client
+        .post(format!("{base}/services"))
+        .bearer_auth("rdw-token")
+        .body("name=x")
+        .send();
+    let (status, _) = answer!("post", "/services", text);
+    assert_eq!(status, 415);
+    let huge = json!({"name": "x".repeat(loket_http::JSON_BODY_LIMIT), "inway": "https://x", "openapi": "/"});
+    let (status, _) = answer!("post", "/services", post("/services", "rdw-token", huge));
+    assert_eq!(status, 413);
+
+    // Requesting a connection: created, an unknown service, a bad body.
+    let asked =
+        json!({"service": SERVICE, "processingActivities": [ATTENDEREN], "fields": ["naam"]});
+    let (status, created) = answer!(
+        "post",
+        "/contracts",
+        post("/contracts", "gemeente-token", asked)
+    );
+    assert_eq!(status, 201);
+    let hash = created["contractHash"].as_str().unwrap().to_owned();
+    let nowhere = json!({"service": "geen-dienst", "processingActivities": [ATTENDEREN]});
+    let (status, _) = answer!(
+        "post",
+        "/contracts",
+        post("/contracts", "gemeente-token", nowhere)
+    );
+    assert_eq!(status, 404);
+    let (status, _) = answer!(
+        "post",
+        "/contracts",
+        post("/contracts", "gemeente-token", json!([]))
+    );
+    assert_eq!(status, 400);
+    let text = client
+        .post(format!("{base}/contracts"))
+        .bearer_auth("gemeente-token")
+        .body("service=brp-personen")
+        .send();
+    let (status, _) = answer!("post", "/contracts", text);
+    assert_eq!(status, 415);
+    let huge = json!({"service": SERVICE, "processingActivities": [ATTENDEREN], "fields": ["x".repeat(loket_http::JSON_BODY_LIMIT)]});
+    let (status, _) = answer!(
+        "post",
+        "/contracts",
+        post("/contracts", "gemeente-token", huge)
+    );
+    assert_eq!(status, 413);
+
+    // Accepting and revoking: a party can, another organisation cannot; text that is no
+    // contract hash is refused before any lookup, an unknown hash is not found.
+    let (status, _) = answer!(
+        "post",
+        "/contracts/{hash}/accept",
+        post(&format!("/contracts/{hash}/accept"), "rdw-token", json!({}))
+    );
+    assert_eq!(status, 403);
+    let (status, accepted) = answer!(
+        "post",
+        "/contracts/{hash}/accept",
+        post(
+            &format!("/contracts/{hash}/accept"),
+            "rvig-token",
+            json!({})
+        )
+    );
+    assert_eq!((status, accepted["state"].as_str()), (200, Some("active")));
+    let (status, problem) = answer!(
+        "post",
+        "/contracts/{hash}/accept",
+        post("/contracts/$1$1$nothing/accept", "rvig-token", json!({}))
+    );
+    assert_eq!(
+        (status, problem["invalidParams"][0]["name"].as_str()),
+        (400, Some("hash"))
+    );
+    let unknown = format!("$1$1${}", "A".repeat(86));
+    let (status, _) = answer!(
+        "post",
+        "/contracts/{hash}/accept",
+        post(
+            &format!("/contracts/{unknown}/accept"),
+            "rvig-token",
+            json!({})
+        )
+    );
+    assert_eq!(status, 404);
+    let (status, _) = answer!(
+        "post",
+        "/contracts/{hash}/revoke",
+        post(
+            &format!("/contracts/{unknown}/revoke"),
+            "gemeente-token",
+            json!({})
+        )
+    );
+    assert_eq!(status, 404);
+    let (status, _) = answer!(
+        "post",
+        "/contracts/{hash}/revoke",
+        post(
+            &format!("/contracts/%241%241%24{}/revoke", "B"),
+            "gemeente-token",
+            json!({})
+        )
+    );
+    assert_eq!(status, 400);
+    let (status, _) = answer!(
+        "post",
+        "/contracts/{hash}/revoke",
+        post(&format!("/contracts/{hash}/revoke"), "rdw-token", json!({}))
+    );
+    assert_eq!(status, 403);
+    let (status, revoked) = answer!(
+        "post",
+        "/contracts/{hash}/revoke",
+        post(
+            &format!("/contracts/{}/revoke", hash.replace('$', "%24")),
+            "gemeente-token",
+            json!({})
+        )
+    );
+    assert_eq!((status, revoked["state"].as_str()), (200, Some("revoked")));
+
+    // Without a valid token every operation but the document is refused.
+    for (path, methods) in document.operations() {
+        let concrete = path.replace("{hash}", &hash);
+        for method in methods.iter().filter(|_| path != "/openapi.json") {
+            let request = client
+                .request(
+                    method.to_uppercase().parse().unwrap(),
+                    format!("{base}{concrete}"),
+                )
+                .bearer_auth("not-a-token")
+                .json(&json!({}))
+                .send();
+            let (status, _) = answer!(method.as_str(), path.as_str(), request);
+            assert_eq!(status, 401, "{method} {path}");
+        }
+    }
+
+    // Every documented status of each operation was reached, but for a failure of our own.
+    for (path, methods) in document.operations() {
+        for method in &methods {
+            let responses = serde_json::from_str::<Value>(OPENAPI).unwrap()["paths"][&path][method]
+                ["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|status| *status != "500")
+                .map(|status| status.parse::<u16>().unwrap())
+                .collect::<Vec<_>>();
+            for status in responses {
+                assert!(
+                    reached.contains(&(method.clone(), path.clone(), status)),
+                    "{method} {path} {status} not reached: {reached:?}"
+                );
+            }
+        }
+        // A method the document does not name is refused.
+        let concrete = path.replace("{hash}", &hash);
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if methods.iter().any(|m| m == method) {
+                continue;
+            }
+            let response = client
+                .request(
+                    method.to_uppercase().parse().unwrap(),
+                    format!("{base}{concrete}"),
+                )
+                .bearer_auth("rvig-token")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 405, "{method} {path}");
+        }
+    }
 }
 
 /// Whether the management API must take one field's value.
@@ -3006,6 +3283,7 @@ loket_store::contract_suite! {
         a_failing_log_makes_the_exchange_refuse,
         the_management_api_requests_and_approves_as_each_organisation,
         any_management_body_gives_a_contract_or_a_problem,
+        the_management_api_answers_as_its_document_says,
     ];
 }
 

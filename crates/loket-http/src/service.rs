@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::header;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -35,6 +35,8 @@ pub struct HttpService {
     rejections: Rejections,
     /// Whether `/readyz` and `/metrics` are served here (not to outsiders).
     operator_routes: bool,
+    /// The `API-Version` header of every answer, the edge's own refusals included.
+    api_version: Option<HeaderValue>,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -56,7 +58,16 @@ impl HttpService {
             large_bodies: Vec::new(),
             rejections: Rejections::AsProblems,
             operator_routes: true,
+            api_version: None,
         }
+    }
+
+    /// Name the API's full version in an `API-Version` header on every answer (NL API
+    /// Design Rules), also on those the edge gives before the routes (a body announced
+    /// as too large, a timeout).
+    pub fn api_version(mut self, version: &'static str) -> Self {
+        self.api_version = Some(HeaderValue::from_static(version));
+        self
     }
 
     /// A service the internet or other organisations reach (the portal, an inway): it
@@ -125,6 +136,7 @@ impl HttpService {
             large_bodies,
             rejections,
             operator_routes,
+            api_version,
         } = self;
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
@@ -135,6 +147,7 @@ impl HttpService {
             timeout,
             large_bodies,
             rejections,
+            api_version,
         });
         let routes = routes.route("/healthz", get(healthz));
         let routes = if operator_routes {
@@ -170,12 +183,13 @@ struct Edge {
     timeout: Duration,
     large_bodies: Vec<(&'static str, usize)>,
     rejections: Rejections,
+    api_version: Option<HeaderValue>,
 }
 
 /// The edge's layers, from the outside in, each handing the request on to the next.
 async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response {
     let edge = &*edge;
-    accept_traceparent(&edge.name, request, |request| {
+    let mut response = accept_traceparent(&edge.name, request, |request| {
         add_security_headers(request, |request| {
             record(&edge.metrics, &edge.name, request, |request| {
                 finish_problems(
@@ -191,7 +205,13 @@ async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response
             })
         })
     })
-    .await
+    .await;
+    if let Some(version) = &edge.api_version {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("api-version"), version.clone());
+    }
+    response
 }
 
 async fn not_found() -> ApiError {

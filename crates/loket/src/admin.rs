@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use loket_exchange::Manager;
+use loket_exchange::contract::ContractHash;
 use loket_exchange::pki::{self, Identity};
 use loket_logboek::{LogKeys, log_store, verify};
 use loket_store::StorageUrl;
@@ -260,19 +261,22 @@ pub enum ExchangeCommand {
     /// names an earlier key of its outway (after a certificate renewal with a new key):
     /// the same service, activities and fields, until the same end.
     RequestAgain {
-        hash: String,
+        /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        hash: ContractHash,
         #[command(flatten)]
         party: Party,
     },
     /// Accept (approve) a contract as one of its parties.
     Approve {
-        hash: String,
+        /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        hash: ContractHash,
         #[command(flatten)]
         party: Party,
     },
     /// Revoke a contract as one of its parties.
     Revoke {
-        hash: String,
+        /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        hash: ContractHash,
         #[command(flatten)]
         party: Party,
     },
@@ -373,7 +377,9 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
             let (manager, identity) = party.open().await?;
             let register = party.register()?;
             let party = party.label(&identity);
-            let hash = manager.request_again(&identity, &hash, &register).await?;
+            let hash = manager
+                .request_again(&identity, hash.as_str(), &register)
+                .await?;
             println!("{hash}");
             println!(
                 "Requested again as {party}; in force once the provider approves: loket exchange approve '{hash}' --as PROVIDER"
@@ -383,14 +389,14 @@ pub async fn exchange(command: ExchangeCommand) -> anyhow::Result<()> {
         ExchangeCommand::Approve { hash, party } => {
             let (manager, identity) = party.open().await?;
             let party = party.label(&identity);
-            manager.accept(&identity, &hash).await?;
+            manager.accept(&identity, hash.as_str()).await?;
             println!("Accepted {hash} as {party}.");
             Ok(())
         }
         ExchangeCommand::Revoke { hash, party } => {
             let (manager, identity) = party.open().await?;
             let party = party.label(&identity);
-            manager.revoke(&identity, &hash).await?;
+            manager.revoke(&identity, hash.as_str()).await?;
             println!("Revoked {hash} as {party}; running exchanges stop using it within seconds.");
             Ok(())
         }

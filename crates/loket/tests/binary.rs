@@ -1104,6 +1104,18 @@ fn the_municipality_asks_through_the_exchange_and_the_resident_can_see_it() {
         "naam",
     ]);
     let hash = requested.lines().next().unwrap().to_owned();
+    // A hash the shell cut short (`$1` read as a variable) is refused with how to quote it.
+    let cut = Command::new(LOKET)
+        .args(["exchange", "approve", &hash[4..], "--as", "rvig"])
+        .args(["--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!cut.status.success());
+    assert!(
+        String::from_utf8_lossy(&cut.stderr).contains("quote it: '$1$1$…'"),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
     cli(&["exchange", "approve", &hash, "--as", "rvig"]);
     // Asked for again only after a renewal with a new key: this one names the key the
     // municipality's outway has.

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::query::{self, QueryKind};
 use super::render;
 use super::store::{Parts, PersonStore};
-use crate::common::api::{feed_route, openapi_route, unavailable, with_version};
+use crate::common::api::{feed_route, openapi_route, unavailable};
 use crate::common::feed::Feed;
 
 /// The path Haal Centraal clients use.
@@ -40,7 +40,7 @@ pub fn service(store: Arc<dyn PersonStore>, feed: Feed, clock: Arc<dyn Clock>) -
         .with_state(BrpState { store, clock })
         .merge(feed_route(MUTATIES_PATH, feed))
         .merge(openapi_route(super::openapi::document()));
-    HttpService::new("brp", with_version(routes, API_VERSION))
+    HttpService::new("brp", routes).api_version(API_VERSION)
 }
 
 async fn personen(

@@ -5,14 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, Query as UrlQuery, State};
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use loket_core::{Clock, Problem};
 use loket_http::{ApiError, ApiJson, HttpService};
 use serde_json::{Value, json};
 use time::Date;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::feed::{Feed, MAX_PAGE};
 use super::fields::{CheckedFields, FieldPaths};
@@ -32,14 +30,6 @@ pub(crate) fn unavailable(register: &str) -> impl Fn(loket_store::StoreError) ->
         .with_type("https://datatracker.ietf.org/doc/html/rfc7231#section-6.6.4")
         .into()
     }
-}
-
-/// Every response of the register names the API version it implements.
-pub(crate) fn with_version(router: Router, version: &'static str) -> Router {
-    router.layer(SetResponseHeaderLayer::overriding(
-        HeaderName::from_static("api-version"),
-        HeaderValue::from_static(version),
-    ))
 }
 
 /// `GET /openapi.json`.
@@ -166,7 +156,7 @@ impl<R: Record> RegisterApi<R> {
             .with_state(state)
             .merge(feed_route(self.feed_path, feed))
             .merge(openapi_route((self.openapi)()));
-        HttpService::new(self.name, with_version(routes, self.version))
+        HttpService::new(self.name, routes).api_version(self.version)
     }
 }
 
