@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-mod openapi_check;
 
 use common::{ACTIVITIES, RVIG_ACTIVITIES, RVIG_BRP, log, provided_by_rvig, serve_plain};
 use std::collections::HashMap;
@@ -2733,42 +2732,11 @@ async fn the_management_api_requests_and_approves_as_each_organisation(w: World)
     assert_eq!(w.manager.policy().contracts.len(), before);
 }
 
-/// Status, content type, `API-Version` and body of `response`, after checking them against
-/// the management API's OpenAPI document for `method template`.
-async fn as_documented(
-    document: &openapi_check::Document,
-    method: &str,
-    template: &str,
-    response: reqwest::Response,
-) -> (u16, Value) {
-    let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    let (content_type, version) = (header("content-type"), header("api-version"));
-    let body: Value = response.json().await.unwrap();
-    if let Err(difference) = document.check(
-        method,
-        template,
-        status,
-        content_type.as_deref(),
-        version.as_deref(),
-        &body,
-    ) {
-        let shown: String = body.to_string().chars().take(600).collect();
-        panic!("{method} {template} answered {status} {shown}: {difference}");
-    }
-    (status, body)
-}
-
 /// Every operation the document describes answers as it says, success and each error the
 /// document names; a method it does not name is refused.
 async fn the_management_api_answers_as_its_document_says(w: World) {
     use loket_exchange::management::OPENAPI;
-    let document = openapi_check::Document::parse(OPENAPI);
+    let document = loket_http::openapi_check::Document::parse(OPENAPI);
     let base = management_api(&w).await;
     let client = reqwest::Client::new();
     let get = |path: &str, token: Option<&str>| {
@@ -2789,8 +2757,10 @@ async fn the_management_api_answers_as_its_document_says(w: World) {
     let mut reached = std::collections::BTreeSet::new();
     macro_rules! answer {
         ($method:expr, $template:expr, $request:expr) => {{
-            let (status, body) =
-                as_documented(&document, $method, $template, $request.await.unwrap()).await;
+            let response = $request.await.unwrap();
+            let path = response.url().path().to_owned();
+            let (status, _, body) = document.read_documented($method, &path, response).await;
+            assert_eq!(document.template_for(&path).as_deref(), Some($template));
             reached.insert(($method.to_owned(), $template.to_owned(), status));
             (status, body)
         }};
@@ -2974,15 +2944,8 @@ async fn the_management_api_answers_as_its_document_says(w: World) {
     // Every documented status of each operation was reached, but for a failure of our own.
     for (path, methods) in document.operations() {
         for method in &methods {
-            let responses = serde_json::from_str::<Value>(OPENAPI).unwrap()["paths"][&path][method]
-                ["responses"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .filter(|status| *status != "500")
-                .map(|status| status.parse::<u16>().unwrap())
-                .collect::<Vec<_>>();
-            for status in responses {
+            let responses = document.statuses(method, &path);
+            for status in responses.into_iter().filter(|status| *status != 500) {
                 assert!(
                     reached.contains(&(method.clone(), path.clone(), status)),
                     "{method} {path} {status} not reached: {reached:?}"

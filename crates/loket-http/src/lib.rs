@@ -15,6 +15,8 @@ mod health;
 mod json;
 mod metrics;
 mod negotiate;
+#[cfg(feature = "testing")]
+pub mod openapi_check;
 mod query;
 mod security;
 mod serve;

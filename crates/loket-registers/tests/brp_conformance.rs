@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use loket_core::FixedClock;
 use loket_http::Metrics;
+use loket_http::openapi_check::Document;
 use loket_registers::brp::{
     self, Adres, Datum, Geboorte, Geslacht, Naam, Overlijden, PersonRecord, PersonStore, Relative,
     Waarde,
@@ -142,6 +143,8 @@ async fn start(storage: &StorageUrl) -> Brp {
 }
 
 impl Brp {
+    /// The answer to a query, after checking it is one the BRP's OpenAPI document
+    /// describes.
     async fn post(&self, body: Value) -> (u16, Value) {
         let response = reqwest::Client::new()
             .post(&self.url)
@@ -149,8 +152,16 @@ impl Brp {
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+        static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+        let document = DOCUMENT.get_or_init(|| Document::new(brp::openapi_document()));
+        // The document names the operation at its versioned path; Haal Centraal's own
+        // path is the same operation.
+        let path = response
+            .url()
+            .path()
+            .replace(brp::PERSONEN_PATH, brp::VERSIONED_PATH);
+        let (status, _, answer) = document.read_documented("post", &path, response).await;
+        (status, answer)
     }
 
     async fn personen(&self, body: Value) -> Vec<Value> {

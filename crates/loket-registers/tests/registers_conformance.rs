@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use loket_core::FixedClock;
+use loket_http::openapi_check::Document;
 use loket_http::{HttpService, Metrics};
 use loket_registers::duo::{self, Code, Inschrijving, Niveau};
 use loket_registers::inkomen::{self, Inkomensklasse, Inkomenssituatie, SoortUitkering, Uitkering};
@@ -56,6 +57,8 @@ fn voertuig(kenteken: &str, bsn: &str) -> Voertuig {
 /// The registers on real ports, with the date fixed at 23 November 2026.
 struct Registers {
     base: String,
+    /// Each register's OpenAPI document, in the order of `base`.
+    documents: Vec<Document>,
     reisdocumenten: (Arc<dyn RecordStore<Reisdocument>>, Feed),
     rdw: (Arc<dyn RecordStore<Voertuig>>, Feed),
 }
@@ -64,14 +67,17 @@ async fn serve<R: Record>(
     storage: &StorageUrl,
     schema: &Schema,
     api: &'static loket_registers::RegisterApi<R>,
-    routers: &mut Vec<axum::Router>,
+    routers: &mut Vec<(axum::Router, Document)>,
 ) -> (Arc<dyn RecordStore<R>>, Feed) {
     let database = Database::open(storage, schema).await.unwrap();
     let store = record_store::<R>(&database);
     let feed = Feed::new(&database);
     let clock = Arc::new(FixedClock::at(datetime!(2026-11-23 10:00 UTC)));
     let service: HttpService = api.service(store.clone(), feed.clone(), clock);
-    routers.push(service.into_router(Metrics::new()));
+    routers.push((
+        service.into_router(Metrics::new()),
+        Document::new(api.openapi_document()),
+    ));
     (store, feed)
 }
 
@@ -140,13 +146,16 @@ async fn start(storage: &StorageUrl) -> Registers {
 
     // Each register on its own port, as in production.
     let mut urls = Vec::new();
-    for router in routers {
+    let mut documents = Vec::new();
+    for (router, document) in routers {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         urls.push(format!("http://{}", listener.local_addr().unwrap()));
+        documents.push(document);
         tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
     }
     Registers {
         base: urls.join(" "),
+        documents,
         reisdocumenten,
         rdw,
     }
@@ -157,6 +166,7 @@ impl Registers {
         format!("{}{path}", self.base.split(' ').nth(register).unwrap())
     }
 
+    /// The answer, after checking it is one the register's OpenAPI document describes.
     async fn post(&self, register: usize, path: &str, body: Value) -> (u16, Value) {
         let response = reqwest::Client::new()
             .post(self.url(register, path))
@@ -164,15 +174,30 @@ impl Registers {
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+        // A document names the operation at its versioned path; Haal Centraal's own path
+        // is the same operation.
+        let documented = path.replace(
+            reisdocumenten::REISDOCUMENTEN_PATH,
+            reisdocumenten::VERSIONED_PATH,
+        );
+        let (status, _, answer) = self.documents[register]
+            .read_documented("post", &documented, response)
+            .await;
+        (status, answer)
     }
 
+    /// The answer, after checking it is one the register's OpenAPI document describes
+    /// (but for the document itself, served outside the API's base path).
     async fn get(&self, register: usize, path: &str) -> (u16, reqwest::header::HeaderMap, Value) {
         let response = reqwest::get(self.url(register, path)).await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        (status, headers, response.json().await.unwrap())
+        if path == "/openapi.json" {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            return (status, headers, response.json().await.unwrap());
+        }
+        self.documents[register]
+            .read_documented("get", path, response)
+            .await
     }
 }
 

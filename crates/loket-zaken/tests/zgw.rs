@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, header};
 use loket_core::{FixedClock, Secret};
+use loket_http::openapi_check::Document;
 use loket_store::{Database, StorageUrl};
 use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Zaak, statustype};
 use loket_zaken::zgw::{Zaaktype, ZgwApi};
@@ -135,16 +136,29 @@ impl World {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        as_documented(method, path, status, &headers, &body);
+        (status, headers, body)
     }
 
     async fn get(&self, path: &str, client: &str) -> (u16, Value) {
         self.call("GET", path, Some(client), None).await
     }
+}
+
+/// Every answer in these tests is one the served OpenAPI document describes: a status it
+/// names for the operation, with its content type, `API-Version` and body schema.
+fn as_documented(
+    method: &str,
+    path: &str,
+    status: u16,
+    headers: &axum::http::HeaderMap,
+    body: &Value,
+) {
+    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| Document::parse(loket_zaken::zgw::OPENAPI))
+        .assert_documented(method, path, status, headers, body);
 }
 
 fn by_bsn(bsn: &str) -> String {
