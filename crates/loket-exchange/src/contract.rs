@@ -29,7 +29,7 @@ pub struct ContractHash(String);
 /// The text given is not a contract hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "not a contract hash: one is $1$1$ and 86 characters A-Z, a-z, 0-9, - and _ (on a command line, quote it: '$1$1$…')"
+    "not a contract hash: one is $1$1$ and 86 characters A-Z, a-z, 0-9, - and _, the last one A, Q, g or w (on a command line, quote it: '$1$1$…')"
 )]
 pub struct NotAContractHash;
 

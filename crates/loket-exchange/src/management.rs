@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::contract::{ContractHash, Validity};
-use crate::manager::{Manager, ManagerError, ServiceEntry};
+use crate::manager::{ContractState, Manager, ManagerError, Policy, ServiceEntry};
 use crate::pki::Identity;
 
 pub const BASE: &str = "/api/v1";
@@ -249,10 +249,11 @@ async fn accept(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = contract_hash(&hash)?;
+    counted_state(&api, &hash).await?;
     api.manager
         .accept(&operator.identity, hash.as_str())
         .await?;
-    Ok(Json(state_of(&api, hash.as_str())))
+    answer_state(&api, &hash).await
 }
 
 async fn revoke(
@@ -261,10 +262,34 @@ async fn revoke(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let hash = contract_hash(&hash)?;
+    counted_state(&api, &hash).await?;
     api.manager
         .revoke(&operator.identity, hash.as_str())
         .await?;
-    Ok(Json(state_of(&api, hash.as_str())))
+    answer_state(&api, &hash).await
+}
+
+/// Where contract `hash` stands as this directory counts it. One it does not count (none
+/// by that hash, or one of another group or hash algorithm) is not found, and nobody
+/// signs it here.
+async fn counted_state(api: &Api, hash: &ContractHash) -> Result<ContractState, ApiError> {
+    let state = |policy: &Policy| {
+        let contract = policy.contracts.iter().find(|c| c.hash == hash.as_str());
+        contract.map(|c| c.state)
+    };
+    if let Some(found) = state(&api.manager.policy()) {
+        return Ok(found);
+    }
+    // Another process may have proposed it since this one last read the directory.
+    let policy = api.manager.reload().await?;
+    state(&policy).ok_or_else(|| ManagerError::UnknownContract(hash.to_string()).into())
+}
+
+async fn answer_state(api: &Api, hash: &ContractHash) -> Result<Json<Value>, ApiError> {
+    let state = counted_state(api, hash).await?;
+    Ok(Json(
+        json!({ "contractHash": hash.as_str(), "state": state }),
+    ))
 }
 
 /// The path's contract hash, or a problem that says what one looks like.
@@ -273,20 +298,10 @@ fn contract_hash(text: &str) -> Result<ContractHash, ApiError> {
         Problem::validation(vec![InvalidParam::new(
             "hash",
             "pattern",
-            "Geen contracthash: die is $1$1$ en 86 tekens A-Z, a-z, 0-9, - en _ (in een URL: %241%241%24…).",
+            "Geen contracthash: die is $1$1$ en 86 tekens A-Z, a-z, 0-9, - en _, waarvan het laatste A, Q, g of w.",
         )])
         .into()
     })
-}
-
-fn state_of(api: &Api, hash: &str) -> Value {
-    let policy = api.manager.policy();
-    let state = policy
-        .contracts
-        .iter()
-        .find(|c| c.hash == hash)
-        .map(|c| c.state);
-    json!({ "contractHash": hash, "state": state })
 }
 
 fn validity(days: Option<NonZeroU16>) -> Validity {

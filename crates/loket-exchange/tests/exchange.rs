@@ -2941,11 +2941,13 @@ async fn the_management_api_answers_as_its_document_says(w: World) {
         }
     }
 
-    // Every documented status of each operation was reached, but for a failure of our own.
+    // Every documented status of each operation was reached.
     for (path, methods) in document.operations() {
         for method in &methods {
             let responses = document.statuses(method, &path);
-            for status in responses.into_iter().filter(|status| *status != 500) {
+            // A failure of our own (500) and the edge's timeout (503, its own test in
+            // loket-http) are not reached here.
+            for status in responses.into_iter().filter(|s| ![500, 503].contains(s)) {
                 assert!(
                     reached.contains(&(method.clone(), path.clone(), status)),
                     "{method} {path} {status} not reached: {reached:?}"

@@ -2,10 +2,11 @@
 //! that describes it. The status must be documented for the operation, the content type
 //! one it names, the `API-Version` header there when documented, and the body must fit the
 //! schema. The schema check covers what our documents use (`$ref`, `type`, `nullable`,
-//! `properties`, `required`, `items`, `enum`, `pattern`, `minLength`, `maxLength`,
-//! `minimum`, `maximum`, `minItems`, `oneOf`, `allOf`), and treats every object whose
-//! properties it names as closed: a property the document does not name is drift, and
-//! fails.
+//! `format`, `properties`, `additionalProperties`, `required`, `items`, `enum`, `pattern`,
+//! `minLength`, `maxLength`, `minimum`, `maximum`, `minItems`, `maxItems`, `oneOf`,
+//! `allOf`); a keyword or format it does not check fails, rather than pass unchecked. An
+//! object whose properties a schema names is closed unless `additionalProperties` says
+//! otherwise: a property the document does not name is drift, and fails.
 
 // Test support only (feature `testing`): a difference is a failed test, so it panics.
 #![allow(clippy::panic, clippy::expect_used)]
@@ -102,7 +103,10 @@ impl Document {
             return Err(format!("{status}: API-Version {api_version:?}"));
         }
         let Some(content) = response["content"].as_object() else {
-            return Ok(());
+            return match body {
+                Value::Null => Ok(()),
+                _ => Err(format!("{status}: a body, where the document names none")),
+            };
         };
         let content_type = content_type.ok_or(format!("{status}: no content type"))?;
         let schema = &content
@@ -173,6 +177,13 @@ impl Document {
 
     fn fits(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
         let schema = self.resolve(schema);
+        let mut keywords = schema.as_object().into_iter().flatten().map(|(k, _)| k);
+        let unknown = |k: &&String| !KEYWORDS.contains(&k.as_str()) && !k.starts_with("x-");
+        if let Some(keyword) = keywords.find(unknown) {
+            return Err(format!(
+                "{at}: the check does not know the keyword {keyword}"
+            ));
+        }
         if value.is_null() && schema["nullable"] == Value::Bool(true) {
             return Ok(());
         }
@@ -197,6 +208,9 @@ impl Document {
         if let Some(text) = value.as_str() {
             self.fits_text(schema, text, at)?;
         }
+        if let Some(format) = schema["format"].as_str() {
+            fits_format(format, value, at)?;
+        }
         if let Some(number) = value.as_f64() {
             if schema["minimum"]
                 .as_f64()
@@ -216,6 +230,11 @@ impl Document {
                 && (items.len() as u64) < least
             {
                 return Err(format!("{at}: fewer than {least} items"));
+            }
+            if let Some(most) = schema["maxItems"].as_u64()
+                && (items.len() as u64) > most
+            {
+                return Err(format!("{at}: more than {most} items"));
             }
             for (index, item) in items.iter().enumerate() {
                 self.fits(&schema["items"], item, &format!("{at}[{index}]"))?;
@@ -279,18 +298,86 @@ impl Document {
                 return Err(format!("{at}: {name} is required"));
             }
         }
-        // An object that names no properties (a document of any shape, or one whose
-        // properties an `allOf` names) is open.
-        let Some(properties) = schema["properties"].as_object() else {
-            return Ok(());
-        };
+        let properties = schema["properties"].as_object();
+        let others = &schema["additionalProperties"];
         for (name, member) in object {
-            let declared = properties
-                .get(name)
-                .ok_or_else(|| format!("{at}: {name} is not in the document"))?;
-            self.fits(declared, member, &format!("{at}.{name}"))?;
+            let at = format!("{at}.{name}");
+            match (properties.and_then(|p| p.get(name)), others) {
+                (Some(declared), _) => self.fits(declared, member, &at)?,
+                (None, Value::Bool(true)) => {}
+                (None, Value::Object(_)) => self.fits(others, member, &at)?,
+                // An object that names no properties (a document of any shape, or one
+                // whose properties an `allOf` names) is open, unless it says otherwise.
+                (None, Value::Null) if properties.is_none() => {}
+                (None, _) => return Err(format!("{at} is not in the document")),
+            }
         }
         Ok(())
+    }
+}
+
+/// The schema keywords the check knows: those it checks, and annotations.
+const KEYWORDS: &[&str] = &[
+    "$ref",
+    "type",
+    "nullable",
+    "format",
+    "properties",
+    "additionalProperties",
+    "required",
+    "items",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "oneOf",
+    "allOf",
+    // Annotations: they describe, and constrain nothing an answer could break.
+    "description",
+    "title",
+    "example",
+    "default",
+    "readOnly",
+    "discriminator",
+    "externalDocs",
+];
+
+/// `value` in `format`; a format the check does not know fails.
+fn fits_format(format: &str, value: &Value, at: &str) -> Result<(), String> {
+    let pattern = match (format, value) {
+        ("int64", _) => {
+            return if value.is_i64() || !value.is_number() {
+                Ok(())
+            } else {
+                Err(format!("{at}: {value} is not an int64"))
+            };
+        }
+        (_, Value::String(_)) => match format {
+            "date" => r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+            "date-time" => r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$",
+            "uuid" => r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
+            "uri" => r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$",
+            // ISO 8601, with at least one part, and none of the time's missing after T.
+            "duration" if value.as_str().is_some_and(|t| t == "P" || t.ends_with('T')) => {
+                return Err(format!("{at}: {value} is not a duration"));
+            }
+            "duration" => r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$",
+            other => return Err(format!("{at}: the check does not know the format {other}")),
+        },
+        _ => return Ok(()),
+    };
+    let text = value.as_str().unwrap_or_default();
+    let matches = Regex::new(pattern)
+        .map_err(|e| format!("{at}: {e}"))?
+        .is_match(text);
+    if matches {
+        Ok(())
+    } else {
+        Err(format!("{at}: {text:?} is not a {format}"))
     }
 }
 
@@ -309,7 +396,7 @@ mod tests {
                     "headers": {"API-Version": {}},
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Things"}}}
                 }}}},
-                "/things/{id}": {"get": {"responses": {}}},
+                "/things/{id}": {"get": {"responses": {"200": {"description": "Leeg."}}}},
                 "/things/mine": {"get": {"responses": {}}}
             },
             "components": {"schemas": {
@@ -321,8 +408,19 @@ mod tests {
                     "state": {"type": "string", "enum": ["on", "off"]},
                     "kind": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "boolean"}]},
                     "note": {"type": "string", "nullable": true},
-                    "since": {"allOf": [{"type": "string", "minLength": 10}]}
-                }}
+                    "since": {"allOf": [{"type": "string", "minLength": 10}]},
+                    "on": {"type": "string", "format": "date"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "term": {"type": "string", "format": "duration"},
+                    "link": {"type": "string", "format": "uri"},
+                    "ref": {"type": "string", "format": "uuid"},
+                    "count": {"type": "integer", "format": "int64"},
+                    "tags": {"type": "array", "maxItems": 2, "items": {"type": "string"}},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "loose": {"type": "object", "properties": {}, "additionalProperties": true}
+                }},
+                "Strange": {"type": "object", "anyOf": []},
+                "Unknown": {"type": "string", "format": "postcode"}
             }}
         }))
     }
@@ -336,7 +434,12 @@ mod tests {
         };
         let json = Some("application/json");
         let v1 = Some("1.0.0");
-        let good = json!({"things": [{"id": "a", "state": "on", "kind": 1, "note": null, "since": "2026-12-08"}]});
+        let good = json!({"things": [{
+            "id": "a", "state": "on", "kind": 1, "note": null, "since": "2026-12-08",
+            "on": "2026-02-28", "at": "2026-12-08T10:00:00.5+01:00", "term": "P1DT2H",
+            "link": "https://loket.example/x", "ref": "01a25340-f3ac-7747-97ba-63b1ebc981d6",
+            "count": 7, "tags": ["x", "y"], "labels": {"x": "één"}, "loose": {"x": 1}
+        }]});
         assert_eq!(check(200, json, v1, good.clone()), Ok(()));
         for (status, content_type, version, body) in [
             (404, json, v1, good.clone()),
@@ -369,6 +472,67 @@ mod tests {
                 json!({"things": [{"id": "a", "since": "today"}]}),
             ),
             (200, json, v1, json!({"things": [{"id": "a", "extra": 1}]})),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "on": "2026-13-01"}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "at": "2026-12-08 10:00"}]}),
+            ),
+            (200, json, v1, json!({"things": [{"id": "a", "term": "P"}]})),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "term": "P1DT"}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "term": "56 dagen"}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "link": "loket.example"}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "ref": "01a25340"}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "count": 18446744073709551615u64}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "tags": ["x", "y", "z"]}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "labels": {"x": 1}}]}),
+            ),
+            (
+                200,
+                json,
+                v1,
+                json!({"things": [{"id": "a", "loose": {"x": 1}, "odd": 1}]}),
+            ),
         ] {
             assert!(
                 check(status, content_type, version, body.clone()).is_err(),
@@ -378,6 +542,20 @@ mod tests {
         assert!(
             document
                 .check("post", "/things", 200, json, v1, &good)
+                .is_err()
+        );
+        // What the check cannot check fails too.
+        let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+        assert!(document.fits(&schema("Strange"), &json!({}), "$").is_err());
+        assert!(
+            document
+                .fits(&schema("Unknown"), &json!("1234 AB"), "$")
+                .is_err()
+        );
+        // A body where the document names none.
+        assert!(
+            document
+                .check("get", "/things/{id}", 200, json, v1, &json!({}))
                 .is_err()
         );
     }

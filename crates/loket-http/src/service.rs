@@ -20,6 +20,8 @@ use crate::security::{add_security_headers, insert_security_headers};
 use crate::trace::accept_traceparent;
 use crate::{ApiError, ErrorPages, JSON_BODY_LIMIT, Metrics, ReadinessCheck};
 
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
 /// The longest any request may take before the client gets a 503 problem.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -140,6 +142,7 @@ impl HttpService {
         } = self;
         let checks = Arc::new(checks);
         let scrape = metrics.clone();
+        let panic_version = api_version.clone();
         let edge = Arc::new(Edge {
             name,
             metrics,
@@ -167,9 +170,12 @@ impl HttpService {
             .layer(middleware::from_fn(move |request: Request, next: Next| {
                 through_edge(edge.clone(), request, next)
             }))
-            .layer(CatchPanicLayer::custom(|_panic| {
+            .layer(CatchPanicLayer::custom(move |_panic| {
                 let mut response = problem_response(Problem::internal());
                 insert_security_headers(response.headers_mut());
+                if let Some(version) = &panic_version {
+                    response.headers_mut().insert(API_VERSION, version.clone());
+                }
                 response
             }))
     }
@@ -207,9 +213,7 @@ async fn through_edge(edge: Arc<Edge>, request: Request, next: Next) -> Response
     })
     .await;
     if let Some(version) = &edge.api_version {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("api-version"), version.clone());
+        response.headers_mut().insert(API_VERSION, version.clone());
     }
     response
 }

@@ -392,6 +392,47 @@ async fn readiness_reports_failing_checks() {
     );
 }
 
+/// An API that names its version does so on every answer: its own, the edge's refusals
+/// before the routes (404, 413, a timeout) and the panic guard's.
+#[tokio::test]
+async fn a_named_api_version_is_on_every_answer() {
+    let routes = Router::new()
+        .route("/echo", post(echo))
+        .route("/slow", get(slow))
+        .route("/explode", get(explode));
+    let base = start(
+        HttpService::new("test", routes)
+            .api_version("1.2.3")
+            .timeout(Duration::from_millis(300)),
+    )
+    .await;
+    let oversized = client()
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; loket_http::JSON_BODY_LIMIT + 1]);
+    let requests = [
+        (client().get(format!("{base}/healthz")), 200),
+        (client().get(format!("{base}/bestaat-niet")), 404),
+        (client().get(format!("{base}/echo")), 405),
+        (oversized, 413),
+        (client().get(format!("{base}/slow")), 503),
+        (client().get(format!("{base}/explode")), 500),
+    ];
+    for (request, status) in requests {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["api-version"], "1.2.3", "{status}");
+    }
+    // Without a version named, none is made up.
+    let base = test_service(true).await;
+    let response = client()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("api-version").is_none());
+}
+
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
     let base = test_service(true).await;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
@@ -17,7 +17,6 @@ use loket_http::{ApiError, ApiJson, ApiQuery, HttpService};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::Verwerkingsactiviteit;
 use crate::log::{LogError, Logboek};
@@ -87,12 +86,13 @@ pub fn service(log: Logboek, readers: Vec<Reader>) -> HttpService {
         .route(&format!("{BASE}/tree-heads/latest"), get(latest_head))
         .route(&format!("{BASE}/proofs/inclusion"), get(inclusion))
         .route(&format!("{BASE}/proofs/consistency"), get(consistency))
-        .with_state(api)
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("api-version"),
-            HeaderValue::from_static(API_VERSION),
-        ));
+        .with_state(api);
+    // Other organisations' portals and the privacy officer read it: like the portal and
+    // the inway it answers only `/healthz`; its log's readiness and the process's
+    // metrics are at the operations address (`Platform::ready_when`).
     HttpService::new("logboek", routes)
+        .api_version(API_VERSION)
+        .without_operator_routes()
 }
 
 impl From<LogError> for ApiError {

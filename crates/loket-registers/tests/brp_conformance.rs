@@ -152,16 +152,7 @@ impl Brp {
             .send()
             .await
             .unwrap();
-        static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
-        let document = DOCUMENT.get_or_init(|| Document::new(brp::openapi_document()));
-        // The document names the operation at its versioned path; Haal Centraal's own
-        // path is the same operation.
-        let path = response
-            .url()
-            .path()
-            .replace(brp::PERSONEN_PATH, brp::VERSIONED_PATH);
-        let (status, _, answer) = document.read_documented("post", &path, response).await;
-        (status, answer)
+        documented(response).await
     }
 
     async fn personen(&self, body: Value) -> Vec<Value> {
@@ -172,18 +163,8 @@ impl Brp {
 
     /// Expect the Haal Centraal 400 with exactly these (name, code, reason) entries.
     async fn rejects(&self, body: Value, expected: &[(&str, &str, &str)]) {
-        let response = reqwest::Client::new()
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 400);
-        assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json"
-        );
-        let problem: Value = response.json().await.unwrap();
+        let (status, problem) = self.post(body).await;
+        assert_eq!(status, 400, "{problem}");
         let names: Vec<&str> = expected.iter().map(|(name, _, _)| *name).collect();
         let invalid: Vec<Value> = expected
             .iter()
@@ -202,6 +183,21 @@ impl Brp {
             })
         );
     }
+}
+
+/// `response`'s status and body, after checking it is one the BRP's OpenAPI document
+/// describes (its content type included).
+async fn documented(response: reqwest::Response) -> (u16, Value) {
+    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    let document = DOCUMENT.get_or_init(|| Document::new(brp::openapi_document()));
+    // The document names the operation at its versioned path; Haal Centraal's own
+    // path is the same operation.
+    let path = response
+        .url()
+        .path()
+        .replace(brp::PERSONEN_PATH, brp::VERSIONED_PATH);
+    let (status, _, answer) = document.read_documented("post", &path, response).await;
+    (status, answer)
 }
 
 fn raadpleeg(bsns: &[&str], fields: &[&str]) -> Value {
@@ -449,11 +445,7 @@ async fn bodies_that_are_not_queries_are_400(brp: Brp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 400);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(documented(response).await.0, 400);
 }
 
 fn zoek_naam_geboorte(geslachtsnaam: &str) -> Value {

@@ -65,7 +65,7 @@ async fn open(url: &StorageUrl) -> World {
     );
     World {
         store,
-        router: api.routes(),
+        router: api.service().into_router(loket_http::Metrics::new()),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use loket_core::{Clock, Secret, SystemClock};
-use loket_http::{HttpService, Metrics};
+use loket_http::Metrics;
 use loket_store::{Database, StorageUrl};
 use loket_zaken::zaak::{NewRol, NewStatus, NewZaak, Outcome, ZaakFilter, statustype};
 use loket_zaken::zgw::{Zaaktype, ZgwApi};
@@ -123,8 +123,9 @@ pub async fn run(
         behandeltermijn_dagen: 56,
     }];
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let routes = ZgwApi::new(store, api_clients, zaaktypen, &base, clock.clone()).routes();
-    let router = HttpService::new("zaken-api", routes).into_router(Metrics::new());
+    let router = ZgwApi::new(store, api_clients, zaaktypen, &base, clock.clone())
+        .service()
+        .into_router(Metrics::new());
     tokio::spawn(loket_http::serve(listener, router, std::future::pending()));
 
     // Residents in a scattered order, so no two clients walk the same cases.

@@ -265,8 +265,8 @@ impl Platform {
                     behandeltermijn_dagen: p.behandeltermijn_dagen,
                 })
                 .collect();
-            let routes = ZgwApi::new(store, api.clients, zaaktypen, &public, clock).routes();
-            let service = HttpService::new("zaken-api", routes)
+            let service = ZgwApi::new(store, api.clients, zaaktypen, &public, clock)
+                .service()
                 .readiness(readiness(&zaken, loket_zaken::SCHEMA));
             self.spawn_on("zaken-api", listener, service)?;
         }

@@ -213,11 +213,17 @@ fn the_demo_starts_and_serves_the_portal() {
     );
     assert!(css.contains(":focus-visible"));
 
-    // Residents reach the portal from the internet: it keeps the process's readiness
-    // and counters to itself; the operations address has them, for every service.
-    for path in ["/metrics", "/readyz"] {
-        let (status, _, _) = get(&format!("{}{path}", demo.portal), "*/*");
-        assert_eq!(status, 404, "{path} on the portal");
+    // Residents reach the portal from the internet, other organisations' portals a
+    // processing log's read API: both keep the process's readiness and counters to
+    // themselves; the operations address has them, for every service.
+    let log_api = endpoints["logboek-rvig"].as_str().unwrap();
+    for base in [demo.portal.as_str(), log_api] {
+        for path in ["/metrics", "/readyz"] {
+            let (status, _, _) = get(&format!("{base}{path}"), "*/*");
+            assert_eq!(status, 404, "{path} at {base}");
+        }
+        let (status, _, _) = get(&format!("{base}/healthz"), "*/*");
+        assert_eq!(status, 200, "/healthz at {base}");
     }
     let operations = endpoints["operations"].as_str().unwrap().to_owned();
     let (status, ready, _) = get(&format!("{operations}/readyz"), "application/json");

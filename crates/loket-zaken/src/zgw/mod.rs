@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use loket_core::{Clock, InvalidParam, Problem};
-use loket_http::{ApiError, ApiJson, ApiQuery};
+use loket_http::{ApiError, ApiJson, ApiQuery, HttpService};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -76,7 +76,13 @@ impl ZgwApi {
         }
     }
 
-    pub fn routes(self) -> Router {
+    /// The API as a service of its own: every answer, the edge's refusals included,
+    /// names the API's version (API Design Rules).
+    pub fn service(self) -> HttpService {
+        HttpService::new("zaken-api", self.routes()).api_version(API_VERSION)
+    }
+
+    fn routes(self) -> Router {
         Router::new()
             .route(&format!("{BASE}/openapi.json"), get(openapi))
             .route(&format!("{BASE}/zaken"), get(list_zaken).post(create::zaak))
@@ -99,7 +105,6 @@ impl ZgwApi {
                 get(list_resultaten).post(create::resultaat),
             )
             .route(&format!("{BASE}/resultaten/{{uuid}}"), get(read_resultaat))
-            .layer(axum::middleware::map_response(api_version))
             .with_state(self)
     }
 
@@ -235,15 +240,6 @@ impl ZgwApi {
             .and_then(|rest| Uuid::parse_str(rest).ok())
             .ok_or_else(|| invalid(name, "invalid", "Ongeldige URL van een zaak."))
     }
-}
-
-/// Every answer says which version of the API gave it (API Design Rules).
-async fn api_version(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        "api-version",
-        axum::http::HeaderValue::from_static(API_VERSION),
-    );
-    response
 }
 
 async fn openapi() -> Response {
