@@ -475,15 +475,17 @@ impl Manager {
             // Another FSC group's contract grants nothing here, even signed by the same
             // peers; nor does one that claims another hash algorithm than its hash has,
             // or names an outway's key by anything but FSC's thumbprint (which no
-            // outway's key would ever match).
+            // outway's key would ever match), nor one without grants (no parties, so
+            // "accepted by every party" would hold of nobody's signature).
             if content.group_id != *self.group
                 || content.hash_algorithm != HASH_ALGORITHM
+                || content.grants.is_empty()
                 || !content.grants.iter().all(names_keys_as_fsc_does)
             {
                 if self.first_warning(&hash, "group") {
                     tracing::warn!(
                         contract = %hash, group = %content.group_id, algorithm = %content.hash_algorithm,
-                        "a contract of another group or hash algorithm, or with a malformed thumbprint; ignored"
+                        "a contract of another group or hash algorithm, without grants, or with a malformed thumbprint; ignored"
                     );
                 }
                 continue;

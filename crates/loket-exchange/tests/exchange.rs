@@ -1905,6 +1905,7 @@ async fn a_contract_of_another_group_grants_nothing(w: World) {
         .unwrap()
         .content
         .clone();
+    let valid = ours.clone();
     let mut shouting = ours.clone();
     if let GrantData::ServiceConnection { outway, .. } = &mut shouting.grants[0].data {
         outway.public_key_thumbprint = outway.public_key_thumbprint.to_uppercase();
@@ -1953,6 +1954,18 @@ async fn a_contract_of_another_group_grants_nothing(w: World) {
                 .is_none_or(|c| c.contract_hash != hash)
         );
     }
+    // A contract without grants has no parties to accept it, so it is in force for none.
+    let empty = ContractContent {
+        grants: Vec::new(),
+        ..valid
+    };
+    let hash = empty.hash().unwrap();
+    let body = serde_json::to_string(&empty).unwrap();
+    let sql =
+        format!("INSERT INTO documents (kind, key, body) VALUES ('contract', '{hash}', '{body}')");
+    assert_eq!(execute(&w.database, &sql).await, 1);
+    let policy = w.manager.reload().await.unwrap();
+    assert!(!policy.contracts.iter().any(|c| c.hash == hash));
 }
 
 /// Run a statement on either backend; the number of rows it changed.
