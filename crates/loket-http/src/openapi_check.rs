@@ -115,6 +115,24 @@ impl Document {
         self.fits(schema, body, "$")
     }
 
+    /// Whether `body`, sent as `content_type` to `method template`, fits the request body
+    /// the document describes; what differs, if not.
+    pub fn check_request(
+        &self,
+        method: &str,
+        template: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> Result<(), String> {
+        let operation = &self.0["paths"][template][method];
+        let request = self.resolve(&operation["requestBody"]);
+        let schema = &request["content"][content_type]["schema"];
+        if !schema.is_object() {
+            return Err(format!("{method} {template} takes no {content_type} body"));
+        }
+        self.fits(schema, body, "$")
+    }
+
     /// Panics, naming the difference, unless the answer to `method path` (a request's
     /// path, as [`Self::template_for`] takes it) is one the document describes.
     pub fn assert_documented(
@@ -550,6 +568,21 @@ mod tests {
         assert!(
             document
                 .fits(&schema("Unknown"), &json!("1234 AB"), "$")
+                .is_err()
+        );
+        // A request body is checked against the request's schema.
+        let mut with_body = document;
+        with_body.0["paths"]["/things"]["post"] = json!({"requestBody": {"content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Thing"}}
+        }}});
+        let document = with_body;
+        let request = |body| document.check_request("post", "/things", "application/json", &body);
+        assert_eq!(request(json!({"id": "abc"})), Ok(()));
+        assert!(request(json!({"id": "ABC"})).is_err());
+        assert!(request(json!({"name": "abc"})).is_err());
+        assert!(
+            document
+                .check_request("get", "/things", "application/json", &json!({"id": "abc"}))
                 .is_err()
         );
         // A body where the document names none.
