@@ -152,7 +152,13 @@ impl Brp {
             .send()
             .await
             .unwrap();
-        documented(response).await
+        let (status, answer) = documented(response).await;
+        // What the BRP takes, its document takes too.
+        if status == 200 {
+            let fits = document().check_request("post", "/personen", "application/json", &body);
+            assert_eq!(fits, Ok(()), "the BRP took {body}");
+        }
+        (status, answer)
     }
 
     async fn personen(&self, body: Value) -> Vec<Value> {
@@ -188,8 +194,7 @@ impl Brp {
 /// `response`'s status and body, after checking it is one the BRP's OpenAPI document
 /// describes (its content type included).
 async fn documented(response: reqwest::Response) -> (u16, Value) {
-    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
-    let document = DOCUMENT.get_or_init(|| Document::new(brp::openapi_document()));
+    let document = document();
     // The document names the operation at its versioned path; Haal Centraal's own
     // path is the same operation.
     let path = response
@@ -198,6 +203,11 @@ async fn documented(response: reqwest::Response) -> (u16, Value) {
         .replace(brp::PERSONEN_PATH, brp::VERSIONED_PATH);
     let (status, _, answer) = document.read_documented("post", &path, response).await;
     (status, answer)
+}
+
+fn document() -> &'static Document {
+    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| Document::new(brp::openapi_document()))
 }
 
 fn raadpleeg(bsns: &[&str], fields: &[&str]) -> Value {

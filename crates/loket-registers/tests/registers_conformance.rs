@@ -180,9 +180,16 @@ impl Registers {
             reisdocumenten::REISDOCUMENTEN_PATH,
             reisdocumenten::VERSIONED_PATH,
         );
-        let (status, _, answer) = self.documents[register]
+        let document = &self.documents[register];
+        let (status, _, answer) = document
             .read_documented("post", &documented, response)
             .await;
+        // What the register takes, its document takes too.
+        if status == 200 {
+            let template = document.template_for(&documented).unwrap();
+            let fits = document.check_request("post", &template, "application/json", &body);
+            assert_eq!(fits, Ok(()), "{documented} took {body}");
+        }
         (status, answer)
     }
 
