@@ -248,8 +248,7 @@ async fn accept(
     Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = contract_hash(&hash)?;
-    counted_state(&api, &hash).await?;
+    let hash = counted(&api, &hash).await?;
     api.manager
         .accept(&operator.identity, hash.as_str())
         .await?;
@@ -261,12 +260,18 @@ async fn revoke(
     Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = contract_hash(&hash)?;
-    counted_state(&api, &hash).await?;
+    let hash = counted(&api, &hash).await?;
     api.manager
         .revoke(&operator.identity, hash.as_str())
         .await?;
     answer_state(&api, &hash).await
+}
+
+/// The path's contract hash, once it names a contract this directory counts.
+async fn counted(api: &Api, text: &str) -> Result<ContractHash, ApiError> {
+    let hash = contract_hash(text)?;
+    counted_state(api, &hash).await?;
+    Ok(hash)
 }
 
 /// Where contract `hash` stands as this directory counts it. One it does not count (none

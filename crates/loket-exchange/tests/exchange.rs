@@ -2863,79 +2863,37 @@ async fn the_management_api_answers_as_its_document_says(w: World) {
     assert_eq!(status, 413);
 
     // Accepting and revoking: a party can, another organisation cannot; text that is no
-    // contract hash is refused before any lookup, an unknown hash is not found.
-    let (status, _) = answer!(
-        "post",
-        "/contracts/{hash}/accept",
-        post(&format!("/contracts/{hash}/accept"), "rdw-token", json!({}))
-    );
-    assert_eq!(status, 403);
-    let (status, accepted) = answer!(
-        "post",
-        "/contracts/{hash}/accept",
-        post(
-            &format!("/contracts/{hash}/accept"),
-            "rvig-token",
-            json!({})
-        )
-    );
-    assert_eq!((status, accepted["state"].as_str()), (200, Some("active")));
-    let (status, problem) = answer!(
-        "post",
-        "/contracts/{hash}/accept",
-        post("/contracts/$1$1$nothing/accept", "rvig-token", json!({}))
-    );
-    assert_eq!(
-        (status, problem["invalidParams"][0]["name"].as_str()),
-        (400, Some("hash"))
-    );
+    // contract hash is refused before any lookup, an unknown hash is not found. In the
+    // path a hash's `$` may be as it is or `%24`.
     let unknown = format!("$1$1${}", "A".repeat(86));
-    let (status, _) = answer!(
-        "post",
-        "/contracts/{hash}/accept",
-        post(
-            &format!("/contracts/{unknown}/accept"),
-            "rvig-token",
-            json!({})
-        )
-    );
-    assert_eq!(status, 404);
-    let (status, _) = answer!(
-        "post",
-        "/contracts/{hash}/revoke",
-        post(
-            &format!("/contracts/{unknown}/revoke"),
-            "gemeente-token",
-            json!({})
-        )
-    );
-    assert_eq!(status, 404);
-    let (status, _) = answer!(
-        "post",
-        "/contracts/{hash}/revoke",
-        post(
-            &format!("/contracts/%241%241%24{}/revoke", "B"),
-            "gemeente-token",
-            json!({})
-        )
-    );
-    assert_eq!(status, 400);
-    let (status, _) = answer!(
-        "post",
-        "/contracts/{hash}/revoke",
-        post(&format!("/contracts/{hash}/revoke"), "rdw-token", json!({}))
-    );
-    assert_eq!(status, 403);
-    let (status, revoked) = answer!(
-        "post",
-        "/contracts/{hash}/revoke",
-        post(
-            &format!("/contracts/{}/revoke", hash.replace('$', "%24")),
-            "gemeente-token",
-            json!({})
-        )
-    );
-    assert_eq!((status, revoked["state"].as_str()), (200, Some("revoked")));
+    let encoded = hash.replace('$', "%24");
+    for (action, contract, token, expected) in [
+        ("accept", hash.as_str(), "rdw-token", 403),
+        ("accept", hash.as_str(), "rvig-token", 200),
+        ("accept", "$1$1$nothing", "rvig-token", 400),
+        ("accept", unknown.as_str(), "rvig-token", 404),
+        ("revoke", unknown.as_str(), "gemeente-token", 404),
+        ("revoke", "%241%241%24B", "gemeente-token", 400),
+        ("revoke", hash.as_str(), "rdw-token", 403),
+        ("revoke", encoded.as_str(), "gemeente-token", 200),
+    ] {
+        let template = format!("/contracts/{{hash}}/{action}");
+        let path = format!("/contracts/{contract}/{action}");
+        let (status, answer) = answer!("post", template.as_str(), post(&path, token, json!({})));
+        assert_eq!(status, expected, "{path} as {token}: {answer}");
+        match status {
+            200 => assert_eq!(
+                answer["state"],
+                if action == "accept" {
+                    "active"
+                } else {
+                    "revoked"
+                }
+            ),
+            400 => assert_eq!(answer["invalidParams"][0]["name"], "hash"),
+            _ => {}
+        }
+    }
 
     // Without a valid token every operation but the document is refused.
     for (path, methods) in document.operations() {
