@@ -178,6 +178,35 @@ impl Document {
         (status, headers, body)
     }
 
+    /// `router` (a finished service) checking every answer it gives to a path the
+    /// document names, for tests that reach a service over HTTP at many places: an
+    /// answer the document does not describe panics the connection's task, so the
+    /// client's request fails.
+    pub fn checking(self, router: axum::Router) -> axum::Router {
+        let document = std::sync::Arc::new(self);
+        router.layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let document = document.clone();
+                async move {
+                    let method = request.method().as_str().to_owned();
+                    let path = request.uri().path().to_owned();
+                    let response = next.run(request).await;
+                    if document.template_for(&path).is_none() {
+                        return response;
+                    }
+                    let (parts, body) = response.into_parts();
+                    let bytes = axum::body::to_bytes(body, usize::MAX)
+                        .await
+                        .unwrap_or_default();
+                    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    let status = parts.status.as_u16();
+                    document.assert_documented(&method, &path, status, &parts.headers, &value);
+                    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+                }
+            },
+        ))
+    }
+
     /// A local `$ref` followed to what it names (a schema or a response).
     fn resolve<'a>(&'a self, item: &'a Value) -> &'a Value {
         match item["$ref"].as_str() {

@@ -2,7 +2,9 @@
 //! through the portal and for the privacy officer), and the public transparency
 //! endpoints (latest signed tree head, inclusion and consistency proofs).
 //! `openapi/ldv-lezen-openapi.json` is LDV's published description of the read API,
-//! with the missing comma that kept the published file from parsing put back.
+//! with the missing comma that kept the published file from parsing put back;
+//! `openapi/logboek-api.json` describes this API as it is, served at
+//! `/lezenapi/v1/openapi.json`.
 
 use std::sync::Arc;
 
@@ -22,6 +24,10 @@ use crate::Verwerkingsactiviteit;
 use crate::log::{LogError, Logboek};
 use crate::record::Body;
 use crate::store::Filter;
+
+/// This API's description (LDV's read API as Loket gives it, and the proofs), served at
+/// `{BASE}/openapi.json` without a token.
+pub const OPENAPI: &str = include_str!("../openapi/logboek-api.json");
 
 /// Where the read API lives, as LDV's server URL has it.
 pub const BASE: &str = "/lezenapi/v1";
@@ -86,6 +92,7 @@ pub fn service(log: Logboek, readers: Vec<Reader>) -> HttpService {
         .route(&format!("{BASE}/tree-heads/latest"), get(latest_head))
         .route(&format!("{BASE}/proofs/inclusion"), get(inclusion))
         .route(&format!("{BASE}/proofs/consistency"), get(consistency))
+        .route(&format!("{BASE}/openapi.json"), get(openapi))
         .with_state(api);
     // Other organisations' portals and the privacy officer read it: like the portal and
     // the inway it answers only `/healthz`; its log's readiness and the process's
@@ -93,6 +100,13 @@ pub fn service(log: Logboek, readers: Vec<Reader>) -> HttpService {
     HttpService::new("logboek", routes)
         .api_version(API_VERSION)
         .without_operator_routes()
+}
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 impl From<LogError> for ApiError {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use loket_core::resident_assertion::{self, AssertionSigner};
 use loket_core::{Bsn, FixedClock, Secret, SpanId, TraceId};
+use loket_http::openapi_check::Document;
 use loket_logboek::api::{self, Reader, Role};
 use loket_logboek::merkle::{self, Hash};
 use loket_logboek::{
@@ -1566,6 +1567,8 @@ async fn serve_read_api(f: &Fixture, portal: &AssertionSigner) -> String {
         Reader::new("fg", &Secret::new("fg-token".into()), Role::PrivacyOfficer),
     ];
     let router = api::service(f.log.clone(), readers).into_router(loket_http::Metrics::new());
+    // Every answer these tests get is one the API's OpenAPI document describes.
+    let router = Document::parse(api::OPENAPI).checking(router);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}{}", listener.local_addr().unwrap(), api::BASE);
     tokio::spawn(loket_http::serve(listener, router, std::future::pending()));

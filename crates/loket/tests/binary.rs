@@ -225,6 +225,14 @@ fn the_demo_starts_and_serves_the_portal() {
         let (status, _, _) = get(&format!("{base}/healthz"), "*/*");
         assert_eq!(status, 200, "/healthz at {base}");
     }
+    // The log's API describes itself, to anyone.
+    let (status, document, _) = get(
+        &format!("{log_api}/lezenapi/v1/openapi.json"),
+        "application/json",
+    );
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_str(&document).unwrap();
+    assert!(document["paths"]["/proofs/consistency"]["get"].is_object());
     let operations = endpoints["operations"].as_str().unwrap().to_owned();
     let (status, ready, _) = get(&format!("{operations}/readyz"), "application/json");
     assert_eq!(status, 200, "{ready}");
