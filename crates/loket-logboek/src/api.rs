@@ -116,6 +116,19 @@ impl From<LogError> for ApiError {
     }
 }
 
+/// The caller, from the request's head alone: a request without valid credentials is
+/// refused before its query or body is read.
+impl axum::extract::FromRequestParts<Api> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        api: &Api,
+    ) -> Result<Self, ApiError> {
+        authorise(api, &parts.headers)
+    }
+}
+
 fn authorise(api: &Api, headers: &HeaderMap) -> Result<Caller, ApiError> {
     match reader_role(api, headers)? {
         Role::PrivacyOfficer => Ok(Caller::PrivacyOfficer),
@@ -220,11 +233,10 @@ struct Integrity {
 
 async fn processing_activities(
     State(api): State<Api>,
-    headers: HeaderMap,
+    caller: Caller,
     ApiQuery(page): ApiQuery<Page>,
     ApiJson(request): ApiJson<Request>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = authorise(&api, &headers)?;
     let filter = filter(&api.log, &caller, request, &page)?;
     let entries = api.log.query(&filter).await?;
     let next = (entries.len() == filter.limit as usize)
@@ -363,7 +375,7 @@ fn filter(
     if !(1..=MAX_LIMIT).contains(&limit) {
         invalid.push(InvalidParam::new(
             "limit",
-            "maximum",
+            if limit < 1 { "minimum" } else { "maximum" },
             format!("Waarde moet tussen 1 en {MAX_LIMIT} liggen."),
         ));
     }
