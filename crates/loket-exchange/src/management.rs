@@ -130,11 +130,7 @@ impl FromRequestParts<Api> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Api) -> Result<Self, ApiError> {
-        let digest: Option<[u8; 32]> = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let digest: Option<[u8; 32]> = loket_http::bearer_token(&parts.headers)
             .map(|token| Sha256::digest(token.as_bytes()).into());
         digest
             .and_then(|digest| {
@@ -248,7 +244,23 @@ async fn accept(
     Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = counted(&api, &hash).await?;
+    let hash = contract_hash(&hash)?;
+    let state = counted_state(&api, &hash).await?;
+    if matches!(state, ContractState::Revoked | ContractState::Expired) {
+        // Signing it would change nothing; saying "accepted" would mislead.
+        return Err(
+            Problem::new(409, "contractEnded", "Dit contract geldt niet meer.")
+                .with_detail(format!(
+                    "Het contract is {}; vraag zo nodig een nieuw aan.",
+                    if state == ContractState::Revoked {
+                        "ingetrokken"
+                    } else {
+                        "verlopen"
+                    }
+                ))
+                .into(),
+        );
+    }
     api.manager
         .accept(&operator.identity, hash.as_str())
         .await?;

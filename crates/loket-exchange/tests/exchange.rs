@@ -2876,6 +2876,8 @@ async fn the_management_api_answers_as_its_document_says(w: World) {
         ("revoke", "%241%241%24B", "gemeente-token", 400),
         ("revoke", hash.as_str(), "rdw-token", 403),
         ("revoke", encoded.as_str(), "gemeente-token", 200),
+        // Accepting what was revoked would change nothing.
+        ("accept", hash.as_str(), "rvig-token", 409),
     ] {
         let template = format!("/contracts/{{hash}}/{action}");
         let path = format!("/contracts/{contract}/{action}");

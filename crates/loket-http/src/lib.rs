@@ -8,6 +8,7 @@
 //! Architecture invariant: this crate knows no domain. It never names a register, a case
 //! or a resident; it only knows requests, responses and problems.
 
+mod bearer;
 mod client;
 mod error;
 mod form;
@@ -24,6 +25,7 @@ mod service;
 mod text;
 mod trace;
 
+pub use bearer::bearer_token;
 pub use client::{AnswerError, ClientBuildError, MAX_ANSWER, OutgoingClient, json_answer};
 pub use error::ApiError;
 pub use form::FormInput;

@@ -159,10 +159,7 @@ fn authorise(api: &Api, headers: &HeaderMap) -> Result<Caller, ApiError> {
 
 /// The role of the reader whose bearer token the request carries.
 fn reader_role(api: &Api, headers: &HeaderMap) -> Result<Role, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = loket_http::bearer_token(headers);
     let unauthorised = || {
         ApiError::from(
             Problem::new(401, "unauthorized", "Niet geautoriseerd.")

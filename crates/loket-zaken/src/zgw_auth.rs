@@ -117,7 +117,9 @@ impl Clients {
         now: i64,
     ) -> Result<(Caller, &Client), AuthError> {
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .map(str::trim)
             .ok_or(AuthError::Missing)?;
         let mut parts = token.split('.');

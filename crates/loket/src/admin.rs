@@ -262,6 +262,9 @@ pub enum ExchangeCommand {
     /// the same service, activities and fields, until the same end.
     RequestAgain {
         /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        /// (What a shell leaves of an unquoted one may start with `-`: it is still
+        /// taken as the hash, and refused with how to quote it.)
+        #[arg(allow_hyphen_values = true)]
         hash: ContractHash,
         #[command(flatten)]
         party: Party,
@@ -269,6 +272,9 @@ pub enum ExchangeCommand {
     /// Accept (approve) a contract as one of its parties.
     Approve {
         /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        /// (What a shell leaves of an unquoted one may start with `-`: it is still
+        /// taken as the hash, and refused with how to quote it.)
+        #[arg(allow_hyphen_values = true)]
         hash: ContractHash,
         #[command(flatten)]
         party: Party,
@@ -276,6 +282,9 @@ pub enum ExchangeCommand {
     /// Revoke a contract as one of its parties.
     Revoke {
         /// The contract's hash, as `loket exchange list` shows it; quote it: '$1$1$…'.
+        /// (What a shell leaves of an unquoted one may start with `-`: it is still
+        /// taken as the hash, and refused with how to quote it.)
+        #[arg(allow_hyphen_values = true)]
         hash: ContractHash,
         #[command(flatten)]
         party: Party,
