@@ -23,5 +23,5 @@ pub use clock::{Clock, FixedClock, SystemClock, dutch_time, dutch_today};
 pub use kenteken::Kenteken;
 pub use oin::Oin;
 pub use problem::{InvalidParam, Problem};
-pub use secret::Secret;
+pub use secret::{Secret, same_secret};
 pub use trace::{SpanId, TraceContext, TraceId};

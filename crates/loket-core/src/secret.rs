@@ -32,6 +32,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
     }
 }
 
+/// Equal bytes, compared in time that does not depend on where they differ (tokens,
+/// digests, CSRF values): only the lengths may tell.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +47,14 @@ mod tests {
         let secret = Secret::new("postgres://loket:hunter2@db/loket".to_owned());
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(secret.expose(), "postgres://loket:hunter2@db/loket");
+    }
+
+    #[test]
+    fn only_equal_bytes_are_the_same_secret() {
+        assert!(super::same_secret(b"abc", b"abc"));
+        assert!(!super::same_secret(b"abc", b"abd"));
+        assert!(!super::same_secret(b"abc", b"ab"));
+        assert!(!super::same_secret(b"", b"a"));
+        assert!(super::same_secret(b"", b""));
     }
 }

@@ -134,13 +134,9 @@ impl FromRequestParts<Api> for Caller {
             .map(|token| Sha256::digest(token.as_bytes()).into());
         digest
             .and_then(|digest| {
-                api.operators.iter().find(|o| {
-                    o.token_digest
-                        .iter()
-                        .zip(&digest)
-                        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-                        == 0
-                })
+                api.operators
+                    .iter()
+                    .find(|o| loket_core::same_secret(&o.token_digest, &digest))
             })
             .map(|operator| Caller(operator.clone()))
             .ok_or_else(|| {
@@ -272,18 +268,12 @@ async fn revoke(
     Caller(operator): Caller,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let hash = counted(&api, &hash).await?;
+    let hash = contract_hash(&hash)?;
+    counted_state(&api, &hash).await?;
     api.manager
         .revoke(&operator.identity, hash.as_str())
         .await?;
     answer_state(&api, &hash).await
-}
-
-/// The path's contract hash, once it names a contract this directory counts.
-async fn counted(api: &Api, text: &str) -> Result<ContractHash, ApiError> {
-    let hash = contract_hash(text)?;
-    counted_state(api, &hash).await?;
-    Ok(hash)
 }
 
 /// Where contract `hash` stands as this directory counts it. One it does not count (none

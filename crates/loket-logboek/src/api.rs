@@ -170,14 +170,9 @@ fn reader_role(api: &Api, headers: &HeaderMap) -> Result<Role, ApiError> {
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     api.readers
         .iter()
-        .find(|reader| same_digest(&reader.token_digest, &digest))
+        .find(|reader| loket_core::same_secret(&reader.token_digest, &digest))
         .map(|reader| reader.role)
         .ok_or_else(unauthorised)
-}
-
-/// Compares without an early exit, so timing does not tell how much of a token matched.
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// LDV's request body, with the subject given as the BSN itself: only the log holds the

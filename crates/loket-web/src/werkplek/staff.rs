@@ -416,11 +416,7 @@ fn hash_token(token: &str) -> String {
 
 /// Equal strings, compared in time that does not depend on where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    loket_core::same_secret(a.as_bytes(), b.as_bytes())
 }
 
 fn millis(moment: OffsetDateTime) -> i64 {
